@@ -1,0 +1,167 @@
+import { createHmac, createSecretKey } from 'node:crypto'
+import type { FastifyPluginCallback, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { errors } from './errors.js'
+import { assertHeaderSafe } from './core/challenge.js'
+import { safeEqual } from './core/compare.js'
+import { functionOption, scopesOption, stringOption } from './core/options.js'
+import { INVALID_CREDENTIALS, type AuthOutcome, type AuthPrincipal, type WardenUser } from './core/types.js'
+import { apiKeyDigest, apiKeyPrefix, generateApiKey } from './api-key/format.js'
+
+/** A stored API key, as a lookup returns it. It never holds the key itself. */
+export interface ApiKeyRecord {
+  id: string
+  /** HMAC-SHA256 of the key under the scheme's `secret`, base64url (see `fastify.apiKeys.issue()`). */
+  digest: string
+  /** The owner: the principal's `subject`. */
+  subject: string
+  scopes: readonly string[]
+  /** Seconds since the epoch, or `null` for a key that does not expire. */
+  expiresAt?: number | null
+  user?: WardenUser
+}
+
+/** A key held in configuration (service keys); only its digest is kept after registration. */
+export interface StaticApiKey {
+  id: string
+  key: string
+  subject: string
+  scopes: string[]
+}
+
+export interface ApiKeyOptions {
+  /** Scheme name. Default `'apiKey'`. */
+  name?: string
+  /** Header that carries the key. Default `'X-API-Key'`. Keys are never read from the query string. */
+  header?: string
+  realm?: string
+  description?: string
+  /** Server-side HMAC key for stored digests, at least 32 bytes. */
+  secret: string | Buffer
+  /** Find a stored key by its prefix; return `null` for none (or a revoked one). */
+  lookup?: (prefix: string, request: FastifyRequest) => ApiKeyRecord | null | Promise<ApiKeyRecord | null>
+  /** Keys from configuration (hashed at registration). */
+  keys?: StaticApiKey[]
+  /** Scopes this scheme grants; a subset of the core's catalog, all of it by default. */
+  scopes?: string[]
+  /** Told of every successful use, e.g. to record last use in batches. Must not throw. */
+  onUse?: (record: ApiKeyRecord, request: FastifyRequest) => void
+  /** Clock in ms since the epoch (tests). */
+  now?: () => number
+}
+
+/** Decorated as `fastify.apiKeys`. */
+export interface ApiKeys {
+  /** A new key with the digest and prefix to store; show `key` to its owner once. */
+  issue (): { key: string, prefix: string, digest: string }
+  /** The digest of a key under this scheme's secret. */
+  digest (key: string): string
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    apiKeys: ApiKeys
+  }
+}
+
+const apiKeyPlugin: FastifyPluginCallback<ApiKeyOptions> = (fastify, opts, done) => {
+  const warden = fastify.warden
+  const name = stringOption('name', opts.name, 'apiKey')
+  const headerName = stringOption('header', opts.header, 'X-API-Key')
+  if (!/^[A-Za-z0-9-]{1,64}$/.test(headerName) || headerName.toLowerCase() === 'authorization') {
+    throw new errors.WARDEN_ERR_OPTION('header', 'must be a header name other than Authorization')
+  }
+  const header = headerName.toLowerCase()
+  const realm = opts.realm ?? warden.realm
+  assertHeaderSafe('realm', realm)
+  if (typeof opts.secret !== 'string' && !Buffer.isBuffer(opts.secret)) throw new errors.WARDEN_ERR_OPTION('secret', 'must be a string or Buffer of at least 32 bytes')
+  if (Buffer.byteLength(opts.secret) < 32) throw new errors.WARDEN_ERR_OPTION('secret', 'must be at least 32 bytes')
+  const hmacKey = createSecretKey(Buffer.from(opts.secret))
+  const lookup = functionOption<NonNullable<ApiKeyOptions['lookup']>>('lookup', opts.lookup)
+  const onUse = functionOption<NonNullable<ApiKeyOptions['onUse']>>('onUse', opts.onUse)
+  const now = functionOption<() => number>('now', opts.now) ?? Date.now
+  const scopes = scopesOption('scopes', opts.scopes, warden.scopes)
+
+  const staticKeys = new Map<string, ApiKeyRecord>()
+  for (const [i, k] of (opts.keys ?? []).entries()) {
+    const prefix = typeof k?.key === 'string' ? apiKeyPrefix(k.key) : undefined
+    if (prefix === undefined) throw new errors.WARDEN_ERR_OPTION(`keys[${i}].key`, 'is not a well-formed key (generate one with generateApiKey())')
+    if (staticKeys.has(prefix)) throw new errors.WARDEN_ERR_OPTION(`keys[${i}].key`, 'has the prefix of another key')
+    const granted = scopesOption(`keys[${i}].scopes`, k.scopes, warden.scopes)
+    staticKeys.set(prefix, Object.freeze({
+      id: stringOption(`keys[${i}].id`, k.id),
+      subject: stringOption(`keys[${i}].subject`, k.subject),
+      scopes: Object.freeze([...granted]),
+      digest: apiKeyDigest(hmacKey, k.key),
+      expiresAt: null
+    }))
+  }
+  if (lookup === undefined && staticKeys.size === 0) throw new errors.WARDEN_ERR_OPTION('lookup', "or 'keys' must be given")
+
+  const principals = new WeakMap<ApiKeyRecord, AuthPrincipal>()
+  function principalOf (record: ApiKeyRecord): AuthPrincipal {
+    let principal = principals.get(record)
+    if (principal === undefined) {
+      principal = Object.freeze({
+        scheme: name,
+        subject: record.subject,
+        scopes: record.scopes,
+        apiKeyId: record.id,
+        ...(record.user === undefined ? {} : { user: record.user })
+      })
+      principals.set(record, principal)
+    }
+    return principal
+  }
+
+  function check (request: FastifyRequest, key: string, record: ApiKeyRecord | null): AuthOutcome {
+    // Compared even when nothing was found, so a miss costs what a wrong key costs.
+    const expected = record === null ? undefined : Buffer.from(record.digest, 'base64url')
+    const actual = createHmac('sha256', hmacKey).update(key).digest()
+    if (expected === undefined || !safeEqual(expected, actual)) return INVALID_CREDENTIALS
+    if (record!.expiresAt != null && record!.expiresAt * 1000 <= now()) return INVALID_CREDENTIALS
+    onUse?.(record!, request)
+    return principalOf(record!)
+  }
+
+  function authenticate (request: FastifyRequest): AuthOutcome | Promise<AuthOutcome> {
+    const key = request.headers[header]
+    if (key === undefined) return null
+    const prefix = typeof key === 'string' ? apiKeyPrefix(key) : undefined
+    if (prefix === undefined) return INVALID_CREDENTIALS
+    const known = staticKeys.get(prefix)
+    if (known !== undefined || lookup === undefined) return check(request, key as string, known ?? null)
+    const found = lookup(prefix, request)
+    return found instanceof Promise ? found.then((r) => check(request, key as string, r)) : check(request, key as string, found)
+  }
+
+  fastify.decorate('apiKeys', {
+    issue () {
+      const { key, prefix } = generateApiKey()
+      return { key, prefix, digest: apiKeyDigest(hmacKey, key) }
+    },
+    digest: (key: string) => apiKeyDigest(hmacKey, key)
+  } satisfies ApiKeys)
+
+  warden.addScheme({
+    name,
+    scopes,
+    openapi: {
+      type: 'apiKey',
+      in: 'header',
+      name: headerName,
+      description: opts.description ?? `API key in the \`${headerName}\` header (\`wdn_…\`); scopes are set per key.`
+    },
+    challenge: warden.challenge('ApiKey', [['realm', realm], ['header', headerName]], true),
+    authenticate
+  })
+  done()
+}
+
+/** API-key scheme: keys in a header, stored as HMAC digests, with per-key scopes and expiry. */
+export const apiKey = fp(apiKeyPlugin, {
+  fastify: '5.x',
+  name: 'fastify-warden/api-key',
+  dependencies: ['fastify-warden']
+})
+export default apiKey

@@ -1,0 +1,94 @@
+import type { FastifyPluginCallback, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { errors } from './errors.js'
+import { assertHeaderSafe } from './core/challenge.js'
+import { scopesOption, stringOption } from './core/options.js'
+import { INVALID_CREDENTIALS, type AuthOutcome, type WardenUser } from './core/types.js'
+
+/** What `verify` returns for a valid user name and password. */
+export interface BasicAuthUser {
+  subject: string
+  scopes: readonly string[]
+  user?: WardenUser
+}
+
+export interface BasicAuthOptions {
+  /** Scheme name. Default `'basic'`. */
+  name?: string
+  realm?: string
+  description?: string
+  /**
+   * Check a user name and password; `null` when they do not match. Use a `PasswordHasher`
+   * (`createPasswordHasher()`), whose `verify(undefined, password)` checks a dummy hash, so an
+   * unknown user takes as long as a wrong password.
+   */
+  verify: (username: string, password: string, request: FastifyRequest) => BasicAuthUser | null | Promise<BasicAuthUser | null>
+  /** Scopes this scheme grants; a subset of the core's catalog, all of it by default. */
+  scopes?: string[]
+}
+
+const TOKEN68 = /^[A-Za-z0-9+/]+={0,2}$/
+// RFC 7617 §2: neither user-id nor password may contain control characters.
+const CONTROL = /[\u0000-\u001f\u007f]/
+const MAX_USERNAME = 256
+const MAX_PASSWORD = 1024
+const MAX_ENCODED = 4096
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/** Decode `Basic` credentials (RFC 7617): UTF-8, split at the first colon. `undefined` if malformed. */
+export function parseBasic (encoded: string): { username: string, password: string } | undefined {
+  if (encoded.length > MAX_ENCODED || encoded.length % 4 !== 0 || !TOKEN68.test(encoded)) return undefined
+  let decoded: string
+  try {
+    decoded = utf8.decode(Buffer.from(encoded, 'base64'))
+  } catch {
+    return undefined
+  }
+  const colon = decoded.indexOf(':')
+  if (colon <= 0 || CONTROL.test(decoded)) return undefined
+  const username = decoded.slice(0, colon)
+  const password = decoded.slice(colon + 1)
+  if (username.length > MAX_USERNAME || password.length > MAX_PASSWORD) return undefined
+  return { username, password }
+}
+
+const basicAuthPlugin: FastifyPluginCallback<BasicAuthOptions> = (fastify, opts, done) => {
+  const warden = fastify.warden
+  const name = stringOption('name', opts.name, 'basic')
+  const realm = opts.realm ?? warden.realm
+  assertHeaderSafe('realm', realm)
+  if (typeof opts.verify !== 'function') throw new errors.WARDEN_ERR_OPTION('verify', 'must be a function (username, password, request) => user | null')
+  const verify = opts.verify
+
+  function accept (user: BasicAuthUser | null): AuthOutcome {
+    if (user === null) return INVALID_CREDENTIALS
+    return Object.freeze({ scheme: name, subject: user.subject, scopes: user.scopes, ...(user.user === undefined ? {} : { user: user.user }) })
+  }
+
+  function authenticate (request: FastifyRequest): AuthOutcome | Promise<AuthOutcome> {
+    const authorization = request.headers.authorization
+    if (authorization === undefined || authorization.length < 6 || authorization.charCodeAt(5) !== 32 ||
+      authorization.slice(0, 5).toLowerCase() !== 'basic') return null
+    const credentials = parseBasic(authorization.slice(6))
+    if (credentials === undefined) return INVALID_CREDENTIALS
+    const user = verify(credentials.username, credentials.password, request)
+    return user instanceof Promise ? user.then(accept) : accept(user)
+  }
+
+  warden.addScheme({
+    name,
+    scopes: scopesOption('scopes', opts.scopes, warden.scopes),
+    openapi: { type: 'http', scheme: 'basic', description: opts.description ?? 'HTTP Basic (RFC 7617) with a user name and password, UTF-8.' },
+    challenge: warden.challenge('Basic', [['realm', realm], ['charset', 'UTF-8']], false),
+    authenticate
+  })
+  done()
+}
+
+/** HTTP Basic scheme (RFC 7617). */
+export const basicAuth = fp(basicAuthPlugin, {
+  fastify: '5.x',
+  name: 'fastify-warden/basic-auth',
+  dependencies: ['fastify-warden']
+})
+export default basicAuth

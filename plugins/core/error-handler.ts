@@ -1,0 +1,38 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { problem, sendProblem } from './problem.js'
+
+export interface FieldError {
+  /** Where the field is: `body`, `querystring`, `params` or `headers`. */
+  in: string
+  /** JSON pointer to the field within it (`/username`); empty for the whole part. */
+  field: string
+  message: string
+}
+
+function fieldErrors (error: FastifyError): FieldError[] {
+  const where = error.validationContext ?? 'body'
+  return (error.validation ?? []).map((v) => {
+    // A missing property is reported on its parent; name the property itself.
+    const missing = v.keyword === 'required' ? (v.params as { missingProperty?: string }).missingProperty : undefined
+    return { in: where, field: missing === undefined ? v.instancePath : `${v.instancePath}/${missing}`, message: v.message ?? v.keyword }
+  })
+}
+
+/**
+ * Error replies as problem details (RFC 9457): validation errors are a 400 naming each field,
+ * other client errors keep their status and Fastify's message, and server errors say nothing
+ * of their cause (it is logged instead).
+ */
+export function problemErrorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (error.validation !== undefined) {
+    const errors = fieldErrors(error)
+    const detail = 'Invalid request: ' + errors.map((e) => `${e.in}${e.field.replace(/\//g, '.')} ${e.message}`).join('; ')
+    return sendProblem(reply, 400, problem(400, detail, { errors }))
+  }
+  const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500
+  if (status >= 500) {
+    request.log.error({ err: error }, 'request failed')
+    return sendProblem(reply, status, problem(status, 'The server could not complete the request.'))
+  }
+  return sendProblem(reply, status, problem(status, error.message))
+}

@@ -1,0 +1,168 @@
+import type { FastifyRequest } from 'fastify'
+import { errors } from '../errors.js'
+import { frozenProblem } from './problem.js'
+import { INVALID_CREDENTIALS, type AuthOutcome, type AuthPrincipal, type SecurityRequirement, type SecurityScheme } from './types.js'
+
+/** A refusal, built once per route at start-up and sent as is. */
+export class Denial {
+  constructor (
+    readonly status: 401 | 403,
+    readonly challenges: string[],
+    readonly body: string
+  ) {}
+}
+
+/** What evaluating a route's requirement gives: a principal, `null` (anonymous allowed) or a refusal. */
+export type Decision = AuthPrincipal | null | Denial
+
+export type Evaluator = (request: FastifyRequest) => Decision | Promise<Decision>
+
+interface Term {
+  readonly scheme: number
+  readonly scopes: readonly string[]
+}
+
+const MISSING_BODY = frozenProblem(401, 'Authentication is required to access this resource.')
+const INVALID_BODY = frozenProblem(401, 'The credentials presented are invalid or have expired.')
+const SCOPE_BODY = frozenProblem(403, 'The credentials presented do not grant access to this resource.')
+
+const SCHEME_NAME = /^[A-Za-z0-9._-]{1,64}$/
+const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/ // RFC 6749 §3.3 scope-token
+
+/**
+ * Check that `security` is an OpenAPI Security Requirement list and copy it.
+ * Only its shape is checked here; scheme and scope names are resolved at `ready()`.
+ */
+export function parseRequirement (route: string, security: unknown): SecurityRequirement[] {
+  if (!Array.isArray(security)) throw new errors.WARDEN_ERR_REQUIREMENT(route, 'must be an array of Security Requirement objects')
+  return security.map((alternative: unknown, i) => {
+    if (alternative === null || typeof alternative !== 'object' || Array.isArray(alternative)) {
+      throw new errors.WARDEN_ERR_REQUIREMENT(route, `[${i}] must be an object of scheme name to scopes`)
+    }
+    const copy: Record<string, string[]> = {}
+    for (const [name, scopes] of Object.entries(alternative)) {
+      if (!SCHEME_NAME.test(name)) throw new errors.WARDEN_ERR_REQUIREMENT(route, `[${i}] has an invalid scheme name '${name}'`)
+      if (!Array.isArray(scopes) || !scopes.every((s) => typeof s === 'string' && SCOPE.test(s))) {
+        throw new errors.WARDEN_ERR_REQUIREMENT(route, `[${i}].${name} must be an array of scope names`)
+      }
+      copy[name] = [...new Set(scopes as string[])]
+    }
+    return copy
+  })
+}
+
+/** Whether any alternative asks for a scope (the route can answer 403). */
+export function requiresScopes (requirement: readonly SecurityRequirement[]): boolean {
+  return requirement.some((alt) => Object.values(alt).some((scopes) => scopes.length > 0))
+}
+
+function hasScopes (principal: AuthPrincipal, scopes: readonly string[]): boolean {
+  for (let i = 0; i < scopes.length; i++) {
+    if (!principal.scopes.includes(scopes[i])) return false
+  }
+  return true
+}
+
+function isPromise<T> (value: T | Promise<T>): value is Promise<T> {
+  return value !== null && typeof value === 'object' && typeof (value as Promise<T>).then === 'function'
+}
+
+/**
+ * Resolve a route's requirement against the registered schemes and compile it into one
+ * function. Throws, naming the route, when a scheme or scope is unknown.
+ */
+export function compileRequirement (
+  route: string,
+  requirement: readonly SecurityRequirement[],
+  registry: ReadonlyMap<string, SecurityScheme>
+): Evaluator {
+  const schemes: SecurityScheme[] = []
+  const indexOf = (name: string): number => {
+    const scheme = registry.get(name)
+    if (scheme === undefined) {
+      throw new errors.WARDEN_ERR_UNKNOWN_SCHEME(route, name, [...registry.keys()].join(', ') || 'none')
+    }
+    let i = schemes.indexOf(scheme)
+    if (i === -1) i = schemes.push(scheme) - 1
+    return i
+  }
+
+  let optional = false
+  const alternatives: Term[][] = []
+  for (const alt of requirement) {
+    const names = Object.keys(alt)
+    if (names.length === 0) {
+      optional = true
+      continue
+    }
+    alternatives.push(names.map((name) => {
+      const scheme = indexOf(name)
+      for (const scope of alt[name]) {
+        if (!schemes[scheme].scopes.has(scope)) throw new errors.WARDEN_ERR_UNKNOWN_SCOPE(route, name, scope)
+      }
+      return { scheme, scopes: alt[name] }
+    }))
+  }
+
+  const missing = new Denial(401, schemes.map((s) => s.challenge('missing')), MISSING_BODY)
+  const invalid = schemes.map((_, i) => new Denial(401,
+    schemes.map((s, j) => s.challenge(i === j ? 'invalid' : 'missing')), INVALID_BODY))
+  const insufficient = alternatives.map((alt) => new Denial(403,
+    alt.filter((t) => t.scopes.length > 0).map((t) => schemes[t.scheme].challenge('insufficient_scope', t.scopes.join(' '))),
+    SCOPE_BODY))
+
+  if (alternatives.length === 0) return () => null
+
+  // The common case, one scheme without alternatives: no per-request allocation.
+  if (!optional && alternatives.length === 1 && alternatives[0].length === 1) {
+    const scheme = schemes[0]
+    const scopes = alternatives[0][0].scopes
+    const decide = (outcome: AuthOutcome): Decision => {
+      if (outcome === null) return missing
+      if (outcome === INVALID_CREDENTIALS) return invalid[0]
+      return hasScopes(outcome, scopes) ? outcome : insufficient[0]
+    }
+    return (request) => {
+      const outcome = scheme.authenticate(request)
+      return isPromise(outcome) ? outcome.then(decide) : decide(outcome)
+    }
+  }
+
+  return async (request) => {
+    // Each scheme runs at most once per request, and only when an alternative needs it.
+    const outcomes: Array<AuthOutcome | undefined> = new Array(schemes.length)
+    const outcomeOf = async (i: number): Promise<AuthOutcome> => {
+      let outcome = outcomes[i]
+      if (outcome === undefined) {
+        outcome = await schemes[i].authenticate(request)
+        outcomes[i] = outcome
+      }
+      return outcome
+    }
+
+    for (const alt of alternatives) {
+      let principal: AuthPrincipal | undefined
+      let satisfied = true
+      for (const term of alt) {
+        const outcome = await outcomeOf(term.scheme)
+        if (outcome === null || outcome === INVALID_CREDENTIALS || !hasScopes(outcome, term.scopes)) {
+          satisfied = false
+          break
+        }
+        principal ??= outcome
+      }
+      if (satisfied) return principal as AuthPrincipal
+    }
+
+    // Refused: answer about what the caller actually presented, so every scheme is consulted.
+    for (let i = 0; i < schemes.length; i++) await outcomeOf(i)
+    const bad = outcomes.indexOf(INVALID_CREDENTIALS)
+    if (bad !== -1) return invalid[bad]
+    if (optional) {
+      const presented = outcomes.find((o) => o !== null) as AuthPrincipal | undefined
+      return presented ?? null
+    }
+    const short = alternatives.findIndex((alt) => alt.every((t) => outcomes[t.scheme] !== null))
+    return short === -1 ? missing : insufficient[short]
+  }
+}

@@ -1,0 +1,26 @@
+import createError from '@fastify/error'
+
+/**
+ * Every error fastify-warden throws, by code. Configuration errors are thrown at registration or
+ * at `ready()`, never on a request; each message names the option, route, scheme or scope at fault.
+ */
+export const errors = {
+  /** An option given to a plugin is missing or has the wrong type or value. */
+  WARDEN_ERR_OPTION: createError('WARDEN_ERR_OPTION', "option '%s' %s", 500, TypeError),
+  /** A route's `schema.security` is not an OpenAPI Security Requirement list. */
+  WARDEN_ERR_REQUIREMENT: createError('WARDEN_ERR_REQUIREMENT', "route '%s': schema.security %s", 500, TypeError),
+  /** A route's requirement names a scheme that no plugin registered. */
+  WARDEN_ERR_UNKNOWN_SCHEME: createError('WARDEN_ERR_UNKNOWN_SCHEME', "route '%s': security scheme '%s' is not registered (registered: %s)", 500),
+  /** A route's requirement asks a scheme for a scope it does not declare. */
+  WARDEN_ERR_UNKNOWN_SCOPE: createError('WARDEN_ERR_UNKNOWN_SCOPE', "route '%s': security scheme '%s' does not declare scope '%s'", 500),
+  /** Two plugins registered a security scheme under the same name. */
+  WARDEN_ERR_DUPLICATE_SCHEME: createError('WARDEN_ERR_DUPLICATE_SCHEME', "security scheme '%s' is already registered", 500),
+  /** A key given for signing or verifying tokens is unusable (too short, wrong type, wrong algorithm). */
+  WARDEN_ERR_KEY: createError('WARDEN_ERR_KEY', "key '%s': %s", 500, TypeError),
+  /** A token could not be signed (bad claims given to the signer). */
+  WARDEN_ERR_SIGN: createError('WARDEN_ERR_SIGN', 'cannot sign token: %s', 500, TypeError),
+  /** The JWKS of an external provider could not be fetched or holds no usable key. */
+  WARDEN_ERR_JWKS: createError('WARDEN_ERR_JWKS', "JWKS '%s': %s", 500)
+} as const
+
+export type WardenErrorCode = keyof typeof errors

@@ -1,0 +1,291 @@
+import { randomUUID, type JsonWebKey } from 'node:crypto'
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import fastifyJwt from '@fastify/jwt'
+import fp from 'fastify-plugin'
+import { errors } from './errors.js'
+import { assertHeaderSafe } from './core/challenge.js'
+import { functionOption, integerOption, pathOption, scopesOption, stringOption, urlOption } from './core/options.js'
+import { INVALID_CREDENTIALS, type AuthOutcome, type AuthPrincipal, type WardenClaims } from './core/types.js'
+import { ALGORITHMS, privateKey, publicKey, secretKey, toJwk, type Algorithm, type KeyInput, type VerificationKey } from './oauth2-bearer/keys.js'
+import { findKey, remoteKeySet } from './oauth2-bearer/remote-keys.js'
+import { TokenCache } from './oauth2-bearer/token-cache.js'
+import { InvalidToken, checkClaims, checkSignature, parseHeader, splitToken, type ClaimRules, type TokenHeader } from './oauth2-bearer/verify.js'
+
+export interface OAuth2BearerOptions {
+  /** Scheme name (key in `components.securitySchemes` and in route requirements). Default `'oauth2'`. */
+  name?: string
+  /** Realm of the `Bearer` challenge. Default: the core's realm. */
+  realm?: string
+  description?: string
+  /** Where clients get tokens (password flow), documented in the scheme. Default `/auth/token`. */
+  tokenUrl?: string
+  /** Where clients refresh tokens. Default: `tokenUrl`. */
+  refreshUrl?: string
+  /** Scopes this scheme grants; a subset of the core's catalog, all of it by default. */
+  scopes?: string[]
+  /** Expected `iss`; tokens are signed with the first one. A list accepts several issuers. */
+  issuer: string | string[]
+  /** Expected `aud` (the resource server's identifier). */
+  audience: string
+  /** HS256 secret, at least 32 bytes. Exclusive with `signingKey` and `jwksUrl`. */
+  secret?: string | Buffer
+  /** Asymmetric signing key (EdDSA, ES256 or RS256 by key type) with its `kid`. */
+  signingKey?: { kid: string, privateKey: KeyInput }
+  /** More keys that verify but do not sign (previous keys during rotation). */
+  verificationKeys?: Array<{ kid: string, publicKey: KeyInput | JsonWebKey }>
+  /** Resource-server mode: verify tokens of an external OpenID provider with the keys at this URL. */
+  jwksUrl?: string
+  /** Where the public keys are published when signing asymmetrically; `false` to not publish. Default `/.well-known/jwks.json`. */
+  jwksPath?: string | false
+  /** Lifetime of issued access tokens, seconds. Default 900. */
+  expiresIn?: number
+  /** Leeway for `exp`/`nbf`/`iat`, seconds, at most 60. Default 30. */
+  clockTolerance?: number
+  /** Accepted `typ` headers, lower case. Default `['at+jwt', 'application/at+jwt']` (RFC 9068). */
+  tokenTypes?: string[]
+  /** Called for every verified token (cached or not); `true` refuses it. */
+  isRevoked?: (claims: WardenClaims, request: FastifyRequest) => boolean | Promise<boolean>
+  /** Cache verified tokens: `{ max }` entries. Default off. */
+  cache?: false | { max?: number }
+  /** URL of the RFC 9728 protected-resource metadata, advertised in the challenge. */
+  resourceMetadataUrl?: string
+  /** Clock in ms since the epoch (tests). Default `Date.now`. */
+  now?: () => number
+}
+
+/** A freshly signed access token. */
+export interface IssuedAccessToken {
+  token: string
+  jti: string
+  /** Seconds. */
+  expiresIn: number
+  /** Seconds since the epoch. */
+  expiresAt: number
+}
+
+/** Signs and verifies the access tokens of an `oauth2Bearer` scheme; decorated as `fastify.accessTokens`. */
+export interface AccessTokens {
+  /** Lifetime of issued tokens, seconds. */
+  readonly expiresIn: number
+  /** Sign an RFC 9068 access token. `scope` may be a list or a space-separated string. */
+  sign (claims: { sub: string, scope?: string | readonly string[], [claim: string]: unknown }, options?: { expiresIn?: number }): IssuedAccessToken
+  /** Verify a token exactly as the scheme does (signature, header, claims); throws on any fault. */
+  verify (token: string): Promise<WardenClaims>
+  /** The public keys, as a JWK Set (empty for HS256 and resource-server mode). */
+  jwks (): { keys: JsonWebKey[] }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    accessTokens: AccessTokens
+  }
+}
+
+const RESERVED_CLAIMS = ['iss', 'aud', 'exp', 'iat', 'nbf', 'jti']
+
+interface Keys {
+  /** `undefined` in resource-server mode. */
+  signing: { kid: string | undefined, alg: Algorithm, pem: string | Buffer } | undefined
+  local: VerificationKey[]
+  resolve: (header: TokenHeader) => VerificationKey | undefined | Promise<VerificationKey | undefined>
+}
+
+function loadKeys (opts: OAuth2BearerOptions, now: () => number): Keys {
+  const modes = [opts.secret !== undefined, opts.signingKey !== undefined, opts.jwksUrl !== undefined].filter(Boolean).length
+  if (modes !== 1) throw new errors.WARDEN_ERR_OPTION('secret', "or 'signingKey' or 'jwksUrl': exactly one must be given")
+  if (opts.secret !== undefined) {
+    if (opts.verificationKeys !== undefined) throw new errors.WARDEN_ERR_OPTION('verificationKeys', "is for asymmetric keys; it cannot be combined with 'secret'")
+    const key = secretKey('secret', opts.secret)
+    return { signing: { kid: undefined, alg: 'HS256', pem: key.key.export() }, local: [key], resolve: () => key }
+  }
+  if (opts.jwksUrl !== undefined) {
+    const url = urlOption('jwksUrl', opts.jwksUrl)
+    if (url.startsWith('/')) throw new errors.WARDEN_ERR_OPTION('jwksUrl', 'must be an absolute URL')
+    return { signing: undefined, local: [], resolve: remoteKeySet(url, { now }) }
+  }
+  const signing = privateKey('signingKey.privateKey', opts.signingKey?.kid, opts.signingKey!.privateKey)
+  const local: VerificationKey[] = [{ kid: signing.kid, alg: signing.alg, key: signing.publicKey }]
+  for (const [i, k] of (opts.verificationKeys ?? []).entries()) {
+    const key = publicKey(`verificationKeys[${i}]`, k?.kid, k?.publicKey)
+    if (local.some((other) => other.kid === key.kid)) throw new errors.WARDEN_ERR_KEY(`verificationKeys[${i}]`, `kid '${key.kid}' is used twice`)
+    local.push(key)
+  }
+  return {
+    signing: { kid: signing.kid, alg: signing.alg, pem: signing.key.export({ type: 'pkcs8', format: 'pem' }) },
+    local,
+    resolve: (header) => findKey(local, header)
+  }
+}
+
+function principalOf (scheme: string, claims: WardenClaims): AuthPrincipal {
+  // `scope` (RFC 9068) or `scp` (some providers) — never both.
+  const scp = claims.scp
+  const scopes = typeof claims.scope === 'string'
+    ? claims.scope.split(' ').filter((s) => s.length > 0)
+    : Array.isArray(scp) ? scp.filter((s): s is string => typeof s === 'string') : []
+  return Object.freeze({ scheme, subject: claims.sub as string, scopes: Object.freeze(scopes), claims: Object.freeze(claims) })
+}
+
+const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fastify, opts) => {
+  const warden = fastify.warden
+  const name = stringOption('name', opts.name, 'oauth2')
+  const realm = opts.realm ?? warden.realm
+  assertHeaderSafe('realm', realm)
+  const tokenUrl = urlOption('tokenUrl', opts.tokenUrl, '/auth/token')
+  const refreshUrl = urlOption('refreshUrl', opts.refreshUrl, tokenUrl)
+  const issuers = Array.isArray(opts.issuer) ? opts.issuer.map((iss, i) => stringOption(`issuer[${i}]`, iss)) : [stringOption('issuer', opts.issuer)]
+  if (issuers.length === 0) throw new errors.WARDEN_ERR_OPTION('issuer', 'must name at least one issuer')
+  const audience = stringOption('audience', opts.audience)
+  const expiresIn = integerOption('expiresIn', opts.expiresIn, 900, 1, 86_400)
+  const clockTolerance = integerOption('clockTolerance', opts.clockTolerance, 30, 0, 60)
+  const isRevoked = functionOption<NonNullable<OAuth2BearerOptions['isRevoked']>>('isRevoked', opts.isRevoked)
+  const now = functionOption<() => number>('now', opts.now) ?? Date.now
+  const tokenTypes = opts.tokenTypes === undefined
+    ? ['at+jwt', 'application/at+jwt']
+    : opts.tokenTypes.map((t, i) => stringOption(`tokenTypes[${i}]`, t).toLowerCase())
+  const cache = opts.cache === undefined || opts.cache === false
+    ? undefined
+    : new TokenCache(integerOption('cache.max', opts.cache.max, 10_000, 1, 10_000_000))
+  const keys = loadKeys(opts, now)
+  const allowed = new Set<Algorithm>(keys.signing === undefined ? ALGORITHMS : keys.local.map((k) => k.alg))
+  const rules: ClaimRules = { issuers, audience, tokenTypes, clockTolerance, now }
+  const challengeParams: Array<[string, string]> = [['realm', realm]]
+  if (opts.resourceMetadataUrl !== undefined) challengeParams.push(['resource_metadata', urlOption('resourceMetadataUrl', opts.resourceMetadataUrl)])
+
+  // Header segments repeat on every request (one per key); parse each once. Bounded, so
+  // made-up headers cannot grow it.
+  const headers = new Map<string, TokenHeader>()
+  function headerOf (segment: string): TokenHeader {
+    let header = headers.get(segment)
+    if (header === undefined) {
+      header = parseHeader(segment, rules, allowed)
+      if (headers.size < 64) headers.set(segment, header)
+    }
+    return header
+  }
+
+  function verifyWith (key: VerificationKey | undefined, header: TokenHeader, parts: [string, string, string]): WardenClaims {
+    if (key === undefined) throw new InvalidToken('unknown key')
+    checkSignature(key, header.alg, parts[0] + '.' + parts[1], parts[2])
+    return checkClaims(parts[1], rules)
+  }
+
+  /** Verify a token fully; sync for local keys, a promise for a remote key set. */
+  function verifyToken (token: string): WardenClaims | Promise<WardenClaims> {
+    const parts = splitToken(token)
+    const header = headerOf(parts[0])
+    const key = keys.resolve(header)
+    return key instanceof Promise ? key.then((k) => verifyWith(k, header, parts)) : verifyWith(key, header, parts)
+  }
+
+  function admit (request: FastifyRequest, principal: AuthPrincipal): AuthOutcome | Promise<AuthOutcome> {
+    if (isRevoked === undefined) return principal
+    const revoked = isRevoked(principal.claims as WardenClaims, request)
+    if (typeof revoked === 'boolean') return revoked ? INVALID_CREDENTIALS : principal
+    return revoked.then((r) => r ? INVALID_CREDENTIALS : principal)
+  }
+
+  function accept (request: FastifyRequest, token: string, claims: WardenClaims): AuthOutcome | Promise<AuthOutcome> {
+    const principal = principalOf(name, claims)
+    cache?.set(token, principal, (claims.exp as number) + clockTolerance)
+    return admit(request, principal)
+  }
+
+  function refuse (request: FastifyRequest, err: unknown): AuthOutcome {
+    if (!(err instanceof InvalidToken)) request.log.error({ err }, 'access token could not be verified')
+    else request.log.debug({ reason: err.reason }, 'access token refused')
+    return INVALID_CREDENTIALS
+  }
+
+  function authenticate (request: FastifyRequest): AuthOutcome | Promise<AuthOutcome> {
+    const authorization = request.headers.authorization
+    // RFC 6750 §2.1: the scheme name is case-insensitive; anything else is another scheme's business.
+    if (authorization === undefined || authorization.length < 7 || authorization.charCodeAt(6) !== 32 ||
+      authorization.slice(0, 6).toLowerCase() !== 'bearer') return null
+    const token = authorization.slice(7)
+    if (cache !== undefined) {
+      const hit = cache.get(token, now() / 1000)
+      if (hit !== undefined) return admit(request, hit)
+    }
+    try {
+      const claims = verifyToken(token)
+      if (claims instanceof Promise) return claims.then((c) => accept(request, token, c), (err) => refuse(request, err))
+      return accept(request, token, claims)
+    } catch (err) {
+      return refuse(request, err)
+    }
+  }
+
+  const signing = keys.signing
+  if (signing !== undefined) {
+    await fastify.register(fastifyJwt, {
+      secret: signing.alg === 'HS256' ? signing.pem : { private: signing.pem, public: keys.local[0].key.export({ type: 'spki', format: 'pem' }) },
+      sign: { algorithm: signing.alg, kid: signing.kid, iss: issuers[0], aud: audience, header: { alg: signing.alg, typ: 'at+jwt' } },
+      verify: { algorithms: [signing.alg], allowedIss: issuers, allowedAud: audience, requiredClaims: ['sub', 'jti', 'exp'] }
+    })
+  }
+
+  const accessTokens: AccessTokens = {
+    expiresIn,
+    sign (claims, options) {
+      if (signing === undefined) throw new errors.WARDEN_ERR_SIGN('the scheme verifies tokens of an external provider (jwksUrl) and holds no signing key')
+      if (typeof claims?.sub !== 'string' || claims.sub.length === 0) throw new errors.WARDEN_ERR_SIGN("'sub' must be a non-empty string")
+      for (const claim of RESERVED_CLAIMS) {
+        if (claim in claims) throw new errors.WARDEN_ERR_SIGN(`'${claim}' is set by the signer`)
+      }
+      const ttl = integerOption('expiresIn', options?.expiresIn, expiresIn, 1, 86_400)
+      const { scope, ...rest } = claims
+      const iat = Math.floor(now() / 1000)
+      const jti = randomUUID()
+      const payload: Record<string, unknown> = { ...rest, iat, exp: iat + ttl, jti }
+      if (scope !== undefined) payload.scope = typeof scope === 'string' ? scope : scope.join(' ')
+      return { token: fastify.jwt.sign(payload), jti, expiresIn: ttl, expiresAt: iat + ttl }
+    },
+    async verify (token) {
+      return await verifyToken(token)
+    },
+    jwks () {
+      return { keys: signing === undefined || signing.alg === 'HS256' ? [] : keys.local.map(toJwk) }
+    }
+  }
+  fastify.decorate('accessTokens', accessTokens)
+
+  const jwksPath = opts.jwksPath === false ? false : pathOption('jwksPath', opts.jwksPath, '/.well-known/jwks.json')
+  if (jwksPath !== false && signing !== undefined && signing.alg !== 'HS256') {
+    const body = JSON.stringify(accessTokens.jwks())
+    fastify.get(jwksPath, {
+      schema: {
+        security: [],
+        summary: 'Public keys that verify access tokens (JWK Set, RFC 7517)',
+        tags: ['auth'],
+        response: { 200: { type: 'object', required: ['keys'], properties: { keys: { type: 'array', items: { type: 'object', additionalProperties: true } } } } }
+      }
+    }, async (_request, reply) => reply.type('application/json').header('cache-control', 'public, max-age=300').send(body))
+  }
+
+  warden.addScheme({
+    name,
+    scopes: scopesOption('scopes', opts.scopes, warden.scopes),
+    openapi: {
+      type: 'oauth2',
+      description: opts.description ?? 'OAuth2 password flow; send the access token as `Authorization: Bearer <token>`.',
+      flows: {
+        password: {
+          tokenUrl,
+          refreshUrl,
+          scopes: Object.fromEntries(Object.entries(warden.scopes).filter(([s]) => opts.scopes === undefined || opts.scopes.includes(s)))
+        }
+      }
+    },
+    challenge: warden.challenge('Bearer', challengeParams, true),
+    authenticate
+  })
+}
+
+/** OAuth2 bearer scheme: verifies RFC 9068 JWT access tokens and signs them for the token endpoint. */
+export const oauth2Bearer = fp(oauth2BearerPlugin, {
+  fastify: '5.x',
+  name: 'fastify-warden/oauth2-bearer',
+  dependencies: ['fastify-warden']
+})
+export default oauth2Bearer

@@ -1,0 +1,86 @@
+import { createPublicKey, type JsonWebKey } from 'node:crypto'
+import { errors } from '../errors.js'
+import { algorithmOf, type VerificationKey } from './keys.js'
+import type { TokenHeader } from './verify.js'
+
+export interface RemoteKeySetOptions {
+  /** Refetch at most this often when a token names an unknown `kid` (ms). Default 30 s. */
+  cooldown?: number
+  /** Refetch keys older than this (ms). Default 10 min. */
+  maxAge?: number
+  /** Give up on a fetch after this long (ms). Default 5 s. */
+  timeout?: number
+  now?: () => number
+}
+
+/** Parse a JWK Set, keeping the signature keys fastify-warden can verify with. */
+export function parseJwks (url: string, body: unknown): VerificationKey[] {
+  const keys = (body as { keys?: unknown })?.keys
+  if (!Array.isArray(keys)) throw new errors.WARDEN_ERR_JWKS(url, 'is not a JWK Set')
+  const usable: VerificationKey[] = []
+  for (const jwk of keys as Array<JsonWebKey & { kid?: unknown, use?: unknown, alg?: unknown }>) {
+    if (jwk === null || typeof jwk !== 'object' || (jwk.use !== undefined && jwk.use !== 'sig')) continue
+    try {
+      const key = createPublicKey({ key: jwk, format: 'jwk' })
+      const alg = algorithmOf('jwks', key)
+      if (jwk.alg !== undefined && jwk.alg !== alg) continue
+      usable.push({ kid: typeof jwk.kid === 'string' ? jwk.kid : undefined, alg, key })
+    } catch {
+      // A key we cannot use (symmetric, unknown curve, short RSA) is skipped, not fatal.
+    }
+  }
+  if (usable.length === 0) throw new errors.WARDEN_ERR_JWKS(url, 'holds no usable signature key')
+  return usable
+}
+
+export function findKey (keys: readonly VerificationKey[], header: TokenHeader): VerificationKey | undefined {
+  if (header.kid === undefined) return keys.length === 1 ? keys[0] : undefined
+  return keys.find((k) => k.kid === header.kid)
+}
+
+/**
+ * The keys of an external OpenID provider, fetched from its JWKS URL, cached, and refetched
+ * when a token names a key not seen yet (key rotation) — at most once per cooldown.
+ */
+export function remoteKeySet (url: string, options: RemoteKeySetOptions = {}): (header: TokenHeader) => Promise<VerificationKey | undefined> {
+  const cooldown = options.cooldown ?? 30_000
+  const maxAge = options.maxAge ?? 600_000
+  const timeout = options.timeout ?? 5_000
+  const now = options.now ?? Date.now
+  let keys: VerificationKey[] = []
+  let fetchedAt = -Infinity
+  let inflight: Promise<void> | undefined
+
+  async function load (): Promise<void> {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeout), headers: { accept: 'application/json' }, redirect: 'error' })
+    if (!res.ok) throw new errors.WARDEN_ERR_JWKS(url, `answered ${res.status}`)
+    keys = parseJwks(url, await res.json())
+    fetchedAt = now()
+  }
+
+  let attemptedAt = -Infinity
+  function refresh (): Promise<void> {
+    if (inflight === undefined) {
+      attemptedAt = now()
+      inflight = load().finally(() => { inflight = undefined })
+    }
+    return inflight
+  }
+  // Never more than one fetch per cooldown, whatever the callers send: an outage or a flood of
+  // tokens with made-up kids must not become a flood of requests to the provider.
+  const due = (): boolean => inflight !== undefined || now() - attemptedAt > cooldown
+
+  return async (header) => {
+    if (now() - fetchedAt > maxAge && due()) {
+      // A provider outage keeps the last good keys.
+      await refresh().catch(() => undefined)
+    }
+    if (keys.length === 0) throw new errors.WARDEN_ERR_JWKS(url, 'could not be fetched')
+    let key = findKey(keys, header)
+    if (key === undefined && due()) {
+      await refresh().catch(() => undefined)
+      key = findKey(keys, header)
+    }
+    return key
+  }
+}

@@ -1,0 +1,104 @@
+import { createHmac, verify as verifySignature } from 'node:crypto'
+import { safeEqual } from '../core/compare.js'
+import type { WardenClaims } from '../core/types.js'
+import { ALGORITHMS, type Algorithm, type VerificationKey } from './keys.js'
+
+/** Why a token was refused; logged at debug level, never sent to the client. */
+export class InvalidToken extends Error {
+  constructor (readonly reason: string) {
+    super(reason)
+  }
+}
+
+/** The header fields that matter once a header has passed the checks below. */
+export interface TokenHeader {
+  readonly alg: Algorithm
+  readonly kid: string | undefined
+}
+
+export interface ClaimRules {
+  readonly issuers: readonly string[]
+  readonly audience: string
+  readonly tokenTypes: readonly string[]
+  /** Seconds of leeway for `exp`, `nbf` and `iat`. */
+  readonly clockTolerance: number
+  /** Milliseconds since the epoch; tests freeze it. */
+  readonly now: () => number
+}
+
+/** Longest token accepted; bounds the work an attacker can ask for (RFC 8725 §3.1 spirit). */
+export const MAX_TOKEN_LENGTH = 8192
+// Three non-empty base64url segments: also refuses unsecured (`alg: none`) tokens, whose signature is empty.
+const COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
+// Headers that would let the token choose its own key, and `crit` extensions we do not implement.
+const FORBIDDEN_HEADERS = ['jku', 'jwk', 'x5u', 'x5c', 'crit', 'b64', 'zip', 'enc']
+const HASH: Record<Algorithm, string | null> = { HS256: 'sha256', RS256: 'sha256', ES256: 'sha256', EdDSA: null }
+
+function decodeJson (segment: string, what: string): Record<string, unknown> {
+  let value: unknown
+  try {
+    value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'))
+  } catch {
+    throw new InvalidToken(`${what} is not JSON`)
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidToken(`${what} is not an object`)
+  return value as Record<string, unknown>
+}
+
+/** Split a compact JWS into its three base64url segments, or refuse it. */
+export function splitToken (token: string): [string, string, string] {
+  if (token.length > MAX_TOKEN_LENGTH || !COMPACT.test(token)) throw new InvalidToken('not a compact JWS')
+  const d1 = token.indexOf('.')
+  const d2 = token.indexOf('.', d1 + 1)
+  return [token.slice(0, d1), token.slice(d1 + 1, d2), token.slice(d2 + 1)]
+}
+
+/**
+ * Parse and check a protected header. The same few headers recur on every request, so callers
+ * cache the result by the header segment.
+ */
+export function parseHeader (segment: string, rules: ClaimRules, allowed: ReadonlySet<Algorithm>): TokenHeader {
+  const header = decodeJson(segment, 'header')
+  const alg = header.alg
+  if (typeof alg !== 'string' || !(ALGORITHMS as readonly string[]).includes(alg) || !allowed.has(alg as Algorithm)) throw new InvalidToken('algorithm not allowed')
+  for (const name of FORBIDDEN_HEADERS) {
+    if (name in header) throw new InvalidToken(`header ${name} not accepted`)
+  }
+  const typ = header.typ
+  if (typeof typ !== 'string' || !rules.tokenTypes.includes(typ.toLowerCase())) throw new InvalidToken('typ not accepted')
+  const kid = header.kid
+  if (kid !== undefined && typeof kid !== 'string') throw new InvalidToken('kid is not a string')
+  return { alg: alg as Algorithm, kid }
+}
+
+/** Check the signature of `input` (header.payload) with a key of the token's own algorithm. */
+export function checkSignature (key: VerificationKey, alg: Algorithm, input: string, signature: string): void {
+  if (key.alg !== alg) throw new InvalidToken('algorithm does not match key')
+  const sig = Buffer.from(signature, 'base64url')
+  let ok: boolean
+  if (alg === 'HS256') {
+    ok = safeEqual(createHmac('sha256', key.key).update(input).digest(), sig)
+  } else {
+    const dsaEncoding = alg === 'ES256' ? 'ieee-p1363' : undefined
+    ok = verifySignature(HASH[alg], Buffer.from(input), { key: key.key, dsaEncoding }, sig)
+  }
+  if (!ok) throw new InvalidToken('bad signature')
+}
+
+/** Decode the payload and check the registered claims of an RFC 9068 access token. */
+export function checkClaims (segment: string, rules: ClaimRules): WardenClaims {
+  const claims = decodeJson(segment, 'payload') as WardenClaims
+  const now = rules.now() / 1000
+  const tolerance = rules.clockTolerance
+  if (typeof claims.iss !== 'string' || !rules.issuers.includes(claims.iss)) throw new InvalidToken('iss')
+  const aud = claims.aud
+  if (typeof aud === 'string' ? aud !== rules.audience : !Array.isArray(aud) || !aud.includes(rules.audience)) throw new InvalidToken('aud')
+  if (typeof claims.sub !== 'string' || claims.sub.length === 0) throw new InvalidToken('sub')
+  if (typeof claims.jti !== 'string' || claims.jti.length === 0) throw new InvalidToken('jti')
+  if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp)) throw new InvalidToken('exp missing')
+  if (now >= claims.exp + tolerance) throw new InvalidToken('expired')
+  if (claims.nbf !== undefined && (typeof claims.nbf !== 'number' || now < claims.nbf - tolerance)) throw new InvalidToken('nbf')
+  if (claims.iat !== undefined && (typeof claims.iat !== 'number' || claims.iat > now + tolerance)) throw new InvalidToken('iat')
+  if (claims.scope !== undefined && typeof claims.scope !== 'string') throw new InvalidToken('scope')
+  return claims
+}

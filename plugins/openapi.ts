@@ -1,0 +1,57 @@
+import type { FastifyPluginAsync } from 'fastify'
+import fp from 'fastify-plugin'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { OpenAPIV3_1 } from 'openapi-types'
+import { pathOption } from './core/options.js'
+
+export interface OpenApiOptions {
+  /** The document's `info`. Default: title and version from package.json. */
+  info?: OpenAPIV3_1.InfoObject
+  servers?: OpenAPIV3_1.ServerObject[]
+  tags?: OpenAPIV3_1.TagObject[]
+  /** Where Swagger UI is served (with `/json` and `/yaml` below it); `false` for none. Default `/docs`. */
+  routePrefix?: string | false
+}
+
+const openapiPlugin: FastifyPluginAsync<OpenApiOptions> = async (fastify, opts) => {
+  const warden = fastify.warden
+  const routePrefix = opts.routePrefix === false ? false : pathOption('routePrefix', opts.routePrefix, '/docs')
+  const components: OpenAPIV3_1.ComponentsObject = {}
+  // Read when the document is generated, after every scheme plugin has registered.
+  Object.defineProperty(components, 'securitySchemes', {
+    enumerable: true,
+    get: () => Object.fromEntries([...warden.schemes.values()].map((s) => [s.name, s.openapi]))
+  })
+
+  await fastify.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      ...(opts.info === undefined ? {} : { info: opts.info }),
+      ...(opts.servers === undefined ? {} : { servers: opts.servers }),
+      ...(opts.tags === undefined ? {} : { tags: opts.tags }),
+      components
+    },
+    // Shared schemas keep their $id as their name under components.schemas.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` }
+  })
+
+  if (routePrefix !== false) {
+    await fastify.register(async function docs (child) {
+      child.setDefaultSecurity([])
+      await child.register(swaggerUi, {
+        routePrefix,
+        uiConfig: { persistAuthorization: true, deepLinking: true },
+        staticCSP: true
+      })
+    })
+  }
+}
+
+/** @fastify/swagger (OpenAPI 3.1) and Swagger UI, with the registered schemes as `securitySchemes`. */
+export const openapi = fp(openapiPlugin, {
+  fastify: '5.x',
+  name: 'fastify-warden/openapi',
+  dependencies: ['fastify-warden']
+})
+export default openapi

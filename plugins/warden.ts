@@ -1,0 +1,192 @@
+import type { FastifyInstance, FastifyPluginCallback, FastifySchema, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions, onRequestHookHandler } from 'fastify'
+import fp from 'fastify-plugin'
+import { errors } from './errors.js'
+import { challengeBuilder, assertHeaderSafe } from './core/challenge.js'
+import { Denial, compileRequirement, parseRequirement, requiresScopes, type Evaluator } from './core/requirement.js'
+import { problemErrorHandler } from './core/error-handler.js'
+import { PROBLEM_CONTENT_TYPE, PROBLEM_SCHEMA_ID, problemSchema } from './core/problem.js'
+import type { AuthPrincipal, SecurityRequirement, SecurityScheme } from './core/types.js'
+
+export interface WardenOptions {
+  /**
+   * The scopes of the API, name → description. Schemes grant only these, and a route asking for
+   * any other scope fails at start-up. The OAuth2 scheme documents them in its flow.
+   */
+  scopes?: Record<string, string>
+  /**
+   * Requirement of routes that declare no `schema.security`. Default: any registered scheme,
+   * no scope. Public routes opt out with `security: []`.
+   */
+  defaultSecurity?: SecurityRequirement[]
+  /** Realm of every scheme's challenge unless the scheme sets its own. Default `'api'`. */
+  realm?: string
+  /**
+   * Install `problemErrorHandler`, so every error reply is problem+json and no server error
+   * reveals its cause. Default `true`; `false` leaves the app's error handler alone.
+   */
+  errorHandler?: boolean
+}
+
+/** The core's registry, decorated as `fastify.warden`. */
+export interface Warden {
+  readonly realm: string
+  readonly scopes: Readonly<Record<string, string>>
+  readonly schemes: ReadonlyMap<string, SecurityScheme>
+  /** Register a security scheme under its name. Scheme plugins call this at registration. */
+  addScheme (scheme: SecurityScheme): void
+  /** Build a scheme's challenge function (see `challengeBuilder`), so schemes share one implementation. */
+  challenge: typeof challengeBuilder
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    warden: Warden
+    /**
+     * Set the requirement of routes without `schema.security` registered in this context and its
+     * children, e.g. `[]` around a third-party plugin whose routes are public.
+     */
+    setDefaultSecurity (requirement: ReadonlyArray<{ [securityLabel: string]: readonly string[] }>): FastifyInstance
+  }
+  interface FastifyRequest {
+    /** The authenticated caller; `null` on public routes and for anonymous callers of optional ones. */
+    auth: AuthPrincipal | null
+  }
+  interface FastifySchema {
+    security?: ReadonlyArray<{ [securityLabel: string]: readonly string[] }>
+  }
+}
+
+const kDefaultSecurity = Symbol('fastify-warden.default-security')
+type Scoped = FastifyInstance & { [kDefaultSecurity]?: SecurityRequirement[] }
+
+export const DEFAULT_REALM = 'api'
+
+const DEFAULT_RESPONSE = { description: 'Default Response' }
+const RESPONSE_401 = {
+  description: 'Missing or invalid credentials',
+  headers: { 'WWW-Authenticate': { type: 'string', description: 'One challenge per accepted scheme (RFC 9110 §11.6.1, RFC 6750 §3)' } },
+  content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: `${PROBLEM_SCHEMA_ID}#` } } }
+}
+const RESPONSE_403 = {
+  description: 'Valid credentials without the required scope',
+  headers: { 'WWW-Authenticate': { type: 'string', description: 'error="insufficient_scope" with the required scope (RFC 6750 §3.1)' } },
+  content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: `${PROBLEM_SCHEMA_ID}#` } } }
+}
+
+function routeName (route: RouteOptions): string {
+  return `${Array.isArray(route.method) ? route.method.join(',') : route.method} ${route.url}`
+}
+
+function checkOptions (opts: WardenOptions): Required<Omit<WardenOptions, 'defaultSecurity'>> & { defaultSecurity?: SecurityRequirement[] } {
+  const realm = opts.realm ?? DEFAULT_REALM
+  assertHeaderSafe('realm', realm)
+  const scopes = opts.scopes ?? {}
+  if (scopes === null || typeof scopes !== 'object' || Array.isArray(scopes)) {
+    throw new errors.WARDEN_ERR_OPTION('scopes', 'must be an object of scope name to description')
+  }
+  for (const [name, description] of Object.entries(scopes)) {
+    if (!/^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/.test(name)) throw new errors.WARDEN_ERR_OPTION(`scopes.${name}`, 'is not a valid scope name (RFC 6749 §3.3)')
+    if (typeof description !== 'string') throw new errors.WARDEN_ERR_OPTION(`scopes.${name}`, 'must have a string description')
+  }
+  const defaultSecurity = opts.defaultSecurity === undefined ? undefined : parseRequirement('defaultSecurity', opts.defaultSecurity)
+  if (opts.errorHandler !== undefined && typeof opts.errorHandler !== 'boolean') throw new errors.WARDEN_ERR_OPTION('errorHandler', 'must be a boolean')
+  return { realm, scopes: Object.freeze({ ...scopes }), defaultSecurity, errorHandler: opts.errorHandler ?? true }
+}
+
+const wardenPlugin: FastifyPluginCallback<WardenOptions> = (fastify, opts, done) => {
+  const options = checkOptions(opts)
+  const schemes = new Map<string, SecurityScheme>()
+  const pending: Array<{ name: string, requirement: SecurityRequirement[] | undefined, schema: FastifySchema, bind: (e: Evaluator) => void }> = []
+
+  fastify.decorate('warden', {
+    realm: options.realm,
+    scopes: options.scopes,
+    schemes,
+    challenge: challengeBuilder,
+    addScheme (scheme: SecurityScheme) {
+      if (schemes.has(scheme.name)) throw new errors.WARDEN_ERR_DUPLICATE_SCHEME(scheme.name)
+      schemes.set(scheme.name, scheme)
+    }
+  } satisfies Warden)
+  fastify.decorate(kDefaultSecurity, options.defaultSecurity)
+  fastify.decorate('setDefaultSecurity', function (this: Scoped, requirement: ReadonlyArray<SecurityRequirement>) {
+    this[kDefaultSecurity] = parseRequirement('setDefaultSecurity', requirement)
+    return this
+  })
+  fastify.decorateRequest('auth', null)
+  fastify.addSchema(problemSchema)
+  if (options.errorHandler) fastify.setErrorHandler(problemErrorHandler)
+
+  fastify.addHook('onRoute', function (this: Scoped, route) {
+    const name = routeName(route)
+    const declared = route.schema?.security
+    // undefined: "every registered scheme", known only once all plugins have loaded.
+    const requirement = declared !== undefined ? parseRequirement(name, declared) : this[kDefaultSecurity]
+    const isPublic = requirement !== undefined && requirement.every((alt) => Object.keys(alt).length === 0)
+    const schema: FastifySchema = { ...route.schema }
+    if (requirement !== undefined) schema.security = requirement
+    if (!isPublic) {
+      const declared = route.schema?.response as Record<string, unknown> | undefined
+      // Without any response schema @fastify/swagger documents a default 200; keep it documented.
+      const response: Record<string, unknown> = declared === undefined ? { 200: DEFAULT_RESPONSE } : { ...declared }
+      response[401] ??= RESPONSE_401
+      if (requirement !== undefined && requiresScopes(requirement)) response[403] ??= RESPONSE_403
+      schema.response = response
+    }
+    route.schema = schema
+    if (isPublic) return
+
+    let evaluate: Evaluator | undefined
+    pending.push({ name, requirement, schema, bind: (e) => { evaluate = e } })
+    const hook = function authenticate (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction): void {
+      const decision = (evaluate as Evaluator)(request)
+      if (decision instanceof Promise) {
+        decision.then((d) => settle(request, reply, next, d), next)
+      } else {
+        settle(request, reply, next, decision)
+      }
+    }
+    const own = route.onRequest
+    route.onRequest = own === undefined ? [hook] : [hook, ...(Array.isArray(own) ? own : [own]) as onRequestHookHandler[]]
+  })
+
+  function allSchemes (): SecurityRequirement[] {
+    return [...schemes.keys()].map((name) => ({ [name]: [] }))
+  }
+
+  fastify.addHook('onReady', function (ready) {
+    try {
+      for (const route of pending) {
+        let requirement = route.requirement
+        if (requirement === undefined) {
+          if (schemes.size === 0) throw new errors.WARDEN_ERR_UNKNOWN_SCHEME(route.name, '(default: any)', 'none')
+          // The route object is shared with @fastify/swagger, which reads it when the document is generated.
+          requirement = route.schema.security = allSchemes()
+        }
+        route.bind(compileRequirement(route.name, requirement, schemes))
+      }
+      pending.length = 0
+      ready()
+    } catch (err) {
+      ready(err as Error)
+    }
+  })
+
+  done()
+}
+
+function settle (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction, decision: AuthPrincipal | null | Denial): void {
+  if (decision instanceof Denial) {
+    reply.code(decision.status)
+      .header('www-authenticate', decision.challenges.length === 1 ? decision.challenges[0] : decision.challenges)
+      .type(PROBLEM_CONTENT_TYPE)
+      .send(decision.body)
+    return
+  }
+  request.auth = decision
+  next()
+}
+
+/** The core plugin: scheme registry, requirement compiler, `request.auth` and error replies. */
+export const warden = fp(wardenPlugin, { fastify: '5.x', name: 'fastify-warden' })
+export default warden

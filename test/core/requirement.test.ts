@@ -1,0 +1,163 @@
+import t from 'tap'
+import { schemesApp } from '../helpers/app.js'
+
+const echo = async (request: { auth: unknown }) => ({ auth: request.auth })
+
+t.test('a list of requirements is OR: any one alternative admits the caller', async (t) => {
+  const { app, token, readKey, basic } = await schemesApp()
+  app.get('/r', { schema: { security: [{ oauth2: ['users:read'] }, { apiKey: ['users:read'] }, { basic: [] }] } }, echo)
+  await app.ready()
+  const bearer = await app.inject({ url: '/r', headers: { authorization: `Bearer ${token(['users:read'])}` } })
+  t.equal(bearer.statusCode, 200)
+  t.match(bearer.json().auth, { scheme: 'oauth2', subject: 'user-1', scopes: ['users:read'], claims: { sub: 'user-1' } })
+  const key = await app.inject({ url: '/r', headers: { 'x-api-key': readKey } })
+  t.equal(key.statusCode, 200)
+  t.same(key.json().auth, { scheme: 'apiKey', subject: 'svc-reader', scopes: ['users:read'], apiKeyId: 'key-read' })
+  const user = await app.inject({ url: '/r', headers: { authorization: basic('alice', 'correct horse') } })
+  t.equal(user.statusCode, 200)
+  t.same(user.json().auth, { scheme: 'basic', subject: 'alice', scopes: ['users:read'] })
+})
+
+t.test('keys of one requirement are AND: every scheme must admit the caller', async (t) => {
+  const { app, token, readKey } = await schemesApp()
+  app.get('/both', { schema: { security: [{ oauth2: [], apiKey: ['users:read'] }] } }, echo)
+  await app.ready()
+  const both = await app.inject({ url: '/both', headers: { authorization: `Bearer ${token()}`, 'x-api-key': readKey } })
+  t.equal(both.statusCode, 200)
+  t.equal(both.json().auth.scheme, 'oauth2', 'the principal is the first scheme of the requirement')
+  const one = await app.inject({ url: '/both', headers: { authorization: `Bearer ${token()}` } })
+  t.equal(one.statusCode, 401)
+  t.same(one.headers['www-authenticate'], ['Bearer realm="api"', 'ApiKey realm="api", header="X-API-Key"'])
+})
+
+t.test('security: [] is public and request.auth stays null', async (t) => {
+  const { app } = await schemesApp()
+  app.get('/open', { schema: { security: [] } }, echo)
+  await app.ready()
+  const res = await app.inject({ url: '/open', headers: { authorization: 'Bearer not-even-a-token' } })
+  t.equal(res.statusCode, 200)
+  t.same(res.json(), { auth: null })
+})
+
+t.test('{} makes authentication optional, but a credential that is sent must be valid', async (t) => {
+  const { app, token } = await schemesApp()
+  app.get('/maybe', { schema: { security: [{ oauth2: ['users:read'] }, {}] } }, echo)
+  await app.ready()
+  const anonymous = await app.inject({ url: '/maybe' })
+  t.equal(anonymous.statusCode, 200)
+  t.same(anonymous.json(), { auth: null })
+  const known = await app.inject({ url: '/maybe', headers: { authorization: `Bearer ${token(['users:read'])}` } })
+  t.equal(known.json().auth.subject, 'user-1')
+  const bad = await app.inject({ url: '/maybe', headers: { authorization: 'Bearer x.y.z' } })
+  t.equal(bad.statusCode, 401)
+  t.equal(bad.headers['www-authenticate'], 'Bearer realm="api", error="invalid_token"')
+  const unscoped = await app.inject({ url: '/maybe', headers: { authorization: `Bearer ${token([])}` } })
+  t.equal(unscoped.statusCode, 200, 'a valid credential without the scope is still admitted as itself')
+  t.same(unscoped.json().auth.scopes, [])
+})
+
+t.test('routes without security get the default: any registered scheme (secure by default)', async (t) => {
+  const { app, readKey } = await schemesApp()
+  app.get('/default', echo)
+  await app.ready()
+  const res = await app.inject({ url: '/default' })
+  t.equal(res.statusCode, 401)
+  t.same(res.headers['www-authenticate'], ['Bearer realm="api"', 'ApiKey realm="api", header="X-API-Key"', 'Basic realm="api", charset="UTF-8"'])
+  t.equal((await app.inject({ url: '/default', headers: { 'x-api-key': readKey } })).statusCode, 200)
+})
+
+t.test('defaultSecurity and setDefaultSecurity() set the default for a context and its children', async (t) => {
+  const { app, token } = await schemesApp({ warden: { defaultSecurity: [{ oauth2: ['admin'] }] } })
+  app.get('/admin', echo)
+  await app.register(async (child) => {
+    child.setDefaultSecurity([])
+    child.get('/public', echo)
+    await child.register(async (grandchild) => {
+      grandchild.get('/public/too', echo)
+    })
+  })
+  app.get('/after', echo)
+  await app.ready()
+  t.equal((await app.inject({ url: '/admin', headers: { authorization: `Bearer ${token(['users:read'])}` } })).statusCode, 403)
+  t.equal((await app.inject({ url: '/admin', headers: { authorization: `Bearer ${token(['admin'])}` } })).statusCode, 200)
+  t.equal((await app.inject({ url: '/public' })).statusCode, 200)
+  t.equal((await app.inject({ url: '/public/too' })).statusCode, 200)
+  t.equal((await app.inject({ url: '/after' })).statusCode, 401, 'the parent context keeps its default')
+})
+
+t.test('403 names the missing scope; 401 challenges every accepted scheme', async (t) => {
+  const { app, token } = await schemesApp()
+  app.delete('/users/:id', { schema: { security: [{ oauth2: ['users:write', 'admin'] }] } }, echo)
+  await app.ready()
+  const res = await app.inject({ method: 'DELETE', url: '/users/1', headers: { authorization: `Bearer ${token(['users:write'])}` } })
+  t.equal(res.statusCode, 403)
+  t.equal(res.headers['www-authenticate'], 'Bearer realm="api", error="insufficient_scope", scope="users:write admin"')
+  t.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8')
+  t.same(res.json(), { type: 'about:blank', title: 'Forbidden', status: 403, detail: 'The credentials presented do not grant access to this resource.' })
+  const none = await app.inject({ method: 'DELETE', url: '/users/1' })
+  t.equal(none.statusCode, 401)
+  t.same(none.json(), { type: 'about:blank', title: 'Unauthorized', status: 401, detail: 'Authentication is required to access this resource.' })
+})
+
+t.test('the reply is about the credential actually presented', async (t) => {
+  const { app, token, readKey, basic } = await schemesApp()
+  app.get('/r', { schema: { security: [{ oauth2: ['users:read'] }, { apiKey: ['admin'] }, { basic: [] }] } }, echo)
+  await app.ready()
+  const badToken = await app.inject({ url: '/r', headers: { authorization: 'Bearer abc.def.ghi' } })
+  t.equal(badToken.statusCode, 401)
+  t.same(badToken.headers['www-authenticate'], ['Bearer realm="api", error="invalid_token"', 'ApiKey realm="api", header="X-API-Key"', 'Basic realm="api", charset="UTF-8"'])
+  t.equal(badToken.json().detail, 'The credentials presented are invalid or have expired.')
+
+  const badKey = await app.inject({ url: '/r', headers: { 'x-api-key': readKey.slice(0, -1) + (readKey.endsWith('A') ? 'B' : 'A') } })
+  t.same(badKey.headers['www-authenticate'], ['Bearer realm="api"', 'ApiKey realm="api", header="X-API-Key", error="invalid_token"', 'Basic realm="api", charset="UTF-8"'])
+
+  const badPassword = await app.inject({ url: '/r', headers: { authorization: basic('alice', 'wrong') } })
+  t.equal(badPassword.statusCode, 401)
+  t.equal(badPassword.json().detail, 'The credentials presented are invalid or have expired.')
+
+  const weakKey = await app.inject({ url: '/r', headers: { 'x-api-key': readKey } })
+  t.equal(weakKey.statusCode, 403, 'a valid key without the scope is a 403, not "missing token"')
+  t.equal(weakKey.headers['www-authenticate'], 'ApiKey realm="api", header="X-API-Key", error="insufficient_scope", scope="admin"')
+
+  const mixed = await app.inject({ url: '/r', headers: { authorization: `Bearer ${token([])}`, 'x-api-key': 'wdn_nonsense' } })
+  t.equal(mixed.statusCode, 401, 'an invalid credential wins over a merely unscoped one')
+})
+
+t.test('authentication runs before the body is parsed and before route hooks', async (t) => {
+  const { app } = await schemesApp()
+  const seen: string[] = []
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    seen.push('parse')
+    done(null, JSON.parse(body as string))
+  })
+  app.post('/p', { schema: { security: [{ oauth2: [] }] }, onRequest: async () => { seen.push('route hook') } }, echo)
+  await app.ready()
+  const res = await app.inject({ method: 'POST', url: '/p', payload: { a: 1 } })
+  t.equal(res.statusCode, 401)
+  t.same(seen, [])
+})
+
+t.test('HEAD routes are protected like their GET', async (t) => {
+  const { app, readKey } = await schemesApp()
+  app.get('/h', { schema: { security: [{ apiKey: [] }] } }, echo)
+  await app.ready()
+  t.equal((await app.inject({ method: 'HEAD', url: '/h' })).statusCode, 401)
+  t.equal((await app.inject({ method: 'HEAD', url: '/h', headers: { 'x-api-key': readKey } })).statusCode, 200)
+})
+
+t.test('a scheme that fails (store down) is a 500 from the error handler, not an admission', async (t) => {
+  const { app } = await schemesApp()
+  app.warden.addScheme({
+    name: 'flaky',
+    scopes: new Set(),
+    openapi: { type: 'http', scheme: 'bearer' },
+    challenge: () => 'Flaky',
+    authenticate: async () => { throw new Error('store unavailable') }
+  })
+  app.get('/f', { schema: { security: [{ flaky: [] }] } }, echo)
+  await app.ready()
+  const res = await app.inject({ url: '/f' })
+  t.equal(res.statusCode, 500)
+  t.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8')
+  t.same(res.json(), { type: 'about:blank', title: 'Internal Server Error', status: 500, detail: 'The server could not complete the request.' })
+})
