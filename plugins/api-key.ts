@@ -1,5 +1,5 @@
 import { createHmac, createSecretKey } from 'node:crypto'
-import type { FastifyPluginCallback, FastifyRequest } from 'fastify'
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { errors } from './errors.js'
 import { assertHeaderSafe } from './core/challenge.js'
@@ -64,7 +64,7 @@ declare module 'fastify' {
   }
 }
 
-const apiKeyPlugin: FastifyPluginCallback<ApiKeyOptions> = (fastify, opts, done) => {
+const apiKeyPlugin: FastifyPluginAsync<ApiKeyOptions> = async (fastify, opts) => {
   const warden = fastify.warden
   const name = stringOption('name', opts.name, 'apiKey')
   const headerName = stringOption('header', opts.header, 'X-API-Key')
@@ -155,7 +155,6 @@ const apiKeyPlugin: FastifyPluginCallback<ApiKeyOptions> = (fastify, opts, done)
     challenge: warden.challenge('ApiKey', [['realm', realm], ['header', headerName]], true),
     authenticate
   })
-  done()
 }
 
 /** API-key scheme: keys in a header, stored as HMAC digests, with per-key scopes and expiry. */

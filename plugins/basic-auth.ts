@@ -1,4 +1,4 @@
-import type { FastifyPluginCallback, FastifyRequest } from 'fastify'
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { errors } from './errors.js'
 import { assertHeaderSafe } from './core/challenge.js'
@@ -52,7 +52,7 @@ export function parseBasic (encoded: string): { username: string, password: stri
   return { username, password }
 }
 
-const basicAuthPlugin: FastifyPluginCallback<BasicAuthOptions> = (fastify, opts, done) => {
+const basicAuthPlugin: FastifyPluginAsync<BasicAuthOptions> = async (fastify, opts) => {
   const warden = fastify.warden
   const name = stringOption('name', opts.name, 'basic')
   const realm = opts.realm ?? warden.realm
@@ -82,7 +82,6 @@ const basicAuthPlugin: FastifyPluginCallback<BasicAuthOptions> = (fastify, opts,
     challenge: warden.challenge('Basic', [['realm', realm], ['charset', 'UTF-8']], false),
     authenticate
   })
-  done()
 }
 
 /** HTTP Basic scheme (RFC 7617). */

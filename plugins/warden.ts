@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyPluginCallback, FastifySchema, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions, onRequestHookHandler } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync, FastifySchema, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions, onRequestHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { errors } from './errors.js'
 import { challengeBuilder, assertHeaderSafe } from './core/challenge.js'
@@ -93,7 +93,7 @@ function checkOptions (opts: WardenOptions): Required<Omit<WardenOptions, 'defau
   return { realm, scopes: Object.freeze({ ...scopes }), defaultSecurity, errorHandler: opts.errorHandler ?? true }
 }
 
-const wardenPlugin: FastifyPluginCallback<WardenOptions> = (fastify, opts, done) => {
+const wardenPlugin: FastifyPluginAsync<WardenOptions> = async (fastify, opts) => {
   const options = checkOptions(opts)
   const schemes = new Map<string, SecurityScheme>()
   const pending: Array<{ name: string, requirement: SecurityRequirement[] | undefined, schema: FastifySchema, bind: (e: Evaluator) => void }> = []
@@ -172,7 +172,6 @@ const wardenPlugin: FastifyPluginCallback<WardenOptions> = (fastify, opts, done)
     }
   })
 
-  done()
 }
 
 function settle (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction, decision: AuthPrincipal | null | Denial): void {
