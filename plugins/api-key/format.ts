@@ -33,7 +33,8 @@ function randomBase62 (length: number): string {
   return out
 }
 
-function checksum (body: string): string {
+/** The 6-character checksum of a key body (everything before the checksum). */
+export function checksum (body: string): string {
   return base62(crc32(body), 6)
 }
 

@@ -1,0 +1,108 @@
+import t from 'tap'
+import Fastify from 'fastify'
+import { warden, basicAuth, parseBasic, createPasswordHasher, type BasicAuthOptions } from '../../plugins/index.js'
+import { SCOPES } from '../helpers/app.js'
+
+const encode = (raw: string | Buffer): string => 'Basic ' + Buffer.from(raw).toString('base64')
+
+async function basicApp (verify: BasicAuthOptions['verify'], opts: Partial<BasicAuthOptions> = {}) {
+  const app = Fastify()
+  await app.register(warden, { scopes: SCOPES })
+  await app.register(basicAuth, { verify, ...opts })
+  app.get('/r', { schema: { security: [{ basic: [] }] } }, async (req) => req.auth)
+  await app.ready()
+  return app
+}
+
+t.test('RFC 7617 parsing: UTF-8, colons in the password, first colon splits', async (t) => {
+  t.same(parseBasic(Buffer.from('jürgen:pa:ss:wörd').toString('base64')), { username: 'jürgen', password: 'pa:ss:wörd' })
+  t.same(parseBasic(Buffer.from('a:').toString('base64')), { username: 'a', password: '' })
+  const refused: Array<[string, string]> = [
+    ['no colon', Buffer.from('alice').toString('base64')],
+    ['empty user name', Buffer.from(':secret').toString('base64')],
+    ['control character in the password', Buffer.from('alice:se\u0000cret').toString('base64')],
+    ['control character in the user name', Buffer.from('al\nice:secret').toString('base64')],
+    ['DEL character', Buffer.from('alice:\u007f').toString('base64')],
+    ['invalid UTF-8', Buffer.from([0x61, 0x3a, 0xff, 0xfe]).toString('base64')],
+    ['not base64', 'not base64!'],
+    ['base64 without padding', Buffer.from('alice:x').toString('base64').replace(/=+$/, '')],
+    ['too long', Buffer.from('a:' + 'x'.repeat(5000)).toString('base64')],
+    ['user name over 256 characters', Buffer.from('u'.repeat(257) + ':p').toString('base64')]
+  ]
+  for (const [name, encoded] of refused) t.equal(parseBasic(encoded), undefined, name)
+})
+
+t.test('valid credentials admit the user; the verify function sees the decoded pair', async (t) => {
+  const calls: string[][] = []
+  const app = await basicApp((username, password) => {
+    calls.push([username, password])
+    return username === 'jürgen' && password === 'a:b' ? { subject: 'user-2', scopes: ['users:read'], user: { username } } : null
+  })
+  const res = await app.inject({ url: '/r', headers: { authorization: encode('jürgen:a:b') } })
+  t.equal(res.statusCode, 200)
+  t.same(res.json(), { scheme: 'basic', subject: 'user-2', scopes: ['users:read'], user: { username: 'jürgen' } })
+  t.same(calls, [['jürgen', 'a:b']])
+  t.equal((await app.inject({ url: '/r', headers: { authorization: 'basic ' + Buffer.from('jürgen:a:b').toString('base64') } })).statusCode, 200, 'scheme name is case-insensitive')
+})
+
+t.test('wrong, malformed or missing credentials get the Basic challenge with charset', async (t) => {
+  let calls = 0
+  const app = await basicApp(() => { calls++; return null }, { realm: 'identity' })
+  for (const authorization of [encode('alice:wrong'), encode('alice\u0001:x'), 'Basic %%%', 'Basic ']) {
+    const res = await app.inject({ url: '/r', headers: { authorization } })
+    t.equal(res.statusCode, 401, authorization)
+    t.equal(res.headers['www-authenticate'], 'Basic realm="identity", charset="UTF-8"')
+    t.equal(res.json().detail, 'The credentials presented are invalid or have expired.')
+  }
+  t.equal(calls, 1, 'malformed credentials never reach verify')
+  const none = await app.inject({ url: '/r' })
+  t.equal(none.statusCode, 401)
+  t.equal(none.json().detail, 'Authentication is required to access this resource.')
+})
+
+t.test('verify is required', async (t) => {
+  const app = Fastify()
+  await app.register(warden)
+  app.register(basicAuth, {} as BasicAuthOptions)
+  await t.rejects((async () => { await app.ready() })(), { code: 'WARDEN_ERR_OPTION', message: /option 'verify' must be a function/ })
+})
+
+function median (values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)]
+}
+
+t.test('an unknown user takes as long as a wrong password (dummy hash)', async (t) => {
+  const hasher = createPasswordHasher({ memoryCost: 4096, timeCost: 2 })
+  const users = new Map([['alice', await hasher.hash('correct horse battery')]])
+  const verify: BasicAuthOptions['verify'] = async (username, password) => {
+    const check = await hasher.verify(users.get(username), password)
+    return check.ok ? { subject: username, scopes: [] } : null
+  }
+  const naive: BasicAuthOptions['verify'] = async (username, password) => {
+    const hash = users.get(username)
+    if (hash === undefined) return null
+    return (await hasher.verify(hash, password)).ok ? { subject: username, scopes: [] } : null
+  }
+  const time = async (app: Awaited<ReturnType<typeof basicApp>>, credentials: string) => {
+    const samples: number[] = []
+    for (let i = 0; i < 9; i++) {
+      const start = process.hrtime.bigint()
+      const res = await app.inject({ url: '/r', headers: { authorization: encode(credentials) } })
+      samples.push(Number(process.hrtime.bigint() - start))
+      t.equal(res.statusCode, 401)
+    }
+    return median(samples)
+  }
+  const app = await basicApp(verify)
+  await time(app, 'warm:up')
+  const wrongPassword = await time(app, 'alice:wrong password')
+  const unknownUser = await time(app, 'mallory:wrong password')
+  const ratio = unknownUser / wrongPassword
+  t.ok(ratio > 0.6 && ratio < 1.6, `unknown user / wrong password = ${ratio.toFixed(2)}`)
+
+  // The same measurement tells a verify without the dummy hash apart: the check can fail.
+  const leaky = await basicApp(naive)
+  const leakyRatio = await time(leaky, 'mallory:x') / await time(leaky, 'alice:x')
+  t.ok(leakyRatio < 0.5, `without the dummy hash: ${leakyRatio.toFixed(2)}`)
+})
