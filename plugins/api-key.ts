@@ -4,9 +4,10 @@ import fp from 'fastify-plugin'
 import { errors } from './errors.js'
 import { assertHeaderSafe } from './core/challenge.js'
 import { safeEqual } from './core/compare.js'
-import { functionOption, scopesOption, stringOption } from './core/options.js'
+import { ExpiringCache } from './core/expiring-cache.js'
+import { functionOption, integerOption, scopesOption, stringOption } from './core/options.js'
 import { INVALID_CREDENTIALS, type AuthOutcome, type AuthPrincipal, type WardenUser } from './core/types.js'
-import { apiKeyDigest, apiKeyPrefix, generateApiKey } from './api-key/format.js'
+import { API_KEY_LENGTH, apiKeyDigest, apiKeyPrefix, generateApiKey } from './api-key/format.js'
 
 /** A stored API key, as a lookup returns it. It never holds the key itself. */
 export interface ApiKeyRecord {
@@ -44,6 +45,12 @@ export interface ApiKeyOptions {
   keys?: StaticApiKey[]
   /** Scopes this scheme grants; a subset of the core's catalog, all of it by default. */
   scopes?: string[]
+  /**
+   * Remember verified keys for `ttl` seconds (default 30), so a hit costs a constant-time
+   * comparison instead of an HMAC and a lookup. A key revoked in the store is still accepted
+   * until its entry expires, unless `fastify.apiKeys.forget(prefix)` is called. Default off.
+   */
+  cache?: false | { max?: number, ttl?: number }
   /** Told of every successful use, e.g. to record last use in batches. Must not throw. */
   onUse?: (record: ApiKeyRecord, request: FastifyRequest) => void
   /** Clock in ms since the epoch (tests). */
@@ -56,6 +63,13 @@ export interface ApiKeys {
   issue (): { key: string, prefix: string, digest: string }
   /** The digest of a key under this scheme's secret. */
   digest (key: string): string
+  /** Drop a key from the verified-key cache (call it when the key is revoked). */
+  forget (prefix: string): void
+}
+
+interface Verified {
+  readonly key: Buffer
+  readonly record: ApiKeyRecord
 }
 
 declare module 'fastify' {
@@ -81,6 +95,8 @@ const apiKeyPlugin: FastifyPluginAsync<ApiKeyOptions> = async (fastify, opts) =>
   const onUse = functionOption<NonNullable<ApiKeyOptions['onUse']>>('onUse', opts.onUse)
   const now = functionOption<() => number>('now', opts.now) ?? Date.now
   const scopes = scopesOption('scopes', opts.scopes, warden.scopes)
+  const cacheTtl = opts.cache ? integerOption('cache.ttl', opts.cache.ttl, 30, 1, 3600) : 0
+  const cache = opts.cache ? new ExpiringCache<Verified>(integerOption('cache.max', opts.cache.max, 10_000, 1, 10_000_000)) : undefined
 
   const staticKeys = new Map<string, ApiKeyRecord>()
   for (const [i, k] of (opts.keys ?? []).entries()) {
@@ -114,25 +130,41 @@ const apiKeyPlugin: FastifyPluginAsync<ApiKeyOptions> = async (fastify, opts) =>
     return principal
   }
 
-  function check (request: FastifyRequest, key: string, record: ApiKeyRecord | null): AuthOutcome {
+  function admit (request: FastifyRequest, record: ApiKeyRecord, nowSec: number): AuthOutcome {
+    if (record.expiresAt != null && record.expiresAt <= nowSec) return INVALID_CREDENTIALS
+    onUse?.(record, request)
+    return principalOf(record)
+  }
+
+  function check (request: FastifyRequest, key: string, prefix: string, record: ApiKeyRecord | null): AuthOutcome {
     // Compared even when nothing was found, so a miss costs what a wrong key costs.
     const expected = record === null ? undefined : Buffer.from(record.digest, 'base64url')
     const actual = createHmac('sha256', hmacKey).update(key).digest()
     if (expected === undefined || !safeEqual(expected, actual)) return INVALID_CREDENTIALS
-    if (record!.expiresAt != null && record!.expiresAt * 1000 <= now()) return INVALID_CREDENTIALS
-    onUse?.(record!, request)
-    return principalOf(record!)
+    const nowSec = now() / 1000
+    const outcome = admit(request, record!, nowSec)
+    if (cache !== undefined && outcome !== INVALID_CREDENTIALS) {
+      cache.set(prefix, { key: Buffer.from(key, 'latin1'), record: record! }, Math.min(nowSec + cacheTtl, record!.expiresAt ?? Infinity))
+    }
+    return outcome
   }
 
   function authenticate (request: FastifyRequest): AuthOutcome | Promise<AuthOutcome> {
     const key = request.headers[header]
     if (key === undefined) return null
-    const prefix = typeof key === 'string' ? apiKeyPrefix(key) : undefined
+    if (typeof key !== 'string') return INVALID_CREDENTIALS
+    if (cache !== undefined && key.length === API_KEY_LENGTH) {
+      // Keyed by the public prefix; the secret part is compared in constant time.
+      const nowSec = now() / 1000
+      const hit = cache.get(key.slice(4, 12), nowSec)
+      if (hit !== undefined && safeEqual(hit.key, Buffer.from(key, 'latin1'))) return admit(request, hit.record, nowSec)
+    }
+    const prefix = apiKeyPrefix(key)
     if (prefix === undefined) return INVALID_CREDENTIALS
     const known = staticKeys.get(prefix)
-    if (known !== undefined || lookup === undefined) return check(request, key as string, known ?? null)
+    if (known !== undefined || lookup === undefined) return check(request, key, prefix, known ?? null)
     const found = lookup(prefix, request)
-    return found instanceof Promise ? found.then((r) => check(request, key as string, r)) : check(request, key as string, found)
+    return found instanceof Promise ? found.then((r) => check(request, key, prefix, r)) : check(request, key, prefix, found)
   }
 
   fastify.decorate('apiKeys', {
@@ -140,7 +172,8 @@ const apiKeyPlugin: FastifyPluginAsync<ApiKeyOptions> = async (fastify, opts) =>
       const { key, prefix } = generateApiKey()
       return { key, prefix, digest: apiKeyDigest(hmacKey, key) }
     },
-    digest: (key: string) => apiKeyDigest(hmacKey, key)
+    digest: (key: string) => apiKeyDigest(hmacKey, key),
+    forget: (prefix: string) => cache?.delete(prefix)
   } satisfies ApiKeys)
 
   warden.addScheme({

@@ -4,11 +4,11 @@ import fastifyJwt from '@fastify/jwt'
 import fp from 'fastify-plugin'
 import { errors } from './errors.js'
 import { assertHeaderSafe } from './core/challenge.js'
+import { ExpiringCache } from './core/expiring-cache.js'
 import { functionOption, integerOption, pathOption, scopesOption, stringOption, urlOption } from './core/options.js'
 import { INVALID_CREDENTIALS, type AuthOutcome, type AuthPrincipal, type WardenClaims } from './core/types.js'
 import { ALGORITHMS, privateKey, publicKey, secretKey, toJwk, type Algorithm, type KeyInput, type VerificationKey } from './oauth2-bearer/keys.js'
 import { findKey, remoteKeySet } from './oauth2-bearer/remote-keys.js'
-import { TokenCache } from './oauth2-bearer/token-cache.js'
 import { InvalidToken, checkClaims, checkSignature, parseHeader, splitToken, type ClaimRules, type TokenHeader } from './oauth2-bearer/verify.js'
 
 export interface OAuth2BearerOptions {
@@ -145,7 +145,7 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
     : opts.tokenTypes.map((t, i) => stringOption(`tokenTypes[${i}]`, t).toLowerCase())
   const cache = opts.cache === undefined || opts.cache === false
     ? undefined
-    : new TokenCache(integerOption('cache.max', opts.cache.max, 10_000, 1, 10_000_000))
+    : new ExpiringCache<AuthPrincipal>(integerOption('cache.max', opts.cache.max, 10_000, 1, 10_000_000))
   const keys = loadKeys(opts, now)
   const allowed = new Set<Algorithm>(keys.signing === undefined ? ALGORITHMS : keys.local.map((k) => k.alg))
   const rules: ClaimRules = { issuers, audience, tokenTypes, clockTolerance, now }
@@ -204,6 +204,8 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
       authorization.slice(0, 6).toLowerCase() !== 'bearer') return null
     const token = authorization.slice(7)
     if (cache !== undefined) {
+      // Keyed by the whole token: only the exact string that was verified before can hit, and
+      // V8's seeded string hashing gives a caller no byte-by-byte timing to learn from.
       const hit = cache.get(token, now() / 1000)
       if (hit !== undefined) return admit(request, hit)
     }
@@ -217,13 +219,19 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
   }
 
   const signing = keys.signing
+  // @fastify/jwt signs, and gives users fastify.jwt / request.jwtVerify() with the same keys.
+  // An app that registered its own @fastify/jwt first keeps it; ours then lives under
+  // fastify.jwt.warden (request.wardenJwtVerify()).
+  const namespace = fastify.hasDecorator('jwt') ? 'warden' : undefined
   if (signing !== undefined) {
     await fastify.register(fastifyJwt, {
       secret: signing.alg === 'HS256' ? signing.pem : { private: signing.pem, public: keys.local[0].key.export({ type: 'spki', format: 'pem' }) },
       sign: { algorithm: signing.alg, kid: signing.kid, iss: issuers[0], aud: audience, header: { alg: signing.alg, typ: 'at+jwt' } },
-      verify: { algorithms: [signing.alg], allowedIss: issuers, allowedAud: audience, requiredClaims: ['sub', 'jti', 'exp'] }
+      verify: { algorithms: [signing.alg], allowedIss: issuers, allowedAud: audience, requiredClaims: ['sub', 'jti', 'exp'] },
+      ...(namespace === undefined ? {} : { namespace })
     })
   }
+  const jwt = signing === undefined ? undefined : namespace === undefined ? fastify.jwt : (fastify.jwt as unknown as Record<string, typeof fastify.jwt>)[namespace]
 
   const accessTokens: AccessTokens = {
     expiresIn,
@@ -239,7 +247,7 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
       const jti = randomUUID()
       const payload: Record<string, unknown> = { ...rest, iat, exp: iat + ttl, jti }
       if (scope !== undefined) payload.scope = typeof scope === 'string' ? scope : scope.join(' ')
-      return { token: fastify.jwt.sign(payload), jti, expiresIn: ttl, expiresAt: iat + ttl }
+      return { token: jwt!.sign(payload), jti, expiresIn: ttl, expiresAt: iat + ttl }
     },
     async verify (token) {
       return await verifyToken(token)

@@ -87,3 +87,19 @@ t.test('@fastify/jwt is the signer, so request.jwtVerify() and app.jwt.verify() 
   t.equal(res.statusCode, 200)
   t.equal(res.json().sub, 'user-9')
 })
+
+t.test("an app's own @fastify/jwt, registered first, is left alone; ours moves to fastify.jwt.warden", async (t) => {
+  const Fastify = (await import('fastify')).default
+  const fastifyJwt = (await import('@fastify/jwt')).default
+  const { warden, oauth2Bearer } = await import('../../plugins/index.js')
+  const app = Fastify()
+  await app.register(fastifyJwt, { secret: 'the app has its own secret for its own tokens' })
+  await app.register(warden)
+  await app.register(oauth2Bearer, { secret: SECRET, issuer: ISSUER, audience: 'https://api.test' })
+  app.get('/r', { schema: { security: [{ oauth2: [] }] } }, async (req) => req.auth)
+  await app.ready()
+  const { token } = app.accessTokens.sign({ sub: 'u' })
+  t.equal((await app.inject({ url: '/r', headers: { authorization: `Bearer ${token}` } })).statusCode, 200)
+  t.throws(() => app.jwt.verify(token), 'the app\'s own verifier does not know our key')
+  t.match((app.jwt as unknown as Record<string, typeof app.jwt>).warden.verify(token), { sub: 'u' })
+})

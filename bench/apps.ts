@@ -1,0 +1,47 @@
+import Fastify, { type FastifyInstance } from 'fastify'
+import fastifyJwt from '@fastify/jwt'
+import { randomBytes } from 'node:crypto'
+import { warden, oauth2Bearer, apiKey, generateApiKey } from '../plugins/index.js'
+
+/** The configurations measured against each other, all serving the same route. */
+export const CONFIGS = ['bare', 'bearer', 'bearer-cache', 'api-key', 'api-key-cache', 'fastify-jwt'] as const
+export type Config = typeof CONFIGS[number]
+
+export const LABELS: Record<Config, string> = {
+  bare: 'bare Fastify route (no auth)',
+  bearer: 'oauth2Bearer, HS256, cache off',
+  'bearer-cache': 'oauth2Bearer, HS256, cache on',
+  'api-key': 'apiKey, HMAC-SHA256, cache off',
+  'api-key-cache': 'apiKey, cache on',
+  'fastify-jwt': '@fastify/jwt request.jwtVerify() (peer)'
+}
+
+const ISSUER = 'https://bench.invalid'
+const AUDIENCE = 'https://bench.invalid/api'
+const handler = async () => ({ hello: 'world' })
+
+/**
+ * One app per configuration, each with its own per-run secret. Every configuration gets the
+ * same request (both credentials), so the client does the same work whatever it measures.
+ */
+export async function benchApp (config: Config): Promise<{ app: FastifyInstance, headers: Record<string, string> }> {
+  const app = Fastify({ logger: false })
+  const secret = randomBytes(32)
+  await app.register(fastifyJwt, { secret, verify: { allowedIss: ISSUER, allowedAud: AUDIENCE } })
+  await app.register(warden, { scopes: { 'users:read': 'Read users' } })
+  await app.register(oauth2Bearer, { secret, issuer: ISSUER, audience: AUDIENCE, expiresIn: 3600, cache: config === 'bearer-cache' ? { max: 10_000 } : false, jwksPath: false })
+  const key = generateApiKey().key
+  await app.register(apiKey, { secret, keys: [{ id: 'bench', key, subject: 'svc', scopes: ['users:read'] }], cache: config === 'api-key-cache' ? { max: 10_000 } : false })
+  if (config === 'bare') {
+    app.get('/hello', { schema: { security: [] } }, handler)
+  } else if (config === 'fastify-jwt') {
+    // The peer, used the way its README shows: request.jwtVerify() in an onRequest hook.
+    app.get('/hello', { schema: { security: [] }, onRequest: async (request) => { await request.jwtVerify() } }, handler)
+  } else {
+    const scheme = config.startsWith('api-key') ? 'apiKey' : 'oauth2'
+    app.get('/hello', { schema: { security: [{ [scheme]: ['users:read'] }] } }, handler)
+  }
+  await app.ready()
+  const { token } = app.accessTokens.sign({ sub: 'user-1', scope: ['users:read'] })
+  return { app, headers: { authorization: `Bearer ${token}`, 'x-api-key': key } }
+}

@@ -1,0 +1,65 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import autocannon from 'autocannon'
+import { CONFIGS, LABELS, type Config } from './apps.js'
+
+/**
+ * Every configuration serves the same route from its own process on 127.0.0.1, and autocannon
+ * loads them in turn. The machine's speed drifts by ±20 % over seconds, so configurations are
+ * measured in short interleaved rounds (the order rotates each round), each compared with the
+ * bare route of the same round, and the median of those ratios is reported. Only ratios
+ * measured in this one run mean anything; absolute req/s depend on the machine.
+ */
+const DURATION = Number(process.env.BENCH_DURATION ?? 3)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6)
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
+
+interface Server { child: ChildProcess, url: string, headers: Record<string, string> }
+
+async function start (config: Config): Promise<Server> {
+  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./server.ts', import.meta.url).pathname, config], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const first = await createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next()
+  const { port, headers } = JSON.parse(first.value as string) as { port: number, headers: Record<string, string> }
+  return { child, url: `http://127.0.0.1:${port}/hello`, headers }
+}
+
+async function load (server: Server, duration: number): Promise<number> {
+  const result = await autocannon({ url: server.url, headers: server.headers, connections: CONNECTIONS, duration })
+  if (result.non2xx > 0 || result.errors > 0) {
+    throw new Error(`${server.url}: ${result.non2xx} non-2xx answers and ${result.errors} errors: the benchmark would measure refusals`)
+  }
+  return result.requests.average
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+const servers = new Map<Config, Server>()
+try {
+  for (const config of CONFIGS) servers.set(config, await start(config))
+  for (const server of servers.values()) await load(server, 1) // warm-up: JIT, connections
+  const rps = new Map<Config, number[]>(CONFIGS.map((c) => [c, []]))
+  const ratios = new Map<Config, number[]>(CONFIGS.map((c) => [c, []]))
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = CONFIGS.map((_, i) => CONFIGS[(i + round) % CONFIGS.length])
+    const measured = new Map<Config, number>()
+    for (const config of order) measured.set(config, await load(servers.get(config)!, DURATION))
+    for (const config of CONFIGS) {
+      rps.get(config)!.push(measured.get(config)!)
+      ratios.get(config)!.push(measured.get(config)! / measured.get('bare')!)
+    }
+    process.stderr.write(`round ${round + 1}/${ROUNDS} done\n`)
+  }
+  console.log(`\nautocannon, ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${DURATION} s, node ${process.version}, medians\n`)
+  console.log('| configuration | req/s | ratio to bare | ratio range |')
+  console.log('| --- | ---: | ---: | ---: |')
+  for (const config of CONFIGS) {
+    const r = ratios.get(config)!
+    console.log(`| ${LABELS[config]} | ${Math.round(median(rps.get(config)!))} | ${median(r).toFixed(2)}× | ${Math.min(...r).toFixed(2)}–${Math.max(...r).toFixed(2)} |`)
+  }
+} finally {
+  for (const { child } of servers.values()) child.kill()
+}
