@@ -1,0 +1,28 @@
+/**
+ * The one SQL interface every store uses. Two backends implement it: PGlite (embedded
+ * PostgreSQL, the default) and a PostgreSQL server through `pg`. Queries use `$1` parameters
+ * only: no value is ever spliced into SQL text.
+ */
+export interface Queryable {
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<R[]>
+}
+
+export interface Database extends Queryable {
+  readonly kind: 'pglite' | 'postgres'
+  /** Run `fn` in one transaction; it commits when `fn` resolves and rolls back when it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>
+  close(): Promise<void>
+}
+
+/**
+ * Open the database a URL names: `postgres://…` / `postgresql://…` for a server, `memory://`
+ * for a throw-away embedded one, anything else is an embedded database kept in that folder.
+ */
+export async function openDatabase (url: string): Promise<Database> {
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    const { openPostgres } = await import('./postgres.js')
+    return openPostgres(url)
+  }
+  const { openPglite } = await import('./pglite.js')
+  return await openPglite(url === 'memory://' ? undefined : url)
+}

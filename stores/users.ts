@@ -1,0 +1,79 @@
+import type { Queryable } from './database.js'
+import { rethrowDuplicate } from './errors.js'
+
+export type Role = 'user' | 'moderator' | 'admin'
+
+export interface User {
+  id: string
+  username: string
+  email: string
+  role: Role
+  active: boolean
+  passwordHash: string
+  createdAt: Date
+  passwordChangedAt: Date
+}
+
+export interface UserStore {
+  count (): Promise<number>
+  /** Throws DuplicateError('username' | 'email') when taken. */
+  create (user: { username: string, email: string, passwordHash: string, role: Role }): Promise<User>
+  findById (id: string): Promise<User | null>
+  findByUsername (username: string): Promise<User | null>
+  list (page: { limit: number, offset: number }): Promise<User[]>
+  delete (id: string): Promise<boolean>
+  /** Store a new hash; `changed` marks a password change (not a mere rehash). */
+  setPasswordHash (id: string, passwordHash: string, changed: boolean): Promise<void>
+}
+
+const COLUMNS = 'id, username, email, role, active, password_hash, created_at, password_changed_at'
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+interface Row { id: string, username: string, email: string, role: Role, active: boolean, password_hash: string, created_at: Date, password_changed_at: Date }
+
+const toUser = (r: Row): User => ({
+  id: r.id, username: r.username, email: r.email, role: r.role, active: r.active,
+  passwordHash: r.password_hash, createdAt: new Date(r.created_at), passwordChangedAt: new Date(r.password_changed_at)
+})
+
+export function sqlUserStore (db: Queryable): UserStore {
+  return {
+    async count () {
+      const [row] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM users')
+      return row.n
+    },
+    async create (user) {
+      try {
+        const [row] = await db.query<Row>(
+          `INSERT INTO users (username, email, password_hash, role) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`,
+          [user.username, user.email, user.passwordHash, user.role])
+        return toUser(row)
+      } catch (err) {
+        return rethrowDuplicate(err, ['username', 'email'])
+      }
+    },
+    async findById (id) {
+      if (!UUID.test(id)) return null
+      const [row] = await db.query<Row>(`SELECT ${COLUMNS} FROM users WHERE id = $1`, [id])
+      return row === undefined ? null : toUser(row)
+    },
+    async findByUsername (username) {
+      const [row] = await db.query<Row>(`SELECT ${COLUMNS} FROM users WHERE username = $1`, [username])
+      return row === undefined ? null : toUser(row)
+    },
+    async list ({ limit, offset }) {
+      return (await db.query<Row>(`SELECT ${COLUMNS} FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2`, [limit, offset])).map(toUser)
+    },
+    async delete (id) {
+      if (!UUID.test(id)) return false
+      return (await db.query('DELETE FROM users WHERE id = $1 RETURNING id', [id])).length === 1
+    },
+    async setPasswordHash (id, passwordHash, changed) {
+      await db.query(
+        changed
+          ? 'UPDATE users SET password_hash = $2, password_changed_at = now() WHERE id = $1'
+          : 'UPDATE users SET password_hash = $2 WHERE id = $1',
+        [id, passwordHash])
+    }
+  }
+}

@@ -1,0 +1,96 @@
+import t from 'tap'
+import { randomUUID } from 'node:crypto'
+import { testDatabase, postgresSkip, redisSkip, closeSharedDatabase, REDIS_URL, type Backend } from '../helpers/services.js'
+import { sqlUserStore } from '../../stores/users.js'
+import { sqlRefreshTokenStore } from '../../stores/refresh-tokens.js'
+import { sqlRevocationStore } from '../../stores/revocations.js'
+import { RevocationList } from '../../stores/revocation-list.js'
+import { migrate } from '../../stores/migrations.js'
+
+t.teardown(closeSharedDatabase)
+const skip: Record<Backend, string | false> = { pglite: false, postgres: await postgresSkip() }
+const later = (s: number): number => Math.floor(Date.now() / 1000) + s
+
+for (const backend of ['pglite', 'postgres'] as const) {
+  t.test(`${backend}: refresh tokens rotate, and a reused one revokes its family`, { skip: skip[backend] }, async (t) => {
+    const db = await testDatabase(t, backend)
+    const user = await sqlUserStore(db).create({ username: 'u', email: 'u@example.com', passwordHash: 'h', role: 'user' })
+    const store = sqlRefreshTokenStore(db)
+    const familyId = await store.createFamily({ userId: user.id, scope: 'users:read', expiresAt: new Date(Date.now() + 60_000), digest: 'r1' })
+    t.same(await store.rotate('r1', 'r2'), { outcome: 'rotated', familyId, userId: user.id, scope: 'users:read' })
+    t.same(await store.rotate('r2', 'r3'), { outcome: 'rotated', familyId, userId: user.id, scope: 'users:read' })
+    t.same(await store.rotate('r1', 'r9'), { outcome: 'reused', familyId, userId: user.id }, 'r1 was rotated already')
+    t.same(await store.rotate('r3', 'r4'), { outcome: 'invalid' }, 'the newest token of a revoked family is dead too')
+    t.same(await store.rotate('unknown', 'x'), { outcome: 'invalid' })
+    await db.close()
+  })
+
+  t.test(`${backend}: two concurrent uses of one refresh token: one rotates, the other is reuse`, { skip: skip[backend] }, async (t) => {
+    const db = await testDatabase(t, backend)
+    const user = await sqlUserStore(db).create({ username: 'u', email: 'u@example.com', passwordHash: 'h', role: 'user' })
+    const store = sqlRefreshTokenStore(db)
+    await store.createFamily({ userId: user.id, scope: '', expiresAt: new Date(Date.now() + 60_000), digest: 'r1' })
+    const outcomes = (await Promise.all([store.rotate('r1', 'a'), store.rotate('r1', 'b')])).map((r) => r.outcome).sort()
+    t.same(outcomes, ['reused', 'rotated'])
+    await db.close()
+  })
+
+  t.test(`${backend}: expired families, revocation by token and by user`, { skip: skip[backend] }, async (t) => {
+    const db = await testDatabase(t, backend)
+    const user = await sqlUserStore(db).create({ username: 'u', email: 'u@example.com', passwordHash: 'h', role: 'user' })
+    const store = sqlRefreshTokenStore(db)
+    await store.createFamily({ userId: user.id, scope: '', expiresAt: new Date(Date.now() - 1), digest: 'old' })
+    t.same(await store.rotate('old', 'x'), { outcome: 'invalid' }, 'the absolute lifetime is enforced')
+    const f1 = await store.createFamily({ userId: user.id, scope: '', expiresAt: new Date(Date.now() + 60_000), digest: 'a1' })
+    const f2 = await store.createFamily({ userId: user.id, scope: '', expiresAt: new Date(Date.now() + 60_000), digest: 'b1' })
+    t.same(await store.revokeByToken('a1'), { familyId: f1, userId: user.id })
+    t.same(await store.rotate('a1', 'a2'), { outcome: 'invalid' })
+    t.equal(await store.revokeByToken('nope'), null)
+    t.same(await store.revokeUser(user.id, 'password changed'), [f2])
+    t.same(await store.rotate('b1', 'b2'), { outcome: 'invalid' })
+    await db.close()
+  })
+
+  t.test(`${backend}: revocations persist until their tokens expire`, { skip: skip[backend] }, async (t) => {
+    const db = await testDatabase(t, backend)
+    const store = sqlRevocationStore(db)
+    await store.add([{ kind: 'jti', id: 'j1', expiresAt: later(60) }, { kind: 'sid', id: 's1', expiresAt: later(60) }, { kind: 'jti', id: 'gone', expiresAt: later(-5) }])
+    await store.add([{ kind: 'jti', id: 'j1', expiresAt: later(30) }])
+    t.same((await store.active()).sort((a, b) => a.id.localeCompare(b.id)), [{ kind: 'jti', id: 'j1', expiresAt: later(60) }, { kind: 'sid', id: 's1', expiresAt: later(60) }])
+    t.equal(await store.purge(), 1)
+    const list = await RevocationList.open({ store })
+    t.equal(list.isRevoked({ jti: 'j1' }), true)
+    t.equal(list.isRevoked({ jti: 'x', sid: 's1' }), true)
+    t.equal(list.isRevoked({ jti: 'x', sid: 'y' }), false)
+    t.equal(list.isRevoked({}), false)
+    await list.revoke([{ kind: 'jti', id: 'j2', expiresAt: later(60) }])
+    t.equal(list.isRevoked({ jti: 'j2' }), true)
+    t.ok((await store.active()).some((r) => r.id === 'j2'), 'persisted')
+    await list.close()
+    await db.close()
+  })
+}
+
+t.test('migrations are recorded and run once', async (t) => {
+  const db = await testDatabase(t, 'pglite')
+  t.same(await migrate(db), [], 'already applied')
+  t.same(await db.query('SELECT version, name FROM schema_migrations'), [{ version: 1, name: 'identity' }])
+})
+
+t.test('two instances sharing Redis: a revocation through one is refused by the other at once', { skip: skip.postgres || await redisSkip() }, async (t) => {
+  const db = await testDatabase(t, 'postgres')
+  const namespace = `test-${randomUUID()}`
+  const heard: string[] = []
+  const a = await RevocationList.open({ store: sqlRevocationStore(db), redisUrl: REDIS_URL, namespace, pollInterval: 3_600_000 })
+  const b = await RevocationList.open({ store: sqlRevocationStore(db), redisUrl: REDIS_URL, namespace, pollInterval: 3_600_000, onApiKeyRevoked: (p) => heard.push(p) })
+  t.teardown(async () => { await a.close(); await b.close() })
+  await a.revoke([{ kind: 'sid', id: 'session-1', expiresAt: later(60) }])
+  await a.revokeApiKey('AbCd1234')
+  const deadline = Date.now() + 2000
+  while ((!b.isRevoked({ sid: 'session-1' }) || heard.length === 0) && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve))
+  t.equal(b.isRevoked({ sid: 'session-1' }), true, 'heard through pub/sub, not the 1-hour poll')
+  t.same(heard, ['AbCd1234'])
+  const c = await RevocationList.open({ store: { add: async () => {}, active: async () => [], purge: async () => 0 }, redisUrl: REDIS_URL, namespace })
+  t.equal(c.isRevoked({ sid: 'session-1' }), true, 'a new instance reads the revoked ids cached in Redis')
+  await c.close()
+})
