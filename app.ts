@@ -1,0 +1,137 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import formbody from '@fastify/formbody'
+import { createHash, createPublicKey, randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import warden, { apiKey, basicAuth, createPasswordHasher, oauth2Bearer, openapi, type OAuth2BearerOptions, type PasswordHasher } from './plugins/index.js'
+import type { Config } from './config.js'
+import type { Stores } from './stores/index.js'
+import { ROLE_SCOPES, SCOPES } from './schemas/scopes.js'
+import authRoutes from './routes/auth.js'
+import userRoutes from './routes/users.js'
+import apiKeyRoutes from './routes/api-keys.js'
+import healthRoutes from './routes/health.js'
+import { createLogin } from './routes/login.js'
+import { createSessions } from './routes/sessions.js'
+
+// app.ts runs from the repository (tests, tsx) and from dist/ (npm start).
+const pkg = JSON.parse(readFileSync(new URL(import.meta.url.includes('/dist/') ? '../package.json' : './package.json', import.meta.url), 'utf8')) as { version: string }
+
+export interface AppOptions {
+  config: Config
+  /** Opened stores; the app closes them when it closes. */
+  stores: Stores
+  /** Default: argon2id with OWASP parameters. Tests pass cheaper ones. */
+  passwords?: PasswordHasher
+  logger?: FastifyServerOptions['logger']
+  /** Confidential OAuth2 clients allowed at the token endpoint, id → secret. */
+  clients?: Record<string, string>
+  /** Told the bootstrap admin's password when it was generated (print it once). */
+  onAdminCreated?: (username: string, generatedPassword: string | undefined) => void
+}
+
+/** Headers and body fields that hold secrets: never in a log line. */
+export const REDACT = [
+  'req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]', 'req.headers["proxy-authorization"]',
+  'res.headers["set-cookie"]', '*.password', '*.new_password', '*.current_password', '*.client_secret',
+  '*.access_token', '*.refresh_token', '*.token', '*.key'
+]
+
+/** The reference identity service: every plugin, on the given stores. */
+export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
+  const { config, stores } = options
+  const passwords = options.passwords ?? createPasswordHasher()
+  const app = Fastify({
+    logger: options.logger ?? { level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } },
+    // A hop count trusts that many proxies in front of this server.
+    trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
+    // Unknown fields are refused (400), not silently dropped.
+    ajv: { customOptions: { removeAdditional: false } }
+  }).withTypeProvider<TypeBoxTypeProvider>()
+  app.addHook('onClose', async () => { await stores.close() })
+
+  await app.register(formbody)
+  await app.register(warden, { scopes: SCOPES, realm: 'fastify-warden' })
+  await app.register(openapi, {
+    info: {
+      title: 'fastify-warden identity service',
+      version: pkg.version,
+      description: 'The reference API of fastify-warden: OAuth2 password flow with rotating refresh tokens, API keys and HTTP Basic, every route secured by its OpenAPI security requirement.'
+    },
+    tags: [
+      { name: 'auth', description: 'Tokens (RFC 6749, RFC 7009)' },
+      { name: 'users', description: 'User accounts' },
+      { name: 'api-keys', description: "The caller's API keys" },
+      { name: 'health', description: 'Liveness' }
+    ]
+  })
+
+  const { jwt } = config
+  const keys: Pick<OAuth2BearerOptions, 'secret' | 'signingKey' | 'verificationKeys'> = jwt.secret !== undefined
+    ? { secret: jwt.secret }
+    : {
+        signingKey: { kid: thumbprint(jwt.privateKey!), privateKey: jwt.privateKey! },
+        verificationKeys: jwt.publicKeys.map((publicKey) => ({ kid: thumbprint(publicKey), publicKey }))
+      }
+  await app.register(oauth2Bearer, {
+    ...keys,
+    issuer: jwt.issuer,
+    audience: jwt.audience,
+    expiresIn: jwt.accessTokenTtl,
+    tokenUrl: '/auth/token',
+    isRevoked: (claims) => stores.revocations.isRevoked(claims),
+    cache: { max: 10_000 }
+  })
+  await app.register(apiKey, {
+    secret: config.apiKeySecret,
+    keys: config.apiKeys.map((k, i) => ({ id: `static-${i + 1}`, key: k.key, subject: `service:static-${i + 1}`, scopes: k.scopes })),
+    cache: { max: 10_000, ttl: 30 },
+    async lookup (prefix) {
+      const key = await stores.apiKeys.findByPrefix(prefix)
+      if (key === null || !key.active) return null
+      // A key never grants more than its owner's role does today.
+      const allowed = ROLE_SCOPES[key.role] as readonly string[]
+      return { id: key.id, digest: key.digest, subject: key.userId, scopes: key.scopes.filter((s) => allowed.includes(s)), expiresAt: key.expiresAt === null ? null : key.expiresAt.getTime() / 1000 }
+    },
+    onUse: (record) => { if (!record.id.startsWith('static-')) stores.apiKeyUsage.record(record.id) }
+  })
+  const login = createLogin(stores.users, passwords)
+  await app.register(basicAuth, {
+    async verify (username, password, request) {
+      const user = await login(username, password, request.log)
+      return user === null ? null : { subject: user.id, scopes: ROLE_SCOPES[user.role], user: { username: user.username } }
+    }
+  })
+
+  const sessions = createSessions(app, stores, jwt.refreshTokenTtl)
+  const clients = new Map(Object.entries(options.clients ?? {}).map(([id, secret]) => [id, createHash('sha256').update(secret).digest()]))
+  await app.register(healthRoutes, { stores })
+  await app.register(authRoutes, { login, sessions, clients, realm: 'fastify-warden' })
+  await app.register(userRoutes, { stores, passwords, sessions })
+  await app.register(apiKeyRoutes, { stores })
+
+  app.addHook('onReady', async () => {
+    if (await stores.users.count() > 0) return
+    const password = config.admin.password ?? randomPassword()
+    await stores.users.create({ username: config.admin.username, email: `${config.admin.username}@localhost`, passwordHash: await passwords.hash(password), role: 'admin' })
+    options.onAdminCreated?.(config.admin.username, config.admin.password === undefined ? password : undefined)
+  })
+  return app
+}
+
+/** RFC 7638 thumbprint of a key's public JWK: a stable `kid` without configuration. */
+function thumbprint (pem: string): string {
+  const jwk = createPublicKey(pem).export({ format: 'jwk' }) as Record<string, string>
+  const members = jwk.kty === 'RSA' ? ['e', 'kty', 'n'] : jwk.kty === 'EC' ? ['crv', 'kty', 'x', 'y'] : ['crv', 'kty', 'x']
+  const canonical = JSON.stringify(Object.fromEntries(members.map((m) => [m, jwk[m]])))
+  return createHash('sha256').update(canonical).digest('base64url')
+}
+
+/** 20 random bytes, base64url: 27 characters, for a generated admin password. */
+function randomPassword (): string {
+  return randomBytes(20).toString('base64url')
+}
+
+function trustHops (hops: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < hops
+}

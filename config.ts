@@ -1,0 +1,256 @@
+import envSchema from 'env-schema'
+import { Type, type Static } from '@sinclair/typebox'
+import { randomBytes } from 'node:crypto'
+import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { parseEnv } from 'node:util'
+
+/** A configuration problem, naming the variable; start-up stops with it. */
+export class ConfigError extends Error {
+  constructor (readonly variable: string, message: string) {
+    super(`${variable}: ${message}`)
+    this.name = 'ConfigError'
+  }
+}
+
+const Rate = Type.String({ pattern: '^[1-9][0-9]{0,6}/(second|minute|hour|day)$' })
+
+/** DESIGN §7: the names of the FastAPI settings this replaces. */
+const Env = Type.Object({
+  ENVIRONMENT: Type.Union([Type.Literal('development'), Type.Literal('staging'), Type.Literal('production')], { default: 'development' }),
+  HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
+  PORT: Type.Integer({ default: 8000, minimum: 0, maximum: 65535 }),
+  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+  JWT_SECRET_KEY: Type.Optional(Type.String()),
+  JWT_ALGORITHM: Type.Union([Type.Literal('HS256'), Type.Literal('EdDSA'), Type.Literal('ES256'), Type.Literal('RS256')], { default: 'HS256' }),
+  JWT_PRIVATE_KEY_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  JWT_PUBLIC_KEY_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  JWT_ISSUER: Type.Optional(Type.String({ minLength: 1 })),
+  JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1 })),
+  ACCESS_TOKEN_EXPIRE_MINUTES: Type.Integer({ default: 15, minimum: 1, maximum: 1440 }),
+  REFRESH_TOKEN_EXPIRE_DAYS: Type.Integer({ default: 7, minimum: 1, maximum: 365 }),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  DATA_DIR: Type.String({ default: './data', minLength: 1 }),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  ALLOWED_ORIGINS: Type.String({ default: '' }),
+  ALLOWED_HOSTS: Type.String({ default: '' }),
+  TRUST_PROXY: Type.String({ default: '' }),
+  API_KEY_SECRET: Type.Optional(Type.String()),
+  API_KEYS: Type.String({ default: '' }),
+  RATE_LIMIT: { ...Rate, default: '100/minute' },
+  LOGIN_RATE_LIMIT: { ...Rate, default: '5/minute' },
+  ADMIN_USERNAME: Type.String({ default: 'admin', pattern: '^[A-Za-z0-9_.-]{3,32}$' }),
+  ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 12, maxLength: 128 }))
+})
+type Env = Static<typeof Env>
+
+/** Secrets that may also come from a file named by `NAME_FILE` (Docker and Kubernetes secrets). */
+const FILE_VARIABLES = ['JWT_SECRET_KEY', 'API_KEY_SECRET', 'API_KEYS', 'DATABASE_URL', 'REDIS_URL', 'ADMIN_PASSWORD'] as const
+
+export type Environment = 'development' | 'staging' | 'production'
+export type Algorithm = 'HS256' | 'EdDSA' | 'ES256' | 'RS256'
+
+export interface RateLimit { max: number, timeWindow: number }
+
+export interface Config {
+  environment: Environment
+  host: string
+  port: number
+  logLevel: string
+  jwt: {
+    algorithm: Algorithm
+    /** HS256 */
+    secret?: string
+    /** PEM, for EdDSA/ES256/RS256 */
+    privateKey?: string
+    /** PEM keys that verify too (the previous key during a rotation) */
+    publicKeys: string[]
+    issuer: string
+    audience: string
+    /** seconds */
+    accessTokenTtl: number
+    /** seconds */
+    refreshTokenTtl: number
+  }
+  /** `postgres://…`, or the folder of the embedded database, or `memory://` */
+  database: string
+  redisUrl?: string
+  allowedOrigins: string[]
+  allowedHosts: string[]
+  trustProxy: boolean | number | string[]
+  apiKeySecret: string
+  apiKeys: Array<{ key: string, scopes: string[] }>
+  rateLimit: RateLimit
+  loginRateLimit: RateLimit
+  admin: { username: string, password?: string }
+  /** What start-up should tell the operator (generated secrets and the like). */
+  notices: string[]
+}
+
+const WINDOW = { second: 1_000, minute: 60_000, hour: 3_600_000, day: 86_400_000 }
+
+function rate (value: string): RateLimit {
+  const [max, unit] = value.split('/')
+  return { max: Number(max), timeWindow: WINDOW[unit as keyof typeof WINDOW] }
+}
+
+function list (value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter(Boolean)
+}
+
+/** `.env` (when present) under the real environment, with `NAME_FILE` indirections resolved. */
+function rawEnvironment (env: NodeJS.ProcessEnv, cwd: string): Record<string, string> {
+  const dotenvPath = join(cwd, '.env')
+  const merged: Record<string, string> = { ...(existsSync(dotenvPath) ? parseEnv(readFileSync(dotenvPath, 'utf8')) as Record<string, string> : {}) }
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) merged[k] = v
+  for (const name of FILE_VARIABLES) {
+    const file = merged[`${name}_FILE`]
+    if (file === undefined) continue
+    if (merged[name] !== undefined) throw new ConfigError(`${name}_FILE`, `set together with ${name}; give one of them`)
+    try {
+      merged[name] = readFileSync(resolve(cwd, file), 'utf8').replace(/\r?\n$/, '')
+    } catch (err) {
+      throw new ConfigError(`${name}_FILE`, `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+    }
+  }
+  return merged
+}
+
+function validate (raw: Record<string, string>): Env {
+  const known = Object.fromEntries(Object.keys(Env.properties).filter((k) => raw[k] !== undefined).map((k) => [k, raw[k]]))
+  try {
+    return envSchema<Env>({ schema: Env, data: known, env: false })
+  } catch (err) {
+    // ajv says "env/PORT must be <= 65535": name the variable first.
+    const first = (err as { errors?: Array<{ instancePath: string, message?: string }> }).errors?.[0]
+    const variable = first?.instancePath.replace(/^\//, '') || 'environment'
+    throw new ConfigError(variable, first?.message ?? (err as Error).message)
+  }
+}
+
+function readPem (variable: string, path: string, cwd: string): string {
+  try {
+    return readFileSync(resolve(cwd, path), 'utf8')
+  } catch (err) {
+    throw new ConfigError(variable, `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+  }
+}
+
+/**
+ * Secrets a development server makes up when none are configured. With the embedded database
+ * in a folder they are kept beside it, so stored API keys stay valid across restarts.
+ */
+function developmentSecret (name: string, dataDir: string | undefined, notices: string[]): string {
+  const file = dataDir === undefined ? undefined : join(dataDir, '.dev-secrets.json')
+  let saved: Record<string, string> = {}
+  if (file !== undefined && existsSync(file)) saved = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>
+  if (saved[name] !== undefined) {
+    notices.push(`${name} is not set: using the development secret kept in ${file}`)
+    return saved[name]
+  }
+  const secret = randomBytes(32).toString('base64url')
+  if (file !== undefined) {
+    mkdirSync(dataDir!, { recursive: true })
+    writeFileSync(file, JSON.stringify({ ...saved, [name]: secret }), { mode: 0o600 })
+    notices.push(`${name} is not set: generated a development secret and kept it in ${file}`)
+  } else {
+    notices.push(`${name} is not set: generated an ephemeral development secret (lost on restart)`)
+  }
+  return secret
+}
+
+function trustProxy (value: string): Config['trustProxy'] {
+  if (value === '' || value === 'false') return false
+  if (value === 'true') return true
+  if (/^\d+$/.test(value)) return Number(value)
+  const entries = list(value)
+  for (const entry of entries) {
+    if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(entry) && !['loopback', 'linklocal', 'uniquelocal'].includes(entry)) {
+      throw new ConfigError('TRUST_PROXY', `'${entry}' is not an address, a CIDR range, loopback, linklocal or uniquelocal`)
+    }
+  }
+  return entries
+}
+
+/** Read and check the whole configuration; throws a ConfigError naming the first bad variable. */
+export function loadConfig (env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const e = validate(rawEnvironment(env, cwd))
+  const production = e.ENVIRONMENT === 'production'
+  const notices: string[] = []
+  const database = e.DATABASE_URL ?? (e.DATA_DIR === 'memory://' ? 'memory://' : resolve(cwd, e.DATA_DIR))
+  const dataDir = e.DATABASE_URL === undefined && database !== 'memory://' ? database : undefined
+
+  const jwt: Config['jwt'] = {
+    algorithm: e.JWT_ALGORITHM,
+    publicKeys: e.JWT_PUBLIC_KEY_FILE === undefined ? [] : [readPem('JWT_PUBLIC_KEY_FILE', e.JWT_PUBLIC_KEY_FILE, cwd)],
+    issuer: e.JWT_ISSUER ?? `http://localhost:${e.PORT}`,
+    audience: e.JWT_AUDIENCE ?? e.JWT_ISSUER ?? `http://localhost:${e.PORT}`,
+    accessTokenTtl: e.ACCESS_TOKEN_EXPIRE_MINUTES * 60,
+    refreshTokenTtl: e.REFRESH_TOKEN_EXPIRE_DAYS * 86_400
+  }
+  if (e.JWT_ALGORITHM === 'HS256') {
+    if (e.JWT_PRIVATE_KEY_FILE !== undefined) throw new ConfigError('JWT_PRIVATE_KEY_FILE', 'is for EdDSA, ES256 or RS256; JWT_ALGORITHM is HS256')
+    if (e.JWT_SECRET_KEY === undefined || e.JWT_SECRET_KEY === '') {
+      if (production) throw new ConfigError('JWT_SECRET_KEY', 'is required in production (at least 32 bytes)')
+      jwt.secret = developmentSecret('JWT_SECRET_KEY', dataDir, notices)
+    } else if (Buffer.byteLength(e.JWT_SECRET_KEY) < 32) {
+      throw new ConfigError('JWT_SECRET_KEY', 'must be at least 32 bytes (openssl rand -base64 32)')
+    } else {
+      jwt.secret = e.JWT_SECRET_KEY
+    }
+  } else {
+    if (e.JWT_PRIVATE_KEY_FILE === undefined) throw new ConfigError('JWT_PRIVATE_KEY_FILE', `is required with JWT_ALGORITHM=${e.JWT_ALGORITHM}`)
+    jwt.privateKey = readPem('JWT_PRIVATE_KEY_FILE', e.JWT_PRIVATE_KEY_FILE, cwd)
+  }
+
+  const allowedOrigins = list(e.ALLOWED_ORIGINS)
+  for (const origin of allowedOrigins) {
+    if (origin === '*') {
+      // Credentials (Authorization headers) are allowed cross-origin, so a wildcard would hand them to any site.
+      if (production) throw new ConfigError('ALLOWED_ORIGINS', "'*' is refused in production: credentials are allowed, name the origins")
+      notices.push("ALLOWED_ORIGINS contains '*': any site may call this API with credentials (refused in production)")
+      continue
+    }
+    let url: URL | undefined
+    try { url = new URL(origin) } catch {}
+    if (url === undefined || url.origin !== origin) throw new ConfigError('ALLOWED_ORIGINS', `'${origin}' is not an origin such as https://app.example.com`)
+  }
+  const allowedHosts = list(e.ALLOWED_HOSTS)
+  for (const host of allowedHosts) {
+    if (!/^(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$/.test(host)) throw new ConfigError('ALLOWED_HOSTS', `'${host}' is not a host name (a leading *. allows subdomains)`)
+  }
+  if (production && allowedHosts.length === 0) throw new ConfigError('ALLOWED_HOSTS', 'is required in production (the host names this API answers to)')
+
+  let apiKeySecret = e.API_KEY_SECRET ?? ''
+  if (apiKeySecret === '') {
+    if (production) throw new ConfigError('API_KEY_SECRET', 'is required in production (at least 32 bytes)')
+    apiKeySecret = developmentSecret('API_KEY_SECRET', dataDir, notices)
+  } else if (Buffer.byteLength(apiKeySecret) < 32) {
+    throw new ConfigError('API_KEY_SECRET', 'must be at least 32 bytes')
+  }
+
+  const apiKeys = list(e.API_KEYS).map((entry) => {
+    // KEY or KEY|scope scope: a static service key with the scopes it grants (none by default).
+    const [key, scopes = ''] = entry.split('|')
+    return { key: key.trim(), scopes: scopes.split(' ').filter(Boolean) }
+  })
+
+  return {
+    environment: e.ENVIRONMENT,
+    host: e.HOST,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    jwt,
+    database,
+    ...(e.REDIS_URL === undefined ? {} : { redisUrl: e.REDIS_URL }),
+    allowedOrigins,
+    allowedHosts,
+    trustProxy: trustProxy(e.TRUST_PROXY),
+    apiKeySecret,
+    apiKeys,
+    rateLimit: rate(e.RATE_LIMIT),
+    loginRateLimit: rate(e.LOGIN_RATE_LIMIT),
+    admin: { username: e.ADMIN_USERNAME, ...(e.ADMIN_PASSWORD === undefined ? {} : { password: e.ADMIN_PASSWORD }) },
+    notices
+  }
+}

@@ -1,0 +1,180 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import { createHash } from 'node:crypto'
+import { parseBasic, safeEqual } from '../plugins/index.js'
+import { OAuthError, RevokeRequest, TokenRequest, TokenResponse } from '../schemas/auth.js'
+import { SCOPES, grantable } from '../schemas/scopes.js'
+import type { Login } from './login.js'
+import type { Sessions } from './sessions.js'
+
+export interface AuthRoutesOptions {
+  login: Login
+  sessions: Sessions
+  /** Confidential clients, id → SHA-256 of the secret. Public clients need no entry. */
+  clients: ReadonlyMap<string, Buffer>
+  realm: string
+}
+
+type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unsupported_grant_type' | 'invalid_scope'
+
+const FORM = 'application/x-www-form-urlencoded'
+const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
+// Bounds before any lookup or hashing; parameters we do not know are ignored (RFC 6749 §3.1) but bounded too.
+const LIMITS: Record<string, number> = { grant_type: 64, username: 256, password: 1024, refresh_token: 256, scope: 1024, client_id: 256, client_secret: 256, token: 8192, token_type_hint: 64 }
+const MAX_PARAMETER = 8192
+
+class OAuthFailure extends Error {
+  constructor (readonly error: OAuthErrorCode, readonly description: string, readonly status: 400 | 401 = 400, readonly challenge?: string) {
+    super(description)
+  }
+}
+
+/**
+ * The form's parameters as single strings. RFC 6749 §3.2: parameters must not repeat, and our
+ * bounds (length, no NUL) come before any lookup.
+ */
+function parameters (request: FastifyRequest): Record<string, string> {
+  if (!(request.headers['content-type'] ?? '').toLowerCase().startsWith(FORM)) {
+    throw new OAuthFailure('invalid_request', `The request must be ${FORM}.`)
+  }
+  const body = (request.body ?? {}) as Record<string, unknown>
+  const out: Record<string, string> = {}
+  for (const [name, value] of Object.entries(body)) {
+    if (Array.isArray(value)) throw new OAuthFailure('invalid_request', `Parameter ${name} is repeated.`)
+    if (typeof value !== 'string' || value.length > (LIMITS[name] ?? MAX_PARAMETER) || value.includes('\u0000')) {
+      throw new OAuthFailure('invalid_request', `Parameter ${name} is malformed.`)
+    }
+    if (value !== '') out[name] = value
+  }
+  return out
+}
+
+function required (params: Record<string, string>, name: string): string {
+  const value = params[name]
+  if (value === undefined) throw new OAuthFailure('invalid_request', `Parameter ${name} is required.`)
+  return value
+}
+
+/** Requested scopes, each of which must exist (RFC 6749 §3.3). */
+function requestedScopes (params: Record<string, string>): string[] | undefined {
+  if (params.scope === undefined) return undefined
+  const scopes = [...new Set(params.scope.split(' ').filter(Boolean))]
+  const unknown = scopes.filter((s) => !Object.hasOwn(SCOPES, s))
+  if (unknown.length > 0) throw new OAuthFailure('invalid_scope', `Unknown scope: ${unknown.join(' ')}.`)
+  return scopes
+}
+
+const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest()
+
+const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, { login, sessions, clients, realm }) => {
+  /** RFC 6749 §2.3: client credentials in HTTP Basic or in the body, never both; optional for public clients. */
+  function authenticateClient (request: FastifyRequest, params: Record<string, string>): void {
+    const header = request.headers.authorization
+    const basic = header !== undefined && /^basic /i.test(header)
+    if (basic && (params.client_secret !== undefined || params.client_id !== undefined)) {
+      throw new OAuthFailure('invalid_request', 'Client credentials must be sent in one way only.')
+    }
+    let id = params.client_id
+    let secret = params.client_secret
+    if (basic) {
+      const credentials = parseBasic(header.slice(6))
+      if (credentials === undefined) throw new OAuthFailure('invalid_client', 'Client authentication failed.', 401, `Basic realm="${realm}", charset="UTF-8"`)
+      // RFC 6749 §2.3.1: the id and secret are form-encoded before Basic encoding.
+      id = decodeURIComponent(credentials.username.replace(/\+/g, ' '))
+      secret = decodeURIComponent(credentials.password.replace(/\+/g, ' '))
+    }
+    if (id === undefined) {
+      if (secret !== undefined) throw new OAuthFailure('invalid_request', 'client_secret needs a client_id.')
+      return
+    }
+    const expected = clients.get(id)
+    if (expected === undefined && secret === undefined) return // a public client
+    if (expected === undefined || secret === undefined || !safeEqual(expected, sha256(secret))) {
+      throw new OAuthFailure('invalid_client', 'Client authentication failed.', 401, basic ? `Basic realm="${realm}", charset="UTF-8"` : undefined)
+    }
+  }
+
+  const invalidGrant = (what: string): OAuthFailure => new OAuthFailure('invalid_grant', what)
+
+  async function token (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    reply.headers(NO_STORE)
+    try {
+      const params = parameters(request)
+      const grant = required(params, 'grant_type')
+      if (grant !== 'password' && grant !== 'refresh_token') throw new OAuthFailure('unsupported_grant_type', `Grant type ${grant} is not supported.`)
+      authenticateClient(request, params)
+      const wanted = requestedScopes(params)
+
+      if (grant === 'password') {
+        const username = required(params, 'username')
+        const password = required(params, 'password')
+        const user = await login(username, password, request.log)
+        if (user === null) {
+          request.log.info({ event: 'auth.login.failed', username_length: username.length, reason: 'invalid_grant' }, 'login failed')
+          // One answer for an unknown user, a wrong password and an inactive account.
+          throw invalidGrant('Invalid username or password.')
+        }
+        const scopes = grantable(user.role, wanted ?? Object.keys(SCOPES))
+        request.log.info({ event: 'auth.login.succeeded', subject: user.id, scope: scopes.join(' ') }, 'login')
+        return await reply.send(await sessions.start(user, scopes))
+      }
+
+      const refreshToken = required(params, 'refresh_token')
+      const pair = await sessions.refresh(refreshToken, (user, familyScopes) => {
+        // May narrow, never widen; and never beyond what the user's role allows today.
+        if (wanted !== undefined && wanted.some((s) => !familyScopes.includes(s))) return undefined
+        return grantable(user.role, wanted ?? familyScopes)
+      }, request.log)
+      if (pair === undefined) throw invalidGrant('The refresh token is invalid, expired or revoked, or the scope is wider than granted.')
+      return await reply.send(pair)
+    } catch (err) {
+      if (!(err instanceof OAuthFailure)) throw err
+      if (err.challenge !== undefined) reply.header('www-authenticate', err.challenge)
+      return await reply.code(err.status).send({ error: err.error, error_description: err.description })
+    }
+  }
+
+  app.post('/auth/token', {
+    schema: {
+      security: [],
+      tags: ['auth'],
+      summary: 'Get tokens: OAuth2 password grant, or a refresh-token rotation',
+      description: 'RFC 6749 §4.3 and §6. Answers carry `Cache-Control: no-store`. Refresh tokens are rotated on every use; presenting a rotated one again revokes the whole session.',
+      consumes: [FORM],
+      body: TokenRequest,
+      response: {
+        200: TokenResponse,
+        400: { ...OAuthError, description: 'invalid_request, invalid_grant, invalid_scope or unsupported_grant_type' },
+        401: { ...OAuthError, description: 'invalid_client' }
+      }
+    },
+    // RFC 6749 errors, not the generic validation problem: the handler checks everything itself.
+    attachValidation: true
+  }, token)
+
+  app.post('/auth/revoke', {
+    schema: {
+      security: [],
+      tags: ['auth'],
+      summary: 'Revoke an access or refresh token (RFC 7009)',
+      description: 'Answers 200 for every well-formed request, known token or not. Revoking a refresh token ends its session, including the access tokens issued from it.',
+      consumes: [FORM],
+      body: RevokeRequest,
+      response: { 200: { type: 'null', description: 'Revoked, or nothing to revoke' }, 400: OAuthError, 401: { ...OAuthError, description: 'invalid_client' } }
+    },
+    attachValidation: true
+  }, async (request, reply) => {
+    reply.headers(NO_STORE)
+    try {
+      const params = parameters(request)
+      authenticateClient(request, params)
+      await sessions.revoke(required(params, 'token'), params.token_type_hint, request.log)
+      return await reply.code(200).send()
+    } catch (err) {
+      if (!(err instanceof OAuthFailure)) throw err
+      if (err.challenge !== undefined) reply.header('www-authenticate', err.challenge)
+      return await reply.code(err.status).send({ error: err.error, error_description: err.description })
+    }
+  })
+}
+
+export default authRoutes

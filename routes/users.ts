@@ -1,0 +1,130 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { problem, sendProblem, type PasswordHasher, type SecurityRequirement } from '../plugins/index.js'
+import { IdParams, problemResponse } from '../schemas/common.js'
+import { PageQuery, PasswordChange, UserCreate, UserPage, UserView } from '../schemas/users.js'
+import { DuplicateError } from '../stores/errors.js'
+import type { Stores } from '../stores/index.js'
+import type { User } from '../stores/users.js'
+import type { Sessions } from './sessions.js'
+
+export interface UserRoutesOptions {
+  stores: Stores
+  passwords: PasswordHasher
+  sessions: Sessions
+}
+
+/** Any of the three schemes, each granting `scopes`. */
+const anyScheme = (...scopes: string[]): SecurityRequirement[] => [{ oauth2: scopes }, { apiKey: scopes }, { basic: scopes }]
+
+/** A user as the API shows one: never a hash. */
+export function userView (user: User): UserView {
+  return { id: user.id, username: user.username, email: user.email, role: user.role, active: user.active, created_at: user.createdAt.toISOString() }
+}
+
+const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { stores, passwords, sessions }) => {
+  app.addSchema(UserView)
+
+  app.get('/users/me', {
+    schema: {
+      security: anyScheme(),
+      tags: ['users'],
+      summary: 'The caller',
+      response: { 200: Type.Ref('User'), 404: problemResponse('The credential belongs to a service, not a user') }
+    }
+  }, async (request, reply) => {
+    const user = await stores.users.findById(request.auth!.subject)
+    if (user === null) return await sendProblem(reply, 404, problem(404, 'This credential does not belong to a user.'))
+    return userView(user)
+  })
+
+  app.put('/users/me/password', {
+    schema: {
+      security: [{ oauth2: [] }, { basic: [] }],
+      tags: ['users'],
+      summary: "Change the caller's password; ends every session of the user",
+      body: PasswordChange,
+      response: { 204: Type.Null({ description: 'Changed; every refresh token and access token of the user is revoked' }), 400: problemResponse('Invalid input, or the current password is wrong') }
+    }
+  }, async (request, reply) => {
+    const user = await stores.users.findById(request.auth!.subject)
+    if (user === null) return await sendProblem(reply, 404, problem(404, 'This credential does not belong to a user.'))
+    const { current_password: current, new_password: next } = request.body
+    if (!(await passwords.verify(user.passwordHash, current)).ok) {
+      return await sendProblem(reply, 400, problem(400, 'Invalid request: body.current_password is not the current password', { errors: [{ in: 'body', field: '/current_password', message: 'is not the current password' }] }))
+    }
+    if (current === next) {
+      return await sendProblem(reply, 400, problem(400, 'Invalid request: body.new_password must differ from the current password', { errors: [{ in: 'body', field: '/new_password', message: 'must differ from the current password' }] }))
+    }
+    await stores.users.setPasswordHash(user.id, await passwords.hash(next), true)
+    const ended = await sessions.endAll(user.id, 'password changed')
+    request.log.info({ event: 'auth.password.changed', subject: user.id, sessions_ended: ended }, 'password changed')
+    return await reply.code(204).send(null)
+  })
+
+  app.get('/users', {
+    schema: {
+      security: anyScheme('users:read'),
+      tags: ['users'],
+      summary: 'List users',
+      querystring: PageQuery,
+      response: { 200: UserPage, 400: problemResponse('Invalid paging') }
+    }
+  }, async (request) => {
+    const { limit, offset } = request.query
+    return { items: (await stores.users.list({ limit, offset })).map(userView), limit, offset }
+  })
+
+  app.get('/users/:id', {
+    schema: {
+      security: anyScheme('users:read'),
+      tags: ['users'],
+      summary: 'One user',
+      params: IdParams,
+      response: { 200: Type.Ref('User'), 400: problemResponse('The id is not a UUID'), 404: problemResponse('No such user') }
+    }
+  }, async (request, reply) => {
+    const user = await stores.users.findById(request.params.id)
+    if (user === null) return await sendProblem(reply, 404, problem(404, 'No such user.'))
+    return userView(user)
+  })
+
+  app.post('/users', {
+    schema: {
+      security: anyScheme('users:write'),
+      tags: ['users'],
+      summary: 'Create a user',
+      body: UserCreate,
+      response: { 201: Type.Ref('User'), 400: problemResponse('Invalid input, naming the fields'), 409: problemResponse('The username or email is taken') }
+    }
+  }, async (request, reply) => {
+    const { username, email, password, role } = request.body
+    try {
+      const user = await stores.users.create({ username, email: email.toLowerCase(), passwordHash: await passwords.hash(password), role })
+      request.log.info({ event: 'user.created', subject: request.auth!.subject, user: user.id, role }, 'user created')
+      return await reply.code(201).header('location', `/users/${user.id}`).send(userView(user))
+    } catch (err) {
+      if (err instanceof DuplicateError) return await sendProblem(reply, 409, problem(409, `The ${err.field} is already taken.`))
+      throw err
+    }
+  })
+
+  app.delete('/users/:id', {
+    schema: {
+      security: anyScheme('admin'),
+      tags: ['users'],
+      summary: 'Delete a user, with their sessions and API keys',
+      params: IdParams,
+      response: { 204: Type.Null({ description: 'Deleted' }), 400: problemResponse('The id is not a UUID'), 404: problemResponse('No such user'), 409: problemResponse('Administrators cannot delete themselves') }
+    }
+  }, async (request, reply) => {
+    const { id } = request.params
+    if (id === request.auth!.subject) return await sendProblem(reply, 409, problem(409, 'You cannot delete your own account.'))
+    await sessions.endAll(id, 'user deleted')
+    if (!await stores.users.delete(id)) return await sendProblem(reply, 404, problem(404, 'No such user.'))
+    request.log.info({ event: 'user.deleted', subject: request.auth!.subject, user: id }, 'user deleted')
+    return await reply.code(204).send(null)
+  })
+}
+
+export default userRoutes

@@ -1,0 +1,31 @@
+import { Type } from '@sinclair/typebox'
+import { SAFE_TEXT, Timestamp, Uuid } from './common.js'
+import { ScopeName } from './scopes.js'
+
+const Fields = {
+  id: Uuid,
+  prefix: Type.String({ description: 'The public part of the key, shown in listings' }),
+  name: Type.String(),
+  scopes: Type.Array(ScopeName),
+  expires_at: Type.Union([Timestamp, Type.Null()]),
+  created_at: Timestamp
+}
+
+export const ApiKeyCreate = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 64, pattern: SAFE_TEXT }),
+  scopes: Type.Array(ScopeName, { maxItems: 16, uniqueItems: true, description: 'At most the scopes of the token used to create the key' }),
+  expires_at: Type.Optional(Type.String({ format: 'date-time', description: 'When the key stops working; none for a key that does not expire' }))
+}, { additionalProperties: false, $id: 'ApiKeyCreate' })
+
+export const ApiKeyCreated = Type.Object({
+  ...Fields,
+  key: Type.String({ description: 'The key itself, shown this once and never again' })
+}, { additionalProperties: false, $id: 'ApiKeyCreated' })
+
+export const ApiKeyListed = Type.Object({
+  ...Fields,
+  last_used_at: Type.Union([Timestamp, Type.Null()]),
+  request_count: Type.Integer()
+}, { additionalProperties: false, $id: 'ApiKey' })
+
+export const ApiKeyList = Type.Object({ items: Type.Array(Type.Ref('ApiKey')) }, { $id: 'ApiKeyList' })

@@ -1,0 +1,31 @@
+import { Type } from '@sinclair/typebox'
+
+/** `application/x-www-form-urlencoded` body of `POST /auth/token` (RFC 6749 §4.3, §6). */
+export const TokenRequest = Type.Object({
+  grant_type: Type.Union([Type.Literal('password'), Type.Literal('refresh_token')]),
+  username: Type.Optional(Type.String({ maxLength: 256 })),
+  password: Type.Optional(Type.String({ maxLength: 1024 })),
+  refresh_token: Type.Optional(Type.String({ maxLength: 256 })),
+  scope: Type.Optional(Type.String({ maxLength: 1024, description: 'Space-separated scopes' })),
+  client_id: Type.Optional(Type.String({ maxLength: 256 })),
+  client_secret: Type.Optional(Type.String({ maxLength: 256 }))
+}, { $id: 'TokenRequest' })
+
+export const TokenResponse = Type.Object({
+  access_token: Type.String(),
+  token_type: Type.Literal('Bearer'),
+  expires_in: Type.Integer(),
+  refresh_token: Type.String(),
+  scope: Type.String({ description: 'The scopes granted, space-separated' })
+}, { additionalProperties: false, $id: 'TokenResponse' })
+
+export const OAuthError = Type.Object({
+  error: Type.Union(['invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope'].map((e) => Type.Literal(e))),
+  error_description: Type.Optional(Type.String())
+}, { $id: 'OAuthError', description: 'RFC 6749 §5.2 error' })
+
+/** RFC 7009 revocation request. */
+export const RevokeRequest = Type.Object({
+  token: Type.String({ maxLength: 8192 }),
+  token_type_hint: Type.Optional(Type.String({ maxLength: 64 }))
+}, { $id: 'RevokeRequest' })
