@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { problem, sendProblem } from '../plugins/index.js'
 import { ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyListed } from '../schemas/api-keys.js'
+import type { Scope } from '../schemas/scopes.js'
 import { IdParams, problemResponse } from '../schemas/common.js'
 import type { Stores } from '../stores/index.js'
 import type { StoredApiKey } from '../stores/api-keys.js'
@@ -16,7 +17,7 @@ const view = (key: StoredApiKey) => ({
   id: key.id,
   prefix: key.prefix,
   name: key.name,
-  scopes: key.scopes,
+  scopes: key.scopes as Scope[],
   expires_at: key.expiresAt?.toISOString() ?? null,
   created_at: key.createdAt.toISOString()
 })

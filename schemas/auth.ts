@@ -1,8 +1,9 @@
 import { Type } from '@sinclair/typebox'
+import { StringEnum } from './common.js'
 
 /** `application/x-www-form-urlencoded` body of `POST /auth/token` (RFC 6749 §4.3, §6). */
 export const TokenRequest = Type.Object({
-  grant_type: Type.Union([Type.Literal('password'), Type.Literal('refresh_token')]),
+  grant_type: StringEnum(['password', 'refresh_token'] as const),
   username: Type.Optional(Type.String({ maxLength: 256 })),
   password: Type.Optional(Type.String({ maxLength: 1024 })),
   refresh_token: Type.Optional(Type.String({ maxLength: 256 })),
@@ -20,7 +21,7 @@ export const TokenResponse = Type.Object({
 }, { additionalProperties: false, $id: 'TokenResponse' })
 
 export const OAuthError = Type.Object({
-  error: Type.Union(['invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope'].map((e) => Type.Literal(e))),
+  error: StringEnum(['invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope'] as const),
   error_description: Type.Optional(Type.String())
 }, { $id: 'OAuthError', description: 'RFC 6749 §5.2 error' })
 

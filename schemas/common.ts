@@ -1,4 +1,4 @@
-import { Type, type TSchema } from '@sinclair/typebox'
+import { Type, type TSchema, type TUnsafe } from '@sinclair/typebox'
 
 /** Text without NUL bytes or other control characters (tab and newline aside). */
 export const SAFE_TEXT = '^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$'
@@ -15,4 +15,9 @@ export const ProblemRef = Type.Unsafe<{ type: string, title: string, status: num
 /** A reference to the core's problem schema with a description of when it happens. */
 export function problemResponse (description: string): TSchema {
   return { description, content: { 'application/problem+json': { schema: ProblemRef } } } as unknown as TSchema
+}
+
+/** A string enum as JSON Schema `enum` (one clear error, "must be equal to one of the allowed values"). */
+export function StringEnum<const T extends readonly string[]> (values: T, options: { description?: string } = {}): TUnsafe<T[number]> {
+  return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options })
 }

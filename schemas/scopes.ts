@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox'
+import { StringEnum } from './common.js'
 import type { Role } from '../stores/users.js'
 
 /** The reference API's scopes, as documented in the OAuth2 flow. */
@@ -17,7 +17,7 @@ export const ROLE_SCOPES: Record<Role, readonly Scope[]> = {
   admin: ['users:read', 'users:write', 'admin']
 }
 
-export const ScopeName = Type.Union(Object.keys(SCOPES).map((s) => Type.Literal(s)), { description: 'A scope of this API' })
+export const ScopeName = StringEnum(Object.keys(SCOPES) as Scope[], { description: 'A scope of this API' })
 
 /** The scopes of `wanted` that `role` allows, in catalog order. */
 export function grantable (role: Role, wanted: readonly string[]): Scope[] {

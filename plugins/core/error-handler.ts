@@ -12,8 +12,12 @@ export interface FieldError {
 function fieldErrors (error: FastifyError): FieldError[] {
   const where = error.validationContext ?? 'body'
   return (error.validation ?? []).map((v) => {
-    // A missing property is reported on its parent; name the property itself.
-    const missing = v.keyword === 'required' ? (v.params as { missingProperty?: string }).missingProperty : undefined
+    // A missing or unexpected property is reported on its parent; name the property itself.
+    const params = v.params as { missingProperty?: string, additionalProperty?: string }
+    if (v.keyword === 'additionalProperties' && params.additionalProperty !== undefined) {
+      return { in: where, field: `${v.instancePath}/${params.additionalProperty}`, message: 'is not allowed' }
+    }
+    const missing = v.keyword === 'required' ? params.missingProperty : undefined
     return { in: where, field: missing === undefined ? v.instancePath : `${v.instancePath}/${missing}`, message: v.message ?? v.keyword }
   })
 }

@@ -41,7 +41,7 @@ t.test('granted scopes are the requested ones the role allows; unknown scopes ar
 })
 
 t.test('a wrong password and an unknown user get byte-identical invalid_grant answers in about the same time', async (t) => {
-  const { app, createUser } = await identityApp(t)
+  const { app } = await identityApp(t)
   await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'password', username: 'admin', password: 'warm up' }) })
   const attempt = async (username: string) => {
     const start = process.hrtime.bigint()
