@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { createHash } from 'node:crypto'
+import { Type } from '@sinclair/typebox'
 import { parseBasic, safeEqual } from '../plugins/index.js'
 import { OAuthError, RevokeRequest, TokenRequest, TokenResponse } from '../schemas/auth.js'
 import { SCOPES, grantable } from '../schemas/scopes.js'
@@ -66,6 +67,8 @@ function requestedScopes (params: Record<string, string>): string[] | undefined 
 const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest()
 
 const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, { login, sessions, clients, realm }) => {
+  app.addSchema(TokenResponse)
+  app.addSchema(OAuthError)
   /** RFC 6749 §2.3: client credentials in HTTP Basic or in the body, never both; optional for public clients. */
   function authenticateClient (request: FastifyRequest, params: Record<string, string>): void {
     const header = request.headers.authorization
@@ -142,9 +145,9 @@ const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, { login, s
       consumes: [FORM],
       body: TokenRequest,
       response: {
-        200: TokenResponse,
-        400: { ...OAuthError, description: 'invalid_request, invalid_grant, invalid_scope or unsupported_grant_type' },
-        401: { ...OAuthError, description: 'invalid_client' }
+        200: { description: 'Tokens (RFC 6749 §5.1)', ...Type.Ref('TokenResponse') },
+        400: { description: 'invalid_request, invalid_grant, invalid_scope or unsupported_grant_type (RFC 6749 §5.2)', ...Type.Ref('OAuthError') },
+        401: { description: 'invalid_client', ...Type.Ref('OAuthError') }
       }
     },
     // RFC 6749 errors, not the generic validation problem: the handler checks everything itself.
@@ -159,7 +162,11 @@ const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, { login, s
       description: 'Answers 200 for every well-formed request, known token or not. Revoking a refresh token ends its session, including the access tokens issued from it.',
       consumes: [FORM],
       body: RevokeRequest,
-      response: { 200: { type: 'null', description: 'Revoked, or nothing to revoke' }, 400: OAuthError, 401: { ...OAuthError, description: 'invalid_client' } }
+      response: {
+        200: { type: 'null', description: 'Revoked, or nothing to revoke' },
+        400: { description: 'invalid_request', ...Type.Ref('OAuthError') },
+        401: { description: 'invalid_client', ...Type.Ref('OAuthError') }
+      }
     },
     attachValidation: true
   }, async (request, reply) => {

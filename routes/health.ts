@@ -1,15 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
+import { StringEnum } from '../schemas/common.js'
 import type { Stores } from '../stores/index.js'
 
-const Health = Type.Object({
-  status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
-  database: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')])
-})
+const State = StringEnum(['ok', 'unavailable'] as const)
+const Health = Type.Object({ status: State, database: State }, { additionalProperties: false })
 
 const healthRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async (app, { stores }) => {
   app.get('/health', {
-    schema: { security: [], tags: ['health'], summary: 'Liveness and store readiness', response: { 200: Health, 503: Health } }
+    schema: { security: [], tags: ['health'], summary: 'Liveness and store readiness', response: { 200: { description: 'Up, and the database answers', ...Health }, 503: { description: 'The database does not answer', ...Health } } }
   }, async (request, reply) => {
     const database = await stores.db.query('SELECT 1').then(() => 'ok' as const, (err: Error) => {
       request.log.error({ err }, 'database unavailable')

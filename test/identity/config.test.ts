@@ -1,0 +1,134 @@
+import t from 'tap'
+import { mkdtempSync, writeFileSync, readFileSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { generateKeyPairSync } from 'node:crypto'
+import { loadConfig, ConfigError } from '../../config.js'
+
+const dir = (): string => mkdtempSync(join(tmpdir(), 'warden-config-'))
+const failure = (env: Record<string, string>, cwd = dir()): ConfigError | undefined => {
+  try {
+    loadConfig(env, cwd)
+  } catch (err) {
+    if (err instanceof ConfigError) return err
+    throw err
+  }
+  return undefined
+}
+const SECRET = 'a'.repeat(32)
+const production = { ENVIRONMENT: 'production', JWT_SECRET_KEY: SECRET, API_KEY_SECRET: SECRET, ALLOWED_HOSTS: 'api.example.com', DATABASE_URL: 'postgres://db/app' }
+
+t.test('defaults follow DESIGN §7', async (t) => {
+  const cwd = dir()
+  const config = loadConfig({ JWT_SECRET_KEY: SECRET, API_KEY_SECRET: SECRET }, cwd)
+  t.match(config, {
+    environment: 'development', host: '127.0.0.1', port: 8000,
+    jwt: { algorithm: 'HS256', secret: SECRET, issuer: 'http://localhost:8000', audience: 'http://localhost:8000', accessTokenTtl: 900, refreshTokenTtl: 7 * 86_400 },
+    database: join(cwd, 'data'), allowedOrigins: [], allowedHosts: [], trustProxy: false, apiKeys: [],
+    rateLimit: { max: 100, timeWindow: 60_000 }, loginRateLimit: { max: 5, timeWindow: 60_000 },
+    admin: { username: 'admin' }, notices: []
+  })
+})
+
+t.test('values are parsed and checked', async (t) => {
+  const config = loadConfig({
+    ...production, PORT: '9000', ACCESS_TOKEN_EXPIRE_MINUTES: '5', REFRESH_TOKEN_EXPIRE_DAYS: '30', ALLOWED_ORIGINS: 'https://app.example.com, https://admin.example.com',
+    ALLOWED_HOSTS: 'api.example.com,*.example.org', TRUST_PROXY: '10.0.0.0/8,loopback', RATE_LIMIT: '1000/hour', REDIS_URL: 'redis://cache:6379', API_KEYS: 'wdn_a|users:read admin,wdn_b'
+  }, dir())
+  t.match(config, {
+    port: 9000, jwt: { accessTokenTtl: 300, refreshTokenTtl: 30 * 86_400 }, database: 'postgres://db/app', redisUrl: 'redis://cache:6379',
+    allowedOrigins: ['https://app.example.com', 'https://admin.example.com'], allowedHosts: ['api.example.com', '*.example.org'],
+    trustProxy: ['10.0.0.0/8', 'loopback'], rateLimit: { max: 1000, timeWindow: 3_600_000 },
+    apiKeys: [{ key: 'wdn_a', scopes: ['users:read', 'admin'] }, { key: 'wdn_b', scopes: [] }]
+  })
+  t.equal(loadConfig({ ...production, TRUST_PROXY: '2' }, dir()).trustProxy, 2)
+  t.equal(loadConfig({ ...production, TRUST_PROXY: 'true' }, dir()).trustProxy, true)
+})
+
+t.test('an invalid value stops start-up with an error naming the variable', async (t) => {
+  const cases: Array<[Record<string, string>, string]> = [
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ ENVIRONMENT: 'prod' }, 'ENVIRONMENT'],
+    [{ JWT_ALGORITHM: 'none' }, 'JWT_ALGORITHM'],
+    [{ JWT_SECRET_KEY: 'short' }, 'JWT_SECRET_KEY'],
+    [{ API_KEY_SECRET: 'short' }, 'API_KEY_SECRET'],
+    [{ ACCESS_TOKEN_EXPIRE_MINUTES: '0' }, 'ACCESS_TOKEN_EXPIRE_MINUTES'],
+    [{ RATE_LIMIT: '100 per minute' }, 'RATE_LIMIT'],
+    [{ DATABASE_URL: 'mysql://db' }, 'DATABASE_URL'],
+    [{ REDIS_URL: 'http://cache' }, 'REDIS_URL'],
+    [{ ALLOWED_ORIGINS: 'app.example.com' }, 'ALLOWED_ORIGINS'],
+    [{ ALLOWED_ORIGINS: 'https://app.example.com/path' }, 'ALLOWED_ORIGINS'],
+    [{ ALLOWED_HOSTS: 'bad host' }, 'ALLOWED_HOSTS'],
+    [{ TRUST_PROXY: 'everyone' }, 'TRUST_PROXY'],
+    [{ ADMIN_PASSWORD: 'short' }, 'ADMIN_PASSWORD'],
+    [{ ADMIN_USERNAME: 'has space' }, 'ADMIN_USERNAME'],
+    [{ JWT_ALGORITHM: 'EdDSA' }, 'JWT_PRIVATE_KEY_FILE'],
+    [{ JWT_PRIVATE_KEY_FILE: '/nonexistent.pem', JWT_ALGORITHM: 'EdDSA' }, 'JWT_PRIVATE_KEY_FILE'],
+    [{ JWT_PRIVATE_KEY_FILE: 'key.pem' }, 'JWT_PRIVATE_KEY_FILE']
+  ]
+  for (const [env, variable] of cases) {
+    const err = failure({ JWT_SECRET_KEY: SECRET, API_KEY_SECRET: SECRET, ...env })
+    t.equal(err?.variable, variable, JSON.stringify(env))
+    t.ok(err?.message.startsWith(`${variable}: `), err?.message ?? "no error")
+  }
+})
+
+t.test('production refuses a missing or short secret, a wildcard origin, no ALLOWED_HOSTS', async (t) => {
+  t.ok(loadConfig(production, dir()))
+  const refused: Array<[Record<string, string | undefined>, string, RegExp]> = [
+    [{ JWT_SECRET_KEY: undefined }, 'JWT_SECRET_KEY', /required in production/],
+    [{ JWT_SECRET_KEY: 'x'.repeat(31) }, 'JWT_SECRET_KEY', /at least 32 bytes/],
+    [{ ALLOWED_ORIGINS: 'https://app.example.com,*' }, 'ALLOWED_ORIGINS', /refused in production/],
+    [{ ALLOWED_HOSTS: '' }, 'ALLOWED_HOSTS', /required in production/],
+    [{ API_KEY_SECRET: undefined }, 'API_KEY_SECRET', /required in production/]
+  ]
+  for (const [env, variable, message] of refused) {
+    const merged = { ...production, ...env }
+    for (const k of Object.keys(merged)) if (merged[k as keyof typeof merged] === undefined) delete merged[k as keyof typeof merged]
+    const err = failure(merged as Record<string, string>)
+    t.equal(err?.variable, variable)
+    t.match(err?.message, message)
+  }
+})
+
+t.test('development generates missing secrets, says so, and keeps them beside the embedded database', async (t) => {
+  const cwd = dir()
+  const first = loadConfig({}, cwd)
+  t.equal(first.jwt.secret!.length, 43)
+  t.match(first.notices, [/JWT_SECRET_KEY is not set: generated a development secret/, /API_KEY_SECRET is not set: generated/])
+  const file = join(cwd, 'data', '.dev-secrets.json')
+  t.equal(statSync(file).mode & 0o777, 0o600)
+  const second = loadConfig({}, cwd)
+  t.equal(second.jwt.secret, first.jwt.secret, 'the same secret after a restart')
+  t.equal(second.apiKeySecret, first.apiKeySecret)
+  t.match(second.notices, [/kept in/])
+  const memory = loadConfig({ DATA_DIR: 'memory://' }, cwd)
+  t.match(memory.notices, [/ephemeral/])
+  t.equal(memory.database, 'memory://')
+  t.ok(loadConfig({ ALLOWED_ORIGINS: '*' }, cwd).notices.some((n) => /any site may call/.test(n)), 'a wildcard is only a warning in development')
+})
+
+t.test('.env is read under the real environment; NAME_FILE reads a secret from a file', async (t) => {
+  const cwd = dir()
+  writeFileSync(join(cwd, '.env'), `PORT=8100\nJWT_SECRET_KEY=${'e'.repeat(32)}\nHOST=0.0.0.0\n`)
+  writeFileSync(join(cwd, 'api-key-secret'), `${'f'.repeat(40)}\n`)
+  const config = loadConfig({ HOST: '127.0.0.2', API_KEY_SECRET_FILE: 'api-key-secret' }, cwd)
+  t.equal(config.port, 8100)
+  t.equal(config.host, '127.0.0.2', 'the environment wins over .env')
+  t.equal(config.jwt.secret, 'e'.repeat(32))
+  t.equal(config.apiKeySecret, 'f'.repeat(40), 'trailing newline dropped')
+  t.throws(() => loadConfig({ API_KEY_SECRET_FILE: 'missing' }, cwd), { variable: 'API_KEY_SECRET_FILE', message: /cannot read missing \(ENOENT\)/ })
+  t.throws(() => loadConfig({ API_KEY_SECRET: SECRET, API_KEY_SECRET_FILE: 'api-key-secret' }, cwd), { variable: 'API_KEY_SECRET_FILE', message: /set together with API_KEY_SECRET/ })
+})
+
+t.test('asymmetric keys from files', async (t) => {
+  const cwd = dir()
+  const pair = generateKeyPairSync('ed25519')
+  writeFileSync(join(cwd, 'private.pem'), pair.privateKey.export({ type: 'pkcs8', format: 'pem' }))
+  writeFileSync(join(cwd, 'previous.pem'), generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }))
+  const config = loadConfig({ JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY_FILE: 'private.pem', JWT_PUBLIC_KEY_FILE: 'previous.pem', API_KEY_SECRET: SECRET }, cwd)
+  t.equal(config.jwt.privateKey, readFileSync(join(cwd, 'private.pem'), 'utf8'))
+  t.equal(config.jwt.publicKeys.length, 1)
+  t.equal(config.jwt.secret, undefined)
+})

@@ -1,0 +1,62 @@
+import t from 'tap'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+const root = new URL('..', import.meta.url).pathname
+
+interface Running { child: ChildProcess, url: string, output: () => string, exited: Promise<number | null> }
+
+/** `server.ts` as `npm start` runs it (from source here, to skip the build), on a free port. */
+async function start (env: Record<string, string>): Promise<Running> {
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), join(root, 'server.ts')], {
+    cwd: mkdtempSync(join(tmpdir(), 'warden-server-')),
+    // The child's coverage is left out: tsx's transform makes it unreliable (everything shows as covered).
+    env: { PATH: process.env.PATH, PORT: '0', LOG_LEVEL: 'info', _TAPJS_PROCESSINFO_COV_EXCLUDE_: '/./', ...env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let output = ''
+  child.stdout!.on('data', (chunk) => { output += chunk })
+  child.stderr!.on('data', (chunk) => { output += chunk })
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setInterval(() => {
+      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)
+      if (match !== null) { clearInterval(timer); resolve(match[1]) }
+    }, 50)
+    void exited.then((code) => { clearInterval(timer); reject(new Error(`server exited with ${code}: ${output}`)) })
+  })
+  return { child, url, output: () => output, exited }
+}
+
+const form = (fields: Record<string, string>): RequestInit => ({
+  method: 'POST', body: new URLSearchParams(fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' }
+})
+
+t.test('npm start: embedded database, bootstrap admin printed once, data and dev secrets survive a restart', async (t) => {
+  const dataDir = join(mkdtempSync(join(tmpdir(), 'warden-data-')), 'data')
+  const first = await start({ DATA_DIR: dataDir })
+  const password = /created administrator 'admin' with password\n\n\s+(\S+)/.exec(first.output())?.[1]
+  t.ok(password, 'the generated password is printed')
+  t.match(first.output(), /JWT_SECRET_KEY is not set: generated a development secret/)
+  t.notMatch(first.output().split('\n').filter((l) => l.startsWith('{')).join('\n'), password!, 'never in a log line')
+  t.same(await (await fetch(`${first.url}/health`)).json(), { status: 'ok', database: 'ok' })
+  t.equal((await fetch(`${first.url}/docs/`)).status, 200)
+  const tokens = await (await fetch(`${first.url}/auth/token`, form({ grant_type: 'password', username: 'admin', password: password! }))).json() as { access_token: string }
+  const key = await (await fetch(`${first.url}/api-keys`, { method: 'POST', headers: { authorization: `Bearer ${tokens.access_token}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'restart', scopes: ['users:read'] }) })).json() as { key: string }
+  first.child.kill('SIGTERM')
+  t.equal(await first.exited, 0, 'a clean shutdown on SIGTERM')
+
+  const second = await start({ DATA_DIR: dataDir })
+  t.teardown(() => { second.child.kill('SIGTERM') })
+  t.notMatch(second.output(), /created administrator/, 'no second admin, no second password')
+  const again = await fetch(`${second.url}/auth/token`, form({ grant_type: 'password', username: 'admin', password: password! }))
+  t.equal(again.status, 200, 'the user was kept')
+  t.equal((await fetch(`${second.url}/users`, { headers: { 'x-api-key': key.key } })).status, 200, 'the API key still verifies: its HMAC secret was kept')
+})
+
+t.test('invalid configuration stops start-up with a message naming the variable', async (t) => {
+  await t.rejects(start({ PORT: 'eighty', DATA_DIR: 'memory://' }), /server exited with 78: configuration error: PORT: must be integer/)
+  await t.rejects(start({ ENVIRONMENT: 'production', DATA_DIR: 'memory://' }), /configuration error: JWT_SECRET_KEY: is required in production/)
+})
