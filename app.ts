@@ -79,6 +79,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     audience: jwt.audience,
     expiresIn: jwt.accessTokenTtl,
     tokenUrl: '/auth/token',
+    resourceMetadata: { resource: jwt.audience, authorizationServers: [jwt.issuer] },
     isRevoked: (claims) => stores.revocations.isRevoked(claims),
     cache: { max: 10_000 }
   })
@@ -106,7 +107,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const sessions = createSessions(app, stores, jwt.refreshTokenTtl)
   const clients = new Map(Object.entries(options.clients ?? {}).map(([id, secret]) => [id, createHash('sha256').update(secret).digest()]))
   await app.register(healthRoutes, { stores })
-  await app.register(authRoutes, { login, sessions, clients, realm: 'fastify-warden' })
+  await app.register(authRoutes, { login, sessions, clients, realm: 'fastify-warden', issuer: jwt.issuer })
   await app.register(userRoutes, { stores, passwords, sessions })
   await app.register(apiKeyRoutes, { stores })
 

@@ -47,8 +47,12 @@ export interface OAuth2BearerOptions {
   isRevoked?: (claims: WardenClaims, request: FastifyRequest) => boolean | Promise<boolean>
   /** Cache verified tokens: `{ max }` entries. Default off. */
   cache?: false | { max?: number }
-  /** URL of the RFC 9728 protected-resource metadata, advertised in the challenge. */
-  resourceMetadataUrl?: string
+  /**
+   * Publish RFC 9728 protected-resource metadata for `resource` (this API's identifier, an
+   * absolute URL) and advertise it in every `Bearer` challenge (`resource_metadata=`), so a
+   * client can discover where to get a token.
+   */
+  resourceMetadata?: { resource: string, authorizationServers?: string[], documentation?: string }
   /** Clock in ms since the epoch (tests). Default `Date.now`. */
   now?: () => number
 }
@@ -126,6 +130,30 @@ function principalOf (scheme: string, claims: WardenClaims): AuthPrincipal {
   return Object.freeze({ scheme, subject: claims.sub as string, scopes: Object.freeze(scopes), claims: Object.freeze(claims) })
 }
 
+/** RFC 9728 §3: the metadata document and where it lives for a resource identifier. */
+function resourceMetadata (opts: NonNullable<OAuth2BearerOptions['resourceMetadata']>, scopes: string[]): { url: string, path: string, document: Record<string, unknown> } {
+  let resource: URL
+  try {
+    resource = new URL(stringOption('resourceMetadata.resource', opts.resource))
+  } catch {
+    throw new errors.WARDEN_ERR_OPTION('resourceMetadata.resource', 'must be an absolute URL')
+  }
+  if (resource.search !== '' || resource.hash !== '') throw new errors.WARDEN_ERR_OPTION('resourceMetadata.resource', 'must have no query or fragment (RFC 9728 §1.2)')
+  const path = '/.well-known/oauth-protected-resource' + (resource.pathname === '/' ? '' : resource.pathname)
+  const authorizationServers = (opts.authorizationServers ?? []).map((s, i) => urlOption(`resourceMetadata.authorizationServers[${i}]`, s))
+  return {
+    url: resource.origin + path,
+    path,
+    document: {
+      resource: opts.resource,
+      ...(authorizationServers.length === 0 ? {} : { authorization_servers: authorizationServers }),
+      scopes_supported: scopes,
+      bearer_methods_supported: ['header'],
+      ...(opts.documentation === undefined ? {} : { resource_documentation: urlOption('resourceMetadata.documentation', opts.documentation) })
+    }
+  }
+}
+
 const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fastify, opts) => {
   const warden = fastify.warden
   const name = stringOption('name', opts.name, 'oauth2')
@@ -150,7 +178,8 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
   const allowed = new Set<Algorithm>(keys.signing === undefined ? ALGORITHMS : keys.local.map((k) => k.alg))
   const rules: ClaimRules = { issuers, audience, tokenTypes, clockTolerance, now }
   const challengeParams: Array<[string, string]> = [['realm', realm]]
-  if (opts.resourceMetadataUrl !== undefined) challengeParams.push(['resource_metadata', urlOption('resourceMetadataUrl', opts.resourceMetadataUrl)])
+  const metadata = opts.resourceMetadata === undefined ? undefined : resourceMetadata(opts.resourceMetadata, Object.keys(warden.scopes).filter((s) => opts.scopes === undefined || opts.scopes.includes(s)))
+  if (metadata !== undefined) challengeParams.push(['resource_metadata', metadata.url])
 
   // Header segments repeat on every request (one per key); parse each once. Bounded, so
   // made-up headers cannot grow it.
@@ -269,6 +298,18 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
         response: { 200: { type: 'object', required: ['keys'], properties: { keys: { type: 'array', items: { type: 'object', additionalProperties: true } } } } }
       }
     }, async (_request, reply) => reply.type('application/json').header('cache-control', 'public, max-age=300').send(body))
+  }
+
+  if (metadata !== undefined) {
+    const body = JSON.stringify(metadata.document)
+    fastify.get(metadata.path, {
+      schema: {
+        security: [],
+        summary: 'How to get a token for this API (RFC 9728 protected-resource metadata)',
+        tags: ['auth'],
+        response: { 200: { type: 'object', required: ['resource'], properties: { resource: { type: 'string' } }, additionalProperties: true } }
+      }
+    }, async (_request, reply) => reply.type('application/json').header('cache-control', 'public, max-age=3600').send(body))
   }
 
   warden.addScheme({

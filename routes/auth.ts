@@ -13,6 +13,8 @@ export interface AuthRoutesOptions {
   /** Confidential clients, id → SHA-256 of the secret. Public clients need no entry. */
   clients: ReadonlyMap<string, Buffer>
   realm: string
+  /** This server's issuer identifier, for its RFC 8414 metadata. */
+  issuer: string
 }
 
 type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unsupported_grant_type' | 'invalid_scope'
@@ -66,7 +68,7 @@ function requestedScopes (params: Record<string, string>): string[] | undefined 
 
 const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest()
 
-const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, { login, sessions, clients, realm }) => {
+const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, { login, sessions, clients, realm, issuer }) => {
   app.addSchema(TokenResponse)
   app.addSchema(OAuthError)
   /** RFC 6749 §2.3: client credentials in HTTP Basic or in the body, never both; optional for public clients. */
@@ -153,6 +155,28 @@ const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, { login, s
     // RFC 6749 errors, not the generic validation problem: the handler checks everything itself.
     attachValidation: true
   }, token)
+
+  // RFC 8414 authorization-server metadata, where the protected-resource metadata points clients.
+  const base = new URL(issuer)
+  const metadata = JSON.stringify({
+    issuer,
+    token_endpoint: new URL('/auth/token', base.origin).href,
+    revocation_endpoint: new URL('/auth/revoke', base.origin).href,
+    grant_types_supported: ['password', 'refresh_token'],
+    response_types_supported: [],
+    scopes_supported: Object.keys(SCOPES),
+    token_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
+    revocation_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
+    ...(app.accessTokens.jwks().keys.length === 0 ? {} : { jwks_uri: new URL('/.well-known/jwks.json', base.origin).href })
+  })
+  app.get('/.well-known/oauth-authorization-server' + (base.pathname === '/' ? '' : base.pathname), {
+    schema: {
+      security: [],
+      tags: ['auth'],
+      summary: 'Authorization-server metadata (RFC 8414)',
+      response: { 200: { type: 'object', required: ['issuer', 'token_endpoint'], properties: { issuer: { type: 'string' }, token_endpoint: { type: 'string' } }, additionalProperties: true } }
+    }
+  }, async (_request, reply) => await reply.type('application/json').header('cache-control', 'public, max-age=3600').send(metadata))
 
   app.post('/auth/revoke', {
     schema: {

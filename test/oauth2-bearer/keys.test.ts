@@ -104,3 +104,23 @@ t.test('unusable keys and options fail at registration with the option named', a
     await t.rejects((async () => { await app.ready() })(), { code, message }, message.source)
   }
 })
+
+t.test('resourceMetadata: RFC 9728 document at the well-known path of the resource, advertised in challenges', async (t) => {
+  const { app } = await bearerApp({ secret: SECRET, resourceMetadata: { resource: 'https://api.example.com/v1', authorizationServers: ['https://id.example.com'], documentation: 'https://api.example.com/docs' } })
+  const denied = await app.inject({ url: '/r' })
+  t.equal(denied.headers['www-authenticate'], 'Bearer realm="api", resource_metadata="https://api.example.com/.well-known/oauth-protected-resource/v1"')
+  const doc = await app.inject({ url: '/.well-known/oauth-protected-resource/v1' })
+  t.same(doc.json(), {
+    resource: 'https://api.example.com/v1',
+    authorization_servers: ['https://id.example.com'],
+    scopes_supported: ['users:read', 'users:write', 'admin'],
+    bearer_methods_supported: ['header'],
+    resource_documentation: 'https://api.example.com/docs'
+  })
+  for (const resource of ['not a url', 'https://api.example.com/?q=1']) {
+    const app = Fastify()
+    await app.register(warden)
+    app.register(oauth2Bearer, { issuer: ISSUER, audience: AUDIENCE, secret: SECRET, resourceMetadata: { resource } })
+    await t.rejects((async () => { await app.ready() })(), { code: 'WARDEN_ERR_OPTION', message: /resourceMetadata.resource/ })
+  }
+})
