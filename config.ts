@@ -42,7 +42,10 @@ const Env = Type.Object({
   ADMIN_USERNAME: Type.String({ default: 'admin', pattern: '^[A-Za-z0-9_.-]{3,32}$' }),
   ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 12, maxLength: 128 }))
 })
-type Env = Static<typeof Env>
+type EnvValues = Static<typeof Env>
+
+/** Every variable the configuration reads (documented in README.md and .env.example). */
+export const VARIABLES: readonly string[] = Object.keys(Env.properties)
 
 /** Secrets that may also come from a file named by `NAME_FILE` (Docker and Kubernetes secrets). */
 const FILE_VARIABLES = ['JWT_SECRET_KEY', 'API_KEY_SECRET', 'API_KEYS', 'DATABASE_URL', 'REDIS_URL', 'ADMIN_PASSWORD'] as const
@@ -116,10 +119,10 @@ function rawEnvironment (env: NodeJS.ProcessEnv, cwd: string): Record<string, st
   return merged
 }
 
-function validate (raw: Record<string, string>): Env {
+function validate (raw: Record<string, string>): EnvValues {
   const known = Object.fromEntries(Object.keys(Env.properties).filter((k) => raw[k] !== undefined).map((k) => [k, raw[k]]))
   try {
-    return envSchema<Env>({ schema: Env, data: known, env: false })
+    return envSchema<EnvValues>({ schema: Env, data: known, env: false })
   } catch (err) {
     // ajv says "env/PORT must be <= 65535": name the variable first.
     const first = (err as { errors?: Array<{ instancePath: string, message?: string }> }).errors?.[0]

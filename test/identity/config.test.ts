@@ -132,3 +132,17 @@ t.test('asymmetric keys from files', async (t) => {
   t.equal(config.jwt.publicKeys.length, 1)
   t.equal(config.jwt.secret, undefined)
 })
+
+t.test('.env.example works as a .env, and every variable is in it and in the README', async (t) => {
+  const { VARIABLES } = await import('../../config.js')
+  const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8')
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+  const cwd = dir()
+  writeFileSync(join(cwd, '.env'), example)
+  const config = loadConfig({}, cwd)
+  t.match(config, { environment: 'development', port: 8000, jwt: { accessTokenTtl: 900 }, rateLimit: { max: 100 } })
+  for (const variable of VARIABLES) {
+    t.match(example, new RegExp(`^#? ?${variable}=`, 'm'), `${variable} in .env.example`)
+    t.ok(readme.includes(`\`${variable}\``), `${variable} in README.md`)
+  }
+})
