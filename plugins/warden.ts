@@ -4,7 +4,7 @@ import { errors } from './errors.js'
 import { challengeBuilder, assertHeaderSafe } from './core/challenge.js'
 import { Denial, compileRequirement, parseRequirement, requiresScopes, type Evaluator } from './core/requirement.js'
 import { problemErrorHandler } from './core/error-handler.js'
-import { PROBLEM_CONTENT_TYPE, PROBLEM_SCHEMA_ID, problemSchema } from './core/problem.js'
+import { PROBLEM_CONTENT_TYPE, PROBLEM_SCHEMA_ID, problem, problemSchema, sendProblem } from './core/problem.js'
 import type { AuthPrincipal, SecurityRequirement, SecurityScheme } from './core/types.js'
 
 export interface WardenOptions {
@@ -21,8 +21,8 @@ export interface WardenOptions {
   /** Realm of every scheme's challenge unless the scheme sets its own. Default `'api'`. */
   realm?: string
   /**
-   * Install `problemErrorHandler`, so every error reply is problem+json and no server error
-   * reveals its cause. Default `true`; `false` leaves the app's error handler alone.
+   * Install `problemErrorHandler` and a not-found handler, so every error reply is problem+json
+   * and no server error reveals its cause. Default `true`; `false` leaves the app's handlers alone.
    */
   errorHandler?: boolean
 }
@@ -115,7 +115,10 @@ const wardenPlugin: FastifyPluginAsync<WardenOptions> = async (fastify, opts) =>
   })
   fastify.decorateRequest('auth', null)
   fastify.addSchema(problemSchema)
-  if (options.errorHandler) fastify.setErrorHandler(problemErrorHandler)
+  if (options.errorHandler) {
+    fastify.setErrorHandler(problemErrorHandler)
+    fastify.setNotFoundHandler((request, reply) => { sendProblem(reply, 404, problem(404, `No route for ${request.method} ${request.url.split('?')[0].slice(0, 200)}.`)) })
+  }
 
   fastify.addHook('onRoute', function (this: Scoped, route) {
     const name = routeName(route)

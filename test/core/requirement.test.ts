@@ -161,3 +161,16 @@ t.test('a scheme that fails (store down) is a 500 from the error handler, not an
   t.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8')
   t.same(res.json(), { type: 'about:blank', title: 'Internal Server Error', status: 500, detail: 'The server could not complete the request.' })
 })
+
+t.test('unknown routes are a problem+json 404; errorHandler: false leaves the app its own handlers', async (t) => {
+  const { app } = await schemesApp()
+  const res = await app.inject({ url: '/nowhere?secret=1' })
+  t.equal(res.statusCode, 404)
+  t.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8')
+  t.same(res.json(), { type: 'about:blank', title: 'Not Found', status: 404, detail: 'No route for GET /nowhere.' })
+
+  const own = await schemesApp({ warden: { errorHandler: false } })
+  own.app.get('/boom', { schema: { security: [] } }, async () => { throw new Error('internal detail') })
+  t.equal((await own.app.inject({ url: '/nowhere' })).json().message, 'Route GET:/nowhere not found')
+  t.equal((await own.app.inject({ url: '/boom' })).json().message, 'internal detail', "Fastify's default handler, as the app asked")
+})
