@@ -1,7 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import autocannon from 'autocannon'
-import { CONFIGS, LABELS, type Config } from './apps.js'
+import type { FastifyRequest } from 'fastify'
+import { CONFIGS, LABELS, benchApp, type Config } from './apps.js'
 
 /**
  * Every configuration serves the same route from its own process on 127.0.0.1, and autocannon
@@ -10,14 +11,21 @@ import { CONFIGS, LABELS, type Config } from './apps.js'
  * bare route of the same round, and the median of those ratios is reported. Only ratios
  * measured in this one run mean anything; absolute req/s depend on the machine.
  */
-const DURATION = Number(process.env.BENCH_DURATION ?? 3)
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6)
+const DURATION = Number(process.env.BENCH_DURATION ?? 2)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
 
 interface Server { child: ChildProcess, url: string, headers: Record<string, string> }
 
+// With taskset (util-linux), the servers run on CPU 0 and this load generator on CPU 1, so
+// the two never steal each other's core and the rounds vary less.
+const pinned = spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' }).status === 0
+
 async function start (config: Config): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./server.ts', import.meta.url).pathname, config], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const command = [process.execPath, '--import', 'tsx', new URL('./server.ts', import.meta.url).pathname, config]
+  const child = pinned
+    ? spawn('taskset', ['-c', '0', ...command], { stdio: ['ignore', 'pipe', 'inherit'] })
+    : spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] })
   const first = await createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next()
   const { port, headers } = JSON.parse(first.value as string) as { port: number, headers: Record<string, string> }
   return { child, url: `http://127.0.0.1:${port}/hello`, headers }
@@ -53,7 +61,7 @@ try {
     }
     process.stderr.write(`round ${round + 1}/${ROUNDS} done\n`)
   }
-  console.log(`\nautocannon, ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${DURATION} s, node ${process.version}, medians\n`)
+  console.log(`\nautocannon, ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${DURATION} s, node ${process.version}, ${pinned ? 'server and client pinned to separate CPUs' : 'unpinned'}, medians\n`)
   console.log('| configuration | req/s | ratio to bare | ratio range |')
   console.log('| --- | ---: | ---: | ---: |')
   for (const config of CONFIGS) {
@@ -62,4 +70,18 @@ try {
   }
 } finally {
   for (const { child } of servers.values()) child.kill()
+}
+
+// The scheme alone, without HTTP: what one authenticate() call costs, in this process.
+console.log('\n| scheme, one `authenticate()` call | ns |\n| --- | ---: |')
+for (const config of CONFIGS.filter((c) => c !== 'bare' && c !== 'fastify-jwt')) {
+  const { app, headers } = await benchApp(config)
+  const scheme = app.warden.schemes.get(config.startsWith('api-key') ? 'apiKey' : 'oauth2')!
+  const request = { headers, log: app.log } as unknown as FastifyRequest
+  for (let i = 0; i < 20_000; i++) scheme.authenticate(request)
+  const n = 200_000
+  const started = process.hrtime.bigint()
+  for (let i = 0; i < n; i++) scheme.authenticate(request)
+  console.log(`| ${LABELS[config]} | ${Math.round(Number(process.hrtime.bigint() - started) / n)} |`)
+  await app.close()
 }
