@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import formbody from '@fastify/formbody'
 import { createHash, createPublicKey, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import warden, { apiKey, basicAuth, createPasswordHasher, oauth2Bearer, openapi, type OAuth2BearerOptions, type PasswordHasher } from './plugins/index.js'
+import warden, { apiKey, basicAuth, cors, createPasswordHasher, oauth2Bearer, openapi, requestId, requestIdOptions, securityHeaders, trustedHosts, type OAuth2BearerOptions, type PasswordHasher } from './plugins/index.js'
 import type { Config } from './config.js'
 import type { Stores } from './stores/index.js'
 import { ROLE_SCOPES, SCOPES } from './schemas/scopes.js'
@@ -42,6 +42,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const { config, stores } = options
   const passwords = options.passwords ?? createPasswordHasher()
   const app = Fastify({
+    ...requestIdOptions(),
     logger: options.logger ?? { level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } },
     // A hop count trusts that many proxies in front of this server.
     trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
@@ -50,6 +51,12 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.addHook('onClose', async () => { await stores.close() })
 
+  await app.register(requestId)
+  // Off in development when ALLOWED_HOSTS is unset; production refuses to start without it.
+  if (config.allowedHosts.length > 0) await app.register(trustedHosts, { hosts: config.allowedHosts })
+  await app.register(securityHeaders)
+  // '*' passes the configuration only in development, and then without credentials.
+  await app.register(cors, { origins: config.allowedOrigins, environment: config.environment, credentials: !config.allowedOrigins.includes('*') })
   await app.register(formbody)
   await app.register(warden, { scopes: SCOPES, realm: 'fastify-warden' })
   await app.register(openapi, {

@@ -29,3 +29,14 @@ t.test('a client can discover how to get a token: 401 challenge → RFC 9728 →
   })
   t.notOk('jwks_uri' in server.json(), 'HS256: no public keys to point at')
 })
+
+t.test('the reference app uses the hardening plugins from its configuration', async (t) => {
+  const { app } = await identityApp(t, { env: { ALLOWED_HOSTS: 'api.example.com', ALLOWED_ORIGINS: 'https://app.example.com' } })
+  const ok = await app.inject({ url: '/health', headers: { host: 'api.example.com', origin: 'https://app.example.com', 'x-request-id': 'trace-0001' } })
+  t.equal(ok.statusCode, 200)
+  t.equal(ok.headers['x-request-id'], 'trace-0001')
+  t.equal(ok.headers['access-control-allow-origin'], 'https://app.example.com')
+  t.equal(ok.headers['x-content-type-options'], 'nosniff')
+  t.equal((await app.inject({ url: '/health', headers: { host: 'evil.test' } })).statusCode, 400)
+  t.equal((await app.inject({ url: '/health', headers: { host: 'api.example.com', origin: 'https://evil.test' } })).headers['access-control-allow-origin'], undefined)
+})
