@@ -3,7 +3,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import formbody from '@fastify/formbody'
 import { createHash, createPublicKey, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import warden, { apiKey, basicAuth, cors, createPasswordHasher, oauth2Bearer, openapi, requestId, requestIdOptions, securityHeaders, trustedHosts, type OAuth2BearerOptions, type PasswordHasher } from './plugins/index.js'
+import { Redis } from 'ioredis'
+import warden, { REDACT_PATHS, apiKey, basicAuth, cors, createPasswordHasher, oauth2Bearer, openapi, rateLimit, requestId, requestIdOptions, securityHeaders, trustedHosts, type OAuth2BearerOptions, type PasswordHasher } from './plugins/index.js'
 import type { Config } from './config.js'
 import type { Stores } from './stores/index.js'
 import { ROLE_SCOPES, SCOPES } from './schemas/scopes.js'
@@ -26,16 +27,12 @@ export interface AppOptions {
   logger?: FastifyServerOptions['logger']
   /** Confidential OAuth2 clients allowed at the token endpoint, id → secret. */
   clients?: Record<string, string>
+  /** Prefix of the rate-limit keys in Redis (tests isolate themselves with it). */
+  rateLimitNamespace?: string
   /** Told the bootstrap admin's password when it was generated (print it once). */
   onAdminCreated?: (username: string, generatedPassword: string | undefined) => void
 }
 
-/** Headers and body fields that hold secrets: never in a log line. */
-export const REDACT = [
-  'req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]', 'req.headers["proxy-authorization"]',
-  'res.headers["set-cookie"]', '*.password', '*.new_password', '*.current_password', '*.client_secret',
-  '*.access_token', '*.refresh_token', '*.token', '*.key'
-]
 
 /** The reference identity service: every plugin, on the given stores. */
 export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
@@ -43,7 +40,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const passwords = options.passwords ?? createPasswordHasher()
   const app = Fastify({
     ...requestIdOptions(),
-    logger: options.logger ?? { level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } },
+    logger: options.logger ?? { level: config.logLevel, redact: { paths: [...REDACT_PATHS], censor: '[redacted]' } },
     // A hop count trusts that many proxies in front of this server.
     trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
     // Unknown fields are refused (400), not silently dropped.
@@ -58,6 +55,15 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   // '*' passes the configuration only in development, and then without credentials.
   await app.register(cors, { origins: config.allowedOrigins, environment: config.environment, credentials: !config.allowedOrigins.includes('*') })
   await app.register(formbody)
+  // Counters in Redis when configured, so every instance counts the same requests. Errors
+  // surface at once instead of queueing: each route then fails open or closed as it says.
+  const redis = config.redisUrl === undefined ? undefined : new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true })
+  if (redis !== undefined) {
+    redis.on('error', (err) => app.log.warn({ err: err.message }, 'rate-limit Redis unavailable'))
+    await redis.connect().catch(() => {})
+    app.addHook('onClose', async () => { redis.disconnect() })
+  }
+  await app.register(rateLimit, { ...config.rateLimit, ...(redis === undefined ? {} : { redis, nameSpace: options.rateLimitNamespace ?? 'fastify-warden-rl:' }) })
   await app.register(warden, { scopes: SCOPES, realm: 'fastify-warden' })
   await app.register(openapi, {
     info: {
@@ -106,7 +112,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const login = createLogin(stores.users, passwords)
   await app.register(basicAuth, {
     async verify (username, password, request) {
-      const user = await login(username, password, request.log)
+      const user = await login(username, password, request)
       return user === null ? null : { subject: user.id, scopes: ROLE_SCOPES[user.role], user: { username: user.username } }
     }
   })
@@ -114,7 +120,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const sessions = createSessions(app, stores, jwt.refreshTokenTtl)
   const clients = new Map(Object.entries(options.clients ?? {}).map(([id, secret]) => [id, createHash('sha256').update(secret).digest()]))
   await app.register(healthRoutes, { stores })
-  await app.register(authRoutes, { login, sessions, clients, realm: 'fastify-warden', issuer: jwt.issuer })
+  await app.register(authRoutes, { login, sessions, clients, realm: 'fastify-warden', issuer: jwt.issuer, loginRateLimit: config.loginRateLimit })
   await app.register(userRoutes, { stores, passwords, sessions })
   await app.register(apiKeyRoutes, { stores })
 

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { errors } from './errors.js'
 import { problem, sendProblem } from './core/problem.js'
+import { securityEvent } from './core/events.js'
 
 export interface TrustedHostsOptions {
   /** Host names this API answers to: `api.example.com`, `api.example.com:8443`, or `*.example.com` for any subdomain. */
@@ -34,7 +35,7 @@ const trustedHostsPlugin: FastifyPluginAsync<TrustedHostsOptions> = async (fasti
   fastify.addHook('onRequest', async (request, reply) => {
     const host = (request.host ?? '').toLowerCase()
     if (!trusted(host)) {
-      request.log.warn({ event: 'request.host.refused', host: host.slice(0, 100) }, 'untrusted Host header')
+      securityEvent(request, 'request.host.refused', { host: host.slice(0, 100) }, 'untrusted Host header')
       return await sendProblem(reply, 400, body)
     }
   })

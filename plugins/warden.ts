@@ -4,6 +4,7 @@ import { errors } from './errors.js'
 import { challengeBuilder, assertHeaderSafe } from './core/challenge.js'
 import { Denial, compileRequirement, parseRequirement, requiresScopes, type Evaluator } from './core/requirement.js'
 import { problemErrorHandler } from './core/error-handler.js'
+import { securityEvent } from './core/events.js'
 import { PROBLEM_CONTENT_TYPE, PROBLEM_SCHEMA_ID, problem, problemSchema, sendProblem } from './core/problem.js'
 import type { AuthPrincipal, SecurityRequirement, SecurityScheme } from './core/types.js'
 
@@ -114,7 +115,7 @@ const wardenPlugin: FastifyPluginAsync<WardenOptions> = async (fastify, opts) =>
     return this
   })
   fastify.decorateRequest('auth', null)
-  fastify.addSchema(problemSchema)
+  if (fastify.getSchema(PROBLEM_SCHEMA_ID) === undefined) fastify.addSchema(problemSchema)
   if (options.errorHandler) {
     fastify.setErrorHandler(problemErrorHandler)
     fastify.setNotFoundHandler((request, reply) => { sendProblem(reply, 404, problem(404, `No route for ${request.method} ${request.url.split('?')[0].slice(0, 200)}.`)) })
@@ -179,6 +180,7 @@ const wardenPlugin: FastifyPluginAsync<WardenOptions> = async (fastify, opts) =>
 
 function settle (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction, decision: AuthPrincipal | null | Denial): void {
   if (decision instanceof Denial) {
+    if (decision.status === 403) securityEvent(request, 'auth.scope.denied', { route: request.routeOptions.url, challenge: decision.challenges[0] })
     reply.code(decision.status)
       .header('www-authenticate', decision.challenges.length === 1 ? decision.challenges[0] : decision.challenges)
       .type(PROBLEM_CONTENT_TYPE)

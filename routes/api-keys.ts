@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { problem, sendProblem } from '../plugins/index.js'
+import { problem, securityEvent, sendProblem } from '../plugins/index.js'
 import { ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyListed } from '../schemas/api-keys.js'
 import type { Scope } from '../schemas/scopes.js'
 import { IdParams, problemResponse } from '../schemas/common.js'
@@ -47,7 +47,7 @@ const apiKeyRoutes: FastifyPluginAsyncTypebox<ApiKeyRoutesOptions> = async (app,
     }
     const issued = app.apiKeys.issue()
     const stored = await stores.apiKeys.create({ userId: auth.subject, name, prefix: issued.prefix, digest: issued.digest, scopes, expiresAt: expires })
-    request.log.info({ event: 'apikey.created', subject: auth.subject, api_key: stored.id, prefix: stored.prefix, scope: scopes.join(' ') }, 'API key created')
+    securityEvent(request, 'apikey.created', { api_key: stored.id, prefix: stored.prefix, scope: scopes.join(' ') })
     return await reply.code(201).send({ ...view(stored), key: issued.key })
   })
 
@@ -72,7 +72,7 @@ const apiKeyRoutes: FastifyPluginAsyncTypebox<ApiKeyRoutesOptions> = async (app,
     if (prefix === null) return await sendProblem(reply, 404, problem(404, 'No such API key.'))
     app.apiKeys.forget(prefix)
     await stores.revocations.revokeApiKey(prefix)
-    request.log.info({ event: 'apikey.revoked', subject: request.auth!.subject, api_key: request.params.id, prefix }, 'API key revoked')
+    securityEvent(request, 'apikey.revoked', { api_key: request.params.id, prefix })
     return await reply.code(204).send(null)
   })
 }

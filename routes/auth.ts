@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { createHash } from 'node:crypto'
 import { Type } from '@sinclair/typebox'
-import { parseBasic, safeEqual } from '../plugins/index.js'
+import { parseBasic, safeEqual, securityEvent, type Limit } from '../plugins/index.js'
 import { OAuthError, RevokeRequest, TokenRequest, TokenResponse } from '../schemas/auth.js'
 import { SCOPES, grantable } from '../schemas/scopes.js'
 import type { Login } from './login.js'
@@ -15,6 +15,8 @@ export interface AuthRoutesOptions {
   realm: string
   /** This server's issuer identifier, for its RFC 8414 metadata. */
   issuer: string
+  /** The token endpoint's own limit per client address; it fails closed when the counters are down. */
+  loginRateLimit: Limit
 }
 
 type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unsupported_grant_type' | 'invalid_scope'
@@ -68,7 +70,7 @@ function requestedScopes (params: Record<string, string>): string[] | undefined 
 
 const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest()
 
-const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, { login, sessions, clients, realm, issuer }) => {
+const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, { login, sessions, clients, realm, issuer, loginRateLimit }) => {
   app.addSchema(TokenResponse)
   app.addSchema(OAuthError)
   /** RFC 6749 §2.3: client credentials in HTTP Basic or in the body, never both; optional for public clients. */
@@ -112,14 +114,14 @@ const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, { login, s
       if (grant === 'password') {
         const username = required(params, 'username')
         const password = required(params, 'password')
-        const user = await login(username, password, request.log)
+        const user = await login(username, password, request)
         if (user === null) {
-          request.log.info({ event: 'auth.login.failed', username_length: username.length, reason: 'invalid_grant' }, 'login failed')
+          securityEvent(request, 'auth.login.failed', { reason: 'invalid_grant' })
           // One answer for an unknown user, a wrong password and an inactive account.
           throw invalidGrant('Invalid username or password.')
         }
         const scopes = grantable(user.role, wanted ?? Object.keys(SCOPES))
-        request.log.info({ event: 'auth.login.succeeded', subject: user.id, scope: scopes.join(' ') }, 'login')
+        securityEvent(request, 'auth.login.succeeded', { subject: user.id, scope: scopes.join(' ') })
         return await reply.send(await sessions.start(user, scopes))
       }
 
@@ -128,7 +130,7 @@ const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, { login, s
         // May narrow, never widen; and never beyond what the user's role allows today.
         if (wanted !== undefined && wanted.some((s) => !familyScopes.includes(s))) return undefined
         return grantable(user.role, wanted ?? familyScopes)
-      }, request.log)
+      }, request)
       if (pair === undefined) throw invalidGrant('The refresh token is invalid, expired or revoked, or the scope is wider than granted.')
       return await reply.send(pair)
     } catch (err) {
@@ -153,7 +155,8 @@ const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, { login, s
       }
     },
     // RFC 6749 errors, not the generic validation problem: the handler checks everything itself.
-    attachValidation: true
+    attachValidation: true,
+    config: { wardenRateLimit: { ...loginRateLimit, failOpen: false } }
   }, token)
 
   // RFC 8414 authorization-server metadata, where the protected-resource metadata points clients.
@@ -198,7 +201,7 @@ const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, { login, s
     try {
       const params = parameters(request)
       authenticateClient(request, params)
-      await sessions.revoke(required(params, 'token'), params.token_type_hint, request.log)
+      await sessions.revoke(required(params, 'token'), params.token_type_hint, request)
       return await reply.code(200).send()
     } catch (err) {
       if (!(err instanceof OAuthFailure)) throw err

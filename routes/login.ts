@@ -1,4 +1,4 @@
-import type { FastifyBaseLogger } from 'fastify'
+import type { FastifyRequest } from 'fastify'
 import type { PasswordHasher } from '../plugins/index.js'
 import type { UserStore, User } from '../stores/users.js'
 
@@ -8,13 +8,13 @@ import type { UserStore, User } from '../stores/users.js'
  * (other argon2 parameters, or bcrypt from a passlib import) is replaced after a good login.
  */
 export function createLogin (users: UserStore, passwords: PasswordHasher) {
-  return async function login (username: string, password: string, log: FastifyBaseLogger): Promise<User | null> {
+  return async function login (username: string, password: string, request: FastifyRequest): Promise<User | null> {
     const user = await users.findByUsername(username)
     const check = await passwords.verify(user?.passwordHash, password)
     if (user === null || !check.ok || !user.active) return null
     if (check.needsRehash) {
       await users.setPasswordHash(user.id, await passwords.hash(password), false)
-      log.info({ event: 'auth.password.rehashed', subject: user.id }, 'password hash upgraded')
+      request.log.info({ subject: user.id }, 'password hash upgraded')
     }
     return user
   }

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { securityEvent } from '../plugins/index.js'
 import type { Stores } from '../stores/index.js'
 import type { User } from '../stores/users.js'
 
@@ -16,9 +17,9 @@ export interface Sessions {
   /** A new session (refresh-token family) for a user who just logged in. */
   start (user: User, scopes: readonly string[]): Promise<TokenPair>
   /** Rotate a refresh token; `scopes` narrows the access token. Undefined for a refused token. */
-  refresh (refreshToken: string, narrow: (user: User, familyScopes: string[]) => string[] | undefined, log: FastifyBaseLogger): Promise<TokenPair | undefined>
+  refresh (refreshToken: string, narrow: (user: User, familyScopes: string[]) => string[] | undefined, request: FastifyRequest): Promise<TokenPair | undefined>
   /** RFC 7009: end what a token stands for, whatever kind it is; unknown tokens are ignored. */
-  revoke (token: string, hint: string | undefined, log: FastifyBaseLogger): Promise<void>
+  revoke (token: string, hint: string | undefined, request: FastifyRequest): Promise<void>
   /** End every session of a user (password change, deletion). */
   endAll (userId: string, reason: string): Promise<number>
 }
@@ -53,13 +54,13 @@ export function createSessions (app: Pick<FastifyInstance, 'accessTokens'>, stor
       return pair(user.id, familyId, scopes, refreshToken)
     },
 
-    async refresh (refreshToken, narrow, log) {
+    async refresh (refreshToken, narrow, request) {
       if (!refreshToken.startsWith(REFRESH_PREFIX) || refreshToken.length !== 47) return undefined
       const next = newRefreshToken()
       const rotation = await stores.refreshTokens.rotate(digest(refreshToken), digest(next))
       if (rotation.outcome === 'reused') {
         await stores.revocations.revoke([sessionRevocation(rotation.familyId)])
-        log.warn({ event: 'auth.refresh.reuse_detected', subject: rotation.userId, session: rotation.familyId }, 'a rotated refresh token was presented again: the session is revoked')
+        securityEvent(request, 'auth.refresh.reuse_detected', { subject: rotation.userId, session: rotation.familyId, reason: 'rotated refresh token presented again' }, 'refresh token reuse: the session is revoked')
         return undefined
       }
       if (rotation.outcome === 'invalid') return undefined
@@ -67,24 +68,24 @@ export function createSessions (app: Pick<FastifyInstance, 'accessTokens'>, stor
       if (user === null || !user.active) return undefined
       const scopes = narrow(user, rotation.scope.split(' ').filter(Boolean))
       if (scopes === undefined) return undefined
-      log.info({ event: 'auth.token.refreshed', subject: user.id, session: rotation.familyId }, 'token refreshed')
+      securityEvent(request, 'auth.token.refreshed', { subject: user.id, session: rotation.familyId })
       return pair(user.id, rotation.familyId, scopes, next)
     },
 
-    async revoke (token, hint, log) {
+    async revoke (token, hint, request) {
       const asRefresh = async (): Promise<boolean> => {
         if (!token.startsWith(REFRESH_PREFIX)) return false
         const family = await stores.refreshTokens.revokeByToken(digest(token))
         if (family === null) return false
         await stores.revocations.revoke([sessionRevocation(family.familyId)])
-        log.info({ event: 'auth.token.revoked', subject: family.userId, session: family.familyId, token_type: 'refresh_token' }, 'session revoked')
+        securityEvent(request, 'auth.token.revoked', { subject: family.userId, session: family.familyId, token_type: 'refresh_token' })
         return true
       }
       const asAccess = async (): Promise<boolean> => {
         const claims = await app.accessTokens.verify(token).catch(() => undefined)
         if (claims === undefined) return false
         await stores.revocations.revoke([{ kind: 'jti', id: claims.jti as string, expiresAt: (claims.exp as number) + clockTolerance }])
-        log.info({ event: 'auth.token.revoked', subject: claims.sub, token_type: 'access_token' }, 'access token revoked')
+        securityEvent(request, 'auth.token.revoked', { subject: claims.sub, token_type: 'access_token' })
         return true
       }
       // The hint only decides the order (RFC 7009 §2.1).

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { problem, sendProblem, type PasswordHasher, type SecurityRequirement } from '../plugins/index.js'
+import { problem, securityEvent, sendProblem, type PasswordHasher, type SecurityRequirement } from '../plugins/index.js'
 import { IdParams, problemResponse } from '../schemas/common.js'
 import { PageQuery, PasswordChange, UserCreate, UserPage, UserView } from '../schemas/users.js'
 import { DuplicateError } from '../stores/errors.js'
@@ -58,7 +58,7 @@ const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { s
     }
     await stores.users.setPasswordHash(user.id, await passwords.hash(next), true)
     const ended = await sessions.endAll(user.id, 'password changed')
-    request.log.info({ event: 'auth.password.changed', subject: user.id, sessions_ended: ended }, 'password changed')
+    securityEvent(request, 'auth.password.changed', { sessions_ended: ended })
     return await reply.code(204).send(null)
   })
 
@@ -101,7 +101,7 @@ const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { s
     const { username, email, password, role } = request.body
     try {
       const user = await stores.users.create({ username, email: email.toLowerCase(), passwordHash: await passwords.hash(password), role })
-      request.log.info({ event: 'user.created', subject: request.auth!.subject, user: user.id, role }, 'user created')
+      securityEvent(request, 'user.created', { user: user.id, role })
       return await reply.code(201).header('location', `/users/${user.id}`).send(userView(user))
     } catch (err) {
       if (err instanceof DuplicateError) return await sendProblem(reply, 409, problem(409, `The ${err.field} is already taken.`))
@@ -122,7 +122,7 @@ const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { s
     if (id === request.auth!.subject) return await sendProblem(reply, 409, problem(409, 'You cannot delete your own account.'))
     await sessions.endAll(id, 'user deleted')
     if (!await stores.users.delete(id)) return await sendProblem(reply, 404, problem(404, 'No such user.'))
-    request.log.info({ event: 'user.deleted', subject: request.auth!.subject, user: id }, 'user deleted')
+    securityEvent(request, 'user.deleted', { user: id })
     return await reply.code(204).send(null)
   })
 }

@@ -22,6 +22,9 @@ export function testConfig (env: Record<string, string> = {}): Config {
     API_KEY_SECRET: randomBytes(32).toString('base64url'),
     DATA_DIR: 'memory://',
     ADMIN_PASSWORD,
+    // Tests log in far more often than people do; the limits have tests of their own.
+    RATE_LIMIT: '100000/minute',
+    LOGIN_RATE_LIMIT: '100000/minute',
     ...env
   }, mkdtempSync(join(tmpdir(), 'warden-config-')))
 }

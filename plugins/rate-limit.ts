@@ -1,0 +1,152 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
+import fp from 'fastify-plugin'
+import fastifyRateLimit from '@fastify/rate-limit'
+import type { Redis } from 'ioredis'
+import { errors } from './errors.js'
+import { integerOption } from './core/options.js'
+import { problem, problemSchema, sendProblem, PROBLEM_CONTENT_TYPE, PROBLEM_SCHEMA_ID } from './core/problem.js'
+import { securityEvent } from './core/events.js'
+
+export interface Limit {
+  max: number
+  /** Milliseconds. */
+  timeWindow: number
+}
+
+export interface RateLimitOptions extends Limit {
+  /**
+   * The limit per authenticated principal (user or API key), counted after authentication, on
+   * top of the per-address one. Default: the same as `max`/`timeWindow`; `false` for none.
+   */
+  principal?: Limit | false
+  /** Share the counters between instances (an ioredis client made with `enableOfflineQueue: false`). */
+  redis?: Redis
+  /** Prefix of the Redis keys. Default `fastify-warden-rl:`. */
+  nameSpace?: string
+  /** Let requests through when the counter store fails. Default `true`; routes may say otherwise. */
+  failOpen?: boolean
+}
+
+/** Per-route settings, as `config: { rateLimit: { max, timeWindow, failOpen } }`, or `false` for none. */
+export interface RouteRateLimit extends Partial<Limit> {
+  failOpen?: boolean
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** fastify-warden's `rateLimit` plugin: this route's limit per client address, or `false`. */
+    wardenRateLimit?: RouteRateLimit | false
+  }
+}
+
+interface Limiter {
+  check: (request: FastifyRequest) => Promise<{ isAllowed: boolean, max?: number, remaining?: number, ttlInSeconds?: number, isExceeded?: boolean }>
+  failOpen: boolean
+}
+
+const RESPONSE_429 = {
+  description: 'Too many requests',
+  headers: {
+    'Retry-After': { type: 'integer', description: 'Seconds until the limit resets' },
+    'X-RateLimit-Limit': { type: 'integer' },
+    'X-RateLimit-Remaining': { type: 'integer' },
+    'X-RateLimit-Reset': { type: 'integer' }
+  },
+  content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: `${PROBLEM_SCHEMA_ID}#` } } }
+}
+
+function limitOption (name: string, value: Partial<Limit> | undefined, fallback: Limit): Limit {
+  return {
+    max: integerOption(`${name}.max`, value?.max, fallback.max, 1, 10_000_000),
+    timeWindow: integerOption(`${name}.timeWindow`, value?.timeWindow, fallback.timeWindow, 1000, 86_400_000)
+  }
+}
+
+const routeKey = (method: string, url: string): string => `${method} ${url}`
+
+/**
+ * Rate limits on @fastify/rate-limit's counters (memory, or Redis for several instances):
+ * per client address before authentication (so failed logins and bad tokens count), per
+ * principal after it, stricter per route where configured. The address is the socket's unless
+ * Fastify's `trustProxy` names the proxies, so a made-up X-Forwarded-For opens no new bucket.
+ */
+const rateLimitPlugin: FastifyPluginAsync<RateLimitOptions> = async (fastify, opts) => {
+  const global = limitOption('rateLimit', opts, { max: opts.max, timeWindow: opts.timeWindow })
+  const principal = opts.principal === false ? undefined : limitOption('principal', opts.principal, global)
+  if (opts.failOpen !== undefined && typeof opts.failOpen !== 'boolean') throw new errors.WARDEN_ERR_OPTION('failOpen', 'must be a boolean')
+  const failOpen = opts.failOpen ?? true
+  // The documented 429 refers to the problem schema, which the core adds when it is there.
+  if (fastify.getSchema(PROBLEM_SCHEMA_ID) === undefined) fastify.addSchema(problemSchema)
+
+  // @fastify/rate-limit lives in a child context: its own route hooks never run, we only use
+  // its counters (createRateLimit), so the address limit can run before authentication.
+  let create: ((options: object) => Limiter['check']) | undefined
+  await fastify.register(async (child) => {
+    await child.register(fastifyRateLimit, {
+      global: false,
+      skipOnError: false,
+      ...(opts.redis === undefined ? {} : { redis: opts.redis, nameSpace: opts.nameSpace ?? 'fastify-warden-rl:' })
+    })
+    create = (options) => child.createRateLimit(options) as unknown as Limiter['check']
+  })
+  const limiter = (limit: Limit, prefix: string, key: (request: FastifyRequest) => string, open: boolean): Limiter => ({
+    check: create!({ ...limit, keyGenerator: (request: FastifyRequest) => prefix + key(request) }),
+    failOpen: open
+  })
+  const byAddress = (request: FastifyRequest): string => request.ip
+  const addressLimiter = limiter(global, 'ip:', byAddress, failOpen)
+  const principalLimiter = principal === undefined ? undefined : limiter(principal, 'principal:', (r) => `${r.auth!.scheme}:${r.auth!.apiKeyId ?? r.auth!.subject}`, failOpen)
+  const routeLimiters = new Map<string, Limiter | null>()
+
+  fastify.addHook('onRoute', (route: RouteOptions) => {
+    const config = route.config?.wardenRateLimit
+    const methods = Array.isArray(route.method) ? route.method : [route.method]
+    if (config === false) {
+      for (const m of methods) routeLimiters.set(routeKey(m, route.url), null)
+      return
+    }
+    if (config !== undefined) {
+      const own = limiter(limitOption(`${routeKey(methods[0], route.url)} wardenRateLimit`, config, global), `route:${routeKey(methods[0], route.url)}:`, byAddress, config.failOpen ?? failOpen)
+      for (const m of methods) routeLimiters.set(routeKey(m, route.url), own)
+    }
+    if (route.schema?.hide === true) return
+    route.schema = { ...route.schema, response: { ...(route.schema?.response as object | undefined), 429: RESPONSE_429 } }
+  })
+
+  async function apply (limit: Limiter, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+    let result: Awaited<ReturnType<Limiter['check']>>
+    try {
+      result = await limit.check(request)
+    } catch (err) {
+      request.log.error({ err }, 'rate-limit store unavailable')
+      if (limit.failOpen) return undefined
+      reply.header('retry-after', 1)
+      return await sendProblem(reply, 503, problem(503, 'The service cannot check its rate limits right now; try again shortly.'))
+    }
+    if (result.isAllowed) return undefined
+    reply.header('x-ratelimit-limit', result.max)
+    reply.header('x-ratelimit-remaining', result.remaining)
+    reply.header('x-ratelimit-reset', result.ttlInSeconds)
+    if (result.isExceeded !== true) return undefined
+    reply.header('retry-after', result.ttlInSeconds)
+    securityEvent(request, 'ratelimit.exceeded', { route: request.routeOptions.url, limit: result.max })
+    return await sendProblem(reply, 429, problem(429, `Too many requests; retry in ${result.ttlInSeconds} seconds.`))
+  }
+
+  // Global hooks run before the route's own, so the address limit comes before authentication.
+  fastify.addHook('onRequest', async (request, reply) => {
+    const own = routeLimiters.get(routeKey(request.method, request.routeOptions.url ?? ''))
+    if (own === null) return
+    return await apply(own ?? addressLimiter, request, reply)
+  })
+  if (principalLimiter !== undefined) {
+    fastify.addHook('preHandler', async (request, reply) => {
+      if (request.auth == null || routeLimiters.get(routeKey(request.method, request.routeOptions.url ?? '')) === null) return
+      return await apply(principalLimiter, request, reply)
+    })
+  }
+}
+
+/** Rate limits by client address and by principal, with 429 problem replies and documentation. */
+export const rateLimit = fp(rateLimitPlugin, { fastify: '5.x', name: 'fastify-warden/rate-limit' })
+export default rateLimit
