@@ -13,6 +13,7 @@ import userRoutes from './routes/users.js'
 import apiKeyRoutes from './routes/api-keys.js'
 import healthRoutes from './routes/health.js'
 import { createLogin } from './routes/login.js'
+import { memoryLoginAttempts, redisLoginAttempts, type LoginAttempts } from './stores/login-attempts.js'
 import { createSessions } from './routes/sessions.js'
 
 // app.ts runs from the repository (tests, tsx) and from dist/ (npm start).
@@ -27,6 +28,8 @@ export interface AppOptions {
   logger?: FastifyServerOptions['logger']
   /** Confidential OAuth2 clients allowed at the token endpoint, id → secret. */
   clients?: Record<string, string>
+  /** Where failed logins are counted. Default: Redis when configured, else memory. */
+  loginAttempts?: LoginAttempts
   /** Prefix of the rate-limit keys in Redis (tests isolate themselves with it). */
   rateLimitNamespace?: string
   /** Told the bootstrap admin's password when it was generated (print it once). */
@@ -109,11 +112,15 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     },
     onUse: (record) => { if (!record.id.startsWith('static-')) stores.apiKeyUsage.record(record.id) }
   })
-  const login = createLogin(stores.users, passwords)
+  const attempts = options.loginAttempts ?? (redis === undefined ? memoryLoginAttempts() : redisLoginAttempts(redis, { namespace: options.rateLimitNamespace ?? 'fastify-warden' }))
+  const login = createLogin(stores.users, passwords, attempts)
   await app.register(basicAuth, {
     async verify (username, password, request) {
-      const user = await login(username, password, request)
-      return user === null ? null : { subject: user.id, scopes: ROLE_SCOPES[user.role], user: { username: user.username } }
+      const result = await login(username, password, request)
+      // A locked account is refused like a wrong password: Basic has no way to say "wait".
+      if (result === null || !('user' in result)) return null
+      const { user } = result
+      return { subject: user.id, scopes: ROLE_SCOPES[user.role], user: { username: user.username } }
     }
   })
 
@@ -121,7 +128,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const clients = new Map(Object.entries(options.clients ?? {}).map(([id, secret]) => [id, createHash('sha256').update(secret).digest()]))
   await app.register(healthRoutes, { stores })
   await app.register(authRoutes, { login, sessions, clients, realm: 'fastify-warden', issuer: jwt.issuer, loginRateLimit: config.loginRateLimit })
-  await app.register(userRoutes, { stores, passwords, sessions })
+  await app.register(userRoutes, { stores, passwords, sessions, attempts })
   await app.register(apiKeyRoutes, { stores })
 
   app.addHook('onReady', async () => {

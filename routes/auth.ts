@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { createHash } from 'node:crypto'
 import { Type } from '@sinclair/typebox'
-import { parseBasic, safeEqual, securityEvent, type Limit } from '../plugins/index.js'
+import { parseBasic, problem, safeEqual, securityEvent, sendProblem, type Limit } from '../plugins/index.js'
 import { OAuthError, RevokeRequest, TokenRequest, TokenResponse } from '../schemas/auth.js'
 import { SCOPES, grantable } from '../schemas/scopes.js'
 import type { Login } from './login.js'
@@ -114,12 +114,14 @@ const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, { login, s
       if (grant === 'password') {
         const username = required(params, 'username')
         const password = required(params, 'password')
-        const user = await login(username, password, request)
-        if (user === null) {
-          securityEvent(request, 'auth.login.failed', { reason: 'invalid_grant' })
-          // One answer for an unknown user, a wrong password and an inactive account.
-          throw invalidGrant('Invalid username or password.')
+        const result = await login(username, password, request)
+        if (result !== null && 'lockedFor' in result) {
+          reply.header('retry-after', result.lockedFor)
+          return await sendProblem(reply, 429, problem(429, `Too many failed logins for this account; retry in ${result.lockedFor} seconds.`))
         }
+        // One answer for an unknown user, a wrong password and an inactive account.
+        if (result === null) throw invalidGrant('Invalid username or password.')
+        const { user } = result
         const scopes = grantable(user.role, wanted ?? Object.keys(SCOPES))
         securityEvent(request, 'auth.login.succeeded', { subject: user.id, scope: scopes.join(' ') })
         return await reply.send(await sessions.start(user, scopes))

@@ -7,11 +7,13 @@ import { DuplicateError } from '../stores/errors.js'
 import type { Stores } from '../stores/index.js'
 import type { User } from '../stores/users.js'
 import type { Sessions } from './sessions.js'
+import type { LoginAttempts } from '../stores/login-attempts.js'
 
 export interface UserRoutesOptions {
   stores: Stores
   passwords: PasswordHasher
   sessions: Sessions
+  attempts: LoginAttempts
 }
 
 /** Any of the three schemes, each granting `scopes`. */
@@ -22,7 +24,7 @@ export function userView (user: User): UserView {
   return { id: user.id, username: user.username, email: user.email, role: user.role, active: user.active, created_at: user.createdAt.toISOString() }
 }
 
-const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { stores, passwords, sessions }) => {
+const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { stores, passwords, sessions, attempts }) => {
   app.addSchema(UserView)
 
   app.get('/users/me', {
@@ -107,6 +109,22 @@ const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { s
       if (err instanceof DuplicateError) return await sendProblem(reply, 409, problem(409, `The ${err.field} is already taken.`))
       throw err
     }
+  })
+
+  app.delete('/users/:id/lockout', {
+    schema: {
+      security: anyScheme('admin'),
+      tags: ['users'],
+      summary: 'Lift the lock that failed logins put on an account',
+      params: IdParams,
+      response: { 204: Type.Null({ description: 'The account may log in again' }), 400: problemResponse('The id is not a UUID'), 404: problemResponse('No such user') }
+    }
+  }, async (request, reply) => {
+    const user = await stores.users.findById(request.params.id)
+    if (user === null) return await sendProblem(reply, 404, problem(404, 'No such user.'))
+    await attempts.reset(user.username)
+    request.log.info({ subject: request.auth!.subject, user: user.id }, 'login lock lifted')
+    return await reply.code(204).send(null)
   })
 
   app.delete('/users/:id', {

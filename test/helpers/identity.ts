@@ -10,6 +10,7 @@ import { openStores, type Stores } from '../../stores/index.js'
 import { createPasswordHasher } from '../../plugins/index.js'
 import type { Database } from '../../stores/database.js'
 import { testDatabase } from './services.js'
+import { memoryLoginAttempts } from '../../stores/login-attempts.js'
 
 /** Cheap argon2 parameters: the production ones are checked in test/passwords. */
 export const fastPasswords = createPasswordHasher({ memoryCost: 1024, timeCost: 1 })
@@ -49,7 +50,8 @@ export const form = (fields: Record<string, string>): { payload: string, headers
 export async function identityApp (t: Test, options: Partial<AppOptions> & { env?: Record<string, string>, database?: Database } = {}): Promise<Identity> {
   const config = options.config ?? testConfig(options.env)
   const stores = options.stores ?? await openStores({ database: options.database ?? await testDatabase(t), ...(config.redisUrl === undefined ? {} : { redisUrl: config.redisUrl }) })
-  const app = await buildApp({ config, stores, passwords: fastPasswords, logger: false, ...options })
+  // Tests fail logins on purpose; the lockout has tests of its own.
+  const app = await buildApp({ config, stores, passwords: fastPasswords, logger: false, loginAttempts: memoryLoginAttempts({ threshold: 10_000 }), ...options })
   t.teardown(() => app.close())
   await app.ready()
   const identity: Identity = {
