@@ -43,7 +43,17 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const passwords = options.passwords ?? createPasswordHasher()
   const app = Fastify({
     ...requestIdOptions(),
-    logger: options.logger ?? { level: config.logLevel, redact: { paths: [...REDACT_PATHS], censor: '[redacted]' } },
+    // Request headers are logged (they help to trace a client), credentials among them redacted.
+    logger: options.logger ?? {
+      level: config.logLevel,
+      redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
+      serializers: { req: (req) => ({ method: req.method, url: req.url, host: req.host, remoteAddress: req.ip, headers: req.headers }) }
+    },
+    // No request body of this API comes near 64 KiB; larger ones are a 413 before any parsing.
+    bodyLimit: 65_536,
+    // Fastify's defaults, stated: a __proto__ or constructor.prototype key is a 400, never a pollution.
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
     // A hop count trusts that many proxies in front of this server.
     trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
     // Unknown fields are refused (400), not silently dropped.

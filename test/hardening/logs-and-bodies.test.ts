@@ -1,0 +1,62 @@
+import t from 'tap'
+import { Writable } from 'node:stream'
+import { identityApp, form, ADMIN_PASSWORD } from '../helpers/identity.js'
+import { closeSharedDatabase } from '../helpers/services.js'
+import { REDACT_PATHS } from '../../plugins/index.js'
+
+t.teardown(closeSharedDatabase)
+
+t.test('secrets planted in every request never reach the log; the security events do', async (t) => {
+  let log = ''
+  const stream = new Writable({ write (chunk, _encoding, done) { log += String(chunk); done() } })
+  const { app, login, bearer } = await identityApp(t, {
+    logger: {
+      level: 'trace',
+      stream,
+      redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
+      serializers: { req: (req) => ({ method: req.method, url: req.url, headers: req.headers }) }
+    }
+  })
+  const session = await login()
+  const refreshed = (await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'refresh_token', refresh_token: session.refresh_token }) })).json()
+  const { key } = (await app.inject({ method: 'POST', url: '/api-keys', headers: bearer(refreshed.access_token), payload: { name: 'logged', scopes: [] } })).json()
+  const cookie = 'session=planted-cookie-value-123'
+  await app.inject({ url: '/users/me', headers: { 'x-api-key': key, cookie } })
+  await app.inject({ url: '/users/me', headers: { authorization: 'Basic ' + Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64') } })
+  await app.inject({ method: 'PUT', url: '/users/me/password', headers: bearer(refreshed.access_token), payload: { current_password: ADMIN_PASSWORD, new_password: 'planted new password 42' } })
+  await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'password', username: 'admin', password: 'planted wrong password' }) })
+  await app.inject({ method: 'POST', url: '/auth/revoke', ...form({ token: refreshed.refresh_token }) })
+
+  const secrets = [ADMIN_PASSWORD, session.access_token, session.refresh_token, refreshed.access_token, refreshed.refresh_token, key, key.slice(13), 'planted-cookie-value-123', 'planted new password 42', 'planted wrong password', Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')]
+  for (const secret of secrets) t.notOk(log.includes(secret), `not in the log: ${secret.slice(0, 12)}…`)
+  t.match(log, /"authorization":"\[redacted\]"/, 'the headers were logged, redacted')
+  t.match(log, /"x-api-key":"\[redacted\]"/)
+  t.match(log, /"cookie":"\[redacted\]"/)
+  const events = log.split('\n').filter(Boolean).map((line) => JSON.parse(line)).filter((entry) => entry.event !== undefined)
+  const names = events.map((e) => e.event)
+  for (const name of ['auth.login.succeeded', 'auth.token.refreshed', 'apikey.created', 'auth.password.changed', 'auth.login.failed', 'auth.token.revoked']) {
+    t.ok(names.includes(name), `event ${name}`)
+  }
+  for (const event of events) {
+    t.match(event, { request_id: String, ip: '127.0.0.1' }, `${event.event} carries the request id and address`)
+  }
+})
+
+t.test('bodies: 64 KiB at most (413), prototype pollution refused (400), broken JSON a 400', async (t) => {
+  const { app, login, bearer } = await identityApp(t)
+  const admin = await login()
+  const post = async (payload: string) => await app.inject({ method: 'POST', url: '/users', headers: { ...bearer(admin.access_token), 'content-type': 'application/json' }, payload })
+  const big = await post(JSON.stringify({ username: 'big', email: 'b@example.com', password: 'x'.repeat(70_000), role: 'user' }))
+  t.equal(big.statusCode, 413)
+  t.equal(big.headers['content-type'], 'application/problem+json; charset=utf-8')
+  for (const payload of ['{"__proto__":{"role":"admin"},"username":"p1","email":"p@example.com","password":"a long enough password","role":"user"}',
+    '{"constructor":{"prototype":{"role":"admin"}},"username":"p2","email":"p@example.com","password":"a long enough password","role":"user"}']) {
+    const res = await post(payload)
+    t.equal(res.statusCode, 400)
+    t.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8')
+  }
+  t.equal(({} as Record<string, unknown>).role, undefined, 'Object.prototype is untouched')
+  t.equal((await post('{"username": "x",')).statusCode, 400)
+  const unauthenticated = await app.inject({ method: 'POST', url: '/users', headers: { 'content-type': 'application/json' }, payload: 'x'.repeat(70_000) })
+  t.equal(unauthenticated.statusCode, 401, 'without credentials the body is not even read')
+})
