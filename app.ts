@@ -8,6 +8,7 @@ import warden, { REDACT_PATHS, apiKey, basicAuth, cors, createPasswordHasher, oa
 import type { Config } from './config.js'
 import type { Stores } from './stores/index.js'
 import { ROLE_SCOPES, SCOPES } from './schemas/scopes.js'
+import { inputKeywords } from './schemas/toolkit.js'
 import authRoutes from './routes/auth.js'
 import userRoutes from './routes/users.js'
 import apiKeyRoutes from './routes/api-keys.js'
@@ -57,7 +58,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     // A hop count trusts that many proxies in front of this server.
     trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
     // Unknown fields are refused (400), not silently dropped.
-    ajv: { customOptions: { removeAdditional: false } }
+    ajv: { customOptions: { removeAdditional: false }, plugins: [inputKeywords] }
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.addHook('onClose', async () => { await stores.close() })
 

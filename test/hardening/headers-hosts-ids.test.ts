@@ -77,3 +77,16 @@ t.test('request ids: a well-formed X-Request-ID is kept, others replaced; echoed
   t.equal(refused.statusCode, 400)
   t.equal(refused.headers['x-request-id'], 'refused-request-1', 'refusals carry it too')
 })
+
+t.test('a 429 carries the security headers too', async (t) => {
+  const { rateLimit } = await import('../../plugins/index.js')
+  const { app } = await schemesApp()
+  await app.register(securityHeaders)
+  await app.register(rateLimit, { max: 1, timeWindow: 60_000 })
+  app.get('/ok', { schema: { security: [] } }, async () => 'ok')
+  await app.inject({ url: '/ok' })
+  const limited = await app.inject({ url: '/ok' })
+  t.equal(limited.statusCode, 429)
+  t.equal(limited.headers['x-content-type-options'], 'nosniff')
+  t.equal(limited.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains')
+})
