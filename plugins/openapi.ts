@@ -14,6 +14,9 @@ export interface OpenApiOptions {
   routePrefix?: string | false
 }
 
+/** The Content-Security-Policy of the Swagger UI pages. */
+export const DOCS_CSP = "default-src 'self'; base-uri 'self'; connect-src 'self'; font-src 'self' data:; frame-ancestors 'none'; img-src 'self' data:; object-src 'none'; script-src 'self'; script-src-attr 'none'; style-src 'self' https:; form-action 'self'"
+
 const openapiPlugin: FastifyPluginAsync<OpenApiOptions> = async (fastify, opts) => {
   const warden = fastify.warden
   const routePrefix = opts.routePrefix === false ? false : pathOption('routePrefix', opts.routePrefix, '/docs')
@@ -41,8 +44,11 @@ const openapiPlugin: FastifyPluginAsync<OpenApiOptions> = async (fastify, opts) 
       child.setDefaultSecurity([])
       await child.register(swaggerUi, {
         routePrefix,
-        uiConfig: { persistAuthorization: true, deepLinking: true },
-        staticCSP: true
+        // No validator badge: it would send the document to a third party.
+        uiConfig: { persistAuthorization: true, deepLinking: true, validatorUrl: null },
+        // swagger-ui's own policy minus upgrade-insecure-requests (which breaks plain-http
+        // development servers) and minus framing; everything loads from this server.
+        staticCSP: DOCS_CSP
       })
     })
   }

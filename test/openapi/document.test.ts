@@ -78,3 +78,14 @@ t.test('routePrefix false serves no UI but the document is still generated', asy
   t.equal((await app.inject({ url: '/docs/json' })).statusCode, 404)
   t.ok(app.swagger().paths?.['/x'])
 })
+
+t.test('Swagger UI pages get their own policy: everything from this server, no framing, no third-party validator', async (t) => {
+  const { app } = await documentedApp()
+  const page = await app.inject({ url: '/docs/' })
+  const { DOCS_CSP } = await import('../../plugins/openapi.js')
+  t.equal(page.headers['content-security-policy'], DOCS_CSP)
+  t.notMatch(DOCS_CSP, /upgrade-insecure-requests|unsafe-eval/)
+  t.match(DOCS_CSP, /frame-ancestors 'none'/)
+  const init = await app.inject({ url: '/docs/static/swagger-initializer.js' })
+  t.match(init.body, /"validatorUrl":null/)
+})
