@@ -39,6 +39,15 @@ t.test('consecutive failed logins lock the account for a growing delay; success 
   t.equal((await app.inject({ method: 'DELETE', url: `/users/${randomUUID()}/lockout`, headers: bearer(admin.access_token) })).statusCode, 404)
 })
 
+t.test('failed Basic logins count toward the same lock', async (t) => {
+  const { app, createUser } = await identityApp(t, { loginAttempts: memoryLoginAttempts({ threshold: 3 }) })
+  await createUser('frank', 'user', 'frank password 123')
+  const basic = (password: string) => ({ authorization: 'Basic ' + Buffer.from(`frank:${password}`).toString('base64') })
+  for (let i = 0; i < 3; i++) t.equal((await app.inject({ url: '/users/me', headers: basic('guess ' + i) })).statusCode, 401)
+  const token = await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'password', username: 'frank', password: 'frank password 123' }) })
+  t.equal(token.statusCode, 429, 'three wrong Basic passwords locked the account for the token endpoint too')
+})
+
 t.test('unknown user names lock the same way, so a lock tells nothing about an account', async (t) => {
   const attempts = memoryLoginAttempts({ threshold: 2 })
   const { app } = await identityApp(t, { loginAttempts: attempts })
