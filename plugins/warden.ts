@@ -28,8 +28,19 @@ export interface WardenOptions {
   errorHandler?: boolean
 }
 
+/** A route and the requirement it enforces (after `ready()`; `[]` for public routes). */
+export interface WardenRoute {
+  readonly method: string
+  readonly url: string
+  readonly security: readonly SecurityRequirement[]
+  /** Status codes its schema documents. */
+  readonly documented: readonly string[]
+}
+
 /** The core's registry, decorated as `fastify.warden`. */
 export interface Warden {
+  /** Every route and what it enforces, once the app is ready: what `checkSecurityContract()` walks. */
+  readonly routes: readonly WardenRoute[]
   readonly realm: string
   readonly scopes: Readonly<Record<string, string>>
   readonly schemes: ReadonlyMap<string, SecurityScheme>
@@ -98,8 +109,11 @@ const wardenPlugin: FastifyPluginAsync<WardenOptions> = async (fastify, opts) =>
   const options = checkOptions(opts)
   const schemes = new Map<string, SecurityScheme>()
   const pending: Array<{ name: string, requirement: SecurityRequirement[] | undefined, schema: FastifySchema, bind: (e: Evaluator) => void }> = []
+  const routes: Array<{ method: string, url: string, schema: FastifySchema }> = []
+  const ready: WardenRoute[] = []
 
   fastify.decorate('warden', {
+    routes: ready,
     realm: options.realm,
     scopes: options.scopes,
     schemes,
@@ -138,6 +152,7 @@ const wardenPlugin: FastifyPluginAsync<WardenOptions> = async (fastify, opts) =>
       schema.response = response
     }
     route.schema = schema
+    for (const method of Array.isArray(route.method) ? route.method : [route.method]) routes.push({ method, url: route.url, schema })
     if (isPublic) return
 
     let evaluate: Evaluator | undefined
@@ -158,7 +173,7 @@ const wardenPlugin: FastifyPluginAsync<WardenOptions> = async (fastify, opts) =>
     return [...schemes.keys()].map((name) => ({ [name]: [] }))
   }
 
-  fastify.addHook('onReady', function (ready) {
+  fastify.addHook('onReady', function (done) {
     try {
       for (const route of pending) {
         let requirement = route.requirement
@@ -170,9 +185,13 @@ const wardenPlugin: FastifyPluginAsync<WardenOptions> = async (fastify, opts) =>
         route.bind(compileRequirement(route.name, requirement, schemes))
       }
       pending.length = 0
-      ready()
+      for (const route of routes) {
+        ready.push(Object.freeze({ method: route.method, url: route.url, security: route.schema.security ?? [], documented: Object.keys(route.schema.response ?? {}) }))
+      }
+      routes.length = 0
+      done()
     } catch (err) {
-      ready(err as Error)
+      done(err as Error)
     }
   })
 
