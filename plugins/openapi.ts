@@ -15,7 +15,7 @@ export interface OpenApiOptions {
 }
 
 /** The Content-Security-Policy of the Swagger UI pages. */
-export const DOCS_CSP = "default-src 'self'; base-uri 'self'; connect-src 'self'; font-src 'self' data:; frame-ancestors 'none'; img-src 'self' data:; object-src 'none'; script-src 'self'; script-src-attr 'none'; style-src 'self' https:; form-action 'self'"
+export const DOCS_CSP = "default-src 'self'; base-uri 'self'; connect-src 'self'; font-src 'self' data:; frame-ancestors 'none'; img-src 'self' data:; object-src 'none'; script-src 'self'; script-src-attr 'none'; style-src 'self' https: 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='; form-action 'self'"
 
 const openapiPlugin: FastifyPluginAsync<OpenApiOptions> = async (fastify, opts) => {
   const warden = fastify.warden
@@ -47,7 +47,8 @@ const openapiPlugin: FastifyPluginAsync<OpenApiOptions> = async (fastify, opts) 
         // No validator badge: it would send the document to a third party.
         uiConfig: { persistAuthorization: true, deepLinking: true, validatorUrl: null },
         // swagger-ui's own policy minus upgrade-insecure-requests (which breaks plain-http
-        // development servers) and minus framing; everything loads from this server.
+        // development servers) and minus framing; everything loads from this server. The style
+        // hash is the one inline style Swagger UI applies (the browser test finds a new one).
         staticCSP: DOCS_CSP
       })
     })

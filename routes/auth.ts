@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { createHash } from 'node:crypto'
 import { Type } from '@sinclair/typebox'
-import { parseBasic, problem, safeEqual, securityEvent, sendProblem, type Limit } from '../plugins/index.js'
+import { problem, safeEqual, securityEvent, sendProblem, type Limit } from '../plugins/index.js'
 import { OAuthError, RevokeRequest, TokenRequest, TokenResponse } from '../schemas/auth.js'
 import { SCOPES, grantable } from '../schemas/scopes.js'
 import type { Login } from './login.js'
@@ -70,6 +70,20 @@ function requestedScopes (params: Record<string, string>): string[] | undefined 
 
 const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest()
 
+function clientCredentials (encoded: string): { id?: string, secret?: string } | undefined {
+  if (encoded.length > 1024 || encoded.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(encoded)) return undefined
+  const raw = Buffer.from(encoded, 'base64').toString('utf8')
+  const colon = raw.indexOf(':')
+  if (colon === -1 || /[\u0000-\u001f\u007f]/.test(raw)) return undefined
+  try {
+    const id = decodeURIComponent(raw.slice(0, colon).replace(/\+/g, ' '))
+    const secret = decodeURIComponent(raw.slice(colon + 1).replace(/\+/g, ' '))
+    return { ...(id === '' ? {} : { id }), ...(secret === '' ? {} : { secret }) }
+  } catch {
+    return undefined
+  }
+}
+
 const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, { login, sessions, clients, realm, issuer, loginRateLimit }) => {
   app.addSchema(TokenResponse)
   app.addSchema(OAuthError)
@@ -80,14 +94,15 @@ const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, { login, s
     if (basic && (params.client_secret !== undefined || params.client_id !== undefined)) {
       throw new OAuthFailure('invalid_request', 'Client credentials must be sent in one way only.')
     }
-    let id = params.client_id
-    let secret = params.client_secret
+    let id: string | undefined = params.client_id
+    let secret: string | undefined = params.client_secret
     if (basic) {
-      const credentials = parseBasic(header.slice(6))
+      // RFC 6749 §2.3.1: form-encoded id and secret, Basic-encoded; either may be empty (Swagger
+      // UI sends ":" for a public client), and an empty one counts as absent.
+      const credentials = clientCredentials(header.slice(6))
       if (credentials === undefined) throw new OAuthFailure('invalid_client', 'Client authentication failed.', 401, `Basic realm="${realm}", charset="UTF-8"`)
-      // RFC 6749 §2.3.1: the id and secret are form-encoded before Basic encoding.
-      id = decodeURIComponent(credentials.username.replace(/\+/g, ' '))
-      secret = decodeURIComponent(credentials.password.replace(/\+/g, ' '))
+      id = credentials.id
+      secret = credentials.secret
     }
     if (id === undefined) {
       if (secret !== undefined) throw new OAuthFailure('invalid_request', 'client_secret needs a client_id.')

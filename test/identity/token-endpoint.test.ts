@@ -138,3 +138,15 @@ t.test('a bcrypt hash imported from passlib logs in and is replaced by argon2id'
   t.ok((await fastPasswords.verify(after!.passwordHash, 'imported password 1')).ok)
   t.equal((await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'password', username: 'imported', password: 'imported password 1' }) })).statusCode, 200)
 })
+
+t.test("a public client's empty Basic credentials (Swagger UI sends ':') are no client authentication", async (t) => {
+  const { app } = await identityApp(t)
+  const f = form({ grant_type: 'password', username: 'admin', password: ADMIN_PASSWORD })
+  for (const raw of [':', 'swagger-ui:']) {
+    const res = await app.inject({ method: 'POST', url: '/auth/token', payload: f.payload, headers: { ...f.headers, authorization: 'Basic ' + Buffer.from(raw).toString('base64') } })
+    t.equal(res.statusCode, 200, JSON.stringify(raw))
+  }
+  const broken = await app.inject({ method: 'POST', url: '/auth/token', payload: f.payload, headers: { ...f.headers, authorization: 'Basic not-base64!' } })
+  t.equal(broken.statusCode, 401)
+  t.equal(broken.json().error, 'invalid_client')
+})
