@@ -77,8 +77,9 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     await redis.connect().catch(() => {})
     app.addHook('onClose', async () => { redis.disconnect() })
   }
-  await app.register(rateLimit, { ...config.rateLimit, ...(redis === undefined ? {} : { redis, nameSpace: options.rateLimitNamespace ?? 'fastify-warden-rl:' }) })
+  // The core first: its 401/403 responses are in place when the limit headers are documented.
   await app.register(warden, { scopes: SCOPES, realm: 'fastify-warden' })
+  await app.register(rateLimit, { ...config.rateLimit, ...(redis === undefined ? {} : { redis, nameSpace: options.rateLimitNamespace ?? 'fastify-warden-rl:' }) })
   await app.register(openapi, {
     info: {
       title: 'fastify-warden identity service',

@@ -295,7 +295,7 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
         security: [],
         summary: 'Public keys that verify access tokens (JWK Set, RFC 7517)',
         tags: ['auth'],
-        response: { 200: { type: 'object', required: ['keys'], properties: { keys: { type: 'array', items: { type: 'object', additionalProperties: true } } } } }
+        response: { 200: { description: 'The public keys', type: 'object', required: ['keys'], properties: { keys: { type: 'array', maxItems: 100, items: { type: 'object', additionalProperties: true } } } } }
       }
     }, async (_request, reply) => reply.type('application/json').header('cache-control', 'public, max-age=300').send(body))
   }
@@ -307,7 +307,7 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
         security: [],
         summary: 'How to get a token for this API (RFC 9728 protected-resource metadata)',
         tags: ['auth'],
-        response: { 200: { type: 'object', required: ['resource'], properties: { resource: { type: 'string' } }, additionalProperties: true } }
+        response: { 200: { description: 'Protected-resource metadata', type: 'object', required: ['resource'], properties: { resource: { type: 'string', format: 'uri', maxLength: 2048 } }, additionalProperties: true } }
       }
     }, async (_request, reply) => reply.type('application/json').header('cache-control', 'public, max-age=3600').send(body))
   }
@@ -317,7 +317,7 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
     scopes: scopesOption('scopes', opts.scopes, warden.scopes),
     openapi: {
       type: 'oauth2',
-      description: opts.description ?? 'OAuth2 password flow; send the access token as `Authorization: Bearer <token>`.',
+      description: opts.description ?? 'OAuth2 password flow; send the access token as `Authorization: Bearer <token>`. Access tokens are JWTs (RFC 9068) issued and verified following RFC8725 (algorithm allow-list, typ, iss, aud, exp checked).',
       flows: {
         password: {
           tokenUrl,

@@ -44,15 +44,27 @@ interface Limiter {
   failOpen: boolean
 }
 
+const COUNT = { type: 'integer', format: 'int32', minimum: 0, maximum: 2_147_483_647 } as const
+/** The headers every answer of a limited route carries (RFC 6585 and the X-RateLimit convention). */
+const LIMIT_HEADERS = {
+  'X-RateLimit-Limit': { ...COUNT, description: 'Requests allowed in the window' },
+  'X-RateLimit-Remaining': { ...COUNT, description: 'Requests left in the window' },
+  'X-RateLimit-Reset': { ...COUNT, description: 'Seconds until the window resets' }
+}
 const RESPONSE_429 = {
   description: 'Too many requests',
-  headers: {
-    'Retry-After': { type: 'integer', description: 'Seconds until the limit resets' },
-    'X-RateLimit-Limit': { type: 'integer' },
-    'X-RateLimit-Remaining': { type: 'integer' },
-    'X-RateLimit-Reset': { type: 'integer' }
-  },
+  headers: { ...LIMIT_HEADERS, 'Retry-After': { ...COUNT, description: 'Seconds until the limit resets' } },
   content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: `${PROBLEM_SCHEMA_ID}#` } } }
+}
+
+/** Document the limit headers on every 2xx and 4xx answer of a route (they are sent on all of them). */
+function withLimitHeaders (responses: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [status, response] of Object.entries(responses)) {
+    const documented = response !== null && typeof response === 'object' && /^[24]/.test(status)
+    out[status] = documented ? { ...response, headers: { ...LIMIT_HEADERS, ...(response as { headers?: object }).headers } } : response
+  }
+  return out
 }
 
 function limitOption (name: string, value: Partial<Limit> | undefined, fallback: Limit): Limit {
@@ -110,7 +122,7 @@ const rateLimitPlugin: FastifyPluginAsync<RateLimitOptions> = async (fastify, op
       for (const m of methods) routeLimiters.set(routeKey(m, route.url), own)
     }
     if (route.schema?.hide === true) return
-    route.schema = { ...route.schema, response: { ...(route.schema?.response as object | undefined), 429: RESPONSE_429 } }
+    route.schema = { ...route.schema, response: withLimitHeaders({ ...(route.schema?.response as Record<string, unknown> | undefined ?? { 200: { description: 'Default Response' } }), 429: RESPONSE_429 }) }
   })
 
   async function apply (limit: Limiter, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {

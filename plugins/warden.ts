@@ -76,12 +76,12 @@ export const DEFAULT_REALM = 'api'
 const DEFAULT_RESPONSE = { description: 'Default Response' }
 const RESPONSE_401 = {
   description: 'Missing or invalid credentials',
-  headers: { 'WWW-Authenticate': { type: 'string', description: 'One challenge per accepted scheme (RFC 9110 §11.6.1, RFC 6750 §3)' } },
+  headers: { 'WWW-Authenticate': { type: 'string', maxLength: 4096, description: 'One challenge per accepted scheme (RFC 9110 §11.6.1, RFC 6750 §3)' } },
   content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: `${PROBLEM_SCHEMA_ID}#` } } }
 }
 const RESPONSE_403 = {
   description: 'Valid credentials without the required scope',
-  headers: { 'WWW-Authenticate': { type: 'string', description: 'error="insufficient_scope" with the required scope (RFC 6750 §3.1)' } },
+  headers: { 'WWW-Authenticate': { type: 'string', maxLength: 4096, description: 'error="insufficient_scope" with the required scope (RFC 6750 §3.1)' } },
   content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: `${PROBLEM_SCHEMA_ID}#` } } }
 }
 

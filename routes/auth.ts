@@ -194,7 +194,7 @@ const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, { login, s
       security: [],
       tags: ['auth'],
       summary: 'Authorization-server metadata (RFC 8414)',
-      response: { 200: { type: 'object', required: ['issuer', 'token_endpoint'], properties: { issuer: { type: 'string' }, token_endpoint: { type: 'string' } }, additionalProperties: true } }
+      response: { 200: { description: 'Authorization-server metadata', type: 'object', required: ['issuer', 'token_endpoint'], properties: { issuer: { type: 'string', format: 'uri', maxLength: 2048 }, token_endpoint: { type: 'string', format: 'uri', maxLength: 2048 } }, additionalProperties: true } }
     }
   }, async (_request, reply) => await reply.type('application/json').header('cache-control', 'public, max-age=3600').send(metadata))
 

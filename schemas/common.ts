@@ -3,11 +3,11 @@ import { Type, type TSchema, type TUnsafe } from '@sinclair/typebox'
 /** Text without NUL bytes or other control characters (tab and newline aside). */
 export const SAFE_TEXT = '^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$'
 
-export const Uuid = Type.String({ format: 'uuid', description: 'Identifier (UUID)' })
+export const Uuid = Type.String({ format: 'uuid', maxLength: 36, description: 'Identifier (UUID)' })
 
 export const IdParams = Type.Object({ id: Uuid }, { additionalProperties: false })
 
-export const Timestamp = Type.String({ format: 'date-time' })
+export const Timestamp = Type.String({ format: 'date-time', maxLength: 40 })
 
 /** The RFC 9457 body every error reply carries (registered by the core as `Problem`). */
 export const ProblemRef = Type.Unsafe<{ type: string, title: string, status: number, detail: string }>(Type.Ref('Problem'))

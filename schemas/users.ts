@@ -17,8 +17,8 @@ export type UserCreate = Static<typeof UserCreate>
 
 export const UserView = Type.Object({
   id: Uuid,
-  username: Type.String(),
-  email: Type.String(),
+  username: Username,
+  email: Email,
   role: RoleName,
   active: Type.Boolean(),
   created_at: Timestamp
@@ -26,14 +26,14 @@ export const UserView = Type.Object({
 export type UserView = Static<typeof UserView>
 
 export const UserPage = Type.Object({
-  items: Type.Array(Type.Ref('User')),
-  limit: Type.Integer(),
-  offset: Type.Integer()
+  items: Type.Array(Type.Ref('User'), { maxItems: 100 }),
+  limit: Type.Integer({ format: 'int32', minimum: 1, maximum: 100 }),
+  offset: Type.Integer({ format: 'int32', minimum: 0, maximum: 1_000_000 })
 }, { $id: 'UserPage' })
 
 export const PageQuery = Type.Object({
-  limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
-  offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 })
+  limit: Type.Integer({ format: 'int32', minimum: 1, maximum: 100, default: 50 }),
+  offset: Type.Integer({ format: 'int32', minimum: 0, maximum: 1_000_000, default: 0 })
 }, { additionalProperties: false })
 
 export const PasswordChange = Type.Object({

@@ -19,11 +19,11 @@ export const problemSchema = {
   description: 'Problem details (RFC 9457)',
   required: ['type', 'title', 'status', 'detail'],
   properties: {
-    type: { type: 'string', description: 'A URI reference that identifies the problem type' },
-    title: { type: 'string', description: 'Short summary of the problem type' },
-    status: { type: 'integer', minimum: 400, maximum: 599 },
-    detail: { type: 'string', description: 'Explanation of this occurrence' },
-    instance: { type: 'string' }
+    type: { type: 'string', format: 'uri-reference', maxLength: 2048, description: 'A URI reference that identifies the problem type' },
+    title: { type: 'string', maxLength: 256, description: 'Short summary of the problem type' },
+    status: { type: 'integer', format: 'int32', minimum: 400, maximum: 599 },
+    detail: { type: 'string', maxLength: 4096, description: 'Explanation of this occurrence' },
+    instance: { type: 'string', format: 'uri-reference', maxLength: 2048 }
   },
   additionalProperties: true
 } as const

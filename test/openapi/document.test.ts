@@ -25,7 +25,7 @@ t.test('the document is valid OpenAPI 3.1 and holds the registered schemes', asy
   t.same(doc.components?.securitySchemes, {
     oauth2: {
       type: 'oauth2',
-      description: 'OAuth2 password flow; send the access token as `Authorization: Bearer <token>`.',
+      description: 'OAuth2 password flow; send the access token as `Authorization: Bearer <token>`. Access tokens are JWTs (RFC 9068) issued and verified following RFC8725 (algorithm allow-list, typ, iss, aud, exp checked).',
       flows: { password: { tokenUrl: '/auth/token', refreshUrl: '/auth/token', scopes: { 'users:read': 'Read users', 'users:write': 'Create users', admin: 'Administer' } } }
     },
     apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'API key in the `X-API-Key` header (`wdn_…`); scopes are set per key.' },

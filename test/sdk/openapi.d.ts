@@ -17,13 +17,20 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description Protected-resource metadata */
                 200: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
+                            /** Format: uri */
                             resource: string;
                         } & {
                             [key: string]: unknown;
@@ -33,11 +40,14 @@ export interface paths {
                 /** @description Too many requests */
                 429: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         /** @description Seconds until the limit resets */
                         "Retry-After"?: number;
-                        "X-RateLimit-Limit"?: number;
-                        "X-RateLimit-Remaining"?: number;
-                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -74,6 +84,12 @@ export interface paths {
                 /** @description Up, and the database answers */
                 200: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -88,11 +104,14 @@ export interface paths {
                 /** @description Too many requests */
                 429: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         /** @description Seconds until the limit resets */
                         "Retry-After"?: number;
-                        "X-RateLimit-Limit"?: number;
-                        "X-RateLimit-Remaining"?: number;
-                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -162,6 +181,12 @@ export interface paths {
                 /** @description Tokens (RFC 6749 §5.1) */
                 200: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -171,6 +196,12 @@ export interface paths {
                 /** @description invalid_request, invalid_grant, invalid_scope or unsupported_grant_type (RFC 6749 §5.2) */
                 400: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -180,6 +211,12 @@ export interface paths {
                 /** @description invalid_client */
                 401: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -189,11 +226,14 @@ export interface paths {
                 /** @description Too many requests */
                 429: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         /** @description Seconds until the limit resets */
                         "Retry-After"?: number;
-                        "X-RateLimit-Limit"?: number;
-                        "X-RateLimit-Remaining"?: number;
-                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -225,14 +265,22 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description Authorization-server metadata */
                 200: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
+                            /** Format: uri */
                             issuer: string;
+                            /** Format: uri */
                             token_endpoint: string;
                         } & {
                             [key: string]: unknown;
@@ -242,11 +290,14 @@ export interface paths {
                 /** @description Too many requests */
                 429: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         /** @description Seconds until the limit resets */
                         "Retry-After"?: number;
-                        "X-RateLimit-Limit"?: number;
-                        "X-RateLimit-Remaining"?: number;
-                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -295,6 +346,12 @@ export interface paths {
                 /** @description Revoked, or nothing to revoke */
                 200: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content?: never;
@@ -302,6 +359,12 @@ export interface paths {
                 /** @description invalid_request */
                 400: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -311,6 +374,12 @@ export interface paths {
                 /** @description invalid_client */
                 401: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -320,11 +389,14 @@ export interface paths {
                 /** @description Too many requests */
                 429: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         /** @description Seconds until the limit resets */
                         "Retry-After"?: number;
-                        "X-RateLimit-Limit"?: number;
-                        "X-RateLimit-Remaining"?: number;
-                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -359,6 +431,12 @@ export interface paths {
                 /** @description Default Response */
                 200: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -368,6 +446,12 @@ export interface paths {
                 /** @description Missing or invalid credentials */
                 401: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         /** @description One challenge per accepted scheme (RFC 9110 §11.6.1, RFC 6750 §3) */
                         "WWW-Authenticate"?: string;
                         [name: string]: unknown;
@@ -379,6 +463,12 @@ export interface paths {
                 /** @description The credential belongs to a service, not a user */
                 404: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -388,11 +478,14 @@ export interface paths {
                 /** @description Too many requests */
                 429: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         /** @description Seconds until the limit resets */
                         "Retry-After"?: number;
-                        "X-RateLimit-Limit"?: number;
-                        "X-RateLimit-Remaining"?: number;
-                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -437,6 +530,12 @@ export interface paths {
                 /** @description Changed; every refresh token and access token of the user is revoked */
                 204: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content?: never;
@@ -444,6 +543,12 @@ export interface paths {
                 /** @description Invalid input, or the current password is wrong */
                 400: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -453,6 +558,12 @@ export interface paths {
                 /** @description Missing or invalid credentials */
                 401: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         /** @description One challenge per accepted scheme (RFC 9110 §11.6.1, RFC 6750 §3) */
                         "WWW-Authenticate"?: string;
                         [name: string]: unknown;
@@ -464,11 +575,14 @@ export interface paths {
                 /** @description Too many requests */
                 429: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         /** @description Seconds until the limit resets */
                         "Retry-After"?: number;
-                        "X-RateLimit-Limit"?: number;
-                        "X-RateLimit-Remaining"?: number;
-                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -507,12 +621,20 @@ export interface paths {
                 /** @description Default Response */
                 200: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
                             items: components["schemas"]["User"][];
+                            /** Format: int32 */
                             limit: number;
+                            /** Format: int32 */
                             offset: number;
                         };
                     };
@@ -520,6 +642,12 @@ export interface paths {
                 /** @description Invalid paging */
                 400: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -529,6 +657,12 @@ export interface paths {
                 /** @description Missing or invalid credentials */
                 401: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         /** @description One challenge per accepted scheme (RFC 9110 §11.6.1, RFC 6750 §3) */
                         "WWW-Authenticate"?: string;
                         [name: string]: unknown;
@@ -540,6 +674,12 @@ export interface paths {
                 /** @description Valid credentials without the required scope */
                 403: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         /** @description error="insufficient_scope" with the required scope (RFC 6750 §3.1) */
                         "WWW-Authenticate"?: string;
                         [name: string]: unknown;
@@ -551,11 +691,14 @@ export interface paths {
                 /** @description Too many requests */
                 429: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         /** @description Seconds until the limit resets */
                         "Retry-After"?: number;
-                        "X-RateLimit-Limit"?: number;
-                        "X-RateLimit-Remaining"?: number;
-                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -590,6 +733,12 @@ export interface paths {
                 /** @description Default Response */
                 201: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -599,6 +748,12 @@ export interface paths {
                 /** @description Invalid input, naming the fields */
                 400: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -608,6 +763,12 @@ export interface paths {
                 /** @description Missing or invalid credentials */
                 401: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         /** @description One challenge per accepted scheme (RFC 9110 §11.6.1, RFC 6750 §3) */
                         "WWW-Authenticate"?: string;
                         [name: string]: unknown;
@@ -619,6 +780,12 @@ export interface paths {
                 /** @description Valid credentials without the required scope */
                 403: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         /** @description error="insufficient_scope" with the required scope (RFC 6750 §3.1) */
                         "WWW-Authenticate"?: string;
                         [name: string]: unknown;
@@ -630,6 +797,12 @@ export interface paths {
                 /** @description The username or email is taken */
                 409: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -639,11 +812,14 @@ export interface paths {
                 /** @description Too many requests */
                 429: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         /** @description Seconds until the limit resets */
                         "Retry-After"?: number;
-                        "X-RateLimit-Limit"?: number;
-                        "X-RateLimit-Remaining"?: number;
-                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -681,6 +857,12 @@ export interface paths {
                 /** @description Default Response */
                 200: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -690,6 +872,12 @@ export interface paths {
                 /** @description The id is not a UUID */
                 400: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -699,6 +887,12 @@ export interface paths {
                 /** @description Missing or invalid credentials */
                 401: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         /** @description One challenge per accepted scheme (RFC 9110 §11.6.1, RFC 6750 §3) */
                         "WWW-Authenticate"?: string;
                         [name: string]: unknown;
@@ -710,6 +904,12 @@ export interface paths {
                 /** @description Valid credentials without the required scope */
                 403: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         /** @description error="insufficient_scope" with the required scope (RFC 6750 §3.1) */
                         "WWW-Authenticate"?: string;
                         [name: string]: unknown;
@@ -721,6 +921,12 @@ export interface paths {
                 /** @description No such user */
                 404: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -730,11 +936,14 @@ export interface paths {
                 /** @description Too many requests */
                 429: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         /** @description Seconds until the limit resets */
                         "Retry-After"?: number;
-                        "X-RateLimit-Limit"?: number;
-                        "X-RateLimit-Remaining"?: number;
-                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -761,6 +970,12 @@ export interface paths {
                 /** @description Deleted */
                 204: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content?: never;
@@ -768,6 +983,12 @@ export interface paths {
                 /** @description The id is not a UUID */
                 400: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -777,6 +998,12 @@ export interface paths {
                 /** @description Missing or invalid credentials */
                 401: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         /** @description One challenge per accepted scheme (RFC 9110 §11.6.1, RFC 6750 §3) */
                         "WWW-Authenticate"?: string;
                         [name: string]: unknown;
@@ -788,6 +1015,12 @@ export interface paths {
                 /** @description Valid credentials without the required scope */
                 403: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         /** @description error="insufficient_scope" with the required scope (RFC 6750 §3.1) */
                         "WWW-Authenticate"?: string;
                         [name: string]: unknown;
@@ -799,6 +1032,12 @@ export interface paths {
                 /** @description No such user */
                 404: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -808,6 +1047,12 @@ export interface paths {
                 /** @description Administrators cannot delete themselves */
                 409: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -817,11 +1062,14 @@ export interface paths {
                 /** @description Too many requests */
                 429: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         /** @description Seconds until the limit resets */
                         "Retry-After"?: number;
-                        "X-RateLimit-Limit"?: number;
-                        "X-RateLimit-Remaining"?: number;
-                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -861,6 +1109,12 @@ export interface paths {
                 /** @description The account may log in again */
                 204: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content?: never;
@@ -868,6 +1122,12 @@ export interface paths {
                 /** @description The id is not a UUID */
                 400: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -877,6 +1137,12 @@ export interface paths {
                 /** @description Missing or invalid credentials */
                 401: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         /** @description One challenge per accepted scheme (RFC 9110 §11.6.1, RFC 6750 §3) */
                         "WWW-Authenticate"?: string;
                         [name: string]: unknown;
@@ -888,6 +1154,12 @@ export interface paths {
                 /** @description Valid credentials without the required scope */
                 403: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         /** @description error="insufficient_scope" with the required scope (RFC 6750 §3.1) */
                         "WWW-Authenticate"?: string;
                         [name: string]: unknown;
@@ -899,6 +1171,12 @@ export interface paths {
                 /** @description No such user */
                 404: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -908,11 +1186,14 @@ export interface paths {
                 /** @description Too many requests */
                 429: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         /** @description Seconds until the limit resets */
                         "Retry-After"?: number;
-                        "X-RateLimit-Limit"?: number;
-                        "X-RateLimit-Remaining"?: number;
-                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -946,6 +1227,12 @@ export interface paths {
                 /** @description Default Response */
                 200: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -957,6 +1244,12 @@ export interface paths {
                 /** @description Missing or invalid credentials */
                 401: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         /** @description One challenge per accepted scheme (RFC 9110 §11.6.1, RFC 6750 §3) */
                         "WWW-Authenticate"?: string;
                         [name: string]: unknown;
@@ -968,11 +1261,14 @@ export interface paths {
                 /** @description Too many requests */
                 429: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         /** @description Seconds until the limit resets */
                         "Retry-After"?: number;
-                        "X-RateLimit-Limit"?: number;
-                        "X-RateLimit-Remaining"?: number;
-                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -1009,6 +1305,12 @@ export interface paths {
                 /** @description Default Response */
                 201: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -1033,6 +1335,12 @@ export interface paths {
                 /** @description Invalid input, naming the fields */
                 400: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -1042,6 +1350,12 @@ export interface paths {
                 /** @description Missing or invalid credentials */
                 401: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         /** @description One challenge per accepted scheme (RFC 9110 §11.6.1, RFC 6750 §3) */
                         "WWW-Authenticate"?: string;
                         [name: string]: unknown;
@@ -1053,11 +1367,14 @@ export interface paths {
                 /** @description Too many requests */
                 429: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         /** @description Seconds until the limit resets */
                         "Retry-After"?: number;
-                        "X-RateLimit-Limit"?: number;
-                        "X-RateLimit-Remaining"?: number;
-                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -1098,6 +1415,12 @@ export interface paths {
                 /** @description Revoked */
                 204: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content?: never;
@@ -1105,6 +1428,12 @@ export interface paths {
                 /** @description The id is not a UUID */
                 400: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -1114,6 +1443,12 @@ export interface paths {
                 /** @description Missing or invalid credentials */
                 401: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         /** @description One challenge per accepted scheme (RFC 9110 §11.6.1, RFC 6750 §3) */
                         "WWW-Authenticate"?: string;
                         [name: string]: unknown;
@@ -1125,6 +1460,12 @@ export interface paths {
                 /** @description No such key among the caller’s */
                 404: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -1134,11 +1475,14 @@ export interface paths {
                 /** @description Too many requests */
                 429: {
                     headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
                         /** @description Seconds until the limit resets */
                         "Retry-After"?: number;
-                        "X-RateLimit-Limit"?: number;
-                        "X-RateLimit-Remaining"?: number;
-                        "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -1158,21 +1502,31 @@ export interface components {
     schemas: {
         /** @description Problem details (RFC 9457) */
         Problem: {
-            /** @description A URI reference that identifies the problem type */
+            /**
+             * Format: uri-reference
+             * @description A URI reference that identifies the problem type
+             */
             type: string;
             /** @description Short summary of the problem type */
             title: string;
+            /** Format: int32 */
             status: number;
             /** @description Explanation of this occurrence */
             detail: string;
+            /** Format: uri-reference */
             instance?: string;
         } & {
             [key: string]: unknown;
         };
         TokenResponse: {
+            /** @description A JWT (RFC 9068) */
             access_token: string;
             /** @enum {string} */
             token_type: "Bearer";
+            /**
+             * Format: int32
+             * @description Seconds
+             */
             expires_in: number;
             refresh_token: string;
             /** @description The scopes granted, space-separated */
@@ -1190,7 +1544,9 @@ export interface components {
              * @description Identifier (UUID)
              */
             id: string;
+            /** @description Letters, digits, `_`, `.` and `-`, 3 to 32 */
             username: string;
+            /** Format: email */
             email: string;
             /** @enum {string} */
             role: "user" | "moderator" | "admin";
@@ -1212,6 +1568,7 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             last_used_at: string | null;
+            /** Format: int64 */
             request_count: number;
         };
     };
