@@ -68,6 +68,13 @@ function requestedScopes (params: Record<string, string>): string[] | undefined 
   return scopes
 }
 
+/** RFC 6749 §5.2 answer for an OAuthFailure; anything else goes on to the error handler. */
+async function oauthError (reply: FastifyReply, err: unknown): Promise<FastifyReply> {
+  if (!(err instanceof OAuthFailure)) throw err
+  if (err.challenge !== undefined) reply.header('www-authenticate', err.challenge)
+  return await reply.code(err.status).send({ error: err.error, error_description: err.description })
+}
+
 const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest()
 
 function clientCredentials (encoded: string): { id?: string, secret?: string } | undefined {
@@ -151,9 +158,7 @@ const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, { login, s
       if (pair === undefined) throw invalidGrant('The refresh token is invalid, expired or revoked, or the scope is wider than granted.')
       return await reply.send(pair)
     } catch (err) {
-      if (!(err instanceof OAuthFailure)) throw err
-      if (err.challenge !== undefined) reply.header('www-authenticate', err.challenge)
-      return await reply.code(err.status).send({ error: err.error, error_description: err.description })
+      return await oauthError(reply, err)
     }
   }
 
@@ -221,9 +226,7 @@ const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, { login, s
       await sessions.revoke(required(params, 'token'), params.token_type_hint, request)
       return await reply.code(200).send()
     } catch (err) {
-      if (!(err instanceof OAuthFailure)) throw err
-      if (err.challenge !== undefined) reply.header('www-authenticate', err.challenge)
-      return await reply.code(err.status).send({ error: err.error, error_description: err.description })
+      return await oauthError(reply, err)
     }
   })
 }
