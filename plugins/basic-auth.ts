@@ -35,8 +35,11 @@ const MAX_PASSWORD = 1024
 const MAX_ENCODED = 4096
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
-/** Decode `Basic` credentials (RFC 7617): UTF-8, split at the first colon. `undefined` if malformed. */
-export function parseBasic (encoded: string): { username: string, password: string } | undefined {
+/**
+ * Decode `Basic` credentials (RFC 7617): UTF-8, split at the first colon, no control characters,
+ * bounded. Either part may be empty (OAuth2 client credentials allow that). `undefined` if malformed.
+ */
+export function decodeBasic (encoded: string): { username: string, password: string } | undefined {
   if (encoded.length > MAX_ENCODED || encoded.length % 4 !== 0 || !TOKEN68.test(encoded)) return undefined
   let decoded: string
   try {
@@ -45,11 +48,17 @@ export function parseBasic (encoded: string): { username: string, password: stri
     return undefined
   }
   const colon = decoded.indexOf(':')
-  if (colon <= 0 || CONTROL.test(decoded)) return undefined
+  if (colon === -1 || CONTROL.test(decoded)) return undefined
   const username = decoded.slice(0, colon)
   const password = decoded.slice(colon + 1)
   if (username.length > MAX_USERNAME || password.length > MAX_PASSWORD) return undefined
   return { username, password }
+}
+
+/** Decode `Basic` credentials of a user: as `decodeBasic`, and the user name must not be empty. */
+export function parseBasic (encoded: string): { username: string, password: string } | undefined {
+  const credentials = decodeBasic(encoded)
+  return credentials === undefined || credentials.username === '' ? undefined : credentials
 }
 
 const basicAuthPlugin: FastifyPluginAsync<BasicAuthOptions> = async (fastify, opts) => {

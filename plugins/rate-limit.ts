@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
+import type { FastifyContextConfig, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import fastifyRateLimit from '@fastify/rate-limit'
 import type { Redis } from 'ioredis'
@@ -74,7 +74,10 @@ function limitOption (name: string, value: Partial<Limit> | undefined, fallback:
   }
 }
 
-const routeKey = (method: string, url: string): string => `${method} ${url}`
+// The route's own limiter (or null for none) rides on its config, which Fastify copies into
+// request.routeOptions.config: one property read per request instead of a lookup by route name.
+const kLimiter = Symbol('fastify-warden.rate-limiter')
+type LimitedConfig = FastifyContextConfig & { [kLimiter]?: Limiter | null }
 
 /**
  * Rate limits on @fastify/rate-limit's counters (memory, or Redis for several instances):
@@ -108,18 +111,16 @@ const rateLimitPlugin: FastifyPluginAsync<RateLimitOptions> = async (fastify, op
   const byAddress = (request: FastifyRequest): string => request.ip
   const addressLimiter = limiter(global, 'ip:', byAddress, failOpen)
   const principalLimiter = principal === undefined ? undefined : limiter(principal, 'principal:', (r) => `${r.auth!.scheme}:${r.auth!.apiKeyId ?? r.auth!.subject}`, failOpen)
-  const routeLimiters = new Map<string, Limiter | null>()
 
   fastify.addHook('onRoute', (route: RouteOptions) => {
     const config = route.config?.wardenRateLimit
-    const methods = Array.isArray(route.method) ? route.method : [route.method]
     if (config === false) {
-      for (const m of methods) routeLimiters.set(routeKey(m, route.url), null)
+      route.config = { ...route.config, [kLimiter]: null } as LimitedConfig
       return
     }
     if (config !== undefined) {
-      const own = limiter(limitOption(`${routeKey(methods[0], route.url)} wardenRateLimit`, config, global), `route:${routeKey(methods[0], route.url)}:`, byAddress, config.failOpen ?? failOpen)
-      for (const m of methods) routeLimiters.set(routeKey(m, route.url), own)
+      const name = `${Array.isArray(route.method) ? route.method.join(',') : route.method} ${route.url}`
+      route.config = { ...route.config, [kLimiter]: limiter(limitOption(`${name} wardenRateLimit`, config, global), `route:${name}:`, byAddress, config.failOpen ?? failOpen) } as LimitedConfig
     }
     if (route.schema?.hide === true) return
     route.schema = { ...route.schema, response: withLimitHeaders({ ...(route.schema?.response as Record<string, unknown> | undefined ?? { 200: { description: 'Default Response' } }), 429: RESPONSE_429 }) }
@@ -147,13 +148,13 @@ const rateLimitPlugin: FastifyPluginAsync<RateLimitOptions> = async (fastify, op
 
   // Global hooks run before the route's own, so the address limit comes before authentication.
   fastify.addHook('onRequest', async (request, reply) => {
-    const own = routeLimiters.get(routeKey(request.method, request.routeOptions.url ?? ''))
+    const own = (request.routeOptions.config as LimitedConfig)[kLimiter]
     if (own === null) return
     return await apply(own ?? addressLimiter, request, reply)
   })
   if (principalLimiter !== undefined) {
     fastify.addHook('preHandler', async (request, reply) => {
-      if (request.auth == null || routeLimiters.get(routeKey(request.method, request.routeOptions.url ?? '')) === null) return
+      if (request.auth == null || (request.routeOptions.config as LimitedConfig)[kLimiter] === null) return
       return await apply(principalLimiter, request, reply)
     })
   }

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifySchema, FastifyReply, 
 import fp from 'fastify-plugin'
 import { errors } from './errors.js'
 import { challengeBuilder, assertHeaderSafe } from './core/challenge.js'
-import { Denial, compileRequirement, parseRequirement, requiresScopes, type Evaluator } from './core/requirement.js'
+import { Denial, SCOPE, compileRequirement, parseRequirement, requiresScopes, type Evaluator } from './core/requirement.js'
 import { problemErrorHandler } from './core/error-handler.js'
 import { securityEvent } from './core/events.js'
 import { PROBLEM_CONTENT_TYPE, PROBLEM_SCHEMA_ID, problem, problemSchema, sendProblem } from './core/problem.js'
@@ -97,7 +97,7 @@ function checkOptions (opts: WardenOptions): Required<Omit<WardenOptions, 'defau
     throw new errors.WARDEN_ERR_OPTION('scopes', 'must be an object of scope name to description')
   }
   for (const [name, description] of Object.entries(scopes)) {
-    if (!/^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/.test(name)) throw new errors.WARDEN_ERR_OPTION(`scopes.${name}`, 'is not a valid scope name (RFC 6749 §3.3)')
+    if (!SCOPE.test(name)) throw new errors.WARDEN_ERR_OPTION(`scopes.${name}`, 'is not a valid scope name (RFC 6749 §3.3)')
     if (typeof description !== 'string') throw new errors.WARDEN_ERR_OPTION(`scopes.${name}`, 'must have a string description')
   }
   const defaultSecurity = opts.defaultSecurity === undefined ? undefined : parseRequirement('defaultSecurity', opts.defaultSecurity)

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { problem, securityEvent, sendProblem } from '../plugins/index.js'
+import { invalidFields, problem, securityEvent, sendProblem } from '../plugins/index.js'
 import { ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyListed } from '../schemas/api-keys.js'
 import type { Scope } from '../schemas/scopes.js'
 import { IdParams, problemResponse } from '../schemas/common.js'
@@ -43,7 +43,7 @@ const apiKeyRoutes: FastifyPluginAsyncTypebox<ApiKeyRoutesOptions> = async (app,
     }
     const expires = expiresAt === undefined ? null : new Date(expiresAt)
     if (expires !== null && (expires.getTime() <= Date.now() || expires.getTime() > Date.now() + MAX_LIFETIME_MS)) {
-      return await sendProblem(reply, 400, problem(400, 'Invalid request: body.expires_at must be in the future and within a year', { errors: [{ in: 'body', field: '/expires_at', message: 'must be in the future and within a year' }] }))
+      return await sendProblem(reply, 400, invalidFields([{ in: 'body', field: '/expires_at', message: 'must be in the future and within a year' }]))
     }
     const issued = app.apiKeys.issue()
     const stored = await stores.apiKeys.create({ userId: auth.subject, name, prefix: issued.prefix, digest: issued.digest, scopes, expiresAt: expires })

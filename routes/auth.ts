@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { createHash } from 'node:crypto'
 import { Type } from '@sinclair/typebox'
-import { problem, safeEqual, securityEvent, sendProblem, type Limit } from '../plugins/index.js'
+import { decodeBasic, problem, safeEqual, securityEvent, sendProblem, type Limit } from '../plugins/index.js'
 import { OAuthError, RevokeRequest, TokenRequest, TokenResponse } from '../schemas/auth.js'
 import { SCOPES, grantable } from '../schemas/scopes.js'
 import type { Login } from './login.js'
@@ -78,13 +78,11 @@ async function oauthError (reply: FastifyReply, err: unknown): Promise<FastifyRe
 const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest()
 
 function clientCredentials (encoded: string): { id?: string, secret?: string } | undefined {
-  if (encoded.length > 1024 || encoded.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(encoded)) return undefined
-  const raw = Buffer.from(encoded, 'base64').toString('utf8')
-  const colon = raw.indexOf(':')
-  if (colon === -1 || /[\u0000-\u001f\u007f]/.test(raw)) return undefined
+  const basic = decodeBasic(encoded)
+  if (basic === undefined) return undefined
   try {
-    const id = decodeURIComponent(raw.slice(0, colon).replace(/\+/g, ' '))
-    const secret = decodeURIComponent(raw.slice(colon + 1).replace(/\+/g, ' '))
+    const id = decodeURIComponent(basic.username.replace(/\+/g, ' '))
+    const secret = decodeURIComponent(basic.password.replace(/\+/g, ' '))
     return { ...(id === '' ? {} : { id }), ...(secret === '' ? {} : { secret }) }
   } catch {
     return undefined

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { problem, securityEvent, sendProblem, type PasswordHasher, type SecurityRequirement } from '../plugins/index.js'
+import { invalidFields, problem, securityEvent, sendProblem, type PasswordHasher, type SecurityRequirement } from '../plugins/index.js'
 import { IdParams, problemResponse } from '../schemas/common.js'
 import { PageQuery, PasswordChange, UserCreate, UserPage, UserView } from '../schemas/users.js'
 import { DuplicateError } from '../stores/errors.js'
@@ -53,10 +53,10 @@ const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { s
     if (user === null) return await sendProblem(reply, 404, problem(404, 'This credential does not belong to a user.'))
     const { current_password: current, new_password: next } = request.body
     if (!(await passwords.verify(user.passwordHash, current)).ok) {
-      return await sendProblem(reply, 400, problem(400, 'Invalid request: body.current_password is not the current password', { errors: [{ in: 'body', field: '/current_password', message: 'is not the current password' }] }))
+      return await sendProblem(reply, 400, invalidFields([{ in: 'body', field: '/current_password', message: 'is not the current password' }]))
     }
     if (current === next) {
-      return await sendProblem(reply, 400, problem(400, 'Invalid request: body.new_password must differ from the current password', { errors: [{ in: 'body', field: '/new_password', message: 'must differ from the current password' }] }))
+      return await sendProblem(reply, 400, invalidFields([{ in: 'body', field: '/new_password', message: 'must differ from the current password' }]))
     }
     await stores.users.setPasswordHash(user.id, await passwords.hash(next), true)
     const ended = await sessions.endAll(user.id, 'password changed')

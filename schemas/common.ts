@@ -1,8 +1,5 @@
 import { Type, type TSchema, type TUnsafe } from '@sinclair/typebox'
 
-/** Text without NUL bytes or other control characters (tab and newline aside). */
-export const SAFE_TEXT = '^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$'
-
 export const Uuid = Type.String({ format: 'uuid', maxLength: 36, description: 'Identifier (UUID)' })
 
 export const IdParams = Type.Object({ id: Uuid }, { additionalProperties: false })

@@ -10,8 +10,8 @@ import type { Ajv } from 'ajv'
  * const app = Fastify({ ajv: { plugins: [inputKeywords] } })
  */
 
-/** Control characters other than tab, newline and carriage return. */
-const NO_CONTROL = '^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$'
+/** Text without control characters other than tab, newline and carriage return (NUL included). */
+export const NO_CONTROL = '^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$'
 
 /** `^[A-Za-z0-9_-]+$`, 1 to `maxLength` (64) characters: ids, slugs, names of things. */
 export function Identifier (options: { maxLength?: number, description?: string } = {}): TString {

@@ -1,4 +1,4 @@
-import type { Queryable } from './database.js'
+import { UUID, type Queryable } from './database.js'
 import type { Role } from './users.js'
 
 export interface StoredApiKey {
@@ -37,7 +37,6 @@ export interface ApiKeyStore {
   recordUses (uses: readonly ApiKeyUse[]): Promise<void>
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const COLUMNS = 'id, user_id, name, prefix, scopes, expires_at, created_at, last_used_at, request_count'
 
 interface Row { id: string, user_id: string, name: string, prefix: string, scopes: string[], expires_at: Date | null, created_at: Date, last_used_at: Date | null, request_count: number }

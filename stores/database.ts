@@ -14,6 +14,9 @@ export interface Database extends Queryable {
   close(): Promise<void>
 }
 
+/** Ids are UUIDs; anything else cannot name a row, so stores answer "none" without a query. */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
 /**
  * Open the database a URL names: `postgres://…` / `postgresql://…` for a server, `memory://`
  * for a throw-away embedded one, anything else is an embedded database kept in that folder.

@@ -1,4 +1,4 @@
-import type { Queryable } from './database.js'
+import { UUID, type Queryable } from './database.js'
 import { rethrowDuplicate } from './errors.js'
 
 export type Role = 'user' | 'moderator' | 'admin'
@@ -27,7 +27,6 @@ export interface UserStore {
 }
 
 const COLUMNS = 'id, username, email, role, active, password_hash, created_at, password_changed_at'
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 interface Row { id: string, username: string, email: string, role: Role, active: boolean, password_hash: string, created_at: Date, password_changed_at: Date }
 

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { problem, sendProblem } from './problem.js'
+import { problem, sendProblem, type Problem } from './problem.js'
 
 export interface FieldError {
   /** Where the field is: `body`, `querystring`, `params` or `headers`. */
@@ -22,6 +22,12 @@ function fieldErrors (error: FastifyError): FieldError[] {
   })
 }
 
+/** The 400 problem that names each invalid field: validation errors, and handlers' own checks. */
+export function invalidFields (errors: FieldError[]): Problem {
+  const detail = 'Invalid request: ' + errors.map((e) => `${e.in}${e.field.replace(/\//g, '.')} ${e.message}`).join('; ')
+  return problem(400, detail, { errors })
+}
+
 /**
  * Error replies as problem details (RFC 9457): validation errors are a 400 naming each field,
  * other client errors keep their status and Fastify's message, and server errors say nothing
@@ -29,9 +35,7 @@ function fieldErrors (error: FastifyError): FieldError[] {
  */
 export function problemErrorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (error.validation !== undefined) {
-    const errors = fieldErrors(error)
-    const detail = 'Invalid request: ' + errors.map((e) => `${e.in}${e.field.replace(/\//g, '.')} ${e.message}`).join('; ')
-    return sendProblem(reply, 400, problem(400, detail, { errors }))
+    return sendProblem(reply, 400, invalidFields(fieldErrors(error)))
   }
   const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500
   if (status >= 500) {

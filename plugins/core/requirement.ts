@@ -27,7 +27,8 @@ const INVALID_BODY = frozenProblem(401, 'The credentials presented are invalid o
 const SCOPE_BODY = frozenProblem(403, 'The credentials presented do not grant access to this resource.')
 
 const SCHEME_NAME = /^[A-Za-z0-9._-]{1,64}$/
-const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/ // RFC 6749 §3.3 scope-token
+/** RFC 6749 §3.3 scope-token, bounded. */
+export const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/
 
 /**
  * Check that `security` is an OpenAPI Security Requirement list and copy it.
