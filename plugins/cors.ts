@@ -46,6 +46,12 @@ const corsPlugin: FastifyPluginAsync<CorsOptions> = async (fastify, opts) => {
     throw new errors.WARDEN_ERR_OPTION('origins', "'*' with credentials would let any site call the API as its users; name the origins")
   }
   const allowed = new Set(origins)
+  // A preflight carries no credentials (Fetch standard): the route @fastify/cors adds for it is
+  // public, wherever cors is registered relative to the core.
+  let preflight = true
+  fastify.addHook('onRoute', (route) => {
+    if (preflight && route.method === 'OPTIONS') route.schema = { ...route.schema, security: [] }
+  })
   await fastify.register(fastifyCors, {
     // Exact matches only: no prefixes, no patterns, so lookalike origins get nothing.
     origin: wildcard ? '*' : (requestOrigin, callback) => { callback(null, requestOrigin !== undefined && allowed.has(requestOrigin)) },
@@ -56,6 +62,7 @@ const corsPlugin: FastifyPluginAsync<CorsOptions> = async (fastify, opts) => {
     maxAge: integerOption('maxAge', opts.maxAge, 600, 0, 86_400),
     strictPreflight: true
   })
+  preflight = false
 }
 
 /** CORS with an exact origin allow-list; refuses `*` with credentials at registration. */

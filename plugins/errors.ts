@@ -13,6 +13,13 @@ export const errors = {
   WARDEN_ERR_UNKNOWN_SCHEME: createError('WARDEN_ERR_UNKNOWN_SCHEME', "route '%s': security scheme '%s' is not registered (registered: %s)", 500),
   /** A route's requirement asks a scheme for a scope it does not declare. */
   WARDEN_ERR_UNKNOWN_SCOPE: createError('WARDEN_ERR_UNKNOWN_SCOPE', "route '%s': security scheme '%s' does not declare scope '%s'", 500),
+  /**
+   * A route the core never saw (registered before it, or outside the context it was registered
+   * in) needs authentication; it would be served open, so the app does not start.
+   */
+  WARDEN_ERR_UNGUARDED_ROUTE: createError('WARDEN_ERR_UNGUARDED_ROUTE', "route '%s' %s", 500),
+  /** A route was registered before the `openapi` plugin and would be missing from the document. */
+  WARDEN_ERR_UNDOCUMENTED_ROUTE: createError('WARDEN_ERR_UNDOCUMENTED_ROUTE', "route '%s' was registered before the openapi plugin and would be missing from the document: register openapi before the plugin that adds it, or hide the route (schema.hide)", 500),
   /** Two plugins registered a security scheme under the same name. */
   WARDEN_ERR_DUPLICATE_SCHEME: createError('WARDEN_ERR_DUPLICATE_SCHEME', "security scheme '%s' is already registered", 500),
   /** A key given for signing or verifying tokens is unusable (too short, wrong type, wrong algorithm). */

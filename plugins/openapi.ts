@@ -4,6 +4,8 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { OpenAPIV3_1 } from 'openapi-types'
 import { pathOption } from './core/options.js'
+import { routeTable } from './core/route-table.js'
+import { errors } from './errors.js'
 
 export interface OpenApiOptions {
   /** The document's `info`. Default: title and version from package.json. */
@@ -17,6 +19,9 @@ export interface OpenApiOptions {
 /** The Content-Security-Policy of the Swagger UI pages. */
 export const DOCS_CSP = "default-src 'self'; base-uri 'self'; connect-src 'self'; font-src 'self' data:; frame-ancestors 'none'; img-src 'self' data:; object-src 'none'; script-src 'self'; script-src-attr 'none'; style-src 'self' https: 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='; form-action 'self'"
 
+/** Marks the config of every route @fastify/swagger was told of. */
+const kDocumented = Symbol('fastify-warden.documented')
+
 const openapiPlugin: FastifyPluginAsync<OpenApiOptions> = async (fastify, opts) => {
   const warden = fastify.warden
   const routePrefix = opts.routePrefix === false ? false : pathOption('routePrefix', opts.routePrefix, '/docs')
@@ -25,6 +30,16 @@ const openapiPlugin: FastifyPluginAsync<OpenApiOptions> = async (fastify, opts) 
   Object.defineProperty(components, 'securitySchemes', {
     enumerable: true,
     get: () => Object.fromEntries([...warden.schemes.values()].map((s) => [s.name, s.openapi]))
+  })
+
+  // @fastify/swagger hears only of routes added after it; one added before would be missing from
+  // the document without a word, so the app does not start instead.
+  fastify.addHook('onRoute', (route) => {
+    route.config = { ...route.config, [kDocumented]: true } as typeof route.config
+  })
+  fastify.addHook('onReady', async function () {
+    const missing = routeTable(fastify).find((r) => r.config[kDocumented] !== true && r.method !== 'HEAD' && r.schema?.hide !== true)
+    if (missing !== undefined) throw new errors.WARDEN_ERR_UNDOCUMENTED_ROUTE(`${missing.method} ${missing.url}`)
   })
 
   await fastify.register(swagger, {

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyPluginAsync, FastifySchema, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions, onRequestHookHandler } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions, onRequestHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { errors } from './errors.js'
 import { challengeBuilder, assertHeaderSafe } from './core/challenge.js'
@@ -6,6 +6,7 @@ import { Denial, SCOPE, compileRequirement, parseRequirement, requiresScopes, ty
 import { problemErrorHandler } from './core/error-handler.js'
 import { securityEvent } from './core/events.js'
 import { PROBLEM_CONTENT_TYPE, PROBLEM_SCHEMA_ID, problem, problemSchema, sendProblem } from './core/problem.js'
+import { routeName, routeTable, type RouteEntry } from './core/route-table.js'
 import type { AuthPrincipal, SecurityRequirement, SecurityScheme } from './core/types.js'
 
 export interface WardenOptions {
@@ -85,8 +86,26 @@ const RESPONSE_403 = {
   content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: `${PROBLEM_SCHEMA_ID}#` } } }
 }
 
-function routeName (route: RouteOptions): string {
-  return `${Array.isArray(route.method) ? route.method.join(',') : route.method} ${route.url}`
+/** Marks the config of every route the core compiled; Fastify copies it into the route's context. */
+const kGuarded = Symbol('fastify-warden.guarded')
+
+const isPublicRequirement = (requirement: readonly SecurityRequirement[]): boolean =>
+  requirement.every((alt) => Object.keys(alt).length === 0)
+
+/**
+ * Routes the core never saw: registered before it (in the app or in a plugin loaded earlier),
+ * or in a context outside the one it was registered in. Those that need authentication would be
+ * served open, so they stop the app; public ones (`security: []`) are only listed.
+ */
+function unguarded (table: readonly RouteEntry[]): Error | undefined {
+  const open = table.filter((r) => r.config[kGuarded] !== true && r.method !== 'HEAD' &&
+    !(Array.isArray(r.schema?.security) && isPublicRequirement(r.schema.security)))
+  if (open.length === 0) return undefined
+  const route = open[0]
+  const what = route.schema?.security === undefined ? 'falls under the default security' : 'declares schema.security'
+  return new errors.WARDEN_ERR_UNGUARDED_ROUTE(`${route.method} ${route.url}`,
+    `${what} but was registered before fastify-warden (or outside the context it was registered in) and would be served without authentication: register fastify-warden before the plugin that adds the route${route.schema?.security === undefined ? ', or make the route public with security: []' : ''}` +
+    (open.length > 1 ? ` (${open.length - 1} more: ${open.slice(1, 6).map((r) => `${r.method} ${r.url}`).join(', ')}${open.length > 6 ? ', …' : ''})` : ''))
 }
 
 function checkOptions (opts: WardenOptions): Required<Omit<WardenOptions, 'defaultSecurity'>> & { defaultSecurity?: SecurityRequirement[] } {
@@ -108,9 +127,9 @@ function checkOptions (opts: WardenOptions): Required<Omit<WardenOptions, 'defau
 const wardenPlugin: FastifyPluginAsync<WardenOptions> = async (fastify, opts) => {
   const options = checkOptions(opts)
   const schemes = new Map<string, SecurityScheme>()
-  const pending: Array<{ name: string, requirement: SecurityRequirement[] | undefined, schema: FastifySchema, bind: (e: Evaluator) => void }> = []
-  const routes: Array<{ method: string, url: string, schema: FastifySchema }> = []
+  const pending: Array<{ name: string, requirement: SecurityRequirement[] | undefined, route: RouteOptions, bind: (e: Evaluator) => void }> = []
   const ready: WardenRoute[] = []
+  let seen = 0
 
   fastify.decorate('warden', {
     routes: ready,
@@ -140,8 +159,10 @@ const wardenPlugin: FastifyPluginAsync<WardenOptions> = async (fastify, opts) =>
     const declared = route.schema?.security
     // undefined: "every registered scheme", known only once all plugins have loaded.
     const requirement = declared !== undefined ? parseRequirement(name, declared) : this[kDefaultSecurity]
-    const isPublic = requirement !== undefined && requirement.every((alt) => Object.keys(alt).length === 0)
-    const schema: FastifySchema = { ...route.schema }
+    const isPublic = requirement !== undefined && isPublicRequirement(requirement)
+    route.config = { ...route.config, [kGuarded]: true } as typeof route.config
+    seen++
+    const schema = { ...route.schema }
     if (requirement !== undefined) schema.security = requirement
     if (!isPublic) {
       const declared = route.schema?.response as Record<string, unknown> | undefined
@@ -152,11 +173,10 @@ const wardenPlugin: FastifyPluginAsync<WardenOptions> = async (fastify, opts) =>
       schema.response = response
     }
     route.schema = schema
-    for (const method of Array.isArray(route.method) ? route.method : [route.method]) routes.push({ method, url: route.url, schema })
     if (isPublic) return
 
     let evaluate: Evaluator | undefined
-    pending.push({ name, requirement, schema, bind: (e) => { evaluate = e } })
+    pending.push({ name, requirement, route, bind: (e) => { evaluate = e } })
     const hook = function authenticate (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction): void {
       const decision = (evaluate as Evaluator)(request)
       if (decision instanceof Promise) {
@@ -175,20 +195,27 @@ const wardenPlugin: FastifyPluginAsync<WardenOptions> = async (fastify, opts) =>
 
   fastify.addHook('onReady', function (done) {
     try {
-      for (const route of pending) {
-        let requirement = route.requirement
+      for (const entry of pending) {
+        let requirement = entry.requirement
         if (requirement === undefined) {
-          if (schemes.size === 0) throw new errors.WARDEN_ERR_UNKNOWN_SCHEME(route.name, '(default: any)', 'none')
-          // The route object is shared with @fastify/swagger, which reads it when the document is generated.
-          requirement = route.schema.security = allSchemes()
+          if (schemes.size === 0) throw new errors.WARDEN_ERR_UNKNOWN_SCHEME(entry.name, '(default: any)', 'none')
+          // The schema object, as later onRoute hooks left it, is the one the route's context and
+          // @fastify/swagger hold; the document is generated after this.
+          requirement = entry.route.schema!.security = allSchemes()
         }
-        route.bind(compileRequirement(route.name, requirement, schemes))
+        entry.bind(compileRequirement(entry.name, requirement, schemes))
       }
       pending.length = 0
-      for (const route of routes) {
-        ready.push(Object.freeze({ method: route.method, url: route.url, security: route.schema.security ?? [], documented: Object.keys(route.schema.response ?? {}) }))
+      const table = routeTable(fastify)
+      // No routes listed although the core saw some: this Fastify cannot list them, fail closed.
+      if (table.length === 0 && seen > 0) {
+        throw new errors.WARDEN_ERR_UNGUARDED_ROUTE('*', 'cannot be checked: this version of Fastify does not list its routes to fastify-warden')
       }
-      routes.length = 0
+      const open = unguarded(table)
+      if (open !== undefined) throw open
+      for (const route of table) {
+        ready.push(Object.freeze({ method: route.method, url: route.url, security: route.schema?.security ?? [], documented: Object.keys(route.schema?.response ?? {}) }))
+      }
       done()
     } catch (err) {
       done(err as Error)
