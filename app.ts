@@ -1,21 +1,18 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import formbody from '@fastify/formbody'
 import { createHash, createPublicKey, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { Redis } from 'ioredis'
-import warden, { REDACT_PATHS, apiKey, basicAuth, cors, createPasswordHasher, oauth2Bearer, openapi, rateLimit, requestId, requestIdOptions, securityHeaders, trustedHosts, type OAuth2BearerOptions, type PasswordHasher } from './plugins/index.js'
+import warden, { REDACT_PATHS, apiKey, basicAuth, cors, createPasswordHasher, memoryLoginAttempts, oauth2Bearer, oauth2Server, openapi, rateLimit, requestId, requestIdOptions, securityHeaders, trustedHosts, type LoginAttempts, type OAuth2BearerOptions, type OAuth2Client, type PasswordHasher, type UserGrant } from './plugins/index.js'
 import type { Config } from './config.js'
 import type { Stores } from './stores/index.js'
 import { ROLE_SCOPES, SCOPES } from './schemas/scopes.js'
 import { inputKeywords } from './schemas/toolkit.js'
-import authRoutes from './routes/auth.js'
 import userRoutes from './routes/users.js'
 import apiKeyRoutes from './routes/api-keys.js'
 import healthRoutes from './routes/health.js'
-import { createLogin } from './routes/login.js'
-import { memoryLoginAttempts, redisLoginAttempts, type LoginAttempts } from './stores/login-attempts.js'
-import { createSessions } from './routes/sessions.js'
+import { redisLoginAttempts } from './stores/login-attempts.js'
+import type { User } from './stores/users.js'
 
 // app.ts runs from the repository (tests, tsx) and from dist/ (npm start).
 const pkg = JSON.parse(readFileSync(new URL(import.meta.url.includes('/dist/') ? '../package.json' : './package.json', import.meta.url), 'utf8')) as { version: string }
@@ -27,8 +24,8 @@ export interface AppOptions {
   /** Default: argon2id with OWASP parameters. Tests pass cheaper ones. */
   passwords?: PasswordHasher
   logger?: FastifyServerOptions['logger']
-  /** Confidential OAuth2 clients allowed at the token endpoint, id → secret. */
-  clients?: Record<string, string>
+  /** Confidential OAuth2 clients of the token endpoint. */
+  clients?: Record<string, OAuth2Client>
   /** Where failed logins are counted. Default: Redis when configured, else memory. */
   loginAttempts?: LoginAttempts
   /** Prefix of the rate-limit keys in Redis (tests isolate themselves with it). */
@@ -68,7 +65,6 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(securityHeaders)
   // '*' passes the configuration only in development, and then without credentials.
   await app.register(cors, { origins: config.allowedOrigins, environment: config.environment, credentials: !config.allowedOrigins.includes('*') })
-  await app.register(formbody)
   // Counters in Redis when configured, so every instance counts the same requests. Errors
   // surface at once instead of queueing: each route then fails open or closed as it says.
   const redis = config.redisUrl === undefined ? undefined : new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true })
@@ -124,23 +120,39 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     },
     onUse: (record) => { if (!record.id.startsWith('static-')) stores.apiKeyUsage.record(record.id) }
   })
-  const attempts = options.loginAttempts ?? (redis === undefined ? memoryLoginAttempts() : redisLoginAttempts(redis, { namespace: options.rateLimitNamespace ?? 'fastify-warden' }))
-  const login = createLogin(stores.users, passwords, attempts)
+  await app.register(oauth2Server, {
+    verifyUser: async (username, password, request) => {
+      const user = await stores.users.findByUsername(username)
+      const ok = await passwords.verify(user?.passwordHash, password)
+      if (user === null || !ok || !user.active) return null
+      if (passwords.needsRehash(user.passwordHash)) {
+        await stores.users.setPasswordHash(user.id, await passwords.hash(password), false)
+        request.log.info({ subject: user.id }, 'password hash upgraded')
+      }
+      return grantOf(user)
+    },
+    // A refresh never grants more than the role allows today, and ends with a disabled account.
+    findSubject: async (subject) => {
+      const user = await stores.users.findById(subject)
+      return user === null || !user.active ? null : grantOf(user)
+    },
+    sessions: stores,
+    clients: options.clients ?? {},
+    refreshTokenTtl: jwt.refreshTokenTtl,
+    lockout: options.loginAttempts ?? (redis === undefined ? memoryLoginAttempts() : redisLoginAttempts(redis, { namespace: options.rateLimitNamespace ?? 'fastify-warden' })),
+    rateLimit: config.loginRateLimit
+  })
   await app.register(basicAuth, {
     async verify (username, password, request) {
-      const result = await login(username, password, request)
+      const result = await app.oauth2Server.login(username, password, request)
       // A locked account is refused like a wrong password: Basic has no way to say "wait".
-      if (result === null || !('user' in result)) return null
-      const { user } = result
-      return { subject: user.id, scopes: ROLE_SCOPES[user.role], user: { username: user.username } }
+      if (result === null || !('grant' in result)) return null
+      return { subject: result.grant.subject, scopes: result.grant.scopes, user: { username } }
     }
   })
 
-  const sessions = createSessions(app, stores, jwt.refreshTokenTtl)
-  const clients = new Map(Object.entries(options.clients ?? {}).map(([id, secret]) => [id, createHash('sha256').update(secret).digest()]))
   await app.register(healthRoutes, { stores })
-  await app.register(authRoutes, { login, sessions, clients, realm: 'fastify-warden', issuer: jwt.issuer, loginRateLimit: config.loginRateLimit })
-  await app.register(userRoutes, { stores, passwords, sessions, attempts })
+  await app.register(userRoutes, { stores, passwords })
   await app.register(apiKeyRoutes, { stores })
 
   app.addHook('onReady', async () => {
@@ -150,6 +162,10 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     options.onAdminCreated?.(config.admin.username, config.admin.password === undefined ? password : undefined)
   })
   return app
+}
+
+function grantOf (user: User): UserGrant {
+  return { subject: user.id, scopes: ROLE_SCOPES[user.role] }
 }
 
 /** RFC 7638 thumbprint of a key's public JWK: a stable `kid` without configuration. */

@@ -4,6 +4,7 @@ import { errors } from './errors.js'
 import { assertHeaderSafe } from './core/challenge.js'
 import { scopesOption, stringOption } from './core/options.js'
 import { INVALID_CREDENTIALS, type AuthOutcome, type WardenUser } from './core/types.js'
+import { decodeBasic } from './core/basic.js'
 
 /** What `verify` returns for a valid user name and password. */
 export interface BasicAuthUser {
@@ -25,34 +26,6 @@ export interface BasicAuthOptions {
   verify: (username: string, password: string, request: FastifyRequest) => BasicAuthUser | null | Promise<BasicAuthUser | null>
   /** Scopes this scheme grants; a subset of the core's catalog, all of it by default. */
   scopes?: string[]
-}
-
-const TOKEN68 = /^[A-Za-z0-9+/]+={0,2}$/
-// RFC 7617 §2: neither user-id nor password may contain control characters.
-const CONTROL = /[\u0000-\u001f\u007f]/
-const MAX_USERNAME = 256
-const MAX_PASSWORD = 1024
-const MAX_ENCODED = 4096
-const utf8 = new TextDecoder('utf-8', { fatal: true })
-
-/**
- * Decode `Basic` credentials (RFC 7617): UTF-8, split at the first colon, no control characters,
- * bounded. Either part may be empty (OAuth2 client credentials allow that). `undefined` if malformed.
- */
-export function decodeBasic (encoded: string): { username: string, password: string } | undefined {
-  if (encoded.length > MAX_ENCODED || encoded.length % 4 !== 0 || !TOKEN68.test(encoded)) return undefined
-  let decoded: string
-  try {
-    decoded = utf8.decode(Buffer.from(encoded, 'base64'))
-  } catch {
-    return undefined
-  }
-  const colon = decoded.indexOf(':')
-  if (colon === -1 || CONTROL.test(decoded)) return undefined
-  const username = decoded.slice(0, colon)
-  const password = decoded.slice(colon + 1)
-  if (username.length > MAX_USERNAME || password.length > MAX_PASSWORD) return undefined
-  return { username, password }
 }
 
 /** Decode `Basic` credentials of a user: as `decodeBasic`, and the user name must not be empty. */

@@ -71,7 +71,18 @@ export interface IssuedAccessToken {
 export interface AccessTokens {
   /** Lifetime of issued tokens, seconds. */
   readonly expiresIn: number
-  /** Sign an RFC 9068 access token. `scope` may be a list or a space-separated string. */
+  /** The `iss` of issued tokens. */
+  readonly issuer: string
+  /** Name of the scheme that verifies these tokens. */
+  readonly scheme: string
+  /** Scopes the scheme grants: `sign()` refuses any other. */
+  readonly scopes: ReadonlySet<string>
+  /** Whether the scheme checks revocation (`isRevoked`), so that revoking a token means something. */
+  readonly revocable: boolean
+  /**
+   * Sign an RFC 9068 access token. `scope` may be a list or a space-separated string of scopes
+   * the scheme grants.
+   */
   sign (claims: { sub: string, scope?: string | readonly string[], [claim: string]: unknown }, options?: { expiresIn?: number }): IssuedAccessToken
   /** Verify a token exactly as the scheme does (signature, header, claims); throws on any fault. */
   verify (token: string): Promise<WardenClaims>
@@ -174,6 +185,7 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
   const cache = opts.cache === undefined || opts.cache === false
     ? undefined
     : new ExpiringCache<AuthPrincipal>(integerOption('cache.max', opts.cache.max, 10_000, 1, 10_000_000))
+  const schemeScopes = scopesOption('scopes', opts.scopes, warden.scopes)
   const keys = loadKeys(opts, now)
   const allowed = new Set<Algorithm>(keys.signing === undefined ? ALGORITHMS : keys.local.map((k) => k.alg))
   const rules: ClaimRules = { issuers, audience, tokenTypes, clockTolerance, now }
@@ -264,6 +276,10 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
 
   const accessTokens: AccessTokens = {
     expiresIn,
+    issuer: issuers[0],
+    scheme: name,
+    scopes: schemeScopes,
+    revocable: isRevoked !== undefined,
     sign (claims, options) {
       if (signing === undefined) throw new errors.WARDEN_ERR_SIGN('the scheme verifies tokens of an external provider (jwksUrl) and holds no signing key')
       if (typeof claims?.sub !== 'string' || claims.sub.length === 0) throw new errors.WARDEN_ERR_SIGN("'sub' must be a non-empty string")
@@ -271,11 +287,16 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
         if (claim in claims) throw new errors.WARDEN_ERR_SIGN(`'${claim}' is set by the signer`)
       }
       const ttl = integerOption('expiresIn', options?.expiresIn, expiresIn, 1, 86_400)
+      if ('scopes' in claims) throw new errors.WARDEN_ERR_SIGN("the claim is 'scope' (RFC 9068), a list or a space-separated string, not 'scopes'")
       const { scope, ...rest } = claims
+      const granted = scope === undefined ? [] : typeof scope === 'string' ? scope.split(' ').filter(Boolean) : scope
+      for (const s of granted) {
+        if (!schemeScopes.has(s)) throw new errors.WARDEN_ERR_SIGN(`scope '${s}' is not one the '${name}' scheme grants`)
+      }
       const iat = Math.floor(now() / 1000)
       const jti = randomUUID()
       const payload: Record<string, unknown> = { ...rest, iat, exp: iat + ttl, jti }
-      if (scope !== undefined) payload.scope = typeof scope === 'string' ? scope : scope.join(' ')
+      if (scope !== undefined) payload.scope = granted.join(' ')
       return { token: jwt!.sign(payload), jti, expiresIn: ttl, expiresAt: iat + ttl }
     },
     async verify (token) {
@@ -314,7 +335,7 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
 
   warden.addScheme({
     name,
-    scopes: scopesOption('scopes', opts.scopes, warden.scopes),
+    scopes: schemeScopes,
     openapi: {
       type: 'oauth2',
       description: opts.description ?? 'OAuth2 password flow; send the access token as `Authorization: Bearer <token>`. Access tokens are JWTs (RFC 9068) issued and verified following RFC8725 (algorithm allow-list, typ, iss, aud, exp checked).',

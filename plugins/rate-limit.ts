@@ -6,6 +6,7 @@ import { errors } from './errors.js'
 import { integerOption } from './core/options.js'
 import { problem, problemSchema, sendProblem, PROBLEM_CONTENT_TYPE, PROBLEM_SCHEMA_ID } from './core/problem.js'
 import { securityEvent } from './core/events.js'
+import { routeName } from './core/route-table.js'
 
 export interface Limit {
   max: number
@@ -27,16 +28,23 @@ export interface RateLimitOptions extends Limit {
   failOpen?: boolean
 }
 
-/** Per-route settings, as `config: { rateLimit: { max, timeWindow, failOpen } }`, or `false` for none. */
+/**
+ * Per-route settings, as `config: { rateLimit: { max, timeWindow, skipOnError } }` (the key and
+ * the names of @fastify/rate-limit), or `false` for none. `skipOnError: false` fails closed when
+ * the counters cannot be reached. Any other setting stops the app at start-up.
+ */
 export interface RouteRateLimit extends Partial<Limit> {
-  failOpen?: boolean
+  skipOnError?: boolean
 }
+const ROUTE_SETTINGS: ReadonlySet<string> = new Set(['max', 'timeWindow', 'skipOnError'])
 
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** fastify-warden's `rateLimit` plugin: this route's limit per client address, or `false`. */
-    wardenRateLimit?: RouteRateLimit | false
-  }
+function routeLimit (name: string, config: unknown, fallback: Limit, failOpen: boolean): { limit: Limit, failOpen: boolean } {
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new errors.WARDEN_ERR_OPTION(`${name} config.rateLimit`, 'must be { max, timeWindow, skipOnError } or false')
+  const unknown = Object.keys(config).find((k) => !ROUTE_SETTINGS.has(k))
+  if (unknown !== undefined) throw new errors.WARDEN_ERR_OPTION(`${name} config.rateLimit.${unknown}`, 'is not a setting of fastify-warden\'s rateLimit (max, timeWindow in ms, skipOnError)')
+  const { skipOnError, ...limit } = config as RouteRateLimit
+  if (skipOnError !== undefined && typeof skipOnError !== 'boolean') throw new errors.WARDEN_ERR_OPTION(`${name} config.rateLimit.skipOnError`, 'must be a boolean')
+  return { limit: limitOption(`${name} config.rateLimit`, limit, fallback), failOpen: skipOnError ?? failOpen }
 }
 
 interface Limiter {
@@ -113,14 +121,15 @@ const rateLimitPlugin: FastifyPluginAsync<RateLimitOptions> = async (fastify, op
   const principalLimiter = principal === undefined ? undefined : limiter(principal, 'principal:', (r) => `${r.auth!.scheme}:${r.auth!.apiKeyId ?? r.auth!.subject}`, failOpen)
 
   fastify.addHook('onRoute', (route: RouteOptions) => {
-    const config = route.config?.wardenRateLimit
+    const name = routeName(route)
+    const config = route.config?.rateLimit
     if (config === false) {
       route.config = { ...route.config, [kLimiter]: null } as LimitedConfig
       return
     }
     if (config !== undefined) {
-      const name = `${Array.isArray(route.method) ? route.method.join(',') : route.method} ${route.url}`
-      route.config = { ...route.config, [kLimiter]: limiter(limitOption(`${name} wardenRateLimit`, config, global), `route:${name}:`, byAddress, config.failOpen ?? failOpen) } as LimitedConfig
+      const own = routeLimit(name, config, global, failOpen)
+      route.config = { ...route.config, [kLimiter]: limiter(own.limit, `route:${name}:`, byAddress, own.failOpen) } as LimitedConfig
     }
     if (route.schema?.hide === true) return
     route.schema = { ...route.schema, response: withLimitHeaders({ ...(route.schema?.response as Record<string, unknown> | undefined ?? { 200: { description: 'Default Response' } }), 429: RESPONSE_429 }) }

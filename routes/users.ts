@@ -6,14 +6,10 @@ import { PageQuery, PasswordChange, UserCreate, UserPage, UserView } from '../sc
 import { DuplicateError } from '../stores/errors.js'
 import type { Stores } from '../stores/index.js'
 import type { User } from '../stores/users.js'
-import type { Sessions } from './sessions.js'
-import type { LoginAttempts } from '../stores/login-attempts.js'
 
 export interface UserRoutesOptions {
   stores: Stores
   passwords: PasswordHasher
-  sessions: Sessions
-  attempts: LoginAttempts
 }
 
 /** Any of the three schemes, each granting `scopes`. */
@@ -24,7 +20,7 @@ export function userView (user: User): UserView {
   return { id: user.id, username: user.username, email: user.email, role: user.role, active: user.active, created_at: user.createdAt.toISOString() }
 }
 
-const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { stores, passwords, sessions, attempts }) => {
+const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { stores, passwords }) => {
   app.addSchema(UserView)
 
   app.get('/users/me', {
@@ -52,14 +48,14 @@ const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { s
     const user = await stores.users.findById(request.auth!.subject)
     if (user === null) return await sendProblem(reply, 404, problem(404, 'This credential does not belong to a user.'))
     const { current_password: current, new_password: next } = request.body
-    if (!(await passwords.verify(user.passwordHash, current)).ok) {
+    if (!await passwords.verify(user.passwordHash, current)) {
       return await sendProblem(reply, 400, invalidFields([{ in: 'body', field: '/current_password', message: 'is not the current password' }]))
     }
     if (current === next) {
       return await sendProblem(reply, 400, invalidFields([{ in: 'body', field: '/new_password', message: 'must differ from the current password' }]))
     }
     await stores.users.setPasswordHash(user.id, await passwords.hash(next), true)
-    const ended = await sessions.endAll(user.id, 'password changed')
+    const ended = await app.oauth2Server.endSessions(user.id, 'password changed')
     securityEvent(request, 'auth.password.changed', { sessions_ended: ended })
     return await reply.code(204).send(null)
   })
@@ -122,7 +118,7 @@ const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { s
   }, async (request, reply) => {
     const user = await stores.users.findById(request.params.id)
     if (user === null) return await sendProblem(reply, 404, problem(404, 'No such user.'))
-    await attempts.reset(user.username)
+    await app.oauth2Server.unlock(user.username)
     request.log.info({ subject: request.auth!.subject, user: user.id }, 'login lock lifted')
     return await reply.code(204).send(null)
   })
@@ -138,7 +134,7 @@ const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { s
   }, async (request, reply) => {
     const { id } = request.params
     if (id === request.auth!.subject) return await sendProblem(reply, 409, problem(409, 'You cannot delete your own account.'))
-    await sessions.endAll(id, 'user deleted')
+    await app.oauth2Server.endSessions(id, 'user deleted')
     if (!await stores.users.delete(id)) return await sendProblem(reply, 404, problem(404, 'No such user.'))
     securityEvent(request, 'user.deleted', { user: id })
     return await reply.code(204).send(null)

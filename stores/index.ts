@@ -2,13 +2,16 @@ import { openDatabase, type Database } from './database.js'
 import { migrate } from './migrations.js'
 import { sqlUserStore, type UserStore } from './users.js'
 import { sqlApiKeyStore, type ApiKeyStore } from './api-keys.js'
-import { sqlRefreshTokenStore, type RefreshTokenStore } from './refresh-tokens.js'
+import { sqlRefreshTokenStore } from './refresh-tokens.js'
+import type { RefreshTokenStore } from '../plugins/oauth2-server/sessions.js'
 import { sqlRevocationStore } from './revocations.js'
 import { RevocationList } from './revocation-list.js'
 import { ApiKeyUsage } from './api-key-usage.js'
 
 export interface Stores {
   db: Database
+  /** Delete rows that can no longer matter: expired or long-revoked sessions, expired revocations. */
+  purge (): Promise<{ sessions: number, revocations: number }>
   users: UserStore
   apiKeys: ApiKeyStore
   refreshTokens: RefreshTokenStore
@@ -29,6 +32,8 @@ export interface StoreOptions {
   usageInterval?: number
   /** Interval of revocation rereads from the database (ms). */
   revocationPollInterval?: number
+  /** How often expired refresh-token families and revoked ids are deleted (ms). Default 1 hour. */
+  purgeInterval?: number
 }
 
 /** Open (and migrate) the database and build every store on it. */
@@ -37,8 +42,10 @@ export async function openStores (options: StoreOptions): Promise<Stores> {
   try {
     await migrate(db)
     const apiKeys = sqlApiKeyStore(db)
+    const revocationStore = sqlRevocationStore(db)
+    const refreshTokens = sqlRefreshTokenStore(db)
     const revocations = await RevocationList.open({
-      store: sqlRevocationStore(db),
+      store: revocationStore,
       ...(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl }),
       ...(options.redisNamespace === undefined ? {} : { namespace: options.redisNamespace }),
       ...(options.revocationPollInterval === undefined ? {} : { pollInterval: options.revocationPollInterval }),
@@ -46,14 +53,21 @@ export async function openStores (options: StoreOptions): Promise<Stores> {
       ...(options.onError === undefined ? {} : { onError: options.onError })
     })
     const apiKeyUsage = new ApiKeyUsage(apiKeys, options.usageInterval, options.onError)
+    const purge = async (): Promise<{ sessions: number, revocations: number }> =>
+      ({ sessions: await refreshTokens.purge(), revocations: await revocationStore.purge() })
+    // No table grows without bound: what cannot be used any more is deleted on a schedule.
+    const purging = setInterval(() => { purge().catch((err: Error) => options.onError?.(err)) }, options.purgeInterval ?? 3_600_000)
+    purging.unref()
     return {
       db,
+      purge,
       users: sqlUserStore(db),
       apiKeys,
-      refreshTokens: sqlRefreshTokenStore(db),
+      refreshTokens,
       revocations,
       apiKeyUsage,
       async close () {
+        clearInterval(purging)
         await apiKeyUsage.close()
         await revocations.close()
         await db.close()

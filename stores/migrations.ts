@@ -64,6 +64,21 @@ export const MIGRATIONS: ReadonlyArray<{ version: number, name: string, sql: str
         PRIMARY KEY (kind, id)
       );
     `
+  },
+  {
+    version: 2,
+    name: 'sessions of any subject',
+    // The token endpoint is a plugin for any app: a session belongs to a subject (a user id of
+    // whatever shape, or a client) and to the client it was issued to, not to a row of users.
+    sql: `
+      ALTER TABLE refresh_families DROP CONSTRAINT refresh_families_user_id_fkey;
+      ALTER TABLE refresh_families ALTER COLUMN user_id TYPE text USING user_id::text;
+      ALTER TABLE refresh_families RENAME COLUMN user_id TO subject;
+      ALTER INDEX refresh_families_user RENAME TO refresh_families_subject;
+      ALTER TABLE refresh_families ADD COLUMN client_id text NOT NULL DEFAULT 'public';
+      CREATE INDEX refresh_families_expires ON refresh_families (expires_at);
+      CREATE INDEX revocations_expires ON revocations (expires_at);
+    `
   }
 ]
 

@@ -1,63 +1,60 @@
+import type { RefreshFamily, RefreshTokenStore, Rotation } from '../plugins/oauth2-server/sessions.js'
 import type { Database } from './database.js'
 
-/** What presenting a refresh token led to. */
-export type Rotation =
-  | { outcome: 'rotated', familyId: string, userId: string, scope: string }
-  /** The token had been rotated already: the whole family is now revoked (RFC 9700 §4.14.2). */
-  | { outcome: 'reused', familyId: string, userId: string }
-  | { outcome: 'invalid' }
+interface Presented { family_id: string, rotated_at: Date | null, subject: string, scope: string, client_id: string, expires_at: Date, revoked_at: Date | null }
 
-export interface RefreshTokenStore {
-  /** Start a family (one login) with its first token; returns the family id. */
-  createFamily (family: { userId: string, scope: string, expiresAt: Date, digest: string }): Promise<string>
-  /** Swap `digest` for `nextDigest` in one transaction, or detect reuse. */
-  rotate (digest: string, nextDigest: string): Promise<Rotation>
-  /** Revoke the family of a token (RFC 7009); returns the family id, or null for an unknown token. */
-  revokeByToken (digest: string): Promise<{ familyId: string, userId: string } | null>
-  /** Revoke every live family of a user (password change); returns their ids. */
-  revokeUser (userId: string, reason: string): Promise<string[]>
-}
+const family = (row: Presented): RefreshFamily => ({ familyId: row.family_id, subject: row.subject, scope: row.scope, clientId: row.client_id })
 
-interface Presented { family_id: string, rotated_at: Date | null, user_id: string, scope: string, expires_at: Date, revoked_at: Date | null }
+const PRESENTED = `SELECT t.family_id, t.rotated_at, f.subject, f.scope, f.client_id, f.expires_at, f.revoked_at
+                     FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.digest = $1`
 
-export function sqlRefreshTokenStore (db: Database): RefreshTokenStore {
+/** Refresh-token families in SQL (PGlite or PostgreSQL), for `oauth2Server`'s `sessions.refreshTokens`. */
+export function sqlRefreshTokenStore (db: Database): RefreshTokenStore & { purge (): Promise<number> } {
+  const live = (row: Presented | undefined): row is Presented =>
+    row !== undefined && row.rotated_at === null && row.revoked_at === null && new Date(row.expires_at).getTime() > Date.now()
   return {
-    async createFamily ({ userId, scope, expiresAt, digest }) {
+    async createFamily ({ subject, scope, clientId, expiresAt, digest }) {
       return await db.transaction(async (tx) => {
-        const [family] = await tx.query<{ id: string }>(
-          'INSERT INTO refresh_families (user_id, scope, expires_at) VALUES ($1, $2, $3) RETURNING id', [userId, scope, expiresAt])
-        await tx.query('INSERT INTO refresh_tokens (digest, family_id) VALUES ($1, $2)', [digest, family.id])
-        return family.id
+        const [created] = await tx.query<{ id: string }>(
+          'INSERT INTO refresh_families (subject, scope, client_id, expires_at) VALUES ($1, $2, $3, $4) RETURNING id', [subject, scope, clientId, expiresAt])
+        await tx.query('INSERT INTO refresh_tokens (digest, family_id) VALUES ($1, $2)', [digest, created.id])
+        return created.id
       })
+    },
+    async find (digest) {
+      const [row] = await db.query<Presented>(PRESENTED, [digest])
+      return live(row) ? family(row) : null
     },
     async rotate (digest, nextDigest) {
       return await db.transaction(async (tx): Promise<Rotation> => {
         // The row lock makes two concurrent uses of one token serialise: the second sees it rotated.
-        const [token] = await tx.query<Presented>(
-          `SELECT t.family_id, t.rotated_at, f.user_id, f.scope, f.expires_at, f.revoked_at
-             FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id
-            WHERE t.digest = $1 FOR UPDATE OF t, f`, [digest])
+        const [token] = await tx.query<Presented>(PRESENTED + ' FOR UPDATE OF t, f', [digest])
         if (token === undefined) return { outcome: 'invalid' }
         if (token.rotated_at !== null) {
           await tx.query("UPDATE refresh_families SET revoked_at = now(), revoked_reason = 'reuse' WHERE id = $1 AND revoked_at IS NULL", [token.family_id])
-          return { outcome: 'reused', familyId: token.family_id, userId: token.user_id }
+          return { outcome: 'reused', familyId: token.family_id, subject: token.subject }
         }
-        if (token.revoked_at !== null || new Date(token.expires_at).getTime() <= Date.now()) return { outcome: 'invalid' }
+        if (!live(token)) return { outcome: 'invalid' }
         await tx.query('UPDATE refresh_tokens SET rotated_at = now() WHERE digest = $1', [digest])
         await tx.query('INSERT INTO refresh_tokens (digest, family_id) VALUES ($1, $2)', [nextDigest, token.family_id])
-        return { outcome: 'rotated', familyId: token.family_id, userId: token.user_id, scope: token.scope }
+        return { outcome: 'rotated', ...family(token) }
       })
     },
     async revokeByToken (digest) {
-      const [row] = await db.query<{ id: string, user_id: string }>(
+      const [row] = await db.query<{ id: string, subject: string }>(
         `UPDATE refresh_families f SET revoked_at = COALESCE(f.revoked_at, now()), revoked_reason = COALESCE(f.revoked_reason, 'revoked')
-           FROM refresh_tokens t WHERE t.digest = $1 AND t.family_id = f.id RETURNING f.id, f.user_id`, [digest])
-      return row === undefined ? null : { familyId: row.id, userId: row.user_id }
+           FROM refresh_tokens t WHERE t.digest = $1 AND t.family_id = f.id RETURNING f.id, f.subject`, [digest])
+      return row === undefined ? null : { familyId: row.id, subject: row.subject }
     },
-    async revokeUser (userId, reason) {
+    async revokeSubject (subject, reason) {
       const rows = await db.query<{ id: string }>(
-        'UPDATE refresh_families SET revoked_at = now(), revoked_reason = $2 WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now() RETURNING id', [userId, reason])
+        'UPDATE refresh_families SET revoked_at = now(), revoked_reason = $2 WHERE subject = $1 AND revoked_at IS NULL AND expires_at > now() RETURNING id', [subject, reason])
       return rows.map((r) => r.id)
+    },
+    /** Delete families (and their tokens) that can no longer be used: expired, or revoked for longer than a day. */
+    async purge () {
+      return (await db.query(
+        "DELETE FROM refresh_families WHERE expires_at <= now() OR revoked_at <= now() - interval '1 day' RETURNING id")).length
     }
   }
 }

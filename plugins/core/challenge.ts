@@ -1,8 +1,11 @@
 import type { ChallengeKind } from './types.js'
 import { errors } from '../errors.js'
 
-// Header values must not carry control characters; quoted-string escapes `\` and `"` (RFC 9110 §5.6.4).
-const CONTROL = /[\u0000-\u001f\u007f]/
+/**
+ * Control characters: header values must not carry them (quoted-string escapes `\` and `"`,
+ * RFC 9110 §5.6.4), nor may Basic user-ids and passwords (RFC 7617 §2).
+ */
+export const CONTROL = /[\u0000-\u001f\u007f]/
 
 /** Check that `value` can stand in a quoted challenge parameter; throws naming `option` if not. */
 export function assertHeaderSafe (option: string, value: string): void {

@@ -11,20 +11,19 @@ export interface PasswordHasherOptions {
   parallelism?: number
 }
 
-export interface PasswordCheck {
-  ok: boolean
-  /** The hash was made with other parameters or another algorithm: store a new one. */
-  needsRehash: boolean
-}
-
 export interface PasswordHasher {
   hash (password: string): Promise<string>
   /**
    * Check a password against a stored hash: argon2id, or bcrypt (`$2a$`/`$2b$`/`$2y$`, as passlib
    * writes them). With no hash (unknown user) a dummy hash is checked instead, so the answer
-   * takes as long as for a wrong password.
+   * takes as long as for a wrong password. `true` only for the right password.
    */
-  verify (hash: string | null | undefined, password: string): Promise<PasswordCheck>
+  verify (hash: string | null | undefined, password: string): Promise<boolean>
+  /**
+   * Whether a hash that just verified was made with other parameters or another algorithm
+   * (bcrypt): then hash the password again and store the new hash.
+   */
+  needsRehash (hash: string): boolean
 }
 
 const BCRYPT = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/
@@ -43,19 +42,17 @@ export function createPasswordHasher (opts: PasswordHasherOptions = {}): Passwor
     return await argon2.hash(password, params)
   }
 
-  async function verify (stored: string | null | undefined, password: string): Promise<PasswordCheck> {
-    if (typeof stored === 'string' && stored.startsWith('$argon2')) {
-      const ok = await argon2.verify(stored, password).catch(() => false)
-      return { ok, needsRehash: ok && argon2.needsRehash(stored, params) }
-    }
-    if (typeof stored === 'string' && BCRYPT.test(stored)) {
-      const ok = await bcrypt.compare(password, stored)
-      return { ok, needsRehash: ok }
-    }
+  async function verify (stored: string | null | undefined, password: string): Promise<boolean> {
+    if (typeof stored === 'string' && stored.startsWith('$argon2')) return await argon2.verify(stored, password).catch(() => false)
+    if (typeof stored === 'string' && BCRYPT.test(stored)) return await bcrypt.compare(password, stored)
     dummy ??= hash('fastify-warden dummy password')
     await argon2.verify(await dummy, password).catch(() => false)
-    return { ok: false, needsRehash: false }
+    return false
   }
 
-  return { hash, verify }
+  function needsRehash (stored: string): boolean {
+    return !stored.startsWith('$argon2id$') || argon2.needsRehash(stored, params)
+  }
+
+  return { hash, verify, needsRehash }
 }

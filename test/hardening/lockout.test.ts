@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { identityApp, form, ADMIN_PASSWORD } from '../helpers/identity.js'
 import { closeSharedDatabase, redisSkip, REDIS_URL } from '../helpers/services.js'
-import { memoryLoginAttempts, redisLoginAttempts, type LoginAttempts } from '../../stores/login-attempts.js'
+import { redisLoginAttempts } from '../../stores/login-attempts.js'
+import { memoryLoginAttempts, type LoginAttempts } from '../../plugins/index.js'
 
 t.teardown(closeSharedDatabase)
 

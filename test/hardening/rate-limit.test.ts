@@ -17,8 +17,8 @@ async function limitedApp (opts: RateLimitOptions) {
   await app.register(rateLimit, opts)
   app.get('/open', { schema: { security: [] } }, async () => 'ok')
   app.get('/mine', { schema: { security: [{ apiKey: [] }] } }, async () => 'ok')
-  app.get('/login', { schema: { security: [] }, config: { wardenRateLimit: { max: 2, timeWindow: 60_000 } } }, async () => 'ok')
-  app.get('/health', { schema: { security: [] }, config: { wardenRateLimit: false } }, async () => 'ok')
+  app.get('/login', { schema: { security: [] }, config: { rateLimit: { max: 2, timeWindow: 60_000 } } }, async () => 'ok')
+  app.get('/health', { schema: { security: [] }, config: { rateLimit: false } }, async () => 'ok')
   await app.ready()
   return fixture
 }
@@ -117,4 +117,20 @@ t.test('two instances sharing Redis share the counters', { skip: await redisSkip
   const statuses = []
   for (let i = 0; i < 4; i++) statuses.push((await apps[i % 2].inject({ url: '/x' })).statusCode)
   t.same(statuses, [200, 200, 200, 429], 'the fourth request is refused, whichever instance gets it')
+})
+
+t.test('a per-route limit with a setting the plugin does not apply stops the app, naming it', async (t) => {
+  const cases: Array<[unknown, RegExp]> = [
+    [{ max: 2, timewindow: 60_000 }, /option 'GET \/x config\.rateLimit\.timewindow' is not a setting/],
+    [{ max: 2, keyGenerator: () => 'k' }, /config\.rateLimit\.keyGenerator' is not a setting/],
+    [{ max: '2' }, /config\.rateLimit\.max' must be an integer/],
+    [{ max: 2, skipOnError: 'no' }, /config\.rateLimit\.skipOnError' must be a boolean/],
+    ['5/minute', /config\.rateLimit' must be \{ max, timeWindow, skipOnError \} or false/]
+  ]
+  for (const [limit, message] of cases) {
+    const { app } = await schemesApp()
+    await app.register(rateLimit, { max: 10, timeWindow: 60_000 })
+    t.throws(() => app.get('/x', { schema: { security: [] }, config: { rateLimit: limit as never } }, async () => 'ok'), { code: 'WARDEN_ERR_OPTION', message }, JSON.stringify(limit))
+    await app.close()
+  }
 })

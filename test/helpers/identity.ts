@@ -10,7 +10,7 @@ import { openStores, type Stores } from '../../stores/index.js'
 import { createPasswordHasher } from '../../plugins/index.js'
 import type { Database } from '../../stores/database.js'
 import { testDatabase } from './services.js'
-import { memoryLoginAttempts } from '../../stores/login-attempts.js'
+import { memoryLoginAttempts } from '../../plugins/index.js'
 
 /** Cheap argon2 parameters: the production ones are checked in test/passwords. */
 export const fastPasswords = createPasswordHasher({ memoryCost: 1024, timeCost: 1 })

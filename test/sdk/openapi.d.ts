@@ -64,84 +64,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/health": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Liveness and store readiness */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Up, and the database answers */
-                200: {
-                    headers: {
-                        /** @description Requests allowed in the window */
-                        "X-RateLimit-Limit"?: number;
-                        /** @description Requests left in the window */
-                        "X-RateLimit-Remaining"?: number;
-                        /** @description Seconds until the window resets */
-                        "X-RateLimit-Reset"?: number;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            status: "ok" | "unavailable";
-                            /** @enum {string} */
-                            database: "ok" | "unavailable";
-                        };
-                    };
-                };
-                /** @description Too many requests */
-                429: {
-                    headers: {
-                        /** @description Requests allowed in the window */
-                        "X-RateLimit-Limit"?: number;
-                        /** @description Requests left in the window */
-                        "X-RateLimit-Remaining"?: number;
-                        /** @description Seconds until the window resets */
-                        "X-RateLimit-Reset"?: number;
-                        /** @description Seconds until the limit resets */
-                        "Retry-After"?: number;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The database does not answer */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            status: "ok" | "unavailable";
-                            /** @enum {string} */
-                            database: "ok" | "unavailable";
-                        };
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/auth/token": {
         parameters: {
             query?: never;
@@ -152,8 +74,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Get tokens: OAuth2 password grant, or a refresh-token rotation
-         * @description RFC 6749 §4.3 and §6. Answers carry `Cache-Control: no-store`. Refresh tokens are rotated on every use; presenting a rotated one again revokes the whole session.
+         * Get tokens: password, refresh_token
+         * @description RFC 6749 §4.3, §4.4 and §6. Answers carry `Cache-Control: no-store`. Refresh tokens are rotated on every use; presenting a rotated one again revokes the whole session.
          */
         post: {
             parameters: {
@@ -193,7 +115,106 @@ export interface paths {
                         "application/json": components["schemas"]["TokenResponse"];
                     };
                 };
-                /** @description invalid_request, invalid_grant, invalid_scope or unsupported_grant_type (RFC 6749 §5.2) */
+                /** @description invalid_request, invalid_grant, invalid_scope, unauthorized_client or unsupported_grant_type (RFC 6749 §5.2) */
+                400: {
+                    headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OAuthError"];
+                    };
+                };
+                /** @description invalid_client */
+                401: {
+                    headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OAuthError"];
+                    };
+                };
+                /** @description Too many requests */
+                429: {
+                    headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
+                        /** @description Seconds until the limit resets */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke an access or refresh token (RFC 7009)
+         * @description Answers 200 for every well-formed request, known token or not. Revoking a refresh token ends its session, including the access tokens issued from it.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/x-www-form-urlencoded": {
+                        token: string;
+                        token_type_hint?: string;
+                        client_id?: string;
+                        client_secret?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Revoked, or nothing to revoke */
+                200: {
+                    headers: {
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description invalid_request */
                 400: {
                     headers: {
                         /** @description Requests allowed in the window */
@@ -314,36 +335,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/auth/revoke": {
+    "/health": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        get?: never;
-        put?: never;
-        /**
-         * Revoke an access or refresh token (RFC 7009)
-         * @description Answers 200 for every well-formed request, known token or not. Revoking a refresh token ends its session, including the access tokens issued from it.
-         */
-        post: {
+        /** Liveness and store readiness */
+        get: {
             parameters: {
                 query?: never;
                 header?: never;
                 path?: never;
                 cookie?: never;
             };
-            requestBody: {
-                content: {
-                    "application/x-www-form-urlencoded": {
-                        token: string;
-                        token_type_hint?: string;
-                    };
-                };
-            };
+            requestBody?: never;
             responses: {
-                /** @description Revoked, or nothing to revoke */
+                /** @description Up, and the database answers */
                 200: {
                     headers: {
                         /** @description Requests allowed in the window */
@@ -354,36 +363,13 @@ export interface paths {
                         "X-RateLimit-Reset"?: number;
                         [name: string]: unknown;
                     };
-                    content?: never;
-                };
-                /** @description invalid_request */
-                400: {
-                    headers: {
-                        /** @description Requests allowed in the window */
-                        "X-RateLimit-Limit"?: number;
-                        /** @description Requests left in the window */
-                        "X-RateLimit-Remaining"?: number;
-                        /** @description Seconds until the window resets */
-                        "X-RateLimit-Reset"?: number;
-                        [name: string]: unknown;
-                    };
                     content: {
-                        "application/json": components["schemas"]["OAuthError"];
-                    };
-                };
-                /** @description invalid_client */
-                401: {
-                    headers: {
-                        /** @description Requests allowed in the window */
-                        "X-RateLimit-Limit"?: number;
-                        /** @description Requests left in the window */
-                        "X-RateLimit-Remaining"?: number;
-                        /** @description Seconds until the window resets */
-                        "X-RateLimit-Reset"?: number;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["OAuthError"];
+                        "application/json": {
+                            /** @enum {string} */
+                            status: "ok" | "unavailable";
+                            /** @enum {string} */
+                            database: "ok" | "unavailable";
+                        };
                     };
                 };
                 /** @description Too many requests */
@@ -403,8 +389,24 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description The database does not answer */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {string} */
+                            status: "ok" | "unavailable";
+                            /** @enum {string} */
+                            database: "ok" | "unavailable";
+                        };
+                    };
+                };
             };
         };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1528,14 +1530,15 @@ export interface components {
              * @description Seconds
              */
             expires_in: number;
-            refresh_token: string;
+            /** @description Rotated on every use; absent for client_credentials */
+            refresh_token?: string;
             /** @description The scopes granted, space-separated */
             scope: string;
         };
         /** @description RFC 6749 §5.2 error */
         OAuthError: {
             /** @enum {string} */
-            error: "invalid_request" | "invalid_client" | "invalid_grant" | "unauthorized_client" | "unsupported_grant_type" | "invalid_scope";
+            error: "invalid_request" | "invalid_client" | "invalid_grant" | "unauthorized_client" | "unsupported_grant_type" | "invalid_scope" | "unsupported_token_type";
             error_description?: string;
         };
         User: {

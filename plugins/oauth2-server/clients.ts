@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto'
+import type { FastifyRequest } from 'fastify'
+import { errors } from '../errors.js'
+import { decodeBasic } from '../core/basic.js'
+import { safeEqual } from '../core/compare.js'
+import { OAuthFailure } from './protocol.js'
+
+/** A confidential client of the token endpoint. */
+export interface OAuth2Client {
+  /** The client's secret, at least 16 characters; only its SHA-256 digest is kept. */
+  secret: string
+  /** Scopes the client may get for itself with `grant_type=client_credentials`; none: that grant is refused. */
+  scopes?: readonly string[]
+}
+
+/** Who is calling the token endpoint: an authenticated confidential client, or a public one. */
+export interface CallingClient {
+  id: string
+  /** A confidential client that proved its secret. */
+  confidential: boolean
+  /** What `client_credentials` may grant it; undefined for public clients. */
+  scopes?: readonly string[]
+}
+
+const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest()
+
+function basicClient (encoded: string): { id?: string, secret?: string } | undefined {
+  const basic = decodeBasic(encoded)
+  if (basic === undefined) return undefined
+  try {
+    // RFC 6749 §2.3.1: id and secret are form-encoded before the Basic encoding.
+    const id = decodeURIComponent(basic.username.replace(/\+/g, ' '))
+    const secret = decodeURIComponent(basic.password.replace(/\+/g, ' '))
+    return { ...(id === '' ? {} : { id }), ...(secret === '' ? {} : { secret }) }
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * RFC 6749 §2.3: client credentials in HTTP Basic or in the body, never both; optional for
+ * public clients, whose id (if any) is taken as given. Secrets are compared as SHA-256 digests
+ * in constant time.
+ */
+export function clientAuthenticator (clients: Readonly<Record<string, OAuth2Client>>, scopes: ReadonlySet<string>, realm: string, publicClientId: string):
+(request: FastifyRequest, params: Record<string, string>) => CallingClient {
+  const registry = new Map<string, { digest: Buffer, scopes?: readonly string[] }>()
+  for (const [id, client] of Object.entries(clients)) {
+    if (typeof client?.secret !== 'string' || client.secret.length < 16) throw new errors.WARDEN_ERR_OPTION(`clients.${id}.secret`, 'must be a string of at least 16 characters')
+    if (client.scopes !== undefined && (!Array.isArray(client.scopes) || client.scopes.some((s) => !scopes.has(s)))) {
+      throw new errors.WARDEN_ERR_OPTION(`clients.${id}.scopes`, 'must be an array of scopes the scheme grants')
+    }
+    registry.set(id, { digest: sha256(client.secret), ...(client.scopes === undefined ? {} : { scopes: Object.freeze([...client.scopes]) }) })
+  }
+  const challenge = `Basic realm="${realm}", charset="UTF-8"`
+
+  return function authenticateClient (request, params) {
+    const header = request.headers.authorization
+    const basic = header !== undefined && /^basic /i.test(header)
+    if (basic && (params.client_secret !== undefined || params.client_id !== undefined)) {
+      throw new OAuthFailure('invalid_request', 'Client credentials must be sent in one way only.')
+    }
+    let id: string | undefined = params.client_id
+    let secret: string | undefined = params.client_secret
+    if (basic) {
+      // Either part may be empty (Swagger UI sends ":" for a public client): empty is absent.
+      const credentials = basicClient(header.slice(6))
+      if (credentials === undefined) throw new OAuthFailure('invalid_client', 'Client authentication failed.', 401, challenge)
+      id = credentials.id
+      secret = credentials.secret
+    }
+    if (id === undefined) {
+      if (secret !== undefined) throw new OAuthFailure('invalid_request', 'client_secret needs a client_id.')
+      return { id: publicClientId, confidential: false }
+    }
+    const expected = registry.get(id)
+    if (expected === undefined && secret === undefined) return { id, confidential: false }
+    if (expected === undefined || secret === undefined || !safeEqual(expected.digest, sha256(secret))) {
+      throw new OAuthFailure('invalid_client', 'Client authentication failed.', 401, basic ? challenge : undefined)
+    }
+    return { id, confidential: true, ...(expected.scopes === undefined ? {} : { scopes: expected.scopes }) }
+  }
+}

@@ -1,0 +1,54 @@
+import type { FastifyRequest } from 'fastify'
+import { securityEvent } from '../core/events.js'
+import type { LoginAttempts } from './lockout.js'
+
+/** What the app's user verifier says of a user: who they are and what they may be granted. */
+export interface UserGrant {
+  /** Stable identifier of the user: the access token's `sub`. */
+  subject: string
+  /** Every scope the user may be granted; a token gets those of them that were asked for (all when none were). */
+  scopes: readonly string[]
+  /** Extra claims for the access token (e.g. `tenant_id`); registered claims are refused by the signer. */
+  claims?: Record<string, unknown>
+}
+
+export type VerifyUser = (username: string, password: string, request: FastifyRequest) => UserGrant | null | Promise<UserGrant | null>
+
+/** A login's outcome: the user, a refusal (`null`), or a lock (seconds to wait). */
+export type LoginResult = { grant: UserGrant } | { lockedFor: number } | null
+
+/**
+ * A user name and password against the app's verifier, behind the account lockout: while an
+ * account is locked no password is checked; consecutive failures lock it; a success resets it.
+ * The lock is a second line behind the rate limits: if its store fails, logins go on (logged).
+ */
+export function createLogin (verifyUser: VerifyUser, attempts: LoginAttempts | undefined) {
+  const safely = async <T>(request: FastifyRequest, action: () => Promise<T>, fallback: T): Promise<T> => {
+    try {
+      return await action()
+    } catch (err) {
+      request.log.error({ err }, 'login-attempt store unavailable')
+      return fallback
+    }
+  }
+
+  return async function login (username: string, password: string, request: FastifyRequest): Promise<LoginResult> {
+    if (attempts !== undefined) {
+      const locked = await safely(request, async () => await attempts.lockedFor(username), 0)
+      if (locked > 0) {
+        securityEvent(request, 'auth.login.locked', { reason: 'account locked after failed logins', retry_after: locked })
+        return { lockedFor: locked }
+      }
+    }
+    const grant = await verifyUser(username, password, request)
+    if (grant === null) {
+      const lock = attempts === undefined ? 0 : await safely(request, async () => await attempts.fail(username), 0)
+      securityEvent(request, 'auth.login.failed', { reason: 'invalid credentials', ...(lock > 0 ? { locked_for: lock } : {}) })
+      return null
+    }
+    if (attempts !== undefined) await safely(request, async () => { await attempts.reset(username) }, undefined)
+    return { grant }
+  }
+}
+
+export type Login = ReturnType<typeof createLogin>

@@ -1,0 +1,78 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+
+/** The error codes of RFC 6749 §5.2 (and RFC 7009 §2.2.1). */
+export type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type' | 'invalid_scope' | 'unsupported_token_type'
+
+export const FORM = 'application/x-www-form-urlencoded'
+export const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
+
+// Bounds before any lookup or hashing; parameters we do not know are ignored (RFC 6749 §3.1) but bounded too.
+const LIMITS: Readonly<Record<string, number>> = { grant_type: 64, username: 256, password: 1024, refresh_token: 256, scope: 1024, client_id: 256, client_secret: 256, token: 8192, token_type_hint: 64 }
+const MAX_PARAMETER = 8192
+/** A token request is a few hundred bytes; this leaves room for long tokens at the revocation endpoint. */
+export const FORM_BODY_LIMIT = 16_384
+
+/** A refusal in the terms of RFC 6749 §5.2, answered as `{ error, error_description }`. */
+export class OAuthFailure extends Error {
+  constructor (readonly error: OAuthErrorCode, readonly description: string, readonly status: 400 | 401 = 400, readonly challenge?: string) {
+    super(description)
+  }
+}
+
+/**
+ * Parse `application/x-www-form-urlencoded` for the token routes only (the app's own parsers are
+ * left alone): a repeated parameter becomes a list, which `parameters()` refuses.
+ */
+export function addFormParser (fastify: FastifyInstance): void {
+  if (fastify.hasContentTypeParser(FORM)) return
+  fastify.addContentTypeParser(FORM, { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT }, (_request, body, done) => {
+    const out: Record<string, string | string[]> = Object.create(null)
+    for (const [name, value] of new URLSearchParams(body as string)) {
+      const previous = out[name]
+      out[name] = previous === undefined ? value : Array.isArray(previous) ? [...previous, value] : [previous, value]
+    }
+    done(null, out)
+  })
+}
+
+/**
+ * The form's parameters as single strings. RFC 6749 §3.2: parameters must not repeat, and our
+ * bounds (length, no NUL) come before any lookup. Empty parameters count as absent (§3.1).
+ */
+export function parameters (request: FastifyRequest): Record<string, string> {
+  if (!(request.headers['content-type'] ?? '').toLowerCase().startsWith(FORM)) {
+    throw new OAuthFailure('invalid_request', `The request must be ${FORM}.`)
+  }
+  const body = (request.body ?? {}) as Record<string, unknown>
+  const out: Record<string, string> = {}
+  for (const [name, value] of Object.entries(body)) {
+    if (Array.isArray(value)) throw new OAuthFailure('invalid_request', `Parameter ${name} is repeated.`)
+    if (typeof value !== 'string' || value.length > (LIMITS[name] ?? MAX_PARAMETER) || value.includes('\u0000')) {
+      throw new OAuthFailure('invalid_request', `Parameter ${name} is malformed.`)
+    }
+    if (value !== '') out[name] = value
+  }
+  return out
+}
+
+export function required (params: Record<string, string>, name: string): string {
+  const value = params[name]
+  if (value === undefined) throw new OAuthFailure('invalid_request', `Parameter ${name} is required.`)
+  return value
+}
+
+/** Requested scopes (RFC 6749 §3.3), each of which must be one the scheme grants. */
+export function requestedScopes (params: Record<string, string>, known: ReadonlySet<string>): string[] | undefined {
+  if (params.scope === undefined) return undefined
+  const scopes = [...new Set(params.scope.split(' ').filter(Boolean))]
+  const unknown = scopes.filter((s) => !known.has(s))
+  if (unknown.length > 0) throw new OAuthFailure('invalid_scope', `Unknown scope: ${unknown.join(' ')}.`)
+  return scopes
+}
+
+/** RFC 6749 §5.2 answer for an OAuthFailure; anything else goes on to the error handler. */
+export async function oauthError (reply: FastifyReply, err: unknown): Promise<FastifyReply> {
+  if (!(err instanceof OAuthFailure)) throw err
+  if (err.challenge !== undefined) reply.header('www-authenticate', err.challenge)
+  return await reply.code(err.status).send({ error: err.error, error_description: err.description })
+}
