@@ -1,7 +1,7 @@
 import type { FastifyContextConfig, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import fastifyRateLimit from '@fastify/rate-limit'
-import type { Redis } from 'ioredis'
+import type { RateLimitPluginOptions } from '@fastify/rate-limit'
 import { errors } from './errors.js'
 import { integerOption } from './core/options.js'
 import { problem, problemSchema, sendProblem, PROBLEM_CONTENT_TYPE, PROBLEM_SCHEMA_ID } from './core/problem.js'
@@ -21,7 +21,7 @@ export interface RateLimitOptions extends Limit {
    */
   principal?: Limit | false
   /** Share the counters between instances (an ioredis client made with `enableOfflineQueue: false`). */
-  redis?: Redis
+  redis?: RateLimitPluginOptions['redis']
   /** Prefix of the Redis keys. Default `fastify-warden-rl:`. */
   nameSpace?: string
   /** Let requests through when the counter store fails. Default `true`; routes may say otherwise. */
