@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs'
 import { Redis } from 'ioredis'
 import warden, { REDACT_PATHS, apiKey, basicAuth, cors, createPasswordHasher, memoryLoginAttempts, oauth2Bearer, oauth2Server, openapi, rateLimit, requestId, requestIdOptions, securityHeaders, trustedHosts, type LoginAttempts, type OAuth2BearerOptions, type OAuth2Client, type PasswordHasher, type UserGrant } from './plugins/index.js'
 import type { Config } from './config.js'
-import type { Stores } from './stores/index.js'
+import type { Stores } from './stores/identity.js'
 import { ROLE_SCOPES, SCOPES } from './schemas/scopes.js'
 import { inputKeywords } from './schemas/toolkit.js'
 import userRoutes from './routes/users.js'
@@ -58,6 +58,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false }, plugins: [inputKeywords] }
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.addHook('onClose', async () => { await stores.close() })
+  // Another instance revoked a key: drop it from this one's verified-key cache at once.
+  stores.revocations.onApiKeyRevoked((prefix) => { app.apiKeys.forget(prefix) })
 
   await app.register(requestId)
   // Off in development when ALLOWED_HOSTS is unset; production refuses to start without it.
@@ -112,11 +114,11 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     keys: config.apiKeys.map((k, i) => ({ id: `static-${i + 1}`, key: k.key, subject: `service:static-${i + 1}`, scopes: k.scopes })),
     cache: { max: 10_000, ttl: 30 },
     async lookup (prefix) {
-      const key = await stores.apiKeys.findByPrefix(prefix)
-      if (key === null || !key.active) return null
-      // A key never grants more than its owner's role does today.
-      const allowed = ROLE_SCOPES[key.role] as readonly string[]
-      return { id: key.id, digest: key.digest, subject: key.userId, scopes: key.scopes.filter((s) => allowed.includes(s)), expiresAt: key.expiresAt === null ? null : key.expiresAt.getTime() / 1000 }
+      const key = await stores.lookup(prefix)
+      const owner = key === null ? null : await stores.users.findById(key.subject)
+      // A key never grants more than its owner's role does today, and dies with the account.
+      if (key === null || owner === null || !owner.active) return null
+      return { ...key, scopes: key.scopes.filter((s) => (ROLE_SCOPES[owner.role] as readonly string[]).includes(s)) }
     },
     onUse: (record) => { if (!record.id.startsWith('static-')) stores.apiKeyUsage.record(record.id) }
   })

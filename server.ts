@@ -1,6 +1,6 @@
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
-import { openStores } from './stores/index.js'
+import { openStores } from './stores/identity.js'
 
 // Reads the environment (and .env), opens the stores, starts the reference API.
 let config
@@ -12,11 +12,9 @@ try {
   process.exit(78) // EX_CONFIG
 }
 
-let forget: (prefix: string) => void = () => {}
 const stores = await openStores({
   database: config.database,
-  ...(config.redisUrl === undefined ? {} : { redisUrl: config.redisUrl }),
-  onApiKeyRevoked: (prefix) => forget(prefix)
+  ...(config.redisUrl === undefined ? {} : { redisUrl: config.redisUrl })
 })
 const app = await buildApp({
   config,
@@ -27,7 +25,6 @@ const app = await buildApp({
     process.stdout.write(`\n  First start: created administrator '${username}' with password\n\n      ${password}\n\n  It is not shown again. Change it with PUT /users/me/password.\n\n`)
   }
 })
-forget = (prefix) => app.apiKeys.forget(prefix)
 for (const notice of config.notices) app.log.warn(notice)
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -4,8 +4,8 @@ import { invalidFields, problem, securityEvent, sendProblem } from '../plugins/i
 import { ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyListed } from '../schemas/api-keys.js'
 import type { Scope } from '../schemas/scopes.js'
 import { IdParams, problemResponse } from '../schemas/common.js'
-import type { Stores } from '../stores/index.js'
-import type { StoredApiKey } from '../stores/api-keys.js'
+import type { Stores } from '../stores/identity.js'
+import type { StoredApiKey } from '../stores/index.js'
 
 export interface ApiKeyRoutesOptions {
   stores: Stores
@@ -46,7 +46,7 @@ const apiKeyRoutes: FastifyPluginAsyncTypebox<ApiKeyRoutesOptions> = async (app,
       return await sendProblem(reply, 400, invalidFields([{ in: 'body', field: '/expires_at', message: 'must be in the future and within a year' }]))
     }
     const issued = app.apiKeys.issue()
-    const stored = await stores.apiKeys.create({ userId: auth.subject, name, prefix: issued.prefix, digest: issued.digest, scopes, expiresAt: expires })
+    const stored = await stores.apiKeys.create({ subject: auth.subject, name, prefix: issued.prefix, digest: issued.digest, scopes, expiresAt: expires })
     securityEvent(request, 'apikey.created', { api_key: stored.id, prefix: stored.prefix, scope: scopes.join(' ') })
     return await reply.code(201).send({ ...view(stored), key: issued.key })
   })
@@ -54,7 +54,7 @@ const apiKeyRoutes: FastifyPluginAsyncTypebox<ApiKeyRoutesOptions> = async (app,
   app.get('/api-keys', {
     schema: { security, tags: ['api-keys'], summary: "The caller's API keys (never the keys themselves)", response: { 200: ApiKeyList } }
   }, async (request) => {
-    const keys = await stores.apiKeys.listByUser(request.auth!.subject)
+    const keys = await stores.apiKeys.listBySubject(request.auth!.subject)
     return { items: keys.map((k) => ({ ...view(k), last_used_at: k.lastUsedAt?.toISOString() ?? null, request_count: k.requestCount })) }
   })
 
@@ -70,7 +70,6 @@ const apiKeyRoutes: FastifyPluginAsyncTypebox<ApiKeyRoutesOptions> = async (app,
     const prefix = await stores.apiKeys.revoke(request.auth!.subject, request.params.id)
     // Another user's key is as unknown as a missing one.
     if (prefix === null) return await sendProblem(reply, 404, problem(404, 'No such API key.'))
-    app.apiKeys.forget(prefix)
     await stores.revocations.revokeApiKey(prefix)
     securityEvent(request, 'apikey.revoked', { api_key: request.params.id, prefix })
     return await reply.code(204).send(null)

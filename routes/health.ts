@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { StringEnum } from '../schemas/common.js'
-import type { Stores } from '../stores/index.js'
+import type { Stores } from '../stores/identity.js'
 
 const State = StringEnum(['ok', 'unavailable'] as const)
 const Health = Type.Object({ status: State, database: State }, { additionalProperties: false })

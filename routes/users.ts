@@ -4,7 +4,7 @@ import { invalidFields, problem, securityEvent, sendProblem, type PasswordHasher
 import { IdParams, problemResponse } from '../schemas/common.js'
 import { PageQuery, PasswordChange, UserCreate, UserPage, UserView } from '../schemas/users.js'
 import { DuplicateError } from '../stores/errors.js'
-import type { Stores } from '../stores/index.js'
+import type { Stores } from '../stores/identity.js'
 import type { User } from '../stores/users.js'
 
 export interface UserRoutesOptions {
@@ -134,8 +134,10 @@ const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { s
   }, async (request, reply) => {
     const { id } = request.params
     if (id === request.auth!.subject) return await sendProblem(reply, 409, problem(409, 'You cannot delete your own account.'))
-    await app.oauth2Server.endSessions(id, 'user deleted')
     if (!await stores.users.delete(id)) return await sendProblem(reply, 404, problem(404, 'No such user.'))
+    // Sessions and keys are the library's, keyed by subject: they end with the account.
+    await app.oauth2Server.endSessions(id, 'user deleted')
+    for (const prefix of await stores.apiKeys.revokeSubject(id)) await stores.revocations.revokeApiKey(prefix)
     securityEvent(request, 'user.deleted', { user: id })
     return await reply.code(204).send(null)
   })

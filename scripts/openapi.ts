@@ -3,7 +3,7 @@ import { pathToFileURL } from 'node:url'
 import { randomBytes } from 'node:crypto'
 import { buildApp } from '../app.js'
 import { loadConfig } from '../config.js'
-import { openStores, type Stores } from '../stores/index.js'
+import { openStores, type Stores } from '../stores/identity.js'
 import { createPasswordHasher } from '../plugins/index.js'
 
 /**

@@ -1,84 +1,90 @@
-import { openDatabase, type Database } from './database.js'
-import { migrate } from './migrations.js'
-import { sqlUserStore, type UserStore } from './users.js'
+import type { Database } from './database.js'
+import { migrateWarden } from './schema.js'
 import { sqlApiKeyStore, type ApiKeyStore } from './api-keys.js'
 import { sqlRefreshTokenStore } from './refresh-tokens.js'
-import type { RefreshTokenStore } from '../plugins/oauth2-server/sessions.js'
 import { sqlRevocationStore } from './revocations.js'
 import { RevocationList } from './revocation-list.js'
 import { ApiKeyUsage } from './api-key-usage.js'
+import type { RefreshTokenStore } from '../plugins/oauth2-server/sessions.js'
+import type { ApiKeyRecord } from '../plugins/api-key.js'
 
-export interface Stores {
-  db: Database
-  /** Delete rows that can no longer matter: expired or long-revoked sessions, expired revocations. */
-  purge (): Promise<{ sessions: number, revocations: number }>
-  users: UserStore
-  apiKeys: ApiKeyStore
-  refreshTokens: RefreshTokenStore
-  revocations: RevocationList
-  apiKeyUsage: ApiKeyUsage
-  close (): Promise<void>
-}
-
-export interface StoreOptions {
-  /** An open database, or a URL for `openDatabase()`. */
-  database: Database | string
+export interface WardenStoreOptions {
+  /** Share revocations between instances at once (pub/sub) and cache revoked ids there. Needs `ioredis`. */
   redisUrl?: string
-  /** Prefix of Redis keys and channels. */
+  /** Prefix of Redis keys and channels. Default `fastify-warden`. */
   redisNamespace?: string
-  onApiKeyRevoked?: (prefix: string) => void
   onError?: (err: Error) => void
-  /** Interval of batched API-key use records (ms). */
+  /** Interval of batched API-key use records (ms). Default 5 s. */
   usageInterval?: number
-  /** Interval of revocation rereads from the database (ms). */
+  /** Interval of revocation rereads from the database (ms). Default 30 s. */
   revocationPollInterval?: number
   /** How often expired refresh-token families and revoked ids are deleted (ms). Default 1 hour. */
   purgeInterval?: number
 }
 
-/** Open (and migrate) the database and build every store on it. */
-export async function openStores (options: StoreOptions): Promise<Stores> {
-  const db = typeof options.database === 'string' ? await openDatabase(options.database) : options.database
-  try {
-    await migrate(db)
-    const apiKeys = sqlApiKeyStore(db)
-    const revocationStore = sqlRevocationStore(db)
-    const refreshTokens = sqlRefreshTokenStore(db)
-    const revocations = await RevocationList.open({
-      store: revocationStore,
-      ...(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl }),
-      ...(options.redisNamespace === undefined ? {} : { namespace: options.redisNamespace }),
-      ...(options.revocationPollInterval === undefined ? {} : { pollInterval: options.revocationPollInterval }),
-      ...(options.onApiKeyRevoked === undefined ? {} : { onApiKeyRevoked: options.onApiKeyRevoked }),
-      ...(options.onError === undefined ? {} : { onError: options.onError })
-    })
-    const apiKeyUsage = new ApiKeyUsage(apiKeys, options.usageInterval, options.onError)
-    const purge = async (): Promise<{ sessions: number, revocations: number }> =>
-      ({ sessions: await refreshTokens.purge(), revocations: await revocationStore.purge() })
-    // No table grows without bound: what cannot be used any more is deleted on a schedule.
-    const purging = setInterval(() => { purge().catch((err: Error) => options.onError?.(err)) }, options.purgeInterval ?? 3_600_000)
-    purging.unref()
-    return {
-      db,
-      purge,
-      users: sqlUserStore(db),
-      apiKeys,
-      refreshTokens,
-      revocations,
-      apiKeyUsage,
-      async close () {
-        clearInterval(purging)
-        await apiKeyUsage.close()
-        await revocations.close()
-        await db.close()
-      }
+/**
+ * fastify-warden's stores on one database: give the object itself to `oauth2Server` as
+ * `sessions`, `isRevoked` to `oauth2Bearer`, `lookup` to `apiKey`.
+ */
+export interface WardenStores {
+  readonly db: Database
+  readonly refreshTokens: RefreshTokenStore & { purge (): Promise<number> }
+  /** Revoked token ids in memory, persisted, and shared through Redis when configured. */
+  readonly revocations: RevocationList
+  readonly apiKeys: ApiKeyStore
+  /** Batched last-use records of API keys (the `apiKey` scheme's `onUse`). */
+  readonly apiKeyUsage: ApiKeyUsage
+  /** For `oauth2Bearer`'s `isRevoked`: whether a token's `jti` or session (`sid`) is revoked. */
+  isRevoked (claims: { jti?: unknown, sid?: unknown }): boolean
+  /** For `apiKey`'s `lookup`. */
+  lookup (prefix: string): Promise<ApiKeyRecord | null>
+  /** Delete what can no longer matter: expired or long-revoked sessions, expired revocations. Also runs on a schedule. */
+  purge (): Promise<{ sessions: number, revocations: number }>
+  /** Stop the timers, write pending API-key uses, leave Redis. The database stays open: it is the caller's. */
+  close (): Promise<void>
+}
+
+/** Create (or update) fastify-warden's tables in `db` and build its stores on them. */
+export async function wardenStores (db: Database, options: WardenStoreOptions = {}): Promise<WardenStores> {
+  await migrateWarden(db)
+  const apiKeys = sqlApiKeyStore(db)
+  const revocationStore = sqlRevocationStore(db)
+  const refreshTokens = sqlRefreshTokenStore(db)
+  const revocations = await RevocationList.open({
+    store: revocationStore,
+    ...(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl }),
+    ...(options.redisNamespace === undefined ? {} : { namespace: options.redisNamespace }),
+    ...(options.revocationPollInterval === undefined ? {} : { pollInterval: options.revocationPollInterval }),
+    ...(options.onError === undefined ? {} : { onError: options.onError })
+  })
+  const apiKeyUsage = new ApiKeyUsage(apiKeys, options.usageInterval, options.onError)
+  const purge = async (): Promise<{ sessions: number, revocations: number }> =>
+    ({ sessions: await refreshTokens.purge(), revocations: await revocationStore.purge() })
+  // No table grows without bound: what cannot be used any more is deleted on a schedule.
+  const purging = setInterval(() => { purge().catch((err: Error) => options.onError?.(err)) }, options.purgeInterval ?? 3_600_000)
+  purging.unref()
+  return {
+    db,
+    refreshTokens,
+    revocations,
+    apiKeys,
+    apiKeyUsage,
+    isRevoked: (claims) => revocations.isRevoked(claims),
+    lookup: async (prefix) => await apiKeys.findByPrefix(prefix),
+    purge,
+    async close () {
+      clearInterval(purging)
+      await apiKeyUsage.close()
+      await revocations.close()
     }
-  } catch (err) {
-    await db.close()
-    throw err
   }
 }
 
-export { openDatabase, migrate }
-export type { Database } from './database.js'
-export { DuplicateError } from './errors.js'
+export { openDatabase, type Database, type Queryable } from './database.js'
+export { migrateWarden, WARDEN_MIGRATIONS } from './schema.js'
+export { sqlApiKeyStore, type ApiKeyStore, type StoredApiKey, type ApiKeyUse } from './api-keys.js'
+export { sqlRefreshTokenStore } from './refresh-tokens.js'
+export { sqlRevocationStore, type RevocationStore } from './revocations.js'
+export { RevocationList, type RevocationListOptions } from './revocation-list.js'
+export { ApiKeyUsage } from './api-key-usage.js'
+export { redisLoginAttempts, type LockoutRedis } from './login-attempts.js'

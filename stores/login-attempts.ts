@@ -1,8 +1,20 @@
-import type { Redis } from 'ioredis'
 import { lockDelay, lockoutKey, lockoutPolicy, type LockoutPolicy, type LoginAttempts } from '../plugins/oauth2-server/lockout.js'
 
+/** The Redis commands the lockout uses: an ioredis client fits (no import of ioredis's types, an optional peer). */
+export interface LockoutRedis {
+  pttl (key: string): Promise<number>
+  multi (): LockoutPipeline
+  set (key: string, value: string, mode: 'PX', milliseconds: number): Promise<unknown>
+  del (...keys: string[]): Promise<number>
+}
+interface LockoutPipeline {
+  incr (key: string): LockoutPipeline
+  pexpire (key: string, milliseconds: number): LockoutPipeline
+  exec (): Promise<Array<[Error | null, unknown]> | null>
+}
+
 /** In Redis, shared by every instance. */
-export function redisLoginAttempts (redis: Redis, options: LockoutPolicy & { namespace?: string } = {}): LoginAttempts {
+export function redisLoginAttempts (redis: LockoutRedis, options: LockoutPolicy & { namespace?: string } = {}): LoginAttempts {
   const p = lockoutPolicy(options)
   const prefix = `${options.namespace ?? 'fastify-warden'}:login:`
   return {

@@ -1,10 +1,11 @@
 import type { Database } from './database.js'
+import { applyMigrations, migrateWarden, type Migration } from './schema.js'
 
 /**
- * Versioned migrations, applied in order, each in its own transaction, once. The same SQL runs
- * on PGlite and on a PostgreSQL server. Never edit a released migration: add the next one.
+ * The reference app's own tables (users), after fastify-warden's (stores/schema.ts). The same SQL
+ * runs on PGlite and on a PostgreSQL server. Never edit a released migration: add the next one.
  */
-export const MIGRATIONS: ReadonlyArray<{ version: number, name: string, sql: string }> = [
+export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: 'identity',
@@ -67,37 +68,27 @@ export const MIGRATIONS: ReadonlyArray<{ version: number, name: string, sql: str
   },
   {
     version: 2,
-    name: 'sessions of any subject',
-    // The token endpoint is a plugin for any app: a session belongs to a subject (a user id of
-    // whatever shape, or a client) and to the client it was issued to, not to a row of users.
+    name: 'sessions and API keys in the warden tables',
+    // Sessions, revocations and API keys moved to fastify-warden's own stores (any subject, any
+    // app); what the identity tables held is carried over, so no one is logged out.
     sql: `
-      ALTER TABLE refresh_families DROP CONSTRAINT refresh_families_user_id_fkey;
-      ALTER TABLE refresh_families ALTER COLUMN user_id TYPE text USING user_id::text;
-      ALTER TABLE refresh_families RENAME COLUMN user_id TO subject;
-      ALTER INDEX refresh_families_user RENAME TO refresh_families_subject;
-      ALTER TABLE refresh_families ADD COLUMN client_id text NOT NULL DEFAULT 'public';
-      CREATE INDEX refresh_families_expires ON refresh_families (expires_at);
-      CREATE INDEX revocations_expires ON revocations (expires_at);
+      INSERT INTO warden_refresh_families (id, subject, client_id, scope, created_at, expires_at, revoked_at, revoked_reason)
+        SELECT id, user_id::text, 'public', scope, created_at, expires_at, revoked_at, revoked_reason FROM refresh_families;
+      INSERT INTO warden_refresh_tokens (digest, family_id, created_at, rotated_at)
+        SELECT digest, family_id, created_at, rotated_at FROM refresh_tokens;
+      INSERT INTO warden_revocations (kind, id, expires_at) SELECT kind, id, expires_at FROM revocations;
+      INSERT INTO warden_api_keys (id, subject, name, prefix, digest, scopes, expires_at, created_at, revoked_at, last_used_at, request_count)
+        SELECT id, user_id::text, name, prefix, digest, scopes, expires_at, created_at, revoked_at, last_used_at, request_count FROM api_keys;
+      DROP TABLE refresh_tokens;
+      DROP TABLE refresh_families;
+      DROP TABLE revocations;
+      DROP TABLE api_keys;
     `
   }
 ]
 
-/** Bring the schema up to date; safe to call from several instances at once. */
+/** Bring the reference app's schema up to date (fastify-warden's tables first); safe to call from several instances at once. */
 export async function migrate (db: Database): Promise<number[]> {
-  return await db.transaction(async (tx) => {
-    // One migrator at a time across instances sharing a server.
-    await tx.query('SELECT pg_advisory_xact_lock(7423010)')
-    await tx.query('CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())')
-    const done = new Set((await tx.query<{ version: number }>('SELECT version FROM schema_migrations')).map((r) => r.version))
-    const applied: number[] = []
-    for (const migration of MIGRATIONS) {
-      if (done.has(migration.version)) continue
-      for (const statement of migration.sql.split(/;\s*$/m).map((s) => s.trim()).filter(Boolean)) {
-        await tx.query(statement)
-      }
-      await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name])
-      applied.push(migration.version)
-    }
-    return applied
-  })
+  await migrateWarden(db)
+  return await applyMigrations(db, 'schema_migrations', 7_423_010, MIGRATIONS)
 }

@@ -6,7 +6,7 @@ interface Presented { family_id: string, rotated_at: Date | null, subject: strin
 const family = (row: Presented): RefreshFamily => ({ familyId: row.family_id, subject: row.subject, scope: row.scope, clientId: row.client_id })
 
 const PRESENTED = `SELECT t.family_id, t.rotated_at, f.subject, f.scope, f.client_id, f.expires_at, f.revoked_at
-                     FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.digest = $1`
+                     FROM warden_refresh_tokens t JOIN warden_refresh_families f ON f.id = t.family_id WHERE t.digest = $1`
 
 /** Refresh-token families in SQL (PGlite or PostgreSQL), for `oauth2Server`'s `sessions.refreshTokens`. */
 export function sqlRefreshTokenStore (db: Database): RefreshTokenStore & { purge (): Promise<number> } {
@@ -16,8 +16,8 @@ export function sqlRefreshTokenStore (db: Database): RefreshTokenStore & { purge
     async createFamily ({ subject, scope, clientId, expiresAt, digest }) {
       return await db.transaction(async (tx) => {
         const [created] = await tx.query<{ id: string }>(
-          'INSERT INTO refresh_families (subject, scope, client_id, expires_at) VALUES ($1, $2, $3, $4) RETURNING id', [subject, scope, clientId, expiresAt])
-        await tx.query('INSERT INTO refresh_tokens (digest, family_id) VALUES ($1, $2)', [digest, created.id])
+          'INSERT INTO warden_refresh_families (subject, scope, client_id, expires_at) VALUES ($1, $2, $3, $4) RETURNING id', [subject, scope, clientId, expiresAt])
+        await tx.query('INSERT INTO warden_refresh_tokens (digest, family_id) VALUES ($1, $2)', [digest, created.id])
         return created.id
       })
     },
@@ -31,30 +31,30 @@ export function sqlRefreshTokenStore (db: Database): RefreshTokenStore & { purge
         const [token] = await tx.query<Presented>(PRESENTED + ' FOR UPDATE OF t, f', [digest])
         if (token === undefined) return { outcome: 'invalid' }
         if (token.rotated_at !== null) {
-          await tx.query("UPDATE refresh_families SET revoked_at = now(), revoked_reason = 'reuse' WHERE id = $1 AND revoked_at IS NULL", [token.family_id])
+          await tx.query("UPDATE warden_refresh_families SET revoked_at = now(), revoked_reason = 'reuse' WHERE id = $1 AND revoked_at IS NULL", [token.family_id])
           return { outcome: 'reused', familyId: token.family_id, subject: token.subject }
         }
         if (!live(token)) return { outcome: 'invalid' }
-        await tx.query('UPDATE refresh_tokens SET rotated_at = now() WHERE digest = $1', [digest])
-        await tx.query('INSERT INTO refresh_tokens (digest, family_id) VALUES ($1, $2)', [nextDigest, token.family_id])
+        await tx.query('UPDATE warden_refresh_tokens SET rotated_at = now() WHERE digest = $1', [digest])
+        await tx.query('INSERT INTO warden_refresh_tokens (digest, family_id) VALUES ($1, $2)', [nextDigest, token.family_id])
         return { outcome: 'rotated', ...family(token) }
       })
     },
     async revokeByToken (digest) {
       const [row] = await db.query<{ id: string, subject: string }>(
-        `UPDATE refresh_families f SET revoked_at = COALESCE(f.revoked_at, now()), revoked_reason = COALESCE(f.revoked_reason, 'revoked')
-           FROM refresh_tokens t WHERE t.digest = $1 AND t.family_id = f.id RETURNING f.id, f.subject`, [digest])
+        `UPDATE warden_refresh_families f SET revoked_at = COALESCE(f.revoked_at, now()), revoked_reason = COALESCE(f.revoked_reason, 'revoked')
+           FROM warden_refresh_tokens t WHERE t.digest = $1 AND t.family_id = f.id RETURNING f.id, f.subject`, [digest])
       return row === undefined ? null : { familyId: row.id, subject: row.subject }
     },
     async revokeSubject (subject, reason) {
       const rows = await db.query<{ id: string }>(
-        'UPDATE refresh_families SET revoked_at = now(), revoked_reason = $2 WHERE subject = $1 AND revoked_at IS NULL AND expires_at > now() RETURNING id', [subject, reason])
+        'UPDATE warden_refresh_families SET revoked_at = now(), revoked_reason = $2 WHERE subject = $1 AND revoked_at IS NULL AND expires_at > now() RETURNING id', [subject, reason])
       return rows.map((r) => r.id)
     },
     /** Delete families (and their tokens) that can no longer be used: expired, or revoked for longer than a day. */
     async purge () {
       return (await db.query(
-        "DELETE FROM refresh_families WHERE expires_at <= now() OR revoked_at <= now() - interval '1 day' RETURNING id")).length
+        "DELETE FROM warden_refresh_families WHERE expires_at <= now() OR revoked_at <= now() - interval '1 day' RETURNING id")).length
     }
   }
 }

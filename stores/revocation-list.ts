@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import type { Revocation, RevocationKind, RevocationStore } from './revocations.js'
 
 
@@ -24,6 +24,7 @@ type Message = Revocation | { kind: 'apikey', id: string }
 export class RevocationList {
   readonly #revoked: Record<RevocationKind, Map<string, number>> = { jti: new Map(), sid: new Map() }
   readonly #options: RevocationListOptions
+  readonly #apiKeyListeners: Array<(prefix: string) => void> = []
   #publisher: Redis | undefined
   #subscriber: Redis | undefined
   #timer: NodeJS.Timeout | undefined
@@ -32,6 +33,7 @@ export class RevocationList {
 
   private constructor (options: RevocationListOptions) {
     this.#options = options
+    if (options.onApiKeyRevoked !== undefined) this.#apiKeyListeners.push(options.onApiKeyRevoked)
     const namespace = options.namespace ?? 'fastify-warden'
     this.#channel = `${namespace}:revocations`
     this.#key = `${namespace}:revoked:`
@@ -64,8 +66,14 @@ export class RevocationList {
     }
   }
 
-  /** Tell the other instances that an API key is revoked (the store already knows). */
+  /** Be told when an API key is revoked (its prefix), here or on another instance, to drop it from caches. */
+  onApiKeyRevoked (listener: (prefix: string) => void): void {
+    this.#apiKeyListeners.push(listener)
+  }
+
+  /** Tell this instance's listeners and every other instance that an API key is revoked (the store already knows). */
   async revokeApiKey (prefix: string): Promise<void> {
+    for (const listener of this.#apiKeyListeners) listener(prefix)
     await this.#publisher?.publish(this.#channel, JSON.stringify([{ kind: 'apikey', id: prefix }]))
   }
 
@@ -99,6 +107,8 @@ export class RevocationList {
 
   async #connect (url: string): Promise<void> {
     const onError = (err: Error): void => { this.#options.onError?.(err) }
+    // ioredis is an optional peer dependency, loaded only when Redis is configured.
+    const { Redis } = await import('ioredis')
     this.#publisher = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 })
     this.#subscriber = new Redis(url, { lazyConnect: true })
     this.#publisher.on('error', onError)
@@ -107,7 +117,7 @@ export class RevocationList {
     this.#subscriber.on('message', (_channel: string, text: string) => {
       try {
         for (const m of JSON.parse(text) as Message[]) {
-          if (m.kind === 'apikey') this.#options.onApiKeyRevoked?.(m.id)
+          if (m.kind === 'apikey') for (const listener of this.#apiKeyListeners) listener(m.id)
           else if ((m.kind === 'jti' || m.kind === 'sid') && typeof m.id === 'string' && typeof m.expiresAt === 'number') this.#remember(m)
         }
       } catch (err) {

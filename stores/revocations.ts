@@ -1,14 +1,8 @@
+import type { Revocation } from '../plugins/oauth2-server/sessions.js'
 import type { Queryable } from './database.js'
 
-/** Access tokens are revoked by their own id (`jti`) or by their session (`sid`, the refresh family). */
-export type RevocationKind = 'jti' | 'sid'
-
-export interface Revocation {
-  kind: RevocationKind
-  id: string
-  /** Seconds since the epoch; after it no token naming this id can be valid anyway. */
-  expiresAt: number
-}
+export type { Revocation }
+export type RevocationKind = Revocation['kind']
 
 export interface RevocationStore {
   add (revocations: readonly Revocation[]): Promise<void>
@@ -23,17 +17,17 @@ export function sqlRevocationStore (db: Queryable): RevocationStore {
     async add (revocations) {
       if (revocations.length === 0) return
       await db.query(
-        `INSERT INTO revocations (kind, id, expires_at)
+        `INSERT INTO warden_revocations (kind, id, expires_at)
          SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
-         ON CONFLICT (kind, id) DO UPDATE SET expires_at = GREATEST(revocations.expires_at, EXCLUDED.expires_at)`,
+         ON CONFLICT (kind, id) DO UPDATE SET expires_at = GREATEST(warden_revocations.expires_at, EXCLUDED.expires_at)`,
         [revocations.map((r) => r.kind), revocations.map((r) => r.id), revocations.map((r) => new Date(r.expiresAt * 1000).toISOString())])
     },
     async active () {
-      const rows = await db.query<{ kind: RevocationKind, id: string, expires_at: Date }>('SELECT kind, id, expires_at FROM revocations WHERE expires_at > now()')
+      const rows = await db.query<{ kind: RevocationKind, id: string, expires_at: Date }>('SELECT kind, id, expires_at FROM warden_revocations WHERE expires_at > now()')
       return rows.map((r) => ({ kind: r.kind, id: r.id, expiresAt: Math.floor(new Date(r.expires_at).getTime() / 1000) }))
     },
     async purge () {
-      return (await db.query('DELETE FROM revocations WHERE expires_at <= now() RETURNING id')).length
+      return (await db.query('DELETE FROM warden_revocations WHERE expires_at <= now() RETURNING id')).length
     }
   }
 }

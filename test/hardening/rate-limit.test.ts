@@ -6,7 +6,7 @@ import { openapi, rateLimit, type RateLimitOptions } from '../../plugins/index.j
 import { schemesApp } from '../helpers/app.js'
 import { identityApp, form, ADMIN_PASSWORD } from '../helpers/identity.js'
 import { closeSharedDatabase, redisSkip, testDatabase, REDIS_URL } from '../helpers/services.js'
-import { openStores } from '../../stores/index.js'
+import { openStores } from '../../stores/identity.js'
 
 t.teardown(closeSharedDatabase)
 

@@ -14,7 +14,7 @@ t.test('an API key is shown once, works on the routes its scopes allow, and is l
   t.match(key, { name: 'reporting', scopes: ['users:read'], expires_at: null })
   t.match(key.key, /^wdn_[A-Za-z0-9]{8}_[A-Za-z0-9]{38}$/)
   t.equal(key.key.slice(4, 12), key.prefix)
-  const [row] = await stores.db.query<{ digest: string }>('SELECT digest FROM api_keys')
+  const [row] = await stores.db.query<{ digest: string }>('SELECT digest FROM warden_api_keys')
   t.notMatch(row.digest, key.key.slice(13, 30), 'only an HMAC digest is stored')
 
   const users = await app.inject({ url: '/users', headers: { 'x-api-key': key.key } })
@@ -55,7 +55,7 @@ t.test('expiry: validated on creation, enforced on use', async (t) => {
   t.equal(res.statusCode, 201)
   const { key, id } = res.json()
   t.equal((await app.inject({ url: '/users/me', headers: { 'x-api-key': key } })).statusCode, 200)
-  await stores.db.query("UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = $1", [id])
+  await stores.db.query("UPDATE warden_api_keys SET expires_at = now() - interval '1 second' WHERE id = $1", [id])
   app.apiKeys.forget(key.slice(4, 12))
   t.equal((await app.inject({ url: '/users/me', headers: { 'x-api-key': key } })).statusCode, 401)
 })

@@ -9,7 +9,7 @@ const INJECTIONS = ["' OR 1=1--", "'; DROP TABLE users;--", "admin'--", '1; DELE
 t.test('injection strings through every input: refused by a schema, or stored and returned verbatim, never executed', async (t) => {
   const { app, login, bearer, stores } = await identityApp(t)
   const admin = await login()
-  const tables = async () => (await stores.db.query<{ n: number }>("SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = current_schema() AND table_name IN ('users', 'api_keys', 'refresh_tokens', 'refresh_families', 'revocations')"))[0].n
+  const tables = async () => (await stores.db.query<{ n: number }>("SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = current_schema() AND table_name IN ('users', 'warden_api_keys', 'warden_refresh_tokens', 'warden_refresh_families', 'warden_revocations')"))[0].n
 
   for (const text of INJECTIONS) {
     // Token endpoint: every parameter.

@@ -2,7 +2,7 @@ import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import { identityApp, form, ADMIN_PASSWORD, testConfig } from '../helpers/identity.js'
 import { closeSharedDatabase, postgresSkip, redisSkip, testDatabase, POSTGRES_URL, REDIS_URL } from '../helpers/services.js'
-import { openStores } from '../../stores/index.js'
+import { openStores } from '../../stores/identity.js'
 import { openPostgres } from '../../stores/postgres.js'
 
 t.teardown(closeSharedDatabase)
@@ -57,7 +57,7 @@ t.test('refresh may narrow the scope but never widen it, nor beyond the role of 
 t.test('a session ends after REFRESH_TOKEN_EXPIRE_DAYS, however often it is refreshed', async (t) => {
   const { app, login, stores } = await identityApp(t)
   const session = await login()
-  await stores.db.query("UPDATE refresh_families SET expires_at = now() - interval '1 second'")
+  await stores.db.query("UPDATE warden_refresh_families SET expires_at = now() - interval '1 second'")
   const res = await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'refresh_token', refresh_token: session.refresh_token }) })
   t.equal(res.statusCode, 400)
   t.equal(res.json().error, 'invalid_grant')

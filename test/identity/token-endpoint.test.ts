@@ -23,7 +23,7 @@ t.test('password grant: RFC 6749 §5.1 answer with a rotating refresh token', as
   const claims = decode(body.access_token)
   t.match(claims, { sub: admin!.id, scope: 'users:read users:write admin', iss: config.jwt.issuer, aud: config.jwt.audience })
   t.match(claims.sid, /^[0-9a-f-]{36}$/, 'the session id names the refresh family')
-  const stored = await stores.db.query<{ digest: string }>('SELECT digest FROM refresh_tokens')
+  const stored = await stores.db.query<{ digest: string }>('SELECT digest FROM warden_refresh_tokens')
   t.equal(stored.length, 1)
   t.not(stored[0].digest, body.refresh_token, 'only a digest of the refresh token is stored')
 })

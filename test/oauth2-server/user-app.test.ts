@@ -72,7 +72,7 @@ t.test('bad input gets the RFC 6749 error, never a 5xx, and stores nothing', asy
   const revocations = await RevocationList.open({ store: sqlRevocationStore(db) })
   t.teardown(() => revocations.close())
   const app = await notesApp({ sessions: { refreshTokens: sqlRefreshTokenStore(db), revocations } }, { isRevoked: (c) => revocations.isRevoked(c) })
-  const rows = async () => (await db.query<{ n: number }>('SELECT (SELECT count(*) FROM refresh_families)::int + (SELECT count(*) FROM refresh_tokens)::int + (SELECT count(*) FROM revocations)::int AS n'))[0].n
+  const rows = async () => (await db.query<{ n: number }>('SELECT (SELECT count(*) FROM warden_refresh_families)::int + (SELECT count(*) FROM warden_refresh_tokens)::int + (SELECT count(*) FROM warden_revocations)::int AS n'))[0].n
   const before = await rows()
   const cases: Array<[string, string, number, string]> = [
     ['', 'application/x-www-form-urlencoded', 400, 'invalid_request'],

@@ -15,7 +15,7 @@ t.test('the reference API enforces exactly what openapi.yaml documents', async (
       oauth2: (scopes) => ({ authorization: `Bearer ${app.accessTokens.sign({ sub: admin.id, scope: scopes }).token}` }),
       apiKey: async (scopes) => {
         const issued = app.apiKeys.issue()
-        await stores.apiKeys.create({ userId: admin.id, name: 'contract', prefix: issued.prefix, digest: issued.digest, scopes, expiresAt: null })
+        await stores.apiKeys.create({ subject: admin.id, name: 'contract', prefix: issued.prefix, digest: issued.digest, scopes, expiresAt: null })
         return { 'x-api-key': issued.key }
       },
       // Basic grants the role's scopes: a plain user has none.

@@ -52,10 +52,10 @@ for (const backend of ['pglite', 'postgres'] as const) {
     t.equal(await store.revokeByToken('nope'), null)
     t.same(await store.revokeSubject(user.id, 'password changed'), [f2])
     t.same(await store.rotate('b1', 'b2'), { outcome: 'invalid' })
-    await db.query("UPDATE refresh_families SET revoked_at = now() - interval '2 days' WHERE id = $1", [f2])
+    await db.query("UPDATE warden_refresh_families SET revoked_at = now() - interval '2 days' WHERE id = $1", [f2])
     t.equal(await store.purge(), 2, 'the expired family and the one revoked days ago are deleted')
-    t.same((await db.query<{ id: string }>('SELECT id FROM refresh_families')).map((r) => r.id), [f1], 'a family revoked today stays, so reuse is still recognised')
-    t.same(await db.query("SELECT digest FROM refresh_tokens WHERE digest IN ('old', 'b1')"), [], 'with its tokens')
+    t.same((await db.query<{ id: string }>('SELECT id FROM warden_refresh_families')).map((r) => r.id), [f1], 'a family revoked today stays, so reuse is still recognised')
+    t.same(await db.query("SELECT digest FROM warden_refresh_tokens WHERE digest IN ('old', 'b1')"), [], 'with its tokens')
     await db.close()
   })
 
@@ -90,7 +90,10 @@ for (const backend of ['pglite', 'postgres'] as const) {
 t.test('migrations are recorded and run once', async (t) => {
   const db = await testDatabase(t, 'pglite')
   t.same(await migrate(db), [], 'already applied')
-  t.same(await db.query('SELECT version, name FROM schema_migrations ORDER BY version'), [{ version: 1, name: 'identity' }, { version: 2, name: 'sessions of any subject' }])
+  t.same(await db.query('SELECT version, name FROM warden_migrations ORDER BY version'), [{ version: 1, name: 'sessions, revocations and API keys' }], 'the library\'s tables, tracked apart')
+  t.same(await db.query('SELECT version, name FROM schema_migrations ORDER BY version'), [{ version: 1, name: 'identity' }, { version: 2, name: 'sessions and API keys in the warden tables' }])
+  t.same((await db.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name")).map((r) => r.table_name),
+    ['schema_migrations', 'users', 'warden_api_keys', 'warden_migrations', 'warden_refresh_families', 'warden_refresh_tokens', 'warden_revocations'])
 })
 
 t.test('two instances sharing Redis: a revocation through one is refused by the other at once', { skip: skip.postgres || await redisSkip() }, async (t) => {
@@ -113,14 +116,35 @@ t.test('two instances sharing Redis: a revocation through one is refused by the 
 
 t.test('expired sessions and revocations are purged on a schedule', async (t) => {
   const db = await testDatabase(t, 'pglite')
-  const { openStores } = await import('../../stores/index.js')
+  const { openStores } = await import('../../stores/identity.js')
   const stores = await openStores({ database: db, purgeInterval: 20 })
   await stores.refreshTokens.createFamily({ subject: 's', scope: '', clientId: 'public', expiresAt: new Date(Date.now() - 1000), digest: 'expired' })
   await stores.refreshTokens.createFamily({ subject: 's', scope: '', clientId: 'public', expiresAt: new Date(Date.now() + 60_000), digest: 'live' })
   await sqlRevocationStore(db).add([{ kind: 'jti', id: 'old', expiresAt: later(-10) }, { kind: 'jti', id: 'new', expiresAt: later(60) }])
-  const count = async () => (await db.query<{ f: number, r: number }>('SELECT (SELECT count(*) FROM refresh_families)::int AS f, (SELECT count(*) FROM revocations)::int AS r'))[0]
+  const count = async () => (await db.query<{ f: number, r: number }>('SELECT (SELECT count(*) FROM warden_refresh_families)::int AS f, (SELECT count(*) FROM warden_revocations)::int AS r'))[0]
   const deadline = Date.now() + 5000
   while (JSON.stringify(await count()) !== JSON.stringify({ f: 1, r: 1 }) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
   t.same(await count(), { f: 1, r: 1 }, 'only the live family and the revocation in force are left, without anyone calling purge()')
   await stores.close()
+})
+
+t.test('upgrading a database of the first schema keeps its sessions, revocations and API keys', async (t) => {
+  const { openPglite } = await import('../../stores/pglite.js')
+  const { applyMigrations, migrateWarden } = await import('../../stores/schema.js')
+  const { MIGRATIONS } = await import('../../stores/migrations.js')
+  const db = await openPglite()
+  t.teardown(() => db.close())
+  await migrateWarden(db)
+  await applyMigrations(db, 'schema_migrations', 7_423_010, MIGRATIONS.slice(0, 1))
+  const user = await sqlUserStore(db).create({ username: 'u', email: 'u@example.com', passwordHash: 'h', role: 'user' })
+  const [family] = await db.query<{ id: string }>("INSERT INTO refresh_families (user_id, scope, expires_at) VALUES ($1, 'users:read', now() + interval '1 day') RETURNING id", [user.id])
+  await db.query("INSERT INTO refresh_tokens (digest, family_id) VALUES ('d1', $1)", [family.id])
+  await db.query("INSERT INTO revocations (kind, id, expires_at) VALUES ('jti', 'j1', now() + interval '1 hour')")
+  await db.query("INSERT INTO api_keys (user_id, name, prefix, digest, scopes) VALUES ($1, 'ci', 'AbCd1234', 'kd', '{users:read}')", [user.id])
+  t.same(await migrate(db), [2])
+  t.same(await sqlRefreshTokenStore(db).find('d1'), { familyId: family.id, subject: user.id, scope: 'users:read', clientId: 'public' }, 'the session goes on')
+  t.same((await sqlRevocationStore(db).active()).map((r) => r.id), ['j1'])
+  const { sqlApiKeyStore } = await import('../../stores/api-keys.js')
+  t.match(await sqlApiKeyStore(db).findByPrefix('AbCd1234'), { subject: user.id, digest: 'kd', scopes: ['users:read'] })
+  t.same(await db.query("SELECT table_name FROM information_schema.tables WHERE table_name IN ('refresh_families', 'refresh_tokens', 'revocations', 'api_keys')"), [], 'the old tables are gone')
 })
