@@ -1,4 +1,4 @@
-export { warden, warden as default, DEFAULT_REALM, type WardenOptions, type Warden, type WardenRoute } from './warden.js'
+export { warden, warden as default, DEFAULT_REALM, type AuthOf, type WardenOptions, type Warden, type WardenRoute } from './warden.js'
 export { oauth2Bearer, type OAuth2BearerOptions, type AccessTokens, type IssuedAccessToken } from './oauth2-bearer.js'
 export { apiKey, type ApiKeyOptions, type ApiKeyRecord, type ApiKeys, type StaticApiKey } from './api-key.js'
 export { basicAuth, parseBasic, type BasicAuthOptions, type BasicAuthUser } from './basic-auth.js'

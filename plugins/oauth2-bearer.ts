@@ -1,12 +1,12 @@
 import { randomUUID, type JsonWebKey } from 'node:crypto'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
-import fastifyJwt from '@fastify/jwt'
+import { createSigner } from 'fast-jwt'
 import fp from 'fastify-plugin'
 import { errors } from './errors.js'
 import { assertHeaderSafe } from './core/challenge.js'
 import { ExpiringCache } from './core/expiring-cache.js'
 import { functionOption, integerOption, pathOption, scopesOption, stringOption, urlOption } from './core/options.js'
-import { INVALID_CREDENTIALS, type AuthOutcome, type AuthPrincipal, type WardenClaims } from './core/types.js'
+import { INVALID_CREDENTIALS, type AuthOutcome, type AuthPrincipal, type WardenClaims, type WardenUser } from './core/types.js'
 import { ALGORITHMS, privateKey, publicKey, secretKey, toJwk, type Algorithm, type KeyInput, type VerificationKey } from './oauth2-bearer/keys.js'
 import { findKey, remoteKeySet } from './oauth2-bearer/remote-keys.js'
 import { InvalidToken, checkClaims, checkSignature, parseHeader, splitToken, type ClaimRules, type TokenHeader } from './oauth2-bearer/verify.js'
@@ -45,6 +45,12 @@ export interface OAuth2BearerOptions {
   tokenTypes?: string[]
   /** Called for every verified token (cached or not); `true` refuses it. */
   isRevoked?: (claims: WardenClaims, request: FastifyRequest) => boolean | Promise<boolean>
+  /**
+   * The current user of a verified, unrevoked token, set as `request.auth.user` (as Basic's
+   * `verify` can): FastAPI's `get_current_user`. `null` refuses the token (the account is gone
+   * or disabled). Called for every request; cached tokens included.
+   */
+  resolveUser?: (claims: WardenClaims, request: FastifyRequest) => WardenUser | null | Promise<WardenUser | null>
   /** Cache verified tokens: `{ max }` entries. Default off. */
   cache?: false | { max?: number }
   /**
@@ -178,6 +184,7 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
   const expiresIn = integerOption('expiresIn', opts.expiresIn, 900, 1, 86_400)
   const clockTolerance = integerOption('clockTolerance', opts.clockTolerance, 30, 0, 60)
   const isRevoked = functionOption<NonNullable<OAuth2BearerOptions['isRevoked']>>('isRevoked', opts.isRevoked)
+  const resolveUser = functionOption<NonNullable<OAuth2BearerOptions['resolveUser']>>('resolveUser', opts.resolveUser)
   const now = functionOption<() => number>('now', opts.now) ?? Date.now
   const tokenTypes = opts.tokenTypes === undefined
     ? ['at+jwt', 'application/at+jwt']
@@ -219,11 +226,18 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
     return key instanceof Promise ? key.then((k) => verifyWith(k, header, parts)) : verifyWith(key, header, parts)
   }
 
+  function withUser (request: FastifyRequest, principal: AuthPrincipal): AuthOutcome | Promise<AuthOutcome> {
+    if (resolveUser === undefined) return principal
+    const found = (user: WardenUser | null): AuthOutcome => user === null ? INVALID_CREDENTIALS : Object.freeze({ ...principal, user: Object.freeze(user) })
+    const user = resolveUser(principal.claims as WardenClaims, request)
+    return user instanceof Promise ? user.then(found) : found(user)
+  }
+
   function admit (request: FastifyRequest, principal: AuthPrincipal): AuthOutcome | Promise<AuthOutcome> {
-    if (isRevoked === undefined) return principal
+    if (isRevoked === undefined) return withUser(request, principal)
     const revoked = isRevoked(principal.claims as WardenClaims, request)
-    if (typeof revoked === 'boolean') return revoked ? INVALID_CREDENTIALS : principal
-    return revoked.then((r) => r ? INVALID_CREDENTIALS : principal)
+    if (typeof revoked === 'boolean') return revoked ? INVALID_CREDENTIALS : withUser(request, principal)
+    return revoked.then((r) => r ? INVALID_CREDENTIALS : withUser(request, principal))
   }
 
   function accept (request: FastifyRequest, token: string, claims: WardenClaims): AuthOutcome | Promise<AuthOutcome> {
@@ -260,19 +274,12 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
   }
 
   const signing = keys.signing
-  // @fastify/jwt signs, and gives users fastify.jwt / request.jwtVerify() with the same keys.
-  // An app that registered its own @fastify/jwt first keeps it; ours then lives under
-  // fastify.jwt.warden (request.wardenJwtVerify()).
-  const namespace = fastify.hasDecorator('jwt') ? 'warden' : undefined
-  if (signing !== undefined) {
-    await fastify.register(fastifyJwt, {
-      secret: signing.alg === 'HS256' ? signing.pem : { private: signing.pem, public: keys.local[0].key.export({ type: 'spki', format: 'pem' }) },
-      sign: { algorithm: signing.alg, kid: signing.kid, iss: issuers[0], aud: audience, header: { alg: signing.alg, typ: 'at+jwt' } },
-      verify: { algorithms: [signing.alg], allowedIss: issuers, allowedAud: audience, requiredClaims: ['sub', 'jti', 'exp'] },
-      ...(namespace === undefined ? {} : { namespace })
-    })
-  }
-  const jwt = signing === undefined ? undefined : namespace === undefined ? fastify.jwt : (fastify.jwt as unknown as Record<string, typeof fastify.jwt>)[namespace]
+  // fast-jwt (the signer inside @fastify/jwt) signs. No plugin decorates the app with a second
+  // verifier (request.jwtVerify, fastify.jwt) that would skip typ and revocation, and
+  // request.user stays the app's: accessTokens.verify() is the one verifier, with the scheme's rules.
+  const jwt = signing === undefined
+    ? undefined
+    : { sign: createSigner({ key: signing.pem, algorithm: signing.alg, iss: issuers[0], aud: audience, header: { alg: signing.alg, typ: 'at+jwt' }, ...(signing.kid === undefined ? {} : { kid: signing.kid }) }) }
 
   const accessTokens: AccessTokens = {
     expiresIn,

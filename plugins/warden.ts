@@ -60,14 +60,30 @@ declare module 'fastify' {
      */
     setDefaultSecurity (requirement: ReadonlyArray<{ [securityLabel: string]: readonly string[] }>): FastifyInstance
   }
-  interface FastifyRequest {
-    /** The authenticated caller; `null` on public routes and for anonymous callers of optional ones. */
-    auth: AuthPrincipal | null
+  // The type parameters are Fastify's own: SchemaCompiler is the route's schema as written.
+  interface FastifyRequest<RouteGeneric, RawServer, RawRequest, SchemaCompiler, TypeProvider, ContextConfig, Logger, RequestType> {
+    /**
+     * The authenticated caller; `null` on public routes and for anonymous callers of optional
+     * ones. In the handler of a route whose `schema.security` requires authentication it is typed
+     * non-null (see `AuthOf`).
+     */
+    auth: AuthOf<SchemaCompiler>
   }
   interface FastifySchema {
     security?: ReadonlyArray<{ [securityLabel: string]: readonly string[] }>
   }
 }
+
+/**
+ * The type of `request.auth` for a route's schema: `AuthPrincipal` when its `security` requires
+ * authentication in every alternative, `null` when it is public (`[]`), and `AuthPrincipal | null`
+ * when authentication is optional (`{}` among the alternatives) or the route relies on a default
+ * that the app may have set to public.
+ */
+export type AuthOf<Schema> = Schema extends { security: infer Requirement }
+  ? [Requirement] extends [ReadonlyArray<never>] ? null
+    : Requirement extends ReadonlyArray<infer Alternative> ? ({} extends Alternative ? AuthPrincipal | null : AuthPrincipal) : AuthPrincipal | null
+  : AuthPrincipal | null
 
 const kDefaultSecurity = Symbol('fastify-warden.default-security')
 type Scoped = FastifyInstance & { [kDefaultSecurity]?: SecurityRequirement[] }

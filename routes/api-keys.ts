@@ -24,7 +24,7 @@ const view = (key: StoredApiKey) => ({
 
 const apiKeyRoutes: FastifyPluginAsyncTypebox<ApiKeyRoutesOptions> = async (app, { stores }) => {
   app.addSchema(ApiKeyListed)
-  const security = [{ oauth2: [] }]
+  const security: [{ oauth2: [] }] = [{ oauth2: [] }]
 
   app.post('/api-keys', {
     schema: {
@@ -35,7 +35,7 @@ const apiKeyRoutes: FastifyPluginAsyncTypebox<ApiKeyRoutesOptions> = async (app,
       response: { 201: ApiKeyCreated, 400: problemResponse('Invalid input, naming the fields') }
     }
   }, async (request, reply) => {
-    const auth = request.auth!
+    const auth = request.auth
     const { name, scopes, expires_at: expiresAt } = request.body
     const beyond = scopes.filter((s) => !auth.scopes.includes(s))
     if (beyond.length > 0) {
@@ -54,7 +54,7 @@ const apiKeyRoutes: FastifyPluginAsyncTypebox<ApiKeyRoutesOptions> = async (app,
   app.get('/api-keys', {
     schema: { security, tags: ['api-keys'], summary: "The caller's API keys (never the keys themselves)", response: { 200: ApiKeyList } }
   }, async (request) => {
-    const keys = await stores.apiKeys.listBySubject(request.auth!.subject)
+    const keys = await stores.apiKeys.listBySubject(request.auth.subject)
     return { items: keys.map((k) => ({ ...view(k), last_used_at: k.lastUsedAt?.toISOString() ?? null, request_count: k.requestCount })) }
   })
 
@@ -67,7 +67,7 @@ const apiKeyRoutes: FastifyPluginAsyncTypebox<ApiKeyRoutesOptions> = async (app,
       response: { 204: Type.Null({ description: 'Revoked' }), 400: problemResponse('The id is not a UUID'), 404: problemResponse('No such key among the caller’s') }
     }
   }, async (request, reply) => {
-    const prefix = await stores.apiKeys.revoke(request.auth!.subject, request.params.id)
+    const prefix = await stores.apiKeys.revoke(request.auth.subject, request.params.id)
     // Another user's key is as unknown as a missing one.
     if (prefix === null) return await sendProblem(reply, 404, problem(404, 'No such API key.'))
     await stores.revocations.revokeApiKey(prefix)

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { invalidFields, problem, securityEvent, sendProblem, type PasswordHasher, type SecurityRequirement } from '../plugins/index.js'
+import { invalidFields, problem, securityEvent, sendProblem, type PasswordHasher } from '../plugins/index.js'
 import { IdParams, problemResponse } from '../schemas/common.js'
 import { PageQuery, PasswordChange, UserCreate, UserPage, UserView } from '../schemas/users.js'
 import { DuplicateError } from '../stores/errors.js'
@@ -13,7 +13,7 @@ export interface UserRoutesOptions {
 }
 
 /** Any of the three schemes, each granting `scopes`. */
-const anyScheme = (...scopes: string[]): SecurityRequirement[] => [{ oauth2: scopes }, { apiKey: scopes }, { basic: scopes }]
+const anyScheme = (...scopes: string[]): [{ oauth2: string[] }, { apiKey: string[] }, { basic: string[] }] => [{ oauth2: scopes }, { apiKey: scopes }, { basic: scopes }]
 
 /** A user as the API shows one: never a hash. */
 export function userView (user: User): UserView {
@@ -31,7 +31,7 @@ const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { s
       response: { 200: Type.Ref('User'), 404: problemResponse('The credential belongs to a service, not a user') }
     }
   }, async (request, reply) => {
-    const user = await stores.users.findById(request.auth!.subject)
+    const user = await stores.users.findById(request.auth.subject)
     if (user === null) return await sendProblem(reply, 404, problem(404, 'This credential does not belong to a user.'))
     return userView(user)
   })
@@ -45,7 +45,7 @@ const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { s
       response: { 204: Type.Null({ description: 'Changed; every refresh token and access token of the user is revoked' }), 400: problemResponse('Invalid input, or the current password is wrong') }
     }
   }, async (request, reply) => {
-    const user = await stores.users.findById(request.auth!.subject)
+    const user = await stores.users.findById(request.auth.subject)
     if (user === null) return await sendProblem(reply, 404, problem(404, 'This credential does not belong to a user.'))
     const { current_password: current, new_password: next } = request.body
     if (!await passwords.verify(user.passwordHash, current)) {
@@ -119,7 +119,7 @@ const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { s
     const user = await stores.users.findById(request.params.id)
     if (user === null) return await sendProblem(reply, 404, problem(404, 'No such user.'))
     await app.oauth2Server.unlock(user.username)
-    request.log.info({ subject: request.auth!.subject, user: user.id }, 'login lock lifted')
+    request.log.info({ subject: request.auth.subject, user: user.id }, 'login lock lifted')
     return await reply.code(204).send(null)
   })
 
@@ -133,7 +133,7 @@ const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { s
     }
   }, async (request, reply) => {
     const { id } = request.params
-    if (id === request.auth!.subject) return await sendProblem(reply, 409, problem(409, 'You cannot delete your own account.'))
+    if (id === request.auth.subject) return await sendProblem(reply, 409, problem(409, 'You cannot delete your own account.'))
     if (!await stores.users.delete(id)) return await sendProblem(reply, 404, problem(404, 'No such user.'))
     // Sessions and keys are the library's, keyed by subject: they end with the account.
     await app.oauth2Server.endSessions(id, 'user deleted')

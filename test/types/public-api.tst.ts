@@ -30,6 +30,25 @@ app.get('/users', { schema: { security: [{ oauth2: ['users:read'] }, { apiKey: [
   return { scopes, tenant, claims }
 })
 
+// request.auth is non-null where the route's own requirement demands a credential: no `!`.
+app.get('/me', { schema: { security: [{ oauth2: [] }, { apiKey: [] }] } }, async (request) => request.auth.subject)
+app.get('/open', { schema: { security: [] } }, async (request) => {
+  const nobody: null = request.auth
+  return nobody
+})
+app.get('/maybe', { schema: { security: [{ oauth2: [] }, {}] } }, async (request) => {
+  // @ts-expect-error optional authentication: anonymous callers get null
+  return request.auth.subject
+})
+app.get('/by-default', async (request) => {
+  // @ts-expect-error the default requirement may be public (setDefaultSecurity([])): may be null
+  return request.auth.subject
+})
+app.addHook('onRequest', async (request) => {
+  // @ts-expect-error a hook runs for every route: may be null
+  request.log.info(request.auth.subject)
+})
+
 const issued: IssuedAccessToken = app.accessTokens.sign({ sub: 'user-1', scope: ['users:read'], tenant_id: 't1' })
 const token: string = issued.token
 const verified: Promise<WardenClaims> = app.accessTokens.verify(token)
