@@ -1,5 +1,5 @@
 export { warden, warden as default, DEFAULT_REALM, type AuthOf, type WardenOptions, type Warden, type WardenRoute } from './warden.js'
-export { oauth2Bearer, type OAuth2BearerOptions, type AccessTokens, type IssuedAccessToken } from './oauth2-bearer.js'
+export { oauth2Bearer, type OAuth2BearerOptions, type AccessTokens, type IssuedAccessToken, type SignableClaims } from './oauth2-bearer.js'
 export { apiKey, type ApiKeyOptions, type ApiKeyRecord, type ApiKeys, type StaticApiKey } from './api-key.js'
 export { basicAuth, parseBasic, type BasicAuthOptions, type BasicAuthUser } from './basic-auth.js'
 export { oauth2Server, type OAuth2ServerOptions, type OAuth2Server } from './oauth2-server.js'

@@ -1,6 +1,8 @@
 import { randomUUID, type JsonWebKey } from 'node:crypto'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { createSigner } from 'fast-jwt'
+import type { TObject } from '@sinclair/typebox'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
 import fp from 'fastify-plugin'
 import { errors } from './errors.js'
 import { assertHeaderSafe } from './core/challenge.js'
@@ -19,7 +21,7 @@ export interface OAuth2BearerOptions {
   description?: string
   /** Where clients get tokens (password flow), documented in the scheme. Default `/auth/token`. */
   tokenUrl?: string
-  /** Where clients refresh tokens. Default: `tokenUrl`. */
+  /** Where clients refresh tokens, documented in the flow. Default: none (`oauth2Server` sets it when refresh is on). */
   refreshUrl?: string
   /** Scopes this scheme grants; a subset of the core's catalog, all of it by default. */
   scopes?: string[]
@@ -43,6 +45,12 @@ export interface OAuth2BearerOptions {
   clockTolerance?: number
   /** Accepted `typ` headers, lower case. Default `['at+jwt', 'application/at+jwt']` (RFC 9068). */
   tokenTypes?: string[]
+  /**
+   * A TypeBox schema of your own claims (`Type.Object({ tenant_id: Type.String() })`): a token
+   * whose claims do not fit is `invalid_token`, and `sign()` refuses claims that do not fit.
+   * Type them by merging `Static<typeof schema>` into `WardenClaims`.
+   */
+  claims?: TObject
   /** Called for every verified token (cached or not); `true` refuses it. */
   isRevoked?: (claims: WardenClaims, request: FastifyRequest) => boolean | Promise<boolean>
   /**
@@ -62,6 +70,16 @@ export interface OAuth2BearerOptions {
   /** Clock in ms since the epoch (tests). Default `Date.now`. */
   now?: () => number
 }
+
+/** The claims the signer sets itself; `sign()` refuses them. */
+type SignerClaims = 'iss' | 'aud' | 'exp' | 'nbf' | 'iat' | 'jti'
+
+/**
+ * What `sign()` takes: `sub`, `scope` (a list or a space-separated string), and your own claims
+ * as merged into `WardenClaims`, the required ones required.
+ */
+export type SignableClaims = { [K in keyof WardenClaims as K extends SignerClaims | 'sub' | 'scope' ? never : K]: WardenClaims[K] } &
+{ sub: string, scope?: string | readonly string[] }
 
 /** A freshly signed access token. */
 export interface IssuedAccessToken {
@@ -89,7 +107,7 @@ export interface AccessTokens {
    * Sign an RFC 9068 access token. `scope` may be a list or a space-separated string of scopes
    * the scheme grants.
    */
-  sign (claims: { sub: string, scope?: string | readonly string[], [claim: string]: unknown }, options?: { expiresIn?: number }): IssuedAccessToken
+  sign (claims: SignableClaims, options?: { expiresIn?: number }): IssuedAccessToken
   /** Verify a token exactly as the scheme does (signature, header, claims); throws on any fault. */
   verify (token: string): Promise<WardenClaims>
   /** The public keys, as a JWK Set (empty for HS256 and resource-server mode). */
@@ -177,7 +195,7 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
   const realm = opts.realm ?? warden.realm
   assertHeaderSafe('realm', realm)
   const tokenUrl = urlOption('tokenUrl', opts.tokenUrl, '/auth/token')
-  const refreshUrl = urlOption('refreshUrl', opts.refreshUrl, tokenUrl)
+  const refreshUrl = opts.refreshUrl === undefined ? undefined : urlOption('refreshUrl', opts.refreshUrl)
   const issuers = Array.isArray(opts.issuer) ? opts.issuer.map((iss, i) => stringOption(`issuer[${i}]`, iss)) : [stringOption('issuer', opts.issuer)]
   if (issuers.length === 0) throw new errors.WARDEN_ERR_OPTION('issuer', 'must name at least one issuer')
   const audience = stringOption('audience', opts.audience)
@@ -193,6 +211,10 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
     ? undefined
     : new ExpiringCache<AuthPrincipal>(integerOption('cache.max', opts.cache.max, 10_000, 1, 10_000_000))
   const schemeScopes = scopesOption('scopes', opts.scopes, warden.scopes)
+  if (opts.claims !== undefined && (opts.claims === null || typeof opts.claims !== 'object' || opts.claims.type !== 'object')) {
+    throw new errors.WARDEN_ERR_OPTION('claims', 'must be an object schema (TypeBox Type.Object)')
+  }
+  const ownClaims = opts.claims === undefined ? undefined : TypeCompiler.Compile(opts.claims)
   const keys = loadKeys(opts, now)
   const allowed = new Set<Algorithm>(keys.signing === undefined ? ALGORITHMS : keys.local.map((k) => k.alg))
   const rules: ClaimRules = { issuers, audience, tokenTypes, clockTolerance, now }
@@ -215,7 +237,9 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
   function verifyWith (key: VerificationKey | undefined, header: TokenHeader, parts: [string, string, string]): WardenClaims {
     if (key === undefined) throw new InvalidToken('unknown key')
     checkSignature(key, header.alg, parts[0] + '.' + parts[1], parts[2])
-    return checkClaims(parts[1], rules)
+    const claims = checkClaims(parts[1], rules)
+    if (ownClaims !== undefined && !ownClaims.Check(claims)) throw new InvalidToken('claims do not fit the claims schema')
+    return claims
   }
 
   /** Verify a token fully; sync for local keys, a promise for a remote key set. */
@@ -304,6 +328,10 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
       const jti = randomUUID()
       const payload: Record<string, unknown> = { ...rest, iat, exp: iat + ttl, jti }
       if (scope !== undefined) payload.scope = granted.join(' ')
+      if (ownClaims !== undefined) {
+        const fault = ownClaims.Errors({ ...payload, iss: issuers[0], aud: audience }).First()
+        if (fault !== undefined) throw new errors.WARDEN_ERR_SIGN(`claim '${fault.path.slice(1) || '(root)'}' ${fault.message.toLowerCase()}`)
+      }
       return { token: jwt!.sign(payload), jti, expiresIn: ttl, expiresAt: iat + ttl }
     },
     async verify (token) {
@@ -349,7 +377,7 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
       flows: {
         password: {
           tokenUrl,
-          refreshUrl,
+          ...(refreshUrl === undefined ? {} : { refreshUrl }),
           scopes: Object.fromEntries(Object.entries(warden.scopes).filter(([s]) => opts.scopes === undefined || opts.scopes.includes(s)))
         }
       }

@@ -91,6 +91,10 @@ type Scoped = FastifyInstance & { [kDefaultSecurity]?: SecurityRequirement[] }
 export const DEFAULT_REALM = 'api'
 
 const DEFAULT_RESPONSE = { description: 'Default Response' }
+const RESPONSE_400 = {
+  description: 'Invalid input: the problem names the fields',
+  content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: `${PROBLEM_SCHEMA_ID}#` } } }
+}
 const RESPONSE_401 = {
   description: 'Missing or invalid credentials',
   headers: { 'WWW-Authenticate': { type: 'string', maxLength: 4096, description: 'One challenge per accepted scheme (RFC 9110 §11.6.1, RFC 6750 §3)' } },
@@ -180,12 +184,15 @@ const wardenPlugin: FastifyPluginAsync<WardenOptions> = async (fastify, opts) =>
     seen++
     const schema = { ...route.schema }
     if (requirement !== undefined) schema.security = requirement
-    if (!isPublic) {
+    const validated = schema.body !== undefined || schema.querystring !== undefined || schema.params !== undefined || schema.headers !== undefined
+    if (!isPublic || validated) {
       const declared = route.schema?.response as Record<string, unknown> | undefined
       // Without any response schema @fastify/swagger documents a default 200; keep it documented.
       const response: Record<string, unknown> = declared === undefined ? { 200: DEFAULT_RESPONSE } : { ...declared }
-      response[401] ??= RESPONSE_401
-      if (requirement !== undefined && requiresScopes(requirement)) response[403] ??= RESPONSE_403
+      // Input that fails its schema is a 400 problem naming the fields.
+      if (validated) response[400] ??= RESPONSE_400
+      if (!isPublic) response[401] ??= RESPONSE_401
+      if (!isPublic && requirement !== undefined && requiresScopes(requirement)) response[403] ??= RESPONSE_403
       schema.response = response
     }
     route.schema = schema

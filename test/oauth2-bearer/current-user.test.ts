@@ -50,3 +50,27 @@ t.test('sign() refuses scopes the scheme does not declare and a scopes claim in 
   const claims = await app.accessTokens.verify(app.accessTokens.sign({ sub: 'u', scope: ' users:read  ' }).token)
   t.equal(claims.scope, 'users:read', 'a scope string is normalised')
 })
+
+t.test('a claims schema: tokens without a required claim are invalid_token, and sign() refuses them', async (t) => {
+  const { Type } = await import('@sinclair/typebox')
+  const Claims = Type.Object({ tenant_id: Type.String({ pattern: '^t-[0-9]+$' }) })
+  const strict = await schemesApp({ bearer: { claims: Claims } })
+  strict.app.get('/r', { schema: { security: [{ oauth2: [] }] } }, async (request) => request.auth.claims?.tenant_id)
+  await strict.app.ready()
+  const good = strict.app.accessTokens.sign({ sub: 'u', tenant_id: 't-1' }).token
+  const ok = await strict.app.inject({ url: '/r', headers: { authorization: `Bearer ${good}` } })
+  t.equal(ok.statusCode, 200)
+  t.equal(ok.body, 't-1')
+  t.throws(() => strict.app.accessTokens.sign({ sub: 'u' }), { code: 'WARDEN_ERR_SIGN', message: /claim 'tenant_id' expected required property/i })
+  t.throws(() => strict.app.accessTokens.sign({ sub: 'u', tenant_id: 'acme' }), { code: 'WARDEN_ERR_SIGN', message: /claim 'tenant_id'/ })
+
+  // Same key and issuer, no schema: the kind of token the strict scheme must refuse.
+  const loose = await schemesApp()
+  for (const extra of [{}, { tenant_id: 42 }, { tenant_id: 'acme' }]) {
+    const token = loose.app.accessTokens.sign({ sub: 'u', ...extra } as never).token
+    const res = await strict.app.inject({ url: '/r', headers: { authorization: `Bearer ${token}` } })
+    t.equal(res.statusCode, 401, JSON.stringify(extra))
+    t.equal(res.headers['www-authenticate'], 'Bearer realm="api", error="invalid_token"')
+  }
+  await t.rejects(schemesApp({ bearer: { claims: Type.String() as never } }), { code: 'WARDEN_ERR_OPTION', message: "option 'claims' must be an object schema (TypeBox Type.Object)" })
+})

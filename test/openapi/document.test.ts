@@ -12,6 +12,7 @@ async function documentedApp () {
   app.get('/me', async (req) => req.auth)
   app.get('/health', { schema: { security: [] } }, async () => ({ ok: true }))
   app.get('/custom', { schema: { security: [{ basic: [] }], response: { 401: { description: 'Mine', type: 'object' } } } }, async () => 'x')
+  app.post('/notes', { schema: { security: [], body: { type: 'object', properties: { text: { type: 'string', maxLength: 10 } } } } }, async () => 'x')
   await app.ready()
   return fixture
 }
@@ -26,7 +27,7 @@ t.test('the document is valid OpenAPI 3.1 and holds the registered schemes', asy
     oauth2: {
       type: 'oauth2',
       description: 'OAuth2 password flow; send the access token as `Authorization: Bearer <token>`. Access tokens are JWTs (RFC 9068) issued and verified following RFC8725 (algorithm allow-list, typ, iss, aud, exp checked).',
-      flows: { password: { tokenUrl: '/auth/token', refreshUrl: '/auth/token', scopes: { 'users:read': 'Read users', 'users:write': 'Create users', admin: 'Administer' } } }
+      flows: { password: { tokenUrl: '/auth/token', scopes: { 'users:read': 'Read users', 'users:write': 'Create users', admin: 'Administer' } } }
     },
     apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'API key in the `X-API-Key` header (`wdn_…`); scopes are set per key.' },
     basic: { type: 'http', scheme: 'basic', description: 'HTTP Basic (RFC 7617) with a user name and password, UTF-8.' }
@@ -88,4 +89,15 @@ t.test('Swagger UI pages get their own policy: everything from this server, no f
   t.match(DOCS_CSP, /frame-ancestors 'none'/)
   const init = await app.inject({ url: '/docs/static/swagger-initializer.js' })
   t.match(init.body, /"validatorUrl":null/)
+})
+
+t.test('every route that validates input documents its 400 problem, public ones too', async (t) => {
+  const { app } = await documentedApp()
+  const doc = app.swagger() as OpenAPIV3_1.Document
+  const notes = doc.paths?.['/notes']?.post as OpenAPIV3_1.OperationObject
+  t.same(Object.keys(notes.responses ?? {}).sort(), ['200', '400'])
+  t.same((notes.responses?.['400'] as OpenAPIV3_1.ResponseObject).content, { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } })
+  const res = await app.inject({ method: 'POST', url: '/notes', payload: { text: 'far longer than ten' } })
+  t.equal(res.statusCode, 400, 'and answers it')
+  t.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8')
 })
