@@ -1,6 +1,7 @@
-import t from 'tap'
-import { execFile } from 'node:child_process'
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import t, { type Test } from 'tap'
+import { execFile, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -9,8 +10,105 @@ const run = promisify(execFile)
 const root = new URL('../..', import.meta.url).pathname
 // The child processes are not this test's code: keep them out of coverage.
 const env = { ...process.env, _TAPJS_PROCESSINFO_COV_EXCLUDE_: '/./', npm_config_audit: 'false', npm_config_fund: 'false' }
+const secrets = { JWT_SECRET_KEY: randomBytes(32).toString('base64'), API_KEY_SECRET: randomBytes(32).toString('base64') }
 
-t.test('the packed package installs into a fresh ESM project with only fastify, type-checks and runs', { timeout: 300_000 }, async (t) => {
+/** The README's code blocks of one language, in order. */
+function blocks (readme: string, lang: string): string[] {
+  return [...readme.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1])
+}
+
+/** Start a README program that listens, and give its base URL once Fastify says it is listening. */
+async function serve (t: Test, cwd: string, file: string, extra: Record<string, string> = {}): Promise<string> {
+  const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd, env: { ...env, ...secrets, PORT: '0', ...extra }, stdio: ['ignore', 'pipe', 'pipe'] })
+  t.teardown(async () => {
+    if (child.exitCode !== null) return
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    child.kill('SIGTERM')
+    await exited
+  })
+  let output = ''
+  return await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { reject(new Error(`${file} did not start: ${output}`)) }, 60_000)
+    const read = (chunk: Buffer): void => {
+      output += chunk.toString()
+      const listening = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)
+      if (listening !== null) { clearTimeout(timer); resolve(listening[1]) }
+    }
+    child.stdout.on('data', read)
+    child.stderr.on('data', read)
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${file} exited with ${String(code)}: ${output}`)) })
+  })
+}
+
+const form = (fields: Record<string, string>): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() })
+
+/** What each README program must do when it runs: the behaviour a reader of the README expects. */
+const scenarios: Record<string, (t: Test, cwd: string) => Promise<void>> = {
+  async 'notes-app.ts' (t, cwd) {
+    const base = await serve(t, cwd, 'notes-app.ts')
+    const login = await fetch(`${base}/auth/token`, form({ grant_type: 'password', username: 'ada', password: 'correct horse battery staple' }))
+    t.equal(login.status, 200, 'the password grant of the README works')
+    const tokens = await login.json() as { access_token: string, refresh_token: string, scope: string }
+    t.equal(tokens.scope, 'notes:read notes:write')
+    const wrong = await fetch(`${base}/auth/token`, form({ grant_type: 'password', username: 'ada', password: 'wrong' }))
+    t.same(await wrong.json(), { error: 'invalid_grant', error_description: 'Invalid username or password.' })
+
+    const anonymous = await fetch(`${base}/notes`)
+    t.equal(anonymous.status, 401)
+    t.match(anonymous.headers.get('www-authenticate'), /^Bearer realm="api"/)
+    const bearer = { authorization: `Bearer ${tokens.access_token}` }
+    t.same(await (await fetch(`${base}/notes`, { headers: bearer })).json(), { owner: 'u-1', notes: [] })
+    t.same(await (await fetch(`${base}/me`, { headers: bearer })).json(), { id: 'u-1', name: 'ada' }, 'the typed current user')
+
+    const writer = await (await fetch(`${base}/auth/token`, form({ grant_type: 'password', username: 'ada', password: 'correct horse battery staple', scope: 'notes:write' }))).json() as { access_token: string }
+    t.equal((await fetch(`${base}/notes`, { headers: { authorization: `Bearer ${writer.access_token}` } })).status, 403, 'a token without notes:read')
+
+    const refreshed = await fetch(`${base}/auth/token`, form({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token }))
+    t.equal(refreshed.status, 200)
+    const next = await refreshed.json() as { access_token: string }
+    const replay = await fetch(`${base}/auth/token`, form({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token }))
+    t.equal(replay.status, 400, 'a replayed refresh token is refused')
+    t.equal((await fetch(`${base}/notes`, { headers: { authorization: `Bearer ${next.access_token}` } })).status, 401, '…and its session with it')
+
+    const fresh = await (await fetch(`${base}/auth/token`, form({ grant_type: 'password', username: 'ada', password: 'correct horse battery staple' }))).json() as { access_token: string }
+    const auth = { authorization: `Bearer ${fresh.access_token}`, 'content-type': 'application/json' }
+    const bad = await fetch(`${base}/api-keys`, { method: 'POST', headers: auth, body: JSON.stringify({ name: '' }) })
+    t.equal(bad.status, 400)
+    const created = await fetch(`${base}/api-keys`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'ci' }) })
+    t.equal(created.status, 201)
+    const { key } = await created.json() as { key: string }
+    t.match(key, /^wdn_/)
+    t.equal((await fetch(`${base}/notes`, { headers: { 'x-api-key': key } })).status, 200, 'the new API key reads notes')
+    t.equal((await fetch(`${base}/notes`, { headers: { 'x-api-key': key.slice(0, -1) + (key.endsWith('A') ? 'B' : 'A') } })).status, 401)
+
+    const doc = await (await fetch(`${base}/docs/json`)).json() as { paths: Record<string, Record<string, { security?: unknown }>>, components: { securitySchemes: Record<string, { flows?: Record<string, { refreshUrl?: string }> }> } }
+    t.same(doc.paths['/notes'].get.security, [{ oauth2: ['notes:read'] }, { apiKey: ['notes:read'] }])
+    t.equal(doc.components.securitySchemes.oauth2.flows?.password.refreshUrl, '/auth/token')
+    t.equal((await fetch(`${base}/health`)).status, 200)
+  },
+
+  async 'agents-app.ts' (t, cwd) {
+    await mkdir(join(cwd, 'files'), { recursive: true })
+    await writeFile(join(cwd, 'files', 'hello.txt'), 'hello')
+    const base = await serve(t, cwd, 'agents-app.ts', { FILES_DIR: join(cwd, 'files') })
+    const post = async (body: unknown) => await fetch(`${base}/agents/run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    const ok = await post({ agent_id: 'agent_1', input_text: '  hello  ', parameters: { a: 'b' }, email: 'Ada@Example.COM', notes: '<a href="javascript:x()">x</a><b>b</b>' })
+    t.equal(ok.status, 200)
+    t.same(await ok.json(), { accepted: { agent_id: 'agent_1', input_text: 'hello', parameters: { a: 'b' }, email: 'ada@example.com', notes: '<a rel="noopener noreferrer nofollow">x</a><b>b</b>' } }, 'trimmed, lower-cased, the javascript: link dropped')
+    t.equal((await post({ agent_id: 'no spaces allowed', input_text: 'x', parameters: {} })).status, 400)
+    t.equal((await post({ agent_id: 'a', input_text: 'x', parameters: {}, extra: 1 })).status, 400)
+    t.equal(await (await fetch(`${base}/files/hello.txt`)).text(), 'hello')
+    t.equal((await fetch(`${base}/files/..%2fpackage.json`)).status, 400)
+    t.equal((await fetch(`${base}/files/missing.txt`)).status, 404)
+  },
+
+  async 'contract.test.ts' (t, cwd) {
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'contract.test.ts'], { cwd, env: { ...env, ...secrets } })
+    t.match(stdout, /# pass 1\n/, 'the README contract test passes')
+  }
+}
+
+t.test('the packed package in a fresh project: the README install line, its programs compile (strict, skipLibCheck off) and run', { timeout: 400_000 }, async (t) => {
   const scratch = await mkdtemp(join(tmpdir(), 'warden-consumer-'))
   const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', scratch], { cwd: root, env, maxBuffer: 16 * 1024 * 1024 })
   const [packed] = JSON.parse(stdout.slice(stdout.indexOf('['))) as Array<{ filename: string, files: Array<{ path: string }> }>
@@ -18,14 +116,26 @@ t.test('the packed package installs into a fresh ESM project with only fastify, 
   t.ok(files.includes('dist/plugins/index.js') && files.includes('dist/plugins/index.d.ts') && files.includes('dist/schemas/index.js') && files.includes('dist/stores/index.d.ts'), 'the build and its types are in the package, stores included')
   t.same(files.filter((f) => f.startsWith('test/') || f.startsWith('dist/routes/') || /^dist\/(app|server|config)\./.test(f) || /^dist\/stores\/(identity|users|migrations|errors)\./.test(f) || f.endsWith('.map') || f.includes('.env')), [], 'no tests, no reference app, no source maps, no secrets')
 
+  const readme = await readFile(join(root, 'README.md'), 'utf8')
+  // Every TypeScript block that imports the package is a whole program, named by its first line.
+  const programs = blocks(readme, 'ts').filter((code) => /from 'fastify-warden/.test(code))
+  for (const code of programs) t.match(code, /^\/\/ file: [\w.-]+\.ts\n/, 'a README block that imports fastify-warden is a whole program')
+  const named = Object.fromEntries(programs.map((code) => [/^\/\/ file: ([\w.-]+\.ts)/.exec(code)![1], code]))
+  t.same(Object.keys(named).sort(), Object.keys(scenarios).sort(), 'every README program is run by this test')
+  // The README's own install lines, with the package from the tarball.
+  const installed = new Set(blocks(readme, 'sh').flatMap((sh) => [...sh.matchAll(/^npm install (fastify-warden .*)$/gm)].flatMap((m) => m[1].split(/\s+/))))
+  t.ok(installed.has('fastify') && installed.has('@electric-sql/pglite'), `install lines found: ${[...installed].join(' ')}`)
+
   await writeFile(join(scratch, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }))
-  await writeFile(join(scratch, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: false, noEmit: true, types: ['node'] }, include: ['app.ts'] }))
+  await writeFile(join(scratch, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: false, noEmit: true, types: ['node'] }, include: ['*.ts'] }))
   await writeFile(join(scratch, 'app.ts'), await readFile(new URL('./consumer.ts.txt', import.meta.url), 'utf8'))
+  for (const [file, code] of Object.entries(named)) await writeFile(join(scratch, file), code)
   const version = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')).devDependencies.typescript as string
-  await run('npm', ['install', '--no-audit', '--no-fund', join(scratch, packed.filename), 'fastify@5', `typescript@${version}`, '@types/node@20', 'tsx@4'], { cwd: scratch, env, maxBuffer: 16 * 1024 * 1024 })
+  const packages = [...installed].map((p) => p === 'fastify-warden' ? join(scratch, packed.filename) : p)
+  await run('npm', ['install', '--no-audit', '--no-fund', ...packages, `typescript@${version}`, '@types/node@20', 'tsx@4'], { cwd: scratch, env, maxBuffer: 16 * 1024 * 1024 })
 
   const tsc = await run(join(scratch, 'node_modules/.bin/tsc'), ['-p', '.'], { cwd: scratch, env }).then(() => '', (err: { stdout: string }) => err.stdout)
-  t.equal(tsc, '', 'the consumer type-checks against the published types, with skipLibCheck off')
+  t.equal(tsc, '', 'the consumer and every README program type-check against the published types, with skipLibCheck off')
 
   const result = await run(process.execPath, ['--import', 'tsx', 'app.ts'], { cwd: scratch, env })
   t.same(JSON.parse(result.stdout.trim().split('\n').pop()!), {
@@ -33,4 +143,5 @@ t.test('the packed package installs into a fresh ESM project with only fastify, 
     challenge: ['Bearer realm="api"', 'ApiKey realm="api", header="X-API-Key"'],
     findings: []
   })
+  for (const [file, scenario] of Object.entries(scenarios)) await t.test(`README program ${file}`, async (t) => { await scenario(t, scratch) })
 })
