@@ -1,7 +1,9 @@
 import t from 'tap'
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify'
-import { warden, oauth2Bearer, apiKey, openapi, cors, checkSecurityContract } from '../../plugins/index.js'
+import { plugins } from '../helpers/subject.js'
 import { SECRET, ISSUER, AUDIENCE } from '../helpers/keys.js'
+
+const { warden, oauth2Bearer, apiKey, openapi, cors, checkSecurityContract } = plugins
 
 // A user's own plugin, as they would write it: routes with their security, nothing else.
 const notes: FastifyPluginAsync = async (app) => {

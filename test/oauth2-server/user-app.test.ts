@@ -1,14 +1,14 @@
 import t from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
 import formbody from '@fastify/formbody'
-import { warden, oauth2Bearer, oauth2Server, openapi, rateLimit, createPasswordHasher, type OAuth2ServerOptions, type UserGrant } from '../../plugins/index.js'
-import { sqlRefreshTokenStore } from '../../stores/refresh-tokens.js'
-import { sqlRevocationStore } from '../../stores/revocations.js'
-import { RevocationList } from '../../stores/revocation-list.js'
+import type { OAuth2ServerOptions, UserGrant } from '../../plugins/index.js'
+import { plugins, stores } from '../helpers/subject.js'
 import { SECRET } from '../helpers/keys.js'
 import { closeSharedDatabase, testDatabase } from '../helpers/services.js'
 
 t.teardown(closeSharedDatabase)
+const { warden, oauth2Bearer, oauth2Server, openapi, rateLimit, createPasswordHasher } = plugins
+const { sqlRefreshTokenStore, sqlRevocationStore, RevocationList } = stores
 
 // A notes API with its own users, as in the README: nothing of the reference app.
 const hasher = createPasswordHasher({ memoryCost: 1024, timeCost: 1 })

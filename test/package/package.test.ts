@@ -144,4 +144,13 @@ t.test('the packed package in a fresh project: the README install line, its prog
     findings: []
   })
   for (const [file, scenario] of Object.entries(scenarios)) await t.test(`README program ${file}`, async (t) => { await scenario(t, scratch) })
+
+  // The user-app suites once more, against the installed package instead of the source: every
+  // registration order, and the token endpoint's RFC 6749/7009 cases.
+  const suites = ['test/core/registration-order.test.ts', 'test/oauth2-server/user-app.test.ts']
+  const clean = Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith('TAP')))
+  const again = await run(join(root, 'node_modules/.bin/tap'), ['--disable-coverage', '--reporter=tap', ...suites], { cwd: root, env: { ...clean, WARDEN_PACKAGE_DIR: scratch }, maxBuffer: 16 * 1024 * 1024 })
+    .then((r) => ({ code: 0, out: r.stdout }), (err: { code: number, stdout: string }) => ({ code: err.code, out: err.stdout }))
+  t.equal(again.code, 0, `the user-app suites pass against the packed package${again.code === 0 ? '' : ':\n' + again.out.split('\n').filter((l) => /not ok/.test(l)).join('\n')}`)
+  t.match(again.out, /# \{ total: \d+, pass: \d+ \}/)
 })
