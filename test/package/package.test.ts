@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import { execFile, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -113,6 +113,8 @@ const scenarios: Record<string, (t: Test, cwd: string) => Promise<void>> = {
 
 t.test('the packed package in a fresh project: the README install line, its programs compile (strict, skipLibCheck off) and run', { timeout: 400_000 }, async (t) => {
   const scratch = await mkdtemp(join(tmpdir(), 'warden-consumer-'))
+  // Its node_modules weigh ~50 MB: never left behind.
+  t.teardown(async () => { await rm(scratch, { recursive: true, force: true }) })
   const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', scratch], { cwd: root, env, maxBuffer: 16 * 1024 * 1024 })
   const [packed] = JSON.parse(stdout.slice(stdout.indexOf('['))) as Array<{ filename: string, files: Array<{ path: string }> }>
   const files = packed.files.map((f) => f.path)
