@@ -6,6 +6,8 @@ import { assertHeaderSafe } from './core/challenge.js'
 import { safeEqual } from './core/compare.js'
 import { ExpiringCache } from './core/expiring-cache.js'
 import { functionOption, integerOption, scopesOption, stringOption } from './core/options.js'
+import { callbackFault, checkGrant, isEpochSeconds } from './core/callbacks.js'
+import { securityEvent } from './core/events.js'
 import { INVALID_CREDENTIALS, type AuthOutcome, type AuthPrincipal, type WardenUser } from './core/types.js'
 import { API_KEY_LENGTH, apiKeyDigest, apiKeyPrefix, generateApiKey } from './api-key/format.js'
 
@@ -130,17 +132,47 @@ const apiKeyPlugin: FastifyPluginAsync<ApiKeyOptions> = async (fastify, opts) =>
     return principal
   }
 
+  function refused (request: FastifyRequest, reason: 'malformed' | 'unknown' | 'expired', key: Record<string, string> = {}): AuthOutcome {
+    securityEvent(request, 'auth.failed', { scheme: name, reason, ...key })
+    return INVALID_CREDENTIALS
+  }
+
   function admit (request: FastifyRequest, record: ApiKeyRecord, nowSec: number): AuthOutcome {
-    if (record.expiresAt != null && record.expiresAt <= nowSec) return INVALID_CREDENTIALS
+    if (record.expiresAt != null && record.expiresAt <= nowSec) return refused(request, 'expired', { api_key: record.id })
     onUse?.(record, request)
     return principalOf(record)
   }
 
-  function check (request: FastifyRequest, key: string, prefix: string, record: ApiKeyRecord | null): AuthOutcome {
+  /** The field of a looked-up record at fault, or undefined when its shape is right. */
+  function recordFault (record: Partial<ApiKeyRecord>): { fault: string, expected: string } | undefined {
+    if (typeof record.id !== 'string' || record.id.length === 0) return { fault: 'id', expected: 'must be a non-empty string' }
+    if (typeof record.digest !== 'string') return { fault: 'digest', expected: 'must be the base64url digest from apiKeys.issue()' }
+    if (record.expiresAt != null && !isEpochSeconds(record.expiresAt)) return { fault: 'expiresAt', expected: 'must be seconds since the epoch, or null' }
+    return undefined
+  }
+
+  /**
+   * What the app's lookup returned, checked: a wrong shape fails closed (logged, naming the
+   * field), and only scopes the scheme declares are kept.
+   */
+  function checkRecord (request: FastifyRequest, found: unknown): ApiKeyRecord | null | undefined {
+    if (found === null) return null
+    const grant = checkGrant(found, scopes)
+    const fault = grant !== null && 'fault' in grant ? grant : recordFault(found as Partial<ApiKeyRecord>)
+    if (fault !== undefined) {
+      callbackFault(request, 'apiKey.lookup', fault.fault, fault.expected)
+      return undefined
+    }
+    return Object.freeze({ ...found as ApiKeyRecord, scopes: (grant as { scopes: readonly string[] }).scopes })
+  }
+
+  function check (request: FastifyRequest, key: string, prefix: string, found: ApiKeyRecord | null): AuthOutcome {
+    const record = found === null || staticKeys.has(prefix) ? found : checkRecord(request, found)
+    if (record === undefined) return INVALID_CREDENTIALS
     // Compared even when nothing was found, so a miss costs what a wrong key costs.
     const expected = record === null ? undefined : Buffer.from(record.digest, 'base64url')
     const actual = createHmac('sha256', hmacKey).update(key).digest()
-    if (expected === undefined || !safeEqual(expected, actual)) return INVALID_CREDENTIALS
+    if (expected === undefined || !safeEqual(expected, actual)) return refused(request, 'unknown', { key_prefix: prefix })
     const nowSec = now() / 1000
     const outcome = admit(request, record!, nowSec)
     if (cache !== undefined && outcome !== INVALID_CREDENTIALS) {
@@ -152,7 +184,7 @@ const apiKeyPlugin: FastifyPluginAsync<ApiKeyOptions> = async (fastify, opts) =>
   function authenticate (request: FastifyRequest): AuthOutcome | Promise<AuthOutcome> {
     const key = request.headers[header]
     if (key === undefined) return null
-    if (typeof key !== 'string') return INVALID_CREDENTIALS
+    if (typeof key !== 'string') return refused(request, 'malformed')
     if (cache !== undefined && key.length === API_KEY_LENGTH) {
       // Keyed by the public prefix; the secret part is compared in constant time.
       const nowSec = now() / 1000
@@ -160,7 +192,7 @@ const apiKeyPlugin: FastifyPluginAsync<ApiKeyOptions> = async (fastify, opts) =>
       if (hit !== undefined && safeEqual(hit.key, Buffer.from(key, 'latin1'))) return admit(request, hit.record, nowSec)
     }
     const prefix = apiKeyPrefix(key)
-    if (prefix === undefined) return INVALID_CREDENTIALS
+    if (prefix === undefined) return refused(request, 'malformed')
     const known = staticKeys.get(prefix)
     if (known !== undefined || lookup === undefined) return check(request, key, prefix, known ?? null)
     const found = lookup(prefix, request)

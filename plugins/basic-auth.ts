@@ -5,6 +5,8 @@ import { assertHeaderSafe } from './core/challenge.js'
 import { scopesOption, stringOption } from './core/options.js'
 import { INVALID_CREDENTIALS, type AuthOutcome, type WardenUser } from './core/types.js'
 import { decodeBasic } from './core/basic.js'
+import { callbackFault, checkGrant } from './core/callbacks.js'
+import { securityEvent } from './core/events.js'
 
 /** What `verify` returns for a valid user name and password. */
 export interface BasicAuthUser {
@@ -41,10 +43,22 @@ const basicAuthPlugin: FastifyPluginAsync<BasicAuthOptions> = async (fastify, op
   assertHeaderSafe('realm', realm)
   if (typeof opts.verify !== 'function') throw new errors.WARDEN_ERR_OPTION('verify', 'must be a function (username, password, request) => user | null')
   const verify = opts.verify
+  const scopes = scopesOption('scopes', opts.scopes, warden.scopes)
 
-  function accept (user: BasicAuthUser | null): AuthOutcome {
-    if (user === null) return INVALID_CREDENTIALS
-    return Object.freeze({ scheme: name, subject: user.subject, scopes: user.scopes, ...(user.user === undefined ? {} : { user: user.user }) })
+  function refused (request: FastifyRequest, reason: 'malformed' | 'rejected'): AuthOutcome {
+    securityEvent(request, 'auth.failed', { scheme: name, reason })
+    return INVALID_CREDENTIALS
+  }
+
+  /** What `verify` returned, checked: a wrong shape fails closed, undeclared scopes are dropped. */
+  function accept (request: FastifyRequest, user: unknown): AuthOutcome {
+    const grant = checkGrant(user, scopes)
+    if (grant === null) return refused(request, 'rejected')
+    if ('fault' in grant) {
+      callbackFault(request, 'basicAuth.verify', grant.fault, grant.expected)
+      return INVALID_CREDENTIALS
+    }
+    return Object.freeze({ scheme: name, subject: grant.subject, scopes: grant.scopes, ...(grant.user === undefined ? {} : { user: grant.user as WardenUser }) })
   }
 
   function authenticate (request: FastifyRequest): AuthOutcome | Promise<AuthOutcome> {
@@ -52,14 +66,14 @@ const basicAuthPlugin: FastifyPluginAsync<BasicAuthOptions> = async (fastify, op
     if (authorization === undefined || authorization.length < 6 || authorization.charCodeAt(5) !== 32 ||
       authorization.slice(0, 5).toLowerCase() !== 'basic') return null
     const credentials = parseBasic(authorization.slice(6))
-    if (credentials === undefined) return INVALID_CREDENTIALS
+    if (credentials === undefined) return refused(request, 'malformed')
     const user = verify(credentials.username, credentials.password, request)
-    return user instanceof Promise ? user.then(accept) : accept(user)
+    return user instanceof Promise ? user.then((u) => accept(request, u)) : accept(request, user)
   }
 
   warden.addScheme({
     name,
-    scopes: scopesOption('scopes', opts.scopes, warden.scopes),
+    scopes,
     openapi: { type: 'http', scheme: 'basic', description: opts.description ?? 'HTTP Basic (RFC 7617) with a user name and password, UTF-8.' },
     challenge: warden.challenge('Basic', [['realm', realm], ['charset', 'UTF-8']], false),
     authenticate

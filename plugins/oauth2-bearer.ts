@@ -11,7 +11,9 @@ import { functionOption, integerOption, pathOption, scopesOption, stringOption, 
 import { INVALID_CREDENTIALS, type AuthOutcome, type AuthPrincipal, type WardenClaims, type WardenUser } from './core/types.js'
 import { ALGORITHMS, privateKey, publicKey, secretKey, toJwk, type Algorithm, type KeyInput, type VerificationKey } from './oauth2-bearer/keys.js'
 import { findKey, remoteKeySet } from './oauth2-bearer/remote-keys.js'
-import { InvalidToken, checkClaims, checkSignature, parseHeader, splitToken, type ClaimRules, type TokenHeader } from './oauth2-bearer/verify.js'
+import { InvalidToken, checkClaims, checkSignature, parseHeader, splitToken, type ClaimRules, type RefusalKind, type TokenHeader } from './oauth2-bearer/verify.js'
+import { callbackFault } from './core/callbacks.js'
+import { securityEvent } from './core/events.js'
 
 export interface OAuth2BearerOptions {
   /** Scheme name (key in `components.securitySchemes` and in route requirements). Default `'oauth2'`. */
@@ -235,10 +237,10 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
   }
 
   function verifyWith (key: VerificationKey | undefined, header: TokenHeader, parts: [string, string, string]): WardenClaims {
-    if (key === undefined) throw new InvalidToken('unknown key')
+    if (key === undefined) throw new InvalidToken('unknown key', 'unknown_key')
     checkSignature(key, header.alg, parts[0] + '.' + parts[1], parts[2])
     const claims = checkClaims(parts[1], rules)
-    if (ownClaims !== undefined && !ownClaims.Check(claims)) throw new InvalidToken('claims do not fit the claims schema')
+    if (ownClaims !== undefined && !ownClaims.Check(claims)) throw new InvalidToken('claims do not fit the claims schema', 'claims', claims)
     return claims
   }
 
@@ -250,18 +252,43 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
     return key instanceof Promise ? key.then((k) => verifyWith(k, header, parts)) : verifyWith(key, header, parts)
   }
 
+  // The first refusal of each kind is a warning: a misconfigured issuer or audience shows at once.
+  const seenKinds = new Set<RefusalKind>()
+  function refused (request: FastifyRequest, kind: RefusalKind, detail: string, claims?: WardenClaims): AuthOutcome {
+    const token = claims === undefined ? {} : { jti: claims.jti, sub: claims.sub }
+    securityEvent(request, 'auth.failed', { scheme: name, reason: kind, ...token })
+    if (!seenKinds.has(kind)) {
+      seenKinds.add(kind)
+      request.log.warn({ scheme: name, reason: kind, detail }, 'first access token refused for this reason')
+    }
+    return INVALID_CREDENTIALS
+  }
+
   function withUser (request: FastifyRequest, principal: AuthPrincipal): AuthOutcome | Promise<AuthOutcome> {
     if (resolveUser === undefined) return principal
-    const found = (user: WardenUser | null): AuthOutcome => user === null ? INVALID_CREDENTIALS : Object.freeze({ ...principal, user: Object.freeze(user) })
+    const found = (user: unknown): AuthOutcome => {
+      if (user === null) return refused(request, 'user', 'resolveUser found no user', principal.claims)
+      if (typeof user !== 'object' || Array.isArray(user)) {
+        callbackFault(request, 'resolveUser', '(result)', 'must be an object or null')
+        return INVALID_CREDENTIALS
+      }
+      return Object.freeze({ ...principal, user: Object.freeze(user as WardenUser) })
+    }
     const user = resolveUser(principal.claims as WardenClaims, request)
     return user instanceof Promise ? user.then(found) : found(user)
   }
 
   function admit (request: FastifyRequest, principal: AuthPrincipal): AuthOutcome | Promise<AuthOutcome> {
     if (isRevoked === undefined) return withUser(request, principal)
+    const decide = (revoked: unknown): AuthOutcome | Promise<AuthOutcome> => {
+      if (revoked === false) return withUser(request, principal)
+      if (revoked === true) return refused(request, 'revoked', 'isRevoked', principal.claims)
+      // Anything but a boolean fails closed: a missing `return` must not let a revoked token in.
+      callbackFault(request, 'isRevoked', '(result)', 'must be a boolean')
+      return INVALID_CREDENTIALS
+    }
     const revoked = isRevoked(principal.claims as WardenClaims, request)
-    if (typeof revoked === 'boolean') return revoked ? INVALID_CREDENTIALS : withUser(request, principal)
-    return revoked.then((r) => r ? INVALID_CREDENTIALS : withUser(request, principal))
+    return revoked instanceof Promise ? revoked.then(decide) : decide(revoked)
   }
 
   function accept (request: FastifyRequest, token: string, claims: WardenClaims): AuthOutcome | Promise<AuthOutcome> {
@@ -270,10 +297,10 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
     return admit(request, principal)
   }
 
+  /** A refusal for what the token is; anything else (the provider's key set is down) is thrown, for a 503. */
   function refuse (request: FastifyRequest, err: unknown): AuthOutcome {
-    if (!(err instanceof InvalidToken)) request.log.error({ err }, 'access token could not be verified')
-    else request.log.debug({ reason: err.reason }, 'access token refused')
-    return INVALID_CREDENTIALS
+    if (!(err instanceof InvalidToken)) throw err
+    return refused(request, err.kind, err.reason, err.claims)
   }
 
   function authenticate (request: FastifyRequest): AuthOutcome | Promise<AuthOutcome> {

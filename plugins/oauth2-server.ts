@@ -8,7 +8,7 @@ import { securityEvent } from './core/events.js'
 import type { Limit } from './rate-limit.js'
 import { clientAuthenticator, type CallingClient, type OAuth2Client } from './oauth2-server/clients.js'
 import { memoryLoginAttempts, type LoginAttempts } from './oauth2-server/lockout.js'
-import { createLogin, type LoginResult, type UserGrant, type VerifyUser } from './oauth2-server/login.js'
+import { checkUserGrant, createLogin, type LoginResult, type UserGrant, type VerifyUser } from './oauth2-server/login.js'
 import { FORM, FORM_BODY_LIMIT, NO_STORE, OAuthFailure, addFormParser, oauthError, parameters, requestedScopes, required } from './oauth2-server/protocol.js'
 import { metadataSchema, oauthErrorSchema, revokeRequestSchema, tokenRequestSchema, tokenResponseSchema } from './oauth2-server/schemas.js'
 import { createSessions, type SessionStore } from './oauth2-server/sessions.js'
@@ -134,7 +134,7 @@ const oauth2ServerPlugin: FastifyPluginAsync<OAuth2ServerOptions> = async (fasti
   const tokens = fastify.accessTokens
   const authenticateClient = clientAuthenticator(o.clients, tokens.scopes, o.realm, o.publicClientId)
   const sessions = createSessions(tokens, o.sessions, o.refreshTokenTtl, o.now)
-  const login = createLogin(o.verifyUser ?? (() => null), o.lockout)
+  const login = createLogin(o.verifyUser ?? (() => null), o.lockout, tokens.scopes)
   /** What a grant may carry: the requested scopes it allows (all of them when none were asked for), only the scheme's. */
   const grantable = (allowed: readonly string[], wanted: readonly string[] | undefined): string[] =>
     allowed.filter((s, i) => tokens.scopes.has(s) && allowed.indexOf(s) === i && (wanted === undefined || wanted.includes(s)))
@@ -174,7 +174,7 @@ const oauth2ServerPlugin: FastifyPluginAsync<OAuth2ServerOptions> = async (fasti
     const answer = await sessions.refresh(refreshToken, async (rotated) => {
       const granted = rotated.scope.split(' ').filter(Boolean)
       if (o.findSubject === undefined) return grantable(granted, wanted)
-      const today = await o.findSubject(rotated.subject, request)
+      const today = checkUserGrant(request, 'findSubject', await o.findSubject(rotated.subject, request), tokens.scopes)
       return today === null ? undefined : grantable(granted.filter((s) => today.scopes.includes(s)), wanted)
     }, request)
     if (answer === undefined) throw invalid
@@ -201,7 +201,7 @@ const oauth2ServerPlugin: FastifyPluginAsync<OAuth2ServerOptions> = async (fasti
       if (grant === 'refresh_token') return await refreshGrant(request, reply, params, client, wanted)
       return await clientCredentialsGrant(request, reply, client, wanted)
     } catch (err) {
-      return await oauthError(reply, err)
+      return await oauthError(request, reply, err)
     }
   }
 
@@ -258,7 +258,7 @@ const oauth2ServerPlugin: FastifyPluginAsync<OAuth2ServerOptions> = async (fasti
           await sessions.revoke(required(params, 'token'), params.token_type_hint, request)
           return await reply.code(200).send()
         } catch (err) {
-          return await oauthError(reply, err)
+          return await oauthError(request, reply, err)
         }
       })
     }

@@ -5,7 +5,8 @@ import { challengeBuilder, assertHeaderSafe } from './core/challenge.js'
 import { Denial, SCOPE, compileRequirement, parseRequirement, requiresScopes, type Evaluator } from './core/requirement.js'
 import { problemErrorHandler } from './core/error-handler.js'
 import { securityEvent } from './core/events.js'
-import { PROBLEM_CONTENT_TYPE, PROBLEM_SCHEMA_ID, problem, problemSchema, sendProblem } from './core/problem.js'
+import { PROBLEM_CONTENT_TYPE, PROBLEM_SCHEMA_ID, frozenProblem, problem, problemSchema, sendProblem } from './core/problem.js'
+import { DependencyUnavailable } from './core/callbacks.js'
 import { routeName, routeTable, type RouteEntry } from './core/route-table.js'
 import type { AuthPrincipal, SecurityRequirement, SecurityScheme } from './core/types.js'
 
@@ -201,9 +202,15 @@ const wardenPlugin: FastifyPluginAsync<WardenOptions> = async (fastify, opts) =>
     let evaluate: Evaluator | undefined
     pending.push({ name, requirement, route, bind: (e) => { evaluate = e } })
     const hook = function authenticate (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction): void {
-      const decision = (evaluate as Evaluator)(request)
+      let decision: ReturnType<Evaluator>
+      try {
+        decision = (evaluate as Evaluator)(request)
+      } catch (err) {
+        unavailable(request, reply, next, err)
+        return
+      }
       if (decision instanceof Promise) {
-        decision.then((d) => settle(request, reply, next, d), next)
+        decision.then((d) => settle(request, reply, next, d), (err: unknown) => { unavailable(request, reply, next, err) })
       } else {
         settle(request, reply, next, decision)
       }
@@ -245,6 +252,20 @@ const wardenPlugin: FastifyPluginAsync<WardenOptions> = async (fastify, opts) =>
     }
   })
 
+}
+
+/** Seconds a client should wait before trying again when a check's dependency is down. */
+const RETRY_AFTER = 5
+const UNAVAILABLE_BODY = frozenProblem(503, 'The service cannot check credentials right now; try again shortly.')
+
+/** A scheme's dependency failed: 503 with Retry-After, never a 401 that blames the credential, never a 200. */
+function unavailable (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction, err: unknown): void {
+  if (!(err instanceof DependencyUnavailable)) {
+    next(err as Error)
+    return
+  }
+  securityEvent(request, 'auth.unavailable', { scheme: err.scheme, err: err.cause }, `security scheme '${err.scheme}' could not check the credential`)
+  reply.code(503).header('retry-after', RETRY_AFTER).type(PROBLEM_CONTENT_TYPE).send(UNAVAILABLE_BODY)
 }
 
 function settle (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction, decision: AuthPrincipal | null | Denial): void {

@@ -10,6 +10,9 @@ export type SecurityEvent =
   | 'auth.token.revoked'
   | 'auth.password.changed'
   | 'auth.scope.denied'
+  | 'auth.failed'
+  | 'auth.unavailable'
+  | 'auth.callback.invalid'
   | 'apikey.created'
   | 'apikey.revoked'
   | 'ratelimit.exceeded'
@@ -17,8 +20,9 @@ export type SecurityEvent =
   | 'user.deleted'
   | 'request.host.refused'
 
-/** Events that mean someone may be attacking: logged at `warn`, the others at `info`. */
+/** Events that mean someone may be attacking: logged at `warn`; faults of the service at `error`; the others at `info`. */
 const WARN: ReadonlySet<SecurityEvent> = new Set(['auth.refresh.reuse_detected', 'auth.login.locked', 'ratelimit.exceeded', 'request.host.refused'])
+const ERROR: ReadonlySet<SecurityEvent> = new Set(['auth.unavailable', 'auth.callback.invalid'])
 
 /**
  * Log a security event through the request's pino logger (so it carries the request id).
@@ -26,7 +30,8 @@ const WARN: ReadonlySet<SecurityEvent> = new Set(['auth.refresh.reuse_detected',
  */
 export function securityEvent (request: FastifyRequest, event: SecurityEvent, fields: Record<string, unknown> = {}, message: string = event): void {
   const entry = { event, ip: request.ip, subject: request.auth?.subject, ...fields }
-  if (WARN.has(event)) request.log.warn(entry, message)
+  if (ERROR.has(event)) request.log.error(entry, message)
+  else if (WARN.has(event)) request.log.warn(entry, message)
   else request.log.info(entry, message)
 }
 

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import { errors } from '../errors.js'
 import { frozenProblem } from './problem.js'
 import { INVALID_CREDENTIALS, type AuthOutcome, type AuthPrincipal, type SecurityRequirement, type SecurityScheme } from './types.js'
+import { DependencyUnavailable } from './callbacks.js'
 
 /** A refusal, built once per route at start-up and sent as is. */
 export class Denial {
@@ -68,6 +69,17 @@ function isPromise<T> (value: T | Promise<T>): value is Promise<T> {
   return value !== null && typeof value === 'object' && typeof (value as Promise<T>).then === 'function'
 }
 
+/** Run a scheme; whatever it throws (a callback, a store, a provider) becomes DependencyUnavailable naming it. */
+function attempt (scheme: SecurityScheme, request: FastifyRequest): AuthOutcome | Promise<AuthOutcome> {
+  let outcome: AuthOutcome | Promise<AuthOutcome>
+  try {
+    outcome = scheme.authenticate(request)
+  } catch (err) {
+    throw new DependencyUnavailable(scheme.name, err)
+  }
+  return isPromise(outcome) ? outcome.catch((err: unknown) => { throw new DependencyUnavailable(scheme.name, err) }) : outcome
+}
+
 /**
  * Resolve a route's requirement against the registered schemes and compile it into one
  * function. Throws, naming the route, when a scheme or scope is unknown.
@@ -124,7 +136,7 @@ export function compileRequirement (
       return hasScopes(outcome, scopes) ? outcome : insufficient[0]
     }
     return (request) => {
-      const outcome = scheme.authenticate(request)
+      const outcome = attempt(scheme, request)
       return isPromise(outcome) ? outcome.then(decide) : decide(outcome)
     }
   }
@@ -135,7 +147,7 @@ export function compileRequirement (
     const outcomeOf = async (i: number): Promise<AuthOutcome> => {
       let outcome = outcomes[i]
       if (outcome === undefined) {
-        outcome = await schemes[i].authenticate(request)
+        outcome = await attempt(schemes[i], request)
         outcomes[i] = outcome
       }
       return outcome

@@ -3,9 +3,15 @@ import { safeEqual } from '../core/compare.js'
 import type { WardenClaims } from '../core/types.js'
 import { ALGORITHMS, type Algorithm, type VerificationKey } from './keys.js'
 
-/** Why a token was refused; logged at debug level, never sent to the client. */
+/** The class of a refusal, as security events report it. */
+export type RefusalKind = 'malformed' | 'algorithm' | 'signature' | 'unknown_key' | 'expired' | 'claims' | 'revoked' | 'user'
+
+/**
+ * Why a token was refused; logged (never sent to the client). `claims` is set once the signature
+ * has held, so the event can name the token (`jti`, `sub`) without trusting a forgery.
+ */
 export class InvalidToken extends Error {
-  constructor (readonly reason: string) {
+  constructor (readonly reason: string, readonly kind: RefusalKind = 'malformed', readonly claims?: WardenClaims) {
     super(reason)
   }
 }
@@ -60,7 +66,7 @@ export function splitToken (token: string): [string, string, string] {
 export function parseHeader (segment: string, rules: ClaimRules, allowed: ReadonlySet<Algorithm>): TokenHeader {
   const header = decodeJson(segment, 'header')
   const alg = header.alg
-  if (typeof alg !== 'string' || !(ALGORITHMS as readonly string[]).includes(alg) || !allowed.has(alg as Algorithm)) throw new InvalidToken('algorithm not allowed')
+  if (typeof alg !== 'string' || !(ALGORITHMS as readonly string[]).includes(alg) || !allowed.has(alg as Algorithm)) throw new InvalidToken('algorithm not allowed', 'algorithm')
   for (const name of FORBIDDEN_HEADERS) {
     if (name in header) throw new InvalidToken(`header ${name} not accepted`)
   }
@@ -73,7 +79,7 @@ export function parseHeader (segment: string, rules: ClaimRules, allowed: Readon
 
 /** Check the signature of `input` (header.payload) with a key of the token's own algorithm. */
 export function checkSignature (key: VerificationKey, alg: Algorithm, input: string, signature: string): void {
-  if (key.alg !== alg) throw new InvalidToken('algorithm does not match key')
+  if (key.alg !== alg) throw new InvalidToken('algorithm does not match key', 'algorithm')
   const sig = Buffer.from(signature, 'base64url')
   let ok: boolean
   if (alg === 'HS256') {
@@ -82,23 +88,24 @@ export function checkSignature (key: VerificationKey, alg: Algorithm, input: str
     const dsaEncoding = alg === 'ES256' ? 'ieee-p1363' : undefined
     ok = verifySignature(HASH[alg], Buffer.from(input), { key: key.key, dsaEncoding }, sig)
   }
-  if (!ok) throw new InvalidToken('bad signature')
+  if (!ok) throw new InvalidToken('bad signature', 'signature')
 }
 
 /** Decode the payload and check the registered claims of an RFC 9068 access token. */
 export function checkClaims (segment: string, rules: ClaimRules): WardenClaims {
   const claims = decodeJson(segment, 'payload') as WardenClaims
+  const refuse = (reason: string): InvalidToken => new InvalidToken(reason, reason === 'expired' ? 'expired' : 'claims', claims)
   const now = rules.now() / 1000
   const tolerance = rules.clockTolerance
-  if (typeof claims.iss !== 'string' || !rules.issuers.includes(claims.iss)) throw new InvalidToken('iss')
+  if (typeof claims.iss !== 'string' || !rules.issuers.includes(claims.iss)) throw refuse('iss')
   const aud = claims.aud
-  if (typeof aud === 'string' ? aud !== rules.audience : !Array.isArray(aud) || !aud.includes(rules.audience)) throw new InvalidToken('aud')
-  if (typeof claims.sub !== 'string' || claims.sub.length === 0) throw new InvalidToken('sub')
-  if (typeof claims.jti !== 'string' || claims.jti.length === 0) throw new InvalidToken('jti')
-  if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp)) throw new InvalidToken('exp missing')
-  if (now >= claims.exp + tolerance) throw new InvalidToken('expired')
-  if (claims.nbf !== undefined && (typeof claims.nbf !== 'number' || now < claims.nbf - tolerance)) throw new InvalidToken('nbf')
-  if (claims.iat !== undefined && (typeof claims.iat !== 'number' || claims.iat > now + tolerance)) throw new InvalidToken('iat')
-  if (claims.scope !== undefined && typeof claims.scope !== 'string') throw new InvalidToken('scope')
+  if (typeof aud === 'string' ? aud !== rules.audience : !Array.isArray(aud) || !aud.includes(rules.audience)) throw refuse('aud')
+  if (typeof claims.sub !== 'string' || claims.sub.length === 0) throw refuse('sub')
+  if (typeof claims.jti !== 'string' || claims.jti.length === 0) throw refuse('jti')
+  if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp)) throw refuse('exp missing')
+  if (now >= claims.exp + tolerance) throw refuse('expired')
+  if (claims.nbf !== undefined && (typeof claims.nbf !== 'number' || now < claims.nbf - tolerance)) throw refuse('nbf')
+  if (claims.iat !== undefined && (typeof claims.iat !== 'number' || claims.iat > now + tolerance)) throw refuse('iat')
+  if (claims.scope !== undefined && typeof claims.scope !== 'string') throw refuse('scope')
   return claims
 }

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import { securityEvent } from '../core/events.js'
+import { callbackFault, checkGrant } from '../core/callbacks.js'
 import type { LoginAttempts } from './lockout.js'
 
 /** What the app's user verifier says of a user: who they are and what they may be granted. */
@@ -22,7 +23,7 @@ export type LoginResult = { grant: UserGrant } | { lockedFor: number } | null
  * account is locked no password is checked; consecutive failures lock it; a success resets it.
  * The lock is a second line behind the rate limits: if its store fails, logins go on (logged).
  */
-export function createLogin (verifyUser: VerifyUser, attempts: LoginAttempts | undefined) {
+export function createLogin (verifyUser: VerifyUser, attempts: LoginAttempts | undefined, scopes: ReadonlySet<string>) {
   const safely = async <T>(request: FastifyRequest, action: () => Promise<T>, fallback: T): Promise<T> => {
     try {
       return await action()
@@ -40,7 +41,7 @@ export function createLogin (verifyUser: VerifyUser, attempts: LoginAttempts | u
         return { lockedFor: locked }
       }
     }
-    const grant = await verifyUser(username, password, request)
+    const grant = checkUserGrant(request, 'verifyUser', await verifyUser(username, password, request), scopes)
     if (grant === null) {
       const lock = attempts === undefined ? 0 : await safely(request, async () => await attempts.fail(username), 0)
       securityEvent(request, 'auth.login.failed', { reason: 'invalid credentials', ...(lock > 0 ? { locked_for: lock } : {}) })
@@ -52,3 +53,22 @@ export function createLogin (verifyUser: VerifyUser, attempts: LoginAttempts | u
 }
 
 export type Login = ReturnType<typeof createLogin>
+
+/**
+ * What the app's verifier returned, checked: a wrong shape fails closed (no grant, the fault
+ * logged naming the callback and field), and only scopes the scheme grants are kept.
+ */
+export function checkUserGrant (request: FastifyRequest, callback: string, value: unknown, scopes: ReadonlySet<string>): UserGrant | null {
+  const grant = checkGrant(value, scopes)
+  if (grant === null) return null
+  if ('fault' in grant) {
+    callbackFault(request, callback, grant.fault, grant.expected)
+    return null
+  }
+  const claims = (value as { claims?: unknown }).claims
+  if (claims !== undefined && (claims === null || typeof claims !== 'object' || Array.isArray(claims))) {
+    callbackFault(request, callback, 'claims', 'must be an object')
+    return null
+  }
+  return { subject: grant.subject, scopes: grant.scopes, ...(claims === undefined ? {} : { claims: claims as Record<string, unknown> }) }
+}

@@ -1,4 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { securityEvent } from '../core/events.js'
+import { problem, sendProblem } from '../core/problem.js'
 
 /** The error codes of RFC 6749 §5.2 (and RFC 7009 §2.2.1). */
 export type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type' | 'invalid_scope' | 'unsupported_token_type'
@@ -70,9 +72,16 @@ export function requestedScopes (params: Record<string, string>, known: Readonly
   return scopes
 }
 
-/** RFC 6749 §5.2 answer for an OAuthFailure; anything else goes on to the error handler. */
-export async function oauthError (reply: FastifyReply, err: unknown): Promise<FastifyReply> {
-  if (!(err instanceof OAuthFailure)) throw err
+/**
+ * RFC 6749 §5.2 answer for an OAuthFailure. Anything else is a dependency that failed (the app's
+ * verifier, a store): 503 with Retry-After, and nothing was issued.
+ */
+export async function oauthError (request: FastifyRequest, reply: FastifyReply, err: unknown): Promise<FastifyReply> {
+  if (!(err instanceof OAuthFailure)) {
+    securityEvent(request, 'auth.unavailable', { scheme: 'oauth2Server', err }, 'the token endpoint could not complete the request')
+    reply.header('retry-after', 5)
+    return await sendProblem(reply, 503, problem(503, 'The service cannot issue tokens right now; try again shortly.'))
+  }
   if (err.challenge !== undefined) reply.header('www-authenticate', err.challenge)
   return await reply.code(err.status).send({ error: err.error, error_description: err.description })
 }

@@ -145,21 +145,28 @@ t.test('HEAD routes are protected like their GET', async (t) => {
   t.equal((await app.inject({ method: 'HEAD', url: '/h', headers: { 'x-api-key': readKey } })).statusCode, 200)
 })
 
-t.test('a scheme that fails (store down) is a 500 from the error handler, not an admission', async (t) => {
-  const { app } = await schemesApp()
-  app.warden.addScheme({
-    name: 'flaky',
-    scopes: new Set(),
-    openapi: { type: 'http', scheme: 'bearer' },
-    challenge: () => 'Flaky',
-    authenticate: async () => { throw new Error('store unavailable') }
-  })
+t.test('a scheme that fails (store down) is a 503 with Retry-After: not an admission, not a 401, not a 500', async (t) => {
+  const { app, token } = await schemesApp()
+  const logs: Array<Record<string, unknown>> = []
+  app.addHook('onRequest', async (request) => { request.log = Object.assign(Object.create(request.log), { error: (entry: Record<string, unknown>) => { logs.push(entry) } }) })
+  for (const [name, authenticate] of [['flaky', async () => { throw new Error('store unavailable') }], ['broken', () => { throw new Error('lookup threw') }]] as const) {
+    app.warden.addScheme({ name, scopes: new Set(), openapi: { type: 'http', scheme: 'bearer' }, challenge: () => 'Flaky', authenticate })
+  }
   app.get('/f', { schema: { security: [{ flaky: [] }] } }, echo)
+  app.get('/b', { schema: { security: [{ broken: [] }] } }, echo)
+  app.get('/either', { schema: { security: [{ flaky: [] }, { oauth2: [] }] } }, echo)
   await app.ready()
-  const res = await app.inject({ url: '/f' })
-  t.equal(res.statusCode, 500)
-  t.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8')
-  t.same(res.json(), { type: 'about:blank', title: 'Internal Server Error', status: 500, detail: 'The server could not complete the request.' })
+  for (const url of ['/f', '/b']) {
+    const res = await app.inject({ url })
+    t.equal(res.statusCode, 503, url)
+    t.equal(res.headers['retry-after'], '5')
+    t.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8')
+    t.same(res.json(), { type: 'about:blank', title: 'Service Unavailable', status: 503, detail: 'The service cannot check credentials right now; try again shortly.' })
+  }
+  t.match(logs, [{ event: 'auth.unavailable', scheme: 'flaky' }, { event: 'auth.unavailable', scheme: 'broken' }], 'an error event names the scheme')
+  // The first alternative's store is down; the bearer token that came along does not turn it into an admission.
+  const both = await app.inject({ url: '/either', headers: { authorization: `Bearer ${token()}` } })
+  t.equal(both.statusCode, 503, 'also when another accepted credential came with it')
 })
 
 t.test('unknown routes are a problem+json 404; errorHandler: false leaves the app its own handlers', async (t) => {

@@ -48,7 +48,7 @@ t.test('issued tokens are RFC 9068 access tokens', async (t) => {
   t.not(app.accessTokens.sign({ sub: 'user-7' }).jti, issued.jti, 'every token has its own jti')
   t.equal(app.accessTokens.sign({ sub: 'u' }, { expiresIn: 60 }).expiresIn, 60)
   t.same(await app.accessTokens.verify(issued.token), payload, 'accessTokens.verify() checks like the scheme')
-  await t.rejects(app.accessTokens.verify(issued.token + 'x'), new InvalidToken('bad signature'))
+  await t.rejects(app.accessTokens.verify(issued.token + 'x'), new InvalidToken('bad signature', 'signature'))
 })
 
 t.test('the signer refuses claims it owns and a missing subject', async (t) => {

@@ -65,14 +65,15 @@ t.test('made-up kids cause at most one fetch per cooldown', async (t) => {
   t.equal(state.fetches, 1)
 })
 
-t.test('a provider outage is a 401 for the caller, never a 5xx; the last good keys are kept', async (t) => {
+t.test('a provider outage is a 503 with Retry-After, not a 401 that sends clients back to log in; the last good keys are kept', async (t) => {
   const { state, url } = await provider(t)
   state.status = 503
   const { call, tick, now } = await resourceServer(url)
   const token = forge({ alg: 'ES256', typ: 'at+jwt', kid: 'k1' }, claims(now()), k1.privateKey)
   const down = await call(token)
-  t.equal(down.statusCode, 401)
-  t.equal(down.headers['www-authenticate'], 'Bearer realm="api", error="invalid_token"')
+  t.equal(down.statusCode, 503)
+  t.equal(down.headers['retry-after'], '5')
+  t.notOk(down.headers['www-authenticate'], 'the credential is not blamed')
   state.status = 200
   tick(31_000)
   t.equal((await call(forge({ alg: 'ES256', typ: 'at+jwt', kid: 'k1' }, claims(now()), k1.privateKey))).statusCode, 200)
@@ -81,11 +82,11 @@ t.test('a provider outage is a 401 for the caller, never a 5xx; the last good ke
   t.equal((await call(forge({ alg: 'ES256', typ: 'at+jwt', kid: 'k1' }, claims(now()), k1.privateKey))).statusCode, 200, 'stale keys still verify while the provider is down')
 })
 
-t.test('a JWKS with no usable key verifies nothing', async (t) => {
+t.test('a JWKS with no usable key verifies nothing: the service cannot check, 503', async (t) => {
   const { state, url } = await provider(t)
   state.keys = [{ kty: 'oct', k: 'c2VjcmV0', kid: 'hmac' }, { ...jwk(k1, 'enc', 'ES256'), use: 'enc' }, { ...jwk(k1, 'mismatch', 'RS256') }]
   const { call, now } = await resourceServer(url)
-  t.equal((await call(forge({ alg: 'ES256', typ: 'at+jwt', kid: 'enc' }, claims(now()), k1.privateKey))).statusCode, 401)
+  t.equal((await call(forge({ alg: 'ES256', typ: 'at+jwt', kid: 'enc' }, claims(now()), k1.privateKey))).statusCode, 503)
 })
 
 t.test('tokenTypes admits providers that send typ JWT; resource servers cannot sign', async (t) => {

@@ -1,0 +1,132 @@
+import t from 'tap'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { plugins } from '../helpers/subject.js'
+import { SECRET } from '../helpers/keys.js'
+import type { ApiKeyRecord, BasicAuthOptions, OAuth2BearerOptions, OAuth2ServerOptions } from '../../plugins/index.js'
+
+const { warden, apiKey, basicAuth, oauth2Bearer, oauth2Server, generateApiKey } = plugins
+const SCOPES = { 'invoices:read': 'Read invoices', 'invoices:write': 'Write invoices' }
+
+/** An app whose log lines are kept, to assert the events. */
+async function app (register: (app: FastifyInstance) => Promise<void>): Promise<{ app: FastifyInstance, logs: Array<Record<string, unknown>> }> {
+  const logs: Array<Record<string, unknown>> = []
+  const stream = { write: (line: string) => { logs.push(JSON.parse(line)) } }
+  const server = Fastify({ logger: { level: 'info', stream } })
+  await server.register(warden, { scopes: SCOPES })
+  await register(server)
+  const security = [...server.warden.schemes.keys()].map((name) => ({ [name]: ['invoices:read'] }))
+  server.get('/invoices', { schema: { security } }, async (request) => ({ scopes: request.auth?.scopes }))
+  t.teardown(() => server.close())
+  await server.ready()
+  return { app: server, logs }
+}
+
+const issued = generateApiKey()
+const withLookup = (record: (r: ApiKeyRecord) => unknown) => async (server: FastifyInstance): Promise<void> => {
+  await server.register(apiKey, {
+    secret: SECRET,
+    lookup: (() => record({ id: 'k1', digest: server.apiKeys.digest(issued.key), subject: 'svc', scopes: ['invoices:read'], expiresAt: null })) as never
+  })
+}
+
+t.test('regression: an API-key record with expiresAt in milliseconds, NaN or a date string is refused, naming the field', async (t) => {
+  for (const expiresAt of [Date.now() - 10_000, Date.now() + 60_000, Number.NaN, '2020-01-01', Infinity]) {
+    const { app: server, logs } = await app(withLookup((r) => ({ ...r, expiresAt })))
+    const res = await server.inject({ url: '/invoices', headers: { 'x-api-key': issued.key } })
+    t.equal(res.statusCode, 401, `expiresAt ${String(expiresAt)}`)
+    t.match(logs.find((l) => l.event === 'auth.callback.invalid'), { level: 50, callback: 'apiKey.lookup', field: 'expiresAt', expected: 'must be seconds since the epoch, or null' })
+  }
+  const { app: fine } = await app(withLookup((r) => ({ ...r, expiresAt: Math.floor(Date.now() / 1000) + 60 })))
+  t.equal((await fine.inject({ url: '/invoices', headers: { 'x-api-key': issued.key } })).statusCode, 200, 'seconds are accepted')
+})
+
+t.test("regression: scopes as a string ('invoices:readonly') grant nothing, not invoices:read by substring", async (t) => {
+  const { app: server, logs } = await app(withLookup((r) => ({ ...r, scopes: 'invoices:readonly' })))
+  t.equal((await server.inject({ url: '/invoices', headers: { 'x-api-key': issued.key } })).statusCode, 401)
+  t.match(logs.find((l) => l.event === 'auth.callback.invalid'), { callback: 'apiKey.lookup', field: 'scopes' })
+})
+
+t.test('regression: scopes the scheme does not declare never reach request.auth.scopes', async (t) => {
+  const { app: server } = await app(withLookup((r) => ({ ...r, scopes: ['invoices:read', 'root', 'admin'] })))
+  const res = await server.inject({ url: '/invoices', headers: { 'x-api-key': issued.key } })
+  t.same(res.json(), { scopes: ['invoices:read'] })
+})
+
+t.test('regression: other wrong record shapes fail closed', async (t) => {
+  const shapes: Array<[string, (r: ApiKeyRecord) => unknown, string]> = [
+    ['a string', () => 'yes', '(result)'],
+    ['no subject', (r) => ({ ...r, subject: '' }), 'subject'],
+    ['no id', (r) => ({ ...r, id: 7 }), 'id'],
+    ['no digest', (r) => ({ ...r, digest: undefined }), 'digest'],
+    ['user not an object', (r) => ({ ...r, user: 'admin' }), 'user']
+  ]
+  for (const [what, shape, field] of shapes) {
+    const { app: server, logs } = await app(withLookup(shape))
+    t.equal((await server.inject({ url: '/invoices', headers: { 'x-api-key': issued.key } })).statusCode, 401, what)
+    t.match(logs.find((l) => l.event === 'auth.callback.invalid'), { field }, what)
+  }
+})
+
+t.test('regression: a lookup that throws or a store that is down is a 503 with Retry-After, not a 500', async (t) => {
+  for (const lookup of [() => { throw new Error('connection refused') }, async () => { throw new Error('pool timeout') }]) {
+    const { app: server, logs } = await app(async (s) => { await s.register(apiKey, { secret: SECRET, lookup }) })
+    const res = await server.inject({ url: '/invoices', headers: { 'x-api-key': issued.key } })
+    t.equal(res.statusCode, 503)
+    t.equal(res.headers['retry-after'], '5')
+    t.equal(res.json().status, 503)
+    t.notMatch(res.body, /connection refused|pool timeout/, 'nothing of the cause')
+    t.match(logs.find((l) => l.event === 'auth.unavailable'), { level: 50, scheme: 'apiKey' })
+  }
+})
+
+t.test('regression: Basic verify results are checked like lookups', async (t) => {
+  const cases: Array<[unknown, number, string | undefined]> = [
+    [{ subject: 'ada', scopes: 'invoices:read' }, 401, 'scopes'],
+    [{ subject: 42, scopes: [] }, 401, 'subject'],
+    [true, 401, '(result)'],
+    [{ subject: 'ada', scopes: ['invoices:read', 'root'] }, 200, undefined]
+  ]
+  for (const [result, status, field] of cases) {
+    const { app: server, logs } = await app(async (s) => { await s.register(basicAuth, { verify: (() => result) as unknown as BasicAuthOptions['verify'] }) })
+    const res = await server.inject({ url: '/invoices', headers: { authorization: 'Basic ' + Buffer.from('ada:pw').toString('base64') } })
+    t.equal(res.statusCode, status, JSON.stringify(result))
+    if (field !== undefined) t.match(logs.find((l) => l.event === 'auth.callback.invalid'), { callback: 'basicAuth.verify', field })
+    else t.same(res.json(), { scopes: ['invoices:read'] }, 'undeclared scopes dropped')
+  }
+  const { app: down } = await app(async (s) => { await s.register(basicAuth, { verify: async () => { throw new Error('users table locked') } }) })
+  t.equal((await down.inject({ url: '/invoices', headers: { authorization: 'Basic ' + Buffer.from('ada:pw').toString('base64') } })).statusCode, 503)
+})
+
+t.test('regression: isRevoked returning anything but a boolean fails closed; one that throws is a 503', async (t) => {
+  const bearer = (isRevoked: OAuth2BearerOptions['isRevoked']) => async (s: FastifyInstance) => {
+    await s.register(oauth2Bearer, { secret: SECRET, issuer: 'https://id', audience: 'https://api', isRevoked })
+  }
+  for (const result of [undefined, 'no', 0, null]) {
+    const { app: server, logs } = await app(bearer(() => result as never))
+    const res = await server.inject({ url: '/invoices', headers: { authorization: `Bearer ${server.accessTokens.sign({ sub: 'u', scope: ['invoices:read'] }).token}` } })
+    t.equal(res.statusCode, 401, `isRevoked → ${String(result)}`)
+    t.match(logs.find((l) => l.event === 'auth.callback.invalid'), { callback: 'isRevoked', field: '(result)' })
+  }
+  const { app: down } = await app(bearer(async () => { throw new Error('redis down') }))
+  t.equal((await down.inject({ url: '/invoices', headers: { authorization: `Bearer ${down.accessTokens.sign({ sub: 'u' }).token}` } })).statusCode, 503)
+})
+
+t.test("regression: the token endpoint's user verifier is checked; one that throws is a 503 and issues nothing", async (t) => {
+  const server = (verifyUser: OAuth2ServerOptions['verifyUser']) => async (s: FastifyInstance) => {
+    await s.register(oauth2Bearer, { secret: SECRET, issuer: 'https://id', audience: 'https://api' })
+    await s.register(oauth2Server, { verifyUser })
+  }
+  const login = { method: 'POST' as const, url: '/auth/token', payload: 'grant_type=password&username=ada&password=pw', headers: { 'content-type': 'application/x-www-form-urlencoded' } }
+  const { app: wrong, logs } = await app(server(() => ({ subject: 'ada', scopes: 'invoices:read' }) as never))
+  const refused = await wrong.inject(login)
+  t.same(refused.json(), { error: 'invalid_grant', error_description: 'Invalid username or password.' })
+  t.match(logs.find((l) => l.event === 'auth.callback.invalid'), { callback: 'verifyUser', field: 'scopes' })
+  const { app: extra } = await app(server(() => ({ subject: 'ada', scopes: ['invoices:read', 'root'] })))
+  t.equal((await extra.inject(login)).json().scope, 'invoices:read', 'undeclared scopes are not granted')
+  const { app: down } = await app(server(async () => { throw new Error('db down') }))
+  const res = await down.inject(login)
+  t.equal(res.statusCode, 503)
+  t.equal(res.headers['retry-after'], '5')
+  t.equal(res.headers['cache-control'], 'no-store')
+  t.notOk('access_token' in res.json())
+})
