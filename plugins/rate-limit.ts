@@ -1,4 +1,4 @@
-import type { FastifyContextConfig, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
+import type { FastifyContextConfig, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions, onRequestHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import fastifyRateLimit from '@fastify/rate-limit'
 import type { RateLimitPluginOptions } from '@fastify/rate-limit'
@@ -82,10 +82,16 @@ function limitOption (name: string, value: Partial<Limit> | undefined, fallback:
   }
 }
 
-// The route's own limiter (or null for none) rides on its config, which Fastify copies into
+// The route's limits (or null for none) ride on its config, which Fastify copies into
 // request.routeOptions.config: one property read per request instead of a lookup by route name.
-const kLimiter = Symbol('fastify-warden.rate-limiter')
-type LimitedConfig = FastifyContextConfig & { [kLimiter]?: Limiter | null }
+const kLimits = Symbol('fastify-warden.rate-limits')
+interface Limits {
+  /** Before authentication, by client address. */
+  before: Limiter
+  /** Right after authentication, by principal (by address for an anonymous caller). */
+  after: Limiter | undefined
+}
+type LimitedConfig = FastifyContextConfig & { [kLimits]?: Limits | null }
 
 /**
  * Rate limits on @fastify/rate-limit's counters (memory, or Redis for several instances):
@@ -116,20 +122,34 @@ const rateLimitPlugin: FastifyPluginAsync<RateLimitOptions> = async (fastify, op
     check: create!({ ...limit, keyGenerator: (request: FastifyRequest) => prefix + key(request) }),
     failOpen: open
   })
-  const byAddress = (request: FastifyRequest): string => request.ip
-  const addressLimiter = limiter(global, 'ip:', byAddress, failOpen)
-  const principalLimiter = principal === undefined ? undefined : limiter(principal, 'principal:', (r) => `${r.auth!.scheme}:${r.auth!.apiKeyId ?? r.auth!.subject}`, failOpen)
+  const byAddress = (request: FastifyRequest): string => 'ip:' + request.ip
+  // Authenticated callers are counted as themselves (a user, or one API key), wherever they come from.
+  const byPrincipal = (request: FastifyRequest): string => request.auth === null
+    ? byAddress(request)
+    : `principal:${request.auth.scheme}:${request.auth.apiKeyId ?? request.auth.subject}`
+  const addressLimiter = limiter(global, '', byAddress, failOpen)
+  const principalLimiter = principal === undefined ? undefined : limiter(principal, '', byPrincipal, failOpen)
 
   fastify.addHook('onRoute', (route: RouteOptions) => {
     const name = routeName(route)
     const config = route.config?.rateLimit
     if (config === false) {
-      route.config = { ...route.config, [kLimiter]: null } as LimitedConfig
+      route.config = { ...route.config, [kLimits]: null } as LimitedConfig
       return
     }
-    if (config !== undefined) {
-      const own = routeLimit(name, config, global, failOpen)
-      route.config = { ...route.config, [kLimiter]: limiter(own.limit, `route:${name}:`, byAddress, own.failOpen) } as LimitedConfig
+    const own = config === undefined ? undefined : routeLimit(name, config, global, failOpen)
+    const security = route.schema?.security
+    const isPublic = Array.isArray(security) && security.every((alt) => Object.keys(alt).length === 0)
+    // Public routes count by address, their own limit in place of the global one. Authenticated
+    // ones count the address before authentication, then the caller right after it, before the
+    // body is read: their own limit, or the per-principal one.
+    const limits: Limits = isPublic
+      ? { before: own === undefined ? addressLimiter : limiter(own.limit, `route:${name}:`, byAddress, own.failOpen), after: undefined }
+      : { before: addressLimiter, after: own === undefined ? principalLimiter : limiter(own.limit, `route:${name}:`, byPrincipal, own.failOpen) }
+    route.config = { ...route.config, [kLimits]: limits } as LimitedConfig
+    if (limits.after !== undefined) {
+      const existing = route.onRequest
+      route.onRequest = [...(existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]) as onRequestHookHandler[], afterAuthentication]
     }
     if (route.schema?.hide === true) return
     route.schema = { ...route.schema, response: withLimitHeaders({ ...(route.schema?.response as Record<string, unknown> | undefined ?? { 200: { description: 'Default Response' } }), 429: RESPONSE_429 }) }
@@ -146,6 +166,7 @@ const rateLimitPlugin: FastifyPluginAsync<RateLimitOptions> = async (fastify, op
       return await sendProblem(reply, 503, problem(503, 'The service cannot check its rate limits right now; try again shortly.'))
     }
     if (result.isAllowed) return undefined
+    // Set by each limit that runs: the answer reports the last, most specific one.
     reply.header('x-ratelimit-limit', result.max)
     reply.header('x-ratelimit-remaining', result.remaining)
     reply.header('x-ratelimit-reset', result.ttlInSeconds)
@@ -157,15 +178,15 @@ const rateLimitPlugin: FastifyPluginAsync<RateLimitOptions> = async (fastify, op
 
   // Global hooks run before the route's own, so the address limit comes before authentication.
   fastify.addHook('onRequest', async (request, reply) => {
-    const own = (request.routeOptions.config as LimitedConfig)[kLimiter]
-    if (own === null) return
-    return await apply(own ?? addressLimiter, request, reply)
+    const limits = (request.routeOptions.config as LimitedConfig)[kLimits]
+    if (limits === null) return
+    return await apply(limits?.before ?? addressLimiter, request, reply)
   })
-  if (principalLimiter !== undefined) {
-    fastify.addHook('preHandler', async (request, reply) => {
-      if (request.auth == null || (request.routeOptions.config as LimitedConfig)[kLimiter] === null) return
-      return await apply(principalLimiter, request, reply)
-    })
+
+  /** Appended to the route's own onRequest hooks, so it runs right after the core's authentication. */
+  async function afterAuthentication (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+    const after = (request.routeOptions.config as LimitedConfig)[kLimits]?.after
+    return after === undefined ? undefined : await apply(after, request, reply)
   }
 }
 
