@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { createHash, createPublicKey, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { Redis } from 'ioredis'
-import warden, { REDACT_PATHS, apiKey, basicAuth, cors, createPasswordHasher, memoryLoginAttempts, oauth2Bearer, oauth2Server, openapi, rateLimit, requestId, requestIdOptions, securityHeaders, trustedHosts, type LoginAttempts, type OAuth2BearerOptions, type OAuth2Client, type PasswordHasher, type UserGrant } from './plugins/index.js'
+import warden, { REDACT_PATHS, apiKey, basicAuth, cors, createPasswordHasher, memoryLoginAttempts, oauth2Bearer, oauth2Server, openapi, rateLimit, requestId, secureServerOptions, securityHeaders, trustedHosts, type LoginAttempts, type OAuth2BearerOptions, type OAuth2Client, type PasswordHasher, type UserGrant } from './plugins/index.js'
 import type { Config } from './config.js'
 import type { Stores } from './stores/identity.js'
 import { ROLE_SCOPES, SCOPES } from './schemas/scopes.js'
@@ -40,7 +40,9 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const { config, stores } = options
   const passwords = options.passwords ?? createPasswordHasher()
   const app = Fastify({
-    ...requestIdOptions(),
+    // Request ids, no coercion of JSON bodies, prototype-poisoning refusals, problem+json for
+    // malformed URLs and during close().
+    ...secureServerOptions(),
     // Request headers are logged (they help to trace a client), credentials among them redacted.
     logger: options.logger ?? {
       level: config.logLevel,
@@ -49,9 +51,6 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     },
     // No request body of this API comes near 64 KiB; larger ones are a 413 before any parsing.
     bodyLimit: 65_536,
-    // Fastify's defaults, stated: a __proto__ or constructor.prototype key is a 400, never a pollution.
-    onProtoPoisoning: 'error',
-    onConstructorPoisoning: 'error',
     // A hop count trusts that many proxies in front of this server.
     trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
     // Unknown fields are refused (400), not silently dropped.

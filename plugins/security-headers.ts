@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import helmet from '@fastify/helmet'
 import { integerOption } from './core/options.js'
+import { API_CSP_DIRECTIVES } from './core/api-headers.js'
 
 export interface SecurityHeadersOptions {
   /** HSTS max-age, seconds. Default one year (and at least that when set). */
@@ -20,7 +21,7 @@ const securityHeadersPlugin: FastifyPluginAsync<SecurityHeadersOptions> = async 
     // policy (scripts and styles from itself), which replaces this one on that page only.
     contentSecurityPolicy: {
       useDefaults: false,
-      directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"] }
+      directives: API_CSP_DIRECTIVES
     },
     strictTransportSecurity: { maxAge, includeSubDomains: true },
     referrerPolicy: { policy: 'no-referrer' },

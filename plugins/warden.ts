@@ -169,6 +169,14 @@ const wardenPlugin: FastifyPluginAsync<WardenOptions> = async (fastify, opts) =>
     return this
   })
   fastify.decorateRequest('auth', null)
+  // With secureServerOptions() Fastify leaves requests during close() to the app: new requests on
+  // kept-alive connections get a problem+json 503 with Retry-After and the security headers.
+  let closing = false
+  fastify.addHook('preClose', (done) => { closing = true; done() })
+  fastify.addHook('onRequest', (_request, reply, done) => {
+    if (!closing) return done()
+    reply.code(503).header('retry-after', 1).header('connection', 'close').type(PROBLEM_CONTENT_TYPE).send(CLOSING_BODY)
+  })
   if (fastify.getSchema(PROBLEM_SCHEMA_ID) === undefined) fastify.addSchema(problemSchema)
   if (options.errorHandler) {
     fastify.setErrorHandler(problemErrorHandler)
@@ -257,6 +265,7 @@ const wardenPlugin: FastifyPluginAsync<WardenOptions> = async (fastify, opts) =>
 /** Seconds a client should wait before trying again when a check's dependency is down. */
 const RETRY_AFTER = 5
 const UNAVAILABLE_BODY = frozenProblem(503, 'The service cannot check credentials right now; try again shortly.')
+const CLOSING_BODY = frozenProblem(503, 'The server is shutting down; try again.')
 
 /** A scheme's dependency failed: 503 with Retry-After, never a 401 that blames the credential, never a 200. */
 function unavailable (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction, err: unknown): void {
