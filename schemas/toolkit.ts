@@ -1,4 +1,4 @@
-import { Type, type TString, type TRecord } from '@sinclair/typebox'
+import { Type, type TInteger, type TString, type TRecord, type TUnsafe } from '@sinclair/typebox'
 import sanitizeHtml from 'sanitize-html'
 import type { Ajv } from 'ajv'
 
@@ -13,23 +13,78 @@ import type { Ajv } from 'ajv'
 /** Text without control characters other than tab, newline and carriage return (NUL included). */
 export const NO_CONTROL = '^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$'
 
+/**
+ * Text a person could have typed: NO_CONTROL, and no C1 controls (U+0080–U+009F, such as U+009B,
+ * a terminal's escape), no bidirectional overrides or isolates (U+202A–U+202E, U+2066–U+2069: the
+ * "Trojan Source" trick), no zero-width or invisible characters (U+200B–U+200F, U+2060–U+2064,
+ * U+FEFF), no line or paragraph separators (U+2028, U+2029: they end lines in logs and scripts),
+ * and no lone surrogates (not text at all). Ajv matches patterns per code point, so a paired
+ * surrogate (an emoji) passes.
+ */
+export const PLAIN_TEXT = '^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F\\u200B-\\u200F\\u2028-\\u202E\\u2060-\\u2069\\uFEFF\\uD800-\\uDFFF]*$'
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER
+
 /** `^[A-Za-z0-9_-]+$`, 1 to `maxLength` (64) characters: ids, slugs, names of things. */
 export function Identifier (options: { maxLength?: number, description?: string } = {}): TString {
   return Type.String({ pattern: '^[A-Za-z0-9_-]+$', minLength: 1, maxLength: options.maxLength ?? 64, ...(options.description === undefined ? {} : { description: options.description }) })
 }
 
 /**
- * Free text: no NUL or other control bytes, trimmed, bounded in characters and in UTF-8 bytes
- * (a character can take 4 bytes, so both matter for storage).
+ * Free text (PLAIN_TEXT: no control, invisible or direction-changing characters), trimmed, with
+ * `minLength` checked after trimming (`"   "` is not one character), bounded in characters and in
+ * UTF-8 bytes (a character can take 4 bytes, so both matter for storage).
  */
 export function SafeText (options: { maxLength: number, maxBytes?: number, minLength?: number, description?: string }): TString {
   return Type.String({
-    pattern: NO_CONTROL,
+    pattern: PLAIN_TEXT,
     minLength: options.minLength ?? 0,
     maxLength: options.maxLength,
     'x-max-bytes': options.maxBytes ?? options.maxLength * 4,
-    'x-trim': true,
+    'x-trim': options.minLength ?? 0,
     ...(options.description === undefined ? {} : { description: options.description })
+  })
+}
+
+/**
+ * A whole number for JSON bodies, always bounded (default: the safe-integer range), so neither
+ * Infinity nor a number that has lost its precision gets through.
+ */
+export function Integer (options: { minimum?: number, maximum?: number, description?: string } = {}): TInteger {
+  return Type.Integer({
+    minimum: Math.max(options.minimum ?? -MAX_SAFE, -MAX_SAFE),
+    maximum: Math.min(options.maximum ?? MAX_SAFE, MAX_SAFE),
+    ...(options.description === undefined ? {} : { description: options.description })
+  })
+}
+
+/**
+ * A whole number in a querystring or path parameter, strictly decimal: `"0x10"`, `" 42 "`,
+ * `"1e3"`, `"Infinity"` and `"-0"` are refused (Fastify's coercion would turn them into numbers).
+ * The handler gets a number.
+ */
+export function QueryInteger (options: { minimum?: number, maximum?: number, description?: string } = {}): TUnsafe<number> {
+  const minimum = Math.max(options.minimum ?? -MAX_SAFE, -MAX_SAFE)
+  const maximum = Math.min(options.maximum ?? MAX_SAFE, MAX_SAFE)
+  return Type.Unsafe<number>({
+    type: 'string',
+    pattern: minimum >= 0 ? '^(0|[1-9][0-9]{0,15})$' : '^(0|-?[1-9][0-9]{0,15})$',
+    maxLength: 17,
+    'x-integer': { minimum, maximum },
+    description: options.description ?? `A whole number from ${minimum} to ${maximum}, in decimal digits`
+  })
+}
+
+/**
+ * An amount of money as a decimal string (`"19.99"`), never a binary float: at most `scale`
+ * decimals (2) and 15 integer digits; negative only when `signed`.
+ */
+export function Money (options: { scale?: number, signed?: boolean, description?: string } = {}): TString {
+  const scale = options.scale ?? 2
+  return Type.String({
+    pattern: `^${options.signed === true ? '-?' : ''}(0|[1-9][0-9]{0,14})${scale > 0 ? `(\\.[0-9]{1,${scale}})?` : ''}$`,
+    maxLength: 17 + scale,
+    description: options.description ?? `An amount as a decimal string with at most ${scale} decimals`
   })
 }
 
@@ -68,8 +123,9 @@ export function RichText (options: { maxLength: number }): TString {
 }
 
 /**
- * The keywords the building blocks use, for Fastify's `ajv.plugins`: `x-trim`, `x-lowercase`
- * and `x-sanitize-html` rewrite the value, `x-max-bytes` bounds its UTF-8 length.
+ * The keywords the building blocks use, for Fastify's `ajv.plugins`: `x-trim` (with the minimum
+ * length once trimmed), `x-lowercase`, `x-sanitize-html` and `x-integer` rewrite the value,
+ * `x-max-bytes` bounds its UTF-8 length.
  */
 export function inputKeywords (ajv: Ajv): Ajv {
   const rewrite = (keyword: string, change: (value: string) => string): void => {
@@ -86,8 +142,33 @@ export function inputKeywords (ajv: Ajv): Ajv {
       }
     })
   }
-  rewrite('x-trim', (value) => value.trim())
   rewrite('x-lowercase', (value) => value.toLowerCase())
+  ajv.addKeyword({
+    keyword: 'x-trim',
+    type: 'string',
+    modifying: true,
+    schemaType: 'number',
+    error: { message: (context: { schema: unknown }) => `must NOT be shorter than ${String(context.schema)} characters once trimmed` },
+    compile: (minLength: number) => (data: string, context?: { parentData?: Record<string | number, unknown>, parentDataProperty?: string | number }) => {
+      const trimmed = data.trim()
+      if (trimmed.length < minLength) return false
+      if (context?.parentData !== undefined && context.parentDataProperty !== undefined) context.parentData[context.parentDataProperty] = trimmed
+      return true
+    }
+  })
+  ajv.addKeyword({
+    keyword: 'x-integer',
+    type: 'string',
+    modifying: true,
+    schemaType: 'object',
+    error: { message: (context: { schema: unknown }) => { const { minimum, maximum } = context.schema as { minimum: number, maximum: number }; return `must be a whole number from ${minimum} to ${maximum}` } },
+    compile: (bounds: { minimum: number, maximum: number }) => (data: string, context?: { parentData?: Record<string | number, unknown>, parentDataProperty?: string | number }) => {
+      const value = Number(data)
+      if (!Number.isSafeInteger(value) || value < bounds.minimum || value > bounds.maximum) return false
+      if (context?.parentData !== undefined && context.parentDataProperty !== undefined) context.parentData[context.parentDataProperty] = value
+      return true
+    }
+  })
   rewrite('x-sanitize-html', sanitizeRichText)
   ajv.addKeyword({
     keyword: 'x-max-bytes',

@@ -70,9 +70,11 @@ for (const backend of ['pglite', 'postgres'] as const) {
   t.test(`${backend}: revocations persist until their tokens expire`, { skip: skip[backend] }, async (t) => {
     const db = await testDatabase(t, backend)
     const store = sqlRevocationStore(db)
-    await store.add([{ kind: 'jti', id: 'j1', expiresAt: later(60) }, { kind: 'sid', id: 's1', expiresAt: later(60) }, { kind: 'jti', id: 'gone', expiresAt: later(-5) }])
-    await store.add([{ kind: 'jti', id: 'j1', expiresAt: later(30) }])
-    t.same((await store.active()).sort((a, b) => a.id.localeCompare(b.id)), [{ kind: 'jti', id: 'j1', expiresAt: later(60) }, { kind: 'sid', id: 's1', expiresAt: later(60) }])
+    // One instant for the whole test: a second boundary between two later() calls must not matter.
+    const inAMinute = later(60)
+    await store.add([{ kind: 'jti', id: 'j1', expiresAt: inAMinute }, { kind: 'sid', id: 's1', expiresAt: inAMinute }, { kind: 'jti', id: 'gone', expiresAt: later(-5) }])
+    await store.add([{ kind: 'jti', id: 'j1', expiresAt: inAMinute - 30 }])
+    t.same((await store.active()).sort((a, b) => a.id.localeCompare(b.id)), [{ kind: 'jti', id: 'j1', expiresAt: inAMinute }, { kind: 'sid', id: 's1', expiresAt: inAMinute }])
     t.equal(await store.purge(), 1)
     const list = await RevocationList.open({ store })
     t.equal(list.isRevoked({ jti: 'j1' }), true)
