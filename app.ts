@@ -92,9 +92,11 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   })
 
   const { jwt } = config
-  const keys: Pick<OAuth2BearerOptions, 'secret' | 'signingKey' | 'verificationKeys'> = jwt.secret !== undefined
+  const keys: Pick<OAuth2BearerOptions, 'secret' | 'signingKey' | 'verificationKeys' | 'algorithm'> = jwt.secret !== undefined
     ? { secret: jwt.secret }
     : {
+        // JWT_ALGORITHM must fit the key: the plugin refuses to start otherwise, naming both.
+        algorithm: jwt.algorithm,
         signingKey: { kid: thumbprint(jwt.privateKey!), privateKey: jwt.privateKey! },
         verificationKeys: jwt.publicKeys.map((publicKey) => ({ kid: thumbprint(publicKey), publicKey }))
       }

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseEnv } from 'node:util'
+import { ALGORITHMS, type Algorithm } from './plugins/index.js'
 
 /** A configuration problem, naming the variable; start-up stops with it. */
 export class ConfigError extends Error {
@@ -22,7 +23,7 @@ const Env = Type.Object({
   PORT: Type.Integer({ default: 8000, minimum: 0, maximum: 65535 }),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
   JWT_SECRET_KEY: Type.Optional(Type.String()),
-  JWT_ALGORITHM: Type.Union([Type.Literal('HS256'), Type.Literal('EdDSA'), Type.Literal('ES256'), Type.Literal('RS256')], { default: 'HS256' }),
+  JWT_ALGORITHM: Type.Union(ALGORITHMS.map((a) => Type.Literal(a)), { default: 'HS256' }),
   JWT_PRIVATE_KEY_FILE: Type.Optional(Type.String({ minLength: 1 })),
   JWT_PUBLIC_KEY_FILE: Type.Optional(Type.String({ minLength: 1 })),
   JWT_ISSUER: Type.Optional(Type.String({ minLength: 1 })),
@@ -51,7 +52,6 @@ export const VARIABLES: readonly string[] = Object.keys(Env.properties)
 const FILE_VARIABLES = ['JWT_SECRET_KEY', 'API_KEY_SECRET', 'API_KEYS', 'DATABASE_URL', 'REDIS_URL', 'ADMIN_PASSWORD'] as const
 
 export type Environment = 'development' | 'staging' | 'production'
-export type Algorithm = 'HS256' | 'EdDSA' | 'ES256' | 'RS256'
 
 export interface RateLimit { max: number, timeWindow: number }
 
@@ -192,7 +192,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, cwd = process.
     refreshTokenTtl: e.REFRESH_TOKEN_EXPIRE_DAYS * 86_400
   }
   if (e.JWT_ALGORITHM === 'HS256') {
-    if (e.JWT_PRIVATE_KEY_FILE !== undefined) throw new ConfigError('JWT_PRIVATE_KEY_FILE', 'is for EdDSA, ES256 or RS256; JWT_ALGORITHM is HS256')
+    if (e.JWT_PRIVATE_KEY_FILE !== undefined) throw new ConfigError('JWT_PRIVATE_KEY_FILE', 'is for an asymmetric JWT_ALGORITHM (EdDSA, ES256/384/512, RS256/384/512, PS256/384/512); JWT_ALGORITHM is HS256')
     if (e.JWT_SECRET_KEY === undefined || e.JWT_SECRET_KEY === '') {
       if (production) throw new ConfigError('JWT_SECRET_KEY', 'is required in production (at least 32 bytes)')
       jwt.secret = developmentSecret('JWT_SECRET_KEY', dataDir, notices)

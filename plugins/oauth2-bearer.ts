@@ -9,7 +9,7 @@ import { assertHeaderSafe } from './core/challenge.js'
 import { ExpiringCache } from './core/expiring-cache.js'
 import { functionOption, integerOption, pathOption, scopesOption, stringOption, urlOption } from './core/options.js'
 import { INVALID_CREDENTIALS, type AuthOutcome, type AuthPrincipal, type WardenClaims, type WardenUser } from './core/types.js'
-import { ALGORITHMS, privateKey, publicKey, secretKey, toJwk, type Algorithm, type KeyInput, type VerificationKey } from './oauth2-bearer/keys.js'
+import { ALGORITHMS, ASYMMETRIC, privateKey, publicKey, secretKey, toJwk, type Algorithm, type KeyInput, type VerificationKey } from './oauth2-bearer/keys.js'
 import { findKey, remoteKeySet } from './oauth2-bearer/remote-keys.js'
 import { InvalidToken, checkClaims, checkSignature, parseHeader, splitToken, type ClaimRules, type RefusalKind, type TokenHeader } from './oauth2-bearer/verify.js'
 import { callbackFault } from './core/callbacks.js'
@@ -33,8 +33,20 @@ export interface OAuth2BearerOptions {
   audience: string
   /** HS256 secret, at least 32 bytes. Exclusive with `signingKey` and `jwksUrl`. */
   secret?: string | Buffer
-  /** Asymmetric signing key (EdDSA, ES256 or RS256 by key type) with its `kid`. */
+  /** Asymmetric signing key (Ed25519, P-256/384/521 or RSA ≥ 2048 bits) with its `kid`. */
   signingKey?: { kid: string, privateKey: KeyInput }
+  /**
+   * What the signing key signs (`JWT_ALGORITHM`): it must fit the key, or registration fails
+   * naming both (ES256 with an Ed25519 key does not silently sign EdDSA). Default: the key's own
+   * (EdDSA, ES256/384/512 by curve, RS256 for RSA); HS256 with `secret`.
+   */
+  algorithm?: Algorithm
+  /**
+   * Algorithms accepted in tokens. Default: those the configured keys sign with; in
+   * resource-server mode every asymmetric one (RS/PS/ES 256–512, EdDSA), each key verifying only
+   * those of its type.
+   */
+  algorithms?: Algorithm[]
   /** More keys that verify but do not sign (previous keys during rotation). */
   verificationKeys?: Array<{ kid: string, publicKey: KeyInput | JsonWebKey }>
   /** Resource-server mode: verify tokens of an external OpenID provider with the keys at this URL. */
@@ -131,21 +143,30 @@ interface Keys {
   resolve: (header: TokenHeader) => VerificationKey | undefined | Promise<VerificationKey | undefined>
 }
 
+/** https, or http to this machine only: keys fetched in clear text from elsewhere could be anyone's. */
+function isSecureUrl (url: string): boolean {
+  const { protocol, hostname } = new URL(url)
+  return protocol === 'https:' || ['localhost', '127.0.0.1', '[::1]'].includes(hostname)
+}
+
 function loadKeys (opts: OAuth2BearerOptions, now: () => number): Keys {
   const modes = [opts.secret !== undefined, opts.signingKey !== undefined, opts.jwksUrl !== undefined].filter(Boolean).length
   if (modes !== 1) throw new errors.WARDEN_ERR_OPTION('secret', "or 'signingKey' or 'jwksUrl': exactly one must be given")
+  if (opts.algorithm !== undefined && !(ALGORITHMS as readonly string[]).includes(opts.algorithm)) throw new errors.WARDEN_ERR_OPTION('algorithm', `must be one of ${ALGORITHMS.join(', ')}`)
   if (opts.secret !== undefined) {
     if (opts.verificationKeys !== undefined) throw new errors.WARDEN_ERR_OPTION('verificationKeys', "is for asymmetric keys; it cannot be combined with 'secret'")
+    if (opts.algorithm !== undefined && opts.algorithm !== 'HS256') throw new errors.WARDEN_ERR_KEY('secret', `a secret signs HS256, not ${opts.algorithm}`)
     const key = secretKey('secret', opts.secret)
     return { signing: { kid: undefined, alg: 'HS256', pem: key.key.export() }, local: [key], resolve: () => key }
   }
   if (opts.jwksUrl !== undefined) {
     const url = urlOption('jwksUrl', opts.jwksUrl)
     if (url.startsWith('/')) throw new errors.WARDEN_ERR_OPTION('jwksUrl', 'must be an absolute URL')
+    if (!isSecureUrl(url)) throw new errors.WARDEN_ERR_OPTION('jwksUrl', 'must be https (http only for a provider on this machine: localhost, 127.0.0.1, [::1])')
     return { signing: undefined, local: [], resolve: remoteKeySet(url, { now }) }
   }
-  const signing = privateKey('signingKey.privateKey', opts.signingKey?.kid, opts.signingKey!.privateKey)
-  const local: VerificationKey[] = [{ kid: signing.kid, alg: signing.alg, key: signing.publicKey }]
+  const signing = privateKey('signingKey.privateKey', opts.signingKey?.kid, opts.signingKey!.privateKey, opts.algorithm)
+  const local: VerificationKey[] = [{ kid: signing.kid, alg: signing.alg, algs: new Set([signing.alg]), key: signing.publicKey }]
   for (const [i, k] of (opts.verificationKeys ?? []).entries()) {
     const key = publicKey(`verificationKeys[${i}]`, k?.kid, k?.publicKey)
     if (local.some((other) => other.kid === key.kid)) throw new errors.WARDEN_ERR_KEY(`verificationKeys[${i}]`, `kid '${key.kid}' is used twice`)
@@ -218,7 +239,12 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
   }
   const ownClaims = opts.claims === undefined ? undefined : TypeCompiler.Compile(opts.claims)
   const keys = loadKeys(opts, now)
-  const allowed = new Set<Algorithm>(keys.signing === undefined ? ALGORITHMS : keys.local.map((k) => k.alg))
+  if (opts.algorithms !== undefined && (!Array.isArray(opts.algorithms) || opts.algorithms.length === 0 || opts.algorithms.some((a) => !(ALGORITHMS as readonly string[]).includes(a)))) {
+    throw new errors.WARDEN_ERR_OPTION('algorithms', `must be a non-empty list of ${ALGORITHMS.join(', ')}`)
+  }
+  // The allow-list is explicit: the configured one, the local keys' own, or (resource server)
+  // every asymmetric algorithm, each key still verifying only those of its type.
+  const allowed = new Set<Algorithm>(opts.algorithms ?? (keys.signing === undefined ? ASYMMETRIC : keys.local.map((k) => k.alg)))
   const rules: ClaimRules = { issuers, audience, tokenTypes, clockTolerance, now }
   const challengeParams: Array<[string, string]> = [['realm', realm]]
   const metadata = opts.resourceMetadata === undefined ? undefined : resourceMetadata(opts.resourceMetadata, Object.keys(warden.scopes).filter((s) => opts.scopes === undefined || opts.scopes.includes(s)))

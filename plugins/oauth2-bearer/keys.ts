@@ -2,35 +2,60 @@ import { KeyObject, createPublicKey, createPrivateKey, createSecretKey, type Jso
 import { errors } from '../errors.js'
 
 /** Signature algorithms fastify-warden accepts; anything else (including `none`) is refused. */
-export const ALGORITHMS = ['HS256', 'EdDSA', 'ES256', 'RS256'] as const
+export const ALGORITHMS = ['HS256', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const
 export type Algorithm = typeof ALGORITHMS[number]
 
-/** A key that verifies tokens of exactly one algorithm (no HS/RS confusion: the key decides). */
+/** Every asymmetric algorithm: the default allow-list of a resource server (the key type still decides). */
+export const ASYMMETRIC: readonly Algorithm[] = ALGORITHMS.filter((a) => a !== 'HS256')
+
+/**
+ * A key and the algorithms it verifies. The key decides (no HS/RS confusion): an EC key its
+ * curve's one, an RSA key the RS and PS families, narrowed by a JWK's `alg` when it has one.
+ * `alg` is the one it signs with or is published under.
+ */
 export interface VerificationKey {
   readonly kid: string | undefined
   readonly alg: Algorithm
+  readonly algs: ReadonlySet<Algorithm>
   readonly key: KeyObject
 }
+
+const CURVES: Record<string, Algorithm> = { prime256v1: 'ES256', secp384r1: 'ES384', secp521r1: 'ES512' }
+const RSA: readonly Algorithm[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512']
 
 export type KeyInput = string | Buffer | KeyObject
 
 const MIN_SECRET_BYTES = 32
 const MIN_RSA_BITS = 2048
 
-/** The algorithm an asymmetric key is for, or an error naming the option. */
-export function algorithmOf (option: string, key: KeyObject): Algorithm {
+/** The algorithms an asymmetric key can verify, the first its default; or an error naming the option. */
+export function algorithmsOf (option: string, key: KeyObject): readonly Algorithm[] {
   const details = key.asymmetricKeyDetails
   switch (key.asymmetricKeyType) {
-    case 'ed25519': return 'EdDSA'
-    case 'ec':
-      if (details?.namedCurve === 'prime256v1') return 'ES256'
-      throw new errors.WARDEN_ERR_KEY(option, `curve ${details?.namedCurve} is not supported (ES256 needs P-256)`)
+    case 'ed25519': return ['EdDSA']
+    case 'ec': {
+      const alg = CURVES[details?.namedCurve ?? '']
+      if (alg === undefined) throw new errors.WARDEN_ERR_KEY(option, `curve ${details?.namedCurve} is not supported (P-256, P-384 or P-521)`)
+      return [alg]
+    }
     case 'rsa':
       if ((details?.modulusLength ?? 0) < MIN_RSA_BITS) throw new errors.WARDEN_ERR_KEY(option, `RSA keys must have at least ${MIN_RSA_BITS} bits`)
-      return 'RS256'
+      return RSA
     default:
-      throw new errors.WARDEN_ERR_KEY(option, `key type ${key.asymmetricKeyType ?? key.type} is not supported (use Ed25519, P-256 or RSA)`)
+      throw new errors.WARDEN_ERR_KEY(option, `key type ${key.asymmetricKeyType ?? key.type} is not supported (use Ed25519, EC or RSA)`)
   }
+}
+
+/**
+ * A key for `algorithm` (or its default one), refused with both named when they do not go together
+ * (`ES256` with an Ed25519 key must not silently sign EdDSA).
+ */
+export function keyFor (option: string, kid: string | undefined, key: KeyObject, algorithm?: string): VerificationKey {
+  const algs = algorithmsOf(option, key)
+  if (algorithm !== undefined && !algs.includes(algorithm as Algorithm)) {
+    throw new errors.WARDEN_ERR_KEY(option, `a ${key.asymmetricKeyType} key cannot be used with ${algorithm} (it fits ${algs.join(', ')})`)
+  }
+  return { kid, alg: (algorithm as Algorithm | undefined) ?? algs[0], algs: new Set(algorithm === undefined ? algs : [algorithm as Algorithm]), key }
 }
 
 /** An HS256 secret of at least 32 bytes. */
@@ -38,7 +63,7 @@ export function secretKey (option: string, secret: unknown): VerificationKey {
   if (typeof secret !== 'string' && !Buffer.isBuffer(secret)) throw new errors.WARDEN_ERR_KEY(option, 'must be a string or a Buffer')
   const bytes = Buffer.from(secret)
   if (bytes.length < MIN_SECRET_BYTES) throw new errors.WARDEN_ERR_KEY(option, `must be at least ${MIN_SECRET_BYTES} bytes (RFC 7518 §3.2)`)
-  return { kid: undefined, alg: 'HS256', key: createSecretKey(bytes) }
+  return { kid: undefined, alg: 'HS256', algs: new Set(['HS256']), key: createSecretKey(bytes) }
 }
 
 function checkKid (option: string, kid: unknown): string {
@@ -46,8 +71,8 @@ function checkKid (option: string, kid: unknown): string {
   return kid
 }
 
-/** A private signing key (PEM or KeyObject) with its kid. */
-export function privateKey (option: string, kid: unknown, input: KeyInput): { kid: string, alg: Algorithm, key: KeyObject, publicKey: KeyObject } {
+/** A private signing key (PEM or KeyObject) with its kid, for `algorithm` or the key's default one. */
+export function privateKey (option: string, kid: unknown, input: KeyInput, algorithm?: string): { kid: string, alg: Algorithm, key: KeyObject, publicKey: KeyObject } {
   let key: KeyObject
   try {
     key = input instanceof KeyObject ? input : createPrivateKey(input)
@@ -55,7 +80,8 @@ export function privateKey (option: string, kid: unknown, input: KeyInput): { ki
     throw new errors.WARDEN_ERR_KEY(option, 'is not a PEM private key')
   }
   if (key.type !== 'private') throw new errors.WARDEN_ERR_KEY(option, 'must be a private key')
-  return { kid: checkKid(option, kid), alg: algorithmOf(option, key), key, publicKey: createPublicKey(key) }
+  const checked = checkKid(option, kid)
+  return { kid: checked, alg: keyFor(option, checked, key, algorithm).alg, key, publicKey: createPublicKey(key) }
 }
 
 /** A public verification key (PEM, JWK or KeyObject) with its kid. */
@@ -69,7 +95,7 @@ export function publicKey (option: string, kid: unknown, input: KeyInput | JsonW
     throw new errors.WARDEN_ERR_KEY(option, 'is not a public key')
   }
   if (key.type !== 'public') throw new errors.WARDEN_ERR_KEY(option, 'must be a public key')
-  return { kid: checkKid(option, kid), alg: algorithmOf(option, key), key }
+  return keyFor(option, checkKid(option, kid), key)
 }
 
 /** The public JWK of a verification key, as published at `/.well-known/jwks.json`. */

@@ -1,6 +1,6 @@
 import { createPublicKey, type JsonWebKey } from 'node:crypto'
 import { errors } from '../errors.js'
-import { algorithmOf, type VerificationKey } from './keys.js'
+import { keyFor, type VerificationKey } from './keys.js'
 import type { TokenHeader } from './verify.js'
 
 export interface RemoteKeySetOptions {
@@ -22,9 +22,8 @@ export function parseJwks (url: string, body: unknown): VerificationKey[] {
     if (jwk === null || typeof jwk !== 'object' || (jwk.use !== undefined && jwk.use !== 'sig')) continue
     try {
       const key = createPublicKey({ key: jwk, format: 'jwk' })
-      const alg = algorithmOf('jwks', key)
-      if (jwk.alg !== undefined && jwk.alg !== alg) continue
-      usable.push({ kid: typeof jwk.kid === 'string' ? jwk.kid : undefined, alg, key })
+      // A JWK's alg narrows the key to that algorithm; one that does not fit the key skips it.
+      usable.push(keyFor('jwks', typeof jwk.kid === 'string' ? jwk.kid : undefined, key, typeof jwk.alg === 'string' ? jwk.alg : undefined))
     } catch {
       // A key we cannot use (symmetric, unknown curve, short RSA) is skipped, not fatal.
     }

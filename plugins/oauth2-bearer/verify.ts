@@ -1,4 +1,4 @@
-import { createHmac, verify as verifySignature } from 'node:crypto'
+import { constants, createHmac, verify as verifySignature } from 'node:crypto'
 import { safeEqual } from '../core/compare.js'
 import type { WardenClaims } from '../core/types.js'
 import { ALGORITHMS, type Algorithm, type VerificationKey } from './keys.js'
@@ -38,7 +38,9 @@ export const MAX_TOKEN_LENGTH = 8192
 const COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
 // Headers that would let the token choose its own key, and `crit` extensions we do not implement.
 const FORBIDDEN_HEADERS = ['jku', 'jwk', 'x5u', 'x5c', 'crit', 'b64', 'zip', 'enc']
-const HASH: Record<Algorithm, string | null> = { HS256: 'sha256', RS256: 'sha256', ES256: 'sha256', EdDSA: null }
+const HASH: Record<Algorithm, string | null> = {
+  HS256: 'sha256', RS256: 'sha256', RS384: 'sha384', RS512: 'sha512', PS256: 'sha256', PS384: 'sha384', PS512: 'sha512', ES256: 'sha256', ES384: 'sha384', ES512: 'sha512', EdDSA: null
+}
 
 function decodeJson (segment: string, what: string): Record<string, unknown> {
   let value: unknown
@@ -79,14 +81,15 @@ export function parseHeader (segment: string, rules: ClaimRules, allowed: Readon
 
 /** Check the signature of `input` (header.payload) with a key of the token's own algorithm. */
 export function checkSignature (key: VerificationKey, alg: Algorithm, input: string, signature: string): void {
-  if (key.alg !== alg) throw new InvalidToken('algorithm does not match key', 'algorithm')
+  if (!key.algs.has(alg)) throw new InvalidToken('algorithm does not match key', 'algorithm')
   const sig = Buffer.from(signature, 'base64url')
   let ok: boolean
   if (alg === 'HS256') {
     ok = safeEqual(createHmac('sha256', key.key).update(input).digest(), sig)
+  } else if (alg.startsWith('PS')) {
+    ok = verifySignature(HASH[alg], Buffer.from(input), { key: key.key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, sig)
   } else {
-    const dsaEncoding = alg === 'ES256' ? 'ieee-p1363' : undefined
-    ok = verifySignature(HASH[alg], Buffer.from(input), { key: key.key, dsaEncoding }, sig)
+    ok = verifySignature(HASH[alg], Buffer.from(input), { key: key.key, ...(alg.startsWith('ES') ? { dsaEncoding: 'ieee-p1363' as const } : {}) }, sig)
   }
   if (!ok) throw new InvalidToken('bad signature', 'signature')
 }

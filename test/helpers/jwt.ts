@@ -1,4 +1,4 @@
-import { createHmac, sign, type KeyObject } from 'node:crypto'
+import { constants, createHmac, sign, type KeyObject } from 'node:crypto'
 
 const b64 = (value: unknown): string => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url')
 
@@ -13,7 +13,10 @@ export function forge (header: unknown, payload: unknown, key: string | Buffer |
   } else if (alg === 'EdDSA') {
     sig = sign(null, Buffer.from(input), key)
   } else {
-    sig = sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' })
+    const hash = `sha${/\d+$/.exec(alg ?? '')?.[0] ?? '256'}`
+    sig = alg?.startsWith('PS') === true
+      ? sign(hash, Buffer.from(input), { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST })
+      : sign(hash, Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' })
   }
   return `${input}.${sig.toString('base64url')}`
 }

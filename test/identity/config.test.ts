@@ -133,6 +133,22 @@ t.test('asymmetric keys from files', async (t) => {
   t.equal(config.jwt.secret, undefined)
 })
 
+t.test('regression: JWT_ALGORITHM must fit the key (ES256 with an Ed25519 key does not start)', async (t) => {
+  const { buildApp } = await import('../../app.js')
+  const { openStores } = await import('../../stores/identity.js')
+  const cwd = dir()
+  writeFileSync(join(cwd, 'private.pem'), generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }))
+  for (const [algorithm, ok] of [['ES256', false], ['RS256', false], ['EdDSA', true]] as const) {
+    const config = loadConfig({ JWT_ALGORITHM: algorithm, JWT_PRIVATE_KEY_FILE: 'private.pem', API_KEY_SECRET: SECRET, DATA_DIR: 'memory://' }, cwd)
+    const start = async (): Promise<void> => {
+      const app = await buildApp({ config, stores: await openStores({ database: 'memory://' }), logger: false })
+      try { await app.ready() } finally { await app.close() }
+    }
+    if (ok) await t.resolves(start(), algorithm)
+    else await t.rejects(start(), { code: 'WARDEN_ERR_KEY', message: new RegExp(`a ed25519 key cannot be used with ${algorithm}`) }, algorithm)
+  }
+})
+
 t.test('.env.example works as a .env, and every variable is in it and in the README', async (t) => {
   const { VARIABLES } = await import('../../config.js')
   const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8')

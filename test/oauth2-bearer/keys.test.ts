@@ -39,6 +39,21 @@ for (const [alg, pair] of Object.entries(pairs)) {
   })
 }
 
+const families: Array<[string, KeyObject]> = [
+  ['RS384', pairs.RS256.privateKey], ['RS512', pairs.RS256.privateKey], ['PS256', pairs.RS256.privateKey], ['PS384', pairs.RS256.privateKey], ['PS512', pairs.RS256.privateKey],
+  ['ES384', generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey], ['ES512', generateKeyPairSync('ec', { namedCurve: 'P-521' }).privateKey]
+]
+for (const [alg, privateKey] of families) {
+  t.test(`${alg}: the algorithm option signs and verifies it, and only it`, async (t) => {
+    const { app, call } = await bearerApp({ signingKey: { kid: alg, privateKey }, algorithm: alg as OAuth2BearerOptions['algorithm'] })
+    const { token } = app.accessTokens.sign({ sub: 'u' })
+    t.equal(JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString()).alg, alg)
+    t.equal(await call(token), 200)
+    t.match((await app.inject({ url: '/.well-known/jwks.json' })).json().keys, [{ kid: alg, alg }])
+    if (alg.startsWith('PS')) t.equal(await call(forge({ alg: 'RS256', typ: 'at+jwt', kid: alg }, claims(Date.now()), privateKey)), 401, 'the same RSA key with another algorithm is refused')
+  })
+}
+
 t.test('kid rotation: old keys verify, only the current one signs', async (t) => {
   const old = generateKeyPairSync('ed25519')
   const { app, call } = await bearerApp({
@@ -73,6 +88,7 @@ t.test('HS256 publishes no keys and serves no JWKS route', async (t) => {
 t.test('unusable keys and options fail at registration with the option named', async (t) => {
   const weakRsa = generateKeyPairSync('rsa', { modulusLength: 1024 })
   const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' })
+  const k256 = generateKeyPairSync('ec', { namedCurve: 'secp256k1' })
   const cases: Array<[Partial<OAuth2BearerOptions>, string, RegExp]> = [
     [{ secret: 'too-short-secret' }, 'WARDEN_ERR_KEY', /key 'secret': must be at least 32 bytes/],
     [{ secret: 42 as never }, 'WARDEN_ERR_KEY', /key 'secret': must be a string or a Buffer/],
@@ -80,7 +96,14 @@ t.test('unusable keys and options fail at registration with the option named', a
     [{ secret: SECRET, signingKey: { kid: 'a', privateKey: pairs.EdDSA.privateKey } }, 'WARDEN_ERR_OPTION', /exactly one/],
     [{ secret: SECRET, verificationKeys: [] }, 'WARDEN_ERR_OPTION', /option 'verificationKeys'/],
     [{ signingKey: { kid: 'a', privateKey: weakRsa.privateKey } }, 'WARDEN_ERR_KEY', /at least 2048 bits/],
-    [{ signingKey: { kid: 'a', privateKey: p384.privateKey } }, 'WARDEN_ERR_KEY', /curve secp384r1 is not supported/],
+    [{ signingKey: { kid: 'a', privateKey: k256.privateKey } }, 'WARDEN_ERR_KEY', /curve secp256k1 is not supported/],
+    // Regression: JWT_ALGORITHM was read but not used, so ES256 with an Ed25519 key signed EdDSA.
+    [{ signingKey: { kid: 'a', privateKey: pairs.EdDSA.privateKey }, algorithm: 'ES256' }, 'WARDEN_ERR_KEY', /a ed25519 key cannot be used with ES256 \(it fits EdDSA\)/],
+    [{ signingKey: { kid: 'a', privateKey: p384.privateKey }, algorithm: 'ES256' }, 'WARDEN_ERR_KEY', /cannot be used with ES256 \(it fits ES384\)/],
+    [{ secret: SECRET, algorithm: 'RS256' }, 'WARDEN_ERR_KEY', /a secret signs HS256, not RS256/],
+    [{ secret: SECRET, algorithm: 'none' as never }, 'WARDEN_ERR_OPTION', /option 'algorithm' must be one of/],
+    [{ secret: SECRET, algorithms: ['HS256', 'none'] as never }, 'WARDEN_ERR_OPTION', /option 'algorithms' must be a non-empty list/],
+    [{ jwksUrl: 'http://keys.example.com/jwks.json' }, 'WARDEN_ERR_OPTION', /option 'jwksUrl' must be https \(http only for a provider on this machine/],
     [{ signingKey: { kid: 'a', privateKey: 'not a pem' } }, 'WARDEN_ERR_KEY', /signingKey.privateKey': is not a PEM private key/],
     [{ signingKey: { kid: 'a', privateKey: pairs.EdDSA.publicKey } }, 'WARDEN_ERR_KEY', /must be a private key/],
     [{ signingKey: { kid: '', privateKey: pairs.EdDSA.privateKey } }, 'WARDEN_ERR_KEY', /kid must be/],

@@ -96,3 +96,15 @@ t.test('tokenTypes admits providers that send typ JWT; resource servers cannot s
   t.throws(() => app.accessTokens.sign({ sub: 'u' }), { code: 'WARDEN_ERR_SIGN' })
   t.same(app.accessTokens.jwks(), { keys: [] })
 })
+
+t.test('PS256, as FAPI profiles require, and ES384 from the provider; a JWK alg narrows its key', async (t) => {
+  const { state, url } = await provider(t)
+  const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' })
+  state.keys = [jwk(k2 as never, 'ps', 'PS256'), jwk(p384 as never, 'es', 'ES384')]
+  const { call, now } = await resourceServer(url)
+  t.equal((await call(forge({ alg: 'PS256', typ: 'at+jwt', kid: 'ps' }, claims(now()), k2.privateKey))).statusCode, 200, 'PS256')
+  t.equal((await call(forge({ alg: 'ES384', typ: 'at+jwt', kid: 'es' }, claims(now()), p384.privateKey))).statusCode, 200, 'ES384')
+  t.equal((await call(forge({ alg: 'RS256', typ: 'at+jwt', kid: 'ps' }, claims(now()), k2.privateKey))).statusCode, 401, 'the PS256 key does not verify RS256')
+  const strict = await resourceServer(url, { algorithms: ['ES384'] })
+  t.equal((await strict.call(forge({ alg: 'PS256', typ: 'at+jwt', kid: 'ps' }, claims(strict.now()), k2.privateKey))).statusCode, 401, 'outside the explicit allow-list')
+})
