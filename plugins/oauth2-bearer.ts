@@ -1,5 +1,6 @@
 import { randomUUID, type JsonWebKey } from 'node:crypto'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { OpenAPIV3_1 } from 'openapi-types'
 import { createSigner } from 'fast-jwt'
 import type { TObject } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
@@ -10,7 +11,7 @@ import { ExpiringCache } from './core/expiring-cache.js'
 import { functionOption, integerOption, pathOption, scopesOption, stringOption, urlOption } from './core/options.js'
 import { INVALID_CREDENTIALS, type AuthOutcome, type AuthPrincipal, type WardenClaims, type WardenUser } from './core/types.js'
 import { ALGORITHMS, ASYMMETRIC, privateKey, publicKey, secretKey, toJwk, type Algorithm, type KeyInput, type VerificationKey } from './oauth2-bearer/keys.js'
-import { findKey, remoteKeySet } from './oauth2-bearer/remote-keys.js'
+import { discoverJwksUri, findKey, metadataUrls, remoteKeySet, type RemoteKeySet } from './oauth2-bearer/remote-keys.js'
 import { InvalidToken, checkClaims, checkSignature, parseHeader, splitToken, type ClaimRules, type RefusalKind, type TokenHeader } from './oauth2-bearer/verify.js'
 import { callbackFault } from './core/callbacks.js'
 import { securityEvent } from './core/events.js'
@@ -29,8 +30,8 @@ export interface OAuth2BearerOptions {
   scopes?: string[]
   /** Expected `iss`; tokens are signed with the first one. A list accepts several issuers. */
   issuer: string | string[]
-  /** Expected `aud` (the resource server's identifier). */
-  audience: string
+  /** Expected `aud` (the resource server's identifier, a URL or a client id such as `account`); a list accepts any of them, tokens are signed for the first. */
+  audience: string | string[]
   /** HS256 secret, at least 32 bytes. Exclusive with `signingKey` and `jwksUrl`. */
   secret?: string | Buffer
   /** Asymmetric signing key (Ed25519, P-256/384/521 or RSA ≥ 2048 bits) with its `kid`. */
@@ -58,7 +59,28 @@ export interface OAuth2BearerOptions {
   /** Leeway for `exp`/`nbf`/`iat`, seconds, at most 60. Default 30. */
   clockTolerance?: number
   /** Accepted `typ` headers, lower case. Default `['at+jwt', 'application/at+jwt']` (RFC 9068). */
-  tokenTypes?: string[]
+  tokenTypes?: Array<string | null>
+  /** Refuse tokens without `jti` (revocation by id needs one). Default `true`; Entra ID sends none. */
+  requireJti?: boolean
+  /**
+   * Where a provider puts the scopes, for those that use neither `scope` nor `scp` (Keycloak:
+   * `(claims) => claims.realm_access?.roles`). Only scopes the scheme declares are kept.
+   */
+  claimScopes?: (claims: WardenClaims) => readonly string[]
+  /**
+   * Resource-server mode by discovery: `true` reads `{issuer}/.well-known/openid-configuration`
+   * (RFC 8414's `/.well-known/oauth-authorization-server` when there is none), or give the metadata
+   * URL; its `issuer` must match exactly, and its `jwks_uri` is where the keys are.
+   */
+  discovery?: boolean | string
+  /** Fetch the provider's keys while the app starts: `true` tries (a failure is logged), `'required'` fails `ready()`. Default `true`. */
+  prefetch?: boolean | 'required'
+  /**
+   * How the scheme is documented. Default: the password flow of `tokenUrl` with your own keys;
+   * with a provider, `openIdConnect` (discovery) or an HTTP bearer JWT — never a password flow
+   * whose token URL does not exist on this service. Give `{ flows }` for the provider's real flows.
+   */
+  documentation?: { openIdConnectUrl: string } | { flows: OpenAPIV3_1.OAuth2SecurityScheme['flows'] }
   /**
    * A TypeBox schema of your own claims (`Type.Object({ tenant_id: Type.String() })`): a token
    * whose claims do not fit is `invalid_token`, and `sign()` refuses claims that do not fit.
@@ -141,6 +163,8 @@ interface Keys {
   signing: { kid: string | undefined, alg: Algorithm, pem: string | Buffer } | undefined
   local: VerificationKey[]
   resolve: (header: TokenHeader) => VerificationKey | undefined | Promise<VerificationKey | undefined>
+  /** Resource-server mode: the provider's key set, and the metadata URL when discovered. */
+  remote?: { keySet: RemoteKeySet, metadataUrl?: string }
 }
 
 /** https, or http to this machine only: keys fetched in clear text from elsewhere could be anyone's. */
@@ -150,8 +174,9 @@ function isSecureUrl (url: string): boolean {
 }
 
 function loadKeys (opts: OAuth2BearerOptions, now: () => number): Keys {
-  const modes = [opts.secret !== undefined, opts.signingKey !== undefined, opts.jwksUrl !== undefined].filter(Boolean).length
-  if (modes !== 1) throw new errors.WARDEN_ERR_OPTION('secret', "or 'signingKey' or 'jwksUrl': exactly one must be given")
+  const discovery = opts.discovery === undefined || opts.discovery === false ? undefined : opts.discovery
+  const modes = [opts.secret !== undefined, opts.signingKey !== undefined, opts.jwksUrl !== undefined, discovery !== undefined].filter(Boolean).length
+  if (modes !== 1) throw new errors.WARDEN_ERR_OPTION('secret', "or 'signingKey' or 'jwksUrl' or 'discovery': exactly one must be given")
   if (opts.algorithm !== undefined && !(ALGORITHMS as readonly string[]).includes(opts.algorithm)) throw new errors.WARDEN_ERR_OPTION('algorithm', `must be one of ${ALGORITHMS.join(', ')}`)
   if (opts.secret !== undefined) {
     if (opts.verificationKeys !== undefined) throw new errors.WARDEN_ERR_OPTION('verificationKeys', "is for asymmetric keys; it cannot be combined with 'secret'")
@@ -163,7 +188,19 @@ function loadKeys (opts: OAuth2BearerOptions, now: () => number): Keys {
     const url = urlOption('jwksUrl', opts.jwksUrl)
     if (url.startsWith('/')) throw new errors.WARDEN_ERR_OPTION('jwksUrl', 'must be an absolute URL')
     if (!isSecureUrl(url)) throw new errors.WARDEN_ERR_OPTION('jwksUrl', 'must be https (http only for a provider on this machine: localhost, 127.0.0.1, [::1])')
-    return { signing: undefined, local: [], resolve: remoteKeySet(url, { now }) }
+    const keySet = remoteKeySet(url, { now })
+    return { signing: undefined, local: [], resolve: keySet.resolve, remote: { keySet } }
+  }
+  if (discovery !== undefined) {
+    const issuer = stringOption('issuer', Array.isArray(opts.issuer) ? opts.issuer[0] : opts.issuer)
+    const urls = typeof discovery === 'string' ? [urlOption('discovery', discovery)] : metadataUrls(urlOption('issuer', issuer))
+    for (const url of urls) {
+      if (url.startsWith('/') || !isSecureUrl(url)) throw new errors.WARDEN_ERR_OPTION(typeof discovery === 'string' ? 'discovery' : 'issuer', 'must be an https URL (http only for a provider on this machine)')
+    }
+    let jwksUri: Promise<string> | undefined
+    // Discovered once; a failure is retried on the next fetch of the keys (itself once per cooldown).
+    const keySet = remoteKeySet(async () => await (jwksUri ??= discoverJwksUri(issuer, urls, 5_000, isSecureUrl).catch((err: unknown) => { jwksUri = undefined; throw err })), { now })
+    return { signing: undefined, local: [], resolve: keySet.resolve, remote: { keySet, metadataUrl: urls[0] } }
   }
   const signing = privateKey('signingKey.privateKey', opts.signingKey?.kid, opts.signingKey!.privateKey, opts.algorithm)
   const local: VerificationKey[] = [{ kid: signing.kid, alg: signing.alg, algs: new Set([signing.alg]), key: signing.publicKey }]
@@ -179,13 +216,14 @@ function loadKeys (opts: OAuth2BearerOptions, now: () => number): Keys {
   }
 }
 
-function principalOf (scheme: string, claims: WardenClaims): AuthPrincipal {
-  // `scope` (RFC 9068) or `scp` (some providers) — never both.
-  const scp = claims.scp
-  const scopes = typeof claims.scope === 'string'
-    ? claims.scope.split(' ').filter((s) => s.length > 0)
-    : Array.isArray(scp) ? scp.filter((s): s is string => typeof s === 'string') : []
-  return Object.freeze({ scheme, subject: claims.sub as string, scopes: Object.freeze(scopes), claims: Object.freeze(claims) })
+/**
+ * The scopes a token grants, of those the scheme declares: `scope` (RFC 9068, a string; some
+ * providers send a list), else `scp` (Entra ID, Okta: a string or a list), or `read(claims)`.
+ */
+function tokenScopes (claims: WardenClaims, declared: ReadonlySet<string>, read?: (claims: WardenClaims) => unknown): string[] {
+  const raw = read !== undefined ? read(claims) : claims.scope ?? claims.scp
+  const list: unknown[] = typeof raw === 'string' ? raw.split(' ') : Array.isArray(raw) ? raw : []
+  return list.filter((s, i): s is string => typeof s === 'string' && declared.has(s) && list.indexOf(s) === i)
 }
 
 /** RFC 9728 §3: the metadata document and where it lives for a resource identifier. */
@@ -221,7 +259,9 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
   const refreshUrl = opts.refreshUrl === undefined ? undefined : urlOption('refreshUrl', opts.refreshUrl)
   const issuers = Array.isArray(opts.issuer) ? opts.issuer.map((iss, i) => stringOption(`issuer[${i}]`, iss)) : [stringOption('issuer', opts.issuer)]
   if (issuers.length === 0) throw new errors.WARDEN_ERR_OPTION('issuer', 'must name at least one issuer')
-  const audience = stringOption('audience', opts.audience)
+  const audiences = Array.isArray(opts.audience) ? opts.audience.map((a, i) => stringOption(`audience[${i}]`, a)) : [stringOption('audience', opts.audience)]
+  if (audiences.length === 0) throw new errors.WARDEN_ERR_OPTION('audience', 'must name at least one audience')
+  const audience = audiences[0]
   const expiresIn = integerOption('expiresIn', opts.expiresIn, 900, 1, 86_400)
   const clockTolerance = integerOption('clockTolerance', opts.clockTolerance, 30, 0, 60)
   const isRevoked = functionOption<NonNullable<OAuth2BearerOptions['isRevoked']>>('isRevoked', opts.isRevoked)
@@ -229,7 +269,8 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
   const now = functionOption<() => number>('now', opts.now) ?? Date.now
   const tokenTypes = opts.tokenTypes === undefined
     ? ['at+jwt', 'application/at+jwt']
-    : opts.tokenTypes.map((t, i) => stringOption(`tokenTypes[${i}]`, t).toLowerCase())
+    : opts.tokenTypes.map((t, i) => t === null ? null : stringOption(`tokenTypes[${i}]`, t).toLowerCase())
+  const claimScopes = functionOption<NonNullable<OAuth2BearerOptions['claimScopes']>>('claimScopes', opts.claimScopes)
   const cache = opts.cache === undefined || opts.cache === false
     ? undefined
     : new ExpiringCache<AuthPrincipal>(integerOption('cache.max', opts.cache.max, 10_000, 1, 10_000_000))
@@ -245,7 +286,7 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
   // The allow-list is explicit: the configured one, the local keys' own, or (resource server)
   // every asymmetric algorithm, each key still verifying only those of its type.
   const allowed = new Set<Algorithm>(opts.algorithms ?? (keys.signing === undefined ? ASYMMETRIC : keys.local.map((k) => k.alg)))
-  const rules: ClaimRules = { issuers, audience, tokenTypes, clockTolerance, now }
+  const rules: ClaimRules = { issuers, audiences, tokenTypes, requireJti: opts.requireJti ?? true, clockTolerance, now }
   const challengeParams: Array<[string, string]> = [['realm', realm]]
   const metadata = opts.resourceMetadata === undefined ? undefined : resourceMetadata(opts.resourceMetadata, Object.keys(warden.scopes).filter((s) => opts.scopes === undefined || opts.scopes.includes(s)))
   if (metadata !== undefined) challengeParams.push(['resource_metadata', metadata.url])
@@ -318,7 +359,14 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
   }
 
   function accept (request: FastifyRequest, token: string, claims: WardenClaims): AuthOutcome | Promise<AuthOutcome> {
-    const principal = principalOf(name, claims)
+    const read = claimScopes === undefined
+      ? undefined
+      : (c: WardenClaims): unknown => {
+          const found = claimScopes(c)
+          if (!Array.isArray(found)) callbackFault(request, 'claimScopes', '(result)', 'must be an array of scope names')
+          return found
+        }
+    const principal: AuthPrincipal = Object.freeze({ scheme: name, subject: claims.sub as string, scopes: Object.freeze(tokenScopes(claims, schemeScopes, read)), claims: Object.freeze(claims) })
     cache?.set(token, principal, (claims.exp as number) + clockTolerance)
     return admit(request, principal)
   }
@@ -421,23 +469,49 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
     }, async (_request, reply) => reply.type('application/json').header('cache-control', 'public, max-age=3600').send(body))
   }
 
+  if (keys.remote !== undefined && opts.prefetch !== false) {
+    const { keySet } = keys.remote
+    // The provider's keys before the first request; a provider that is down at start-up is only
+    // logged unless the keys are 'required' (requests then get a 503 until it answers).
+    fastify.addHook('onReady', async function () {
+      await keySet.load().catch((err: unknown) => {
+        if (opts.prefetch === 'required') throw err
+        fastify.log.warn({ err, scheme: name }, 'the provider\'s keys could not be fetched at start-up')
+      })
+    })
+  }
+
+  const scopeDescriptions = Object.fromEntries(Object.entries(warden.scopes).filter(([s]) => schemeScopes.has(s)))
   warden.addScheme({
     name,
     scopes: schemeScopes,
-    openapi: {
-      type: 'oauth2',
-      description: opts.description ?? 'OAuth2 password flow; send the access token as `Authorization: Bearer <token>`. Access tokens are JWTs (RFC 9068) issued and verified following RFC8725 (algorithm allow-list, typ, iss, aud, exp checked).',
-      flows: {
-        password: {
-          tokenUrl,
-          ...(refreshUrl === undefined ? {} : { refreshUrl }),
-          scopes: Object.fromEntries(Object.entries(warden.scopes).filter(([s]) => opts.scopes === undefined || opts.scopes.includes(s)))
-        }
-      }
-    },
+    openapi: schemeDocument(opts, keys, { tokenUrl, refreshUrl, scopes: scopeDescriptions }),
     challenge: warden.challenge('Bearer', challengeParams, true),
     authenticate
   })
+}
+
+/**
+ * The scheme as the document shows it, true to where tokens come from: the password flow of this
+ * service's token endpoint with its own keys; with a provider, `openIdConnect` (discovered) or an
+ * HTTP bearer JWT, unless the app names the provider's flows.
+ */
+function schemeDocument (opts: OAuth2BearerOptions, keys: Keys, own: { tokenUrl: string, refreshUrl: string | undefined, scopes: Record<string, string> }): OpenAPIV3_1.SecuritySchemeObject {
+  const described = (text: string): { description: string } => ({ description: opts.description ?? text })
+  const documentation = opts.documentation
+  if (documentation !== undefined && 'openIdConnectUrl' in documentation) {
+    return { type: 'openIdConnect', openIdConnectUrl: urlOption('documentation.openIdConnectUrl', documentation.openIdConnectUrl), ...described('Tokens of the OpenID provider; send the access token as `Authorization: Bearer <token>`.') }
+  }
+  if (documentation !== undefined) return { type: 'oauth2', flows: documentation.flows, ...described('Tokens of the OAuth 2 provider; send the access token as `Authorization: Bearer <token>`.') }
+  if (keys.remote?.metadataUrl !== undefined) {
+    return { type: 'openIdConnect', openIdConnectUrl: keys.remote.metadataUrl, ...described('Tokens of the OpenID provider; send the access token as `Authorization: Bearer <token>`.') }
+  }
+  if (keys.remote !== undefined) return { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', ...described('An access token (JWT) of the OAuth 2 provider, verified with its published keys.') }
+  return {
+    type: 'oauth2',
+    ...described('OAuth2 password flow; send the access token as `Authorization: Bearer <token>`. Access tokens are JWTs (RFC 9068) issued and verified following RFC8725 (algorithm allow-list, typ, iss, aud, exp checked).'),
+    flows: { password: { tokenUrl: own.tokenUrl, ...(own.refreshUrl === undefined ? {} : { refreshUrl: own.refreshUrl }), scopes: own.scopes } }
+  }
 }
 
 /** OAuth2 bearer scheme: verifies RFC 9068 JWT access tokens and signs them for the token endpoint. */

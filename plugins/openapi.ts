@@ -1,3 +1,5 @@
+// The published types carry @fastify/swagger's, so an app's `app.swagger()` is typed.
+/// <reference types="@fastify/swagger" preserve="true" />
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'

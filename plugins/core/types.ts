@@ -17,7 +17,8 @@ export interface WardenClaims {
   nbf?: number
   iat?: number
   jti?: string
-  scope?: string
+  /** Space-separated (RFC 9068); a list from some providers. Read `request.auth.scopes` instead. */
+  scope?: string | string[]
   [claim: string]: unknown
 }
 

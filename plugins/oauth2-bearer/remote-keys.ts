@@ -37,20 +37,28 @@ export function findKey (keys: readonly VerificationKey[], header: TokenHeader):
   return keys.find((k) => k.kid === header.kid)
 }
 
+/** A provider's key set: `resolve` finds a token's key, `load` fetches the keys now (at start-up). */
+export interface RemoteKeySet {
+  resolve (header: TokenHeader): Promise<VerificationKey | undefined>
+  load (): Promise<void>
+}
+
 /**
  * The keys of an external OpenID provider, fetched from its JWKS URL, cached, and refetched
  * when a token names a key not seen yet (key rotation) — at most once per cooldown.
  */
-export function remoteKeySet (url: string, options: RemoteKeySetOptions = {}): (header: TokenHeader) => Promise<VerificationKey | undefined> {
+export function remoteKeySet (jwksUrl: string | (() => Promise<string>), options: RemoteKeySetOptions = {}): RemoteKeySet {
   const cooldown = options.cooldown ?? 30_000
   const maxAge = options.maxAge ?? 600_000
   const timeout = options.timeout ?? 5_000
   const now = options.now ?? Date.now
+  const label = typeof jwksUrl === 'string' ? jwksUrl : 'discovered JWKS'
   let keys: VerificationKey[] = []
   let fetchedAt = -Infinity
   let inflight: Promise<void> | undefined
 
   async function load (): Promise<void> {
+    const url = typeof jwksUrl === 'string' ? jwksUrl : await jwksUrl()
     const res = await fetch(url, { signal: AbortSignal.timeout(timeout), headers: { accept: 'application/json' }, redirect: 'error' })
     if (!res.ok) throw new errors.WARDEN_ERR_JWKS(url, `answered ${res.status}`)
     keys = parseJwks(url, await res.json())
@@ -69,17 +77,44 @@ export function remoteKeySet (url: string, options: RemoteKeySetOptions = {}): (
   // tokens with made-up kids must not become a flood of requests to the provider.
   const due = (): boolean => inflight !== undefined || now() - attemptedAt > cooldown
 
-  return async (header) => {
-    if (now() - fetchedAt > maxAge && due()) {
-      // A provider outage keeps the last good keys.
-      await refresh().catch(() => undefined)
+  return {
+    load: refresh,
+    async resolve (header) {
+      if (now() - fetchedAt > maxAge && due()) {
+        // A provider outage keeps the last good keys.
+        await refresh().catch(() => undefined)
+      }
+      if (keys.length === 0) throw new errors.WARDEN_ERR_JWKS(label, 'could not be fetched')
+      let key = findKey(keys, header)
+      if (key === undefined && due()) {
+        await refresh().catch(() => undefined)
+        key = findKey(keys, header)
+      }
+      return key
     }
-    if (keys.length === 0) throw new errors.WARDEN_ERR_JWKS(url, 'could not be fetched')
-    let key = findKey(keys, header)
-    if (key === undefined && due()) {
-      await refresh().catch(() => undefined)
-      key = findKey(keys, header)
-    }
-    return key
   }
+}
+
+/** Where a provider's metadata is: OpenID Connect Discovery first, then RFC 8414 (the well-known path before the issuer's own). */
+export function metadataUrls (issuer: string): string[] {
+  const { origin, pathname } = new URL(issuer)
+  const path = pathname === '/' ? '' : pathname.replace(/\/$/, '')
+  return [`${origin}${path}/.well-known/openid-configuration`, `${origin}/.well-known/oauth-authorization-server${path}`]
+}
+
+/**
+ * The `jwks_uri` of a provider's metadata. Its `issuer` must be exactly the expected one
+ * (OpenID Connect Discovery §4.3, RFC 8414 §3.3): metadata of another issuer is refused.
+ */
+export async function discoverJwksUri (issuer: string, urls: readonly string[], timeout: number, secure: (url: string) => boolean): Promise<string> {
+  for (const url of urls) {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeout), headers: { accept: 'application/json' }, redirect: 'error' })
+    if (res.status === 404 && url !== urls[urls.length - 1]) continue
+    if (!res.ok) throw new errors.WARDEN_ERR_JWKS(url, `answered ${res.status}`)
+    const metadata = await res.json() as { issuer?: unknown, jwks_uri?: unknown }
+    if (metadata.issuer !== issuer) throw new errors.WARDEN_ERR_JWKS(url, `names issuer '${String(metadata.issuer)}', not '${issuer}'`)
+    if (typeof metadata.jwks_uri !== 'string' || !secure(metadata.jwks_uri)) throw new errors.WARDEN_ERR_JWKS(url, 'has no https jwks_uri')
+    return metadata.jwks_uri
+  }
+  throw new errors.WARDEN_ERR_JWKS(issuer, 'publishes no metadata')
 }

@@ -24,8 +24,12 @@ export interface TokenHeader {
 
 export interface ClaimRules {
   readonly issuers: readonly string[]
-  readonly audience: string
-  readonly tokenTypes: readonly string[]
+  /** The token's `aud` must name one of them. */
+  readonly audiences: readonly string[]
+  /** Accepted `typ` headers, lower case; `null` accepts a token without one. */
+  readonly tokenTypes: ReadonlyArray<string | null>
+  /** Refuse tokens without `jti` (revocation by id needs one). */
+  readonly requireJti: boolean
   /** Seconds of leeway for `exp`, `nbf` and `iat`. */
   readonly clockTolerance: number
   /** Milliseconds since the epoch; tests freeze it. */
@@ -73,7 +77,7 @@ export function parseHeader (segment: string, rules: ClaimRules, allowed: Readon
     if (name in header) throw new InvalidToken(`header ${name} not accepted`)
   }
   const typ = header.typ
-  if (typeof typ !== 'string' || !rules.tokenTypes.includes(typ.toLowerCase())) throw new InvalidToken('typ not accepted')
+  if (typ === undefined ? !rules.tokenTypes.includes(null) : typeof typ !== 'string' || !rules.tokenTypes.includes(typ.toLowerCase())) throw new InvalidToken('typ not accepted')
   const kid = header.kid
   if (kid !== undefined && typeof kid !== 'string') throw new InvalidToken('kid is not a string')
   return { alg: alg as Algorithm, kid }
@@ -102,13 +106,17 @@ export function checkClaims (segment: string, rules: ClaimRules): WardenClaims {
   const tolerance = rules.clockTolerance
   if (typeof claims.iss !== 'string' || !rules.issuers.includes(claims.iss)) throw refuse('iss')
   const aud = claims.aud
-  if (typeof aud === 'string' ? aud !== rules.audience : !Array.isArray(aud) || !aud.includes(rules.audience)) throw refuse('aud')
+  if (typeof aud === 'string' ? !rules.audiences.includes(aud) : !Array.isArray(aud) || !aud.some((a) => rules.audiences.includes(a))) throw refuse('aud')
   if (typeof claims.sub !== 'string' || claims.sub.length === 0) throw refuse('sub')
-  if (typeof claims.jti !== 'string' || claims.jti.length === 0) throw refuse('jti')
+  if (claims.jti !== undefined || rules.requireJti) {
+    if (typeof claims.jti !== 'string' || claims.jti.length === 0) throw refuse('jti')
+  }
   if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp)) throw refuse('exp missing')
   if (now >= claims.exp + tolerance) throw refuse('expired')
   if (claims.nbf !== undefined && (typeof claims.nbf !== 'number' || now < claims.nbf - tolerance)) throw refuse('nbf')
   if (claims.iat !== undefined && (typeof claims.iat !== 'number' || claims.iat > now + tolerance)) throw refuse('iat')
-  if (claims.scope !== undefined && typeof claims.scope !== 'string') throw refuse('scope')
+  // RFC 9068 says a string; some providers send a list.
+  const scope = claims.scope as unknown
+  if (scope !== undefined && typeof scope !== 'string' && !(Array.isArray(scope) && scope.every((s) => typeof s === 'string'))) throw refuse('scope')
   return claims
 }

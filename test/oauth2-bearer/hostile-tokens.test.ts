@@ -50,7 +50,7 @@ const hostile: Array<[string, string]> = [
   ['sub missing', forge(HS, { ...good, sub: undefined }, SECRET)],
   ['sub empty', forge(HS, { ...good, sub: '' }, SECRET)],
   ['jti missing', forge(HS, { ...good, jti: undefined }, SECRET)],
-  ['scope not a string', forge(HS, { ...good, scope: ['admin'] }, SECRET)],
+  ['scope neither a string nor a list of strings', forge(HS, { ...good, scope: [1, { admin: true }] }, SECRET)],
   ['RS256 token (algorithm not configured)', forge({ alg: 'RS256', typ: 'at+jwt' }, good, rsa.privateKey)],
   ['HS256 signed with an RSA public key as secret (key confusion)', forge(HS, good, rsaPublicPem)],
   ['base64 (not base64url) characters', `${h}.${p}.${s}+/=`],

@@ -92,7 +92,7 @@ t.test('unusable keys and options fail at registration with the option named', a
   const cases: Array<[Partial<OAuth2BearerOptions>, string, RegExp]> = [
     [{ secret: 'too-short-secret' }, 'WARDEN_ERR_KEY', /key 'secret': must be at least 32 bytes/],
     [{ secret: 42 as never }, 'WARDEN_ERR_KEY', /key 'secret': must be a string or a Buffer/],
-    [{}, 'WARDEN_ERR_OPTION', /option 'secret' or 'signingKey' or 'jwksUrl': exactly one/],
+    [{}, 'WARDEN_ERR_OPTION', /option 'secret' or 'signingKey' or 'jwksUrl' or 'discovery': exactly one/],
     [{ secret: SECRET, signingKey: { kid: 'a', privateKey: pairs.EdDSA.privateKey } }, 'WARDEN_ERR_OPTION', /exactly one/],
     [{ secret: SECRET, verificationKeys: [] }, 'WARDEN_ERR_OPTION', /option 'verificationKeys'/],
     [{ signingKey: { kid: 'a', privateKey: weakRsa.privateKey } }, 'WARDEN_ERR_KEY', /at least 2048 bits/],

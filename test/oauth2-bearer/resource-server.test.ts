@@ -108,3 +108,95 @@ t.test('PS256, as FAPI profiles require, and ES384 from the provider; a JWK alg 
   const strict = await resourceServer(url, { algorithms: ['ES384'] })
   t.equal((await strict.call(forge({ alg: 'PS256', typ: 'at+jwt', kid: 'ps' }, claims(strict.now()), k2.privateKey))).statusCode, 401, 'outside the explicit allow-list')
 })
+
+/** A provider with OpenID Connect Discovery metadata and a JWKS, on 127.0.0.1. */
+async function discoverable (t: Test, metadata: (base: string) => Record<string, unknown> | null) {
+  const state = { keys: [jwk(k1, 'k1', 'ES256')] as object[], requests: [] as string[] }
+  let base = ''
+  const server: Server = createServer((req, res) => {
+    state.requests.push(req.url ?? '')
+    if (req.url === '/jwks') return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: state.keys }))
+    const doc = req.url === '/.well-known/openid-configuration' ? metadata(base) : null
+    if (doc === null) return res.writeHead(404).end()
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(doc))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  return { state, base }
+}
+
+t.test('discovery: issuer → openid-configuration → jwks_uri, fetched at start-up; the document shows openIdConnect', async (t) => {
+  const { state, base } = await discoverable(t, (b) => ({ issuer: b, jwks_uri: `${b}/jwks`, authorization_endpoint: `${b}/auth` }))
+  const app = Fastify()
+  await app.register(warden, { scopes: SCOPES })
+  const { openapi } = await import('../../plugins/index.js')
+  await app.register(openapi, { routePrefix: false })
+  await app.register(oauth2Bearer, { discovery: true, issuer: base, audience: 'account' })
+  app.get('/r', { schema: { security: [{ oauth2: [] }] } }, async (req) => req.auth)
+  await app.ready()
+  t.same(state.requests, ['/.well-known/openid-configuration', '/jwks'], 'metadata and keys fetched while the app starts')
+  const token = forge({ alg: 'ES256', typ: 'at+jwt', kid: 'k1' }, claims(Date.now(), { iss: base, aud: 'account' }), k1.privateKey)
+  t.equal((await app.inject({ url: '/r', headers: { authorization: `Bearer ${token}` } })).statusCode, 200, 'a non-URL audience such as Keycloak\'s account')
+  t.same((app.swagger() as { components: { securitySchemes: Record<string, unknown> } }).components.securitySchemes.oauth2, {
+    type: 'openIdConnect', openIdConnectUrl: `${base}/.well-known/openid-configuration`, description: 'Tokens of the OpenID provider; send the access token as `Authorization: Bearer <token>`.'
+  }, 'no password flow whose token URL does not exist here')
+  await app.close()
+})
+
+t.test('discovery: metadata naming another issuer is refused (exact match), and the keys can be required at start-up', async (t) => {
+  const { base } = await discoverable(t, () => ({ issuer: 'https://evil.example', jwks_uri: 'https://evil.example/jwks' }))
+  const app = Fastify()
+  await app.register(warden, { scopes: SCOPES })
+  await app.register(oauth2Bearer, { discovery: true, issuer: base, audience: 'api', prefetch: 'required' })
+  await t.rejects((async () => { await app.ready() })(), { code: 'WARDEN_ERR_JWKS', message: /names issuer 'https:\/\/evil\.example', not 'http:\/\/127\.0\.0\.1:\d+'/ })
+  await app.close()
+  const lenient = Fastify()
+  await lenient.register(warden, { scopes: SCOPES })
+  await lenient.register(oauth2Bearer, { discovery: true, issuer: base, audience: 'api' })
+  lenient.get('/r', { schema: { security: [{ oauth2: [] }] } }, async () => 'x')
+  await lenient.ready()
+  const res = await lenient.inject({ url: '/r', headers: { authorization: `Bearer ${forge({ alg: 'ES256', typ: 'at+jwt', kid: 'k1' }, claims(Date.now(), { iss: base, aud: 'api' }), k1.privateKey)}` } })
+  t.equal(res.statusCode, 503, 'no trusted keys: the service cannot check, it does not let in')
+  await lenient.close()
+})
+
+t.test("real providers' tokens: no typ (Okta), no jti (Entra ID), several audiences, scope lists, scp, Keycloak roles", async (t) => {
+  const { url } = await provider(t)
+  const make = (header: Record<string, unknown>, extra: Record<string, unknown>, now: number) => forge({ alg: 'ES256', kid: 'k1', ...header }, claims(now, extra), k1.privateKey)
+  const strict = await resourceServer(url)
+  t.equal((await strict.call(make({}, {}, strict.now()))).statusCode, 401, 'no typ: refused by default (RFC 8725 explicit typing)')
+  t.equal((await strict.call(make({ typ: 'at+jwt' }, { jti: undefined }, strict.now()))).statusCode, 401, 'no jti: refused by default')
+
+  const okta = await resourceServer(url, { tokenTypes: ['at+jwt', 'jwt', null], requireJti: false, audience: ['https://api.test', 'api://default'] })
+  t.equal((await okta.call(make({}, { aud: 'api://default' }, okta.now()))).statusCode, 200, 'no typ, when null is among tokenTypes; the second audience')
+  t.equal((await okta.call(make({ typ: 'JWT' }, { jti: undefined }, okta.now()))).statusCode, 200, 'no jti, when requireJti is false')
+  t.equal((await okta.call(make({ typ: 'JWT' }, { aud: 'someone-else' }, okta.now()))).statusCode, 401, 'an audience not listed')
+  const scopesOf = async (server: typeof okta, extra: Record<string, unknown>) => (await server.call(make({ typ: 'JWT' }, { scope: undefined, ...extra }, server.now()))).json()?.scopes
+  t.same(await scopesOf(okta, { scope: ['users:read', 'openid'] }), ['users:read'], 'a scope list; undeclared scopes dropped')
+  t.same(await scopesOf(okta, { scp: 'users:read profile' }), ['users:read'], 'scp as a string (Okta)')
+  t.same(await scopesOf(okta, { scp: ['users:read'] }), ['users:read'], 'scp as a list (Entra ID)')
+
+  const keycloak = await resourceServer(url, { tokenTypes: ['jwt'], audience: 'account', claimScopes: (c) => (c.realm_access as { roles?: string[] } | undefined)?.roles ?? [] })
+  const kc = await keycloak.call(make({ typ: 'JWT' }, { aud: 'account', scope: 'openid email', realm_access: { roles: ['users:read', 'offline_access'] } }, keycloak.now()))
+  t.equal(kc.statusCode, 200)
+  t.same(kc.json().scopes, ['users:read'], 'roles mapped to scopes by claimScopes')
+})
+
+t.test('a resource server documents an HTTP bearer JWT unless told the provider\'s flows', async (t) => {
+  const { url } = await provider(t)
+  const { openapi } = await import('../../plugins/index.js')
+  const documented = async (opts: Partial<OAuth2BearerOptions>) => {
+    const app = Fastify()
+    await app.register(warden, { scopes: SCOPES })
+    await app.register(openapi, { routePrefix: false })
+    await app.register(oauth2Bearer, { jwksUrl: url, issuer: PROVIDER, audience: 'api', ...opts })
+    await app.ready()
+    const scheme = (app.swagger() as { components: { securitySchemes: Record<string, unknown> } }).components.securitySchemes.oauth2
+    await app.close()
+    return scheme
+  }
+  t.match(await documented({}), { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+  const flows = { authorizationCode: { authorizationUrl: 'https://id.example/authorize', tokenUrl: 'https://id.example/token', scopes: { 'users:read': 'Read users' } } }
+  t.match(await documented({ documentation: { flows } }), { type: 'oauth2', flows })
+})
