@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { createHash, createPublicKey, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { Redis } from 'ioredis'
-import warden, { REDACT_PATHS, apiKey, basicAuth, cors, createPasswordHasher, memoryLoginAttempts, oauth2Bearer, oauth2Server, openapi, rateLimit, requestId, secureServerOptions, securityHeaders, trustedHosts, type LoginAttempts, type OAuth2BearerOptions, type OAuth2Client, type PasswordHasher, type UserGrant } from './plugins/index.js'
+import warden, { REDACT_PATHS, apiKey, logSerializers, basicAuth, cors, createPasswordHasher, memoryLoginAttempts, oauth2Bearer, oauth2Server, openapi, rateLimit, requestId, secureServerOptions, securityHeaders, trustedHosts, type LoginAttempts, type OAuth2BearerOptions, type OAuth2Client, type PasswordHasher, type UserGrant } from './plugins/index.js'
 import type { Config } from './config.js'
 import type { Stores } from './stores/identity.js'
 import { ROLE_SCOPES, SCOPES } from './schemas/scopes.js'
@@ -47,7 +47,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     logger: options.logger ?? {
       level: config.logLevel,
       redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
-      serializers: { req: (req) => ({ method: req.method, url: req.url, host: req.host, remoteAddress: req.ip, headers: req.headers }) }
+      serializers: { req: (req) => ({ ...logSerializers.req(req), headers: req.headers }) }
     },
     // No request body of this API comes near 64 KiB; larger ones are a 413 before any parsing.
     bodyLimit: 65_536,

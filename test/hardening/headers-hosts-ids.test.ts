@@ -69,7 +69,9 @@ t.test('request ids: a well-formed X-Request-ID is kept, others replaced; echoed
   const kept = await app.inject({ url: '/x', headers: { 'x-request-id': 'abc-123_def.456' } })
   t.equal(kept.headers['x-request-id'], 'abc-123_def.456')
   t.ok(lines.filter((l) => l.request_id === 'abc-123_def.456').length >= 3, 'incoming, handler and completed lines carry it')
-  for (const bad of ['short', 'x'.repeat(129), 'has space in it', 'line\u000abreak-123', '"quoted"-123']) {
+  // Regression: a caller's short id such as abc-123 was replaced; any 1 to 128 safe characters are kept.
+  for (const short of ['abc-123', 'a', '42']) t.equal((await app.inject({ url: '/x', headers: { 'x-request-id': short } })).headers['x-request-id'], short)
+  for (const bad of ['', 'x'.repeat(129), 'has space in it', 'line\u000abreak-123', '"quoted"-123', 'ünïcode']) {
     const res = await app.inject({ url: '/x', headers: { 'x-request-id': bad } })
     t.match(res.headers['x-request-id'], /^[0-9a-f-]{36}$/, JSON.stringify(bad))
   }

@@ -60,3 +60,20 @@ t.test('bodies: 64 KiB at most (413), prototype pollution refused (400), broken 
   const unauthenticated = await app.inject({ method: 'POST', url: '/users', headers: { 'content-type': 'application/json' }, payload: 'x'.repeat(70_000) })
   t.equal(unauthenticated.statusCode, 401, 'without credentials the body is not even read')
 })
+
+t.test('regression: a token sent in the query string is refused and never written whole into the request log', async (t) => {
+  let log = ''
+  const stream = new Writable({ write (chunk, _encoding, done) { log += String(chunk); done() } })
+  const { logSerializers, redactUrl } = await import('../../plugins/index.js')
+  const { app, login } = await identityApp(t, { logger: { level: 'info', stream, serializers: logSerializers, redact: { paths: [...REDACT_PATHS], censor: '[redacted]' } } })
+  const { access_token: token, refresh_token: refresh } = await login()
+  const planted = { access_token: token, token, api_key: 'wdn_planted_key_value_123', key: 'planted-key-456', password: 'planted-password-789', refresh_token: refresh, client_secret: 'planted-client-secret', code: 'planted-code-0' }
+  for (const [name, value] of Object.entries(planted)) {
+    const res = await app.inject({ url: `/users/me?page=2&${name}=${encodeURIComponent(value)}` })
+    t.equal(res.statusCode, 401, `${name} in the query string is never read`)
+  }
+  for (const [name, value] of Object.entries(planted)) t.notOk(log.includes(value.slice(-16)), `${name}: not in the log`)
+  t.match(log, /"url":"\/users\/me\?page=2&access_token=\[redacted\]"/, 'the URL is logged, its credential redacted')
+  t.equal(redactUrl('/x?A%63cess_Token=abc&q=1&key'), '/x?A%63cess_Token=[redacted]&q=1&key=[redacted]', 'names are matched decoded and case-blind')
+  t.equal(redactUrl('/plain/path'), '/plain/path')
+})
