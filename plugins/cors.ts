@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import fastifyCors from '@fastify/cors'
 import { errors } from './errors.js'
 import { integerOption } from './core/options.js'
+import { kCorsHeaders } from './core/api-headers.js'
 
 export interface CorsOptions {
   /** Exact origins allowed (`https://app.example.com`); anything else gets no CORS headers. */
@@ -18,6 +19,14 @@ export interface CorsOptions {
   exposedHeaders?: string[]
   /** Seconds a browser may cache a preflight. Default 600. */
   maxAge?: number
+}
+
+function corsHeaders (origins: readonly string[], credentials: boolean): Record<string, object> {
+  return {
+    'Access-Control-Allow-Origin': { description: 'Sent when the request\'s Origin is one of these, exactly (CORS)', schema: { type: 'string', enum: [...origins] } },
+    ...(credentials ? { 'Access-Control-Allow-Credentials': { description: 'Sent with Access-Control-Allow-Origin', schema: { type: 'string', enum: ['true'] } } } : {}),
+    Vary: { description: 'Answers vary by Origin', schema: { type: 'string', maxLength: 256 } }
+  }
 }
 
 export const DEVELOPMENT_ORIGINS = ['http://localhost:3000', 'http://localhost:5173', 'http://localhost:8080', 'http://127.0.0.1:3000', 'http://127.0.0.1:5173', 'http://127.0.0.1:8080']
@@ -46,6 +55,9 @@ const corsPlugin: FastifyPluginAsync<CorsOptions> = async (fastify, opts) => {
     throw new errors.WARDEN_ERR_OPTION('origins', "'*' with credentials would let any site call the API as its users; name the origins")
   }
   const allowed = new Set(origins)
+  // The answer headers, documented on every response (the openapi plugin reads this): the origins
+  // are the configuration itself, so the document says exactly which sites may read the answers.
+  fastify.decorate(kCorsHeaders, corsHeaders(origins, credentials))
   // A preflight carries no credentials (Fetch standard): the route @fastify/cors adds for it is
   // public, wherever cors is registered relative to the core.
   let preflight = true

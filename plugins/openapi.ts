@@ -8,6 +8,7 @@ import type { OpenAPIV3_1 } from 'openapi-types'
 import { pathOption } from './core/options.js'
 import { routeTable } from './core/route-table.js'
 import { errors } from './errors.js'
+import { kCorsHeaders } from './core/api-headers.js'
 
 export interface OpenApiOptions {
   /** The document's `info`. Default: title and version from package.json. */
@@ -20,6 +21,20 @@ export interface OpenApiOptions {
 
 /** The Content-Security-Policy of the Swagger UI pages. */
 export const DOCS_CSP = "default-src 'self'; base-uri 'self'; connect-src 'self'; font-src 'self' data:; frame-ancestors 'none'; img-src 'self' data:; object-src 'none'; script-src 'self'; script-src-attr 'none'; style-src 'self' https: 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='; form-action 'self'"
+
+/** Add `headers` to every response of every operation (what the cors plugin sends on all of them). */
+function withResponseHeaders (document: OpenAPIV3_1.Document, headers: Record<string, object>): OpenAPIV3_1.Document {
+  for (const item of Object.values(document.paths ?? {})) {
+    for (const [method, operation] of Object.entries(item ?? {})) {
+      if (typeof operation !== 'object' || operation === null || !('responses' in operation) || method === 'parameters') continue
+      for (const response of Object.values((operation as OpenAPIV3_1.OperationObject).responses ?? {})) {
+        if ('$ref' in response) continue
+        response.headers = { ...headers, ...response.headers } as OpenAPIV3_1.ResponseObject['headers']
+      }
+    }
+  }
+  return document
+}
 
 /** Marks the config of every route @fastify/swagger was told of. */
 const kDocumented = Symbol('fastify-warden.documented')
@@ -51,6 +66,12 @@ const openapiPlugin: FastifyPluginAsync<OpenApiOptions> = async (fastify, opts) 
       ...(opts.servers === undefined ? {} : { servers: opts.servers }),
       ...(opts.tags === undefined ? {} : { tags: opts.tags }),
       components
+    },
+    // With the cors plugin, every answer may carry its headers: documented on each response.
+    transformObject: (documents) => {
+      const cors = (fastify as unknown as Record<symbol, Record<string, object> | undefined>)[kCorsHeaders]
+      const document = 'openapiObject' in documents ? documents.openapiObject : documents.swaggerObject
+      return cors === undefined ? document : withResponseHeaders(document as OpenAPIV3_1.Document, cors) as typeof document
     },
     // Shared schemas keep their $id as their name under components.schemas.
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` }

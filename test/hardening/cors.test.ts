@@ -67,3 +67,25 @@ t.test('a wildcard origin with credentials, or a malformed origin, fails at regi
   t.equal(res.headers['access-control-allow-origin'], '*', 'a public API without credentials may use *')
   t.equal(res.headers['access-control-allow-credentials'], undefined)
 })
+
+t.test('regression: the document states the CORS answer headers, from the configuration, so define-cors-origin passes', async (t) => {
+  const { default: Fastify } = await import('fastify')
+  const { warden, openapi, cors } = await import('../../plugins/index.js')
+  const documented = async (withCors: boolean) => {
+    const app = Fastify()
+    if (withCors) await app.register(cors, { origins: ['https://app.example.com', 'https://admin.example.com'] })
+    await app.register(warden)
+    await app.register(openapi, { routePrefix: false })
+    app.get('/open', { schema: { security: [], response: { 200: { type: 'string' } } } }, async () => 'x')
+    await app.ready()
+    const doc = app.swagger() as { paths: Record<string, { get: { responses: Record<string, { headers?: Record<string, { schema?: unknown }> }> } }> }
+    await app.close()
+    return doc.paths['/open'].get.responses['200'].headers
+  }
+  t.match(await documented(true), {
+    'Access-Control-Allow-Origin': { schema: { type: 'string', enum: ['https://app.example.com', 'https://admin.example.com'] } },
+    'Access-Control-Allow-Credentials': { schema: { enum: ['true'] } },
+    Vary: {}
+  })
+  t.equal(await documented(false), undefined, 'no cors plugin, no CORS headers documented')
+})

@@ -20,6 +20,12 @@ export interface paths {
                 /** @description Protected-resource metadata */
                 200: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -40,6 +46,12 @@ export interface paths {
                 /** @description Too many requests */
                 429: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -103,6 +115,12 @@ export interface paths {
                 /** @description Tokens (RFC 6749 §5.1) */
                 200: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -118,6 +136,12 @@ export interface paths {
                 /** @description invalid_request, invalid_grant, invalid_scope, unauthorized_client or unsupported_grant_type (RFC 6749 §5.2) */
                 400: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -133,6 +157,12 @@ export interface paths {
                 /** @description invalid_client */
                 401: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -148,6 +178,12 @@ export interface paths {
                 /** @description Too many requests */
                 429: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -204,6 +240,12 @@ export interface paths {
                 /** @description Revoked, or nothing to revoke */
                 200: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -217,6 +259,12 @@ export interface paths {
                 /** @description invalid_request */
                 400: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -232,6 +280,12 @@ export interface paths {
                 /** @description invalid_client */
                 401: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -247,6 +301,12 @@ export interface paths {
                 /** @description Too many requests */
                 429: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -289,6 +349,12 @@ export interface paths {
                 /** @description Authorization-server metadata */
                 200: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -311,6 +377,12 @@ export interface paths {
                 /** @description Too many requests */
                 429: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -355,6 +427,12 @@ export interface paths {
                 /** @description Up, and the database answers */
                 200: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -375,6 +453,12 @@ export interface paths {
                 /** @description Too many requests */
                 429: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -392,6 +476,12 @@ export interface paths {
                 /** @description The database does not answer */
                 503: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -433,6 +523,12 @@ export interface paths {
                 /** @description Default Response */
                 200: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -448,6 +544,12 @@ export interface paths {
                 /** @description Missing or invalid credentials */
                 401: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -465,6 +567,12 @@ export interface paths {
                 /** @description The credential belongs to a service, not a user */
                 404: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -480,6 +588,12 @@ export interface paths {
                 /** @description Too many requests */
                 429: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -532,6 +646,12 @@ export interface paths {
                 /** @description Changed; every refresh token and access token of the user is revoked */
                 204: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -545,6 +665,12 @@ export interface paths {
                 /** @description Invalid input, or the current password is wrong */
                 400: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -560,6 +686,12 @@ export interface paths {
                 /** @description Missing or invalid credentials */
                 401: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -577,6 +709,12 @@ export interface paths {
                 /** @description Too many requests */
                 429: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -623,6 +761,12 @@ export interface paths {
                 /** @description Default Response */
                 200: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -644,6 +788,12 @@ export interface paths {
                 /** @description Invalid paging */
                 400: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -659,6 +809,12 @@ export interface paths {
                 /** @description Missing or invalid credentials */
                 401: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -676,6 +832,12 @@ export interface paths {
                 /** @description Valid credentials without the required scope */
                 403: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -693,6 +855,12 @@ export interface paths {
                 /** @description Too many requests */
                 429: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -735,6 +903,12 @@ export interface paths {
                 /** @description Default Response */
                 201: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -750,6 +924,12 @@ export interface paths {
                 /** @description Invalid input, naming the fields */
                 400: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -765,6 +945,12 @@ export interface paths {
                 /** @description Missing or invalid credentials */
                 401: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -782,6 +968,12 @@ export interface paths {
                 /** @description Valid credentials without the required scope */
                 403: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -799,6 +991,12 @@ export interface paths {
                 /** @description The username or email is taken */
                 409: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -814,6 +1012,12 @@ export interface paths {
                 /** @description Too many requests */
                 429: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -859,6 +1063,12 @@ export interface paths {
                 /** @description Default Response */
                 200: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -874,6 +1084,12 @@ export interface paths {
                 /** @description The id is not a UUID */
                 400: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -889,6 +1105,12 @@ export interface paths {
                 /** @description Missing or invalid credentials */
                 401: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -906,6 +1128,12 @@ export interface paths {
                 /** @description Valid credentials without the required scope */
                 403: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -923,6 +1151,12 @@ export interface paths {
                 /** @description No such user */
                 404: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -938,6 +1172,12 @@ export interface paths {
                 /** @description Too many requests */
                 429: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -972,6 +1212,12 @@ export interface paths {
                 /** @description Deleted */
                 204: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -985,6 +1231,12 @@ export interface paths {
                 /** @description The id is not a UUID */
                 400: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -1000,6 +1252,12 @@ export interface paths {
                 /** @description Missing or invalid credentials */
                 401: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -1017,6 +1275,12 @@ export interface paths {
                 /** @description Valid credentials without the required scope */
                 403: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -1034,6 +1298,12 @@ export interface paths {
                 /** @description No such user */
                 404: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -1049,6 +1319,12 @@ export interface paths {
                 /** @description Administrators cannot delete themselves */
                 409: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -1064,6 +1340,12 @@ export interface paths {
                 /** @description Too many requests */
                 429: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -1111,6 +1393,12 @@ export interface paths {
                 /** @description The account may log in again */
                 204: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -1124,6 +1412,12 @@ export interface paths {
                 /** @description The id is not a UUID */
                 400: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -1139,6 +1433,12 @@ export interface paths {
                 /** @description Missing or invalid credentials */
                 401: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -1156,6 +1456,12 @@ export interface paths {
                 /** @description Valid credentials without the required scope */
                 403: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -1173,6 +1479,12 @@ export interface paths {
                 /** @description No such user */
                 404: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -1188,6 +1500,12 @@ export interface paths {
                 /** @description Too many requests */
                 429: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -1229,6 +1547,12 @@ export interface paths {
                 /** @description Default Response */
                 200: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -1246,6 +1570,12 @@ export interface paths {
                 /** @description Missing or invalid credentials */
                 401: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -1263,6 +1593,12 @@ export interface paths {
                 /** @description Too many requests */
                 429: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -1307,6 +1643,12 @@ export interface paths {
                 /** @description Default Response */
                 201: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -1337,6 +1679,12 @@ export interface paths {
                 /** @description Invalid input, naming the fields */
                 400: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -1352,6 +1700,12 @@ export interface paths {
                 /** @description Missing or invalid credentials */
                 401: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -1369,6 +1723,12 @@ export interface paths {
                 /** @description Too many requests */
                 429: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -1417,6 +1777,12 @@ export interface paths {
                 /** @description Revoked */
                 204: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -1430,6 +1796,12 @@ export interface paths {
                 /** @description The id is not a UUID */
                 400: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -1445,6 +1817,12 @@ export interface paths {
                 /** @description Missing or invalid credentials */
                 401: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -1462,6 +1840,12 @@ export interface paths {
                 /** @description No such key among the caller’s */
                 404: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
@@ -1477,6 +1861,12 @@ export interface paths {
                 /** @description Too many requests */
                 429: {
                     headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
                         /** @description Requests allowed in the window */
                         "X-RateLimit-Limit"?: number;
                         /** @description Requests left in the window */
