@@ -59,7 +59,9 @@ export function remoteKeySet (jwksUrl: string | (() => Promise<string>), options
 
   async function load (): Promise<void> {
     const url = typeof jwksUrl === 'string' ? jwksUrl : await jwksUrl()
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeout), headers: { accept: 'application/json' }, redirect: 'error' })
+    const get = async (): Promise<Response> => await fetch(url, { signal: AbortSignal.timeout(timeout), headers: { accept: 'application/json' }, redirect: 'error' })
+    // Once more on a network error: a pooled connection the provider closed (a restart) is common.
+    const res = await get().catch(get)
     if (!res.ok) throw new errors.WARDEN_ERR_JWKS(url, `answered ${res.status}`)
     keys = parseJwks(url, await res.json())
     fetchedAt = now()

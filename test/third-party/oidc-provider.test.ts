@@ -1,0 +1,124 @@
+import t from 'tap'
+import Fastify from 'fastify'
+import { createServer, type Server } from 'node:net'
+import { generateKeyPairSync, type JsonWebKey } from 'node:crypto'
+import type { Server as HttpServer } from 'node:http'
+import Provider from 'oidc-provider'
+import { forge } from '../helpers/jwt.js'
+import { plugins } from '../helpers/subject.js'
+
+// A real, certified OpenID provider (panva's oidc-provider) run in-process on 127.0.0.1, issuing
+// RFC 9068 JWT access tokens for a resource; oauth2Bearer in resource-server mode verifies them.
+const { warden, oauth2Bearer } = plugins
+const SCOPES = { 'users:read': 'Read users', 'users:write': 'Write users' }
+const SECRET = 'a-client-secret-long-enough-for-the-provider'
+const AUDIENCE = 'urn:warden:api'
+
+const ecKey = (kid: string) => {
+  const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  return { kid, privateKey: pair.privateKey, jwk: { ...pair.privateKey.export({ format: 'jwk' }), kid, alg: 'ES256', use: 'sig' } as JsonWebKey }
+}
+
+async function freePort (): Promise<number> {
+  const server: Server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+/** Start the provider on `port` with `keys` (the first signs); returns a stop function. */
+async function startProvider (port: number, keys: JsonWebKey[]): Promise<() => Promise<void>> {
+  const provider = new Provider(`http://127.0.0.1:${port}`, {
+    jwks: { keys: keys as never },
+    clients: [{ client_id: 'reports', client_secret: SECRET, grant_types: ['client_credentials'], redirect_uris: [], response_types: [], scope: 'users:read users:write', id_token_signed_response_alg: 'ES256' }],
+    scopes: ['users:read', 'users:write'],
+    ttl: { ClientCredentials: 600 },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => AUDIENCE,
+        useGrantedResource: () => true,
+        getResourceServerInfo: () => ({ scope: 'users:read users:write', audience: AUDIENCE, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } })
+      }
+    }
+  })
+  const server = provider.listen(port, '127.0.0.1') as HttpServer
+  await new Promise<void>((resolve) => server.once('listening', resolve))
+  return async () => { server.closeAllConnections(); await new Promise((resolve) => server.close(resolve)) }
+}
+
+async function clientCredentialsToken (issuer: string, scope: string): Promise<string> {
+  // After a provider restart, the first request may land on a pooled connection the old one closed.
+  const post = async (): Promise<Response> => await fetch(`${issuer}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: 'Basic ' + Buffer.from(`reports:${SECRET}`).toString('base64') },
+    body: new URLSearchParams({ grant_type: 'client_credentials', scope }).toString()
+  })
+  const res = await post().catch(post)
+  const body = await res.json() as { access_token: string }
+  if (res.status !== 200) throw new Error(`token endpoint: ${res.status} ${JSON.stringify(body)}`)
+  return body.access_token
+}
+
+async function resourceServer (issuer: string) {
+  let skew = 0
+  const app = Fastify()
+  await app.register(warden, { scopes: SCOPES })
+  await app.register(oauth2Bearer, { discovery: true, issuer, audience: AUDIENCE, now: () => Date.now() + skew })
+  app.get('/reports', { schema: { security: [{ oauth2: ['users:read'] }] } }, async (request) => ({ subject: request.auth.subject, scopes: request.auth.scopes, client: request.auth.claims?.client_id }))
+  app.post('/reports', { schema: { security: [{ oauth2: ['users:write'] }] } }, async () => 'written')
+  await app.ready()
+  return {
+    app,
+    call: async (token: string, method: 'GET' | 'POST' = 'GET') => await app.inject({ method, url: '/reports', headers: { authorization: `Bearer ${token}` } }),
+    tick: (ms: number) => { skew += ms }
+  }
+}
+
+t.test('a real OpenID provider: client-credentials JWTs, scopes, key rotation, a forged kid, an outage', async (t) => {
+  const port = await freePort()
+  const issuer = `http://127.0.0.1:${port}`
+  const k1 = ecKey('k1')
+  let stop = await startProvider(port, [k1.jwk])
+  t.teardown(async () => { await stop() })
+
+  const rs = await resourceServer(issuer)
+  t.teardown(() => rs.app.close())
+  const readToken = await clientCredentialsToken(issuer, 'users:read')
+  const ok = await rs.call(readToken)
+  t.equal(ok.statusCode, 200, "the provider's client-credentials token is accepted")
+  t.same(ok.json(), { subject: 'reports', scopes: ['users:read'], client: 'reports' })
+  t.equal((await rs.call(readToken, 'POST')).statusCode, 403, 'a scope it was not granted')
+  t.equal((await rs.call(await clientCredentialsToken(issuer, 'users:read users:write'), 'POST')).statusCode, 200)
+
+  // Rotation: the provider now signs with k2 and still publishes k1.
+  await stop()
+  const k2 = ecKey('k2')
+  stop = await startProvider(port, [k2.jwk, k1.jwk])
+  const rotated = await clientCredentialsToken(issuer, 'users:read')
+  t.equal(JSON.parse(Buffer.from(rotated.split('.')[0], 'base64url').toString()).kid, 'k2')
+  t.equal((await rs.call(rotated)).statusCode, 401, 'a new kid within the cooldown is not fetched yet')
+  rs.tick(31_000)
+  t.equal((await rs.call(rotated)).statusCode, 200, 'after the cooldown the new kid is picked up')
+  t.equal((await rs.call(readToken)).statusCode, 200, 'tokens of the old key keep working while it is published')
+
+  // A forgery that names a published kid is refused on its signature.
+  const claims = JSON.parse(Buffer.from(rotated.split('.')[1], 'base64url').toString()) as Record<string, unknown>
+  const forged = forge({ alg: 'ES256', typ: 'at+jwt', kid: 'k2' }, { ...claims, scope: 'users:read users:write' }, generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey)
+  t.equal((await rs.call(forged, 'POST')).statusCode, 401)
+
+  // The provider goes away: a server that already holds its keys goes on; one that has none
+  // answers 503 with Retry-After, never a 401 that sends every client back to log in.
+  await stop()
+  stop = async () => {}
+  t.equal((await rs.call(rotated)).statusCode, 200, 'the last good keys are kept')
+  const fresh = await resourceServer(issuer)
+  t.teardown(() => fresh.app.close())
+  const down = await fresh.call(rotated)
+  t.equal(down.statusCode, 503)
+  t.equal(down.headers['retry-after'], '5')
+  t.equal(down.json().status, 503)
+})
