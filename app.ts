@@ -78,6 +78,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(warden, { scopes: SCOPES, realm: 'fastify-warden' })
   await app.register(rateLimit, { ...config.rateLimit, ...(redis === undefined ? {} : { redis, nameSpace: options.rateLimitNamespace ?? 'fastify-warden-rl:' }) })
   await app.register(openapi, {
+    // The API is meant for clients outside this network (OWASP API9: the audience is declared).
+    servers: [{ url: config.publicUrl, description: `The ${config.environment} deployment (PUBLIC_URL)`, 'x-internal': false } as { url: string }],
     info: {
       title: 'fastify-warden identity service',
       version: pkg.version,
@@ -106,7 +108,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     audience: jwt.audience,
     expiresIn: jwt.accessTokenTtl,
     tokenUrl: '/auth/token',
-    resourceMetadata: { resource: jwt.audience, authorizationServers: [jwt.issuer] },
+    // RFC 9728: this API's own identifier is its public URL; the audience may be any string (a client id such as account).
+    resourceMetadata: { resource: config.publicUrl, authorizationServers: [jwt.issuer] },
     isRevoked: (claims) => stores.revocations.isRevoked(claims),
     cache: { max: 10_000 }
   })

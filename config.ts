@@ -21,6 +21,7 @@ const Env = Type.Object({
   ENVIRONMENT: Type.Union([Type.Literal('development'), Type.Literal('staging'), Type.Literal('production')], { default: 'development' }),
   HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
   PORT: Type.Integer({ default: 8000, minimum: 0, maximum: 65535 }),
+  PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://[^/?#\\s]+(/[^?#\\s]*)?$' })),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
   JWT_SECRET_KEY: Type.Optional(Type.String()),
   JWT_ALGORITHM: Type.Union(ALGORITHMS.map((a) => Type.Literal(a)), { default: 'HS256' }),
@@ -59,6 +60,8 @@ export interface Config {
   environment: Environment
   host: string
   port: number
+  /** The API's external base URL: OpenAPI `servers`, RFC 9728 `resource`, the default issuer. */
+  publicUrl: string
   logLevel: string
   jwt: {
     algorithm: Algorithm
@@ -183,11 +186,12 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, cwd = process.
   const database = e.DATABASE_URL ?? (e.DATA_DIR === 'memory://' ? 'memory://' : resolve(cwd, e.DATA_DIR))
   const dataDir = e.DATABASE_URL === undefined && database !== 'memory://' ? database : undefined
 
+  const publicUrl = (e.PUBLIC_URL ?? `http://${e.HOST}:${e.PORT}`).replace(/\/$/, '')
   const jwt: Config['jwt'] = {
     algorithm: e.JWT_ALGORITHM,
     publicKeys: e.JWT_PUBLIC_KEY_FILE === undefined ? [] : [readPem('JWT_PUBLIC_KEY_FILE', e.JWT_PUBLIC_KEY_FILE, cwd)],
-    issuer: e.JWT_ISSUER ?? `http://localhost:${e.PORT}`,
-    audience: e.JWT_AUDIENCE ?? e.JWT_ISSUER ?? `http://localhost:${e.PORT}`,
+    issuer: e.JWT_ISSUER ?? publicUrl,
+    audience: e.JWT_AUDIENCE ?? e.JWT_ISSUER ?? publicUrl,
     accessTokenTtl: e.ACCESS_TOKEN_EXPIRE_MINUTES * 60,
     refreshTokenTtl: e.REFRESH_TOKEN_EXPIRE_DAYS * 86_400
   }
@@ -242,6 +246,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, cwd = process.
     environment: e.ENVIRONMENT,
     host: e.HOST,
     port: e.PORT,
+    publicUrl,
     logLevel: e.LOG_LEVEL,
     jwt,
     database,

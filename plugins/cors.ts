@@ -57,7 +57,7 @@ const corsPlugin: FastifyPluginAsync<CorsOptions> = async (fastify, opts) => {
   const allowed = new Set(origins)
   // The answer headers, documented on every response (the openapi plugin reads this): the origins
   // are the configuration itself, so the document says exactly which sites may read the answers.
-  fastify.decorate(kCorsHeaders, corsHeaders(origins, credentials))
+  if (origins.length > 0) fastify.decorate(kCorsHeaders, corsHeaders(origins, credentials))
   // A preflight carries no credentials (Fetch standard): the route @fastify/cors adds for it is
   // public, wherever cors is registered relative to the core.
   let preflight = true

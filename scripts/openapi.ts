@@ -12,7 +12,8 @@ import { createPasswordHasher } from '../plugins/index.js'
  */
 export async function referenceDocument (stores?: Stores): Promise<string> {
   const secret = randomBytes(32).toString('base64url')
-  const config = loadConfig({ ENVIRONMENT: 'development', JWT_SECRET_KEY: secret, API_KEY_SECRET: secret, DATA_DIR: 'memory://', ADMIN_PASSWORD: secret }, '/nonexistent')
+  // The published document names a public https deployment: SDK users set their own base URL.
+  const config = loadConfig({ ENVIRONMENT: 'production', PUBLIC_URL: 'https://api.example.com', ALLOWED_HOSTS: 'api.example.com', ALLOWED_ORIGINS: 'https://app.example.com', JWT_SECRET_KEY: secret, API_KEY_SECRET: secret, DATA_DIR: 'memory://', ADMIN_PASSWORD: secret }, '/nonexistent')
   const app = await buildApp({ config, stores: stores ?? await openStores({ database: 'memory://' }), logger: false, passwords: createPasswordHasher({ memoryCost: 1024, timeCost: 1 }) })
   try {
     await app.ready()

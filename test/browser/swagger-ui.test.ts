@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { chromium, type Page } from 'playwright-core'
 import { identityApp, ADMIN_PASSWORD } from '../helpers/identity.js'
+import { freePort } from '../helpers/services.js'
 import { closeSharedDatabase } from '../helpers/services.js'
 import { securityHeaders } from '../../plugins/index.js'
 
@@ -23,11 +24,13 @@ t.test('Swagger UI in Chromium: password-flow login, scoped calls, a 403, and no
   // In CI it must run (.ci/run installs Chromium), so only a developer's machine may skip.
   skip: existsSync(CHROMIUM) || process.env.CI === 'true' ? false : `${CHROMIUM} is not installed (apt-get install chromium; .ci/run installs it)`
 }, async (t) => {
-  const { app } = await identityApp(t)
+  // Swagger UI calls the document's server (PUBLIC_URL), so it is this one.
+  const port = await freePort()
+  const url = `http://127.0.0.1:${port}`
+  const { app } = await identityApp(t, { env: { PUBLIC_URL: url } })
   t.ok(app.hasPlugin('fastify-warden/security-headers'), 'the reference app sends its security headers')
   void securityHeaders
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
+  await app.listen({ host: '127.0.0.1', port })
 
   const browser = await chromium.launch({
     executablePath: CHROMIUM,

@@ -1,5 +1,4 @@
 import t from 'tap'
-import { createServer } from 'node:net'
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -7,19 +6,12 @@ import { join } from 'node:path'
 import * as oauth from 'oauth4webapi'
 import { loadConfig } from '../../config.js'
 import { identityApp, ADMIN_PASSWORD } from '../helpers/identity.js'
-import { closeSharedDatabase } from '../helpers/services.js'
+import { closeSharedDatabase, freePort } from '../helpers/services.js'
 
 // The reference app's token endpoint and resource server, spoken to by a strict third-party client
 // (panva's oauth4webapi) over real HTTP, with asymmetric keys published in the JWKS.
 t.teardown(closeSharedDatabase)
 
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 const insecure = { [oauth.allowInsecureRequests]: true }
 const client: oauth.Client = { client_id: 'conformance-client' }
@@ -30,7 +22,7 @@ t.test('a strict OAuth 2 client (oauth4webapi) against the reference app', async
   const cwd = mkdtempSync(join(tmpdir(), 'warden-conformance-'))
   writeFileSync(join(cwd, 'es256.pem'), generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }))
   const config = loadConfig({
-    ENVIRONMENT: 'development', JWT_ALGORITHM: 'ES256', JWT_PRIVATE_KEY_FILE: 'es256.pem', JWT_ISSUER: base, JWT_AUDIENCE: base,
+    ENVIRONMENT: 'development', JWT_ALGORITHM: 'ES256', JWT_PRIVATE_KEY_FILE: 'es256.pem', PUBLIC_URL: base,
     API_KEY_SECRET: randomBytes(32).toString('base64url'), DATA_DIR: 'memory://', ADMIN_PASSWORD, RATE_LIMIT: '100000/minute', LOGIN_RATE_LIMIT: '100000/minute'
   }, cwd)
   const { app } = await identityApp(t, { config })

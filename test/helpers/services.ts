@@ -1,6 +1,6 @@
 import type { Test } from 'tap'
 import { randomBytes } from 'node:crypto'
-import { Socket } from 'node:net'
+import { Socket, createServer } from 'node:net'
 import { openPglite } from '../../stores/pglite.js'
 import { openPostgres } from '../../stores/postgres.js'
 import { migrate } from '../../stores/migrations.js'
@@ -71,4 +71,13 @@ export async function testDatabase (t: Test, backend: Backend = APP_BACKEND): Pr
 export async function closeSharedDatabase (): Promise<void> {
   if (pglite !== undefined) await (await pglite).close()
   pglite = undefined
+}
+
+/** A port free on 127.0.0.1 now, for a server whose public URL must be known before it listens. */
+export async function freePort (): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
 }

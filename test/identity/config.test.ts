@@ -23,7 +23,7 @@ t.test('defaults follow DESIGN §7', async (t) => {
   const config = loadConfig({ JWT_SECRET_KEY: SECRET, API_KEY_SECRET: SECRET }, cwd)
   t.match(config, {
     environment: 'development', host: '127.0.0.1', port: 8000,
-    jwt: { algorithm: 'HS256', secret: SECRET, issuer: 'http://localhost:8000', audience: 'http://localhost:8000', accessTokenTtl: 900, refreshTokenTtl: 7 * 86_400 },
+    jwt: { algorithm: 'HS256', secret: SECRET, issuer: 'http://127.0.0.1:8000', audience: 'http://127.0.0.1:8000', accessTokenTtl: 900, refreshTokenTtl: 7 * 86_400 },
     database: join(cwd, 'data'), allowedOrigins: [], allowedHosts: [], trustProxy: false, apiKeys: [],
     rateLimit: { max: 100, timeWindow: 60_000 }, loginRateLimit: { max: 5, timeWindow: 60_000 },
     admin: { username: 'admin' }, notices: []
@@ -147,6 +147,18 @@ t.test('regression: JWT_ALGORITHM must fit the key (ES256 with an Ed25519 key do
     if (ok) await t.resolves(start(), algorithm)
     else await t.rejects(start(), { code: 'WARDEN_ERR_KEY', message: new RegExp(`a ed25519 key cannot be used with ${algorithm}`) }, algorithm)
   }
+})
+
+t.test('regression: an audience that is not a URL (a client id such as account) starts; PUBLIC_URL is the resource and the server', async (t) => {
+  const { identityApp } = await import('../helpers/identity.js')
+  const { closeSharedDatabase } = await import('../helpers/services.js')
+  t.teardown(closeSharedDatabase)
+  const { app } = await identityApp(t, { env: { JWT_AUDIENCE: 'account', PUBLIC_URL: 'https://api.example.com/' } })
+  const metadata = (await app.inject({ url: '/.well-known/oauth-protected-resource' })).json()
+  t.equal(metadata.resource, 'https://api.example.com')
+  t.same((await app.inject({ url: '/docs/json' })).json().servers, [{ url: 'https://api.example.com', description: 'The development deployment (PUBLIC_URL)', 'x-internal': false }], 'no empty servers')
+  t.equal(loadConfig({ API_KEY_SECRET: SECRET, HOST: '0.0.0.0', PORT: '9000' }, dir()).publicUrl, 'http://0.0.0.0:9000', 'default http://HOST:PORT')
+  t.throws(() => loadConfig({ API_KEY_SECRET: SECRET, PUBLIC_URL: 'api.example.com' }, dir()), { variable: 'PUBLIC_URL', message: /PUBLIC_URL/ })
 })
 
 t.test('.env.example works as a .env, and every variable is in it and in the README', async (t) => {

@@ -5,7 +5,7 @@ import { closeSharedDatabase } from '../helpers/services.js'
 t.teardown(closeSharedDatabase)
 
 t.test('a client can discover how to get a token: 401 challenge → RFC 9728 → RFC 8414 → token endpoint', async (t) => {
-  const { app } = await identityApp(t, { env: { JWT_ISSUER: 'https://id.example.com', JWT_AUDIENCE: 'https://api.example.com' } })
+  const { app } = await identityApp(t, { env: { JWT_ISSUER: 'https://id.example.com', JWT_AUDIENCE: 'https://api.example.com', PUBLIC_URL: 'https://api.example.com' } })
   const denied = await app.inject({ url: '/api-keys' })
   t.equal(denied.statusCode, 401)
   t.equal(denied.headers['www-authenticate'], 'Bearer realm="fastify-warden", resource_metadata="https://api.example.com/.well-known/oauth-protected-resource"')

@@ -26,7 +26,7 @@ t.test('refresh: rotation on every use; a replayed token revokes the whole sessi
   t.equal((await refresh(pair.refresh_token)).statusCode, 400, 'the newest refresh token of the family is dead too')
   const me = await app.inject({ url: '/users/me', headers: bearer(pair.access_token) })
   t.equal(me.statusCode, 401, 'and so are the access tokens of the session')
-  t.same(me.headers['www-authenticate'], ['Bearer realm="fastify-warden", resource_metadata="http://localhost:8000/.well-known/oauth-protected-resource", error="invalid_token"', 'ApiKey realm="fastify-warden", header="X-API-Key"', 'Basic realm="fastify-warden", charset="UTF-8"'])
+  t.same(me.headers['www-authenticate'], ['Bearer realm="fastify-warden", resource_metadata="http://127.0.0.1:8000/.well-known/oauth-protected-resource", error="invalid_token"', 'ApiKey realm="fastify-warden", header="X-API-Key"', 'Basic realm="fastify-warden", charset="UTF-8"'])
   t.equal((await app.inject({ url: '/users/me', headers: bearer(first.access_token) })).statusCode, 401)
 
   const other = await login()

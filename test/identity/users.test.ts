@@ -43,7 +43,7 @@ t.test('roles: a user reaches /users/me only, a moderator reads, an admin writes
   t.equal((await app.inject({ url: '/users', headers: bearer(mod.access_token) })).statusCode, 200)
   const write = await app.inject({ method: 'POST', url: '/users', headers: bearer(mod.access_token), payload: newUser })
   t.equal(write.statusCode, 403)
-  t.equal(write.headers['www-authenticate'], 'Bearer realm="fastify-warden", resource_metadata="http://localhost:8000/.well-known/oauth-protected-resource", error="insufficient_scope", scope="users:write"')
+  t.equal(write.headers['www-authenticate'], 'Bearer realm="fastify-warden", resource_metadata="http://127.0.0.1:8000/.well-known/oauth-protected-resource", error="insufficient_scope", scope="users:write"')
   const basic = 'Basic ' + Buffer.from('mod:mod password 123').toString('base64')
   t.equal((await app.inject({ url: '/users', headers: { authorization: basic } })).statusCode, 200, 'Basic carries the role scopes')
   t.equal((await app.inject({ url: '/users/me', headers: { authorization: basic } })).json().username, 'mod')

@@ -21,7 +21,7 @@ export interface paths {
                 200: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -47,7 +47,7 @@ export interface paths {
                 429: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -116,7 +116,7 @@ export interface paths {
                 200: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -137,7 +137,7 @@ export interface paths {
                 400: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -158,7 +158,7 @@ export interface paths {
                 401: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -179,7 +179,7 @@ export interface paths {
                 429: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -241,7 +241,7 @@ export interface paths {
                 200: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -260,7 +260,7 @@ export interface paths {
                 400: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -281,7 +281,7 @@ export interface paths {
                 401: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -302,7 +302,7 @@ export interface paths {
                 429: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -350,7 +350,7 @@ export interface paths {
                 200: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -378,7 +378,7 @@ export interface paths {
                 429: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -428,7 +428,7 @@ export interface paths {
                 200: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -454,7 +454,7 @@ export interface paths {
                 429: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -477,7 +477,7 @@ export interface paths {
                 503: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -524,7 +524,7 @@ export interface paths {
                 200: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -545,7 +545,7 @@ export interface paths {
                 401: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -568,7 +568,7 @@ export interface paths {
                 404: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -589,7 +589,7 @@ export interface paths {
                 429: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -647,7 +647,7 @@ export interface paths {
                 204: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -666,7 +666,7 @@ export interface paths {
                 400: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -687,7 +687,7 @@ export interface paths {
                 401: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -710,7 +710,7 @@ export interface paths {
                 429: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -762,7 +762,7 @@ export interface paths {
                 200: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -789,7 +789,7 @@ export interface paths {
                 400: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -810,7 +810,7 @@ export interface paths {
                 401: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -833,7 +833,7 @@ export interface paths {
                 403: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -856,7 +856,7 @@ export interface paths {
                 429: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -904,7 +904,7 @@ export interface paths {
                 201: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -925,7 +925,7 @@ export interface paths {
                 400: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -946,7 +946,7 @@ export interface paths {
                 401: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -969,7 +969,7 @@ export interface paths {
                 403: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -992,7 +992,7 @@ export interface paths {
                 409: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -1013,7 +1013,7 @@ export interface paths {
                 429: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -1064,7 +1064,7 @@ export interface paths {
                 200: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -1085,7 +1085,7 @@ export interface paths {
                 400: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -1106,7 +1106,7 @@ export interface paths {
                 401: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -1129,7 +1129,7 @@ export interface paths {
                 403: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -1152,7 +1152,7 @@ export interface paths {
                 404: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -1173,7 +1173,7 @@ export interface paths {
                 429: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -1213,7 +1213,7 @@ export interface paths {
                 204: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -1232,7 +1232,7 @@ export interface paths {
                 400: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -1253,7 +1253,7 @@ export interface paths {
                 401: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -1276,7 +1276,7 @@ export interface paths {
                 403: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -1299,7 +1299,7 @@ export interface paths {
                 404: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -1320,7 +1320,7 @@ export interface paths {
                 409: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -1341,7 +1341,7 @@ export interface paths {
                 429: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -1394,7 +1394,7 @@ export interface paths {
                 204: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -1413,7 +1413,7 @@ export interface paths {
                 400: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -1434,7 +1434,7 @@ export interface paths {
                 401: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -1457,7 +1457,7 @@ export interface paths {
                 403: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -1480,7 +1480,7 @@ export interface paths {
                 404: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -1501,7 +1501,7 @@ export interface paths {
                 429: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -1548,7 +1548,7 @@ export interface paths {
                 200: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -1571,7 +1571,7 @@ export interface paths {
                 401: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -1594,7 +1594,7 @@ export interface paths {
                 429: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -1644,7 +1644,7 @@ export interface paths {
                 201: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -1680,7 +1680,7 @@ export interface paths {
                 400: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -1701,7 +1701,7 @@ export interface paths {
                 401: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -1724,7 +1724,7 @@ export interface paths {
                 429: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -1778,7 +1778,7 @@ export interface paths {
                 204: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -1797,7 +1797,7 @@ export interface paths {
                 400: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -1818,7 +1818,7 @@ export interface paths {
                 401: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -1841,7 +1841,7 @@ export interface paths {
                 404: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
@@ -1862,7 +1862,7 @@ export interface paths {
                 429: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
-                        "Access-Control-Allow-Origin"?: "http://localhost:3000" | "http://localhost:5173" | "http://localhost:8080" | "http://127.0.0.1:3000" | "http://127.0.0.1:5173" | "http://127.0.0.1:8080";
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
                         /** @description Sent with Access-Control-Allow-Origin */
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */

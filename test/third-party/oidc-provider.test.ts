@@ -1,11 +1,11 @@
 import t from 'tap'
 import Fastify from 'fastify'
-import { createServer, type Server } from 'node:net'
 import { generateKeyPairSync, type JsonWebKey } from 'node:crypto'
 import type { Server as HttpServer } from 'node:http'
 import Provider from 'oidc-provider'
 import { forge } from '../helpers/jwt.js'
 import { plugins } from '../helpers/subject.js'
+import { freePort } from '../helpers/services.js'
 
 // A real, certified OpenID provider (panva's oidc-provider) run in-process on 127.0.0.1, issuing
 // RFC 9068 JWT access tokens for a resource; oauth2Bearer in resource-server mode verifies them.
@@ -19,13 +19,6 @@ const ecKey = (kid: string) => {
   return { kid, privateKey: pair.privateKey, jwk: { ...pair.privateKey.export({ format: 'jwk' }), kid, alg: 'ES256', use: 'sig' } as JsonWebKey }
 }
 
-async function freePort (): Promise<number> {
-  const server: Server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 /** Start the provider on `port` with `keys` (the first signs); returns a stop function. */
 async function startProvider (port: number, keys: JsonWebKey[]): Promise<() => Promise<void>> {
