@@ -5,6 +5,7 @@ export type SecurityEvent =
   | 'auth.login.succeeded'
   | 'auth.login.failed'
   | 'auth.login.locked'
+  | 'auth.login.shed'
   | 'auth.token.refreshed'
   | 'auth.refresh.reuse_detected'
   | 'auth.token.revoked'
@@ -21,7 +22,7 @@ export type SecurityEvent =
   | 'request.host.refused'
 
 /** Events that mean someone may be attacking: logged at `warn`; faults of the service at `error`; the others at `info`. */
-const WARN: ReadonlySet<SecurityEvent> = new Set(['auth.refresh.reuse_detected', 'auth.login.locked', 'ratelimit.exceeded', 'request.host.refused'])
+const WARN: ReadonlySet<SecurityEvent> = new Set(['auth.refresh.reuse_detected', 'auth.login.locked', 'auth.login.shed', 'ratelimit.exceeded', 'request.host.refused'])
 const ERROR: ReadonlySet<SecurityEvent> = new Set(['auth.unavailable', 'auth.callback.invalid'])
 
 /**

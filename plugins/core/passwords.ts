@@ -1,5 +1,7 @@
+import { availableParallelism } from 'node:os'
 import argon2 from 'argon2'
 import bcrypt from 'bcryptjs'
+import { errors } from '../errors.js'
 import { integerOption } from './options.js'
 
 export interface PasswordHasherOptions {
@@ -9,6 +11,17 @@ export interface PasswordHasherOptions {
   timeCost?: number
   /** argon2id lanes. Default 1 (OWASP). */
   parallelism?: number
+  /**
+   * Hashes computed at once. Default: the cores less one (at least one), so a flood of logins
+   * leaves the event loop, and every other route, its share of the CPU.
+   */
+  concurrency?: number
+  /**
+   * Password checks that may wait for a free slot; one more is refused at once with
+   * `WARDEN_ERR_BUSY` (a 503 with Retry-After), before any hashing. Default 4 per slot: a
+   * login waits at most that many hashes.
+   */
+  queue?: number
 }
 
 export interface PasswordHasher {
@@ -24,6 +37,36 @@ export interface PasswordHasher {
    * (bcrypt): then hash the password again and store the new hash.
    */
   needsRehash (hash: string): boolean
+  /** Hashes running and checks waiting now (for health reports and tests). */
+  load (): { running: number, queued: number }
+}
+
+/** Bounded concurrency with a bounded queue: beyond it, refuse at once rather than pile up. */
+class Gate {
+  #running = 0
+  readonly #waiting: Array<() => void> = []
+  constructor (readonly concurrency: number, readonly queue: number) {}
+
+  get load (): { running: number, queued: number } {
+    return { running: this.#running, queued: this.#waiting.length }
+  }
+
+  async run<T> (task: () => Promise<T>): Promise<T> {
+    if (this.#running < this.concurrency) {
+      this.#running++
+    } else {
+      if (this.#waiting.length >= this.queue) throw new errors.WARDEN_ERR_BUSY(`${this.#running} running, ${this.#waiting.length} waiting`)
+      // The slot is handed over by the task that ends, so #running stays as it is.
+      await new Promise<void>((resolve) => { this.#waiting.push(resolve) })
+    }
+    try {
+      return await task()
+    } finally {
+      const next = this.#waiting.shift()
+      if (next !== undefined) next()
+      else this.#running--
+    }
+  }
 }
 
 const BCRYPT = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/
@@ -36,17 +79,20 @@ export function createPasswordHasher (opts: PasswordHasherOptions = {}): Passwor
     timeCost: integerOption('timeCost', opts.timeCost, 2, 1, 100),
     parallelism: integerOption('parallelism', opts.parallelism, 1, 1, 16)
   }
+  const concurrency = integerOption('concurrency', opts.concurrency, Math.max(1, availableParallelism() - 1), 1, 1024)
+  const gate = new Gate(concurrency, integerOption('queue', opts.queue, 4 * concurrency, 0, 100_000))
   let dummy: Promise<string> | undefined
 
   async function hash (password: string): Promise<string> {
-    return await argon2.hash(password, params)
+    return await gate.run(async () => await argon2.hash(password, params))
   }
 
   async function verify (stored: string | null | undefined, password: string): Promise<boolean> {
-    if (typeof stored === 'string' && stored.startsWith('$argon2')) return await argon2.verify(stored, password).catch(() => false)
-    if (typeof stored === 'string' && BCRYPT.test(stored)) return await bcrypt.compare(password, stored)
-    dummy ??= hash('fastify-warden dummy password')
-    await argon2.verify(await dummy, password).catch(() => false)
+    if (typeof stored === 'string' && stored.startsWith('$argon2')) return await gate.run(async () => await argon2.verify(stored, password).catch(() => false))
+    if (typeof stored === 'string' && BCRYPT.test(stored)) return await gate.run(async () => await bcrypt.compare(password, stored))
+    dummy ??= argon2.hash('fastify-warden dummy password', params)
+    const known = await dummy
+    await gate.run(async () => await argon2.verify(known, password).catch(() => false))
     return false
   }
 
@@ -54,5 +100,5 @@ export function createPasswordHasher (opts: PasswordHasherOptions = {}): Passwor
     return !stored.startsWith('$argon2id$') || argon2.needsRehash(stored, params)
   }
 
-  return { hash, verify, needsRehash }
+  return { hash, verify, needsRehash, load: () => gate.load }
 }

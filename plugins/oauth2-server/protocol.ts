@@ -77,6 +77,12 @@ export function requestedScopes (params: Record<string, string>, known: Readonly
  * verifier, a store): 503 with Retry-After, and nothing was issued.
  */
 export async function oauthError (request: FastifyRequest, reply: FastifyReply, err: unknown): Promise<FastifyReply> {
+  if ((err as { code?: unknown } | null)?.code === 'WARDEN_ERR_BUSY') {
+    // A login storm: shed before any hashing, the account's lockout untouched.
+    securityEvent(request, 'auth.login.shed', { reason: 'password hashing at capacity' })
+    reply.header('retry-after', 1)
+    return await sendProblem(reply, 503, problem(503, 'Too many logins are being checked right now; try again in a second.'))
+  }
   if (!(err instanceof OAuthFailure)) {
     securityEvent(request, 'auth.unavailable', { scheme: 'oauth2Server', err }, 'the token endpoint could not complete the request')
     reply.header('retry-after', 5)

@@ -1,0 +1,58 @@
+import t, { type Test } from 'tap'
+import Fastify from 'fastify'
+import argon2 from 'argon2'
+import { createPasswordHasher, warden, oauth2Bearer, oauth2Server, type LoginAttempts } from '../../plugins/index.js'
+import { SECRET } from '../helpers/keys.js'
+
+const cheap = { memoryCost: 1024, timeCost: 1 }
+
+/** Count the argon2 verifications that really run. */
+function countVerifications (t: Test): () => number {
+  const original = argon2.verify
+  let calls = 0
+  argon2.verify = (async (...args: Parameters<typeof original>) => { calls++; return await original(...args) }) as typeof original
+  t.teardown(() => { argon2.verify = original })
+  return () => calls
+}
+
+t.test('the hasher runs a bounded number of hashes and refuses at once beyond its queue, hashing nothing', async (t) => {
+  const hasher = createPasswordHasher({ ...cheap, concurrency: 1, queue: 1 })
+  const hash = await hasher.hash('pw')
+  const verified = countVerifications(t)
+  const checks = [hasher.verify(hash, 'pw'), hasher.verify(hash, 'pw'), hasher.verify(hash, 'pw')]
+  t.same(hasher.load(), { running: 1, queued: 1 })
+  const results = await Promise.allSettled(checks)
+  t.same(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected'])
+  t.match((results[2] as PromiseRejectedResult).reason, { code: 'WARDEN_ERR_BUSY', statusCode: 503 })
+  t.equal(verified(), 2, 'the refused check was never hashed')
+  t.same(hasher.load(), { running: 0, queued: 0 }, 'slots are given back')
+  t.throws(() => createPasswordHasher({ concurrency: 0 }), { code: 'WARDEN_ERR_OPTION', message: /option 'concurrency'/ })
+})
+
+t.test('a login storm at the token endpoint is shed with 503 and Retry-After before hashing; lockout counters untouched', async (t) => {
+  const hasher = createPasswordHasher({ ...cheap, concurrency: 1, queue: 0 })
+  const stored = await hasher.hash('the right password')
+  const failures: string[] = []
+  const lockout: LoginAttempts = { lockedFor: async () => 0, fail: async (u) => { failures.push(u); return 0 }, reset: async () => {} }
+  const lines: Array<Record<string, unknown>> = []
+  const app = Fastify({ logger: { level: 'warn', stream: { write: (line: string) => { lines.push(JSON.parse(line)) } } } })
+  await app.register(warden, { scopes: {} })
+  await app.register(oauth2Bearer, { secret: SECRET, issuer: 'https://id', audience: 'https://api' })
+  await app.register(oauth2Server, { lockout, verifyUser: async (username, password) => await hasher.verify(username === 'ada' ? stored : undefined, password) ? { subject: 'ada', scopes: [] } : null })
+  t.teardown(() => app.close())
+  await app.ready()
+  const verified = countVerifications(t)
+  const storm = await Promise.all(Array.from({ length: 8 }, async () => await app.inject({ method: 'POST', url: '/auth/token', payload: 'grant_type=password&username=ada&password=wrong', headers: { 'content-type': 'application/x-www-form-urlencoded' } })))
+  const shed = storm.filter((r) => r.statusCode === 503)
+  const refused = storm.filter((r) => r.statusCode === 400)
+  t.ok(shed.length > 0, `${shed.length} of 8 shed`)
+  t.equal(shed.length + refused.length, 8, 'each is shed or refused: nothing else')
+  for (const res of shed) {
+    t.equal(res.headers['retry-after'], '1')
+    t.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8')
+    t.equal(res.headers['cache-control'], 'no-store')
+  }
+  t.equal(verified(), refused.length, 'only the refused ones were hashed')
+  t.equal(failures.length, refused.length, 'a shed login does not count as a failed one')
+  t.ok(lines.some((l) => l.event === 'auth.login.shed'), 'logged as auth.login.shed')
+})
