@@ -1,9 +1,10 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import underPressure from '@fastify/under-pressure'
 import { createHash, createPublicKey, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { Redis } from 'ioredis'
-import warden, { REDACT_PATHS, apiKey, logSerializers, basicAuth, cors, createPasswordHasher, memoryLoginAttempts, oauth2Bearer, oauth2Server, openapi, rateLimit, requestId, secureServerOptions, securityHeaders, trustedHosts, type LoginAttempts, type OAuth2BearerOptions, type OAuth2Client, type PasswordHasher, type UserGrant } from './plugins/index.js'
+import warden, { REDACT_PATHS, problem, sendProblem, apiKey, logSerializers, basicAuth, cors, createPasswordHasher, memoryLoginAttempts, oauth2Bearer, oauth2Server, openapi, rateLimit, requestId, secureServerOptions, securityHeaders, trustedHosts, type LoginAttempts, type OAuth2BearerOptions, type OAuth2Client, type PasswordHasher, type UserGrant } from './plugins/index.js'
 import type { Config } from './config.js'
 import type { Stores } from './stores/identity.js'
 import { ROLE_SCOPES, SCOPES } from './schemas/scopes.js'
@@ -30,6 +31,8 @@ export interface AppOptions {
   loginAttempts?: LoginAttempts
   /** Prefix of the rate-limit keys in Redis (tests isolate themselves with it). */
   rateLimitNamespace?: string
+  /** Load-shedding limits (tests make them tiny). Default: 1 s of event-loop delay. */
+  pressure?: { maxEventLoopDelay?: number, sampleInterval?: number }
   /** Told the bootstrap admin's password when it was generated (print it once). */
   onAdminCreated?: (username: string, generatedPassword: string | undefined) => void
 }
@@ -74,6 +77,17 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     await redis.connect().catch(() => {})
     app.addHook('onClose', async () => { redis.disconnect() })
   }
+  // Load shedding for the whole server: past these the answer is a 503 with Retry-After, cheap,
+  // so an overloaded server recovers instead of queueing work it cannot do.
+  await app.register(underPressure, {
+    maxEventLoopDelay: options.pressure?.maxEventLoopDelay ?? 1_000,
+    ...(options.pressure?.sampleInterval === undefined ? {} : { sampleInterval: options.pressure.sampleInterval }),
+    retryAfter: 1,
+    pressureHandler: (_request, reply, type) => {
+      reply.header('retry-after', 1)
+      void sendProblem(reply, 503, problem(503, `The server is overloaded (${type}); try again shortly.`))
+    }
+  })
   // The core first: its 401/403 responses are in place when the limit headers are documented.
   await app.register(warden, { scopes: SCOPES, realm: 'fastify-warden' })
   await app.register(rateLimit, { ...config.rateLimit, ...(redis === undefined ? {} : { redis, nameSpace: options.rateLimitNamespace ?? 'fastify-warden-rl:' }) })
@@ -157,7 +171,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     }
   })
 
-  await app.register(healthRoutes, { stores })
+  await app.register(healthRoutes, { stores, passwords })
   await app.register(userRoutes, { stores, passwords })
   await app.register(apiKeyRoutes, { stores })
 

@@ -2,11 +2,22 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { StringEnum } from '../schemas/common.js'
 import type { Stores } from '../stores/identity.js'
+import type { PasswordHasher } from '../plugins/index.js'
 
 const State = StringEnum(['ok', 'unavailable'] as const)
-const Health = Type.Object({ status: State, database: State }, { additionalProperties: false })
+const Count = Type.Integer({ format: 'int32', minimum: 0, maximum: 1_000_000 })
+const Health = Type.Object({
+  status: State,
+  database: State,
+  load: Type.Object({
+    event_loop_delay_ms: Type.Number({ minimum: 0, maximum: 1e9, description: 'Event-loop delay (@fastify/under-pressure); the server sheds requests with 503 above its limit' }),
+    heap_used_bytes: Type.Integer({ format: 'int64', minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+    password_checks_running: Count,
+    password_checks_queued: Count
+  }, { additionalProperties: false })
+}, { additionalProperties: false })
 
-const healthRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async (app, { stores }) => {
+const healthRoutes: FastifyPluginAsyncTypebox<{ stores: Stores, passwords: PasswordHasher }> = async (app, { stores, passwords }) => {
   app.get('/health', {
     schema: { security: [], tags: ['health'], summary: 'Liveness and store readiness', response: { 200: { description: 'Up, and the database answers', ...Health }, 503: { description: 'The database does not answer', ...Health } } }
   }, async (request, reply) => {
@@ -14,7 +25,13 @@ const healthRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async (app, 
       request.log.error({ err }, 'database unavailable')
       return 'unavailable' as const
     })
-    return await reply.code(database === 'ok' ? 200 : 503).send({ status: database, database })
+    const pressure = app.memoryUsage()
+    const hashing = passwords.load()
+    return await reply.code(database === 'ok' ? 200 : 503).send({
+      status: database,
+      database,
+      load: { event_loop_delay_ms: Number.isFinite(pressure.eventLoopDelay) ? Math.round(pressure.eventLoopDelay * 10) / 10 : 0, heap_used_bytes: pressure.heapUsed, password_checks_running: hashing.running, password_checks_queued: hashing.queued }
+    })
   })
 }
 

@@ -447,6 +447,16 @@ export interface paths {
                             status: "ok" | "unavailable";
                             /** @enum {string} */
                             database: "ok" | "unavailable";
+                            load: {
+                                /** @description Event-loop delay (@fastify/under-pressure); the server sheds requests with 503 above its limit */
+                                event_loop_delay_ms: number;
+                                /** Format: int64 */
+                                heap_used_bytes: number;
+                                /** Format: int32 */
+                                password_checks_running: number;
+                                /** Format: int32 */
+                                password_checks_queued: number;
+                            };
                         };
                     };
                 };
@@ -490,6 +500,16 @@ export interface paths {
                             status: "ok" | "unavailable";
                             /** @enum {string} */
                             database: "ok" | "unavailable";
+                            load: {
+                                /** @description Event-loop delay (@fastify/under-pressure); the server sheds requests with 503 above its limit */
+                                event_loop_delay_ms: number;
+                                /** Format: int64 */
+                                heap_used_bytes: number;
+                                /** Format: int32 */
+                                password_checks_running: number;
+                                /** Format: int32 */
+                                password_checks_queued: number;
+                            };
                         };
                     };
                 };
