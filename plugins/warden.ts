@@ -150,7 +150,6 @@ const wardenPlugin: FastifyPluginAsync<WardenOptions> = async (fastify, opts) =>
   const schemes = new Map<string, SecurityScheme>()
   const pending: Array<{ name: string, requirement: SecurityRequirement[] | undefined, route: RouteOptions, bind: (e: Evaluator) => void }> = []
   const ready: WardenRoute[] = []
-  let seen = 0
 
   fastify.decorate('warden', {
     routes: ready,
@@ -190,7 +189,6 @@ const wardenPlugin: FastifyPluginAsync<WardenOptions> = async (fastify, opts) =>
     const requirement = declared !== undefined ? parseRequirement(name, declared) : this[kDefaultSecurity]
     const isPublic = requirement !== undefined && isPublicRequirement(requirement)
     route.config = { ...route.config, [kGuarded]: true } as typeof route.config
-    seen++
     const schema = { ...route.schema }
     if (requirement !== undefined) schema.security = requirement
     const validated = schema.body !== undefined || schema.querystring !== undefined || schema.params !== undefined || schema.headers !== undefined
@@ -245,8 +243,8 @@ const wardenPlugin: FastifyPluginAsync<WardenOptions> = async (fastify, opts) =>
       }
       pending.length = 0
       const table = routeTable(fastify)
-      // No routes listed although the core saw some: this Fastify cannot list them, fail closed.
-      if (table.length === 0 && seen > 0) {
+      // No routes listed although there are some: this Fastify cannot list them, fail closed.
+      if (table.length === 0 && fastify.printRoutes() !== '(empty tree)') {
         throw new errors.WARDEN_ERR_UNGUARDED_ROUTE('*', 'cannot be checked: this version of Fastify does not list its routes to fastify-warden')
       }
       const open = unguarded(table)
