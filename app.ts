@@ -4,7 +4,7 @@ import underPressure from '@fastify/under-pressure'
 import { createHash, createPublicKey, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { Redis } from 'ioredis'
-import warden, { REDACT_PATHS, problem, sendProblem, apiKey, logSerializers, basicAuth, cors, createPasswordHasher, memoryLoginAttempts, oauth2Bearer, oauth2Server, openapi, rateLimit, requestId, secureServerOptions, securityHeaders, trustedHosts, type LoginAttempts, type OAuth2BearerOptions, type OAuth2Client, type PasswordHasher, type UserGrant } from './plugins/index.js'
+import warden, { REDACT_PATHS, problem, sendProblem, apiKey, logSerializers, basicAuth, cors, createPasswordHasher, memoryLoginAttempts, oauth2Bearer, oauth2Server, openapi, passwordLogin, rateLimit, requestId, secureServerOptions, securityHeaders, trustedHosts, type LoginAttempts, type OAuth2BearerOptions, type OAuth2Client, type PasswordHasher, type UserGrant, type VerifyUser } from './plugins/index.js'
 import type { Config } from './config.js'
 import type { Stores } from './stores/identity.js'
 import { ROLE_SCOPES, SCOPES } from './schemas/scopes.js'
@@ -108,14 +108,17 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   })
 
   const { jwt } = config
-  const keys: Pick<OAuth2BearerOptions, 'secret' | 'signingKey' | 'verificationKeys' | 'algorithm'> = jwt.secret !== undefined
-    ? { secret: jwt.secret }
-    : {
-        // JWT_ALGORITHM must fit the key: the plugin refuses to start otherwise, naming both.
-        algorithm: jwt.algorithm,
-        signingKey: { kid: thumbprint(jwt.privateKey!), privateKey: jwt.privateKey! },
-        verificationKeys: jwt.publicKeys.map((publicKey) => ({ kid: thumbprint(publicKey), publicKey }))
-      }
+  // Own keys sign this service's tokens; with a provider, its keys verify the tokens it issues.
+  const keys: Pick<OAuth2BearerOptions, 'secret' | 'signingKey' | 'verificationKeys' | 'algorithm' | 'discovery' | 'jwksUrl'> = jwt.provider !== undefined
+    ? (jwt.provider.jwksUrl === undefined ? { discovery: true } : { jwksUrl: jwt.provider.jwksUrl })
+    : jwt.secret !== undefined
+      ? { secret: jwt.secret }
+      : {
+          // JWT_ALGORITHM must fit the key: the plugin refuses to start otherwise, naming both.
+          algorithm: jwt.algorithm,
+          signingKey: { kid: thumbprint(jwt.privateKey!), privateKey: jwt.privateKey! },
+          verificationKeys: jwt.publicKeys.map((publicKey) => ({ kid: thumbprint(publicKey), publicKey }))
+        }
   await app.register(oauth2Bearer, {
     ...keys,
     issuer: jwt.issuer,
@@ -140,39 +143,48 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     },
     onUse: (record) => { if (!record.id.startsWith('static-')) stores.apiKeyUsage.record(record.id) }
   })
-  await app.register(oauth2Server, {
-    verifyUser: async (username, password, request) => {
-      const user = await stores.users.findByUsername(username)
-      const ok = await passwords.verify(user?.passwordHash, password)
-      if (user === null || !ok || !user.active) return null
-      if (passwords.needsRehash(user.passwordHash)) {
-        await stores.users.setPasswordHash(user.id, await passwords.hash(password), false)
-        request.log.info({ subject: user.id }, 'password hash upgraded')
-      }
-      return grantOf(user)
-    },
-    // A refresh never grants more than the role allows today, and ends with a disabled account.
-    findSubject: async (subject) => {
-      const user = await stores.users.findById(subject)
-      return user === null || !user.active ? null : grantOf(user)
-    },
-    sessions: stores,
-    clients: options.clients ?? {},
-    refreshTokenTtl: jwt.refreshTokenTtl,
-    lockout: options.loginAttempts ?? (redis === undefined ? memoryLoginAttempts() : redisLoginAttempts(redis, { namespace: options.rateLimitNamespace ?? 'fastify-warden' })),
-    rateLimit: config.loginRateLimit
-  })
+
+  // One login for the token endpoint and for Basic, behind one lockout.
+  const lockout = options.loginAttempts ?? (redis === undefined ? memoryLoginAttempts() : redisLoginAttempts(redis, { namespace: options.rateLimitNamespace ?? 'fastify-warden' }))
+  const verifyUser: VerifyUser = async (username, password, request) => {
+    const user = await stores.users.findByUsername(username)
+    const ok = await passwords.verify(user?.passwordHash, password)
+    if (user === null || !ok || !user.active) return null
+    if (passwords.needsRehash(user.passwordHash)) {
+      await stores.users.setPasswordHash(user.id, await passwords.hash(password), false)
+      request.log.info({ subject: user.id }, 'password hash upgraded')
+    }
+    return grantOf(user)
+  }
+  const login = passwordLogin({ verifyUser, lockout, scopes: Object.keys(SCOPES) })
+  if (jwt.provider === undefined) {
+    await app.register(oauth2Server, {
+      verifyUser,
+      // A refresh never grants more than the role allows today, and ends with a disabled account.
+      findSubject: async (subject) => {
+        const user = await stores.users.findById(subject)
+        return user === null || !user.active ? null : grantOf(user)
+      },
+      sessions: stores,
+      clients: options.clients ?? {},
+      refreshTokenTtl: jwt.refreshTokenTtl,
+      lockout,
+      rateLimit: config.loginRateLimit
+    })
+  }
   await app.register(basicAuth, {
     async verify (username, password, request) {
-      const result = await app.oauth2Server.login(username, password, request)
+      const result = await login(username, password, request)
       // A locked account is refused like a wrong password: Basic has no way to say "wait".
       if (result === null || !('grant' in result)) return null
       return { subject: result.grant.subject, scopes: result.grant.scopes, user: { username } }
     }
   })
+  // With a provider, sessions are the provider's: nothing of ours to end.
+  const endSessions = jwt.provider === undefined ? app.oauth2Server.endSessions : async () => 0
 
   await app.register(healthRoutes, { stores, passwords })
-  await app.register(userRoutes, { stores, passwords })
+  await app.register(userRoutes, { stores, passwords, endSessions, unlock: async (username: string) => { await lockout.reset(username) } })
   await app.register(apiKeyRoutes, { stores })
 
   app.addHook('onReady', async () => {

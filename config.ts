@@ -28,6 +28,8 @@ const Env = Type.Object({
   JWT_PRIVATE_KEY_FILE: Type.Optional(Type.String({ minLength: 1 })),
   JWT_PUBLIC_KEY_FILE: Type.Optional(Type.String({ minLength: 1 })),
   JWT_ISSUER: Type.Optional(Type.String({ minLength: 1 })),
+  OIDC_ISSUER: Type.Optional(Type.String({ pattern: '^https?://' })),
+  JWT_JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1 })),
   ACCESS_TOKEN_EXPIRE_MINUTES: Type.Integer({ default: 15, minimum: 1, maximum: 1440 }),
   REFRESH_TOKEN_EXPIRE_DAYS: Type.Integer({ default: 7, minimum: 1, maximum: 365 }),
@@ -77,6 +79,11 @@ export interface Config {
     accessTokenTtl: number
     /** seconds */
     refreshTokenTtl: number
+    /**
+     * Resource-server mode: the tokens are an external provider's, found by discovery from its
+     * issuer (OIDC_ISSUER) or at a JWKS URL (JWT_JWKS_URL with JWT_ISSUER); this service issues none.
+     */
+    provider?: { issuer: string, jwksUrl?: string }
   }
   /** `postgres://…`, or the folder of the embedded database, or `memory://` */
   database: string
@@ -195,7 +202,16 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, cwd = process.
     accessTokenTtl: e.ACCESS_TOKEN_EXPIRE_MINUTES * 60,
     refreshTokenTtl: e.REFRESH_TOKEN_EXPIRE_DAYS * 86_400
   }
-  if (e.JWT_ALGORITHM === 'HS256') {
+  if (e.OIDC_ISSUER !== undefined || e.JWT_JWKS_URL !== undefined) {
+    if (e.OIDC_ISSUER !== undefined && e.JWT_JWKS_URL !== undefined) throw new ConfigError('JWT_JWKS_URL', 'set together with OIDC_ISSUER; give one of them')
+    if (e.JWT_JWKS_URL !== undefined && e.JWT_ISSUER === undefined) throw new ConfigError('JWT_ISSUER', "is required with JWT_JWKS_URL (the provider's issuer)")
+    if (e.JWT_AUDIENCE === undefined) throw new ConfigError('JWT_AUDIENCE', "is required with an external provider (the audience its tokens carry for this API, e.g. 'account')")
+    for (const name of ['JWT_SECRET_KEY', 'JWT_PRIVATE_KEY_FILE'] as const) {
+      if (e[name] !== undefined) throw new ConfigError(name, 'is for tokens this service issues; with OIDC_ISSUER or JWT_JWKS_URL the provider issues them')
+    }
+    jwt.issuer = e.OIDC_ISSUER ?? e.JWT_ISSUER!
+    jwt.provider = { issuer: jwt.issuer, ...(e.JWT_JWKS_URL === undefined ? {} : { jwksUrl: e.JWT_JWKS_URL }) }
+  } else if (e.JWT_ALGORITHM === 'HS256') {
     if (e.JWT_PRIVATE_KEY_FILE !== undefined) throw new ConfigError('JWT_PRIVATE_KEY_FILE', 'is for an asymmetric JWT_ALGORITHM (EdDSA, ES256/384/512, RS256/384/512, PS256/384/512); JWT_ALGORITHM is HS256')
     if (e.JWT_SECRET_KEY === undefined || e.JWT_SECRET_KEY === '') {
       if (production) throw new ConfigError('JWT_SECRET_KEY', 'is required in production (at least 32 bytes)')

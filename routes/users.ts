@@ -10,6 +10,10 @@ import type { User } from '../stores/users.js'
 export interface UserRoutesOptions {
   stores: Stores
   passwords: PasswordHasher
+  /** End every session of a user (password change, deletion); returns how many. */
+  endSessions: (subject: string, reason: string) => Promise<number>
+  /** Lift an account's lockout. */
+  unlock: (username: string) => Promise<void>
 }
 
 /** Any of the three schemes, each granting `scopes`. */
@@ -20,7 +24,7 @@ export function userView (user: User): UserView {
   return { id: user.id, username: user.username, email: user.email, role: user.role, active: user.active, created_at: user.createdAt.toISOString() }
 }
 
-const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { stores, passwords }) => {
+const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { stores, passwords, endSessions, unlock }) => {
   app.addSchema(UserView)
 
   app.get('/users/me', {
@@ -55,7 +59,7 @@ const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { s
       return await sendProblem(reply, 400, invalidFields([{ in: 'body', field: '/new_password', message: 'must differ from the current password' }]))
     }
     await stores.users.setPasswordHash(user.id, await passwords.hash(next), true)
-    const ended = await app.oauth2Server.endSessions(user.id, 'password changed')
+    const ended = await endSessions(user.id, 'password changed')
     securityEvent(request, 'auth.password.changed', { sessions_ended: ended })
     return await reply.code(204).send(null)
   })
@@ -118,7 +122,7 @@ const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { s
   }, async (request, reply) => {
     const user = await stores.users.findById(request.params.id)
     if (user === null) return await sendProblem(reply, 404, problem(404, 'No such user.'))
-    await app.oauth2Server.unlock(user.username)
+    await unlock(user.username)
     request.log.info({ subject: request.auth.subject, user: user.id }, 'login lock lifted')
     return await reply.code(204).send(null)
   })
@@ -136,7 +140,7 @@ const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { s
     if (id === request.auth.subject) return await sendProblem(reply, 409, problem(409, 'You cannot delete your own account.'))
     if (!await stores.users.delete(id)) return await sendProblem(reply, 404, problem(404, 'No such user.'))
     // Sessions and keys are the library's, keyed by subject: they end with the account.
-    await app.oauth2Server.endSessions(id, 'user deleted')
+    await endSessions(id, 'user deleted')
     for (const prefix of await stores.apiKeys.revokeSubject(id)) await stores.revocations.revokeApiKey(prefix)
     securityEvent(request, 'user.deleted', { user: id })
     return await reply.code(204).send(null)

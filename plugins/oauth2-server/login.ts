@@ -55,6 +55,15 @@ export function createLogin (verifyUser: VerifyUser, attempts: LoginAttempts | u
 export type Login = ReturnType<typeof createLogin>
 
 /**
+ * A user name and password through your verifier behind the account lockout, for HTTP Basic
+ * (`basicAuth({ verify })`) with or without the token endpoint: what `oauth2Server` uses inside.
+ * Give both the same lockout store so failures count once, wherever they happen.
+ */
+export function passwordLogin (options: { verifyUser: VerifyUser, lockout?: LoginAttempts, scopes: ReadonlySet<string> | readonly string[] }): Login {
+  return createLogin(options.verifyUser, options.lockout, new Set(options.scopes))
+}
+
+/**
  * What the app's verifier returned, checked: a wrong shape fails closed (no grant, the fault
  * logged naming the callback and field), and only scopes the scheme grants are kept.
  */

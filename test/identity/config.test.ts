@@ -65,7 +65,12 @@ t.test('an invalid value stops start-up with an error naming the variable', asyn
     [{ ADMIN_USERNAME: 'has space' }, 'ADMIN_USERNAME'],
     [{ JWT_ALGORITHM: 'EdDSA' }, 'JWT_PRIVATE_KEY_FILE'],
     [{ JWT_PRIVATE_KEY_FILE: '/nonexistent.pem', JWT_ALGORITHM: 'EdDSA' }, 'JWT_PRIVATE_KEY_FILE'],
-    [{ JWT_PRIVATE_KEY_FILE: 'key.pem' }, 'JWT_PRIVATE_KEY_FILE']
+    [{ JWT_PRIVATE_KEY_FILE: 'key.pem' }, 'JWT_PRIVATE_KEY_FILE'],
+    [{ OIDC_ISSUER: 'ftp://id.example' }, 'OIDC_ISSUER'],
+    [{ OIDC_ISSUER: 'https://id.example', JWT_JWKS_URL: 'https://id.example/jwks' }, 'JWT_JWKS_URL'],
+    [{ JWT_JWKS_URL: 'https://id.example/jwks', JWT_AUDIENCE: 'api' }, 'JWT_ISSUER'],
+    [{ OIDC_ISSUER: 'https://id.example' }, 'JWT_AUDIENCE'],
+    [{ OIDC_ISSUER: 'https://id.example', JWT_AUDIENCE: 'account' }, 'JWT_SECRET_KEY']
   ]
   for (const [env, variable] of cases) {
     const err = failure({ JWT_SECRET_KEY: SECRET, API_KEY_SECRET: SECRET, ...env })

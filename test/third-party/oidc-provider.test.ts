@@ -115,3 +115,22 @@ t.test('a real OpenID provider: client-credentials JWTs, scopes, key rotation, a
   t.equal(down.headers['retry-after'], '5')
   t.equal(down.json().status, 503)
 })
+
+t.test('the reference app in resource-server mode (OIDC_ISSUER, JWT_AUDIENCE): the provider\'s tokens on its protected routes', async (t) => {
+  const { identityApp, ADMIN_PASSWORD } = await import('../helpers/identity.js')
+  const { closeSharedDatabase } = await import('../helpers/services.js')
+  t.teardown(closeSharedDatabase)
+  const port = await freePort()
+  const issuer = `http://127.0.0.1:${port}`
+  const stop = await startProvider(port, [ecKey('k1').jwk])
+  t.teardown(stop)
+  const { app } = await identityApp(t, { env: { OIDC_ISSUER: issuer, JWT_AUDIENCE: AUDIENCE, JWT_SECRET_KEY: undefined as never } })
+  const token = await clientCredentialsToken(issuer, 'users:read')
+  const list = await app.inject({ url: '/users', headers: { authorization: `Bearer ${token}` } })
+  t.equal(list.statusCode, 200, "GET /users with the provider's token carrying users:read")
+  t.equal((await app.inject({ method: 'POST', url: '/users', headers: { authorization: `Bearer ${token}` }, payload: {} })).statusCode, 403, 'users:write was not granted')
+  t.equal((await app.inject({ method: 'POST', url: '/auth/token', payload: 'grant_type=password', headers: { 'content-type': 'application/x-www-form-urlencoded' } })).statusCode, 404, 'this service issues no tokens of its own')
+  t.equal((await app.inject({ url: '/users/me', headers: { authorization: 'Basic ' + Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64') } })).statusCode, 200, 'Basic for local users still works')
+  const doc = (await app.inject({ url: '/docs/json' })).json()
+  t.same(doc.components.securitySchemes.oauth2, { type: 'openIdConnect', openIdConnectUrl: `${issuer}/.well-known/openid-configuration`, description: 'Tokens of the OpenID provider; send the access token as `Authorization: Bearer <token>`.' })
+})
