@@ -1,8 +1,6 @@
-import { randomUUID, type JsonWebKey } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
-import type { OpenAPIV3_1 } from 'openapi-types'
 import { createSigner } from 'fast-jwt'
-import type { TObject } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import fp from 'fastify-plugin'
 import { errors } from './errors.js'
@@ -10,211 +8,17 @@ import { assertHeaderSafe } from './core/challenge.js'
 import { ExpiringCache } from './core/expiring-cache.js'
 import { functionOption, integerOption, pathOption, scopesOption, stringOption, urlOption } from './core/options.js'
 import { INVALID_CREDENTIALS, type AuthOutcome, type AuthPrincipal, type WardenClaims, type WardenUser } from './core/types.js'
-import { ALGORITHMS, ASYMMETRIC, privateKey, publicKey, secretKey, toJwk, type Algorithm, type KeyInput, type VerificationKey } from './oauth2-bearer/keys.js'
-import { discoverJwksUri, findKey, metadataUrls, remoteKeySet, type RemoteKeySet } from './oauth2-bearer/remote-keys.js'
-import { InvalidToken, checkClaims, checkSignature, parseHeader, splitToken, type ClaimRules, type RefusalKind, type TokenHeader } from './oauth2-bearer/verify.js'
 import { callbackFault } from './core/callbacks.js'
 import { securityEvent } from './core/events.js'
+import { ALGORITHMS, ASYMMETRIC, toJwk, type Algorithm, type VerificationKey } from './oauth2-bearer/keys.js'
+import { loadKeys } from './oauth2-bearer/key-sources.js'
+import { resourceMetadata, schemeDocument } from './oauth2-bearer/document.js'
+import { InvalidToken, checkClaims, checkSignature, parseHeader, splitToken, type ClaimRules, type RefusalKind, type TokenHeader } from './oauth2-bearer/verify.js'
+import type { AccessTokens, OAuth2BearerOptions } from './oauth2-bearer/options.js'
 
-export interface OAuth2BearerOptions {
-  /** Scheme name (key in `components.securitySchemes` and in route requirements). Default `'oauth2'`. */
-  name?: string
-  /** Realm of the `Bearer` challenge. Default: the core's realm. */
-  realm?: string
-  description?: string
-  /** Where clients get tokens (password flow), documented in the scheme. Default `/auth/token`. */
-  tokenUrl?: string
-  /** Where clients refresh tokens, documented in the flow. Default: none (`oauth2Server` sets it when refresh is on). */
-  refreshUrl?: string
-  /** Scopes this scheme grants; a subset of the core's catalog, all of it by default. */
-  scopes?: string[]
-  /** Expected `iss`; tokens are signed with the first one. A list accepts several issuers. */
-  issuer: string | string[]
-  /** Expected `aud` (the resource server's identifier, a URL or a client id such as `account`); a list accepts any of them, tokens are signed for the first. */
-  audience: string | string[]
-  /** HS256 secret, at least 32 bytes. Exclusive with `signingKey` and `jwksUrl`. */
-  secret?: string | Buffer
-  /** Asymmetric signing key (Ed25519, P-256/384/521 or RSA ≥ 2048 bits) with its `kid`. */
-  signingKey?: { kid: string, privateKey: KeyInput }
-  /**
-   * What the signing key signs (`JWT_ALGORITHM`): it must fit the key, or registration fails
-   * naming both (ES256 with an Ed25519 key does not silently sign EdDSA). Default: the key's own
-   * (EdDSA, ES256/384/512 by curve, RS256 for RSA); HS256 with `secret`.
-   */
-  algorithm?: Algorithm
-  /**
-   * Algorithms accepted in tokens. Default: those the configured keys sign with; in
-   * resource-server mode every asymmetric one (RS/PS/ES 256–512, EdDSA), each key verifying only
-   * those of its type.
-   */
-  algorithms?: Algorithm[]
-  /** More keys that verify but do not sign (previous keys during rotation). */
-  verificationKeys?: Array<{ kid: string, publicKey: KeyInput | JsonWebKey }>
-  /** Resource-server mode: verify tokens of an external OpenID provider with the keys at this URL. */
-  jwksUrl?: string
-  /** Where the public keys are published when signing asymmetrically; `false` to not publish. Default `/.well-known/jwks.json`. */
-  jwksPath?: string | false
-  /** Lifetime of issued access tokens, seconds. Default 900. */
-  expiresIn?: number
-  /** Leeway for `exp`/`nbf`/`iat`, seconds, at most 60. Default 30. */
-  clockTolerance?: number
-  /** Accepted `typ` headers, lower case. Default `['at+jwt', 'application/at+jwt']` (RFC 9068). */
-  tokenTypes?: Array<string | null>
-  /** Refuse tokens without `jti` (revocation by id needs one). Default `true`; Entra ID sends none. */
-  requireJti?: boolean
-  /**
-   * Where a provider puts the scopes, for those that use neither `scope` nor `scp` (Keycloak:
-   * `(claims) => claims.realm_access?.roles`). Only scopes the scheme declares are kept.
-   */
-  claimScopes?: (claims: WardenClaims) => readonly string[]
-  /**
-   * Resource-server mode by discovery: `true` reads `{issuer}/.well-known/openid-configuration`
-   * (RFC 8414's `/.well-known/oauth-authorization-server` when there is none), or give the metadata
-   * URL; its `issuer` must match exactly, and its `jwks_uri` is where the keys are.
-   */
-  discovery?: boolean | string
-  /** Fetch the provider's keys while the app starts: `true` tries (a failure is logged), `'required'` fails `ready()`. Default `true`. */
-  prefetch?: boolean | 'required'
-  /**
-   * How the scheme is documented. Default: the password flow of `tokenUrl` with your own keys;
-   * with a provider, `openIdConnect` (discovery) or an HTTP bearer JWT — never a password flow
-   * whose token URL does not exist on this service. Give `{ flows }` for the provider's real flows.
-   */
-  documentation?: { openIdConnectUrl: string } | { flows: OpenAPIV3_1.OAuth2SecurityScheme['flows'] }
-  /**
-   * A TypeBox schema of your own claims (`Type.Object({ tenant_id: Type.String() })`): a token
-   * whose claims do not fit is `invalid_token`, and `sign()` refuses claims that do not fit.
-   * Type them by merging `Static<typeof schema>` into `WardenClaims`.
-   */
-  claims?: TObject
-  /** Called for every verified token (cached or not); `true` refuses it. */
-  isRevoked?: (claims: WardenClaims, request: FastifyRequest) => boolean | Promise<boolean>
-  /**
-   * The current user of a verified, unrevoked token, set as `request.auth.user` (as Basic's
-   * `verify` can): FastAPI's `get_current_user`. `null` refuses the token (the account is gone
-   * or disabled). Called for every request; cached tokens included.
-   */
-  resolveUser?: (claims: WardenClaims, request: FastifyRequest) => WardenUser | null | Promise<WardenUser | null>
-  /** Cache verified tokens: `{ max }` entries. Default off. */
-  cache?: false | { max?: number }
-  /**
-   * Publish RFC 9728 protected-resource metadata for `resource` (this API's identifier, an
-   * absolute URL) and advertise it in every `Bearer` challenge (`resource_metadata=`), so a
-   * client can discover where to get a token.
-   */
-  resourceMetadata?: { resource: string, authorizationServers?: string[], documentation?: string }
-  /** Clock in ms since the epoch (tests). Default `Date.now`. */
-  now?: () => number
-}
-
-/** The claims the signer sets itself; `sign()` refuses them. */
-type SignerClaims = 'iss' | 'aud' | 'exp' | 'nbf' | 'iat' | 'jti'
-
-/**
- * What `sign()` takes: `sub`, `scope` (a list or a space-separated string), and your own claims
- * as merged into `WardenClaims`, the required ones required.
- */
-export type SignableClaims = { [K in keyof WardenClaims as K extends SignerClaims | 'sub' | 'scope' ? never : K]: WardenClaims[K] } &
-{ sub: string, scope?: string | readonly string[] }
-
-/** A freshly signed access token. */
-export interface IssuedAccessToken {
-  token: string
-  jti: string
-  /** Seconds. */
-  expiresIn: number
-  /** Seconds since the epoch. */
-  expiresAt: number
-}
-
-/** Signs and verifies the access tokens of an `oauth2Bearer` scheme; decorated as `fastify.accessTokens`. */
-export interface AccessTokens {
-  /** Lifetime of issued tokens, seconds. */
-  readonly expiresIn: number
-  /** The `iss` of issued tokens. */
-  readonly issuer: string
-  /** Name of the scheme that verifies these tokens. */
-  readonly scheme: string
-  /** Scopes the scheme grants: `sign()` refuses any other. */
-  readonly scopes: ReadonlySet<string>
-  /** Whether the scheme checks revocation (`isRevoked`), so that revoking a token means something. */
-  readonly revocable: boolean
-  /**
-   * Sign an RFC 9068 access token. `scope` may be a list or a space-separated string of scopes
-   * the scheme grants.
-   */
-  sign (claims: SignableClaims, options?: { expiresIn?: number }): IssuedAccessToken
-  /** Verify a token exactly as the scheme does (signature, header, claims); throws on any fault. */
-  verify (token: string): Promise<WardenClaims>
-  /** The public keys, as a JWK Set (empty for HS256 and resource-server mode). */
-  jwks (): { keys: JsonWebKey[] }
-}
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    accessTokens: AccessTokens
-  }
-}
+export type { OAuth2BearerOptions, AccessTokens, IssuedAccessToken, SignableClaims } from './oauth2-bearer/options.js'
 
 const RESERVED_CLAIMS = ['iss', 'aud', 'exp', 'iat', 'nbf', 'jti']
-
-interface Keys {
-  /** `undefined` in resource-server mode. */
-  signing: { kid: string | undefined, alg: Algorithm, pem: string | Buffer } | undefined
-  local: VerificationKey[]
-  resolve: (header: TokenHeader) => VerificationKey | undefined | Promise<VerificationKey | undefined>
-  /** Resource-server mode: the provider's key set, and the metadata URL when discovered. */
-  remote?: { keySet: RemoteKeySet, metadataUrl?: string }
-}
-
-/** https, or http to this machine only: keys fetched in clear text from elsewhere could be anyone's. */
-function isSecureUrl (url: string): boolean {
-  const { protocol, hostname } = new URL(url)
-  return protocol === 'https:' || ['localhost', '127.0.0.1', '[::1]'].includes(hostname)
-}
-
-function loadKeys (opts: OAuth2BearerOptions, now: () => number): Keys {
-  const discovery = opts.discovery === undefined || opts.discovery === false ? undefined : opts.discovery
-  const modes = [opts.secret !== undefined, opts.signingKey !== undefined, opts.jwksUrl !== undefined, discovery !== undefined].filter(Boolean).length
-  if (modes !== 1) throw new errors.WARDEN_ERR_OPTION('secret', "or 'signingKey' or 'jwksUrl' or 'discovery': exactly one must be given")
-  if (opts.algorithm !== undefined && !(ALGORITHMS as readonly string[]).includes(opts.algorithm)) throw new errors.WARDEN_ERR_OPTION('algorithm', `must be one of ${ALGORITHMS.join(', ')}`)
-  if (opts.secret !== undefined) {
-    if (opts.verificationKeys !== undefined) throw new errors.WARDEN_ERR_OPTION('verificationKeys', "is for asymmetric keys; it cannot be combined with 'secret'")
-    if (opts.algorithm !== undefined && opts.algorithm !== 'HS256') throw new errors.WARDEN_ERR_KEY('secret', `a secret signs HS256, not ${opts.algorithm}`)
-    const key = secretKey('secret', opts.secret)
-    return { signing: { kid: undefined, alg: 'HS256', pem: key.key.export() }, local: [key], resolve: () => key }
-  }
-  if (opts.jwksUrl !== undefined) {
-    const url = urlOption('jwksUrl', opts.jwksUrl)
-    if (url.startsWith('/')) throw new errors.WARDEN_ERR_OPTION('jwksUrl', 'must be an absolute URL')
-    if (!isSecureUrl(url)) throw new errors.WARDEN_ERR_OPTION('jwksUrl', 'must be https (http only for a provider on this machine: localhost, 127.0.0.1, [::1])')
-    const keySet = remoteKeySet(url, { now })
-    return { signing: undefined, local: [], resolve: keySet.resolve, remote: { keySet } }
-  }
-  if (discovery !== undefined) {
-    const issuer = stringOption('issuer', Array.isArray(opts.issuer) ? opts.issuer[0] : opts.issuer)
-    const urls = typeof discovery === 'string' ? [urlOption('discovery', discovery)] : metadataUrls(urlOption('issuer', issuer))
-    for (const url of urls) {
-      if (url.startsWith('/') || !isSecureUrl(url)) throw new errors.WARDEN_ERR_OPTION(typeof discovery === 'string' ? 'discovery' : 'issuer', 'must be an https URL (http only for a provider on this machine)')
-    }
-    let jwksUri: Promise<string> | undefined
-    // Discovered once; a failure is retried on the next fetch of the keys (itself once per cooldown).
-    const keySet = remoteKeySet(async () => await (jwksUri ??= discoverJwksUri(issuer, urls, 5_000, isSecureUrl).catch((err: unknown) => { jwksUri = undefined; throw err })), { now })
-    return { signing: undefined, local: [], resolve: keySet.resolve, remote: { keySet, metadataUrl: urls[0] } }
-  }
-  const signing = privateKey('signingKey.privateKey', opts.signingKey?.kid, opts.signingKey!.privateKey, opts.algorithm)
-  const local: VerificationKey[] = [{ kid: signing.kid, alg: signing.alg, algs: new Set([signing.alg]), key: signing.publicKey }]
-  for (const [i, k] of (opts.verificationKeys ?? []).entries()) {
-    const key = publicKey(`verificationKeys[${i}]`, k?.kid, k?.publicKey)
-    if (local.some((other) => other.kid === key.kid)) throw new errors.WARDEN_ERR_KEY(`verificationKeys[${i}]`, `kid '${key.kid}' is used twice`)
-    local.push(key)
-  }
-  return {
-    signing: { kid: signing.kid, alg: signing.alg, pem: signing.key.export({ type: 'pkcs8', format: 'pem' }) },
-    local,
-    resolve: (header) => findKey(local, header)
-  }
-}
 
 /**
  * The scopes a token grants, of those the scheme declares: `scope` (RFC 9068, a string; some
@@ -224,30 +28,6 @@ function tokenScopes (claims: WardenClaims, declared: ReadonlySet<string>, read?
   const raw = read !== undefined ? read(claims) : claims.scope ?? claims.scp
   const list: unknown[] = typeof raw === 'string' ? raw.split(' ') : Array.isArray(raw) ? raw : []
   return list.filter((s, i): s is string => typeof s === 'string' && declared.has(s) && list.indexOf(s) === i)
-}
-
-/** RFC 9728 §3: the metadata document and where it lives for a resource identifier. */
-function resourceMetadata (opts: NonNullable<OAuth2BearerOptions['resourceMetadata']>, scopes: string[]): { url: string, path: string, document: Record<string, unknown> } {
-  let resource: URL
-  try {
-    resource = new URL(stringOption('resourceMetadata.resource', opts.resource))
-  } catch {
-    throw new errors.WARDEN_ERR_OPTION('resourceMetadata.resource', 'must be an absolute URL')
-  }
-  if (resource.search !== '' || resource.hash !== '') throw new errors.WARDEN_ERR_OPTION('resourceMetadata.resource', 'must have no query or fragment (RFC 9728 §1.2)')
-  const path = '/.well-known/oauth-protected-resource' + (resource.pathname === '/' ? '' : resource.pathname)
-  const authorizationServers = (opts.authorizationServers ?? []).map((s, i) => urlOption(`resourceMetadata.authorizationServers[${i}]`, s))
-  return {
-    url: resource.origin + path,
-    path,
-    document: {
-      resource: opts.resource,
-      ...(authorizationServers.length === 0 ? {} : { authorization_servers: authorizationServers }),
-      scopes_supported: scopes,
-      bearer_methods_supported: ['header'],
-      ...(opts.documentation === undefined ? {} : { resource_documentation: urlOption('resourceMetadata.documentation', opts.documentation) })
-    }
-  }
 }
 
 const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fastify, opts) => {
@@ -489,29 +269,6 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
     challenge: warden.challenge('Bearer', challengeParams, true),
     authenticate
   })
-}
-
-/**
- * The scheme as the document shows it, true to where tokens come from: the password flow of this
- * service's token endpoint with its own keys; with a provider, `openIdConnect` (discovered) or an
- * HTTP bearer JWT, unless the app names the provider's flows.
- */
-function schemeDocument (opts: OAuth2BearerOptions, keys: Keys, own: { tokenUrl: string, refreshUrl: string | undefined, scopes: Record<string, string> }): OpenAPIV3_1.SecuritySchemeObject {
-  const described = (text: string): { description: string } => ({ description: opts.description ?? text })
-  const documentation = opts.documentation
-  if (documentation !== undefined && 'openIdConnectUrl' in documentation) {
-    return { type: 'openIdConnect', openIdConnectUrl: urlOption('documentation.openIdConnectUrl', documentation.openIdConnectUrl), ...described('Tokens of the OpenID provider; send the access token as `Authorization: Bearer <token>`.') }
-  }
-  if (documentation !== undefined) return { type: 'oauth2', flows: documentation.flows, ...described('Tokens of the OAuth 2 provider; send the access token as `Authorization: Bearer <token>`.') }
-  if (keys.remote?.metadataUrl !== undefined) {
-    return { type: 'openIdConnect', openIdConnectUrl: keys.remote.metadataUrl, ...described('Tokens of the OpenID provider; send the access token as `Authorization: Bearer <token>`.') }
-  }
-  if (keys.remote !== undefined) return { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', ...described('An access token (JWT) of the OAuth 2 provider, verified with its published keys.') }
-  return {
-    type: 'oauth2',
-    ...described('OAuth2 password flow; send the access token as `Authorization: Bearer <token>`. Access tokens are JWTs (RFC 9068) issued and verified following RFC8725 (algorithm allow-list, typ, iss, aud, exp checked).'),
-    flows: { password: { tokenUrl: own.tokenUrl, ...(own.refreshUrl === undefined ? {} : { refreshUrl: own.refreshUrl }), scopes: own.scopes } }
-  }
 }
 
 /** OAuth2 bearer scheme: verifies RFC 9068 JWT access tokens and signs them for the token endpoint. */

@@ -1,0 +1,65 @@
+import { errors } from '../errors.js'
+import { stringOption, urlOption } from '../core/options.js'
+import { ALGORITHMS, privateKey, publicKey, secretKey, type Algorithm, type VerificationKey } from './keys.js'
+import { discoverJwksUri, findKey, metadataUrls, remoteKeySet, type RemoteKeySet } from './remote-keys.js'
+import type { TokenHeader } from './verify.js'
+import type { OAuth2BearerOptions } from './options.js'
+
+/** Where a scheme's keys come from: a secret, a signing key (and previous ones), or a provider. */
+export interface Keys {
+  /** `undefined` in resource-server mode. */
+  signing: { kid: string | undefined, alg: Algorithm, pem: string | Buffer } | undefined
+  local: VerificationKey[]
+  resolve: (header: TokenHeader) => VerificationKey | undefined | Promise<VerificationKey | undefined>
+  /** Resource-server mode: the provider's key set, and the metadata URL when discovered. */
+  remote?: { keySet: RemoteKeySet, metadataUrl?: string }
+}
+
+/** https, or http to this machine only: keys fetched in clear text from elsewhere could be anyone's. */
+function isSecureUrl (url: string): boolean {
+  const { protocol, hostname } = new URL(url)
+  return protocol === 'https:' || ['localhost', '127.0.0.1', '[::1]'].includes(hostname)
+}
+
+export function loadKeys (opts: OAuth2BearerOptions, now: () => number): Keys {
+  const discovery = opts.discovery === undefined || opts.discovery === false ? undefined : opts.discovery
+  const modes = [opts.secret !== undefined, opts.signingKey !== undefined, opts.jwksUrl !== undefined, discovery !== undefined].filter(Boolean).length
+  if (modes !== 1) throw new errors.WARDEN_ERR_OPTION('secret', "or 'signingKey' or 'jwksUrl' or 'discovery': exactly one must be given")
+  if (opts.algorithm !== undefined && !(ALGORITHMS as readonly string[]).includes(opts.algorithm)) throw new errors.WARDEN_ERR_OPTION('algorithm', `must be one of ${ALGORITHMS.join(', ')}`)
+  if (opts.secret !== undefined) {
+    if (opts.verificationKeys !== undefined) throw new errors.WARDEN_ERR_OPTION('verificationKeys', "is for asymmetric keys; it cannot be combined with 'secret'")
+    if (opts.algorithm !== undefined && opts.algorithm !== 'HS256') throw new errors.WARDEN_ERR_KEY('secret', `a secret signs HS256, not ${opts.algorithm}`)
+    const key = secretKey('secret', opts.secret)
+    return { signing: { kid: undefined, alg: 'HS256', pem: key.key.export() }, local: [key], resolve: () => key }
+  }
+  if (opts.jwksUrl !== undefined) {
+    const url = urlOption('jwksUrl', opts.jwksUrl)
+    if (url.startsWith('/')) throw new errors.WARDEN_ERR_OPTION('jwksUrl', 'must be an absolute URL')
+    if (!isSecureUrl(url)) throw new errors.WARDEN_ERR_OPTION('jwksUrl', 'must be https (http only for a provider on this machine: localhost, 127.0.0.1, [::1])')
+    const keySet = remoteKeySet(url, { now })
+    return { signing: undefined, local: [], resolve: keySet.resolve, remote: { keySet } }
+  }
+  if (discovery !== undefined) {
+    const issuer = stringOption('issuer', Array.isArray(opts.issuer) ? opts.issuer[0] : opts.issuer)
+    const urls = typeof discovery === 'string' ? [urlOption('discovery', discovery)] : metadataUrls(urlOption('issuer', issuer))
+    for (const url of urls) {
+      if (url.startsWith('/') || !isSecureUrl(url)) throw new errors.WARDEN_ERR_OPTION(typeof discovery === 'string' ? 'discovery' : 'issuer', 'must be an https URL (http only for a provider on this machine)')
+    }
+    let jwksUri: Promise<string> | undefined
+    // Discovered once; a failure is retried on the next fetch of the keys (itself once per cooldown).
+    const keySet = remoteKeySet(async () => await (jwksUri ??= discoverJwksUri(issuer, urls, 5_000, isSecureUrl).catch((err: unknown) => { jwksUri = undefined; throw err })), { now })
+    return { signing: undefined, local: [], resolve: keySet.resolve, remote: { keySet, metadataUrl: urls[0] } }
+  }
+  const signing = privateKey('signingKey.privateKey', opts.signingKey?.kid, opts.signingKey!.privateKey, opts.algorithm)
+  const local: VerificationKey[] = [{ kid: signing.kid, alg: signing.alg, algs: new Set([signing.alg]), key: signing.publicKey }]
+  for (const [i, k] of (opts.verificationKeys ?? []).entries()) {
+    const key = publicKey(`verificationKeys[${i}]`, k?.kid, k?.publicKey)
+    if (local.some((other) => other.kid === key.kid)) throw new errors.WARDEN_ERR_KEY(`verificationKeys[${i}]`, `kid '${key.kid}' is used twice`)
+    local.push(key)
+  }
+  return {
+    signing: { kid: signing.kid, alg: signing.alg, pem: signing.key.export({ type: 'pkcs8', format: 'pem' }) },
+    local,
+    resolve: (header) => findKey(local, header)
+  }
+}

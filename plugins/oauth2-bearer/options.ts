@@ -1,0 +1,146 @@
+import type { JsonWebKey } from 'node:crypto'
+import type { FastifyRequest } from 'fastify'
+import type { OpenAPIV3_1 } from 'openapi-types'
+import type { TObject } from '@sinclair/typebox'
+import type { WardenClaims, WardenUser } from '../core/types.js'
+import type { Algorithm, KeyInput } from './keys.js'
+
+export interface OAuth2BearerOptions {
+  /** Scheme name (key in `components.securitySchemes` and in route requirements). Default `'oauth2'`. */
+  name?: string
+  /** Realm of the `Bearer` challenge. Default: the core's realm. */
+  realm?: string
+  description?: string
+  /** Where clients get tokens (password flow), documented in the scheme. Default `/auth/token`. */
+  tokenUrl?: string
+  /** Where clients refresh tokens, documented in the flow. Default: none (`oauth2Server` sets it when refresh is on). */
+  refreshUrl?: string
+  /** Scopes this scheme grants; a subset of the core's catalog, all of it by default. */
+  scopes?: string[]
+  /** Expected `iss`; tokens are signed with the first one. A list accepts several issuers. */
+  issuer: string | string[]
+  /** Expected `aud` (the resource server's identifier, a URL or a client id such as `account`); a list accepts any of them, tokens are signed for the first. */
+  audience: string | string[]
+  /** HS256 secret, at least 32 bytes. Exclusive with `signingKey` and `jwksUrl`. */
+  secret?: string | Buffer
+  /** Asymmetric signing key (Ed25519, P-256/384/521 or RSA ≥ 2048 bits) with its `kid`. */
+  signingKey?: { kid: string, privateKey: KeyInput }
+  /**
+   * What the signing key signs (`JWT_ALGORITHM`): it must fit the key, or registration fails
+   * naming both (ES256 with an Ed25519 key does not silently sign EdDSA). Default: the key's own
+   * (EdDSA, ES256/384/512 by curve, RS256 for RSA); HS256 with `secret`.
+   */
+  algorithm?: Algorithm
+  /**
+   * Algorithms accepted in tokens. Default: those the configured keys sign with; in
+   * resource-server mode every asymmetric one (RS/PS/ES 256–512, EdDSA), each key verifying only
+   * those of its type.
+   */
+  algorithms?: Algorithm[]
+  /** More keys that verify but do not sign (previous keys during rotation). */
+  verificationKeys?: Array<{ kid: string, publicKey: KeyInput | JsonWebKey }>
+  /** Resource-server mode: verify tokens of an external OpenID provider with the keys at this URL. */
+  jwksUrl?: string
+  /** Where the public keys are published when signing asymmetrically; `false` to not publish. Default `/.well-known/jwks.json`. */
+  jwksPath?: string | false
+  /** Lifetime of issued access tokens, seconds. Default 900. */
+  expiresIn?: number
+  /** Leeway for `exp`/`nbf`/`iat`, seconds, at most 60. Default 30. */
+  clockTolerance?: number
+  /** Accepted `typ` headers, lower case. Default `['at+jwt', 'application/at+jwt']` (RFC 9068). */
+  tokenTypes?: Array<string | null>
+  /** Refuse tokens without `jti` (revocation by id needs one). Default `true`; Entra ID sends none. */
+  requireJti?: boolean
+  /**
+   * Where a provider puts the scopes, for those that use neither `scope` nor `scp` (Keycloak:
+   * `(claims) => claims.realm_access?.roles`). Only scopes the scheme declares are kept.
+   */
+  claimScopes?: (claims: WardenClaims) => readonly string[]
+  /**
+   * Resource-server mode by discovery: `true` reads `{issuer}/.well-known/openid-configuration`
+   * (RFC 8414's `/.well-known/oauth-authorization-server` when there is none), or give the metadata
+   * URL; its `issuer` must match exactly, and its `jwks_uri` is where the keys are.
+   */
+  discovery?: boolean | string
+  /** Fetch the provider's keys while the app starts: `true` tries (a failure is logged), `'required'` fails `ready()`. Default `true`. */
+  prefetch?: boolean | 'required'
+  /**
+   * How the scheme is documented. Default: the password flow of `tokenUrl` with your own keys;
+   * with a provider, `openIdConnect` (discovery) or an HTTP bearer JWT — never a password flow
+   * whose token URL does not exist on this service. Give `{ flows }` for the provider's real flows.
+   */
+  documentation?: { openIdConnectUrl: string } | { flows: OpenAPIV3_1.OAuth2SecurityScheme['flows'] }
+  /**
+   * A TypeBox schema of your own claims (`Type.Object({ tenant_id: Type.String() })`): a token
+   * whose claims do not fit is `invalid_token`, and `sign()` refuses claims that do not fit.
+   * Type them by merging `Static<typeof schema>` into `WardenClaims`.
+   */
+  claims?: TObject
+  /** Called for every verified token (cached or not); `true` refuses it. */
+  isRevoked?: (claims: WardenClaims, request: FastifyRequest) => boolean | Promise<boolean>
+  /**
+   * The current user of a verified, unrevoked token, set as `request.auth.user` (as Basic's
+   * `verify` can): FastAPI's `get_current_user`. `null` refuses the token (the account is gone
+   * or disabled). Called for every request; cached tokens included.
+   */
+  resolveUser?: (claims: WardenClaims, request: FastifyRequest) => WardenUser | null | Promise<WardenUser | null>
+  /** Cache verified tokens: `{ max }` entries. Default off. */
+  cache?: false | { max?: number }
+  /**
+   * Publish RFC 9728 protected-resource metadata for `resource` (this API's identifier, an
+   * absolute URL) and advertise it in every `Bearer` challenge (`resource_metadata=`), so a
+   * client can discover where to get a token.
+   */
+  resourceMetadata?: { resource: string, authorizationServers?: string[], documentation?: string }
+  /** Clock in ms since the epoch (tests). Default `Date.now`. */
+  now?: () => number
+}
+
+/** The claims the signer sets itself; `sign()` refuses them. */
+type SignerClaims = 'iss' | 'aud' | 'exp' | 'nbf' | 'iat' | 'jti'
+
+/**
+ * What `sign()` takes: `sub`, `scope` (a list or a space-separated string), and your own claims
+ * as merged into `WardenClaims`, the required ones required.
+ */
+export type SignableClaims = { [K in keyof WardenClaims as K extends SignerClaims | 'sub' | 'scope' ? never : K]: WardenClaims[K] } &
+{ sub: string, scope?: string | readonly string[] }
+
+/** A freshly signed access token. */
+export interface IssuedAccessToken {
+  token: string
+  jti: string
+  /** Seconds. */
+  expiresIn: number
+  /** Seconds since the epoch. */
+  expiresAt: number
+}
+
+/** Signs and verifies the access tokens of an `oauth2Bearer` scheme; decorated as `fastify.accessTokens`. */
+export interface AccessTokens {
+  /** Lifetime of issued tokens, seconds. */
+  readonly expiresIn: number
+  /** The `iss` of issued tokens. */
+  readonly issuer: string
+  /** Name of the scheme that verifies these tokens. */
+  readonly scheme: string
+  /** Scopes the scheme grants: `sign()` refuses any other. */
+  readonly scopes: ReadonlySet<string>
+  /** Whether the scheme checks revocation (`isRevoked`), so that revoking a token means something. */
+  readonly revocable: boolean
+  /**
+   * Sign an RFC 9068 access token. `scope` may be a list or a space-separated string of scopes
+   * the scheme grants.
+   */
+  sign (claims: SignableClaims, options?: { expiresIn?: number }): IssuedAccessToken
+  /** Verify a token exactly as the scheme does (signature, header, claims); throws on any fault. */
+  verify (token: string): Promise<WardenClaims>
+  /** The public keys, as a JWK Set (empty for HS256 and resource-server mode). */
+  jwks (): { keys: JsonWebKey[] }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    accessTokens: AccessTokens
+  }
+}
