@@ -5,7 +5,7 @@ import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { OpenAPIV3_1 } from 'openapi-types'
-import { pathOption } from './core/options.js'
+import { pathOption, stringOption, urlOption } from './core/options.js'
 import { routeTable } from './core/route-table.js'
 import { errors } from './errors.js'
 import { kCorsHeaders } from './core/api-headers.js'
@@ -17,6 +17,12 @@ export interface OpenApiOptions {
   tags?: OpenAPIV3_1.TagObject[]
   /** Where Swagger UI is served (with `/json` and `/yaml` below it); `false` for none. Default `/docs`. */
   routePrefix?: string | false
+  /**
+   * Swagger UI's login against an external provider (authorization code with PKCE): the public
+   * client id registered there (with `{docs}/static/oauth2-redirect.html` as its redirect URI),
+   * and the provider's origin, which the docs page may then call (discovery, token endpoint).
+   */
+  login?: { clientId: string, providerOrigin: string, scopes?: string[] }
 }
 
 /** The Content-Security-Policy of the Swagger UI pages. */
@@ -36,12 +42,23 @@ function withResponseHeaders (document: OpenAPIV3_1.Document, headers: Record<st
   return document
 }
 
+/** An origin (scheme, host, port) for a CSP source list: nothing else may slip into the policy. */
+function originOption (name: string, value: unknown): string {
+  if (typeof value !== 'string' || value.startsWith('/')) throw new errors.WARDEN_ERR_OPTION(name, 'must be an origin such as https://id.example.com')
+  const url = new URL(urlOption(name, value))
+  if (url.origin !== value) throw new errors.WARDEN_ERR_OPTION(name, 'must be an origin such as https://id.example.com')
+  return url.origin
+}
+
 /** Marks the config of every route @fastify/swagger was told of. */
 const kDocumented = Symbol('fastify-warden.documented')
 
 const openapiPlugin: FastifyPluginAsync<OpenApiOptions> = async (fastify, opts) => {
   const warden = fastify.warden
   const routePrefix = opts.routePrefix === false ? false : pathOption('routePrefix', opts.routePrefix, '/docs')
+  const login = opts.login === undefined
+    ? undefined
+    : { clientId: stringOption('login.clientId', opts.login.clientId), providerOrigin: originOption('login.providerOrigin', opts.login.providerOrigin), ...(opts.login.scopes === undefined ? {} : { scopes: opts.login.scopes }) }
   const components: OpenAPIV3_1.ComponentsObject = {}
   // Read when the document is generated, after every scheme plugin has registered.
   Object.defineProperty(components, 'securitySchemes', {
@@ -84,10 +101,11 @@ const openapiPlugin: FastifyPluginAsync<OpenApiOptions> = async (fastify, opts) 
         routePrefix,
         // No validator badge: it would send the document to a third party.
         uiConfig: { persistAuthorization: true, deepLinking: true, validatorUrl: null },
+        ...(login === undefined ? {} : { initOAuth: { clientId: login.clientId, usePkceWithAuthorizationCodeGrant: true, ...(login.scopes === undefined ? {} : { scopes: login.scopes }) } }),
         // swagger-ui's own policy minus upgrade-insecure-requests (which breaks plain-http
         // development servers) and minus framing; everything loads from this server. The style
         // hash is the one inline style Swagger UI applies (the browser test finds a new one).
-        staticCSP: DOCS_CSP
+        staticCSP: login === undefined ? DOCS_CSP : DOCS_CSP.replace("connect-src 'self'", `connect-src 'self' ${login.providerOrigin}`)
       })
     })
   }

@@ -1,7 +1,7 @@
 import { errors } from '../errors.js'
-import { stringOption, urlOption } from '../core/options.js'
+import { integerOption, stringOption, urlOption } from '../core/options.js'
 import { ALGORITHMS, privateKey, publicKey, secretKey, type Algorithm, type VerificationKey } from './keys.js'
-import { discoverJwksUri, findKey, metadataUrls, remoteKeySet, type RemoteKeySet } from './remote-keys.js'
+import { discoverJwksUri, findKey, metadataUrls, remoteKeySet, type RemoteKeySet, type RemoteKeySetOptions } from './remote-keys.js'
 import type { TokenHeader } from './verify.js'
 import type { OAuth2BearerOptions } from './options.js'
 
@@ -21,6 +21,15 @@ function isSecureUrl (url: string): boolean {
   return protocol === 'https:' || ['localhost', '127.0.0.1', '[::1]'].includes(hostname)
 }
 
+function keySetOptions (opts: OAuth2BearerOptions, now: () => number): RemoteKeySetOptions {
+  return {
+    now,
+    ...(opts.keySet?.cooldown === undefined ? {} : { cooldown: integerOption('keySet.cooldown', opts.keySet.cooldown, 30_000, 1_000, 3_600_000) }),
+    ...(opts.keySet?.maxAge === undefined ? {} : { maxAge: integerOption('keySet.maxAge', opts.keySet.maxAge, 600_000, 10_000, 86_400_000) }),
+    ...(opts.keySet?.timeout === undefined ? {} : { timeout: integerOption('keySet.timeout', opts.keySet.timeout, 5_000, 100, 60_000) })
+  }
+}
+
 export function loadKeys (opts: OAuth2BearerOptions, now: () => number): Keys {
   const discovery = opts.discovery === undefined || opts.discovery === false ? undefined : opts.discovery
   const modes = [opts.secret !== undefined, opts.signingKey !== undefined, opts.jwksUrl !== undefined, discovery !== undefined].filter(Boolean).length
@@ -36,7 +45,7 @@ export function loadKeys (opts: OAuth2BearerOptions, now: () => number): Keys {
     const url = urlOption('jwksUrl', opts.jwksUrl)
     if (url.startsWith('/')) throw new errors.WARDEN_ERR_OPTION('jwksUrl', 'must be an absolute URL')
     if (!isSecureUrl(url)) throw new errors.WARDEN_ERR_OPTION('jwksUrl', 'must be https (http only for a provider on this machine: localhost, 127.0.0.1, [::1])')
-    const keySet = remoteKeySet(url, { now })
+    const keySet = remoteKeySet(url, keySetOptions(opts, now))
     return { signing: undefined, local: [], resolve: keySet.resolve, remote: { keySet } }
   }
   if (discovery !== undefined) {
@@ -47,7 +56,8 @@ export function loadKeys (opts: OAuth2BearerOptions, now: () => number): Keys {
     }
     let jwksUri: Promise<string> | undefined
     // Discovered once; a failure is retried on the next fetch of the keys (itself once per cooldown).
-    const keySet = remoteKeySet(async () => await (jwksUri ??= discoverJwksUri(issuer, urls, 5_000, isSecureUrl).catch((err: unknown) => { jwksUri = undefined; throw err })), { now })
+    const options = keySetOptions(opts, now)
+    const keySet = remoteKeySet(async () => await (jwksUri ??= discoverJwksUri(issuer, urls, options.timeout ?? 5_000, isSecureUrl).catch((err: unknown) => { jwksUri = undefined; throw err })), options)
     return { signing: undefined, local: [], resolve: keySet.resolve, remote: { keySet, metadataUrl: urls[0] } }
   }
   const signing = privateKey('signingKey.privateKey', opts.signingKey?.kid, opts.signingKey!.privateKey, opts.algorithm)

@@ -62,6 +62,12 @@ export interface OAuth2BearerOptions {
    * URL; its `issuer` must match exactly, and its `jwks_uri` is where the keys are.
    */
   discovery?: boolean | string
+  /**
+   * How the provider's key set is fetched: at most once per `cooldown` ms when a token names an
+   * unknown `kid` (30 s), refetched when older than `maxAge` ms (10 min), each fetch given up
+   * after `timeout` ms (5 s).
+   */
+  keySet?: { cooldown?: number, maxAge?: number, timeout?: number }
   /** Fetch the provider's keys while the app starts: `true` tries (a failure is logged), `'required'` fails `ready()`. Default `true`. */
   prefetch?: boolean | 'required'
   /**

@@ -33,7 +33,7 @@ t.test('refresh: rotation on every use; a replayed token revokes the whole sessi
   t.equal((await app.inject({ url: '/users/me', headers: bearer(other.access_token) })).statusCode, 200, 'other sessions of the user live on')
 })
 
-t.test('refresh may narrow the scope but never widen it, nor beyond the role of today', async (t) => {
+t.test('regression: a wider refresh scope is invalid_scope and the refresh token stays usable; refresh may narrow, never beyond the role of today', async (t) => {
   const { app, login, stores } = await identityApp(t)
   const refresh = async (token: string, scope?: string) =>
     await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'refresh_token', refresh_token: token, ...(scope === undefined ? {} : { scope }) }) })

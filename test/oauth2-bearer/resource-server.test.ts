@@ -200,3 +200,14 @@ t.test('a resource server documents an HTTP bearer JWT unless told the provider\
   const flows = { authorizationCode: { authorizationUrl: 'https://id.example/authorize', tokenUrl: 'https://id.example/token', scopes: { 'users:read': 'Read users' } } }
   t.match(await documented({ documentation: { flows } }), { type: 'oauth2', flows })
 })
+
+t.test('the key set cooldown and timeout are options', async (t) => {
+  const { state, url } = await provider(t)
+  const { call, tick, now } = await resourceServer(url, { keySet: { cooldown: 2_000, timeout: 1_000 } })
+  t.equal(state.fetches, 1, 'fetched at start-up')
+  t.equal((await call(forge({ alg: 'ES256', typ: 'at+jwt', kid: 'new' }, claims(now()), k1.privateKey))).statusCode, 401)
+  tick(2_100)
+  await call(forge({ alg: 'ES256', typ: 'at+jwt', kid: 'newer' }, claims(now()), k1.privateKey))
+  t.equal(state.fetches, 2, 'an unknown kid refetches once the shorter cooldown has passed')
+  await t.rejects(resourceServer(url, { keySet: { timeout: 5 } }), { code: 'WARDEN_ERR_OPTION', message: /option 'keySet.timeout' must be an integer from 100/ })
+})
