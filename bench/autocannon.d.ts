@@ -1,5 +1,5 @@
 declare module 'autocannon' {
-  interface Options { url: string, headers?: Record<string, string>, connections?: number, duration?: number, overallRate?: number }
-  interface Result { requests: { average: number, total: number }, non2xx: number, errors: number }
+  interface Options { url: string, method?: 'GET' | 'POST', headers?: Record<string, string>, body?: string, connections?: number, duration?: number, overallRate?: number }
+  interface Result { requests: { average: number, total: number }, '2xx': number, non2xx: number, errors: number, latency: { p50: number, p99: number }, statusCodeStats?: Record<string, { count: number }> }
   export default function autocannon (options: Options): Promise<Result>
 }
