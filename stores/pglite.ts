@@ -4,12 +4,11 @@ import type { Database, Queryable } from './database.js'
 
 /**
  * Embedded PostgreSQL (PGlite): no server to install. `dataDir` keeps the data across restarts;
- * without it the database lives in memory. `snapshot` starts from a `dumpDataDir()` image, which
- * is ~5× faster than a cold start (tests share one).
+ * without it the database lives in memory.
  */
-export async function openPglite (dataDir?: string, snapshot?: Blob | File): Promise<Database> {
+export async function openPglite (dataDir?: string): Promise<Database> {
   if (dataDir !== undefined) await mkdir(dataDir, { recursive: true })
-  const db = await PGlite.create({ ...(dataDir === undefined ? {} : { dataDir }), ...(snapshot === undefined ? {} : { loadDataDir: snapshot }) })
+  const db = await PGlite.create(dataDir === undefined ? {} : { dataDir })
   const wrap = (q: Pick<PGlite, 'query'>): Queryable => ({
     async query<R> (sql: string, params: readonly unknown[] = []) {
       return (await q.query<R>(sql, params as unknown[])).rows
@@ -17,11 +16,8 @@ export async function openPglite (dataDir?: string, snapshot?: Blob | File): Pro
   })
   const { query } = wrap(db)
   return {
-    kind: 'pglite',
     query,
     transaction: async (fn) => await db.transaction(async (tx) => await fn(wrap(tx))),
-    close: async () => { await db.close() },
-    /** For tests: an image of the data directory. */
-    dump: async () => await db.dumpDataDir('none')
-  } as Database & { dump: () => Promise<Blob | File> }
+    close: async () => { await db.close() }
+  }
 }

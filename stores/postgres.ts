@@ -16,7 +16,6 @@ export function openPostgres (url: string, options: { searchPath?: string, max?:
   pool.on('error', () => {})
   const query = async <R>(sql: string, params: readonly unknown[] = []): Promise<R[]> => (await pool.query(sql, params as unknown[])).rows as R[]
   return {
-    kind: 'postgres',
     query,
     async transaction (fn) {
       const client = await pool.connect()
