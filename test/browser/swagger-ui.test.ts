@@ -5,7 +5,6 @@ import { chromium, type Page } from 'playwright-core'
 import { identityApp, ADMIN_PASSWORD } from '../helpers/identity.js'
 import { freePort } from '../helpers/services.js'
 import { closeSharedDatabase } from '../helpers/services.js'
-import { securityHeaders } from '../../plugins/index.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 t.teardown(closeSharedDatabase)
@@ -29,7 +28,6 @@ t.test('Swagger UI in Chromium: password-flow login, scoped calls, a 403, and no
   const url = `http://127.0.0.1:${port}`
   const { app } = await identityApp(t, { env: { PUBLIC_URL: url } })
   t.ok(app.hasPlugin('fastify-warden/security-headers'), 'the reference app sends its security headers')
-  void securityHeaders
   await app.listen({ host: '127.0.0.1', port })
 
   const browser = await chromium.launch({

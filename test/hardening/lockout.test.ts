@@ -61,7 +61,8 @@ t.test('unknown user names lock the same way, so a lock tells nothing about an a
     t.equal(res.headers['retry-after'], '30', username)
   }
   t.equal(await attempts.lockedFor('ADMIN'), 30, 'user names are compared case-insensitively')
-  t.ok(ADMIN_PASSWORD)
+  const right = await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'password', username: 'admin', password: ADMIN_PASSWORD }) })
+  t.equal(right.statusCode, 429, 'while locked, even the right password is not checked')
 })
 
 async function behaves (t: Test, attempts: LoginAttempts) {

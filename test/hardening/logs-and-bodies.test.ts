@@ -55,7 +55,7 @@ t.test('bodies: 64 KiB at most (413), prototype pollution refused (400), broken 
     t.equal(res.statusCode, 400)
     t.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8')
   }
-  t.equal(({} as Record<string, unknown>).role, undefined, 'Object.prototype is untouched')
+  t.same((await app.inject({ url: '/users?limit=100', headers: bearer(admin.access_token) })).json().items.map((u: { username: string }) => u.username), ['admin'], 'nothing was created by the refused bodies')
   t.equal((await post('{"username": "x",')).statusCode, 400)
   const unauthenticated = await app.inject({ method: 'POST', url: '/users', headers: { 'content-type': 'application/json' }, payload: 'x'.repeat(70_000) })
   t.equal(unauthenticated.statusCode, 401, 'without credentials the body is not even read')

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { createPublicKey, generateKeyPairSync } from 'node:crypto'
+import { generateKeyPairSync } from 'node:crypto'
 import { schemesApp, NOW } from '../helpers/app.js'
 import { SECRET } from '../helpers/keys.js'
 import { forge, claims } from '../helpers/jwt.js'
@@ -64,7 +64,6 @@ t.test('a well-formed token is admitted (the control case)', async (t) => {
   app.get('/r', { schema: { security: [{ oauth2: ['users:read'] }] } }, async (req) => req.auth)
   t.equal((await app.inject({ url: '/r', headers: { authorization: `Bearer ${valid}` } })).statusCode, 200)
   t.equal((await app.inject({ url: '/r', headers: { authorization: `bearer ${valid}` } })).statusCode, 200, 'the scheme name is case-insensitive')
-  t.equal(createPublicKey(rsaPublicPem).asymmetricKeyType, 'rsa')
 })
 
 t.test(`${hostile.length} malformed or hostile tokens are each a generic 401 invalid_token`, async (t) => {

@@ -29,8 +29,12 @@ for (const backend of ['pglite', 'postgres'] as const) {
     const before = (await users.findById(bob.id))!.passwordChangedAt
     await users.setPasswordHash(bob.id, 'rehashed', false)
     t.same((await users.findById(bob.id))!.passwordChangedAt, before, 'a rehash is not a password change')
+    // Compared in the database, at its microsecond precision: no sleep needed.
+    const [{ at }] = await db.query<{ at: string }>('SELECT password_changed_at::text AS at FROM users WHERE id = $1', [bob.id])
     await users.setPasswordHash(bob.id, 'changed', true)
     t.equal((await users.findById(bob.id))!.passwordHash, 'changed')
+    const [moved] = await db.query<{ moved: boolean }>('SELECT password_changed_at > $2::timestamptz AS moved FROM users WHERE id = $1', [bob.id, at])
+    t.equal(moved.moved, true, 'a password change moves passwordChangedAt')
 
     t.equal(await users.delete(bob.id), true)
     t.equal(await users.delete(bob.id), false)
