@@ -7,7 +7,7 @@ import { safeEqual } from './core/compare.js'
 import { ExpiringCache } from './core/expiring-cache.js'
 import { functionOption, integerOption, scopesOption, stringOption } from './core/options.js'
 import { callbackFault, checkGrant, isEpochSeconds } from './core/callbacks.js'
-import { securityEvent } from './core/events.js'
+import { credentialRefused } from './core/events.js'
 import { INVALID_CREDENTIALS, type AuthOutcome, type AuthPrincipal, type WardenUser } from './core/types.js'
 import { API_KEY_LENGTH, apiKeyDigest, apiKeyPrefix, generateApiKey } from './api-key/format.js'
 
@@ -132,10 +132,8 @@ const apiKeyPlugin: FastifyPluginAsync<ApiKeyOptions> = async (fastify, opts) =>
     return principal
   }
 
-  function refused (request: FastifyRequest, reason: 'malformed' | 'unknown' | 'expired', key: Record<string, string> = {}): AuthOutcome {
-    securityEvent(request, 'auth.failed', { scheme: name, reason, ...key })
-    return INVALID_CREDENTIALS
-  }
+  const refused = (request: FastifyRequest, reason: 'malformed' | 'unknown' | 'expired', key: Record<string, string> = {}): AuthOutcome =>
+    credentialRefused(request, name, reason, key)
 
   function admit (request: FastifyRequest, record: ApiKeyRecord, nowSec: number): AuthOutcome {
     if (record.expiresAt != null && record.expiresAt <= nowSec) return refused(request, 'expired', { api_key: record.id })

@@ -6,7 +6,7 @@ import { scopesOption, stringOption } from './core/options.js'
 import { INVALID_CREDENTIALS, type AuthOutcome, type WardenUser } from './core/types.js'
 import { decodeBasic } from './core/basic.js'
 import { callbackFault, checkGrant } from './core/callbacks.js'
-import { securityEvent } from './core/events.js'
+import { credentialRefused } from './core/events.js'
 
 /** What `verify` returns for a valid user name and password. */
 export interface BasicAuthUser {
@@ -45,10 +45,7 @@ const basicAuthPlugin: FastifyPluginAsync<BasicAuthOptions> = async (fastify, op
   const verify = opts.verify
   const scopes = scopesOption('scopes', opts.scopes, warden.scopes)
 
-  function refused (request: FastifyRequest, reason: 'malformed' | 'rejected'): AuthOutcome {
-    securityEvent(request, 'auth.failed', { scheme: name, reason })
-    return INVALID_CREDENTIALS
-  }
+  const refused = (request: FastifyRequest, reason: 'malformed' | 'rejected'): AuthOutcome => credentialRefused(request, name, reason)
 
   /** What `verify` returned, checked: a wrong shape fails closed, undeclared scopes are dropped. */
   function accept (request: FastifyRequest, user: unknown): AuthOutcome {

@@ -9,7 +9,7 @@ import { ExpiringCache } from './core/expiring-cache.js'
 import { functionOption, integerOption, pathOption, scopesOption, stringOption, urlOption } from './core/options.js'
 import { INVALID_CREDENTIALS, type AuthOutcome, type AuthPrincipal, type WardenClaims, type WardenUser } from './core/types.js'
 import { callbackFault } from './core/callbacks.js'
-import { securityEvent } from './core/events.js'
+import { credentialRefused } from './core/events.js'
 import { ALGORITHMS, ASYMMETRIC, toJwk, type Algorithm, type VerificationKey } from './oauth2-bearer/keys.js'
 import { loadKeys } from './oauth2-bearer/key-sources.js'
 import { resourceMetadata, schemeDocument } from './oauth2-bearer/document.js'
@@ -102,13 +102,12 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
   // The first refusal of each kind is a warning: a misconfigured issuer or audience shows at once.
   const seenKinds = new Set<RefusalKind>()
   function refused (request: FastifyRequest, kind: RefusalKind, detail: string, claims?: WardenClaims): AuthOutcome {
-    const token = claims === undefined ? {} : { jti: claims.jti, sub: claims.sub }
-    securityEvent(request, 'auth.failed', { scheme: name, reason: kind, ...token })
+    const outcome: AuthOutcome = credentialRefused(request, name, kind, claims === undefined ? {} : { jti: claims.jti, sub: claims.sub })
     if (!seenKinds.has(kind)) {
       seenKinds.add(kind)
       request.log.warn({ scheme: name, reason: kind, detail }, 'first access token refused for this reason')
     }
-    return INVALID_CREDENTIALS
+    return outcome
   }
 
   function withUser (request: FastifyRequest, principal: AuthPrincipal): AuthOutcome | Promise<AuthOutcome> {

@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify'
+import { INVALID_CREDENTIALS } from './types.js'
 
 /** The security events fastify-warden logs, each with the request id, the client address and a reason. */
 export type SecurityEvent =
@@ -34,6 +35,15 @@ export function securityEvent (request: FastifyRequest, event: SecurityEvent, fi
   if (ERROR.has(event)) request.log.error(entry, message)
   else if (WARN.has(event)) request.log.warn(entry, message)
   else request.log.info(entry, message)
+}
+
+/**
+ * A scheme refuses the credential a request presented: one `auth.failed` event with the reason
+ * class and what names the credential (a key prefix, a token's jti and sub), never the secret.
+ */
+export function credentialRefused (request: FastifyRequest, scheme: string, reason: string, names: Record<string, unknown> = {}): typeof INVALID_CREDENTIALS {
+  securityEvent(request, 'auth.failed', { scheme, reason, ...names })
+  return INVALID_CREDENTIALS
 }
 
 /**

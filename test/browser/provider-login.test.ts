@@ -2,15 +2,12 @@ import t from 'tap'
 import Fastify from 'fastify'
 import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
-import { generateKeyPairSync, type JsonWebKey } from 'node:crypto'
-import type { Server as HttpServer } from 'node:http'
 import { chromium } from 'playwright-core'
-import Provider from 'oidc-provider'
+import { RESOURCE as AUDIENCE, ecKey, startProvider } from '../helpers/oidc-provider.js'
 import { warden, oauth2Bearer, openapi } from '../../plugins/index.js'
 import { freePort } from '../helpers/services.js'
 
 const CHROMIUM = '/usr/bin/chromium'
-const AUDIENCE = 'urn:warden:api'
 
 t.test('Swagger UI logs in against a real OpenID provider with the authorization code flow and PKCE, then calls a protected route', {
   skip: existsSync(CHROMIUM) || process.env.CI === 'true' ? false : `${CHROMIUM} is not installed (apt-get install chromium; .ci/run installs it)`
@@ -19,33 +16,13 @@ t.test('Swagger UI logs in against a real OpenID provider with the authorization
   const issuer = `http://127.0.0.1:${providerPort}`
   const api = `http://127.0.0.1:${apiPort}`
 
-  const key = { ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }), kid: 'k1', alg: 'ES256', use: 'sig' } as JsonWebKey
-  const provider = new Provider(issuer, {
-    jwks: { keys: [key] as never },
-    clients: [{
-      client_id: 'swagger-ui',
-      token_endpoint_auth_method: 'none',
-      grant_types: ['authorization_code'],
-      response_types: ['code'],
-      redirect_uris: [`${api}/docs/static/oauth2-redirect.html`],
-      id_token_signed_response_alg: 'ES256',
-      scope: 'openid users:read'
-    }],
+  const stop = await startProvider(providerPort, {
+    keys: [ecKey('k1').jwk],
     scopes: ['openid', 'users:read'],
-    // The docs page calls the token endpoint from its own origin.
-    clientBasedCORS: () => true,
-    features: {
-      devInteractions: { enabled: true },
-      resourceIndicators: {
-        enabled: true,
-        defaultResource: () => AUDIENCE,
-        useGrantedResource: () => true,
-        getResourceServerInfo: () => ({ scope: 'users:read', audience: AUDIENCE, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } })
-      }
-    }
+    interactive: true,
+    clients: [{ client_id: 'swagger-ui', token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], response_types: ['code'], redirect_uris: [`${api}/docs/static/oauth2-redirect.html`], scope: 'openid users:read' }]
   })
-  const providerServer = provider.listen(providerPort, '127.0.0.1') as HttpServer
-  t.teardown(() => new Promise((resolve) => { providerServer.closeAllConnections(); providerServer.close(resolve) }))
+  t.teardown(stop)
 
   const app = Fastify()
   await app.register(warden, { scopes: { 'users:read': 'Read users' } })

@@ -1,8 +1,7 @@
 import t from 'tap'
 import Fastify from 'fastify'
 import { generateKeyPairSync, type JsonWebKey } from 'node:crypto'
-import type { Server as HttpServer } from 'node:http'
-import Provider from 'oidc-provider'
+import { RESOURCE as AUDIENCE, ecKey, startProvider as start } from '../helpers/oidc-provider.js'
 import { forge } from '../helpers/jwt.js'
 import { plugins } from '../helpers/subject.js'
 import { freePort } from '../helpers/services.js'
@@ -12,36 +11,10 @@ import { freePort } from '../helpers/services.js'
 const { warden, oauth2Bearer } = plugins
 const SCOPES = { 'users:read': 'Read users', 'users:write': 'Write users' }
 const SECRET = 'a-client-secret-long-enough-for-the-provider'
-const AUDIENCE = 'urn:warden:api'
 
-const ecKey = (kid: string) => {
-  const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' })
-  return { kid, privateKey: pair.privateKey, jwk: { ...pair.privateKey.export({ format: 'jwk' }), kid, alg: 'ES256', use: 'sig' } as JsonWebKey }
-}
-
-
-/** Start the provider on `port` with `keys` (the first signs); returns a stop function. */
-async function startProvider (port: number, keys: JsonWebKey[]): Promise<() => Promise<void>> {
-  const provider = new Provider(`http://127.0.0.1:${port}`, {
-    jwks: { keys: keys as never },
-    clients: [{ client_id: 'reports', client_secret: SECRET, grant_types: ['client_credentials'], redirect_uris: [], response_types: [], scope: 'users:read users:write', id_token_signed_response_alg: 'ES256' }],
-    scopes: ['users:read', 'users:write'],
-    ttl: { ClientCredentials: 600 },
-    features: {
-      devInteractions: { enabled: false },
-      clientCredentials: { enabled: true },
-      resourceIndicators: {
-        enabled: true,
-        defaultResource: () => AUDIENCE,
-        useGrantedResource: () => true,
-        getResourceServerInfo: () => ({ scope: 'users:read users:write', audience: AUDIENCE, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } })
-      }
-    }
-  })
-  const server = provider.listen(port, '127.0.0.1') as HttpServer
-  await new Promise<void>((resolve) => server.once('listening', resolve))
-  return async () => { server.closeAllConnections(); await new Promise((resolve) => server.close(resolve)) }
-}
+/** The provider with the reports service as its confidential client; `keys[0]` signs. */
+const startProvider = async (port: number, keys: JsonWebKey[]): Promise<() => Promise<void>> =>
+  await start(port, { keys, scopes: ['users:read', 'users:write'], clients: [{ client_id: 'reports', client_secret: SECRET, grant_types: ['client_credentials'], redirect_uris: [], response_types: [], scope: 'users:read users:write' }] })
 
 async function clientCredentialsToken (issuer: string, scope: string): Promise<string> {
   // After a provider restart, the first request may land on a pooled connection the old one closed.
