@@ -1,10 +1,9 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { errors } from './errors.js'
-import { assertHeaderSafe } from './core/challenge.js'
-import { scopesOption, stringOption } from './core/options.js'
+import { errors } from './core/errors.js'
+import { schemeOptions } from './core/options.js'
 import { INVALID_CREDENTIALS, type AuthOutcome, type WardenUser } from './core/types.js'
-import { decodeBasic } from './core/basic.js'
+import { authorizationCredentials, decodeBasic } from './core/authorization.js'
 import { callbackFault, checkGrant } from './core/callbacks.js'
 import { credentialRefused } from './core/events.js'
 
@@ -38,12 +37,9 @@ export function parseBasic (encoded: string): { username: string, password: stri
 
 const basicAuthPlugin: FastifyPluginAsync<BasicAuthOptions> = async (fastify, opts) => {
   const warden = fastify.warden
-  const name = stringOption('name', opts.name, 'basic')
-  const realm = opts.realm ?? warden.realm
-  assertHeaderSafe('realm', realm)
+  const { name, realm, scopes } = schemeOptions(warden, opts, 'basic')
   if (typeof opts.verify !== 'function') throw new errors.WARDEN_ERR_OPTION('verify', 'must be a function (username, password, request) => user | null')
   const verify = opts.verify
-  const scopes = scopesOption('scopes', opts.scopes, warden.scopes)
 
   const refused = (request: FastifyRequest, reason: 'malformed' | 'rejected'): AuthOutcome => credentialRefused(request, name, reason)
 
@@ -59,10 +55,9 @@ const basicAuthPlugin: FastifyPluginAsync<BasicAuthOptions> = async (fastify, op
   }
 
   function authenticate (request: FastifyRequest): AuthOutcome | Promise<AuthOutcome> {
-    const authorization = request.headers.authorization
-    if (authorization === undefined || authorization.length < 6 || authorization.charCodeAt(5) !== 32 ||
-      authorization.slice(0, 5).toLowerCase() !== 'basic') return null
-    const credentials = parseBasic(authorization.slice(6))
+    const encoded = authorizationCredentials(request.headers.authorization, 'basic')
+    if (encoded === undefined) return null
+    const credentials = parseBasic(encoded)
     if (credentials === undefined) return refused(request, 'malformed')
     const user = verify(credentials.username, credentials.password, request)
     return user instanceof Promise ? user.then((u) => accept(request, u)) : accept(request, user)

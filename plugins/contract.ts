@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { SecurityScheme } from './core/types.js'
-import type { WardenRoute } from './warden.js'
+import type { WardenRoute } from './core/warden.js'
 
 type Headers = Record<string, string>
 

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import fastifyCors from '@fastify/cors'
-import { errors } from './errors.js'
+import { errors } from './core/errors.js'
 import { integerOption } from './core/options.js'
 import { kCorsHeaders } from './core/api-headers.js'
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { errors } from './errors.js'
-import { assertHeaderSafe } from './core/challenge.js'
+import { errors } from './core/errors.js'
+import { assertHeaderSafe } from './core/www-authenticate.js'
 import { functionOption, integerOption, pathOption, stringOption } from './core/options.js'
 import { problem, sendProblem } from './core/problem.js'
 import { securityEvent } from './core/events.js'
@@ -11,7 +11,7 @@ import { memoryLoginAttempts, type LoginAttempts } from './oauth2-server/lockout
 import { checkUserGrant, createLogin, type LoginResult, type UserGrant, type VerifyUser } from './oauth2-server/login.js'
 import { FORM, FORM_BODY_LIMIT, NO_STORE, OAuthFailure, addFormParser, oauthError, parameters, requestedScopes, required } from './oauth2-server/protocol.js'
 import { metadataSchema, oauthErrorSchema, revokeRequestSchema, tokenRequestSchema, tokenResponseSchema } from './oauth2-server/schemas.js'
-import { createSessions, type SessionStore } from './oauth2-server/sessions.js'
+import { createSessions, type SessionStore } from './oauth2-server/refresh-rotation.js'
 
 export interface OAuth2ServerOptions {
   /**

@@ -7,7 +7,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { OpenAPIV3_1 } from 'openapi-types'
 import { pathOption, stringOption, urlOption } from './core/options.js'
 import { routeTable } from './core/route-table.js'
-import { errors } from './errors.js'
+import { errors } from './core/errors.js'
 import { kCorsHeaders } from './core/api-headers.js'
 
 export interface OpenApiOptions {

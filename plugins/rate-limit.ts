@@ -2,7 +2,7 @@ import type { FastifyContextConfig, FastifyPluginAsync, FastifyReply, FastifyReq
 import fp from 'fastify-plugin'
 import fastifyRateLimit from '@fastify/rate-limit'
 import type { RateLimitPluginOptions } from '@fastify/rate-limit'
-import { errors } from './errors.js'
+import { errors } from './core/errors.js'
 import { integerOption } from './core/options.js'
 import { problem, problemSchema, sendProblem, PROBLEM_CONTENT_TYPE, PROBLEM_SCHEMA_ID } from './core/problem.js'
 import { securityEvent } from './core/events.js'

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
-import { errors } from './errors.js'
+import { errors } from './core/errors.js'
 import { problem, sendProblem } from './core/problem.js'
 import { securityEvent } from './core/events.js'
 

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { StringEnum } from '../schemas/common.js'
+import { StringEnum } from '../schemas/reference/common.js'
 import type { Stores } from '../stores/identity.js'
 import type { PasswordHasher } from '../plugins/index.js'
 

@@ -15,16 +15,3 @@ export interface Database extends Queryable {
 
 /** Ids are UUIDs; anything else cannot name a row, so stores answer "none" without a query. */
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
-/**
- * Open the database a URL names: `postgres://…` / `postgresql://…` for a server, `memory://`
- * for a throw-away embedded one, anything else is an embedded database kept in that folder.
- */
-export async function openDatabase (url: string): Promise<Database> {
-  if (/^postgres(ql)?:\/\//.test(url)) {
-    const { openPostgres } = await import('./postgres.js')
-    return openPostgres(url)
-  }
-  const { openPglite } = await import('./pglite.js')
-  return await openPglite(url === 'memory://' ? undefined : url)
-}

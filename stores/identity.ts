@@ -1,4 +1,5 @@
-import { openDatabase, type Database } from './database.js'
+import type { Database } from './database.js'
+import { openDatabase } from './open-database.js'
 import { migrate } from './migrations.js'
 import { sqlUserStore, type UserStore } from './users.js'
 import { wardenStores, type WardenStoreOptions, type WardenStores } from './index.js'

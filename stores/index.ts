@@ -5,7 +5,7 @@ import { sqlRefreshTokenStore } from './refresh-tokens.js'
 import { sqlRevocationStore } from './revocations.js'
 import { RevocationList } from './revocation-list.js'
 import { ApiKeyUsage } from './api-key-usage.js'
-import type { RefreshTokenStore } from '../plugins/oauth2-server/sessions.js'
+import type { RefreshTokenStore } from '../plugins/oauth2-server/refresh-rotation.js'
 import type { ApiKeyRecord } from '../plugins/api-key.js'
 
 export interface WardenStoreOptions {
@@ -80,7 +80,8 @@ export async function wardenStores (db: Database, options: WardenStoreOptions = 
   }
 }
 
-export { openDatabase, type Database, type Queryable } from './database.js'
+export type { Database, Queryable } from './database.js'
+export { openDatabase } from './open-database.js'
 export { migrateWarden, WARDEN_MIGRATIONS } from './schema.js'
 export { sqlApiKeyStore, type ApiKeyStore, type StoredApiKey, type ApiKeyUse } from './api-keys.js'
 export { sqlRefreshTokenStore } from './refresh-tokens.js'

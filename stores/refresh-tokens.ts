@@ -1,4 +1,4 @@
-import type { RefreshFamily, RefreshTokenStore, Rotation } from '../plugins/oauth2-server/sessions.js'
+import type { RefreshFamily, RefreshTokenStore, Rotation } from '../plugins/oauth2-server/refresh-rotation.js'
 import type { Database } from './database.js'
 
 interface Presented { family_id: string, rotated_at: Date | null, subject: string, scope: string, client_id: string, expires_at: Date, revoked_at: Date | null }

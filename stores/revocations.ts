@@ -1,4 +1,4 @@
-import type { Revocation } from '../plugins/oauth2-server/sessions.js'
+import type { Revocation } from '../plugins/oauth2-server/refresh-rotation.js'
 import type { Queryable } from './database.js'
 
 export type { Revocation }

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, type KeyObject } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { crc32 } from 'node:zlib'
 
 /**
@@ -53,7 +53,3 @@ export function apiKeyPrefix (key: string): string | undefined {
   return match[1]
 }
 
-/** HMAC-SHA256 of a key under the server's key, base64url: what is stored instead of the key. */
-export function apiKeyDigest (hmacKey: KeyObject, key: string): string {
-  return createHmac('sha256', hmacKey).update(key).digest('base64url')
-}

@@ -1,4 +1,5 @@
-import { errors } from '../errors.js'
+import { errors } from './errors.js'
+import { assertHeaderSafe } from './www-authenticate.js'
 
 /** Option checks shared by every plugin; each error names the option at fault. */
 
@@ -54,4 +55,15 @@ export function scopesOption (name: string, value: unknown, catalog: Readonly<Re
     }
   }
   return new Set(value as string[])
+}
+
+/** What every scheme reads alike: its name, the realm of its challenge, the scopes it grants. */
+export function schemeOptions (
+  core: { realm: string, scopes: Readonly<Record<string, string>> },
+  opts: { name?: string, realm?: string, scopes?: string[] },
+  defaultName: string
+): { name: string, realm: string, scopes: ReadonlySet<string> } {
+  const realm = opts.realm ?? core.realm
+  assertHeaderSafe('realm', realm)
+  return { name: stringOption('name', opts.name, defaultName), realm, scopes: scopesOption('scopes', opts.scopes, core.scopes) }
 }

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import { errors } from '../errors.js'
+import { errors } from './errors.js'
 import { frozenProblem } from './problem.js'
 import { INVALID_CREDENTIALS, type AuthOutcome, type AuthPrincipal, type SecurityRequirement, type SecurityScheme } from './types.js'
 import { DependencyUnavailable } from './callbacks.js'

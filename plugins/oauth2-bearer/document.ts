@@ -1,5 +1,5 @@
 import type { OpenAPIV3_1 } from 'openapi-types'
-import { errors } from '../errors.js'
+import { errors } from '../core/errors.js'
 import { stringOption, urlOption } from '../core/options.js'
 import type { Keys } from './key-sources.js'
 import type { OAuth2BearerOptions } from './options.js'

@@ -1,4 +1,5 @@
-import { errors } from '../errors.js'
+import type { KeyObject } from 'node:crypto'
+import { errors } from '../core/errors.js'
 import { integerOption, stringOption, urlOption } from '../core/options.js'
 import { ALGORITHMS, privateKey, publicKey, secretKey, type Algorithm, type VerificationKey } from './keys.js'
 import { discoverJwksUri, findKey, metadataUrls, remoteKeySet, type RemoteKeySet, type RemoteKeySetOptions } from './remote-keys.js'
@@ -7,8 +8,8 @@ import type { OAuth2BearerOptions } from './options.js'
 
 /** Where a scheme's keys come from: a secret, a signing key (and previous ones), or a provider. */
 export interface Keys {
-  /** `undefined` in resource-server mode. */
-  signing: { kid: string | undefined, alg: Algorithm, pem: string | Buffer } | undefined
+  /** The key that signs (a secret or a private key); `undefined` in resource-server mode. */
+  signing: { kid: string | undefined, alg: Algorithm, key: KeyObject } | undefined
   local: VerificationKey[]
   resolve: (header: TokenHeader) => VerificationKey | undefined | Promise<VerificationKey | undefined>
   /** Resource-server mode: the provider's key set, and the metadata URL when discovered. */
@@ -39,7 +40,7 @@ export function loadKeys (opts: OAuth2BearerOptions, now: () => number): Keys {
     if (opts.verificationKeys !== undefined) throw new errors.WARDEN_ERR_OPTION('verificationKeys', "is for asymmetric keys; it cannot be combined with 'secret'")
     if (opts.algorithm !== undefined && opts.algorithm !== 'HS256') throw new errors.WARDEN_ERR_KEY('secret', `a secret signs HS256, not ${opts.algorithm}`)
     const key = secretKey('secret', opts.secret)
-    return { signing: { kid: undefined, alg: 'HS256', pem: key.key.export() }, local: [key], resolve: () => key }
+    return { signing: { kid: undefined, alg: 'HS256', key: key.key }, local: [key], resolve: () => key }
   }
   if (opts.jwksUrl !== undefined) {
     const url = urlOption('jwksUrl', opts.jwksUrl)
@@ -68,7 +69,7 @@ export function loadKeys (opts: OAuth2BearerOptions, now: () => number): Keys {
     local.push(key)
   }
   return {
-    signing: { kid: signing.kid, alg: signing.alg, pem: signing.key.export({ type: 'pkcs8', format: 'pem' }) },
+    signing: { kid: signing.kid, alg: signing.alg, key: signing.key },
     local,
     resolve: (header) => findKey(local, header)
   }

@@ -1,5 +1,5 @@
 import { KeyObject, createPublicKey, createPrivateKey, createSecretKey, type JsonWebKey } from 'node:crypto'
-import { errors } from '../errors.js'
+import { errors } from '../core/errors.js'
 
 /** Signature algorithms fastify-warden accepts; anything else (including `none`) is refused. */
 export const ALGORITHMS = ['HS256', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const

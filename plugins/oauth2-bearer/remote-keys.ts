@@ -1,5 +1,5 @@
 import { createPublicKey, type JsonWebKey } from 'node:crypto'
-import { errors } from '../errors.js'
+import { errors } from '../core/errors.js'
 import { keyFor, type VerificationKey } from './keys.js'
 import type { TokenHeader } from './verify.js'
 

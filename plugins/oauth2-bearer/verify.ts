@@ -128,3 +128,47 @@ export function checkClaims (segment: string, rules: ClaimRules): WardenClaims {
   if (scope !== undefined && typeof scope !== 'string' && !(Array.isArray(scope) && scope.every((s) => typeof s === 'string'))) throw refuse('scope')
   return claims
 }
+
+/** Something that checks decoded claims against the app's own schema (a compiled TypeBox check). */
+export interface ClaimsCheck {
+  Check (value: unknown): boolean
+}
+
+/**
+ * The scheme's one verifier: signature, header and claims, with the key the header names. Sync
+ * for local keys, a promise for a provider's key set; throws `InvalidToken` for what the token
+ * is, anything else (a key set that cannot be fetched) for what the service is.
+ */
+export function tokenVerifier (
+  rules: ClaimRules,
+  allowed: ReadonlySet<Algorithm>,
+  resolveKey: (header: TokenHeader) => VerificationKey | undefined | Promise<VerificationKey | undefined>,
+  ownClaims: ClaimsCheck | undefined
+): (token: string) => WardenClaims | Promise<WardenClaims> {
+  // Header segments repeat on every request (one per key); parse each once. Bounded, so
+  // made-up headers cannot grow it.
+  const headers = new Map<string, TokenHeader>()
+  function headerOf (segment: string): TokenHeader {
+    let header = headers.get(segment)
+    if (header === undefined) {
+      header = parseHeader(segment, rules, allowed)
+      if (headers.size < 64) headers.set(segment, header)
+    }
+    return header
+  }
+
+  function verifyWith (key: VerificationKey | undefined, header: TokenHeader, parts: [string, string, string]): WardenClaims {
+    if (key === undefined) throw new InvalidToken('unknown key', 'unknown_key')
+    checkSignature(key, header.alg, parts[0] + '.' + parts[1], parts[2])
+    const claims = checkClaims(parts[1], rules)
+    if (ownClaims !== undefined && !ownClaims.Check(claims)) throw new InvalidToken('claims do not fit the claims schema', 'claims', claims)
+    return claims
+  }
+
+  return (token) => {
+    const parts = splitToken(token)
+    const header = headerOf(parts[0])
+    const key = resolveKey(header)
+    return key instanceof Promise ? key.then((k) => verifyWith(k, header, parts)) : verifyWith(key, header, parts)
+  }
+}

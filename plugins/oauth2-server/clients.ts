@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
-import { errors } from '../errors.js'
-import { decodeBasic } from '../core/basic.js'
+import { errors } from '../core/errors.js'
+import { decodeBasic } from '../core/authorization.js'
 import { safeEqual } from '../core/compare.js'
 import { OAuthFailure } from './protocol.js'
 

@@ -1,5 +1,5 @@
 import { StringEnum } from './common.js'
-import type { Role } from '../stores/users.js'
+import type { Role } from '../../stores/users.js'
 
 /** The reference API's scopes, as documented in the OAuth2 flow. */
 export const SCOPES = {

@@ -1,14 +1,14 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions, onRequestHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { errors } from './errors.js'
-import { challengeBuilder, assertHeaderSafe } from './core/challenge.js'
-import { Denial, SCOPE, compileRequirement, parseRequirement, requiresScopes, type Evaluator } from './core/requirement.js'
-import { problemErrorHandler } from './core/error-handler.js'
-import { securityEvent } from './core/events.js'
-import { PROBLEM_CONTENT_TYPE, PROBLEM_SCHEMA_ID, frozenProblem, problem, problemSchema, sendProblem } from './core/problem.js'
-import { DependencyUnavailable } from './core/callbacks.js'
-import { routeName, routeTable, type RouteEntry } from './core/route-table.js'
-import type { AuthPrincipal, SecurityRequirement, SecurityScheme } from './core/types.js'
+import { challengeBuilder, assertHeaderSafe } from './www-authenticate.js'
+import { Denial, SCOPE, compileRequirement, parseRequirement, requiresScopes, type Evaluator } from './requirement.js'
+import { problemErrorHandler } from './error-handler.js'
+import { securityEvent } from './events.js'
+import { PROBLEM_CONTENT_TYPE, PROBLEM_SCHEMA_ID, frozenProblem, problem, problemSchema, sendProblem } from './problem.js'
+import { DependencyUnavailable } from './callbacks.js'
+import { routeName, routeTable, type RouteEntry } from './route-table.js'
+import type { AuthPrincipal, SecurityRequirement, SecurityScheme } from './types.js'
 
 export interface WardenOptions {
   /**

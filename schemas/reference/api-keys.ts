@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import { Timestamp, Uuid } from './common.js'
-import { SafeText } from './toolkit.js'
+import { SafeText } from '../toolkit.js'
 import { ScopeName } from './scopes.js'
 
 const Fields = {

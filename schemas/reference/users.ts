@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { StringEnum, Timestamp, Uuid } from './common.js'
-import { NO_CONTROL } from './toolkit.js'
+import { NO_CONTROL } from '../toolkit.js'
 
 export const Username = Type.String({ pattern: '^[A-Za-z0-9_.-]{3,32}$', minLength: 3, maxLength: 32, description: 'Letters, digits, `_`, `.` and `-`, 3 to 32' })
 export const Email = Type.String({ format: 'email', maxLength: 254 })

@@ -1,5 +1,5 @@
 import type { ChallengeKind } from './types.js'
-import { errors } from '../errors.js'
+import { errors } from './errors.js'
 
 /**
  * Control characters: header values must not carry them (quoted-string escapes `\` and `"`,

@@ -1,8 +1,8 @@
 import { availableParallelism } from 'node:os'
 import argon2 from 'argon2'
 import bcrypt from 'bcryptjs'
-import { errors } from '../errors.js'
-import { integerOption } from './options.js'
+import { errors } from './core/errors.js'
+import { integerOption } from './core/options.js'
 
 export interface PasswordHasherOptions {
   /** argon2id memory in KiB. Default 19456 (19 MiB, OWASP). */

@@ -1,4 +1,4 @@
-import { CONTROL } from './challenge.js'
+import { CONTROL } from './www-authenticate.js'
 
 const TOKEN68 = /^[A-Za-z0-9+/]+={0,2}$/
 const MAX_USERNAME = 256
@@ -26,3 +26,14 @@ export function decodeBasic (encoded: string): { username: string, password: str
   return { username, password }
 }
 
+/**
+ * The credentials of an `Authorization: <scheme> <credentials>` header (RFC 9110 §11.6.2; the
+ * scheme name, lower case here, is matched case-insensitively), or `undefined` when the header
+ * is absent or names another scheme: that is another scheme's business.
+ */
+export function authorizationCredentials (authorization: string | undefined, scheme: string): string | undefined {
+  const n = scheme.length
+  if (authorization === undefined || authorization.length <= n || authorization.charCodeAt(n) !== 32 ||
+    authorization.slice(0, n).toLowerCase() !== scheme) return undefined
+  return authorization.slice(n + 1)
+}

@@ -1,0 +1,35 @@
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto'
+import { errors } from '../core/errors.js'
+import { safeEqual } from '../core/compare.js'
+
+/**
+ * Where an API key is hashed. What is stored is HMAC-SHA256 of the key under the server's
+ * `secret`, base64url: a leaked table cannot be tried offline without the secret.
+ */
+export class ApiKeyHasher {
+  readonly #key: KeyObject
+
+  constructor (option: string, secret: unknown) {
+    if (typeof secret !== 'string' && !Buffer.isBuffer(secret)) throw new errors.WARDEN_ERR_OPTION(option, 'must be a string or Buffer of at least 32 bytes')
+    if (Buffer.byteLength(secret) < 32) throw new errors.WARDEN_ERR_OPTION(option, 'must be at least 32 bytes')
+    this.#key = createSecretKey(Buffer.from(secret))
+  }
+
+  #mac (key: string): Buffer {
+    return createHmac('sha256', this.#key).update(key).digest()
+  }
+
+  /** The digest to store for a key. */
+  digest (key: string): string {
+    return this.#mac(key).toString('base64url')
+  }
+
+  /**
+   * Whether `key` is the key of a stored `digest`, in constant time. The HMAC is computed even
+   * without a digest (nothing found), so a miss costs what a wrong key costs.
+   */
+  matches (key: string, digest: string | undefined): boolean {
+    const actual = this.#mac(key)
+    return digest !== undefined && safeEqual(Buffer.from(digest, 'base64url'), actual)
+  }
+}

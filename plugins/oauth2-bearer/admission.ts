@@ -1,0 +1,42 @@
+import type { FastifyRequest } from 'fastify'
+import { callbackFault } from '../core/callbacks.js'
+import { INVALID_CREDENTIALS, type AuthOutcome, type AuthPrincipal, type WardenClaims, type WardenUser } from '../core/types.js'
+import type { RefusalKind } from './verify.js'
+import type { BearerSettings } from './settings.js'
+
+type Refuse = (request: FastifyRequest, kind: RefusalKind, detail: string, claims?: WardenClaims) => AuthOutcome
+
+/**
+ * What a verified token must still pass, on every request (cached tokens too): the app's
+ * revocation check, then its current user. A callback's wrong answer fails closed.
+ */
+export function admission (settings: Pick<BearerSettings, 'isRevoked' | 'resolveUser'>, refused: Refuse): (request: FastifyRequest, principal: AuthPrincipal) => AuthOutcome | Promise<AuthOutcome> {
+  const { isRevoked, resolveUser } = settings
+
+  function withUser (request: FastifyRequest, principal: AuthPrincipal): AuthOutcome | Promise<AuthOutcome> {
+    if (resolveUser === undefined) return principal
+    const found = (user: unknown): AuthOutcome => {
+      if (user === null) return refused(request, 'user', 'resolveUser found no user', principal.claims)
+      if (typeof user !== 'object' || Array.isArray(user)) {
+        callbackFault(request, 'resolveUser', '(result)', 'must be an object or null')
+        return INVALID_CREDENTIALS
+      }
+      return Object.freeze({ ...principal, user: Object.freeze(user as WardenUser) })
+    }
+    const user = resolveUser(principal.claims as WardenClaims, request)
+    return user instanceof Promise ? user.then(found) : found(user)
+  }
+
+  return function admit (request, principal) {
+    if (isRevoked === undefined) return withUser(request, principal)
+    const decide = (revoked: unknown): AuthOutcome | Promise<AuthOutcome> => {
+      if (revoked === false) return withUser(request, principal)
+      if (revoked === true) return refused(request, 'revoked', 'isRevoked', principal.claims)
+      // Anything but a boolean fails closed: a missing `return` must not let a revoked token in.
+      callbackFault(request, 'isRevoked', '(result)', 'must be a boolean')
+      return INVALID_CREDENTIALS
+    }
+    const revoked = isRevoked(principal.claims as WardenClaims, request)
+    return revoked instanceof Promise ? revoked.then(decide) : decide(revoked)
+  }
+}
