@@ -67,3 +67,8 @@ export function schemeOptions (
   assertHeaderSafe('realm', realm)
   return { name: stringOption('name', opts.name, defaultName), realm, scopes: scopesOption('scopes', opts.scopes, core.scopes) }
 }
+
+/** The descriptions of `scopes` from the catalog, in the catalog's order: what a flow documents. */
+export function scopeDescriptions (catalog: Readonly<Record<string, string>>, scopes: ReadonlySet<string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(catalog).filter(([s]) => scopes.has(s)))
+}

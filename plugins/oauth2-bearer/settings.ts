@@ -1,7 +1,7 @@
 import type { TObject } from '@sinclair/typebox'
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import { errors } from '../core/errors.js'
-import { functionOption, integerOption, schemeOptions, stringOption, urlOption } from '../core/options.js'
+import { functionOption, integerOption, schemeOptions, scopeDescriptions, stringOption, urlOption } from '../core/options.js'
 import { ALGORITHMS, ASYMMETRIC, type Algorithm } from './keys.js'
 import { loadKeys, type Keys } from './key-sources.js'
 import { resourceMetadata } from './document.js'
@@ -59,7 +59,7 @@ function claimsOption (claims: OAuth2BearerOptions['claims']): BearerSettings['o
 
 export function bearerSettings (opts: OAuth2BearerOptions, core: { realm: string, scopes: Readonly<Record<string, string>> }): BearerSettings {
   const { name, realm, scopes } = schemeOptions(core, opts, 'oauth2')
-  const scopeDescriptions = Object.fromEntries(Object.entries(core.scopes).filter(([s]) => scopes.has(s)))
+  const described = scopeDescriptions(core.scopes, scopes)
   const now = functionOption<() => number>('now', opts.now) ?? Date.now
   const clockTolerance = integerOption('clockTolerance', opts.clockTolerance, 30, 0, 60)
   const issuers = listOption('issuer', opts.issuer)
@@ -73,7 +73,7 @@ export function bearerSettings (opts: OAuth2BearerOptions, core: { realm: string
     name,
     realm,
     scopes,
-    scopeDescriptions,
+    scopeDescriptions: described,
     tokenUrl: urlOption('tokenUrl', opts.tokenUrl, '/auth/token'),
     refreshUrl: opts.refreshUrl === undefined ? undefined : urlOption('refreshUrl', opts.refreshUrl),
     issuers,
@@ -89,6 +89,6 @@ export function bearerSettings (opts: OAuth2BearerOptions, core: { realm: string
     resolveUser: functionOption<NonNullable<OAuth2BearerOptions['resolveUser']>>('resolveUser', opts.resolveUser),
     claimScopes: functionOption<NonNullable<OAuth2BearerOptions['claimScopes']>>('claimScopes', opts.claimScopes),
     cacheMax: opts.cache === undefined || opts.cache === false ? undefined : integerOption('cache.max', opts.cache.max, 10_000, 1, 10_000_000),
-    metadata: opts.resourceMetadata === undefined ? undefined : resourceMetadata(opts.resourceMetadata, Object.keys(scopeDescriptions))
+    metadata: opts.resourceMetadata === undefined ? undefined : resourceMetadata(opts.resourceMetadata, Object.keys(described))
   }
 }

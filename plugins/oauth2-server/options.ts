@@ -1,0 +1,110 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { errors } from '../core/errors.js'
+import { assertHeaderSafe } from '../core/www-authenticate.js'
+import { functionOption, integerOption, pathOption, stringOption } from '../core/options.js'
+import type { Limit } from '../rate-limit.js'
+import type { OAuth2Client } from './clients.js'
+import { memoryLoginAttempts, type LoginAttempts } from './lockout.js'
+import type { LoginResult, UserGrant, VerifyUser } from './login.js'
+import type { SessionStore } from './refresh-rotation.js'
+
+export interface OAuth2ServerOptions {
+  /**
+   * Check a user name and password (password grant): who the user is and every scope they may
+   * be granted, or `null`. Use a `PasswordHasher`, whose `verify(undefined, password)` checks a
+   * dummy hash so an unknown user takes as long as a wrong password. Without it the password
+   * grant is off.
+   */
+  verifyUser?: VerifyUser
+  /**
+   * At every refresh: the subject's grant today, or `null` when the account is gone or disabled
+   * (the session then ends). Default: the session keeps what it was granted at login.
+   */
+  findSubject?: (subject: string, request: FastifyRequest) => UserGrant | null | Promise<UserGrant | null>
+  /** Refresh-token families and revoked ids. Turns on `refresh_token` and the RFC 7009 revocation endpoint. */
+  sessions?: SessionStore
+  /** Confidential clients, id → `{ secret, scopes? }`; a client with `scopes` may use `client_credentials`. */
+  clients?: Record<string, OAuth2Client>
+  /** Lifetime of a session, however often it is refreshed, seconds. Default 7 days. */
+  refreshTokenTtl?: number
+  /** Consecutive failed logins per account lock it (doubling delay). Default: in memory, 5 failures; `false` for none. */
+  lockout?: LoginAttempts | false
+  /** The token endpoint's own limit per client address (with the `rateLimit` plugin), failing closed. Default 5 a minute; `false` for none. */
+  rateLimit?: Limit | false
+  /** Default `/auth/token`. */
+  tokenPath?: string
+  /** Default `/auth/revoke`. */
+  revokePath?: string
+  /** Publish RFC 8414 metadata at `/.well-known/oauth-authorization-server`. Default `true`. */
+  metadata?: boolean
+  /** `client_id` of tokens issued to clients that do not name themselves. Default `'public'`. */
+  publicClientId?: string
+  /** Realm of the `Basic` challenge of a failed client authentication. Default: the core's. */
+  realm?: string
+  /** Clock in ms since the epoch (tests). Default `Date.now`. */
+  now?: () => number
+}
+
+/** What the token endpoint shares with the app, decorated as `fastify.oauth2Server`. */
+export interface OAuth2Server {
+  /** A user name and password through the verifier and the lockout: for HTTP Basic, say. */
+  login (username: string, password: string, request: FastifyRequest): Promise<LoginResult>
+  /** End every session of a subject (password change, deletion): their tokens are refused from now on. */
+  endSessions (subject: string, reason: string): Promise<number>
+  /** Lift an account's lockout. */
+  unlock (username: string): Promise<void>
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    oauth2Server: OAuth2Server
+  }
+}
+
+const DAY = 86_400
+
+/** The plugin's options, checked at registration; each error names the option at fault. */
+export type ServerSettings = ReturnType<typeof serverSettings>
+
+export function serverSettings (fastify: FastifyInstance, opts: OAuth2ServerOptions) {
+  const verifyUser = functionOption<VerifyUser>('verifyUser', opts.verifyUser)
+  const findSubject = functionOption<NonNullable<OAuth2ServerOptions['findSubject']>>('findSubject', opts.findSubject)
+  const clients = opts.clients ?? {}
+  if (clients === null || typeof clients !== 'object' || Array.isArray(clients)) throw new errors.WARDEN_ERR_OPTION('clients', 'must be an object of client id to { secret, scopes }')
+  const sessions = opts.sessions
+  if (sessions !== undefined && (typeof sessions?.refreshTokens?.rotate !== 'function' || typeof sessions?.revocations?.revoke !== 'function')) {
+    throw new errors.WARDEN_ERR_OPTION('sessions', 'must be a SessionStore: { refreshTokens, revocations }')
+  }
+  const tokens = fastify.accessTokens
+  if (sessions !== undefined && !tokens.revocable) {
+    throw new errors.WARDEN_ERR_OPTION('sessions', `needs the '${tokens.scheme}' scheme's isRevoked option reading the same revocations, or ended sessions would keep their access tokens`)
+  }
+  const lockout = opts.lockout === false ? undefined : opts.lockout ?? memoryLoginAttempts()
+  if (lockout !== undefined && typeof lockout.fail !== 'function') throw new errors.WARDEN_ERR_OPTION('lockout', 'must be LoginAttempts ({ lockedFor, fail, reset }) or false')
+  const clientCredentials = Object.values(clients).some((c) => c?.scopes !== undefined)
+  const grants = [
+    ...(verifyUser === undefined ? [] : ['password']),
+    ...(sessions === undefined ? [] : ['refresh_token']),
+    ...(clientCredentials ? ['client_credentials'] : [])
+  ]
+  if (verifyUser === undefined && !clientCredentials) throw new errors.WARDEN_ERR_OPTION('verifyUser', "must be given (password grant), or a client with 'scopes' (client_credentials)")
+  const realm = opts.realm ?? fastify.warden.realm
+  assertHeaderSafe('realm', realm)
+  const limit: Limit | false = opts.rateLimit === false ? false : { max: integerOption('rateLimit.max', opts.rateLimit?.max, 5, 1, 1_000_000), timeWindow: integerOption('rateLimit.timeWindow', opts.rateLimit?.timeWindow, 60_000, 1000, 86_400_000) }
+  return {
+    verifyUser,
+    findSubject,
+    sessions,
+    clients,
+    lockout,
+    grants,
+    realm,
+    limit,
+    refreshTokenTtl: integerOption('refreshTokenTtl', opts.refreshTokenTtl, 7 * DAY, 60, 366 * DAY),
+    tokenPath: pathOption('tokenPath', opts.tokenPath, '/auth/token'),
+    revokePath: pathOption('revokePath', opts.revokePath, '/auth/revoke'),
+    metadata: opts.metadata ?? true,
+    publicClientId: stringOption('publicClientId', opts.publicClientId, 'public'),
+    now: functionOption<() => number>('now', opts.now) ?? Date.now
+  }
+}
