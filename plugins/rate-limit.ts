@@ -1,10 +1,11 @@
-import type { FastifyContextConfig, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions, onRequestHookHandler } from 'fastify'
+import type { FastifyContextConfig, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions, onRequestHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import fastifyRateLimit from '@fastify/rate-limit'
 import type { RateLimitPluginOptions } from '@fastify/rate-limit'
 import { errors } from './core/errors.js'
 import { integerOption } from './core/options.js'
-import { problem, problemSchema, sendProblem, PROBLEM_CONTENT_TYPE, PROBLEM_SCHEMA_ID } from './core/problem.js'
+import { problem, sendProblem } from './core/problem.js'
+import { addProblemSchema, isPublicRequirement, problemContent, routeResponses } from './core/responses.js'
 import { securityEvent } from './core/events.js'
 import { routeName } from './core/route-table.js'
 
@@ -62,7 +63,7 @@ const LIMIT_HEADERS = {
 const RESPONSE_429 = {
   description: 'Too many requests',
   headers: { ...LIMIT_HEADERS, 'Retry-After': { ...COUNT, description: 'Seconds until the limit resets' } },
-  content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: `${PROBLEM_SCHEMA_ID}#` } } }
+  content: problemContent
 }
 
 /** Document the limit headers on every 2xx and 4xx answer of a route (they are sent on all of them). */
@@ -93,6 +94,56 @@ interface Limits {
 }
 type LimitedConfig = FastifyContextConfig & { [kLimits]?: Limits | null }
 
+async function apply (limit: Limiter, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+  let result: Awaited<ReturnType<Limiter['check']>>
+  try {
+    result = await limit.check(request)
+  } catch (err) {
+    request.log.error({ err }, 'rate-limit store unavailable')
+    if (limit.failOpen) return undefined
+    reply.header('retry-after', 1)
+    return await sendProblem(reply, 503, problem(503, 'The service cannot check its rate limits right now; try again shortly.'))
+  }
+  if (result.isAllowed) return undefined
+  // Set by each limit that runs: the answer reports the last, most specific one.
+  reply.header('x-ratelimit-limit', result.max)
+  reply.header('x-ratelimit-remaining', result.remaining)
+  reply.header('x-ratelimit-reset', result.ttlInSeconds)
+  if (result.isExceeded !== true) return undefined
+  reply.header('retry-after', result.ttlInSeconds)
+  securityEvent(request, 'ratelimit.exceeded', { route: request.routeOptions.url, limit: result.max })
+  return await sendProblem(reply, 429, problem(429, `Too many requests; retry in ${result.ttlInSeconds} seconds.`))
+}
+
+/** Appended to the route's own onRequest hooks, so it runs right after the core's authentication. */
+async function afterAuthentication (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+  const after = (request.routeOptions.config as LimitedConfig)[kLimits]?.after
+  return after === undefined ? undefined : await apply(after, request, reply)
+}
+
+/**
+ * @fastify/rate-limit lives in a child context: its own route hooks never run, we only use its
+ * counters (createRateLimit), so the address limit can run before authentication.
+ */
+async function counters (fastify: FastifyInstance, opts: RateLimitOptions): Promise<(limit: Limit, prefix: string, key: (request: FastifyRequest) => string, failOpen: boolean) => Limiter> {
+  let create: ((options: object) => Limiter['check']) | undefined
+  await fastify.register(async (child) => {
+    await child.register(fastifyRateLimit, {
+      global: false,
+      skipOnError: false,
+      ...(opts.redis === undefined ? {} : { redis: opts.redis, nameSpace: opts.nameSpace ?? 'fastify-warden-rl:' })
+    })
+    create = (options) => child.createRateLimit(options) as unknown as Limiter['check']
+  })
+  return (limit, prefix, key, failOpen) => ({ check: create!({ ...limit, keyGenerator: (request: FastifyRequest) => prefix + key(request) }), failOpen })
+}
+
+const byAddress = (request: FastifyRequest): string => 'ip:' + request.ip
+// Authenticated callers are counted as themselves (a user, or one API key), wherever they come from.
+const byPrincipal = (request: FastifyRequest): string => request.auth === null
+  ? byAddress(request)
+  : `principal:${request.auth.scheme}:${request.auth.apiKeyId ?? request.auth.subject}`
+
 /**
  * Rate limits on @fastify/rate-limit's counters (memory, or Redis for several instances):
  * per client address before authentication (so failed logins and bad tokens count), per
@@ -104,29 +155,9 @@ const rateLimitPlugin: FastifyPluginAsync<RateLimitOptions> = async (fastify, op
   const principal = opts.principal === false ? undefined : limitOption('principal', opts.principal, global)
   if (opts.failOpen !== undefined && typeof opts.failOpen !== 'boolean') throw new errors.WARDEN_ERR_OPTION('failOpen', 'must be a boolean')
   const failOpen = opts.failOpen ?? true
-  // The documented 429 refers to the problem schema, which the core adds when it is there.
-  if (fastify.getSchema(PROBLEM_SCHEMA_ID) === undefined) fastify.addSchema(problemSchema)
-
-  // @fastify/rate-limit lives in a child context: its own route hooks never run, we only use
-  // its counters (createRateLimit), so the address limit can run before authentication.
-  let create: ((options: object) => Limiter['check']) | undefined
-  await fastify.register(async (child) => {
-    await child.register(fastifyRateLimit, {
-      global: false,
-      skipOnError: false,
-      ...(opts.redis === undefined ? {} : { redis: opts.redis, nameSpace: opts.nameSpace ?? 'fastify-warden-rl:' })
-    })
-    create = (options) => child.createRateLimit(options) as unknown as Limiter['check']
-  })
-  const limiter = (limit: Limit, prefix: string, key: (request: FastifyRequest) => string, open: boolean): Limiter => ({
-    check: create!({ ...limit, keyGenerator: (request: FastifyRequest) => prefix + key(request) }),
-    failOpen: open
-  })
-  const byAddress = (request: FastifyRequest): string => 'ip:' + request.ip
-  // Authenticated callers are counted as themselves (a user, or one API key), wherever they come from.
-  const byPrincipal = (request: FastifyRequest): string => request.auth === null
-    ? byAddress(request)
-    : `principal:${request.auth.scheme}:${request.auth.apiKeyId ?? request.auth.subject}`
+  // The documented 429 refers to the problem schema.
+  addProblemSchema(fastify)
+  const limiter = await counters(fastify, opts)
   const addressLimiter = limiter(global, '', byAddress, failOpen)
   const principalLimiter = principal === undefined ? undefined : limiter(principal, '', byPrincipal, failOpen)
 
@@ -139,11 +170,10 @@ const rateLimitPlugin: FastifyPluginAsync<RateLimitOptions> = async (fastify, op
     }
     const own = config === undefined ? undefined : routeLimit(name, config, global, failOpen)
     const security = route.schema?.security
-    const isPublic = Array.isArray(security) && security.every((alt) => Object.keys(alt).length === 0)
     // Public routes count by address, their own limit in place of the global one. Authenticated
     // ones count the address before authentication, then the caller right after it, before the
     // body is read: their own limit, or the per-principal one.
-    const limits: Limits = isPublic
+    const limits: Limits = Array.isArray(security) && isPublicRequirement(security)
       ? { before: own === undefined ? addressLimiter : limiter(own.limit, `route:${name}:`, byAddress, own.failOpen), after: undefined }
       : { before: addressLimiter, after: own === undefined ? principalLimiter : limiter(own.limit, `route:${name}:`, byPrincipal, own.failOpen) }
     route.config = { ...route.config, [kLimits]: limits } as LimitedConfig
@@ -152,29 +182,8 @@ const rateLimitPlugin: FastifyPluginAsync<RateLimitOptions> = async (fastify, op
       route.onRequest = [...(existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]) as onRequestHookHandler[], afterAuthentication]
     }
     if (route.schema?.hide === true) return
-    route.schema = { ...route.schema, response: withLimitHeaders({ ...(route.schema?.response as Record<string, unknown> | undefined ?? { 200: { description: 'Default Response' } }), 429: RESPONSE_429 }) }
+    route.schema = { ...route.schema, response: withLimitHeaders({ ...routeResponses(route.schema), 429: RESPONSE_429 }) }
   })
-
-  async function apply (limit: Limiter, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
-    let result: Awaited<ReturnType<Limiter['check']>>
-    try {
-      result = await limit.check(request)
-    } catch (err) {
-      request.log.error({ err }, 'rate-limit store unavailable')
-      if (limit.failOpen) return undefined
-      reply.header('retry-after', 1)
-      return await sendProblem(reply, 503, problem(503, 'The service cannot check its rate limits right now; try again shortly.'))
-    }
-    if (result.isAllowed) return undefined
-    // Set by each limit that runs: the answer reports the last, most specific one.
-    reply.header('x-ratelimit-limit', result.max)
-    reply.header('x-ratelimit-remaining', result.remaining)
-    reply.header('x-ratelimit-reset', result.ttlInSeconds)
-    if (result.isExceeded !== true) return undefined
-    reply.header('retry-after', result.ttlInSeconds)
-    securityEvent(request, 'ratelimit.exceeded', { route: request.routeOptions.url, limit: result.max })
-    return await sendProblem(reply, 429, problem(429, `Too many requests; retry in ${result.ttlInSeconds} seconds.`))
-  }
 
   // Global hooks run before the route's own, so the address limit comes before authentication.
   fastify.addHook('onRequest', async (request, reply) => {
@@ -182,12 +191,6 @@ const rateLimitPlugin: FastifyPluginAsync<RateLimitOptions> = async (fastify, op
     if (limits === null) return
     return await apply(limits?.before ?? addressLimiter, request, reply)
   })
-
-  /** Appended to the route's own onRequest hooks, so it runs right after the core's authentication. */
-  async function afterAuthentication (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
-    const after = (request.routeOptions.config as LimitedConfig)[kLimits]?.after
-    return after === undefined ? undefined : await apply(after, request, reply)
-  }
 }
 
 /** Rate limits by client address and by principal, with 429 problem replies and documentation. */

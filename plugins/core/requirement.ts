@@ -80,15 +80,17 @@ function attempt (scheme: SecurityScheme, request: FastifyRequest): AuthOutcome 
   return isPromise(outcome) ? outcome.catch((err: unknown) => { throw new DependencyUnavailable(scheme.name, err) }) : outcome
 }
 
-/**
- * Resolve a route's requirement against the registered schemes and compile it into one
- * function. Throws, naming the route, when a scheme or scope is unknown.
- */
-export function compileRequirement (
-  route: string,
-  requirement: readonly SecurityRequirement[],
-  registry: ReadonlyMap<string, SecurityScheme>
-): Evaluator {
+interface Resolved {
+  /** The schemes the requirement names, each once, in order of appearance. */
+  schemes: SecurityScheme[]
+  /** The alternatives that need credentials; terms index `schemes`. */
+  alternatives: Term[][]
+  /** `{}` among the alternatives: anonymous callers are let through. */
+  optional: boolean
+}
+
+/** The requirement against the registered schemes; throws, naming the route, when a scheme or scope is unknown. */
+function resolve (route: string, requirement: readonly SecurityRequirement[], registry: ReadonlyMap<string, SecurityScheme>): Resolved {
   const schemes: SecurityScheme[] = []
   const indexOf = (name: string): number => {
     const scheme = registry.get(name)
@@ -99,7 +101,6 @@ export function compileRequirement (
     if (i === -1) i = schemes.push(scheme) - 1
     return i
   }
-
   let optional = false
   const alternatives: Term[][] = []
   for (const alt of requirement) {
@@ -116,31 +117,37 @@ export function compileRequirement (
       return { scheme, scopes: alt[name] }
     }))
   }
+  return { schemes, alternatives, optional }
+}
 
-  const missing = new Denial(401, schemes.map((s) => s.challenge('missing')), MISSING_BODY)
-  const invalid = schemes.map((_, i) => new Denial(401,
-    schemes.map((s, j) => s.challenge(i === j ? 'invalid' : 'missing')), INVALID_BODY))
-  const insufficient = alternatives.map((alt) => new Denial(403,
-    alt.filter((t) => t.scopes.length > 0).map((t) => schemes[t.scheme].challenge('insufficient_scope', t.scopes.join(' '))),
-    SCOPE_BODY))
+/** The replies of a refused request, built once per route. */
+interface Denials { missing: Denial, invalid: Denial[], insufficient: Denial[] }
 
-  if (alternatives.length === 0) return () => null
-
-  // The common case, one scheme without alternatives: no per-request allocation.
-  if (!optional && alternatives.length === 1 && alternatives[0].length === 1) {
-    const scheme = schemes[0]
-    const scopes = alternatives[0][0].scopes
-    const decide = (outcome: AuthOutcome): Decision => {
-      if (outcome === null) return missing
-      if (outcome === INVALID_CREDENTIALS) return invalid[0]
-      return hasScopes(outcome, scopes) ? outcome : insufficient[0]
-    }
-    return (request) => {
-      const outcome = attempt(scheme, request)
-      return isPromise(outcome) ? outcome.then(decide) : decide(outcome)
-    }
+function denials ({ schemes, alternatives }: Resolved): Denials {
+  return {
+    missing: new Denial(401, schemes.map((s) => s.challenge('missing')), MISSING_BODY),
+    invalid: schemes.map((_, i) => new Denial(401, schemes.map((s, j) => s.challenge(i === j ? 'invalid' : 'missing')), INVALID_BODY)),
+    insufficient: alternatives.map((alt) => new Denial(403,
+      alt.filter((t) => t.scopes.length > 0).map((t) => schemes[t.scheme].challenge('insufficient_scope', t.scopes.join(' '))),
+      SCOPE_BODY))
   }
+}
 
+/** The common case, one scheme without alternatives: no per-request allocation. */
+function oneScheme (scheme: SecurityScheme, scopes: readonly string[], { missing, invalid, insufficient }: Denials): Evaluator {
+  const decide = (outcome: AuthOutcome): Decision => {
+    if (outcome === null) return missing
+    if (outcome === INVALID_CREDENTIALS) return invalid[0]
+    return hasScopes(outcome, scopes) ? outcome : insufficient[0]
+  }
+  return (request) => {
+    const outcome = attempt(scheme, request)
+    return isPromise(outcome) ? outcome.then(decide) : decide(outcome)
+  }
+}
+
+/** Alternatives and combinations: the first alternative all of whose schemes accept the caller with their scopes. */
+function anyOf ({ schemes, alternatives, optional }: Resolved, { missing, invalid, insufficient }: Denials): Evaluator {
   return async (request) => {
     // Each scheme runs at most once per request, and only when an alternative needs it.
     const outcomes: Array<AuthOutcome | undefined> = new Array(schemes.length)
@@ -178,4 +185,21 @@ export function compileRequirement (
     const short = alternatives.findIndex((alt) => alt.every((t) => outcomes[t.scheme] !== null))
     return short === -1 ? missing : insufficient[short]
   }
+}
+
+/**
+ * Resolve a route's requirement against the registered schemes and compile it into one
+ * function. Throws, naming the route, when a scheme or scope is unknown.
+ */
+export function compileRequirement (
+  route: string,
+  requirement: readonly SecurityRequirement[],
+  registry: ReadonlyMap<string, SecurityScheme>
+): Evaluator {
+  const resolved = resolve(route, requirement, registry)
+  const replies = denials(resolved)
+  const { schemes, alternatives, optional } = resolved
+  if (alternatives.length === 0) return () => null
+  if (!optional && alternatives.length === 1 && alternatives[0].length === 1) return oneScheme(schemes[0], alternatives[0][0].scopes, replies)
+  return anyOf(resolved, replies)
 }

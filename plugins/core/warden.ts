@@ -1,12 +1,12 @@
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions, onRequestHookHandler } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync, RouteOptions, onRequestHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { errors } from './errors.js'
 import { challengeBuilder, assertHeaderSafe } from './www-authenticate.js'
-import { Denial, SCOPE, compileRequirement, parseRequirement, requiresScopes, type Evaluator } from './requirement.js'
+import { SCOPE, compileRequirement, parseRequirement, type Evaluator } from './requirement.js'
 import { problemErrorHandler } from './error-handler.js'
-import { securityEvent } from './events.js'
-import { PROBLEM_CONTENT_TYPE, PROBLEM_SCHEMA_ID, frozenProblem, problem, problemSchema, sendProblem } from './problem.js'
-import { DependencyUnavailable } from './callbacks.js'
+import { problem, sendProblem } from './problem.js'
+import { addProblemSchema, isPublicRequirement, withAuthResponses } from './responses.js'
+import { answerWhileClosing, routeGuard } from './guard.js'
 import { routeName, routeTable, type RouteEntry } from './route-table.js'
 import type { AuthPrincipal, SecurityRequirement, SecurityScheme } from './types.js'
 
@@ -91,27 +91,8 @@ type Scoped = FastifyInstance & { [kDefaultSecurity]?: SecurityRequirement[] }
 
 export const DEFAULT_REALM = 'api'
 
-const DEFAULT_RESPONSE = { description: 'Default Response' }
-const RESPONSE_400 = {
-  description: 'Invalid input: the problem names the fields',
-  content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: `${PROBLEM_SCHEMA_ID}#` } } }
-}
-const RESPONSE_401 = {
-  description: 'Missing or invalid credentials',
-  headers: { 'WWW-Authenticate': { type: 'string', maxLength: 4096, description: 'One challenge per accepted scheme (RFC 9110 §11.6.1, RFC 6750 §3)' } },
-  content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: `${PROBLEM_SCHEMA_ID}#` } } }
-}
-const RESPONSE_403 = {
-  description: 'Valid credentials without the required scope',
-  headers: { 'WWW-Authenticate': { type: 'string', maxLength: 4096, description: 'error="insufficient_scope" with the required scope (RFC 6750 §3.1)' } },
-  content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: `${PROBLEM_SCHEMA_ID}#` } } }
-}
-
 /** Marks the config of every route the core compiled; Fastify copies it into the route's context. */
 const kGuarded = Symbol('fastify-warden.guarded')
-
-const isPublicRequirement = (requirement: readonly SecurityRequirement[]): boolean =>
-  requirement.every((alt) => Object.keys(alt).length === 0)
 
 /**
  * Routes the core never saw: registered before it (in the app or in a plugin loaded earlier),
@@ -145,14 +126,11 @@ function checkOptions (opts: WardenOptions): Required<Omit<WardenOptions, 'defau
   return { realm, scopes: Object.freeze({ ...scopes }), defaultSecurity, errorHandler: opts.errorHandler ?? true }
 }
 
-const wardenPlugin: FastifyPluginAsync<WardenOptions> = async (fastify, opts) => {
-  const options = checkOptions(opts)
-  const schemes = new Map<string, SecurityScheme>()
-  const pending: Array<{ name: string, requirement: SecurityRequirement[] | undefined, route: RouteOptions, bind: (e: Evaluator) => void }> = []
-  const ready: WardenRoute[] = []
+interface Pending { name: string, requirement: SecurityRequirement[] | undefined, route: RouteOptions, bind: (e: Evaluator) => void }
 
+function decorate (fastify: FastifyInstance, options: ReturnType<typeof checkOptions>, schemes: Map<string, SecurityScheme>, routes: readonly WardenRoute[]): void {
   fastify.decorate('warden', {
-    routes: ready,
+    routes,
     realm: options.realm,
     scopes: options.scopes,
     schemes,
@@ -168,20 +146,13 @@ const wardenPlugin: FastifyPluginAsync<WardenOptions> = async (fastify, opts) =>
     return this
   })
   fastify.decorateRequest('auth', null)
-  // With secureServerOptions() Fastify leaves requests during close() to the app: new requests on
-  // kept-alive connections get a problem+json 503 with Retry-After and the security headers.
-  let closing = false
-  fastify.addHook('preClose', (done) => { closing = true; done() })
-  fastify.addHook('onRequest', (_request, reply, done) => {
-    if (!closing) return done()
-    reply.code(503).header('retry-after', 1).header('connection', 'close').type(PROBLEM_CONTENT_TYPE).send(CLOSING_BODY)
-  })
-  if (fastify.getSchema(PROBLEM_SCHEMA_ID) === undefined) fastify.addSchema(problemSchema)
-  if (options.errorHandler) {
-    fastify.setErrorHandler(problemErrorHandler)
-    fastify.setNotFoundHandler((request, reply) => { sendProblem(reply, 404, problem(404, `No route for ${request.method} ${request.url.split('?')[0].slice(0, 200)}.`)) })
-  }
+}
 
+/**
+ * Every route added after the core: its requirement parsed (or the context's default), its
+ * auth replies documented, and, unless it is public, the guard as its first onRequest hook.
+ */
+function guardRoutes (fastify: FastifyInstance, pending: Pending[]): void {
   fastify.addHook('onRoute', function (this: Scoped, route) {
     const name = routeName(route)
     const declared = route.schema?.security
@@ -189,103 +160,61 @@ const wardenPlugin: FastifyPluginAsync<WardenOptions> = async (fastify, opts) =>
     const requirement = declared !== undefined ? parseRequirement(name, declared) : this[kDefaultSecurity]
     const isPublic = requirement !== undefined && isPublicRequirement(requirement)
     route.config = { ...route.config, [kGuarded]: true } as typeof route.config
-    const schema = { ...route.schema }
-    if (requirement !== undefined) schema.security = requirement
-    const validated = schema.body !== undefined || schema.querystring !== undefined || schema.params !== undefined || schema.headers !== undefined
-    if (!isPublic || validated) {
-      const declared = route.schema?.response as Record<string, unknown> | undefined
-      // Without any response schema @fastify/swagger documents a default 200; keep it documented.
-      const response: Record<string, unknown> = declared === undefined ? { 200: DEFAULT_RESPONSE } : { ...declared }
-      // Input that fails its schema is a 400 problem naming the fields.
-      if (validated) response[400] ??= RESPONSE_400
-      if (!isPublic) response[401] ??= RESPONSE_401
-      if (!isPublic && requirement !== undefined && requiresScopes(requirement)) response[403] ??= RESPONSE_403
-      schema.response = response
-    }
-    route.schema = schema
+    route.schema = withAuthResponses(route.schema, requirement, isPublic)
     if (isPublic) return
-
-    let evaluate: Evaluator | undefined
-    pending.push({ name, requirement, route, bind: (e) => { evaluate = e } })
-    const hook = function authenticate (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction): void {
-      let decision: ReturnType<Evaluator>
-      try {
-        decision = (evaluate as Evaluator)(request)
-      } catch (err) {
-        unavailable(request, reply, next, err)
-        return
-      }
-      if (decision instanceof Promise) {
-        decision.then((d) => settle(request, reply, next, d), (err: unknown) => { unavailable(request, reply, next, err) })
-      } else {
-        settle(request, reply, next, decision)
-      }
-    }
+    const guard = routeGuard()
+    pending.push({ name, requirement, route, bind: guard.bind })
     const own = route.onRequest
-    route.onRequest = own === undefined ? [hook] : [hook, ...(Array.isArray(own) ? own : [own]) as onRequestHookHandler[]]
+    route.onRequest = own === undefined ? [guard.hook] : [guard.hook, ...(Array.isArray(own) ? own : [own]) as onRequestHookHandler[]]
   })
+}
 
-  function allSchemes (): SecurityRequirement[] {
-    return [...schemes.keys()].map((name) => ({ [name]: [] }))
+/** At `ready()`: compile every guarded route's requirement, refuse unguarded routes, list them all. */
+function compileRoutes (fastify: FastifyInstance, pending: Pending[], schemes: ReadonlyMap<string, SecurityScheme>, routes: WardenRoute[]): void {
+  for (const entry of pending) {
+    let requirement = entry.requirement
+    if (requirement === undefined) {
+      if (schemes.size === 0) throw new errors.WARDEN_ERR_UNKNOWN_SCHEME(entry.name, '(default: any)', 'none')
+      // The schema object, as later onRoute hooks left it, is the one the route's context and
+      // @fastify/swagger hold; the document is generated after this.
+      requirement = entry.route.schema!.security = [...schemes.keys()].map((name) => ({ [name]: [] }))
+    }
+    entry.bind(compileRequirement(entry.name, requirement, schemes))
   }
+  pending.length = 0
+  const table = routeTable(fastify)
+  // No routes listed although there are some: this Fastify cannot list them, fail closed.
+  if (table.length === 0 && fastify.printRoutes() !== '(empty tree)') {
+    throw new errors.WARDEN_ERR_UNGUARDED_ROUTE('*', 'cannot be checked: this version of Fastify does not list its routes to fastify-warden')
+  }
+  const open = unguarded(table)
+  if (open !== undefined) throw open
+  for (const route of table) {
+    routes.push(Object.freeze({ method: route.method, url: route.url, security: route.schema?.security ?? [], documented: Object.keys(route.schema?.response ?? {}) }))
+  }
+}
 
+const wardenPlugin: FastifyPluginAsync<WardenOptions> = async (fastify, opts) => {
+  const options = checkOptions(opts)
+  const schemes = new Map<string, SecurityScheme>()
+  const pending: Pending[] = []
+  const routes: WardenRoute[] = []
+  decorate(fastify, options, schemes, routes)
+  answerWhileClosing(fastify)
+  addProblemSchema(fastify)
+  if (options.errorHandler) {
+    fastify.setErrorHandler(problemErrorHandler)
+    fastify.setNotFoundHandler((request, reply) => { sendProblem(reply, 404, problem(404, `No route for ${request.method} ${request.url.split('?')[0].slice(0, 200)}.`)) })
+  }
+  guardRoutes(fastify, pending)
   fastify.addHook('onReady', function (done) {
     try {
-      for (const entry of pending) {
-        let requirement = entry.requirement
-        if (requirement === undefined) {
-          if (schemes.size === 0) throw new errors.WARDEN_ERR_UNKNOWN_SCHEME(entry.name, '(default: any)', 'none')
-          // The schema object, as later onRoute hooks left it, is the one the route's context and
-          // @fastify/swagger hold; the document is generated after this.
-          requirement = entry.route.schema!.security = allSchemes()
-        }
-        entry.bind(compileRequirement(entry.name, requirement, schemes))
-      }
-      pending.length = 0
-      const table = routeTable(fastify)
-      // No routes listed although there are some: this Fastify cannot list them, fail closed.
-      if (table.length === 0 && fastify.printRoutes() !== '(empty tree)') {
-        throw new errors.WARDEN_ERR_UNGUARDED_ROUTE('*', 'cannot be checked: this version of Fastify does not list its routes to fastify-warden')
-      }
-      const open = unguarded(table)
-      if (open !== undefined) throw open
-      for (const route of table) {
-        ready.push(Object.freeze({ method: route.method, url: route.url, security: route.schema?.security ?? [], documented: Object.keys(route.schema?.response ?? {}) }))
-      }
+      compileRoutes(fastify, pending, schemes, routes)
       done()
     } catch (err) {
       done(err as Error)
     }
   })
-
-}
-
-/** Seconds a client should wait before trying again when a check's dependency is down. */
-const RETRY_AFTER = 5
-const UNAVAILABLE_BODY = frozenProblem(503, 'The service cannot check credentials right now; try again shortly.')
-const CLOSING_BODY = frozenProblem(503, 'The server is shutting down; try again.')
-
-/** A scheme's dependency failed: 503 with Retry-After, never a 401 that blames the credential, never a 200. */
-function unavailable (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction, err: unknown): void {
-  if (!(err instanceof DependencyUnavailable)) {
-    next(err as Error)
-    return
-  }
-  securityEvent(request, 'auth.unavailable', { scheme: err.scheme, err: err.cause }, `security scheme '${err.scheme}' could not check the credential`)
-  reply.code(503).header('retry-after', RETRY_AFTER).type(PROBLEM_CONTENT_TYPE).send(UNAVAILABLE_BODY)
-}
-
-function settle (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction, decision: AuthPrincipal | null | Denial): void {
-  if (decision instanceof Denial) {
-    if (decision.status === 403) securityEvent(request, 'auth.scope.denied', { route: request.routeOptions.url, challenge: decision.challenges[0] })
-    reply.code(decision.status)
-      .header('www-authenticate', decision.challenges.length === 1 ? decision.challenges[0] : decision.challenges)
-      .type(PROBLEM_CONTENT_TYPE)
-      .send(decision.body)
-    return
-  }
-  request.auth = decision
-  next()
 }
 
 /** The core plugin: scheme registry, requirement compiler, `request.auth` and error replies. */
