@@ -4,16 +4,15 @@ import underPressure from '@fastify/under-pressure'
 import { createHash, createPublicKey, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { Redis } from 'ioredis'
-import warden, { REDACT_PATHS, problem, sendProblem, apiKey, logSerializers, basicAuth, cors, createPasswordHasher, memoryLoginAttempts, oauth2Bearer, oauth2Server, openapi, passwordLogin, rateLimit, requestId, secureServerOptions, securityHeaders, trustedHosts, type LoginAttempts, type OAuth2BearerOptions, type OAuth2Client, type PasswordHasher, type UserGrant, type VerifyUser } from './plugins/index.js'
+import warden, { REDACT_PATHS, problem, sendProblem, apiKey, logSerializers, basicAuth, cors, createPasswordHasher, memoryLoginAttempts, oauth2Bearer, oauth2Server, openapi, passwordLogin, rateLimit, requestId, secureServerOptions, securityHeaders, trustedHosts, type LoginAttempts, type OAuth2BearerOptions, type OAuth2Client, type PasswordHasher } from './plugins/index.js'
 import type { Config } from './config.js'
-import type { Stores } from './stores/identity.js'
-import { ROLE_SCOPES, SCOPES } from './schemas/reference/scopes.js'
+import { identityAdapters, type Stores } from './stores/identity.js'
+import { SCOPES } from './schemas/reference/scopes.js'
 import { inputKeywords } from './schemas/toolkit.js'
 import userRoutes from './routes/users.js'
 import apiKeyRoutes from './routes/api-keys.js'
 import healthRoutes from './routes/health.js'
 import { redisLoginAttempts } from './stores/login-attempts.js'
-import type { User } from './stores/users.js'
 
 // app.ts runs from the repository (tests, tsx) and from dist/ (npm start).
 const pkg = JSON.parse(readFileSync(new URL(import.meta.url.includes('/dist/') ? '../package.json' : './package.json', import.meta.url), 'utf8')) as { version: string }
@@ -38,16 +37,13 @@ export interface AppOptions {
 }
 
 
-/** The reference identity service: every plugin, on the given stores. */
-export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
-  const { config, stores } = options
-  const passwords = options.passwords ?? createPasswordHasher()
-  const app = Fastify({
+function createServer (config: Config, logger: AppOptions['logger']): FastifyInstance {
+  return Fastify({
     // Request ids, no coercion of JSON bodies, prototype-poisoning refusals, problem+json for
     // malformed URLs and during close().
     ...secureServerOptions(),
     // Request headers are logged (they help to trace a client), credentials among them redacted.
-    logger: options.logger ?? {
+    logger: logger ?? {
       level: config.logLevel,
       redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
       serializers: { req: (req) => ({ ...logSerializers.req(req), headers: req.headers }) }
@@ -59,24 +55,30 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     // Unknown fields are refused (400), not silently dropped.
     ajv: { customOptions: { removeAdditional: false }, plugins: [inputKeywords] }
   }).withTypeProvider<TypeBoxTypeProvider>()
-  app.addHook('onClose', async () => { await stores.close() })
-  // Another instance revoked a key: drop it from this one's verified-key cache at once.
-  stores.revocations.onApiKeyRevoked((prefix) => { app.apiKeys.forget(prefix) })
+}
 
+/**
+ * Counters in Redis when configured, so every instance counts the same requests. Errors
+ * surface at once instead of queueing: each route then fails open or closed as it says.
+ */
+async function connectRedis (app: FastifyInstance, url: string | undefined): Promise<Redis | undefined> {
+  if (url === undefined) return undefined
+  const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true })
+  redis.on('error', (err) => app.log.warn({ err: err.message }, 'rate-limit Redis unavailable'))
+  await redis.connect().catch(() => {})
+  app.addHook('onClose', async () => { redis.disconnect() })
+  return redis
+}
+
+/** What every answer gets: request ids, hosts, security headers, CORS, load shedding, the core, limits. */
+async function registerHardening (app: FastifyInstance, options: AppOptions, redis: Redis | undefined): Promise<void> {
+  const { config } = options
   await app.register(requestId)
   // Off in development when ALLOWED_HOSTS is unset; production refuses to start without it.
   if (config.allowedHosts.length > 0) await app.register(trustedHosts, { hosts: config.allowedHosts })
   await app.register(securityHeaders)
   // '*' passes the configuration only in development, and then without credentials.
   await app.register(cors, { origins: config.allowedOrigins, environment: config.environment, credentials: !config.allowedOrigins.includes('*') })
-  // Counters in Redis when configured, so every instance counts the same requests. Errors
-  // surface at once instead of queueing: each route then fails open or closed as it says.
-  const redis = config.redisUrl === undefined ? undefined : new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true })
-  if (redis !== undefined) {
-    redis.on('error', (err) => app.log.warn({ err: err.message }, 'rate-limit Redis unavailable'))
-    await redis.connect().catch(() => {})
-    app.addHook('onClose', async () => { redis.disconnect() })
-  }
   // Load shedding for the whole server: past these the answer is a 503 with Retry-After, cheap,
   // so an overloaded server recovers instead of queueing work it cannot do.
   await app.register(underPressure, {
@@ -91,6 +93,9 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   // The core first: its 401/403 responses are in place when the limit headers are documented.
   await app.register(warden, { scopes: SCOPES, realm: 'fastify-warden' })
   await app.register(rateLimit, { ...config.rateLimit, ...(redis === undefined ? {} : { redis, nameSpace: options.rateLimitNamespace ?? 'fastify-warden-rl:' }) })
+}
+
+async function registerDocs (app: FastifyInstance, config: Config): Promise<void> {
   await app.register(openapi, {
     // The API is meant for clients outside this network (OWASP API9: the audience is declared).
     servers: [{ url: config.publicUrl, description: `The ${config.environment} deployment (PUBLIC_URL)`, 'x-internal': false } as { url: string }],
@@ -106,21 +111,27 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
       { name: 'health', description: 'Liveness' }
     ]
   })
+}
 
+/** Own keys sign this service's tokens; with a provider, its keys verify the tokens it issues. */
+function bearerKeys ({ jwt }: Config): Pick<OAuth2BearerOptions, 'secret' | 'signingKey' | 'verificationKeys' | 'algorithm' | 'discovery' | 'jwksUrl'> {
+  if (jwt.provider !== undefined) return jwt.provider.jwksUrl === undefined ? { discovery: true } : { jwksUrl: jwt.provider.jwksUrl }
+  if (jwt.secret !== undefined) return { secret: jwt.secret }
+  return {
+    // JWT_ALGORITHM must fit the key: the plugin refuses to start otherwise, naming both.
+    algorithm: jwt.algorithm,
+    signingKey: { kid: thumbprint(jwt.privateKey!), privateKey: jwt.privateKey! },
+    verificationKeys: jwt.publicKeys.map((publicKey) => ({ kid: thumbprint(publicKey), publicKey }))
+  }
+}
+
+/** The three schemes and the token endpoint, on the reference stores; one login and lockout for the endpoint and Basic. */
+async function registerSchemes (app: FastifyInstance, options: AppOptions, passwords: PasswordHasher, lockout: LoginAttempts): Promise<void> {
+  const { config, stores } = options
   const { jwt } = config
-  // Own keys sign this service's tokens; with a provider, its keys verify the tokens it issues.
-  const keys: Pick<OAuth2BearerOptions, 'secret' | 'signingKey' | 'verificationKeys' | 'algorithm' | 'discovery' | 'jwksUrl'> = jwt.provider !== undefined
-    ? (jwt.provider.jwksUrl === undefined ? { discovery: true } : { jwksUrl: jwt.provider.jwksUrl })
-    : jwt.secret !== undefined
-      ? { secret: jwt.secret }
-      : {
-          // JWT_ALGORITHM must fit the key: the plugin refuses to start otherwise, naming both.
-          algorithm: jwt.algorithm,
-          signingKey: { kid: thumbprint(jwt.privateKey!), privateKey: jwt.privateKey! },
-          verificationKeys: jwt.publicKeys.map((publicKey) => ({ kid: thumbprint(publicKey), publicKey }))
-        }
+  const identity = identityAdapters(stores, passwords)
   await app.register(oauth2Bearer, {
-    ...keys,
+    ...bearerKeys(config),
     issuer: jwt.issuer,
     audience: jwt.audience,
     expiresIn: jwt.accessTokenTtl,
@@ -134,37 +145,15 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     secret: config.apiKeySecret,
     keys: config.apiKeys.map((k, i) => ({ id: `static-${i + 1}`, key: k.key, subject: `service:static-${i + 1}`, scopes: k.scopes })),
     cache: { max: 10_000, ttl: 30 },
-    async lookup (prefix) {
-      const key = await stores.lookup(prefix)
-      const owner = key === null ? null : await stores.users.findById(key.subject)
-      // A key never grants more than its owner's role does today, and dies with the account.
-      if (key === null || owner === null || !owner.active) return null
-      return { ...key, scopes: key.scopes.filter((s) => (ROLE_SCOPES[owner.role] as readonly string[]).includes(s)) }
-    },
+    lookup: identity.lookup,
     onUse: (record) => { if (!record.id.startsWith('static-')) stores.apiKeyUsage.record(record.id) }
   })
-
-  // One login for the token endpoint and for Basic, behind one lockout.
-  const lockout = options.loginAttempts ?? (redis === undefined ? memoryLoginAttempts() : redisLoginAttempts(redis, { namespace: options.rateLimitNamespace ?? 'fastify-warden' }))
-  const verifyUser: VerifyUser = async (username, password, request) => {
-    const user = await stores.users.findByUsername(username)
-    const ok = await passwords.verify(user?.passwordHash, password)
-    if (user === null || !ok || !user.active) return null
-    if (passwords.needsRehash(user.passwordHash)) {
-      await stores.users.setPasswordHash(user.id, await passwords.hash(password), false)
-      request.log.info({ subject: user.id }, 'password hash upgraded')
-    }
-    return grantOf(user)
-  }
-  const login = passwordLogin({ verifyUser, lockout, scopes: Object.keys(SCOPES) })
+  // With a provider, tokens and sessions are the provider's.
   if (jwt.provider === undefined) {
     await app.register(oauth2Server, {
-      verifyUser,
+      verifyUser: identity.verifyUser,
       // A refresh never grants more than the role allows today, and ends with a disabled account.
-      findSubject: async (subject) => {
-        const user = await stores.users.findById(subject)
-        return user === null || !user.active ? null : grantOf(user)
-      },
+      findSubject: identity.findSubject,
       sessions: stores,
       clients: options.clients ?? {},
       refreshTokenTtl: jwt.refreshTokenTtl,
@@ -172,6 +161,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
       rateLimit: config.loginRateLimit
     })
   }
+  const login = passwordLogin({ verifyUser: identity.verifyUser, lockout, scopes: Object.keys(SCOPES) })
   await app.register(basicAuth, {
     async verify (username, password, request) {
       const result = await login(username, password, request)
@@ -180,9 +170,23 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
       return { subject: result.grant.subject, scopes: result.grant.scopes, user: { username } }
     }
   })
-  // With a provider, sessions are the provider's: nothing of ours to end.
-  const endSessions = jwt.provider === undefined ? app.oauth2Server.endSessions : async () => 0
+}
 
+/** The reference identity service: every plugin, on the given stores. */
+export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
+  const { config, stores } = options
+  const passwords = options.passwords ?? createPasswordHasher()
+  const app = createServer(config, options.logger)
+  app.addHook('onClose', async () => { await stores.close() })
+  // Another instance revoked a key: drop it from this one's verified-key cache at once.
+  stores.revocations.onApiKeyRevoked((prefix) => { app.apiKeys.forget(prefix) })
+  const redis = await connectRedis(app, config.redisUrl)
+  await registerHardening(app, options, redis)
+  await registerDocs(app, config)
+  const lockout = options.loginAttempts ?? (redis === undefined ? memoryLoginAttempts() : redisLoginAttempts(redis, { namespace: options.rateLimitNamespace ?? 'fastify-warden' }))
+  await registerSchemes(app, options, passwords, lockout)
+  // With a provider, sessions are the provider's: nothing of ours to end.
+  const endSessions = config.jwt.provider === undefined ? app.oauth2Server.endSessions : async () => 0
   await app.register(healthRoutes, { stores, passwords })
   await app.register(userRoutes, { stores, passwords, endSessions, unlock: async (username: string) => { await lockout.reset(username) } })
   await app.register(apiKeyRoutes, { stores })
@@ -194,10 +198,6 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     options.onAdminCreated?.(config.admin.username, config.admin.password === undefined ? password : undefined)
   })
   return app
-}
-
-function grantOf (user: User): UserGrant {
-  return { subject: user.id, scopes: ROLE_SCOPES[user.role] }
 }
 
 /** RFC 7638 thumbprint of a key's public JWK: a stable `kid` without configuration. */

@@ -5,6 +5,9 @@ import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseEnv } from 'node:util'
 import { ALGORITHMS, type Algorithm } from './plugins/index.js'
+import { isOrigin } from './plugins/cors.js'
+import { isHostEntry } from './plugins/trusted-hosts.js'
+import { secretFault } from './plugins/core/options.js'
 
 /** A configuration problem, naming the variable; start-up stops with it. */
 export class ConfigError extends Error {
@@ -185,15 +188,8 @@ function trustProxy (value: string): Config['trustProxy'] {
   return entries
 }
 
-/** Read and check the whole configuration; throws a ConfigError naming the first bad variable. */
-export function loadConfig (env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
-  const e = validate(rawEnvironment(env, cwd))
-  const production = e.ENVIRONMENT === 'production'
-  const notices: string[] = []
-  const database = e.DATABASE_URL ?? (e.DATA_DIR === 'memory://' ? 'memory://' : resolve(cwd, e.DATA_DIR))
-  const dataDir = e.DATABASE_URL === undefined && database !== 'memory://' ? database : undefined
-
-  const publicUrl = (e.PUBLIC_URL ?? `http://${e.HOST}:${e.PORT}`).replace(/\/$/, '')
+/** The token configuration: own keys (a secret or a key pair) or an external provider's. */
+function jwtConfig (e: EnvValues, cwd: string, publicUrl: string, secret: (name: string) => string, production: boolean): Config['jwt'] {
   const jwt: Config['jwt'] = {
     algorithm: e.JWT_ALGORITHM,
     publicKeys: e.JWT_PUBLIC_KEY_FILE === undefined ? [] : [readPem('JWT_PUBLIC_KEY_FILE', e.JWT_PUBLIC_KEY_FILE, cwd)],
@@ -215,9 +211,9 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, cwd = process.
     if (e.JWT_PRIVATE_KEY_FILE !== undefined) throw new ConfigError('JWT_PRIVATE_KEY_FILE', 'is for an asymmetric JWT_ALGORITHM (EdDSA, ES256/384/512, RS256/384/512, PS256/384/512); JWT_ALGORITHM is HS256')
     if (e.JWT_SECRET_KEY === undefined || e.JWT_SECRET_KEY === '') {
       if (production) throw new ConfigError('JWT_SECRET_KEY', 'is required in production (at least 32 bytes)')
-      jwt.secret = developmentSecret('JWT_SECRET_KEY', dataDir, notices)
-    } else if (Buffer.byteLength(e.JWT_SECRET_KEY) < 32) {
-      throw new ConfigError('JWT_SECRET_KEY', 'must be at least 32 bytes (openssl rand -base64 32)')
+      jwt.secret = secret('JWT_SECRET_KEY')
+    } else if (secretFault(e.JWT_SECRET_KEY) !== undefined) {
+      throw new ConfigError('JWT_SECRET_KEY', `${secretFault(e.JWT_SECRET_KEY)!} (openssl rand -base64 32)`)
     } else {
       jwt.secret = e.JWT_SECRET_KEY
     }
@@ -226,6 +222,11 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, cwd = process.
     jwt.privateKey = readPem('JWT_PRIVATE_KEY_FILE', e.JWT_PRIVATE_KEY_FILE, cwd)
   }
 
+  return jwt
+}
+
+/** Who may call: browser origins (CORS) and the host names this API answers to. */
+function webConfig (e: EnvValues, production: boolean, notices: string[]): Pick<Config, 'allowedOrigins' | 'allowedHosts'> {
   const allowedOrigins = list(e.ALLOWED_ORIGINS)
   for (const origin of allowedOrigins) {
     if (origin === '*') {
@@ -234,22 +235,25 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, cwd = process.
       notices.push("ALLOWED_ORIGINS contains '*': any site may call this API with credentials (refused in production)")
       continue
     }
-    let url: URL | undefined
-    try { url = new URL(origin) } catch {}
-    if (url === undefined || url.origin !== origin) throw new ConfigError('ALLOWED_ORIGINS', `'${origin}' is not an origin such as https://app.example.com`)
+    if (!isOrigin(origin)) throw new ConfigError('ALLOWED_ORIGINS', `'${origin}' is not an origin such as https://app.example.com`)
   }
   const allowedHosts = list(e.ALLOWED_HOSTS)
   for (const host of allowedHosts) {
-    if (!/^(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$/.test(host)) throw new ConfigError('ALLOWED_HOSTS', `'${host}' is not a host name (a leading *. allows subdomains)`)
+    if (!isHostEntry(host)) throw new ConfigError('ALLOWED_HOSTS', `'${host}' is not a host name (a leading *. allows subdomains)`)
   }
   if (production && allowedHosts.length === 0) throw new ConfigError('ALLOWED_HOSTS', 'is required in production (the host names this API answers to)')
 
+  return { allowedOrigins, allowedHosts }
+}
+
+/** The API-key digest secret and the static service keys. */
+function apiKeyConfig (e: EnvValues, secret: (name: string) => string, production: boolean): Pick<Config, 'apiKeySecret' | 'apiKeys'> {
   let apiKeySecret = e.API_KEY_SECRET ?? ''
   if (apiKeySecret === '') {
     if (production) throw new ConfigError('API_KEY_SECRET', 'is required in production (at least 32 bytes)')
-    apiKeySecret = developmentSecret('API_KEY_SECRET', dataDir, notices)
-  } else if (Buffer.byteLength(apiKeySecret) < 32) {
-    throw new ConfigError('API_KEY_SECRET', 'must be at least 32 bytes')
+    apiKeySecret = secret('API_KEY_SECRET')
+  } else if (secretFault(apiKeySecret) !== undefined) {
+    throw new ConfigError('API_KEY_SECRET', secretFault(apiKeySecret)!)
   }
 
   const apiKeys = list(e.API_KEYS).map((entry) => {
@@ -258,6 +262,19 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, cwd = process.
     return { key: key.trim(), scopes: scopes.split(' ').filter(Boolean) }
   })
 
+  return { apiKeySecret, apiKeys }
+}
+
+/** Read and check the whole configuration; throws a ConfigError naming the first bad variable. */
+export function loadConfig (env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const e = validate(rawEnvironment(env, cwd))
+  const production = e.ENVIRONMENT === 'production'
+  const notices: string[] = []
+  const database = e.DATABASE_URL ?? (e.DATA_DIR === 'memory://' ? 'memory://' : resolve(cwd, e.DATA_DIR))
+  const dataDir = e.DATABASE_URL === undefined && database !== 'memory://' ? database : undefined
+  const publicUrl = (e.PUBLIC_URL ?? `http://${e.HOST}:${e.PORT}`).replace(/\/$/, '')
+  const secret = (name: string): string => developmentSecret(name, dataDir, notices)
+  const jwt = jwtConfig(e, cwd, publicUrl, secret, production)
   return {
     environment: e.ENVIRONMENT,
     host: e.HOST,
@@ -267,11 +284,9 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, cwd = process.
     jwt,
     database,
     ...(e.REDIS_URL === undefined ? {} : { redisUrl: e.REDIS_URL }),
-    allowedOrigins,
-    allowedHosts,
+    ...webConfig(e, production, notices),
     trustProxy: trustProxy(e.TRUST_PROXY),
-    apiKeySecret,
-    apiKeys,
+    ...apiKeyConfig(e, secret, production),
     rateLimit: rate(e.RATE_LIMIT),
     loginRateLimit: rate(e.LOGIN_RATE_LIMIT),
     admin: { username: e.ADMIN_USERNAME, ...(e.ADMIN_PASSWORD === undefined ? {} : { password: e.ADMIN_PASSWORD }) },

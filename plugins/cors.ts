@@ -33,15 +33,17 @@ export const DEVELOPMENT_ORIGINS = ['http://localhost:3000', 'http://localhost:5
 const ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'X-API-Key', 'X-Request-ID']
 const EXPOSED_HEADERS = ['X-Request-ID', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'Retry-After', 'WWW-Authenticate']
 
-function origin (option: string, value: unknown): string {
-  if (value === '*') return value
+/** Whether `value` is an http(s) origin, exactly as browsers send it (`https://app.example.com`). */
+export function isOrigin (value: unknown): value is string {
   let url: URL | undefined
   try { url = new URL(String(value)) } catch {}
   // url.origin of "null" or of a path-carrying string differs from the string itself.
-  if (url === undefined || url.origin !== value || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
-    throw new errors.WARDEN_ERR_OPTION(option, `'${String(value)}' is not an origin such as https://app.example.com`)
-  }
-  return value
+  return url !== undefined && url.origin === value && (url.protocol === 'https:' || url.protocol === 'http:')
+}
+
+function origin (option: string, value: unknown): string {
+  if (value === '*' || isOrigin(value)) return value
+  throw new errors.WARDEN_ERR_OPTION(option, `'${String(value)}' is not an origin such as https://app.example.com`)
 }
 
 const corsPlugin: FastifyPluginAsync<CorsOptions> = async (fastify, opts) => {

@@ -11,6 +11,11 @@ export interface TrustedHostsOptions {
 
 const ENTRY = /^(\*\.)?[a-z0-9.-]+(:\d{1,5})?$/
 
+/** Whether `value` is a host entry: `api.example.com`, `api.example.com:8443` or `*.example.com`. */
+export function isHostEntry (value: unknown): value is string {
+  return typeof value === 'string' && ENTRY.test(value.toLowerCase())
+}
+
 /**
  * Refuse requests whose `Host` is not ours (400), so host-header attacks (poisoned links in
  * mails, cache poisoning) find nothing. With `trustProxy`, the forwarded host is checked.
@@ -20,8 +25,8 @@ const trustedHostsPlugin: FastifyPluginAsync<TrustedHostsOptions> = async (fasti
   const exact = new Set<string>()
   const suffixes: string[] = []
   for (const [i, raw] of opts.hosts.entries()) {
-    const host = typeof raw === 'string' ? raw.toLowerCase() : ''
-    if (!ENTRY.test(host)) throw new errors.WARDEN_ERR_OPTION(`hosts[${i}]`, `'${String(raw)}' is not a host name`)
+    if (!isHostEntry(raw)) throw new errors.WARDEN_ERR_OPTION(`hosts[${i}]`, `'${String(raw)}' is not a host name`)
+    const host = raw.toLowerCase()
     if (host.startsWith('*.')) suffixes.push(host.slice(1))
     else exact.add(host)
   }

@@ -24,9 +24,10 @@ export function userView (user: User): UserView {
   return { id: user.id, username: user.username, email: user.email, role: user.role, active: user.active, created_at: user.createdAt.toISOString() }
 }
 
-const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { stores, passwords, endSessions, unlock }) => {
-  app.addSchema(UserView)
+type App = Parameters<FastifyPluginAsyncTypebox>[0]
 
+/** GET /users/me: the caller. */
+function me (app: App, { stores }: UserRoutesOptions): void {
   app.get('/users/me', {
     schema: {
       security: anyScheme(),
@@ -39,7 +40,10 @@ const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { s
     if (user === null) return await sendProblem(reply, 404, problem(404, 'This credential does not belong to a user.'))
     return userView(user)
   })
+}
 
+/** PUT /users/me/password: ends every session of the user. */
+function changePassword (app: App, { stores, passwords, endSessions }: UserRoutesOptions): void {
   app.put('/users/me/password', {
     schema: {
       security: [{ oauth2: [] }, { basic: [] }],
@@ -63,7 +67,10 @@ const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { s
     securityEvent(request, 'auth.password.changed', { sessions_ended: ended })
     return await reply.code(204).send(null)
   })
+}
 
+/** GET /users */
+function listUsers (app: App, { stores }: UserRoutesOptions): void {
   app.get('/users', {
     schema: {
       security: anyScheme('users:read'),
@@ -76,7 +83,10 @@ const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { s
     const { limit, offset } = request.query
     return { items: (await stores.users.list({ limit, offset })).map(userView), limit, offset }
   })
+}
 
+/** GET /users/:id */
+function getUser (app: App, { stores }: UserRoutesOptions): void {
   app.get('/users/:id', {
     schema: {
       security: anyScheme('users:read'),
@@ -90,7 +100,10 @@ const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { s
     if (user === null) return await sendProblem(reply, 404, problem(404, 'No such user.'))
     return userView(user)
   })
+}
 
+/** POST /users */
+function createUser (app: App, { stores, passwords }: UserRoutesOptions): void {
   app.post('/users', {
     schema: {
       security: anyScheme('users:write'),
@@ -110,7 +123,10 @@ const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { s
       throw err
     }
   })
+}
 
+/** DELETE /users/:id/lockout: lift the lock failed logins put on an account. */
+function unlockUser (app: App, { stores, unlock }: UserRoutesOptions): void {
   app.delete('/users/:id/lockout', {
     schema: {
       security: anyScheme('admin'),
@@ -126,7 +142,10 @@ const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { s
     request.log.info({ subject: request.auth.subject, user: user.id }, 'login lock lifted')
     return await reply.code(204).send(null)
   })
+}
 
+/** DELETE /users/:id, with the sessions and API keys of the user. */
+function deleteUser (app: App, { stores, endSessions }: UserRoutesOptions): void {
   app.delete('/users/:id', {
     schema: {
       security: anyScheme('admin'),
@@ -145,6 +164,11 @@ const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { s
     securityEvent(request, 'user.deleted', { user: id })
     return await reply.code(204).send(null)
   })
+}
+
+const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, options) => {
+  app.addSchema(UserView)
+  for (const route of [me, changePassword, listUsers, getUser, createUser, unlockUser, deleteUser]) route(app, options)
 }
 
 export default userRoutes

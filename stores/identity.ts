@@ -1,8 +1,10 @@
 import type { Database } from './database.js'
 import { openDatabase } from './open-database.js'
 import { migrate } from './migrations.js'
-import { sqlUserStore, type UserStore } from './users.js'
+import { sqlUserStore, type User, type UserStore } from './users.js'
 import { wardenStores, type WardenStoreOptions, type WardenStores } from './index.js'
+import { ROLE_SCOPES, grantable } from '../schemas/reference/scopes.js'
+import type { ApiKeyRecord, PasswordHasher, UserGrant, VerifyUser } from '../plugins/index.js'
 
 /** The reference app's stores: fastify-warden's, and its own users. */
 export interface Stores extends WardenStores {
@@ -36,3 +38,39 @@ export async function openStores (options: StoreOptions): Promise<Stores> {
 }
 
 export { DuplicateError } from './errors.js'
+
+/**
+ * The reference app's users as the plugins ask for them: `verifyUser` for logins (the hash
+ * upgraded when its parameters are old), `findSubject` for refreshes, `lookup` for API keys.
+ * A grant is what the user's role allows today, and nothing for a disabled account.
+ */
+export function identityAdapters (stores: Stores, passwords: PasswordHasher): {
+  verifyUser: VerifyUser
+  findSubject: (subject: string) => Promise<UserGrant | null>
+  lookup: (prefix: string) => Promise<ApiKeyRecord | null>
+} {
+  const grantOf = (user: User): UserGrant => ({ subject: user.id, scopes: ROLE_SCOPES[user.role] })
+  return {
+    async verifyUser (username, password, request) {
+      const user = await stores.users.findByUsername(username)
+      const ok = await passwords.verify(user?.passwordHash, password)
+      if (user === null || !ok || !user.active) return null
+      if (passwords.needsRehash(user.passwordHash)) {
+        await stores.users.setPasswordHash(user.id, await passwords.hash(password), false)
+        request.log.info({ subject: user.id }, 'password hash upgraded')
+      }
+      return grantOf(user)
+    },
+    async findSubject (subject) {
+      const user = await stores.users.findById(subject)
+      return user === null || !user.active ? null : grantOf(user)
+    },
+    async lookup (prefix) {
+      const key = await stores.lookup(prefix)
+      const owner = key === null ? null : await stores.users.findById(key.subject)
+      // A key never grants more than its owner's role does today, and dies with the account.
+      if (key === null || owner === null || !owner.active) return null
+      return { ...key, scopes: grantable(owner.role, key.scopes) }
+    }
+  }
+}

@@ -1,7 +1,8 @@
 import { UUID, type Queryable } from './database.js'
 import { rethrowDuplicate } from './errors.js'
+import type { Role } from '../schemas/reference/scopes.js'
 
-export type Role = 'user' | 'moderator' | 'admin'
+export type { Role }
 
 export interface User {
   id: string

@@ -1,6 +1,7 @@
 import { createHmac, createSecretKey, type KeyObject } from 'node:crypto'
 import { errors } from '../core/errors.js'
 import { safeEqual } from '../core/compare.js'
+import { secretFault } from '../core/options.js'
 
 /**
  * Where an API key is hashed. What is stored is HMAC-SHA256 of the key under the server's
@@ -10,9 +11,9 @@ export class ApiKeyHasher {
   readonly #key: KeyObject
 
   constructor (option: string, secret: unknown) {
-    if (typeof secret !== 'string' && !Buffer.isBuffer(secret)) throw new errors.WARDEN_ERR_OPTION(option, 'must be a string or Buffer of at least 32 bytes')
-    if (Buffer.byteLength(secret) < 32) throw new errors.WARDEN_ERR_OPTION(option, 'must be at least 32 bytes')
-    this.#key = createSecretKey(Buffer.from(secret))
+    const fault = secretFault(secret)
+    if (fault !== undefined) throw new errors.WARDEN_ERR_OPTION(option, fault)
+    this.#key = createSecretKey(Buffer.from(secret as string | Buffer))
   }
 
   #mac (key: string): Buffer {

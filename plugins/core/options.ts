@@ -72,3 +72,13 @@ export function schemeOptions (
 export function scopeDescriptions (catalog: Readonly<Record<string, string>>, scopes: ReadonlySet<string>): Record<string, string> {
   return Object.fromEntries(Object.entries(catalog).filter(([s]) => scopes.has(s)))
 }
+
+/** Secrets that sign or hash (HS256 keys, API-key digests) carry at least 256 bits (RFC 7518 §3.2). */
+export const MIN_SECRET_BYTES = 32
+
+/** What is wrong with a secret, or `undefined`: the one check, whoever names the value (an option, a variable). */
+export function secretFault (secret: unknown): string | undefined {
+  if (typeof secret !== 'string' && !Buffer.isBuffer(secret)) return 'must be a string or a Buffer'
+  if (Buffer.byteLength(secret) < MIN_SECRET_BYTES) return `must be at least ${MIN_SECRET_BYTES} bytes`
+  return undefined
+}

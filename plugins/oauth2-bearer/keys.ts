@@ -1,5 +1,6 @@
 import { KeyObject, createPublicKey, createPrivateKey, createSecretKey, type JsonWebKey } from 'node:crypto'
 import { errors } from '../core/errors.js'
+import { secretFault } from '../core/options.js'
 
 /** Signature algorithms fastify-warden accepts; anything else (including `none`) is refused. */
 export const ALGORITHMS = ['HS256', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const
@@ -25,7 +26,6 @@ const RSA: readonly Algorithm[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 
 
 export type KeyInput = string | Buffer | KeyObject
 
-const MIN_SECRET_BYTES = 32
 const MIN_RSA_BITS = 2048
 
 /** The algorithms an asymmetric key can verify, the first its default; or an error naming the option. */
@@ -60,10 +60,9 @@ export function keyFor (option: string, kid: string | undefined, key: KeyObject,
 
 /** An HS256 secret of at least 32 bytes. */
 export function secretKey (option: string, secret: unknown): VerificationKey {
-  if (typeof secret !== 'string' && !Buffer.isBuffer(secret)) throw new errors.WARDEN_ERR_KEY(option, 'must be a string or a Buffer')
-  const bytes = Buffer.from(secret)
-  if (bytes.length < MIN_SECRET_BYTES) throw new errors.WARDEN_ERR_KEY(option, `must be at least ${MIN_SECRET_BYTES} bytes (RFC 7518 §3.2)`)
-  return { kid: undefined, alg: 'HS256', algs: new Set(['HS256']), key: createSecretKey(bytes) }
+  const fault = secretFault(secret)
+  if (fault !== undefined) throw new errors.WARDEN_ERR_KEY(option, fault)
+  return { kid: undefined, alg: 'HS256', algs: new Set(['HS256']), key: createSecretKey(Buffer.from(secret as string | Buffer)) }
 }
 
 function checkKid (option: string, kid: unknown): string {

@@ -1,5 +1,4 @@
 import { StringEnum } from './common.js'
-import type { Role } from '../../stores/users.js'
 
 /** The reference API's scopes, as documented in the OAuth2 flow. */
 export const SCOPES = {
@@ -10,16 +9,23 @@ export const SCOPES = {
 
 export type Scope = keyof typeof SCOPES
 
-/** What each role may be granted (DESIGN §6). */
-export const ROLE_SCOPES: Record<Role, readonly Scope[]> = {
+/**
+ * The roles, and what each may be granted (DESIGN §6): the one definition the schemas, the
+ * stores and the grants read. (The users table's CHECK constraint, migration 1, is its record in
+ * the database; test/stores checks that the two agree.)
+ */
+export const ROLE_SCOPES = {
   user: [],
   moderator: ['users:read'],
   admin: ['users:read', 'users:write', 'admin']
-}
+} as const satisfies Record<string, readonly Scope[]>
+
+export type Role = keyof typeof ROLE_SCOPES
+export const ROLES = Object.keys(ROLE_SCOPES) as Role[]
 
 export const ScopeName = StringEnum(Object.keys(SCOPES) as Scope[], { description: 'A scope of this API' })
 
 /** The scopes of `wanted` that `role` allows, in catalog order. */
 export function grantable (role: Role, wanted: readonly string[]): Scope[] {
-  return ROLE_SCOPES[role].filter((s) => wanted.includes(s))
+  return (ROLE_SCOPES[role] as readonly Scope[]).filter((s) => wanted.includes(s))
 }

@@ -1,12 +1,13 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { StringEnum, Timestamp, Uuid } from './common.js'
 import { NO_CONTROL } from '../toolkit.js'
+import { ROLES } from './scopes.js'
 
 export const Username = Type.String({ pattern: '^[A-Za-z0-9_.-]{3,32}$', minLength: 3, maxLength: 32, description: 'Letters, digits, `_`, `.` and `-`, 3 to 32' })
 export const Email = Type.String({ format: 'email', maxLength: 254 })
 /** Bounded before any hashing: 12 to 128 characters, no control characters. */
 export const Password = Type.String({ minLength: 12, maxLength: 128, pattern: NO_CONTROL })
-export const RoleName = StringEnum(['user', 'moderator', 'admin'] as const)
+export const RoleName = StringEnum(ROLES)
 
 export const UserCreate = Type.Object({
   username: Username,
