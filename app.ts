@@ -4,7 +4,7 @@ import underPressure from '@fastify/under-pressure'
 import { createHash, createPublicKey, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { Redis } from 'ioredis'
-import warden, { REDACT_PATHS, problem, sendProblem, apiKey, logSerializers, basicAuth, cors, createPasswordHasher, memoryLoginAttempts, oauth2Bearer, oauth2Server, openapi, passwordLogin, rateLimit, requestId, secureServerOptions, securityHeaders, trustedHosts, type LoginAttempts, type OAuth2BearerOptions, type OAuth2Client, type PasswordHasher } from './plugins/index.js'
+import warden, { REDACT_PATHS, problem, sendProblem, apiKey, logSerializers, basicAuth, cors, createPasswordHasher, memoryLoginAttempts, oauth2Bearer, oauth2Server, openapi, passwordLogin, rateLimit, redisLoginAttempts, requestId, secureServerOptions, securityHeaders, trustedHosts, type LoginAttempts, type OAuth2BearerOptions, type OAuth2Client, type PasswordHasher } from './plugins/index.js'
 import type { Config } from './config.js'
 import { identityAdapters, type Stores } from './stores/identity.js'
 import { SCOPES } from './schemas/reference/scopes.js'
@@ -12,7 +12,6 @@ import { inputKeywords } from './schemas/toolkit.js'
 import userRoutes from './routes/users.js'
 import apiKeyRoutes from './routes/api-keys.js'
 import healthRoutes from './routes/health.js'
-import { redisLoginAttempts } from './stores/login-attempts.js'
 
 // app.ts runs from the repository (tests, tsx) and from dist/ (npm start).
 const pkg = JSON.parse(readFileSync(new URL(import.meta.url.includes('/dist/') ? '../package.json' : './package.json', import.meta.url), 'utf8')) as { version: string }

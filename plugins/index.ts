@@ -5,6 +5,7 @@ export { basicAuth, parseBasic, type BasicAuthOptions, type BasicAuthUser } from
 export { oauth2Server, type OAuth2ServerOptions, type OAuth2Server } from './oauth2-server.js'
 export type { OAuth2Client } from './oauth2-server/clients.js'
 export { memoryLoginAttempts, type LoginAttempts, type LockoutPolicy } from './oauth2-server/lockout.js'
+export { redisLoginAttempts, type LockoutRedis } from './oauth2-server/lockout-redis.js'
 export { passwordLogin, type UserGrant, type VerifyUser, type LoginResult, type Login } from './oauth2-server/login.js'
 export type { SessionStore, RefreshTokenStore, RefreshFamily, Rotation, Revocation, RevocationSink, TokenResponse } from './oauth2-server/refresh-rotation.js'
 export { openapi, type OpenApiOptions } from './openapi.js'

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { identityApp, form, ADMIN_PASSWORD } from '../helpers/identity.js'
 import { closeSharedDatabase, redisSkip, REDIS_URL } from '../helpers/services.js'
-import { redisLoginAttempts } from '../../stores/login-attempts.js'
+import { redisLoginAttempts } from '../../plugins/oauth2-server/lockout-redis.js'
 import { memoryLoginAttempts, type LoginAttempts } from '../../plugins/index.js'
 
 t.teardown(closeSharedDatabase)

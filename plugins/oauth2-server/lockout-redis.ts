@@ -1,4 +1,4 @@
-import { lockDelay, lockoutKey, lockoutPolicy, type LockoutPolicy, type LoginAttempts } from '../plugins/oauth2-server/lockout.js'
+import { lockDelay, lockoutKey, lockoutPolicy, type LockoutPolicy, type LoginAttempts } from './lockout.js'
 
 /** The Redis commands the lockout uses: an ioredis client fits (no import of ioredis's types, an optional peer). */
 export interface LockoutRedis {
