@@ -20,6 +20,8 @@ export interface WardenStoreOptions {
   revocationPollInterval?: number
   /** How often expired refresh-token families and revoked ids are deleted (ms). Default 1 hour. */
   purgeInterval?: number
+  /** Clock in ms since the epoch, for what is checked in memory (a refresh token's expiry, a revocation's end). Default `Date.now`. */
+  now?: () => number
 }
 
 /**
@@ -49,13 +51,14 @@ export async function wardenStores (db: Database, options: WardenStoreOptions = 
   await migrateWarden(db)
   const apiKeys = sqlApiKeyStore(db)
   const revocationStore = sqlRevocationStore(db)
-  const refreshTokens = sqlRefreshTokenStore(db)
+  const refreshTokens = sqlRefreshTokenStore(db, options.now)
   const revocations = await RevocationList.open({
     store: revocationStore,
     ...(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl }),
     ...(options.redisNamespace === undefined ? {} : { namespace: options.redisNamespace }),
     ...(options.revocationPollInterval === undefined ? {} : { pollInterval: options.revocationPollInterval }),
-    ...(options.onError === undefined ? {} : { onError: options.onError })
+    ...(options.onError === undefined ? {} : { onError: options.onError }),
+    ...(options.now === undefined ? {} : { now: options.now })
   })
   const apiKeyUsage = new ApiKeyUsage(apiKeys, options.usageInterval, options.onError)
   const purge = async (): Promise<{ sessions: number, revocations: number }> =>

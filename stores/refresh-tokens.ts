@@ -9,9 +9,9 @@ const PRESENTED = `SELECT t.family_id, t.rotated_at, f.subject, f.scope, f.clien
                      FROM warden_refresh_tokens t JOIN warden_refresh_families f ON f.id = t.family_id WHERE t.digest = $1`
 
 /** Refresh-token families in SQL (PGlite or PostgreSQL), for `oauth2Server`'s `sessions.refreshTokens`. */
-export function sqlRefreshTokenStore (db: Database): RefreshTokenStore & { purge (): Promise<number> } {
+export function sqlRefreshTokenStore (db: Database, now: () => number = Date.now): RefreshTokenStore & { purge (): Promise<number> } {
   const live = (row: Presented | undefined): row is Presented =>
-    row !== undefined && row.rotated_at === null && row.revoked_at === null && new Date(row.expires_at).getTime() > Date.now()
+    row !== undefined && row.rotated_at === null && row.revoked_at === null && new Date(row.expires_at).getTime() > now()
   return {
     async createFamily ({ subject, scope, clientId, expiresAt, digest }) {
       return await db.transaction(async (tx) => {

@@ -1,7 +1,6 @@
 import type { Redis } from 'ioredis'
 import type { Revocation, RevocationKind, RevocationStore } from './revocations.js'
 
-
 export interface RevocationListOptions {
   store: RevocationStore
   /** With Redis, every instance hears of a revocation at once (pub/sub) and revoked ids are cached there. */
@@ -13,6 +12,8 @@ export interface RevocationListOptions {
   /** Told when another instance revokes an API key (its prefix), to drop it from caches. */
   onApiKeyRevoked?: (prefix: string) => void
   onError?: (err: Error) => void
+  /** Clock in ms since the epoch (tests). Default `Date.now`. */
+  now?: () => number
 }
 
 type Message = Revocation | { kind: 'apikey', id: string }
@@ -25,6 +26,8 @@ export class RevocationList {
   readonly #revoked: Record<RevocationKind, Map<string, number>> = { jti: new Map(), sid: new Map() }
   readonly #options: RevocationListOptions
   readonly #apiKeyListeners: Array<(prefix: string) => void> = []
+  readonly #listeners: Array<(revocations: readonly Revocation[]) => void> = []
+  readonly #now: () => number
   #publisher: Redis | undefined
   #subscriber: Redis | undefined
   #timer: NodeJS.Timeout | undefined
@@ -33,6 +36,7 @@ export class RevocationList {
 
   private constructor (options: RevocationListOptions) {
     this.#options = options
+    this.#now = options.now ?? Date.now
     if (options.onApiKeyRevoked !== undefined) this.#apiKeyListeners.push(options.onApiKeyRevoked)
     const namespace = options.namespace ?? 'fastify-warden'
     this.#channel = `${namespace}:revocations`
@@ -57,13 +61,21 @@ export class RevocationList {
   async revoke (revocations: readonly Revocation[]): Promise<void> {
     if (revocations.length === 0) return
     await this.#options.store.add(revocations)
-    for (const r of revocations) this.#remember(r)
+    this.#heard(revocations)
     if (this.#publisher !== undefined) {
       const multi = this.#publisher.multi()
       for (const r of revocations) multi.set(this.#key + r.kind + ':' + r.id, '1', 'EXAT', r.expiresAt)
       multi.publish(this.#channel, JSON.stringify(revocations))
       await multi.exec()
     }
+  }
+
+  /**
+   * Be told of every revocation this instance learns of, its own or another instance's (through
+   * Redis), once it is in force here: to end what a session holds open (a WebSocket, a stream).
+   */
+  onRevoked (listener: (revocations: readonly Revocation[]) => void): void {
+    this.#listeners.push(listener)
   }
 
   /** Be told when an API key is revoked (its prefix), here or on another instance, to drop it from caches. */
@@ -91,9 +103,14 @@ export class RevocationList {
     if (typeof id !== 'string') return false
     const until = this.#revoked[kind].get(id)
     if (until === undefined) return false
-    if (until * 1000 > Date.now()) return true
+    if (until * 1000 > this.#now()) return true
     this.#revoked[kind].delete(id)
     return false
+  }
+
+  #heard (revocations: readonly Revocation[]): void {
+    for (const r of revocations) this.#remember(r)
+    for (const listener of this.#listeners) listener(revocations)
   }
 
   #remember (r: Revocation): void {
@@ -116,10 +133,12 @@ export class RevocationList {
     await Promise.all([this.#publisher.connect(), this.#subscriber.connect()])
     this.#subscriber.on('message', (_channel: string, text: string) => {
       try {
-        for (const m of JSON.parse(text) as Message[]) {
+        const messages = JSON.parse(text) as Message[]
+        for (const m of messages) {
           if (m.kind === 'apikey') for (const listener of this.#apiKeyListeners) listener(m.id)
-          else if ((m.kind === 'jti' || m.kind === 'sid') && typeof m.id === 'string' && typeof m.expiresAt === 'number') this.#remember(m)
         }
+        const revoked = messages.filter((m): m is Revocation => (m.kind === 'jti' || m.kind === 'sid') && typeof m.id === 'string' && typeof m.expiresAt === 'number')
+        if (revoked.length > 0) this.#heard(revoked)
       } catch (err) {
         onError(err as Error)
       }
