@@ -1,16 +1,19 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import fastifyJwt from '@fastify/jwt'
-import { randomBytes } from 'node:crypto'
+import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto'
 import { warden, oauth2Bearer, apiKey, generateApiKey } from '../plugins/index.js'
 
 /** The configurations measured against each other, all serving the same route. */
-export const CONFIGS = ['bare', 'bearer', 'bearer-cache', 'api-key', 'api-key-cache', 'fastify-jwt'] as const
+export const CONFIGS = ['bare', 'hs256-floor', 'bearer', 'bearer-cache', 'bearer-es256', 'bearer-eddsa', 'api-key', 'api-key-cache', 'fastify-jwt'] as const
 export type Config = typeof CONFIGS[number]
 
 export const LABELS: Record<Config, string> = {
   bare: 'bare Fastify route (no auth)',
+  'hs256-floor': 'floor: one HMAC-SHA256 + one payload decode in a hook',
   bearer: 'oauth2Bearer, HS256, cache off',
   'bearer-cache': 'oauth2Bearer, HS256, cache on',
+  'bearer-es256': 'oauth2Bearer, ES256, cache off',
+  'bearer-eddsa': 'oauth2Bearer, EdDSA (Ed25519), cache off',
   'api-key': 'apiKey, HMAC-SHA256, cache off',
   'api-key-cache': 'apiKey, cache on',
   'fastify-jwt': '@fastify/jwt request.jwtVerify() (peer)'
@@ -29,11 +32,28 @@ export async function benchApp (config: Config): Promise<{ app: FastifyInstance,
   const secret = randomBytes(32)
   await app.register(fastifyJwt, { secret, verify: { allowedIss: ISSUER, allowedAud: AUDIENCE } })
   await app.register(warden, { scopes: { 'users:read': 'Read users' } })
-  await app.register(oauth2Bearer, { secret, issuer: ISSUER, audience: AUDIENCE, expiresIn: 3600, cache: config === 'bearer-cache' ? { max: 10_000 } : false, jwksPath: false })
+  const keys = config === 'bearer-es256'
+    ? { signingKey: { kid: 'es256', privateKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey } }
+    : config === 'bearer-eddsa'
+      ? { signingKey: { kid: 'eddsa', privateKey: generateKeyPairSync('ed25519').privateKey } }
+      : { secret }
+  await app.register(oauth2Bearer, { ...keys, issuer: ISSUER, audience: AUDIENCE, expiresIn: 3600, cache: config === 'bearer-cache' ? { max: 10_000 } : false, jwksPath: false })
   const key = generateApiKey().key
+  const { token } = app.accessTokens.sign({ sub: 'user-1', scope: ['users:read'] })
   await app.register(apiKey, { secret, keys: [{ id: 'bench', key, subject: 'svc', scopes: ['users:read'] }], cache: config === 'api-key-cache' ? { max: 10_000 } : false })
   if (config === 'bare') {
     app.get('/hello', { schema: { security: [] } }, handler)
+  } else if (config === 'hs256-floor') {
+    // What any HS256 check must do in Node, and nothing else: the cost no verifier can go below.
+    const [header, payload] = token.split('.')
+    app.get('/hello', {
+      schema: { security: [] },
+      onRequest: (_request, _reply, done) => {
+        createHmac('sha256', secret).update(header + '.' + payload).digest()
+        JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'))
+        done()
+      }
+    }, handler)
   } else if (config === 'fastify-jwt') {
     // The peer, used the way its README shows: request.jwtVerify() in an onRequest hook.
     app.get('/hello', { schema: { security: [] }, onRequest: async (request) => { await request.jwtVerify() } }, handler)
@@ -42,6 +62,5 @@ export async function benchApp (config: Config): Promise<{ app: FastifyInstance,
     app.get('/hello', { schema: { security: [{ [scheme]: ['users:read'] }] } }, handler)
   }
   await app.ready()
-  const { token } = app.accessTokens.sign({ sub: 'user-1', scope: ['users:read'] })
   return { app, headers: { authorization: `Bearer ${token}`, 'x-api-key': key } }
 }

@@ -7,21 +7,33 @@ import autocannon from 'autocannon'
 
 /**
  * A login storm against the reference app (PGlite, argon2id with the production parameters):
- * GET /users/me is offered a fixed 400 req/s with a valid token while 0, 20 or 200 connections
- * loop on POST /auth/token. Reported: what /users/me is served and its latency, the logins
- * answered and shed, the server's CPU time per request, and what argon2id alone reaches here.
+ * GET /users/me is offered a fixed 400 req/s with a valid token while 0, 20 or 200 clients loop
+ * on POST /auth/token, in interleaved rounds (medians, with ranges). Reported: what /users/me is
+ * served and its latency against the idle round, the logins answered (and how long the slowest
+ * waited, against the queue's bound) and refused, the server's CPU time per request, and what
+ * argon2id alone reaches here.
+ *
+ * The server has the machine's cores (the hasher keeps one for the event loop); BENCH_PIN=on
+ * puts it on CPU 0 and the load on CPU 1 instead.
  */
 const DURATION = Number(process.env.BENCH_STORM_DURATION ?? 5)
+const ROUNDS = Number(process.env.BENCH_STORM_ROUNDS ?? 3)
+const STORMS = [0, 20, 200]
 const OFFERED = 400
 const PASSWORD = 'bench admin password 1234'
-const pinned = spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' }).status === 0
+const ARGON2 = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 }
+const pinned = process.env.BENCH_PIN === 'on' && spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' }).status === 0
 
+// Compiled (npm run bench builds first): the JavaScript users run, not a loader's transform.
+const serverCommand = [process.execPath, new URL('./storm-server.js', import.meta.url).pathname]
 const server = pinned
-  ? spawn('taskset', ['-c', '0', process.execPath, '--import', 'tsx', new URL('./storm-server.ts', import.meta.url).pathname], { stdio: ['ignore', 'pipe', 'inherit'] })
-  : spawn(process.execPath, ['--import', 'tsx', new URL('./storm-server.ts', import.meta.url).pathname], { stdio: ['ignore', 'pipe', 'inherit'] })
+  ? spawn('taskset', ['-c', '0', ...serverCommand], { stdio: ['ignore', 'pipe', 'inherit'] })
+  : spawn(serverCommand[0], serverCommand.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] })
 const first = await createInterface({ input: server.stdout! })[Symbol.asyncIterator]().next()
-const { port } = JSON.parse(first.value as string) as { port: number }
+const { port, concurrency, queue } = JSON.parse(first.value as string) as { port: number, concurrency: number, queue: number }
 const base = `http://127.0.0.1:${port}`
+const loginBody = new URLSearchParams({ grant_type: 'password', username: 'admin', password: PASSWORD }).toString()
+const loginRequest = { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: loginBody }
 
 /** CPU time (user + system) the server process has used, in ms. */
 function cpu (): number {
@@ -29,64 +41,102 @@ function cpu (): number {
   return (Number(fields[11]) + Number(fields[12])) * 1000 / 100
 }
 
-/** A token for the measured route; after a storm the hasher may still be shedding for a moment. */
-const login = async (): Promise<string> => {
+/** A token for the measured route; after a storm the hasher may still be refusing for a moment. */
+async function token (): Promise<string> {
   for (let attempt = 0; attempt < 100; attempt++) {
-    const res = await fetch(`${base}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'password', username: 'admin', password: PASSWORD }) })
+    const res = await fetch(`${base}/auth/token`, loginRequest)
     if (res.status === 200) return ((await res.json()) as { access_token: string }).access_token
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
   throw new Error('no token: the server kept refusing logins')
 }
 
-interface Row { storm: number, served: number, p50: number, p99: number, logins: number, shed: number, loginP99: number, cpuPerRequest: number }
+/** `clients` loops of logins, each sending the next as soon as the last is answered. */
+async function storm (clients: number, until: number): Promise<{ answered: number[], refused: number[] }> {
+  const answered: number[] = []
+  const refused: number[] = []
+  await Promise.all(Array.from({ length: clients }, async () => {
+    while (Date.now() < until) {
+      const started = performance.now()
+      const res = await fetch(`${base}/auth/token`, loginRequest)
+      await res.arrayBuffer()
+      const ms = performance.now() - started
+      if (res.status === 200) answered.push(ms)
+      else if (res.status === 503) refused.push(ms)
+      else throw new Error(`login answered ${res.status}`)
+    }
+  }))
+  return { answered, refused }
+}
 
-async function scenario (storm: number): Promise<Row> {
-  const token = await login()
+const quantile = (values: number[], q: number): number => {
+  if (values.length === 0) return 0
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]
+}
+const median = (values: number[]): number => quantile(values, 0.5)
+
+interface Round { served: number, p50: number, p99: number, answered: number, refused: number, slowestAnswer: number, refusedP50: number, cpuPerRequest: number }
+
+async function round (clients: number): Promise<Round> {
+  const bearer = await token()
   const before = cpu()
-  const api = autocannon({ url: `${base}/users/me`, headers: { authorization: `Bearer ${token}` }, connections: 20, overallRate: OFFERED, duration: DURATION })
-  const logins = storm === 0
-    ? undefined
-    : autocannon({ url: `${base}/auth/token`, method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'password', username: 'admin', password: PASSWORD }).toString(), connections: storm, duration: DURATION })
+  const api = autocannon({ url: `${base}/users/me`, headers: { authorization: `Bearer ${bearer}` }, connections: 20, overallRate: OFFERED, duration: DURATION })
+  const logins = storm(clients, Date.now() + DURATION * 1000)
   const [a, l] = await Promise.all([api, logins])
-  if (process.env.BENCH_DEBUG !== undefined) console.error(storm, a.statusCodeStats, l?.statusCodeStats)
   const used = cpu() - before
-  const total = a.requests.total + (l?.requests.total ?? 0)
+  const total = a.requests.total + l.answered.length + l.refused.length
   return {
-    storm,
     served: a['2xx'] / DURATION,
     p50: a.latency.p50,
     p99: a.latency.p99,
-    logins: (l?.['2xx'] ?? 0) / DURATION,
-    shed: (l?.non2xx ?? 0) / DURATION,
-    loginP99: l?.latency.p99 ?? 0,
-    cpuPerRequest: total === 0 ? 0 : used * 1000 / total
+    answered: l.answered.length / DURATION,
+    refused: l.refused.length / DURATION,
+    slowestAnswer: Math.max(0, ...l.answered),
+    refusedP50: median(l.refused),
+    cpuPerRequest: used * 1000 / total
   }
 }
 
-/** argon2id alone, the same parameters, as many at once as the machine has cores: the ceiling. */
-async function ceiling (): Promise<number> {
-  const params = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 }
-  const hash = await argon2.hash(PASSWORD, params)
+/** argon2id alone, the same parameters, as many at once as the hasher runs: the ceiling, and one hash's time. */
+async function ceiling (): Promise<{ perSecond: number, ms: number }> {
+  const hash = await argon2.hash(PASSWORD, ARGON2)
   const until = Date.now() + 3000
   let done = 0
-  await Promise.all(Array.from({ length: availableParallelism() }, async () => {
+  await Promise.all(Array.from({ length: concurrency }, async () => {
     while (Date.now() < until) { await argon2.verify(hash, PASSWORD); done++ }
   }))
-  return done / 3
+  return { perSecond: done / 3, ms: 3000 * concurrency / done }
 }
 
 try {
-  await scenario(0) // warm-up
-  const rows = [await scenario(0), await scenario(20), await scenario(200)]
-  const idle = rows[0]
-  console.log(`\nlogin storm: GET /users/me offered ${OFFERED} req/s for ${DURATION} s while N connections loop on POST /auth/token (argon2id m=19456 t=2 p=1), ${pinned ? 'server on CPU 0, load on CPU 1' : 'unpinned'}\n`)
-  console.log('| logins in flight | /users/me served | share of offered | p50 ms | p99 ms | p99 vs idle | logins/s answered | logins/s shed (503) | login p99 ms | server CPU µs/request |')
-  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
-  for (const r of rows) {
-    console.log(`| ${r.storm} | ${r.served.toFixed(0)} | ${(100 * r.served / OFFERED).toFixed(0)} % | ${r.p50} | ${r.p99} | ${(r.p99 / idle.p99).toFixed(2)}× | ${r.logins.toFixed(1)} | ${r.shed.toFixed(1)} | ${r.loginP99} | ${r.cpuPerRequest.toFixed(0)} |`)
+  await round(0) // warm-up
+  const rounds = new Map<number, Round[]>(STORMS.map((s) => [s, []]))
+  for (let r = 0; r < ROUNDS; r++) {
+    for (let i = 0; i < STORMS.length; i++) {
+      const clients = STORMS[(i + r) % STORMS.length]
+      rounds.get(clients)!.push(await round(clients))
+    }
+    process.stderr.write(`storm round ${r + 1}/${ROUNDS} done\n`)
   }
-  console.log(`\nargon2id alone on this machine, ${availableParallelism()} at once: ${(await ceiling()).toFixed(1)} verifications/s (the ceiling of logins/s)`)
+  const alone = await ceiling()
+  const idleP99 = median(rounds.get(0)!.map((x) => x.p99))
+  const m = (clients: number, field: keyof Round): number => median(rounds.get(clients)!.map((x) => x[field]))
+  const range = (clients: number, field: keyof Round, digits = 0): string => {
+    const values = rounds.get(clients)!.map((x) => x[field])
+    return `${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)}`
+  }
+  console.log(`\nlogin storm: GET /users/me offered ${OFFERED} req/s for ${DURATION} s while N clients loop on POST /auth/token (argon2id m=19456 t=2 p=1), ` +
+    `${ROUNDS} interleaved rounds, medians [ranges], ${pinned ? 'server on CPU 0, load on CPU 1' : `server and load sharing the ${availableParallelism()} cores`}; ` +
+    `hasher: ${concurrency} at once, ${queue} waiting, refusals answered after 1 s\n`)
+  console.log('| logins in flight | /users/me served | p50 ms | p99 ms | p99 vs idle | logins/s answered | slowest answered login ms | logins/s refused (503) | refusal ms | server CPU µs/request |')
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
+  for (const clients of STORMS) {
+    console.log(`| ${clients} | ${(100 * m(clients, 'served') / OFFERED).toFixed(0)} % [${range(clients, 'served')}] | ${m(clients, 'p50')} | ${m(clients, 'p99')} [${range(clients, 'p99')}] | ${(m(clients, 'p99') / idleP99).toFixed(2)}× | ` +
+      `${m(clients, 'answered').toFixed(1)} | ${m(clients, 'slowestAnswer').toFixed(0)} | ${m(clients, 'refused').toFixed(1)} | ${m(clients, 'refusedP50').toFixed(0)} | ${m(clients, 'cpuPerRequest').toFixed(0)} [${range(clients, 'cpuPerRequest')}] |`)
+  }
+  console.log(`\nargon2id alone, ${concurrency} at once: ${alone.perSecond.toFixed(1)} verifications/s (the ceiling of logins/s), ${alone.ms.toFixed(0)} ms each: ` +
+    `an answered login waits for at most ${1 + queue / concurrency} hashes, ${((1 + queue / concurrency) * alone.ms).toFixed(0)} ms of hashing`)
 } finally {
   server.kill()
 }

@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import autocannon from 'autocannon'
 import type { FastifyRequest } from 'fastify'
@@ -6,10 +7,12 @@ import { CONFIGS, LABELS, benchApp, type Config } from './apps.js'
 
 /**
  * Every configuration serves the same route from its own process on 127.0.0.1, and autocannon
- * loads them in turn. The machine's speed drifts by ±20 % over seconds, so configurations are
+ * loads them in turn. The machine's speed drifts by ±30 % over seconds, so configurations are
  * measured in short interleaved rounds (the order rotates each round), each compared with the
- * bare route of the same round, and the median of those ratios is reported. Only ratios
- * measured in this one run mean anything; absolute req/s depend on the machine.
+ * bare route of the same round, and the median of those ratios is reported with its range.
+ * Beside req/s, each server's own CPU time (user + system, from /proc/<pid>/stat) divided by
+ * the requests it answered: what the auth check costs the server, whatever else the machine
+ * does. Only ratios measured in this one run mean anything; absolute figures depend on the machine.
  */
 const DURATION = Number(process.env.BENCH_DURATION ?? 2)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10)
@@ -17,12 +20,19 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
 
 interface Server { child: ChildProcess, url: string, headers: Record<string, string> }
 
+/** CPU time (user + system) a process has used, in µs (clock ticks of 10 ms). */
+function cpu (pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10_000
+}
+
 // With taskset (util-linux), the servers run on CPU 0 and this load generator on CPU 1, so
 // the two never steal each other's core and the rounds vary less.
 const pinned = spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' }).status === 0
 
 async function start (config: Config): Promise<Server> {
-  const command = [process.execPath, '--import', 'tsx', new URL('./server.ts', import.meta.url).pathname, config]
+  // Compiled (npm run bench builds first): the JavaScript users run, not a loader's transform.
+  const command = [process.execPath, new URL('./server.js', import.meta.url).pathname, config]
   const child = pinned
     ? spawn('taskset', ['-c', '0', ...command], { stdio: ['ignore', 'pipe', 'inherit'] })
     : spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] })
@@ -31,12 +41,15 @@ async function start (config: Config): Promise<Server> {
   return { child, url: `http://127.0.0.1:${port}/hello`, headers }
 }
 
-async function load (server: Server, duration: number): Promise<number> {
+/** req/s, and the server's CPU µs per request answered. */
+async function load (server: Server, duration: number): Promise<{ rps: number, cpu: number }> {
+  const before = cpu(server.child.pid!)
   const result = await autocannon({ url: server.url, headers: server.headers, connections: CONNECTIONS, duration })
+  const used = cpu(server.child.pid!) - before
   if (result.non2xx > 0 || result.errors > 0) {
     throw new Error(`${server.url}: ${result.non2xx} non-2xx answers and ${result.errors} errors: the benchmark would measure refusals`)
   }
-  return result.requests.average
+  return { rps: result.requests.average, cpu: used / result.requests.total }
 }
 
 const median = (values: number[]): number => {
@@ -49,24 +62,34 @@ const servers = new Map<Config, Server>()
 try {
   for (const config of CONFIGS) servers.set(config, await start(config))
   for (const server of servers.values()) await load(server, 1) // warm-up: JIT, connections
-  const rps = new Map<Config, number[]>(CONFIGS.map((c) => [c, []]))
-  const ratios = new Map<Config, number[]>(CONFIGS.map((c) => [c, []]))
+  const series = (): Map<Config, number[]> => new Map(CONFIGS.map((c) => [c, []]))
+  const rps = series()
+  const rpsRatios = series()
+  const cpus = series()
+  const cpuRatios = series()
   for (let round = 0; round < ROUNDS; round++) {
     const order = CONFIGS.map((_, i) => CONFIGS[(i + round) % CONFIGS.length])
-    const measured = new Map<Config, number>()
+    const measured = new Map<Config, { rps: number, cpu: number }>()
     for (const config of order) measured.set(config, await load(servers.get(config)!, DURATION))
+    const bare = measured.get('bare')!
     for (const config of CONFIGS) {
-      rps.get(config)!.push(measured.get(config)!)
-      ratios.get(config)!.push(measured.get(config)! / measured.get('bare')!)
+      const m = measured.get(config)!
+      rps.get(config)!.push(m.rps)
+      rpsRatios.get(config)!.push(m.rps / bare.rps)
+      cpus.get(config)!.push(m.cpu)
+      // As a throughput ratio: bare's CPU per request over this one's (1.00× = costs what bare does).
+      cpuRatios.get(config)!.push(bare.cpu / m.cpu)
     }
     process.stderr.write(`round ${round + 1}/${ROUNDS} done\n`)
   }
-  console.log(`\nautocannon, ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${DURATION} s, node ${process.version}, ${pinned ? 'server and client pinned to separate CPUs' : 'unpinned'}, medians\n`)
-  console.log('| configuration | req/s | ratio to bare | ratio range |')
-  console.log('| --- | ---: | ---: | ---: |')
+  const range = (values: number[], digits: number): string => `${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)}`
+  console.log(`\nautocannon, ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${DURATION} s, node ${process.version}, ${pinned ? 'server and client pinned to separate CPUs' : 'unpinned'}, medians [ranges]\n`)
+  console.log('| configuration | server CPU µs/request | by CPU, vs bare | req/s | by req/s, vs bare |')
+  console.log('| --- | ---: | ---: | ---: | ---: |')
   for (const config of CONFIGS) {
-    const r = ratios.get(config)!
-    console.log(`| ${LABELS[config]} | ${Math.round(median(rps.get(config)!))} | ${median(r).toFixed(2)}× | ${Math.min(...r).toFixed(2)}–${Math.max(...r).toFixed(2)} |`)
+    const c = cpuRatios.get(config)!
+    const r = rpsRatios.get(config)!
+    console.log(`| ${LABELS[config]} | ${median(cpus.get(config)!).toFixed(1)} | ${median(c).toFixed(2)}× [${range(c, 2)}] | ${Math.round(median(rps.get(config)!))} | ${median(r).toFixed(2)}× [${range(r, 2)}] |`)
   }
 } finally {
   for (const { child } of servers.values()) child.kill()
@@ -74,7 +97,7 @@ try {
 
 // The scheme alone, without HTTP: what one authenticate() call costs, in this process.
 console.log('\n| scheme, one `authenticate()` call | ns |\n| --- | ---: |')
-for (const config of CONFIGS.filter((c) => c !== 'bare' && c !== 'fastify-jwt')) {
+for (const config of CONFIGS.filter((c) => c !== 'bare' && c !== 'hs256-floor' && c !== 'fastify-jwt')) {
   const { app, headers } = await benchApp(config)
   const scheme = app.warden.schemes.get(config.startsWith('api-key') ? 'apiKey' : 'oauth2')!
   const request = { headers, log: app.log } as unknown as FastifyRequest

@@ -1,8 +1,9 @@
+import { availableParallelism } from 'node:os'
+import { randomBytes } from 'node:crypto'
 import { buildApp } from '../app.js'
 import { loadConfig } from '../config.js'
 import { openStores } from '../stores/identity.js'
-import { memoryLoginAttempts } from '../plugins/index.js'
-import { randomBytes } from 'node:crypto'
+import { createPasswordHasher, memoryLoginAttempts } from '../plugins/index.js'
 
 // Started by bench/login-storm.ts: the reference app with production password hashing, limits
 // out of the way (the storm measures CPU shedding, not the per-address limit), on PGlite.
@@ -11,7 +12,11 @@ const config = loadConfig({
   ENVIRONMENT: 'development', JWT_SECRET_KEY: secret, API_KEY_SECRET: secret, DATA_DIR: 'memory://', LOG_LEVEL: 'silent',
   ADMIN_PASSWORD: 'bench admin password 1234', RATE_LIMIT: '1000000/minute', LOGIN_RATE_LIMIT: '1000000/minute'
 }, '/nonexistent')
-const app = await buildApp({ config, stores: await openStores({ database: 'memory://' }), logger: false, loginAttempts: memoryLoginAttempts({ threshold: 1_000_000 }) })
+// The defaults, stated: what the report prints.
+const concurrency = Math.max(1, availableParallelism() - 1)
+const queue = 4 * concurrency
+const passwords = createPasswordHasher({ concurrency, queue })
+const app = await buildApp({ config, passwords, stores: await openStores({ database: 'memory://' }), logger: false, loginAttempts: memoryLoginAttempts({ threshold: 1_000_000 }) })
 await app.listen({ host: '127.0.0.1', port: 0 })
 const address = app.server.address()
-process.stdout.write(JSON.stringify({ port: typeof address === 'object' && address !== null ? address.port : 0 }) + '\n')
+process.stdout.write(JSON.stringify({ port: typeof address === 'object' && address !== null ? address.port : 0, concurrency, queue }) + '\n')

@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os'
+import { setTimeout as sleep } from 'node:timers/promises'
 import argon2 from 'argon2'
 import bcrypt from 'bcryptjs'
 import { errors } from './core/errors.js'
@@ -17,11 +18,18 @@ export interface PasswordHasherOptions {
    */
   concurrency?: number
   /**
-   * Password checks that may wait for a free slot; one more is refused at once with
-   * `WARDEN_ERR_BUSY` (a 503 with Retry-After), before any hashing. Default 4 per slot: a
-   * login waits at most that many hashes.
+   * Password checks that may wait for a free slot; one more is refused with `WARDEN_ERR_BUSY`
+   * (a 503 with Retry-After), before any hashing. Default 4 per slot: a login waits at most that
+   * many hashes.
    */
   queue?: number
+  /**
+   * How long a refused check waits before its refusal is answered, ms: holding it costs a timer,
+   * no CPU, and a client that loops on refusals (a login storm) then sends one a connection
+   * per pause instead of thousands a second, so the rest of the API keeps its share (PAM's fail
+   * delay, for load). Default 1000, what the 503's Retry-After asks anyway; 0 answers at once.
+   */
+  refusalDelay?: number
 }
 
 export interface PasswordHasher {
@@ -45,7 +53,7 @@ export interface PasswordHasher {
 class Gate {
   #running = 0
   readonly #waiting: Array<() => void> = []
-  constructor (readonly concurrency: number, readonly queue: number) {}
+  constructor (readonly concurrency: number, readonly queue: number, readonly refusalDelay: number) {}
 
   get load (): { running: number, queued: number } {
     return { running: this.#running, queued: this.#waiting.length }
@@ -55,7 +63,11 @@ class Gate {
     if (this.#running < this.concurrency) {
       this.#running++
     } else {
-      if (this.#waiting.length >= this.queue) throw new errors.WARDEN_ERR_BUSY(`${this.#running} running, ${this.#waiting.length} waiting`)
+      if (this.#waiting.length >= this.queue) {
+        const busy = new errors.WARDEN_ERR_BUSY(`${this.#running} running, ${this.#waiting.length} waiting`)
+        if (this.refusalDelay > 0) await sleep(this.refusalDelay)
+        throw busy
+      }
       // The slot is handed over by the task that ends, so #running stays as it is.
       await new Promise<void>((resolve) => { this.#waiting.push(resolve) })
     }
@@ -80,7 +92,7 @@ export function createPasswordHasher (opts: PasswordHasherOptions = {}): Passwor
     parallelism: integerOption('parallelism', opts.parallelism, 1, 1, 16)
   }
   const concurrency = integerOption('concurrency', opts.concurrency, Math.max(1, availableParallelism() - 1), 1, 1024)
-  const gate = new Gate(concurrency, integerOption('queue', opts.queue, 4 * concurrency, 0, 100_000))
+  const gate = new Gate(concurrency, integerOption('queue', opts.queue, 4 * concurrency, 0, 100_000), integerOption('refusalDelay', opts.refusalDelay, 1000, 0, 60_000))
   let dummy: Promise<string> | undefined
 
   async function hash (password: string): Promise<string> {

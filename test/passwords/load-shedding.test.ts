@@ -15,8 +15,8 @@ function countVerifications (t: Test): () => number {
   return () => calls
 }
 
-t.test('the hasher runs a bounded number of hashes and refuses at once beyond its queue, hashing nothing', async (t) => {
-  const hasher = createPasswordHasher({ ...cheap, concurrency: 1, queue: 1 })
+t.test('the hasher runs a bounded number of hashes and refuses beyond its queue, hashing nothing', async (t) => {
+  const hasher = createPasswordHasher({ ...cheap, concurrency: 1, queue: 1, refusalDelay: 0 })
   const hash = await hasher.hash('pw')
   const verified = countVerifications(t)
   const checks = [hasher.verify(hash, 'pw'), hasher.verify(hash, 'pw'), hasher.verify(hash, 'pw')]
@@ -27,10 +27,27 @@ t.test('the hasher runs a bounded number of hashes and refuses at once beyond it
   t.equal(verified(), 2, 'the refused check was never hashed')
   t.same(hasher.load(), { running: 0, queued: 0 }, 'slots are given back')
   t.throws(() => createPasswordHasher({ concurrency: 0 }), { code: 'WARDEN_ERR_OPTION', message: /option 'concurrency'/ })
+  t.throws(() => createPasswordHasher({ refusalDelay: -1 }), { code: 'WARDEN_ERR_OPTION', message: /option 'refusalDelay'/ })
+})
+
+t.test('a refusal is answered after the refusal delay, holding no slot and hashing nothing meanwhile', async (t) => {
+  const hasher = createPasswordHasher({ ...cheap, concurrency: 1, queue: 0, refusalDelay: 200 })
+  const hash = await hasher.hash('pw')
+  const verified = countVerifications(t)
+  const started = performance.now()
+  const first = hasher.verify(hash, 'pw')
+  const second = hasher.verify(hash, 'pw').then(() => 'admitted', (err: unknown) => err)
+  t.equal(await first, true)
+  t.same(hasher.load(), { running: 0, queued: 0 }, 'while its refusal waits, the refused check holds no slot and no place in the queue')
+  t.equal((await Promise.allSettled([hasher.verify(hash, 'pw')]))[0].status, 'fulfilled', 'a check arriving meanwhile is admitted')
+  t.match(await second, { code: 'WARDEN_ERR_BUSY' })
+  const waited = performance.now() - started
+  t.ok(waited >= 190, `refused after ${waited.toFixed(0)} ms, not at once`)
+  t.equal(verified(), 2, 'only the admitted checks were hashed')
 })
 
 t.test('a login storm at the token endpoint is shed with 503 and Retry-After before hashing; lockout counters untouched', async (t) => {
-  const hasher = createPasswordHasher({ ...cheap, concurrency: 1, queue: 0 })
+  const hasher = createPasswordHasher({ ...cheap, concurrency: 1, queue: 0, refusalDelay: 0 })
   const stored = await hasher.hash('the right password')
   const failures: string[] = []
   const lockout: LoginAttempts = { lockedFor: async () => 0, fail: async (u) => { failures.push(u); return 0 }, reset: async () => {} }
