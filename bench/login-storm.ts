@@ -41,6 +41,14 @@ function cpu (): number {
   return (Number(fields[11]) + Number(fields[12])) * 1000 / 100
 }
 
+/**
+ * Nanoseconds the server's main thread (its event loop) has spent runnable but waiting for a
+ * core (Linux schedstat): what CPU contention, not the event loop's own work, adds to latency.
+ */
+function waitedForCore (): number {
+  return Number(readFileSync(`/proc/${server.pid}/task/${server.pid}/schedstat`, 'utf8').split(' ')[1])
+}
+
 /** A token for the measured route; after a storm the hasher may still be refusing for a moment. */
 async function token (): Promise<string> {
   for (let attempt = 0; attempt < 100; attempt++) {
@@ -76,15 +84,17 @@ const quantile = (values: number[], q: number): number => {
 }
 const median = (values: number[]): number => quantile(values, 0.5)
 
-interface Round { served: number, p50: number, p99: number, answered: number, refused: number, slowestAnswer: number, refusedP50: number, cpuPerRequest: number }
+interface Round { served: number, p50: number, p99: number, answered: number, refused: number, slowestAnswer: number, refusedP50: number, cpuPerRequest: number, coreWait: number }
 
 async function round (clients: number): Promise<Round> {
   const bearer = await token()
   const before = cpu()
+  const waitedBefore = waitedForCore()
   const api = autocannon({ url: `${base}/users/me`, headers: { authorization: `Bearer ${bearer}` }, connections: 20, overallRate: OFFERED, duration: DURATION })
   const logins = storm(clients, Date.now() + DURATION * 1000)
   const [a, l] = await Promise.all([api, logins])
   const used = cpu() - before
+  const waited = waitedForCore() - waitedBefore
   const total = a.requests.total + l.answered.length + l.refused.length
   return {
     served: a['2xx'] / DURATION,
@@ -94,7 +104,8 @@ async function round (clients: number): Promise<Round> {
     refused: l.refused.length / DURATION,
     slowestAnswer: Math.max(0, ...l.answered),
     refusedP50: median(l.refused),
-    cpuPerRequest: used * 1000 / total
+    cpuPerRequest: used * 1000 / total,
+    coreWait: waited / 1e6 / DURATION
   }
 }
 
@@ -129,10 +140,10 @@ try {
   console.log(`\nlogin storm: GET /users/me offered ${OFFERED} req/s for ${DURATION} s while N clients loop on POST /auth/token (argon2id m=19456 t=2 p=1), ` +
     `${ROUNDS} interleaved rounds, medians [ranges], ${pinned ? 'server on CPU 0, load on CPU 1' : `server and load sharing the ${availableParallelism()} cores`}; ` +
     `hasher: ${concurrency} at once, ${queue} waiting, refusals answered after 1 s\n`)
-  console.log('| logins in flight | /users/me served | p50 ms | p99 ms | p99 vs idle | logins/s answered | slowest answered login ms | logins/s refused (503) | refusal ms | server CPU µs/request |')
-  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
+  console.log('| logins in flight | /users/me served | p50 ms | p99 ms | p99 vs idle | event loop waiting for a core, ms/s | logins/s answered | slowest answered login ms | logins/s refused (503) | refusal ms | server CPU µs/request |')
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
   for (const clients of STORMS) {
-    console.log(`| ${clients} | ${(100 * m(clients, 'served') / OFFERED).toFixed(0)} % [${range(clients, 'served')}] | ${m(clients, 'p50')} | ${m(clients, 'p99')} [${range(clients, 'p99')}] | ${(m(clients, 'p99') / idleP99).toFixed(2)}× | ` +
+    console.log(`| ${clients} | ${(100 * m(clients, 'served') / OFFERED).toFixed(0)} % [${range(clients, 'served')}] | ${m(clients, 'p50')} | ${m(clients, 'p99')} [${range(clients, 'p99')}] | ${(m(clients, 'p99') / idleP99).toFixed(2)}× | ${m(clients, 'coreWait').toFixed(0)} [${range(clients, 'coreWait')}] | ` +
       `${m(clients, 'answered').toFixed(1)} | ${m(clients, 'slowestAnswer').toFixed(0)} | ${m(clients, 'refused').toFixed(1)} | ${m(clients, 'refusedP50').toFixed(0)} | ${m(clients, 'cpuPerRequest').toFixed(0)} [${range(clients, 'cpuPerRequest')}] |`)
   }
   console.log(`\nargon2id alone, ${concurrency} at once: ${alone.perSecond.toFixed(1)} verifications/s (the ceiling of logins/s), ${alone.ms.toFixed(0)} ms each: ` +
