@@ -1,6 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
-import { pathOption } from './core/options.js'
 import { bearerSettings } from './oauth2-bearer/settings.js'
 import { schemeDocument } from './oauth2-bearer/document.js'
 import { tokenVerifier } from './oauth2-bearer/verify.js'
@@ -19,8 +18,7 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
   const tokens = accessTokens(settings, verifyToken)
   fastify.decorate('accessTokens', tokens)
 
-  const jwksPath = opts.jwksPath === false ? false : pathOption('jwksPath', opts.jwksPath, '/.well-known/jwks.json')
-  if (jwksPath !== false && keys.signing !== undefined && keys.signing.alg !== 'HS256') publishKeys(fastify, jwksPath, tokens)
+  if (settings.jwksPath !== undefined) publishKeys(fastify, settings.jwksPath, tokens)
   if (metadata !== undefined) publishResourceMetadata(fastify, metadata)
 
   if (keys.remote !== undefined && opts.prefetch !== false) {

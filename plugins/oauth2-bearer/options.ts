@@ -134,6 +134,8 @@ export interface AccessTokens {
   readonly scopes: ReadonlySet<string>
   /** Whether the scheme checks revocation (`isRevoked`), so that revoking a token means something. */
   readonly revocable: boolean
+  /** Where this server publishes the public keys (`jwksPath`); `undefined` when it publishes none. */
+  readonly jwksPath: string | undefined
   /**
    * Sign an RFC 9068 access token. `scope` may be a list or a space-separated string of scopes
    * the scheme grants.

@@ -1,7 +1,7 @@
 import type { TObject } from '@sinclair/typebox'
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import { errors } from '../core/errors.js'
-import { functionOption, integerOption, schemeOptions, scopeDescriptions, stringOption, urlOption } from '../core/options.js'
+import { functionOption, integerOption, pathOption, schemeOptions, scopeDescriptions, stringOption, urlOption } from '../core/options.js'
 import { ALGORITHMS, ASYMMETRIC, type Algorithm } from './keys.js'
 import { loadKeys, type Keys } from './key-sources.js'
 import { resourceMetadata } from './document.js'
@@ -32,6 +32,8 @@ export interface BearerSettings {
   readonly claimScopes: OAuth2BearerOptions['claimScopes']
   readonly cacheMax: number | undefined
   readonly metadata: ReturnType<typeof resourceMetadata> | undefined
+  /** Where the public keys are published on this server; `undefined` when they are not (HS256, a provider's keys, `jwksPath: false`). */
+  readonly jwksPath: string | undefined
 }
 
 function listOption (name: string, value: string | string[]): string[] {
@@ -69,6 +71,7 @@ export function bearerSettings (opts: OAuth2BearerOptions, core: { realm: string
     : opts.tokenTypes.map((t, i) => t === null ? null : stringOption(`tokenTypes[${i}]`, t).toLowerCase())
   const ownClaims = claimsOption(opts.claims)
   const keys = loadKeys(opts, now)
+  const jwksPath = opts.jwksPath === false ? undefined : pathOption('jwksPath', opts.jwksPath, '/.well-known/jwks.json')
   return {
     name,
     realm,
@@ -89,6 +92,7 @@ export function bearerSettings (opts: OAuth2BearerOptions, core: { realm: string
     resolveUser: functionOption<NonNullable<OAuth2BearerOptions['resolveUser']>>('resolveUser', opts.resolveUser),
     claimScopes: functionOption<NonNullable<OAuth2BearerOptions['claimScopes']>>('claimScopes', opts.claimScopes),
     cacheMax: opts.cache === undefined || opts.cache === false ? undefined : integerOption('cache.max', opts.cache.max, 10_000, 1, 10_000_000),
-    metadata: opts.resourceMetadata === undefined ? undefined : resourceMetadata(opts.resourceMetadata, Object.keys(described))
+    metadata: opts.resourceMetadata === undefined ? undefined : resourceMetadata(opts.resourceMetadata, Object.keys(described)),
+    jwksPath: jwksPath === undefined || keys.signing === undefined || keys.signing.alg === 'HS256' ? undefined : jwksPath
   }
 }

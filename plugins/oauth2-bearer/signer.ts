@@ -49,6 +49,7 @@ export function accessTokens (settings: BearerSettings, verifyToken: (token: str
     scheme: settings.name,
     scopes: settings.scopes,
     revocable: settings.isRevoked !== undefined,
+    jwksPath: settings.jwksPath,
     sign (claims, options) {
       if (sign === undefined) throw new errors.WARDEN_ERR_SIGN('the scheme verifies tokens of an external provider (jwksUrl) and holds no signing key')
       if (typeof claims?.sub !== 'string' || claims.sub.length === 0) throw new errors.WARDEN_ERR_SIGN("'sub' must be a non-empty string")

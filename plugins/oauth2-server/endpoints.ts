@@ -59,7 +59,7 @@ function metadataRoute (app: FastifyInstance, tokens: AccessTokens, settings: Gr
     response_types_supported: [],
     scopes_supported: [...tokens.scopes],
     token_endpoint_auth_methods_supported: authMethods,
-    ...(tokens.jwks().keys.length === 0 ? {} : { jwks_uri: at('/.well-known/jwks.json') })
+    ...(tokens.jwksPath === undefined ? {} : { jwks_uri: at(tokens.jwksPath) })
   })
   app.get('/.well-known/oauth-authorization-server' + (issuer.pathname === '/' ? '' : issuer.pathname), {
     schema: { security: [], tags: ['auth'], summary: 'Authorization-server metadata (RFC 8414)', response: { 200: metadataSchema } }

@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import formbody from '@fastify/formbody'
 import type { OAuth2ServerOptions, UserGrant } from '../../plugins/index.js'
 import { plugins, stores } from '../helpers/subject.js'
-import { SECRET } from '../helpers/keys.js'
+import { SECRET, ed25519 } from '../helpers/keys.js'
 import { closeSharedDatabase, testDatabase } from '../helpers/services.js'
 
 t.teardown(closeSharedDatabase)
@@ -65,6 +65,25 @@ t.test('the smallest token endpoint: a verifier, and the password grant works en
   const metadata = (await app.inject({ url: '/.well-known/oauth-authorization-server' })).json()
   t.match(metadata, { issuer: 'https://notes.example', token_endpoint: 'https://notes.example/token', grant_types_supported: ['password'] })
   t.notOk('revocation_endpoint' in metadata)
+})
+
+t.test('RFC 8414 metadata points at the keys where oauth2Bearer publishes them, or at none', async (t) => {
+  const { privateKey } = ed25519()
+  for (const jwksPath of ['/keys', false] as const) {
+    const app = Fastify()
+    await app.register(warden, { scopes: { 'notes:read': 'Read notes' } })
+    await app.register(oauth2Bearer, { signingKey: { kid: 'k1', privateKey }, jwksPath, issuer: 'https://notes.example', audience: 'https://notes.example' })
+    await app.register(oauth2Server, { verifyUser, tokenPath: '/token' })
+    t.teardown(() => app.close())
+    const metadata = (await app.inject({ url: '/.well-known/oauth-authorization-server' })).json()
+    if (jwksPath === false) {
+      t.notOk('jwks_uri' in metadata, 'keys not published: no jwks_uri')
+      t.equal((await app.inject({ url: '/.well-known/jwks.json' })).statusCode, 404)
+    } else {
+      t.equal(metadata.jwks_uri, 'https://notes.example/keys', 'the path the keys are published at')
+      t.match((await app.inject({ url: '/keys' })).json(), { keys: [{ kid: 'k1', alg: 'EdDSA' }] })
+    }
+  }
 })
 
 t.test('bad input gets the RFC 6749 error, never a 5xx, and stores nothing', async (t) => {
