@@ -157,9 +157,10 @@ export function tokenVerifier (
     return header
   }
 
-  function verifyWith (key: VerificationKey | undefined, header: TokenHeader, parts: [string, string, string]): WardenClaims {
+  function verifyWith (key: VerificationKey | undefined, header: TokenHeader, token: string, parts: [string, string, string]): WardenClaims {
     if (key === undefined) throw new InvalidToken('unknown key', 'unknown_key')
-    checkSignature(key, header.alg, parts[0] + '.' + parts[1], parts[2])
+    // The signing input is the token up to its second dot: a slice, not a new string.
+    checkSignature(key, header.alg, token.slice(0, parts[0].length + 1 + parts[1].length), parts[2])
     const claims = checkClaims(parts[1], rules)
     if (ownClaims !== undefined && !ownClaims.Check(claims)) throw new InvalidToken('claims do not fit the claims schema', 'claims', claims)
     return claims
@@ -169,6 +170,6 @@ export function tokenVerifier (
     const parts = splitToken(token)
     const header = headerOf(parts[0])
     const key = resolveKey(header)
-    return key instanceof Promise ? key.then((k) => verifyWith(k, header, parts)) : verifyWith(key, header, parts)
+    return key instanceof Promise ? key.then((k) => verifyWith(k, header, token, parts)) : verifyWith(key, header, token, parts)
   }
 }
