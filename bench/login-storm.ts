@@ -14,7 +14,7 @@ import autocannon from 'autocannon'
  * argon2id alone reaches here.
  *
  * The server has the machine's cores (the hasher keeps one for the event loop); BENCH_PIN=on
- * puts it on CPU 0 and the load on CPU 1 instead.
+ * puts it on CPU 0 and the load on CPU 1 instead. BENCH_DATABASE_URL runs the app on PostgreSQL.
  */
 const DURATION = Number(process.env.BENCH_STORM_DURATION ?? 5)
 const ROUNDS = Number(process.env.BENCH_STORM_ROUNDS ?? 3)
@@ -59,21 +59,21 @@ async function token (): Promise<string> {
   throw new Error('no token: the server kept refusing logins')
 }
 
-/** `clients` loops of logins, each sending the next as soon as the last is answered. */
-async function storm (clients: number, until: number): Promise<{ answered: number[], refused: number[] }> {
+/**
+ * `clients` connections looping on logins, each sending the next as soon as the last is answered
+ * (autocannon, the lightest client here: the load generator shares the server's cores).
+ */
+async function storm (clients: number): Promise<{ answered: number[], refused: number[] }> {
   const answered: number[] = []
   const refused: number[] = []
-  await Promise.all(Array.from({ length: clients }, async () => {
-    while (Date.now() < until) {
-      const started = performance.now()
-      const res = await fetch(`${base}/auth/token`, loginRequest)
-      await res.arrayBuffer()
-      const ms = performance.now() - started
-      if (res.status === 200) answered.push(ms)
-      else if (res.status === 503) refused.push(ms)
-      else throw new Error(`login answered ${res.status}`)
-    }
-  }))
+  if (clients === 0) return { answered, refused }
+  const run = autocannon({ url: `${base}/auth/token`, method: 'POST', headers: loginRequest.headers, body: loginBody, connections: clients, duration: DURATION })
+  run.on('response', (_client, status, _bytes, ms) => {
+    if (status === 200) answered.push(ms)
+    else if (status === 503) refused.push(ms)
+    else throw new Error(`login answered ${status}`)
+  })
+  await run
   return { answered, refused }
 }
 
@@ -91,7 +91,7 @@ async function round (clients: number): Promise<Round> {
   const before = cpu()
   const waitedBefore = waitedForCore()
   const api = autocannon({ url: `${base}/users/me`, headers: { authorization: `Bearer ${bearer}` }, connections: 20, overallRate: OFFERED, duration: DURATION })
-  const logins = storm(clients, Date.now() + DURATION * 1000)
+  const logins = storm(clients)
   const [a, l] = await Promise.all([api, logins])
   const used = cpu() - before
   const waited = waitedForCore() - waitedBefore
@@ -137,7 +137,7 @@ try {
     const values = rounds.get(clients)!.map((x) => x[field])
     return `${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)}`
   }
-  console.log(`\nlogin storm: GET /users/me offered ${OFFERED} req/s for ${DURATION} s while N clients loop on POST /auth/token (argon2id m=19456 t=2 p=1), ` +
+  console.log(`\nlogin storm: the reference app on ${process.env.BENCH_DATABASE_URL === undefined ? 'PGlite' : 'PostgreSQL'}, GET /users/me offered ${OFFERED} req/s for ${DURATION} s while N clients loop on POST /auth/token (argon2id m=19456 t=2 p=1), ` +
     `${ROUNDS} interleaved rounds, medians [ranges], ${pinned ? 'server on CPU 0, load on CPU 1' : `server and load sharing the ${availableParallelism()} cores`}; ` +
     `hasher: ${concurrency} at once, ${queue} waiting, refusals answered after 1 s\n`)
   console.log('| logins in flight | /users/me served | p50 ms | p99 ms | p99 vs idle | event loop waiting for a core, ms/s | logins/s answered | slowest answered login ms | logins/s refused (503) | refusal ms | server CPU µs/request |')

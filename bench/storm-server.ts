@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { buildApp } from '../app.js'
 import { loadConfig } from '../config.js'
 import { openStores } from '../stores/identity.js'
+import { openPostgres } from '../stores/postgres.js'
 import { createPasswordHasher, memoryLoginAttempts } from '../plugins/index.js'
 
 // Started by bench/login-storm.ts: the reference app with production password hashing, limits
@@ -16,7 +17,17 @@ const config = loadConfig({
 const concurrency = Math.max(1, availableParallelism() - 1)
 const queue = 4 * concurrency
 const passwords = createPasswordHasher({ concurrency, queue })
-const app = await buildApp({ config, passwords, stores: await openStores({ database: 'memory://' }), logger: false, loginAttempts: memoryLoginAttempts({ threshold: 1_000_000 }) })
+// BENCH_DATABASE_URL: a PostgreSQL server instead of PGlite (whose queries run on the main
+// thread), in a schema of its own that is dropped at the end.
+const url = process.env.BENCH_DATABASE_URL
+const schema = `warden_storm_${process.pid}`
+const database = url === undefined ? 'memory://' : openPostgres(url, { searchPath: schema })
+if (typeof database !== 'string') await database.query(`CREATE SCHEMA ${schema}`)
+const app = await buildApp({ config, passwords, stores: await openStores({ database }), logger: false, loginAttempts: memoryLoginAttempts({ threshold: 1_000_000 }) })
+process.on('SIGTERM', () => {
+  const dropped = url === undefined ? Promise.resolve() : openPostgres(url).query(`DROP SCHEMA ${schema} CASCADE`).then(() => {})
+  void Promise.all([app.close(), dropped]).finally(() => process.exit(0))
+})
 await app.listen({ host: '127.0.0.1', port: 0 })
 const address = app.server.address()
 process.stdout.write(JSON.stringify({ port: typeof address === 'object' && address !== null ? address.port : 0, concurrency, queue }) + '\n')
