@@ -49,6 +49,12 @@ function waitedForCore (): number {
   return Number(readFileSync(`/proc/${server.pid}/task/${server.pid}/schedstat`, 'utf8').split(' ')[1])
 }
 
+/** Jiffies (10 ms) the whole machine has been busy, and stolen by the hypervisor (/proc/stat). */
+function machine (): { busy: number, steal: number } {
+  const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number)
+  return { busy: user + nice + system + irq + softirq, steal: steal ?? 0 }
+}
+
 /** A token for the measured route; after a storm the hasher may still be refusing for a moment. */
 async function token (): Promise<string> {
   for (let attempt = 0; attempt < 100; attempt++) {
@@ -84,17 +90,21 @@ const quantile = (values: number[], q: number): number => {
 }
 const median = (values: number[]): number => quantile(values, 0.5)
 
-interface Round { served: number, p50: number, p99: number, answered: number, refused: number, slowestAnswer: number, refusedP50: number, cpuPerRequest: number, coreWait: number }
+interface Round { served: number, p50: number, p99: number, answered: number, refused: number, slowestAnswer: number, refusedP50: number, cpuPerRequest: number, coreWait: number, serverCores: number, loadCores: number, machineCores: number, stolen: number }
 
 async function round (clients: number): Promise<Round> {
   const bearer = await token()
   const before = cpu()
   const waitedBefore = waitedForCore()
+  const loadBefore = process.cpuUsage()
+  const machineBefore = machine()
   const api = autocannon({ url: `${base}/users/me`, headers: { authorization: `Bearer ${bearer}` }, connections: 20, overallRate: OFFERED, duration: DURATION })
   const logins = storm(clients)
   const [a, l] = await Promise.all([api, logins])
   const used = cpu() - before
   const waited = waitedForCore() - waitedBefore
+  const load = process.cpuUsage(loadBefore)
+  const machineAfter = machine()
   const total = a.requests.total + l.answered.length + l.refused.length
   return {
     served: a['2xx'] / DURATION,
@@ -105,7 +115,12 @@ async function round (clients: number): Promise<Round> {
     slowestAnswer: Math.max(0, ...l.answered),
     refusedP50: median(l.refused),
     cpuPerRequest: used * 1000 / total,
-    coreWait: waited / 1e6 / DURATION
+    coreWait: waited / 1e6 / DURATION,
+    // Cores kept busy, on average: the server process (all its threads) and this load generator.
+    serverCores: used / 1000 / DURATION,
+    loadCores: (load.user + load.system) / 1e6 / DURATION,
+    machineCores: (machineAfter.busy - machineBefore.busy) / 100 / DURATION,
+    stolen: (machineAfter.steal - machineBefore.steal) / 100 / DURATION
   }
 }
 
@@ -140,10 +155,10 @@ try {
   console.log(`\nlogin storm: the reference app on ${process.env.BENCH_DATABASE_URL === undefined ? 'PGlite' : 'PostgreSQL'}, GET /users/me offered ${OFFERED} req/s for ${DURATION} s while N clients loop on POST /auth/token (argon2id m=19456 t=2 p=1), ` +
     `${ROUNDS} interleaved rounds, medians [ranges], ${pinned ? 'server on CPU 0, load on CPU 1' : `server and load sharing the ${availableParallelism()} cores`}; ` +
     `hasher: ${concurrency} at once, ${queue} waiting, refusals answered after 1 s\n`)
-  console.log('| logins in flight | /users/me served | p50 ms | p99 ms | p99 vs idle | event loop waiting for a core, ms/s | logins/s answered | slowest answered login ms | logins/s refused (503) | refusal ms | server CPU µs/request |')
-  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
+  console.log('| logins in flight | /users/me served | p50 ms | p99 ms | p99 vs idle | event loop waiting for a core, ms/s | cores busy: server + load generator, of all busy on the machine (stolen by its host) | logins/s answered | slowest answered login ms | logins/s refused (503) | refusal ms | server CPU µs/request |')
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
   for (const clients of STORMS) {
-    console.log(`| ${clients} | ${(100 * m(clients, 'served') / OFFERED).toFixed(0)} % [${range(clients, 'served')}] | ${m(clients, 'p50')} | ${m(clients, 'p99')} [${range(clients, 'p99')}] | ${(m(clients, 'p99') / idleP99).toFixed(2)}× | ${m(clients, 'coreWait').toFixed(0)} [${range(clients, 'coreWait')}] | ` +
+    console.log(`| ${clients} | ${(100 * m(clients, 'served') / OFFERED).toFixed(0)} % [${range(clients, 'served')}] | ${m(clients, 'p50')} | ${m(clients, 'p99')} [${range(clients, 'p99')}] | ${(m(clients, 'p99') / idleP99).toFixed(2)}× | ${m(clients, 'coreWait').toFixed(0)} [${range(clients, 'coreWait')}] | ${m(clients, 'serverCores').toFixed(2)} + ${m(clients, 'loadCores').toFixed(2)} of ${m(clients, 'machineCores').toFixed(2)} (${m(clients, 'stolen').toFixed(2)}) | ` +
       `${m(clients, 'answered').toFixed(1)} | ${m(clients, 'slowestAnswer').toFixed(0)} | ${m(clients, 'refused').toFixed(1)} | ${m(clients, 'refusedP50').toFixed(0)} | ${m(clients, 'cpuPerRequest').toFixed(0)} [${range(clients, 'cpuPerRequest')}] |`)
   }
   console.log(`\nargon2id alone, ${concurrency} at once: ${alone.perSecond.toFixed(1)} verifications/s (the ceiling of logins/s), ${alone.ms.toFixed(0)} ms each: ` +
