@@ -188,6 +188,20 @@ function trustProxy (value: string): Config['trustProxy'] {
   return entries
 }
 
+/**
+ * A secret from the environment: required in production, made up in development when unset,
+ * and at least what the plugin that takes it accepts (its own check, naming the variable).
+ */
+function secretVariable (name: string, value: string | undefined, production: boolean, madeUp: (name: string) => string, hint = ''): string {
+  if (value === undefined || value === '') {
+    if (production) throw new ConfigError(name, 'is required in production (at least 32 bytes)')
+    return madeUp(name)
+  }
+  const fault = secretFault(value)
+  if (fault !== undefined) throw new ConfigError(name, fault + hint)
+  return value
+}
+
 /** The token configuration: own keys (a secret or a key pair) or an external provider's. */
 function jwtConfig (e: EnvValues, cwd: string, publicUrl: string, secret: (name: string) => string, production: boolean): Config['jwt'] {
   const jwt: Config['jwt'] = {
@@ -209,14 +223,7 @@ function jwtConfig (e: EnvValues, cwd: string, publicUrl: string, secret: (name:
     jwt.provider = { issuer: jwt.issuer, ...(e.JWT_JWKS_URL === undefined ? {} : { jwksUrl: e.JWT_JWKS_URL }) }
   } else if (e.JWT_ALGORITHM === 'HS256') {
     if (e.JWT_PRIVATE_KEY_FILE !== undefined) throw new ConfigError('JWT_PRIVATE_KEY_FILE', 'is for an asymmetric JWT_ALGORITHM (EdDSA, ES256/384/512, RS256/384/512, PS256/384/512); JWT_ALGORITHM is HS256')
-    if (e.JWT_SECRET_KEY === undefined || e.JWT_SECRET_KEY === '') {
-      if (production) throw new ConfigError('JWT_SECRET_KEY', 'is required in production (at least 32 bytes)')
-      jwt.secret = secret('JWT_SECRET_KEY')
-    } else if (secretFault(e.JWT_SECRET_KEY) !== undefined) {
-      throw new ConfigError('JWT_SECRET_KEY', `${secretFault(e.JWT_SECRET_KEY)!} (openssl rand -base64 32)`)
-    } else {
-      jwt.secret = e.JWT_SECRET_KEY
-    }
+    jwt.secret = secretVariable('JWT_SECRET_KEY', e.JWT_SECRET_KEY, production, secret, ' (openssl rand -base64 32)')
   } else {
     if (e.JWT_PRIVATE_KEY_FILE === undefined) throw new ConfigError('JWT_PRIVATE_KEY_FILE', `is required with JWT_ALGORITHM=${e.JWT_ALGORITHM}`)
     jwt.privateKey = readPem('JWT_PRIVATE_KEY_FILE', e.JWT_PRIVATE_KEY_FILE, cwd)
@@ -248,13 +255,7 @@ function webConfig (e: EnvValues, production: boolean, notices: string[]): Pick<
 
 /** The API-key digest secret and the static service keys. */
 function apiKeyConfig (e: EnvValues, secret: (name: string) => string, production: boolean): Pick<Config, 'apiKeySecret' | 'apiKeys'> {
-  let apiKeySecret = e.API_KEY_SECRET ?? ''
-  if (apiKeySecret === '') {
-    if (production) throw new ConfigError('API_KEY_SECRET', 'is required in production (at least 32 bytes)')
-    apiKeySecret = secret('API_KEY_SECRET')
-  } else if (secretFault(apiKeySecret) !== undefined) {
-    throw new ConfigError('API_KEY_SECRET', secretFault(apiKeySecret)!)
-  }
+  const apiKeySecret = secretVariable('API_KEY_SECRET', e.API_KEY_SECRET, production, secret)
 
   const apiKeys = list(e.API_KEYS).map((entry) => {
     // KEY or KEY|scope scope: a static service key with the scopes it grants (none by default).

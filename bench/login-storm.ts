@@ -1,9 +1,8 @@
-import { spawn, spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
-import { createInterface } from 'node:readline'
 import argon2 from 'argon2'
 import autocannon from 'autocannon'
+import { cpuTime, median, pinLoadGenerator, quantile, range, startServer } from './measure.js'
 
 /**
  * A login storm against the reference app (PGlite, argon2id with the production parameters):
@@ -22,24 +21,11 @@ const STORMS = [0, 20, 200]
 const OFFERED = 400
 const PASSWORD = 'bench admin password 1234'
 const ARGON2 = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 }
-const pinned = process.env.BENCH_PIN === 'on' && spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' }).status === 0
-
-// Compiled (npm run bench builds first): the JavaScript users run, not a loader's transform.
-const serverCommand = [process.execPath, new URL('./storm-server.js', import.meta.url).pathname]
-const server = pinned
-  ? spawn('taskset', ['-c', '0', ...serverCommand], { stdio: ['ignore', 'pipe', 'inherit'] })
-  : spawn(serverCommand[0], serverCommand.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] })
-const first = await createInterface({ input: server.stdout! })[Symbol.asyncIterator]().next()
-const { port, concurrency, queue } = JSON.parse(first.value as string) as { port: number, concurrency: number, queue: number }
+const pinned = process.env.BENCH_PIN === 'on' && pinLoadGenerator()
+const { child: server, info: { port, concurrency, queue } } = await startServer<{ port: number, concurrency: number, queue: number }>('./storm-server.js', [], { pinned })
 const base = `http://127.0.0.1:${port}`
 const loginBody = new URLSearchParams({ grant_type: 'password', username: 'admin', password: PASSWORD }).toString()
 const loginRequest = { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: loginBody }
-
-/** CPU time (user + system) the server process has used, in ms. */
-function cpu (): number {
-  const fields = readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1].split(' ')
-  return (Number(fields[11]) + Number(fields[12])) * 1000 / 100
-}
 
 /**
  * Nanoseconds the server's main thread (its event loop) has spent runnable but waiting for a
@@ -83,25 +69,18 @@ async function storm (clients: number): Promise<{ answered: number[], refused: n
   return { answered, refused }
 }
 
-const quantile = (values: number[], q: number): number => {
-  if (values.length === 0) return 0
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]
-}
-const median = (values: number[]): number => quantile(values, 0.5)
-
 interface Round { served: number, p50: number, p99: number, answered: number, refused: number, slowestAnswer: number, refusedP50: number, cpuPerRequest: number, coreWait: number, serverCores: number, loadCores: number, machineCores: number, stolen: number }
 
 async function round (clients: number): Promise<Round> {
   const bearer = await token()
-  const before = cpu()
+  const before = cpuTime(server.pid!)
   const waitedBefore = waitedForCore()
   const loadBefore = process.cpuUsage()
   const machineBefore = machine()
   const api = autocannon({ url: `${base}/users/me`, headers: { authorization: `Bearer ${bearer}` }, connections: 20, overallRate: OFFERED, duration: DURATION })
   const logins = storm(clients)
   const [a, l] = await Promise.all([api, logins])
-  const used = cpu() - before
+  const used = cpuTime(server.pid!) - before
   const waited = waitedForCore() - waitedBefore
   const load = process.cpuUsage(loadBefore)
   const machineAfter = machine()
@@ -113,11 +92,11 @@ async function round (clients: number): Promise<Round> {
     answered: l.answered.length / DURATION,
     refused: l.refused.length / DURATION,
     slowestAnswer: Math.max(0, ...l.answered),
-    refusedP50: median(l.refused),
-    cpuPerRequest: used * 1000 / total,
+    refusedP50: quantile(l.refused, 0.5),
+    cpuPerRequest: used / total,
     coreWait: waited / 1e6 / DURATION,
     // Cores kept busy, on average: the server process (all its threads) and this load generator.
-    serverCores: used / 1000 / DURATION,
+    serverCores: used / 1e6 / DURATION,
     loadCores: (load.user + load.system) / 1e6 / DURATION,
     machineCores: (machineAfter.busy - machineBefore.busy) / 100 / DURATION,
     stolen: (machineAfter.steal - machineBefore.steal) / 100 / DURATION
@@ -148,18 +127,15 @@ try {
   const alone = await ceiling()
   const idleP99 = median(rounds.get(0)!.map((x) => x.p99))
   const m = (clients: number, field: keyof Round): number => median(rounds.get(clients)!.map((x) => x[field]))
-  const range = (clients: number, field: keyof Round, digits = 0): string => {
-    const values = rounds.get(clients)!.map((x) => x[field])
-    return `${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)}`
-  }
+  const spread = (clients: number, field: keyof Round): string => range(rounds.get(clients)!.map((x) => x[field]), 0)
   console.log(`\nlogin storm: the reference app on ${process.env.BENCH_DATABASE_URL === undefined ? 'PGlite' : 'PostgreSQL'}, GET /users/me offered ${OFFERED} req/s for ${DURATION} s while N clients loop on POST /auth/token (argon2id m=19456 t=2 p=1), ` +
     `${ROUNDS} interleaved rounds, medians [ranges], ${pinned ? 'server on CPU 0, load on CPU 1' : `server and load sharing the ${availableParallelism()} cores`}; ` +
     `hasher: ${concurrency} at once, ${queue} waiting, refusals answered after 1 s\n`)
   console.log('| logins in flight | /users/me served | p50 ms | p99 ms | p99 vs idle | event loop waiting for a core, ms/s | cores busy: server + load generator, of all busy on the machine (stolen by its host) | logins/s answered | slowest answered login ms | logins/s refused (503) | refusal ms | server CPU µs/request |')
   console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
   for (const clients of STORMS) {
-    console.log(`| ${clients} | ${(100 * m(clients, 'served') / OFFERED).toFixed(0)} % [${range(clients, 'served')}] | ${m(clients, 'p50')} | ${m(clients, 'p99')} [${range(clients, 'p99')}] | ${(m(clients, 'p99') / idleP99).toFixed(2)}× | ${m(clients, 'coreWait').toFixed(0)} [${range(clients, 'coreWait')}] | ${m(clients, 'serverCores').toFixed(2)} + ${m(clients, 'loadCores').toFixed(2)} of ${m(clients, 'machineCores').toFixed(2)} (${m(clients, 'stolen').toFixed(2)}) | ` +
-      `${m(clients, 'answered').toFixed(1)} | ${m(clients, 'slowestAnswer').toFixed(0)} | ${m(clients, 'refused').toFixed(1)} | ${m(clients, 'refusedP50').toFixed(0)} | ${m(clients, 'cpuPerRequest').toFixed(0)} [${range(clients, 'cpuPerRequest')}] |`)
+    console.log(`| ${clients} | ${(100 * m(clients, 'served') / OFFERED).toFixed(0)} % [${spread(clients, 'served')}] | ${m(clients, 'p50')} | ${m(clients, 'p99')} [${spread(clients, 'p99')}] | ${(m(clients, 'p99') / idleP99).toFixed(2)}× | ${m(clients, 'coreWait').toFixed(0)} [${spread(clients, 'coreWait')}] | ${m(clients, 'serverCores').toFixed(2)} + ${m(clients, 'loadCores').toFixed(2)} of ${m(clients, 'machineCores').toFixed(2)} (${m(clients, 'stolen').toFixed(2)}) | ` +
+      `${m(clients, 'answered').toFixed(1)} | ${m(clients, 'slowestAnswer').toFixed(0)} | ${m(clients, 'refused').toFixed(1)} | ${m(clients, 'refusedP50').toFixed(0)} | ${m(clients, 'cpuPerRequest').toFixed(0)} [${spread(clients, 'cpuPerRequest')}] |`)
   }
   console.log(`\nargon2id alone, ${concurrency} at once: ${alone.perSecond.toFixed(1)} verifications/s (the ceiling of logins/s), ${alone.ms.toFixed(0)} ms each: ` +
     `an answered login waits for at most ${1 + queue / concurrency} hashes, ${((1 + queue / concurrency) * alone.ms).toFixed(0)} ms of hashing`)

@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import autocannon from 'autocannon'
 import { CONFIGS, LABELS, type Config } from './apps.js'
+import { pinLoadGenerator, startServer } from './measure.js'
 
 /**
  * Where a configuration's server spends its CPU beyond the bare route's: both servers run under
@@ -16,6 +15,8 @@ if (!CONFIGS.includes(config)) throw new Error(`unknown configuration ${config};
 const RATE = Number(process.env.BENCH_RATE ?? 15_000)
 const DURATION = Number(process.env.BENCH_DURATION ?? 6)
 const ROWS = Number(process.env.BENCH_ROWS ?? 25)
+// The server on CPU 0 under the profiler, this load generator on CPU 1.
+const pinned = pinLoadGenerator()
 
 interface ProfileNode { id: number, callFrame: { functionName: string, url: string } }
 interface Profile { nodes: ProfileNode[], samples: number[], timeDeltas: number[] }
@@ -24,9 +25,7 @@ interface Profile { nodes: ProfileNode[], samples: number[], timeDeltas: number[
 async function profile (which: Config): Promise<Map<string, number>> {
   const dir = mkdtempSync(join(tmpdir(), 'warden-profile-'))
   try {
-    const child = spawn('taskset', ['-c', '0', process.execPath, '--cpu-prof', `--cpu-prof-dir=${dir}`, new URL('./server.js', import.meta.url).pathname, which], { stdio: ['ignore', 'pipe', 'inherit'] })
-    const first = await createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next()
-    const { port, headers } = JSON.parse(first.value as string) as { port: number, headers: Record<string, string> }
+    const { child, info: { port, headers } } = await startServer<{ port: number, headers: Record<string, string> }>('./server.js', [which], { pinned, nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`] })
     const url = `http://127.0.0.1:${port}/hello`
     const warm = await autocannon({ url, headers, connections: 50, duration: 2 })
     const result = await autocannon({ url, headers, connections: 50, duration: DURATION, overallRate: RATE })
@@ -54,7 +53,7 @@ async function profile (which: Config): Promise<Map<string, number>> {
 const bare = await profile('bare')
 const measured = await profile(config)
 const busy = (m: Map<string, number>): number => [...m].filter(([k]) => k !== '(idle)').reduce((sum, [, v]) => sum + v, 0)
-console.log(`\n${LABELS[config]} against the bare route, ${RATE} req/s offered for ${DURATION} s each, server on CPU 0 under --cpu-prof (which slows it)`)
+console.log(`\n${LABELS[config]} against the bare route, ${RATE} req/s offered for ${DURATION} s each, ${pinned ? 'server on CPU 0, load on CPU 1' : 'unpinned'}, under --cpu-prof (which slows the server)`)
 console.log(`busy µs per request: bare ${busy(bare).toFixed(1)}, ${config} ${busy(measured).toFixed(1)}\n`)
 console.log('| function (self time) | bare µs/request | this µs/request | added |')
 console.log('| --- | ---: | ---: | ---: |')

@@ -1,9 +1,8 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
-import { createInterface } from 'node:readline'
+import type { ChildProcess } from 'node:child_process'
 import autocannon from 'autocannon'
 import type { FastifyRequest } from 'fastify'
 import { CONFIGS, LABELS, benchApp, type Config } from './apps.js'
+import { cpuTime, median, pinLoadGenerator, range, startServer } from './measure.js'
 
 /**
  * Every configuration serves the same route from its own process on 127.0.0.1, and autocannon
@@ -20,42 +19,24 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
 
 interface Server { child: ChildProcess, url: string, headers: Record<string, string> }
 
-/** CPU time (user + system) a process has used, in µs (clock ticks of 10 ms). */
-function cpu (pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-  return (Number(fields[11]) + Number(fields[12])) * 10_000
-}
-
-// With taskset (util-linux), the servers run on CPU 0 and this load generator on CPU 1, so
-// the two never steal each other's core and the rounds vary less.
-const pinned = spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' }).status === 0
+// The servers run on CPU 0 and this load generator on CPU 1, so the two never steal each
+// other's core and the rounds vary less.
+const pinned = pinLoadGenerator()
 
 async function start (config: Config): Promise<Server> {
-  // Compiled (npm run bench builds first): the JavaScript users run, not a loader's transform.
-  const command = [process.execPath, new URL('./server.js', import.meta.url).pathname, config]
-  const child = pinned
-    ? spawn('taskset', ['-c', '0', ...command], { stdio: ['ignore', 'pipe', 'inherit'] })
-    : spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] })
-  const first = await createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next()
-  const { port, headers } = JSON.parse(first.value as string) as { port: number, headers: Record<string, string> }
-  return { child, url: `http://127.0.0.1:${port}/hello`, headers }
+  const { child, info } = await startServer<{ port: number, headers: Record<string, string> }>('./server.js', [config], { pinned })
+  return { child, url: `http://127.0.0.1:${info.port}/hello`, headers: info.headers }
 }
 
 /** req/s, and the server's CPU µs per request answered. */
 async function load (server: Server, duration: number): Promise<{ rps: number, cpu: number }> {
-  const before = cpu(server.child.pid!)
+  const before = cpuTime(server.child.pid!)
   const result = await autocannon({ url: server.url, headers: server.headers, connections: CONNECTIONS, duration })
-  const used = cpu(server.child.pid!) - before
+  const used = cpuTime(server.child.pid!) - before
   if (result.non2xx > 0 || result.errors > 0) {
     throw new Error(`${server.url}: ${result.non2xx} non-2xx answers and ${result.errors} errors: the benchmark would measure refusals`)
   }
   return { rps: result.requests.average, cpu: used / result.requests.total }
-}
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
 
 const servers = new Map<Config, Server>()
@@ -82,7 +63,6 @@ try {
     }
     process.stderr.write(`round ${round + 1}/${ROUNDS} done\n`)
   }
-  const range = (values: number[], digits: number): string => `${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)}`
   console.log(`\nautocannon, ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${DURATION} s, node ${process.version}, ${pinned ? 'server and client pinned to separate CPUs' : 'unpinned'}, medians [ranges]\n`)
   console.log('| configuration | server CPU µs/request | by CPU, vs bare | req/s | by req/s, vs bare |')
   console.log('| --- | ---: | ---: | ---: | ---: |')

@@ -133,11 +133,11 @@ export class RevocationList {
     await Promise.all([this.#publisher.connect(), this.#subscriber.connect()])
     this.#subscriber.on('message', (_channel: string, text: string) => {
       try {
-        const messages = JSON.parse(text) as Message[]
-        for (const m of messages) {
+        const revoked: Revocation[] = []
+        for (const m of JSON.parse(text) as Message[]) {
           if (m.kind === 'apikey') for (const listener of this.#apiKeyListeners) listener(m.id)
+          else if ((m.kind === 'jti' || m.kind === 'sid') && typeof m.id === 'string' && typeof m.expiresAt === 'number') revoked.push(m)
         }
-        const revoked = messages.filter((m): m is Revocation => (m.kind === 'jti' || m.kind === 'sid') && typeof m.id === 'string' && typeof m.expiresAt === 'number')
         if (revoked.length > 0) this.#heard(revoked)
       } catch (err) {
         onError(err as Error)

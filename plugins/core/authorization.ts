@@ -31,9 +31,13 @@ export function decodeBasic (encoded: string): { username: string, password: str
  * scheme name, lower case here, is matched case-insensitively), or `undefined` when the header
  * is absent or names another scheme: that is another scheme's business.
  */
-export function authorizationCredentials (authorization: string | undefined, scheme: string): string | undefined {
+export function authorizationCredentials (authorization: string | undefined, scheme: 'basic' | 'bearer'): string | undefined {
   const n = scheme.length
-  if (authorization === undefined || authorization.length <= n || authorization.charCodeAt(n) !== 32 ||
-    authorization.slice(0, n).toLowerCase() !== scheme) return undefined
+  if (authorization === undefined || authorization.length <= n || authorization.charCodeAt(n) !== 32) return undefined
+  // Compared letter by letter (every request passes here): `| 0x20` lowers an ASCII letter, and
+  // the scheme is lower-case letters, so nothing else can match.
+  for (let i = 0; i < n; i++) {
+    if ((authorization.charCodeAt(i) | 0x20) !== scheme.charCodeAt(i)) return undefined
+  }
   return authorization.slice(n + 1)
 }

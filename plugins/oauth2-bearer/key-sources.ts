@@ -11,6 +11,8 @@ export interface Keys {
   /** The key that signs (a secret or a private key); `undefined` in resource-server mode. */
   signing: { kid: string | undefined, alg: Algorithm, key: KeyObject } | undefined
   local: VerificationKey[]
+  /** What may be published (JWKS): the asymmetric keys of this service; none for a secret or a provider. */
+  publicKeys: readonly VerificationKey[]
   resolve: (header: TokenHeader) => VerificationKey | undefined | Promise<VerificationKey | undefined>
   /** Resource-server mode: the provider's key set, and the metadata URL when discovered. */
   remote?: { keySet: RemoteKeySet, metadataUrl?: string }
@@ -40,14 +42,14 @@ export function loadKeys (opts: OAuth2BearerOptions, now: () => number): Keys {
     if (opts.verificationKeys !== undefined) throw new errors.WARDEN_ERR_OPTION('verificationKeys', "is for asymmetric keys; it cannot be combined with 'secret'")
     if (opts.algorithm !== undefined && opts.algorithm !== 'HS256') throw new errors.WARDEN_ERR_KEY('secret', `a secret signs HS256, not ${opts.algorithm}`)
     const key = secretKey('secret', opts.secret)
-    return { signing: { kid: undefined, alg: 'HS256', key: key.key }, local: [key], resolve: () => key }
+    return { signing: { kid: undefined, alg: 'HS256', key: key.key }, local: [key], publicKeys: [], resolve: () => key }
   }
   if (opts.jwksUrl !== undefined) {
     const url = urlOption('jwksUrl', opts.jwksUrl)
     if (url.startsWith('/')) throw new errors.WARDEN_ERR_OPTION('jwksUrl', 'must be an absolute URL')
     if (!isSecureUrl(url)) throw new errors.WARDEN_ERR_OPTION('jwksUrl', 'must be https (http only for a provider on this machine: localhost, 127.0.0.1, [::1])')
     const keySet = remoteKeySet(url, keySetOptions(opts, now))
-    return { signing: undefined, local: [], resolve: keySet.resolve, remote: { keySet } }
+    return { signing: undefined, local: [], publicKeys: [], resolve: keySet.resolve, remote: { keySet } }
   }
   if (discovery !== undefined) {
     const issuer = stringOption('issuer', Array.isArray(opts.issuer) ? opts.issuer[0] : opts.issuer)
@@ -59,7 +61,7 @@ export function loadKeys (opts: OAuth2BearerOptions, now: () => number): Keys {
     // Discovered once; a failure is retried on the next fetch of the keys (itself once per cooldown).
     const options = keySetOptions(opts, now)
     const keySet = remoteKeySet(async () => await (jwksUri ??= discoverJwksUri(issuer, urls, options.timeout ?? 5_000, isSecureUrl).catch((err: unknown) => { jwksUri = undefined; throw err })), options)
-    return { signing: undefined, local: [], resolve: keySet.resolve, remote: { keySet, metadataUrl: urls[0] } }
+    return { signing: undefined, local: [], publicKeys: [], resolve: keySet.resolve, remote: { keySet, metadataUrl: urls[0] } }
   }
   const signing = privateKey('signingKey.privateKey', opts.signingKey?.kid, opts.signingKey!.privateKey, opts.algorithm)
   const local: VerificationKey[] = [{ kid: signing.kid, alg: signing.alg, algs: new Set([signing.alg]), key: signing.publicKey }]
@@ -71,6 +73,7 @@ export function loadKeys (opts: OAuth2BearerOptions, now: () => number): Keys {
   return {
     signing: { kid: signing.kid, alg: signing.alg, key: signing.key },
     local,
+    publicKeys: local,
     resolve: (header) => findKey(local, header)
   }
 }

@@ -93,6 +93,6 @@ export function bearerSettings (opts: OAuth2BearerOptions, core: { realm: string
     claimScopes: functionOption<NonNullable<OAuth2BearerOptions['claimScopes']>>('claimScopes', opts.claimScopes),
     cacheMax: opts.cache === undefined || opts.cache === false ? undefined : integerOption('cache.max', opts.cache.max, 10_000, 1, 10_000_000),
     metadata: opts.resourceMetadata === undefined ? undefined : resourceMetadata(opts.resourceMetadata, Object.keys(described)),
-    jwksPath: jwksPath === undefined || keys.signing === undefined || keys.signing.alg === 'HS256' ? undefined : jwksPath
+    jwksPath: keys.publicKeys.length === 0 ? undefined : jwksPath
   }
 }

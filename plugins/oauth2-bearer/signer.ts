@@ -74,7 +74,7 @@ export function accessTokens (settings: BearerSettings, verifyToken: (token: str
       return await verifyToken(token)
     },
     jwks () {
-      return { keys: keys.signing === undefined || keys.signing.alg === 'HS256' ? [] : keys.local.map(toJwk) }
+      return { keys: keys.publicKeys.map(toJwk) }
     }
   }
 }

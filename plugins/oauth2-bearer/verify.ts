@@ -65,12 +65,15 @@ function decodeJson (segment: string, what: string): Record<string, unknown> {
   return value as Record<string, unknown>
 }
 
-/** Split a compact JWS into its three base64url segments, or refuse it. */
-export function splitToken (token: string): [string, string, string] {
+/** A compact JWS in its base64url segments, and the signing input (`header.payload`). */
+export interface TokenParts { readonly header: string, readonly payload: string, readonly signature: string, readonly input: string }
+
+/** Split a compact JWS, or refuse it; every part is a slice of the token, no new string. */
+export function splitToken (token: string): TokenParts {
   if (token.length > MAX_TOKEN_LENGTH || !COMPACT.test(token)) throw new InvalidToken('not a compact JWS')
   const d1 = token.indexOf('.')
   const d2 = token.indexOf('.', d1 + 1)
-  return [token.slice(0, d1), token.slice(d1 + 1, d2), token.slice(d2 + 1)]
+  return { header: token.slice(0, d1), payload: token.slice(d1 + 1, d2), signature: token.slice(d2 + 1), input: token.slice(0, d2) }
 }
 
 /**
@@ -157,19 +160,18 @@ export function tokenVerifier (
     return header
   }
 
-  function verifyWith (key: VerificationKey | undefined, header: TokenHeader, token: string, parts: [string, string, string]): WardenClaims {
+  function verifyWith (key: VerificationKey | undefined, header: TokenHeader, parts: TokenParts): WardenClaims {
     if (key === undefined) throw new InvalidToken('unknown key', 'unknown_key')
-    // The signing input is the token up to its second dot: a slice, not a new string.
-    checkSignature(key, header.alg, token.slice(0, parts[0].length + 1 + parts[1].length), parts[2])
-    const claims = checkClaims(parts[1], rules)
+    checkSignature(key, header.alg, parts.input, parts.signature)
+    const claims = checkClaims(parts.payload, rules)
     if (ownClaims !== undefined && !ownClaims.Check(claims)) throw new InvalidToken('claims do not fit the claims schema', 'claims', claims)
     return claims
   }
 
   return (token) => {
     const parts = splitToken(token)
-    const header = headerOf(parts[0])
+    const header = headerOf(parts.header)
     const key = resolveKey(header)
-    return key instanceof Promise ? key.then((k) => verifyWith(k, header, token, parts)) : verifyWith(key, header, token, parts)
+    return key instanceof Promise ? key.then((k) => verifyWith(k, header, parts)) : verifyWith(key, header, parts)
   }
 }
