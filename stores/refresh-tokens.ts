@@ -14,12 +14,12 @@ export function sqlRefreshTokenStore (db: Database, now: () => number = Date.now
     row !== undefined && row.rotated_at === null && row.revoked_at === null && new Date(row.expires_at).getTime() > now()
   return {
     async createFamily ({ subject, scope, clientId, expiresAt, digest }) {
-      return await db.transaction(async (tx) => {
-        const [created] = await tx.query<{ id: string }>(
-          'INSERT INTO warden_refresh_families (subject, scope, client_id, expires_at) VALUES ($1, $2, $3, $4) RETURNING id', [subject, scope, clientId, expiresAt])
-        await tx.query('INSERT INTO warden_refresh_tokens (digest, family_id) VALUES ($1, $2)', [digest, created.id])
-        return created.id
-      })
+      // One statement, so one round trip and no transaction held open across awaits (PGlite runs
+      // one at a time: every other query of the app would wait for it).
+      const [created] = await db.query<{ id: string }>(
+        `WITH family AS (INSERT INTO warden_refresh_families (subject, scope, client_id, expires_at) VALUES ($1, $2, $3, $4) RETURNING id)
+         INSERT INTO warden_refresh_tokens (digest, family_id) SELECT $5, id FROM family RETURNING family_id AS id`, [subject, scope, clientId, expiresAt, digest])
+      return created.id
     },
     async find (digest) {
       const [row] = await db.query<Presented>(PRESENTED, [digest])
