@@ -174,9 +174,14 @@ async function registerSchemes (app: FastifyInstance, options: AppOptions, passw
 /** The reference identity service: every plugin, on the given stores. */
 export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const { config, stores } = options
-  const passwords = options.passwords ?? createPasswordHasher()
+  // Hashing in a process of its own at the lowest CPU priority: a login storm takes only the CPU
+  // the other routes leave (README, "Login storm").
+  const passwords = options.passwords ?? createPasswordHasher({ isolate: true })
   const app = createServer(config, options.logger)
-  app.addHook('onClose', async () => { await stores.close() })
+  app.addHook('onClose', async () => {
+    if (options.passwords === undefined) await passwords.close()
+    await stores.close()
+  })
   // Another instance revoked a key: drop it from this one's verified-key cache at once.
   stores.revocations.onApiKeyRevoked((prefix) => { app.apiKeys.forget(prefix) })
   const redis = await connectRedis(app, config.redisUrl)

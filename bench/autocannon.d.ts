@@ -4,6 +4,8 @@ declare module 'autocannon' {
   /** The run: a promise of its result that also reports every response as it comes. */
   interface Instance extends Promise<Result> {
     on (event: 'response', listener: (client: unknown, statusCode: number, resBytes: number, responseTime: number) => void): this
+    /** End the run now; the promise then resolves. */
+    stop (): void
   }
   export default function autocannon (options: Options): Instance
 }

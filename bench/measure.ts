@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readFileSync, readdirSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 
 /** What the benchmarks share: pinning, starting a bench server, reading CPU time, medians. */
@@ -29,6 +29,16 @@ export async function startServer<T> (script: string, args: string[], options: {
 export function cpuTime (pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
   return (Number(fields[11]) + Number(fields[12])) * 10_000
+}
+
+/** CPU time (µs) of a process and of every process it started (the reference app's hashing process). */
+export function treeCpuTime (pid: number): number {
+  return cpuTime(pid) + descendants(pid).reduce((sum, child) => sum + cpuTime(child), 0)
+}
+
+function descendants (pid: number): number[] {
+  const children = readdirSync(`/proc/${pid}/task`).flatMap((tid) => readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number))
+  return children.flatMap((child) => [child, ...descendants(child)])
 }
 
 export function median (values: number[]): number {

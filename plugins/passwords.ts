@@ -1,9 +1,10 @@
 import { availableParallelism } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import argon2 from 'argon2'
-import bcrypt from 'bcryptjs'
 import { errors } from './core/errors.js'
 import { integerOption } from './core/options.js'
+import { childProcessHashing } from './passwords/child-process.js'
+import { inProcess, isBcrypt } from './passwords/hashing.js'
 
 export interface PasswordHasherOptions {
   /** argon2id memory in KiB. Default 19456 (19 MiB, OWASP). */
@@ -24,12 +25,37 @@ export interface PasswordHasherOptions {
    */
   queue?: number
   /**
-   * How long a refused check waits before its refusal is answered, ms: holding it costs a timer,
-   * no CPU, and a client that loops on refusals (a login storm) then sends one a connection
-   * per pause instead of thousands a second, so the rest of the API keeps its share (PAM's fail
-   * delay, for load). Default 1000, what the 503's Retry-After asks anyway; 0 answers at once.
+   * How long a refused check waits before its refusal is answered, ms on average: holding it
+   * costs a timer, no CPU, and a client that loops on refusals (a login storm) then sends one a
+   * connection per pause instead of thousands a second, so the rest of the API keeps its share
+   * (PAM's fail delay, for load). Each pause is drawn between half and one and a half times it,
+   * so clients refused together do not come back together. Default 1000, what the 503's
+   * Retry-After asks anyway; 0 answers at once.
    */
   refusalDelay?: number
+  /**
+   * Refusals answered per second, at most on average: when more are waiting than this rate
+   * answers within `refusalDelay`, each waits longer (the waiting ones divided by the rate), so a
+   * storm of 200 looping clients costs the CPU of this many refusals a second, as one of 20 does.
+   * Each refusal is a request the server parses and answers, about the cost of any other.
+   * Default 50.
+   */
+  refusalRate?: number
+  /**
+   * Hash in a child process of its own, at a lower CPU priority (`priority`), instead of on this
+   * process's libuv thread pool: the kernel then gives the hashing only the CPU the event loop
+   * leaves, and a login storm no longer delays the other routes' answers. The process starts
+   * on the first hash (~50 ms), again after a crash, and ends with `close()` or with this one.
+   * Default false.
+   */
+  isolate?: boolean
+  /**
+   * The hashing process's CPU priority with `isolate`: `'idle'` (default) is Linux's idle
+   * scheduling class (SCHED_IDLE, through util-linux's `chrt`; nice 19 where that is missing),
+   * which any other waking thread preempts at once; a number is a nice value, 0 (as this
+   * process) to 19.
+   */
+  priority?: 'idle' | number
 }
 
 export interface PasswordHasher {
@@ -45,29 +71,54 @@ export interface PasswordHasher {
    * (bcrypt): then hash the password again and store the new hash.
    */
   needsRehash (hash: string): boolean
+  /**
+   * Refuse now, as `verify()` would (`WARDEN_ERR_BUSY`, after the refusal delay), if a check
+   * arriving now would find the queue full; resolve otherwise. Call it before looking the user
+   * up, so a login the hasher cannot take costs no database query (`verify()` still refuses if
+   * the queue filled meanwhile).
+   */
+  refuseIfBusy (): Promise<void>
   /** Hashes running and checks waiting now (for health reports and tests). */
   load (): { running: number, queued: number }
+  /** End the hashing process (`isolate`); checks still running fail. Nothing to do otherwise. */
+  close (): Promise<void>
 }
 
 /** Bounded concurrency with a bounded queue: beyond it, refuse at once rather than pile up. */
 class Gate {
   #running = 0
   readonly #waiting: Array<() => void> = []
-  constructor (readonly concurrency: number, readonly queue: number, readonly refusalDelay: number) {}
+  #refusing = 0
+  constructor (readonly concurrency: number, readonly queue: number, readonly refusal: { delay: number, rate: number }) {}
 
   get load (): { running: number, queued: number } {
     return { running: this.#running, queued: this.#waiting.length }
+  }
+
+  get full (): boolean {
+    return this.#running >= this.concurrency && this.#waiting.length >= this.queue
+  }
+
+  /** Refused: answered after a pause drawn around the refusal delay, holding no slot meanwhile. */
+  async refuse (): Promise<never> {
+    const busy = new errors.WARDEN_ERR_BUSY(`${this.#running} running, ${this.#waiting.length} waiting`)
+    if (this.refusal.delay > 0) {
+      // The refusals waiting now, this one too, are answered at the refusal rate.
+      const pause = Math.max(this.refusal.delay, 1000 * ++this.#refusing / this.refusal.rate)
+      try {
+        await sleep(pause * (0.5 + Math.random()))
+      } finally {
+        this.#refusing--
+      }
+    }
+    throw busy
   }
 
   async run<T> (task: () => Promise<T>): Promise<T> {
     if (this.#running < this.concurrency) {
       this.#running++
     } else {
-      if (this.#waiting.length >= this.queue) {
-        const busy = new errors.WARDEN_ERR_BUSY(`${this.#running} running, ${this.#waiting.length} waiting`)
-        if (this.refusalDelay > 0) await sleep(this.refusalDelay)
-        throw busy
-      }
+      if (this.#waiting.length >= this.queue) return await this.refuse()
       // The slot is handed over by the task that ends, so #running stays as it is.
       await new Promise<void>((resolve) => { this.#waiting.push(resolve) })
     }
@@ -81,8 +132,6 @@ class Gate {
   }
 }
 
-const BCRYPT = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/
-
 /** argon2id hashing with OWASP parameters by default; bcrypt hashes verify and ask to be rehashed. */
 export function createPasswordHasher (opts: PasswordHasherOptions = {}): PasswordHasher {
   const params = {
@@ -92,19 +141,26 @@ export function createPasswordHasher (opts: PasswordHasherOptions = {}): Passwor
     parallelism: integerOption('parallelism', opts.parallelism, 1, 1, 16)
   }
   const concurrency = integerOption('concurrency', opts.concurrency, Math.max(1, availableParallelism() - 1), 1, 1024)
-  const gate = new Gate(concurrency, integerOption('queue', opts.queue, 4 * concurrency, 0, 100_000), integerOption('refusalDelay', opts.refusalDelay, 1000, 0, 60_000))
+  const gate = new Gate(concurrency, integerOption('queue', opts.queue, 4 * concurrency, 0, 100_000), {
+    delay: integerOption('refusalDelay', opts.refusalDelay, 1000, 0, 60_000),
+    rate: integerOption('refusalRate', opts.refusalRate, 50, 1, 1_000_000)
+  })
+  if (opts.isolate !== undefined && typeof opts.isolate !== 'boolean') throw new errors.WARDEN_ERR_OPTION('isolate', 'must be a boolean')
+  const priority = opts.priority ?? 'idle'
+  if (priority !== 'idle' && !(Number.isInteger(priority) && priority >= 0 && priority <= 19)) throw new errors.WARDEN_ERR_OPTION('priority', "must be 'idle' or a nice value, an integer from 0 to 19")
+  if (opts.priority !== undefined && opts.isolate !== true) throw new errors.WARDEN_ERR_OPTION('priority', 'applies only with isolate: true')
+  const hashing = opts.isolate === true ? childProcessHashing(priority) : inProcess
   let dummy: Promise<string> | undefined
 
   async function hash (password: string): Promise<string> {
-    return await gate.run(async () => await argon2.hash(password, params))
+    return await gate.run(async () => await hashing.hash(password, params))
   }
 
   async function verify (stored: string | null | undefined, password: string): Promise<boolean> {
-    if (typeof stored === 'string' && stored.startsWith('$argon2')) return await gate.run(async () => await argon2.verify(stored, password).catch(() => false))
-    if (typeof stored === 'string' && BCRYPT.test(stored)) return await gate.run(async () => await bcrypt.compare(password, stored))
-    dummy ??= argon2.hash('fastify-warden dummy password', params)
+    if (typeof stored === 'string' && (stored.startsWith('$argon2') || isBcrypt(stored))) return await gate.run(async () => await hashing.verify(stored, password))
+    dummy ??= hashing.hash('fastify-warden dummy password', params)
     const known = await dummy
-    await gate.run(async () => await argon2.verify(known, password).catch(() => false))
+    await gate.run(async () => await hashing.verify(known, password))
     return false
   }
 
@@ -112,5 +168,12 @@ export function createPasswordHasher (opts: PasswordHasherOptions = {}): Passwor
     return !stored.startsWith('$argon2id$') || argon2.needsRehash(stored, params)
   }
 
-  return { hash, verify, needsRehash, load: () => gate.load }
+  return {
+    hash,
+    verify,
+    needsRehash,
+    async refuseIfBusy () { if (gate.full) await gate.refuse() },
+    load: () => gate.load,
+    async close () { await hashing.close() }
+  }
 }

@@ -52,6 +52,7 @@ export function identityAdapters (stores: Stores, passwords: PasswordHasher): {
   const grantOf = (user: User): UserGrant => ({ subject: user.id, scopes: ROLE_SCOPES[user.role] })
   return {
     async verifyUser (username, password, request) {
+      await passwords.refuseIfBusy()
       const user = await stores.users.findByUsername(username)
       const ok = await passwords.verify(user?.passwordHash, password)
       if (user === null || !ok || !user.active) return null

@@ -28,6 +28,8 @@ export const errors = {
   WARDEN_ERR_SIGN: createError('WARDEN_ERR_SIGN', 'cannot sign token: %s', 500, TypeError),
   /** Password hashing is at capacity (a login storm): the check is refused before any hashing, to be answered 503 with Retry-After. */
   WARDEN_ERR_BUSY: createError('WARDEN_ERR_BUSY', 'password hashing is at capacity (%s)', 503),
+  /** The hashing process (`createPasswordHasher({ isolate: true })`) failed or ended during a check. */
+  WARDEN_ERR_HASHING: createError('WARDEN_ERR_HASHING', 'password hashing failed: %s', 503),
   /** The JWKS of an external provider could not be fetched or holds no usable key. */
   WARDEN_ERR_JWKS: createError('WARDEN_ERR_JWKS', "JWKS '%s': %s", 500)
 } as const

@@ -30,7 +30,7 @@ t.test('the hasher runs a bounded number of hashes and refuses beyond its queue,
   t.throws(() => createPasswordHasher({ refusalDelay: -1 }), { code: 'WARDEN_ERR_OPTION', message: /option 'refusalDelay'/ })
 })
 
-t.test('a refusal is answered after the refusal delay, holding no slot and hashing nothing meanwhile', async (t) => {
+t.test('a refusal is answered after a pause around the refusal delay, holding no slot and hashing nothing meanwhile', async (t) => {
   const hasher = createPasswordHasher({ ...cheap, concurrency: 1, queue: 0, refusalDelay: 200 })
   const hash = await hasher.hash('pw')
   const verified = countVerifications(t)
@@ -42,8 +42,50 @@ t.test('a refusal is answered after the refusal delay, holding no slot and hashi
   t.equal((await Promise.allSettled([hasher.verify(hash, 'pw')]))[0].status, 'fulfilled', 'a check arriving meanwhile is admitted')
   t.match(await second, { code: 'WARDEN_ERR_BUSY' })
   const waited = performance.now() - started
-  t.ok(waited >= 190, `refused after ${waited.toFixed(0)} ms, not at once`)
+  t.ok(waited >= 95, `refused after ${waited.toFixed(0)} ms (at least half the delay), not at once`)
   t.equal(verified(), 2, 'only the admitted checks were hashed')
+})
+
+t.test('checks refused together are answered at different times, so their clients do not come back together', async (t) => {
+  // A refusal rate that 16 refusals do not reach: the pauses are the refusal delay's.
+  const hasher = createPasswordHasher({ ...cheap, concurrency: 1, queue: 0, refusalDelay: 200, refusalRate: 1000 })
+  const hash = await hasher.hash('pw')
+  const started = performance.now()
+  const running = hasher.verify(hash, 'pw')
+  const answered = await Promise.all(Array.from({ length: 16 }, async () => await hasher.verify(hash, 'pw').then(() => Number.NaN, () => performance.now() - started)))
+  await running
+  const first = Math.min(...answered)
+  const last = Math.max(...answered)
+  t.ok(first >= 95, `the first refusal after ${first.toFixed(0)} ms: at least half the delay`)
+  t.ok(last < 400, `the last after ${last.toFixed(0)} ms: at most one and a half times the delay, and the timer's slack`)
+  t.ok(last - first >= 40, `spread over ${(last - first).toFixed(0)} ms, not answered at once`)
+})
+
+t.test('beyond the refusal rate, refusals wait longer: the more clients are refused, the later each is answered', async (t) => {
+  const hasher = createPasswordHasher({ ...cheap, concurrency: 1, queue: 0, refusalDelay: 20, refusalRate: 100 })
+  const hash = await hasher.hash('pw')
+  const started = performance.now()
+  const running = hasher.verify(hash, 'pw')
+  const answered = await Promise.all(Array.from({ length: 30 }, async () => await hasher.verify(hash, 'pw').then(() => Number.NaN, () => performance.now() - started)))
+  await running
+  // The k-th refusal waiting waits max(20, 1000·k/100) ms, times 0.5 to 1.5: the first 10–30 ms, the 30th 150–450.
+  t.ok(answered[0] < 60, `the first refusal after ${answered[0].toFixed(0)} ms: the refusal delay`)
+  t.ok(answered[29] >= 150, `the 30th after ${answered[29].toFixed(0)} ms: 30 refusals at 100 a second`)
+  t.throws(() => createPasswordHasher({ refusalRate: 0 }), { code: 'WARDEN_ERR_OPTION', message: /option 'refusalRate'/ })
+})
+
+t.test('refuseIfBusy() refuses before any lookup when a check would be refused, and lets it through otherwise', async (t) => {
+  const hasher = createPasswordHasher({ ...cheap, concurrency: 1, queue: 1, refusalDelay: 0 })
+  const hash = await hasher.hash('pw')
+  await hasher.refuseIfBusy()
+  const running = [hasher.verify(hash, 'pw'), hasher.verify(hash, 'pw')]
+  t.same(hasher.load(), { running: 1, queued: 1 })
+  const verified = countVerifications(t)
+  await t.rejects(hasher.refuseIfBusy(), { code: 'WARDEN_ERR_BUSY', statusCode: 503 })
+  t.same(hasher.load(), { running: 1, queued: 1 }, 'the refusal took no place')
+  await Promise.all(running)
+  await hasher.refuseIfBusy()
+  t.equal(verified(), 1, 'refuseIfBusy() itself hashes nothing (one check was still queued)')
 })
 
 t.test('a login storm at the token endpoint is shed with 503 and Retry-After before hashing; lockout counters untouched', async (t) => {
