@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import Fastify from 'fastify'
 import argon2 from 'argon2'
-import { createPasswordHasher, warden, oauth2Bearer, oauth2Server, type LoginAttempts } from '../../plugins/index.js'
+import { createPasswordHasher, warden, oauth2Bearer, oauth2Server, type LoginAttempts, type PasswordHasher } from '../../plugins/index.js'
 import { SECRET } from '../helpers/keys.js'
 
 const cheap = { memoryCost: 1024, timeCost: 1 }
@@ -13,6 +13,16 @@ function countVerifications (t: Test): () => number {
   argon2.verify = (async (...args: Parameters<typeof original>) => { calls++; return await original(...args) }) as typeof original
   t.teardown(() => { argon2.verify = original })
   return () => calls
+}
+
+/** When each of `count` checks, refused while another runs, is answered: ms from their start, in the order they were made. */
+async function refusalTimes (hasher: PasswordHasher, count: number): Promise<number[]> {
+  const hash = await hasher.hash('pw')
+  const started = performance.now()
+  const running = hasher.verify(hash, 'pw')
+  const answered = await Promise.all(Array.from({ length: count }, async () => await hasher.verify(hash, 'pw').then(() => Number.NaN, () => performance.now() - started)))
+  await running
+  return answered
 }
 
 t.test('the hasher runs a bounded number of hashes and refuses beyond its queue, hashing nothing', async (t) => {
@@ -48,12 +58,7 @@ t.test('a refusal is answered after a pause around the refusal delay, holding no
 
 t.test('checks refused together are answered at different times, so their clients do not come back together', async (t) => {
   // A refusal rate that 16 refusals do not reach: the pauses are the refusal delay's.
-  const hasher = createPasswordHasher({ ...cheap, concurrency: 1, queue: 0, refusalDelay: 200, refusalRate: 1000 })
-  const hash = await hasher.hash('pw')
-  const started = performance.now()
-  const running = hasher.verify(hash, 'pw')
-  const answered = await Promise.all(Array.from({ length: 16 }, async () => await hasher.verify(hash, 'pw').then(() => Number.NaN, () => performance.now() - started)))
-  await running
+  const answered = await refusalTimes(createPasswordHasher({ ...cheap, concurrency: 1, queue: 0, refusalDelay: 200, refusalRate: 1000 }), 16)
   const first = Math.min(...answered)
   const last = Math.max(...answered)
   t.ok(first >= 95, `the first refusal after ${first.toFixed(0)} ms: at least half the delay`)
@@ -62,12 +67,7 @@ t.test('checks refused together are answered at different times, so their client
 })
 
 t.test('beyond the refusal rate, refusals wait longer: the more clients are refused, the later each is answered', async (t) => {
-  const hasher = createPasswordHasher({ ...cheap, concurrency: 1, queue: 0, refusalDelay: 20, refusalRate: 100 })
-  const hash = await hasher.hash('pw')
-  const started = performance.now()
-  const running = hasher.verify(hash, 'pw')
-  const answered = await Promise.all(Array.from({ length: 30 }, async () => await hasher.verify(hash, 'pw').then(() => Number.NaN, () => performance.now() - started)))
-  await running
+  const answered = await refusalTimes(createPasswordHasher({ ...cheap, concurrency: 1, queue: 0, refusalDelay: 20, refusalRate: 100 }), 30)
   // The k-th refusal waiting waits max(20, 1000·k/100) ms, times 0.5 to 1.5: the first 10–30 ms, the 30th 150–450.
   t.ok(answered[0] < 60, `the first refusal after ${answered[0].toFixed(0)} ms: the refusal delay`)
   t.ok(answered[29] >= 150, `the 30th after ${answered[29].toFixed(0)} ms: 30 refusals at 100 a second`)
