@@ -158,7 +158,8 @@ export function createPasswordHasher (opts: PasswordHasherOptions = {}): Passwor
 
   async function verify (stored: string | null | undefined, password: string): Promise<boolean> {
     if (typeof stored === 'string' && (stored.startsWith('$argon2') || isBcrypt(stored))) return await gate.run(async () => await hashing.verify(stored, password))
-    dummy ??= hashing.hash('fastify-warden dummy password', params)
+    // Made once; a failed attempt (the hashing process died) is not kept.
+    dummy ??= hashing.hash('fastify-warden dummy password', params).catch((err: unknown) => { dummy = undefined; throw err })
     const known = await dummy
     await gate.run(async () => await hashing.verify(known, password))
     return false
