@@ -115,10 +115,10 @@ class Gate {
   }
 
   async run<T> (task: () => Promise<T>): Promise<T> {
+    if (this.full) return await this.refuse()
     if (this.#running < this.concurrency) {
       this.#running++
     } else {
-      if (this.#waiting.length >= this.queue) return await this.refuse()
       // The slot is handed over by the task that ends, so #running stays as it is.
       await new Promise<void>((resolve) => { this.#waiting.push(resolve) })
     }

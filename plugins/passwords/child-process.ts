@@ -58,28 +58,28 @@ export function childProcessHashing (priority: 'idle' | number): Hashing {
     }
     started.process.on('exit', (code, signal) => { ended(`the hashing process ended (${signal ?? `exit code ${String(code)}`})`) })
     started.process.on('error', (err) => { ended(`the hashing process failed (${err.message})`) })
-    idle(started, true)
+    holdOpen(started, false)
     return started
   }
 
   /**
-   * While nothing is pending, the child does not hold this process open; while a check is, it
-   * does, until its answer or the child's end has been heard.
+   * While a check is pending, the child holds this process open, until its answer or the child's
+   * end has been heard; while nothing is, it does not.
    */
-  function idle (c: Child, yes: boolean): void {
+  function holdOpen (c: Child, hold: boolean): void {
     const channel = c.process.channel as { ref: () => void, unref: () => void } | undefined
-    if (yes) {
-      channel?.unref()
-      c.process.unref()
-    } else {
+    if (hold) {
       channel?.ref()
       c.process.ref()
+    } else {
+      channel?.unref()
+      c.process.unref()
     }
   }
 
   function settled (c: Child, id: number): void {
     c.pending.delete(id)
-    if (c.pending.size === 0) idle(c, true)
+    if (c.pending.size === 0) holdOpen(c, false)
   }
 
   async function call (request: Request): Promise<string | boolean> {
@@ -87,7 +87,7 @@ export function childProcessHashing (priority: 'idle' | number): Hashing {
     const c = child
     const id = next++
     return await new Promise((resolve, reject) => {
-      if (c.pending.size === 0) idle(c, false)
+      if (c.pending.size === 0) holdOpen(c, true)
       c.pending.set(id, { resolve, reject })
       c.process.send({ ...request, id }, (err) => {
         if (err === null || !c.pending.has(id)) return
@@ -107,7 +107,8 @@ export function childProcessHashing (priority: 'idle' | number): Hashing {
     async close () {
       const c = child
       child = undefined
-      if (c === undefined || c.process.exitCode !== null) return
+      // A process that has ended is forgotten at its exit event, so this one still runs.
+      if (c === undefined) return
       const exited = new Promise((resolve) => c.process.once('exit', resolve))
       // Held open until the process has ended, or a caller awaiting close() could be left behind.
       c.process.ref()
