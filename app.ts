@@ -4,7 +4,7 @@ import underPressure from '@fastify/under-pressure'
 import { createHash, createPublicKey, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { Redis } from 'ioredis'
-import warden, { REDACT_PATHS, problem, sendProblem, apiKey, logSerializers, basicAuth, cors, createPasswordHasher, memoryLoginAttempts, oauth2Bearer, oauth2Server, openapi, passwordLogin, rateLimit, redisLoginAttempts, requestId, secureServerOptions, securityHeaders, trustedHosts, type LoginAttempts, type OAuth2BearerOptions, type OAuth2Client, type PasswordHasher } from './plugins/index.js'
+import warden, { REDACT_PATHS, problem, sendProblem, apiKey, logSerializers, basicAuth, cors, createPasswordHasher, memoryLoginAttempts, oauth2Bearer, oauth2Server, openapi, passwordLogin, rateLimit, redisLoginAttempts, requestId, secureServerOptions, securityHeaders, trustedHosts, type AttemptPolicy, type LoginAttempts, type PasswordLogin, type OAuth2BearerOptions, type OAuth2Client, type PasswordHasher } from './plugins/index.js'
 import type { Config } from './config.js'
 import { identityAdapters, type Stores } from './stores/identity.js'
 import { SCOPES } from './schemas/reference/scopes.js'
@@ -27,6 +27,8 @@ export interface AppOptions {
   clients?: Record<string, OAuth2Client>
   /** Where failed logins are counted. Default: Redis when configured, else memory. */
   loginAttempts?: LoginAttempts
+  /** The account lockout. Default: 5 failures, then 30 s doubling up to 15 min. */
+  lockout?: Partial<AttemptPolicy> | false
   /** Prefix of the rate-limit keys in Redis (tests isolate themselves with it). */
   rateLimitNamespace?: string
   /** Load-shedding limits (tests make them tiny). Default: 1 s of event-loop delay. */
@@ -124,11 +126,12 @@ function bearerKeys ({ jwt }: Config): Pick<OAuth2BearerOptions, 'secret' | 'sig
   }
 }
 
-/** The three schemes and the token endpoint, on the reference stores; one login and lockout for the endpoint and Basic. */
-async function registerSchemes (app: FastifyInstance, options: AppOptions, passwords: PasswordHasher, lockout: LoginAttempts): Promise<void> {
+/** The three schemes and the token endpoint, on the reference stores; one login, lockout and address budget for the endpoint and Basic. */
+async function registerSchemes (app: FastifyInstance, options: AppOptions, passwords: PasswordHasher, attempts: LoginAttempts): Promise<PasswordLogin> {
   const { config, stores } = options
   const { jwt } = config
   const identity = identityAdapters(stores, passwords)
+  const lockout = options.lockout ?? {}
   await app.register(oauth2Bearer, {
     ...bearerKeys(config),
     issuer: jwt.issuer,
@@ -145,6 +148,7 @@ async function registerSchemes (app: FastifyInstance, options: AppOptions, passw
     keys: config.apiKeys.map((k, i) => ({ id: `static-${i + 1}`, key: k.key, subject: `service:static-${i + 1}`, scopes: k.scopes })),
     cache: { max: 10_000, ttl: 30 },
     lookup: identity.lookup,
+    resolveUser: identity.keyOwner,
     onUse: (record) => { if (!record.id.startsWith('static-')) stores.apiKeyUsage.record(record.id) }
   })
   // With a provider, tokens and sessions are the provider's.
@@ -156,19 +160,23 @@ async function registerSchemes (app: FastifyInstance, options: AppOptions, passw
       sessions: stores,
       clients: options.clients ?? {},
       refreshTokenTtl: jwt.refreshTokenTtl,
+      reuseInterval: jwt.refreshReuseInterval,
+      loginAttempts: attempts,
       lockout,
       rateLimit: config.loginRateLimit
     })
   }
-  const login = passwordLogin({ verifyUser: identity.verifyUser, lockout, scopes: Object.keys(SCOPES) })
+  // Basic shares the token endpoint's login: one lockout and one address budget for both.
+  const login = jwt.provider === undefined
+    ? app.oauth2Server.login
+    : passwordLogin({ verifyUser: identity.verifyUser, scopes: Object.keys(SCOPES), attempts, lockout, addressLimit: config.loginRateLimit })
   await app.register(basicAuth, {
     async verify (username, password, request) {
-      const result = await login(username, password, request)
-      // A locked account is refused like a wrong password: Basic has no way to say "wait".
-      if (result === null || !('grant' in result)) return null
-      return { subject: result.grant.subject, scopes: result.grant.scopes, user: { username } }
+      const grant = await login(username, password, request)
+      return grant === null ? null : { subject: grant.subject, scopes: grant.scopes, user: { username } }
     }
   })
+  return login
 }
 
 /** The reference identity service: every plugin, on the given stores. */
@@ -187,12 +195,12 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const redis = await connectRedis(app, config.redisUrl)
   await registerHardening(app, options, redis)
   await registerDocs(app, config)
-  const lockout = options.loginAttempts ?? (redis === undefined ? memoryLoginAttempts() : redisLoginAttempts(redis, { namespace: options.rateLimitNamespace ?? 'fastify-warden' }))
-  await registerSchemes(app, options, passwords, lockout)
+  const attempts = options.loginAttempts ?? (redis === undefined ? memoryLoginAttempts() : redisLoginAttempts(redis, { namespace: options.rateLimitNamespace ?? 'fastify-warden' }))
+  const login = await registerSchemes(app, options, passwords, attempts)
   // With a provider, sessions are the provider's: nothing of ours to end.
   const endSessions = config.jwt.provider === undefined ? app.oauth2Server.endSessions : async () => 0
   await app.register(healthRoutes, { stores, passwords })
-  await app.register(userRoutes, { stores, passwords, endSessions, unlock: async (username: string) => { await lockout.reset(username) } })
+  await app.register(userRoutes, { stores, passwords, endSessions, unlock: login.unlock })
   await app.register(apiKeyRoutes, { stores })
 
   app.addHook('onReady', async () => {

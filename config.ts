@@ -36,6 +36,7 @@ const Env = Type.Object({
   JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1 })),
   ACCESS_TOKEN_EXPIRE_MINUTES: Type.Integer({ default: 15, minimum: 1, maximum: 1440 }),
   REFRESH_TOKEN_EXPIRE_DAYS: Type.Integer({ default: 7, minimum: 1, maximum: 365 }),
+  REFRESH_TOKEN_REUSE_INTERVAL: Type.Integer({ default: 0, minimum: 0, maximum: 300 }),
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   DATA_DIR: Type.String({ default: './data', minLength: 1 }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
@@ -82,6 +83,8 @@ export interface Config {
     accessTokenTtl: number
     /** seconds */
     refreshTokenTtl: number
+    /** seconds after a rotation in which the same refresh token is a retry, not a reuse; 0: off */
+    refreshReuseInterval: number
     /**
      * Resource-server mode: the tokens are an external provider's, found by discovery from its
      * issuer (OIDC_ISSUER) or at a JWKS URL (JWT_JWKS_URL with JWT_ISSUER); this service issues none.
@@ -210,7 +213,8 @@ function jwtConfig (e: EnvValues, cwd: string, publicUrl: string, secret: (name:
     issuer: e.JWT_ISSUER ?? publicUrl,
     audience: e.JWT_AUDIENCE ?? e.JWT_ISSUER ?? publicUrl,
     accessTokenTtl: e.ACCESS_TOKEN_EXPIRE_MINUTES * 60,
-    refreshTokenTtl: e.REFRESH_TOKEN_EXPIRE_DAYS * 86_400
+    refreshTokenTtl: e.REFRESH_TOKEN_EXPIRE_DAYS * 86_400,
+    refreshReuseInterval: e.REFRESH_TOKEN_REUSE_INTERVAL
   }
   if (e.OIDC_ISSUER !== undefined || e.JWT_JWKS_URL !== undefined) {
     if (e.OIDC_ISSUER !== undefined && e.JWT_JWKS_URL !== undefined) throw new ConfigError('JWT_JWKS_URL', 'set together with OIDC_ISSUER; give one of them')

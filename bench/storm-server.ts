@@ -4,7 +4,7 @@ import { buildApp } from '../app.js'
 import { loadConfig } from '../config.js'
 import { openStores } from '../stores/identity.js'
 import { openPostgres } from '../stores/postgres.js'
-import { createPasswordHasher, memoryLoginAttempts } from '../plugins/index.js'
+import { createPasswordHasher } from '../plugins/index.js'
 
 // Started by bench/login-storm.ts: the reference app with production password hashing, limits
 // out of the way (the storm measures CPU shedding, not the per-address limit), on PGlite.
@@ -29,7 +29,7 @@ const url = process.env.BENCH_DATABASE_URL
 const schema = `warden_storm_${process.pid}`
 const database = url === undefined ? 'memory://' : openPostgres(url, { searchPath: schema })
 if (typeof database !== 'string') await database.query(`CREATE SCHEMA ${schema}`)
-const app = await buildApp({ config, passwords, stores: await openStores({ database }), logger: false, loginAttempts: memoryLoginAttempts({ threshold: 1_000_000 }) })
+const app = await buildApp({ config, passwords, stores: await openStores({ database }), logger: false, lockout: false })
 process.on('SIGTERM', () => {
   const dropped = url === undefined ? Promise.resolve() : openPostgres(url).query(`DROP SCHEMA ${schema} CASCADE`).then(() => {})
   void Promise.all([app.close().then(async () => { await passwords.close() }), dropped]).finally(() => process.exit(0))

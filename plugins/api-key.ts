@@ -5,7 +5,8 @@ import { safeEqual } from './core/compare.js'
 import { ExpiringCache } from './core/expiring-cache.js'
 import { functionOption, integerOption, schemeOptions, stringOption } from './core/options.js'
 import { credentialRefused } from './core/events.js'
-import { INVALID_CREDENTIALS, type AuthOutcome, type AuthPrincipal } from './core/types.js'
+import { admission } from './api-key/admission.js'
+import { INVALID_CREDENTIALS, type AuthOutcome } from './core/types.js'
 import { API_KEY_LENGTH, apiKeyPrefix, generateApiKey } from './api-key/format.js'
 import { ApiKeyHasher } from './api-key/digest.js'
 import { checkRecord, staticKeyRecords } from './api-key/records.js'
@@ -16,25 +17,6 @@ export type { ApiKeyOptions, ApiKeyRecord, ApiKeys, StaticApiKey } from './api-k
 interface Verified {
   readonly key: Buffer
   readonly record: ApiKeyRecord
-}
-
-/** The principal of a record, made once per record object (static keys and cached records repeat). */
-function principals (scheme: string): (record: ApiKeyRecord) => AuthPrincipal {
-  const made = new WeakMap<ApiKeyRecord, AuthPrincipal>()
-  return (record) => {
-    let principal = made.get(record)
-    if (principal === undefined) {
-      principal = Object.freeze({
-        scheme,
-        subject: record.subject,
-        scopes: record.scopes,
-        apiKeyId: record.id,
-        ...(record.user === undefined ? {} : { user: record.user })
-      })
-      made.set(record, principal)
-    }
-    return principal
-  }
 }
 
 function headerOption (value: unknown): string {
@@ -52,33 +34,28 @@ const apiKeyPlugin: FastifyPluginAsync<ApiKeyOptions> = async (fastify, opts) =>
   const header = headerName.toLowerCase()
   const hasher = new ApiKeyHasher('secret', opts.secret)
   const lookup = functionOption<NonNullable<ApiKeyOptions['lookup']>>('lookup', opts.lookup)
-  const onUse = functionOption<NonNullable<ApiKeyOptions['onUse']>>('onUse', opts.onUse)
   const now = functionOption<() => number>('now', opts.now) ?? Date.now
   const cacheTtl = opts.cache ? integerOption('cache.ttl', opts.cache.ttl, 30, 1, 3600) : 0
   const cache = opts.cache ? new ExpiringCache<Verified>(integerOption('cache.max', opts.cache.max, 10_000, 1, 10_000_000)) : undefined
   const staticKeys = staticKeyRecords(opts.keys, hasher, warden.scopes)
   if (lookup === undefined && staticKeys.size === 0) throw new errors.WARDEN_ERR_OPTION('lookup', "or 'keys' must be given")
-  const principalOf = principals(name)
 
-  const refused = (request: FastifyRequest, reason: 'malformed' | 'unknown' | 'expired', key: Record<string, string> = {}): AuthOutcome =>
+  const refused = (request: FastifyRequest, reason: 'malformed' | 'unknown' | 'expired' | 'user', key: Record<string, string> = {}): AuthOutcome =>
     credentialRefused(request, name, reason, key)
+  const admit = admission(name, {
+    onUse: functionOption<NonNullable<ApiKeyOptions['onUse']>>('onUse', opts.onUse),
+    resolveUser: functionOption<NonNullable<ApiKeyOptions['resolveUser']>>('resolveUser', opts.resolveUser)
+  }, refused)
 
-  function admit (request: FastifyRequest, record: ApiKeyRecord, nowSec: number): AuthOutcome {
-    if (record.expiresAt != null && record.expiresAt <= nowSec) return refused(request, 'expired', { api_key: record.id })
-    onUse?.(record, request)
-    return principalOf(record)
-  }
-
-  function check (request: FastifyRequest, key: string, prefix: string, found: ApiKeyRecord | null): AuthOutcome {
+  function check (request: FastifyRequest, key: string, prefix: string, found: ApiKeyRecord | null): AuthOutcome | Promise<AuthOutcome> {
     const record = found === null || staticKeys.has(prefix) ? found : checkRecord(request, found, scopes)
     if (record === undefined) return INVALID_CREDENTIALS
     if (!hasher.matches(key, record?.digest) || record === null) return refused(request, 'unknown', { key_prefix: prefix })
     const nowSec = now() / 1000
-    const outcome = admit(request, record, nowSec)
-    if (cache !== undefined && outcome !== INVALID_CREDENTIALS) {
+    if (cache !== undefined && (record.expiresAt == null || record.expiresAt > nowSec)) {
       cache.set(prefix, { key: Buffer.from(key, 'latin1'), record }, Math.min(nowSec + cacheTtl, record.expiresAt ?? Infinity))
     }
-    return outcome
+    return admit(request, record, nowSec)
   }
 
   function authenticate (request: FastifyRequest): AuthOutcome | Promise<AuthOutcome> {

@@ -30,12 +30,12 @@ function documentFlows (fastify: FastifyInstance, tokenPath: string, grants: rea
 const oauth2ServerPlugin: FastifyPluginAsync<OAuth2ServerOptions> = async (fastify, opts) => {
   const settings = serverSettings(fastify, opts)
   const tokens = fastify.accessTokens
-  const sessions = createSessions(tokens, settings.sessions, settings.refreshTokenTtl, settings.now)
-  const login = createLogin(settings.verifyUser ?? (() => null), settings.lockout, tokens.scopes)
+  const sessions = createSessions(tokens, settings.sessions, settings)
+  const login = createLogin(settings.verifyUser ?? (() => null), tokens.scopes, settings.login, sessions.isCurrent)
   fastify.decorate('oauth2Server', {
     login,
     endSessions: sessions.endAll,
-    async unlock (username) { await settings.lockout?.reset(username) }
+    unlock: login.unlock
   } satisfies OAuth2Server)
   documentFlows(fastify, settings.tokenPath, settings.grants)
   const authenticateClient = clientAuthenticator(settings.clients, tokens.scopes, settings.realm, settings.publicClientId)

@@ -1,7 +1,8 @@
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { errors } from './core/errors.js'
-import { problem, sendProblem } from './core/problem.js'
+import { API_HEADERS } from './core/api-headers.js'
+import { frozenProblem, PROBLEM_CONTENT_TYPE } from './core/problem.js'
 import { securityEvent } from './core/events.js'
 
 export interface TrustedHostsOptions {
@@ -9,11 +10,62 @@ export interface TrustedHostsOptions {
   hosts: string[]
 }
 
-const ENTRY = /^(\*\.)?[a-z0-9.-]+(:\d{1,5})?$/
+// RFC 9110 §7.2 and RFC 3986 §3.2.2, narrowed to what names a host on the Internet: DNS labels of
+// letters, digits and inner hyphens (an IPv4 address is such a name too), or a bracketed IPv6
+// address; then an optional port. Nothing else (`/`, `?`, `#`, `@`, `\`, spaces, empty labels)
+// can stand in an authority we compare.
+const LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?'
+const NAME = `(?:${LABEL}(?:\\.${LABEL})*|\\[[0-9a-f:.]{2,45}\\])`
+const AUTHORITY = new RegExp(`^(${NAME})(?::([0-9]{1,5}))?$`)
+const ENTRY = new RegExp(`^(\\*\\.)?(${NAME})(?::([0-9]{1,5}))?$`)
+
+interface Authority { name: string, port: number | undefined }
+
+/** A port of 1 to 65535, or a fault. */
+function port (digits: string | undefined): number | undefined | false {
+  if (digits === undefined) return undefined
+  const n = Number(digits)
+  return n >= 1 && n <= 65_535 ? n : false
+}
+
+/** `host[:port]` as RFC 9110 has it (lower case, at most 253 characters of name), or undefined. */
+export function parseAuthority (value: string): Authority | undefined {
+  const match = AUTHORITY.exec(value.toLowerCase())
+  if (match === null || match[1].length > 253) return undefined
+  const p = port(match[2])
+  return p === false ? undefined : { name: match[1], port: p }
+}
 
 /** Whether `value` is a host entry: `api.example.com`, `api.example.com:8443` or `*.example.com`. */
 export function isHostEntry (value: unknown): value is string {
-  return typeof value === 'string' && ENTRY.test(value.toLowerCase())
+  if (typeof value !== 'string') return false
+  const match = ENTRY.exec(value.toLowerCase())
+  return match !== null && port(match[3]) !== false
+}
+
+/** The `Host` of a request, once: two `Host` lines (Node keeps the first) are refused. */
+function hostLines (request: FastifyRequest): number {
+  const raw = request.raw.rawHeaders
+  let count = 0
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 4 && raw[i].toLowerCase() === 'host') count++
+  return count
+}
+
+/**
+ * The authority a request is addressed to that does not match: the `Host` (or, with
+ * `trustProxy`, the forwarded host), and the request target's own when it is in absolute form
+ * (`GET http://evil.test/x`, RFC 9112 §3.2.2). `undefined` when all are ours.
+ */
+function foreign (request: FastifyRequest, trusted: (authority: Authority) => boolean): string | undefined {
+  const host = request.host ?? ''
+  const parsed = parseAuthority(host)
+  if (parsed === undefined || !trusted(parsed) || hostLines(request) > 1) return host
+  const target = request.raw.url ?? ''
+  if (target.startsWith('/') || (target === '*' && request.method === 'OPTIONS')) return undefined
+  // Absolute form: its authority is the one the request is for, and it must be ours too.
+  const authority = /^https?:\/\/([^/?#]*)/i.exec(target)?.[1]
+  const own = authority === undefined ? undefined : parseAuthority(authority)
+  return own !== undefined && trusted(own) ? undefined : target
 }
 
 /**
@@ -22,27 +74,22 @@ export function isHostEntry (value: unknown): value is string {
  */
 const trustedHostsPlugin: FastifyPluginAsync<TrustedHostsOptions> = async (fastify, opts) => {
   if (!Array.isArray(opts.hosts) || opts.hosts.length === 0) throw new errors.WARDEN_ERR_OPTION('hosts', 'must list at least one host name')
-  const exact = new Set<string>()
-  const suffixes: string[] = []
-  for (const [i, raw] of opts.hosts.entries()) {
+  const entries = opts.hosts.map((raw, i) => {
     if (!isHostEntry(raw)) throw new errors.WARDEN_ERR_OPTION(`hosts[${i}]`, `'${String(raw)}' is not a host name`)
-    const host = raw.toLowerCase()
-    if (host.startsWith('*.')) suffixes.push(host.slice(1))
-    else exact.add(host)
-  }
-  const trusted = (host: string): boolean => {
-    if (exact.has(host)) return true
-    const name = host.replace(/:\d+$/, '')
-    if (exact.has(name)) return true
-    return suffixes.some((suffix) => suffix.includes(':') ? host.endsWith(suffix) && host.length > suffix.length : name.endsWith(suffix) && name.length > suffix.length)
-  }
-  const body = JSON.stringify(problem(400, 'The Host header names a host this API does not serve.'))
+    const match = ENTRY.exec(raw.toLowerCase()) as RegExpExecArray
+    return { wildcard: match[1] !== undefined, name: match[2], port: port(match[3]) as number | undefined }
+  })
+  // An entry without a port admits any port; `*.example.com` any subdomain, not the apex.
+  const trusted = ({ name, port }: Authority): boolean => entries.some((e) =>
+    (e.port === undefined || e.port === port) &&
+    (e.wildcard ? name.length > e.name.length + 1 && name.endsWith('.' + e.name) : name === e.name))
+  const body = frozenProblem(400, 'The Host header names a host this API does not serve.')
   fastify.addHook('onRequest', async (request, reply) => {
-    const host = (request.host ?? '').toLowerCase()
-    if (!trusted(host)) {
-      securityEvent(request, 'request.host.refused', { host: host.slice(0, 100) }, 'untrusted Host header')
-      return await sendProblem(reply, 400, body)
-    }
+    const refused = foreign(request, trusted)
+    if (refused === undefined) return
+    securityEvent(request, 'request.host.refused', { host: refused.slice(0, 100) }, 'untrusted Host header')
+    // Sent before the security-header plugin's own hook may run: the headers come from here.
+    return await reply.headers(API_HEADERS).code(400).type(PROBLEM_CONTENT_TYPE).send(body)
   })
 }
 

@@ -10,8 +10,8 @@ import type { User } from '../stores/users.js'
 export interface UserRoutesOptions {
   stores: Stores
   passwords: PasswordHasher
-  /** End every session of a user (password change, deletion); returns how many. */
-  endSessions: (subject: string, reason: string) => Promise<number>
+  /** End every session of a user (password change, deletion) and record their new credential version (`null`: gone); returns how many. */
+  endSessions: (subject: string, reason: string, change: { credential: number | null }) => Promise<number>
   /** Lift an account's lockout. */
   unlock: (username: string) => Promise<void>
 }
@@ -62,8 +62,9 @@ function changePassword (app: App, { stores, passwords, endSessions }: UserRoute
     if (current === next) {
       return await sendProblem(reply, 400, invalidFields([{ in: 'body', field: '/new_password', message: 'must differ from the current password' }]))
     }
-    await stores.users.setPasswordHash(user.id, await passwords.hash(next), true)
-    const ended = await endSessions(user.id, 'password changed')
+    const credential = await stores.users.setPasswordHash(user.id, await passwords.hash(next), true)
+    // A login that checked the old password, even one hashing right now, gets no session.
+    const ended = await endSessions(user.id, 'password changed', { credential })
     securityEvent(request, 'auth.password.changed', { sessions_ended: ended })
     return await reply.code(204).send(null)
   })
@@ -159,7 +160,7 @@ function deleteUser (app: App, { stores, endSessions }: UserRoutesOptions): void
     if (id === request.auth.subject) return await sendProblem(reply, 409, problem(409, 'You cannot delete your own account.'))
     if (!await stores.users.delete(id)) return await sendProblem(reply, 404, problem(404, 'No such user.'))
     // Sessions and keys are the library's, keyed by subject: they end with the account.
-    await endSessions(id, 'user deleted')
+    await endSessions(id, 'user deleted', { credential: null })
     for (const prefix of await stores.apiKeys.revokeSubject(id)) await stores.revocations.revokeApiKey(prefix)
     securityEvent(request, 'user.deleted', { user: id })
     return await reply.code(204).send(null)

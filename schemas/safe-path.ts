@@ -1,4 +1,4 @@
-import { realpath } from 'node:fs/promises'
+import { realpath, stat } from 'node:fs/promises'
 import { isAbsolute, resolve, sep } from 'node:path'
 
 /** Why a requested path was refused; `status` is the answer to give (400, or 404 for nothing there). */
@@ -13,7 +13,8 @@ export class UnsafePathError extends Error {
  * Resolve `requested` (a path from a URL, already decoded once by the router) inside `base`,
  * for a route that serves files. Refused: NUL bytes, backslashes, absolute paths, `..`
  * segments, still-encoded characters (`%2e%2e%2f`, double encoding), and anything — symlinks
- * included — whose real location is outside `base`. Returns the real path of the file.
+ * included — whose real location is outside `base`. Returns the real path of a regular file:
+ * a folder (or anything else that is not a file) is a 404, as a missing one is.
  *
  * @example
  * app.get('/files/*', async (request, reply) => {
@@ -38,5 +39,7 @@ export async function safePath (base: string, requested: string): Promise<string
     throw new UnsafePathError('no such file', 404)
   }
   if (real !== root && !real.startsWith(root + sep)) throw new UnsafePathError('path leads outside its folder through a link')
+  // A folder would be an EISDIR error (a 500) once the route opens it.
+  if (!(await stat(real)).isFile()) throw new UnsafePathError('no such file', 404)
   return real
 }

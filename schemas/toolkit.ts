@@ -88,6 +88,22 @@ export function Money (options: { scale?: number, signed?: boolean, description?
   })
 }
 
+/**
+ * A date and time (RFC 3339, `2026-12-31T23:59:59Z` or with an offset) that a JavaScript `Date`
+ * can hold: a real calendar day, a four-digit year, no leap second (`23:59:60` would pass the
+ * `date-time` format and then be an Invalid Date in the handler, a 500). The handler gets the
+ * string as sent; `new Date(value)` of it is always valid.
+ */
+export function Timestamp (options: { description?: string } = {}): TString {
+  return Type.String({
+    format: 'date-time',
+    pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})$',
+    maxLength: 35,
+    'x-timestamp': true,
+    ...(options.description === undefined ? {} : { description: options.description })
+  })
+}
+
 /** An object of strings: at most `maxKeys` keys, each key and value bounded, no control bytes. */
 export function StringMap (options: { maxKeys: number, maxKeyLength?: number, maxValueLength: number }): TRecord<TString, TString> {
   return Type.Record(Type.String(), Type.String({ maxLength: options.maxValueLength, pattern: NO_CONTROL }), {
@@ -127,6 +143,14 @@ export function RichText (options: { maxLength: number }): TString {
  * length once trimmed), `x-lowercase`, `x-sanitize-html` and `x-integer` rewrite the value,
  * `x-max-bytes` bounds its UTF-8 length.
  */
+/** Whether the day of an RFC 3339 date exists (Date.parse rolls 2026-02-30 over to March in some engines). */
+function realDay (value: string): boolean {
+  const [year, month, day] = value.slice(0, 10).split('-').map(Number)
+  const last = new Date(0)
+  last.setUTCFullYear(year, month, 0)
+  return month >= 1 && month <= 12 && day >= 1 && day <= last.getUTCDate()
+}
+
 export function inputKeywords (ajv: Ajv): Ajv {
   const rewrite = (keyword: string, change: (value: string) => string): void => {
     ajv.addKeyword({
@@ -170,6 +194,13 @@ export function inputKeywords (ajv: Ajv): Ajv {
     }
   })
   rewrite('x-sanitize-html', sanitizeRichText)
+  ajv.addKeyword({
+    keyword: 'x-timestamp',
+    type: 'string',
+    schemaType: 'boolean',
+    error: { message: 'must be a date and time a JavaScript Date can hold (a real day, no leap second)' },
+    validate: (enabled: boolean, data: string) => !enabled || (!/:60(\.|[Zz+-])/.test(data) && Number.isFinite(Date.parse(data)) && realDay(data))
+  })
   ajv.addKeyword({
     keyword: 'x-max-bytes',
     type: 'string',

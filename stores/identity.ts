@@ -4,7 +4,7 @@ import { migrate } from './migrations.js'
 import { sqlUserStore, type User, type UserStore } from './users.js'
 import { wardenStores, type WardenStoreOptions, type WardenStores } from './index.js'
 import { ROLE_SCOPES, grantable } from '../schemas/reference/scopes.js'
-import type { ApiKeyRecord, PasswordHasher, UserGrant, VerifyUser } from '../plugins/index.js'
+import type { ApiKeyRecord, PasswordHasher, UserGrant, VerifyUser, WardenUser } from '../plugins/index.js'
 
 /** The reference app's stores: fastify-warden's, and its own users. */
 export interface Stores extends WardenStores {
@@ -48,8 +48,10 @@ export function identityAdapters (stores: Stores, passwords: PasswordHasher): {
   verifyUser: VerifyUser
   findSubject: (subject: string) => Promise<UserGrant | null>
   lookup: (prefix: string) => Promise<ApiKeyRecord | null>
+  keyOwner: (record: ApiKeyRecord) => Promise<WardenUser | null>
 } {
-  const grantOf = (user: User): UserGrant => ({ subject: user.id, scopes: ROLE_SCOPES[user.role] })
+  // The credential version read with the hash: a password changed meanwhile refuses the session.
+  const grantOf = (user: User): UserGrant => ({ subject: user.id, scopes: ROLE_SCOPES[user.role], credential: user.credentialVersion })
   return {
     async verifyUser (username, password, request) {
       await passwords.refuseIfBusy()
@@ -72,6 +74,13 @@ export function identityAdapters (stores: Stores, passwords: PasswordHasher): {
       // A key never grants more than its owner's role does today, and dies with the account.
       if (key === null || owner === null || !owner.active) return null
       return { ...key, scopes: grantable(owner.role, key.scopes) }
+    },
+    async keyOwner (record) {
+      // Service keys from configuration have no owner account; a user's key is checked on every
+      // request, so it dies with the account whatever the verified-key cache holds.
+      if (record.id.startsWith('static-')) return {}
+      const owner = await stores.users.findById(record.subject)
+      return owner === null || !owner.active ? null : { username: owner.username }
     }
   }
 }

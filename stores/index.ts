@@ -5,7 +5,7 @@ import { sqlRefreshTokenStore } from './refresh-tokens.js'
 import { sqlRevocationStore } from './revocations.js'
 import { RevocationList } from './revocation-list.js'
 import { ApiKeyUsage } from './api-key-usage.js'
-import type { RefreshTokenStore } from '../plugins/oauth2-server/refresh-rotation.js'
+import type { RefreshTokenStore } from '../plugins/oauth2-server/session-store.js'
 import type { ApiKeyRecord } from '../plugins/api-key.js'
 
 export interface WardenStoreOptions {

@@ -84,6 +84,21 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP TABLE revocations;
       DROP TABLE api_keys;
     `
+  },
+  {
+    version: 3,
+    name: 'canonical user names and credential versions',
+    // A user name is unique by its canonical form (canonicalUsername: NFKC, trimmed, case-folded),
+    // so 'Ada' and 'ada' cannot be two accounts; the app fills the column (JavaScript's folding,
+    // not the database's locale). credential_version grows with every password change: a login
+    // that checked an older one gets no session.
+    sql: `
+      ALTER TABLE users ADD COLUMN username_key text;
+      UPDATE users SET username_key = lower(normalize(btrim(username), NFKC));
+      ALTER TABLE users ALTER COLUMN username_key SET NOT NULL;
+      CREATE UNIQUE INDEX users_username_canonical ON users (username_key);
+      ALTER TABLE users ADD COLUMN credential_version bigint NOT NULL DEFAULT 1;
+    `
   }
 ]
 

@@ -58,7 +58,10 @@ export class RevocationList {
   }
 
   /** Revoke, persist and tell every instance. */
-  async revoke (revocations: readonly Revocation[]): Promise<void> {
+  async revoke (all: readonly Revocation[]): Promise<void> {
+    // What this instance holds already was persisted by whoever revoked it: a storm of reuses
+    // of one refresh token writes its session's revocation once.
+    const revocations = all.filter((r) => (this.#revoked[r.kind].get(r.id) ?? 0) < r.expiresAt)
     if (revocations.length === 0) return
     await this.#options.store.add(revocations)
     this.#heard(revocations)

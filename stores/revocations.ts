@@ -1,4 +1,4 @@
-import type { Revocation } from '../plugins/oauth2-server/refresh-rotation.js'
+import type { Revocation } from '../plugins/oauth2-server/session-store.js'
 import type { Queryable } from './database.js'
 
 export type { Revocation }

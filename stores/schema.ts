@@ -7,6 +7,9 @@ export interface Migration {
   sql: string
 }
 
+/** The credential version of a subject that is gone: greater than any a login can report. */
+export const GONE = '9223372036854775807'
+
 /**
  * The tables of fastify-warden's stores, all named `warden_…` so they sit beside an app's own
  * tables (its `users` among them) without a clash. A subject is text: a user id of any shape, or
@@ -64,6 +67,23 @@ export const WARDEN_MIGRATIONS: readonly Migration[] = [
         request_count bigint NOT NULL DEFAULT 0
       );
       CREATE INDEX warden_api_keys_subject ON warden_api_keys (subject);
+    `
+  },
+  {
+    version: 2,
+    name: 'credential versions and retried refreshes',
+    sql: `
+      -- The current credential version of each subject that has one: a session is started only
+      -- for a login that checked it. ${GONE} marks a subject that is gone (no version reaches it).
+      CREATE TABLE warden_credentials (
+        subject text PRIMARY KEY,
+        version bigint NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+      -- The credential version a family's login checked, and the key its successors are derived
+      -- with (a retry within the reuse interval gets the same successor).
+      ALTER TABLE warden_refresh_families ADD COLUMN credential bigint;
+      ALTER TABLE warden_refresh_families ADD COLUMN successor_key text;
     `
   }
 ]

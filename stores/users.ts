@@ -1,3 +1,4 @@
+import { canonicalUsername } from '../schemas/index.js'
 import { UUID, type Queryable } from './database.js'
 import { rethrowDuplicate } from './errors.js'
 import type { Role } from '../schemas/reference/scopes.js'
@@ -13,27 +14,32 @@ export interface User {
   passwordHash: string
   createdAt: Date
   passwordChangedAt: Date
+  /** Grows with every password change: what the login that checked this hash reports. */
+  credentialVersion: number
 }
 
 export interface UserStore {
   count (): Promise<number>
-  /** Throws DuplicateError('username' | 'email') when taken. */
+  /** Throws DuplicateError('username' | 'email') when taken (a user name in any case or form). */
   create (user: { username: string, email: string, passwordHash: string, role: Role }): Promise<User>
   findById (id: string): Promise<User | null>
   findByUsername (username: string): Promise<User | null>
   list (page: { limit: number, offset: number }): Promise<User[]>
   delete (id: string): Promise<boolean>
-  /** Store a new hash; `changed` marks a password change (not a mere rehash). */
-  setPasswordHash (id: string, passwordHash: string, changed: boolean): Promise<void>
+  /**
+   * Store a new hash; `changed` marks a password change (not a mere rehash), which makes a new
+   * credential version: returned, for `endSessions`.
+   */
+  setPasswordHash (id: string, passwordHash: string, changed: boolean): Promise<number>
 }
 
-const COLUMNS = 'id, username, email, role, active, password_hash, created_at, password_changed_at'
+const COLUMNS = 'id, username, email, role, active, password_hash, created_at, password_changed_at, credential_version::float8 AS credential_version'
 
-interface Row { id: string, username: string, email: string, role: Role, active: boolean, password_hash: string, created_at: Date, password_changed_at: Date }
+interface Row { id: string, username: string, email: string, role: Role, active: boolean, password_hash: string, created_at: Date, password_changed_at: Date, credential_version: number }
 
 const toUser = (r: Row): User => ({
   id: r.id, username: r.username, email: r.email, role: r.role, active: r.active,
-  passwordHash: r.password_hash, createdAt: new Date(r.created_at), passwordChangedAt: new Date(r.password_changed_at)
+  passwordHash: r.password_hash, createdAt: new Date(r.created_at), passwordChangedAt: new Date(r.password_changed_at), credentialVersion: Number(r.credential_version)
 })
 
 export function sqlUserStore (db: Queryable): UserStore {
@@ -45,8 +51,8 @@ export function sqlUserStore (db: Queryable): UserStore {
     async create (user) {
       try {
         const [row] = await db.query<Row>(
-          `INSERT INTO users (username, email, password_hash, role) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`,
-          [user.username, user.email, user.passwordHash, user.role])
+          `INSERT INTO users (username, username_key, email, password_hash, role) VALUES ($1, $2, $3, $4, $5) RETURNING ${COLUMNS}`,
+          [user.username, canonicalUsername(user.username), user.email, user.passwordHash, user.role])
         return toUser(row)
       } catch (err) {
         return rethrowDuplicate(err, ['username', 'email'])
@@ -58,7 +64,7 @@ export function sqlUserStore (db: Queryable): UserStore {
       return row === undefined ? null : toUser(row)
     },
     async findByUsername (username) {
-      const [row] = await db.query<Row>(`SELECT ${COLUMNS} FROM users WHERE username = $1`, [username])
+      const [row] = await db.query<Row>(`SELECT ${COLUMNS} FROM users WHERE username_key = $1`, [canonicalUsername(username)])
       return row === undefined ? null : toUser(row)
     },
     async list ({ limit, offset }) {
@@ -69,11 +75,12 @@ export function sqlUserStore (db: Queryable): UserStore {
       return (await db.query('DELETE FROM users WHERE id = $1 RETURNING id', [id])).length === 1
     },
     async setPasswordHash (id, passwordHash, changed) {
-      await db.query(
+      const [row] = await db.query<{ version: number }>(
         changed
-          ? 'UPDATE users SET password_hash = $2, password_changed_at = now() WHERE id = $1'
-          : 'UPDATE users SET password_hash = $2 WHERE id = $1',
+          ? 'UPDATE users SET password_hash = $2, password_changed_at = now(), credential_version = credential_version + 1 WHERE id = $1 RETURNING credential_version::float8 AS version'
+          : 'UPDATE users SET password_hash = $2 WHERE id = $1 RETURNING credential_version::float8 AS version',
         [id, passwordHash])
+      return Number(row?.version ?? 0)
     }
   }
 }

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import type { WardenUser } from '../core/types.js'
+import type { ResolveUser } from '../core/current-user.js'
 
 /** A stored API key, as a lookup returns it. It never holds the key itself. */
 export interface ApiKeyRecord {
@@ -43,6 +44,12 @@ export interface ApiKeyOptions {
    * until its entry expires, unless `fastify.apiKeys.forget(prefix)` is called. Default off.
    */
   cache?: false | { max?: number, ttl?: number }
+  /**
+   * The current owner of a verified key, set as `request.auth.user`: `null` refuses the key (the
+   * account is gone or disabled). Called for every request, cached keys included, so a key dies
+   * with its owner's account at once, whatever the cache holds.
+   */
+  resolveUser?: ResolveUser<ApiKeyRecord>
   /** Told of every successful use, e.g. to record last use in batches. Must not throw. */
   onUse?: (record: ApiKeyRecord, request: FastifyRequest) => void
   /** Clock in ms since the epoch (tests). */

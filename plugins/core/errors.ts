@@ -30,8 +30,25 @@ export const errors = {
   WARDEN_ERR_BUSY: createError('WARDEN_ERR_BUSY', 'password hashing is at capacity (%s)', 503),
   /** The hashing process (`createPasswordHasher({ isolate: true })`) failed or ended during a check. */
   WARDEN_ERR_HASHING: createError('WARDEN_ERR_HASHING', 'password hashing failed: %s', 503),
+  /**
+   * Failed logins locked an account, or a client address spent its budget of failed logins: no
+   * password was checked. Answered 429 with `Retry-After` (its `retryAfter`, seconds).
+   */
+  WARDEN_ERR_THROTTLED: createError('WARDEN_ERR_THROTTLED', 'too many failed logins for this %s', 429),
   /** The JWKS of an external provider could not be fetched or holds no usable key. */
   WARDEN_ERR_JWKS: createError('WARDEN_ERR_JWKS', "JWKS '%s': %s", 500)
 } as const
 
 export type WardenErrorCode = keyof typeof errors
+
+/** A login refused before any password was checked, with the seconds to wait. */
+export type Throttled = InstanceType<typeof errors.WARDEN_ERR_THROTTLED> & { readonly retryAfter: number }
+
+/** `WARDEN_ERR_THROTTLED` for an `'account'` or an `'address'`, to be answered 429 with `Retry-After: retryAfter`. */
+export function throttled (what: 'account' | 'address', retryAfter: number): Throttled {
+  return Object.assign(new errors.WARDEN_ERR_THROTTLED(what), { retryAfter })
+}
+
+export function isThrottled (err: unknown): err is Throttled {
+  return (err as { code?: unknown } | null)?.code === 'WARDEN_ERR_THROTTLED' && typeof (err as { retryAfter?: unknown }).retryAfter === 'number'
+}

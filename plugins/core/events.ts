@@ -56,27 +56,47 @@ export const REDACT_PATHS: readonly string[] = [
   '*.access_token', '*.refresh_token', '*.token', '*.key', '*.authorization', '*["x-api-key"]'
 ]
 
-/** Query parameters that carry credentials, whatever a client was thinking when it sent them. */
-const URL_CREDENTIALS: ReadonlySet<string> = new Set(['access_token', 'id_token', 'token', 'refresh_token', 'api_key', 'apikey', 'key', 'password', 'client_secret', 'code'])
+/**
+ * Query parameters that carry credentials, by name: compared without case and without
+ * separators (`X-API-Key`, `api_key`, `apiKey` are one name), any name that ends in `key`, and
+ * any that contains one of the telling words (`accessToken`, `client_secret`, `new-password`).
+ */
+const CREDENTIAL_NAMES: ReadonlySet<string> = new Set(['key', 'code', 'pwd', 'pass', 'auth', 'sig', 'jwt', 'otp'])
+const CREDENTIAL_WORDS: readonly string[] = ['token', 'secret', 'passw', 'apikey', 'authoriz', 'jwt', 'credential', 'session', 'signature', 'assertion', 'cookie']
+/** Values that are credentials by their shape, whatever they are called: our API keys and refresh tokens, JWTs, Basic and Bearer. */
+const CREDENTIAL_VALUE = /^(?:wdn_|wdr_|eyJ[\w-]*\.[\w-]*\.|(?:bearer|basic|dpop)\s)/i
 
-function decodedName (name: string): string {
+function decoded (text: string): string {
   try {
-    return decodeURIComponent(name.replace(/\+/g, ' ')).toLowerCase()
+    return decodeURIComponent(text.replace(/\+/g, ' '))
   } catch {
-    return name.toLowerCase()
+    return text
   }
 }
 
-/** A URL fit for a log line: the values of query parameters that carry credentials are `[redacted]`. */
+function isCredentialName (name: string): boolean {
+  const plain = decoded(name).toLowerCase().replace(/[^a-z0-9]/g, '')
+  return CREDENTIAL_NAMES.has(plain) || plain.endsWith('key') || CREDENTIAL_WORDS.some((word) => plain.includes(word))
+}
+
+const isCredentialValue = (value: string): boolean => CREDENTIAL_VALUE.test(decoded(value).trim())
+
+/**
+ * A URL fit for a log line: the values of query parameters that carry credentials, by name or by
+ * shape, are `[redacted]`, and so are path segments that look like one.
+ */
 export function redactUrl (url: string): string {
   const q = url.indexOf('?')
-  if (q === -1) return url
+  const path = q === -1 ? url : url.slice(0, q)
+  // Most paths hold nothing of the kind: one scan for the shapes' first letters' marks.
+  const safePath = !/wdn_|wdr_|eyJ|%/i.test(path) ? path : path.split('/').map((segment) => isCredentialValue(segment) ? '[redacted]' : segment).join('/')
+  if (q === -1) return safePath
   const pairs = url.slice(q + 1).split('&').map((pair) => {
     const eq = pair.indexOf('=')
     const name = eq === -1 ? pair : pair.slice(0, eq)
-    return URL_CREDENTIALS.has(decodedName(name)) ? `${name}=[redacted]` : pair
+    return isCredentialName(name) || (eq !== -1 && isCredentialValue(pair.slice(eq + 1))) ? `${name}=[redacted]` : pair
   })
-  return url.slice(0, q + 1) + pairs.join('&')
+  return safePath + '?' + pairs.join('&')
 }
 
 /**

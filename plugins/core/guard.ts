@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify'
 import { Denial, type Decision, type Evaluator } from './requirement.js'
 import { securityEvent } from './events.js'
-import { PROBLEM_CONTENT_TYPE, frozenProblem } from './problem.js'
+import { PROBLEM_CONTENT_TYPE, frozenProblem, problem } from './problem.js'
+import { isThrottled } from './errors.js'
 import { DependencyUnavailable } from './callbacks.js'
 
 /** Seconds a client should wait before trying again when a check's dependency is down. */
@@ -9,10 +10,15 @@ const RETRY_AFTER = 5
 const UNAVAILABLE_BODY = frozenProblem(503, 'The service cannot check credentials right now; try again shortly.')
 const CLOSING_BODY = frozenProblem(503, 'The server is shutting down; try again.')
 
-/** A scheme's dependency failed: 503 with Retry-After, never a 401 that blames the credential, never a 200. */
+/** A scheme's dependency failed: 503 with Retry-After, never a 401 that blames the credential, never a 200. A throttled login: 429. */
 function unavailable (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction, err: unknown): void {
   if (!(err instanceof DependencyUnavailable)) {
     next(err as Error)
+    return
+  }
+  if (isThrottled(err.cause)) {
+    // A password scheme refused the login before checking it (a lock, an address out of budget).
+    reply.code(429).header('retry-after', err.cause.retryAfter).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem(429, `Too many failed logins; retry in ${err.cause.retryAfter} seconds.`)))
     return
   }
   securityEvent(request, 'auth.unavailable', { scheme: err.scheme, err: err.cause }, `security scheme '${err.scheme}' could not check the credential`)

@@ -40,6 +40,10 @@ export function frozenProblem (status: number, detail: string): string {
   return JSON.stringify(problem(status, detail))
 }
 
-export function sendProblem (reply: FastifyReply, status: number, body: string | Problem): FastifyReply {
-  return reply.code(status).type(PROBLEM_CONTENT_TYPE).send(body)
+/**
+ * Answer with a problem: `detail` (the problem built around it, `type` `about:blank`) or a whole
+ * `Problem`. Text is never sent as if it were the JSON of one.
+ */
+export function sendProblem (reply: FastifyReply, status: number, detail: string | Problem): FastifyReply {
+  return reply.code(status).type(PROBLEM_CONTENT_TYPE).send(typeof detail === 'string' ? problem(status, detail) : detail)
 }

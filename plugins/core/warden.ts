@@ -7,6 +7,7 @@ import { problemErrorHandler } from './error-handler.js'
 import { problem, sendProblem } from './problem.js'
 import { addProblemSchema, isPublicRequirement, withAuthResponses } from './responses.js'
 import { answerWhileClosing, routeGuard } from './guard.js'
+import { lingeringClose } from './lingering-close.js'
 import { routeName, routeTable, type RouteEntry } from './route-table.js'
 import type { AuthPrincipal, SecurityRequirement, SecurityScheme } from './types.js'
 
@@ -201,6 +202,7 @@ const wardenPlugin: FastifyPluginAsync<WardenOptions> = async (fastify, opts) =>
   const routes: WardenRoute[] = []
   decorate(fastify, options, schemes, routes)
   answerWhileClosing(fastify)
+  lingeringClose(fastify)
   addProblemSchema(fastify)
   if (options.errorHandler) {
     fastify.setErrorHandler(problemErrorHandler)

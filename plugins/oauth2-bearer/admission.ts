@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import { callbackFault } from '../core/callbacks.js'
-import { INVALID_CREDENTIALS, type AuthOutcome, type AuthPrincipal, type WardenClaims, type WardenUser } from '../core/types.js'
+import { INVALID_CREDENTIALS, type AuthOutcome, type AuthPrincipal, type WardenClaims } from '../core/types.js'
+import { currentUser } from '../core/current-user.js'
 import type { RefusalKind } from './verify.js'
 import type { BearerSettings } from './settings.js'
 
@@ -12,20 +13,11 @@ type Refuse = (request: FastifyRequest, kind: RefusalKind, detail: string, claim
  */
 export function admission (settings: Pick<BearerSettings, 'isRevoked' | 'resolveUser'>, refused: Refuse): (request: FastifyRequest, principal: AuthPrincipal) => AuthOutcome | Promise<AuthOutcome> {
   const { isRevoked, resolveUser } = settings
-
-  function withUser (request: FastifyRequest, principal: AuthPrincipal): AuthOutcome | Promise<AuthOutcome> {
-    if (resolveUser === undefined) return principal
-    const found = (user: unknown): AuthOutcome => {
-      if (user === null) return refused(request, 'user', 'resolveUser found no user', principal.claims)
-      if (typeof user !== 'object' || Array.isArray(user)) {
-        callbackFault(request, 'resolveUser', '(result)', 'must be an object or null')
-        return INVALID_CREDENTIALS
-      }
-      return Object.freeze({ ...principal, user: Object.freeze(user as WardenUser) })
-    }
-    const user = resolveUser(principal.claims as WardenClaims, request)
-    return user instanceof Promise ? user.then(found) : found(user)
-  }
+  const user = resolveUser === undefined
+    ? undefined
+    : currentUser<WardenClaims>('resolveUser', resolveUser, (request, principal) => refused(request, 'user', 'resolveUser found no user', principal.claims))
+  const withUser = (request: FastifyRequest, principal: AuthPrincipal): AuthOutcome | Promise<AuthOutcome> =>
+    user === undefined ? principal : user(request, principal, principal.claims as WardenClaims)
 
   return function admit (request, principal) {
     if (isRevoked === undefined) return withUser(request, principal)

@@ -1,11 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { problem, sendProblem } from '../core/problem.js'
 import { securityEvent } from '../core/events.js'
 import type { AccessTokens } from '../oauth2-bearer/options.js'
 import type { CallingClient } from './clients.js'
 import { checkUserGrant, type Login } from './login.js'
 import { OAuthFailure, oauthError, parameters, requestedScopes, required, NO_STORE } from './protocol.js'
-import type { Sessions } from './refresh-rotation.js'
+import type { Sessions, TokenResponse } from './refresh-rotation.js'
 import type { ServerSettings } from './options.js'
 
 /** What the grants share: the settings, the scheme's signer, sessions, login and client authentication. */
@@ -25,36 +24,44 @@ function grantable (ctx: GrantContext, allowed: readonly string[], wanted: Wante
 }
 
 async function passwordGrant (ctx: GrantContext, request: FastifyRequest, reply: FastifyReply, params: Record<string, string>, client: CallingClient, wanted: Wanted): Promise<FastifyReply> {
-  const result = await ctx.login(required(params, 'username'), required(params, 'password'), request)
-  if (result !== null && 'lockedFor' in result) {
-    reply.header('retry-after', result.lockedFor)
-    return await sendProblem(reply, 429, problem(429, `Too many failed logins for this account; retry in ${result.lockedFor} seconds.`))
-  }
-  // One answer for an unknown user, a wrong password and a disabled account.
-  if (result === null) throw new OAuthFailure('invalid_grant', 'Invalid username or password.')
-  const { grant } = result
+  const grant = await ctx.login(required(params, 'username'), required(params, 'password'), request)
+  // One answer for an unknown user, a wrong password, a disabled account and a password changed meanwhile.
+  const refused = new OAuthFailure('invalid_grant', 'Invalid username or password.')
+  if (grant === null) throw refused
   const scopes = grantable(ctx, grant.scopes, wanted)
+  const session = await ctx.sessions.start({ subject: grant.subject, scopes, clientId: client.id, ...(grant.claims === undefined ? {} : { claims: grant.claims }), ...(grant.credential === undefined ? {} : { credential: grant.credential }) }, true)
+  if (session === undefined) {
+    securityEvent(request, 'auth.login.failed', { subject: grant.subject, reason: 'the credential changed while it was checked' })
+    throw refused
+  }
   securityEvent(request, 'auth.login.succeeded', { subject: grant.subject, scope: scopes.join(' '), client_id: client.id })
-  return await reply.send(await ctx.sessions.start({ subject: grant.subject, scopes, clientId: client.id, ...(grant.claims === undefined ? {} : { claims: grant.claims }) }, true))
+  return await reply.send(session)
 }
 
 async function refreshGrant (ctx: GrantContext, request: FastifyRequest, reply: FastifyReply, params: Record<string, string>, client: CallingClient, wanted: Wanted): Promise<FastifyReply> {
-  const { findSubject } = ctx.settings
   const refreshToken = required(params, 'refresh_token')
+  return await ctx.sessions.serially(refreshToken, async () => await refreshSerially(ctx, request, reply, refreshToken, client, wanted))
+}
+
+async function refreshSerially (ctx: GrantContext, request: FastifyRequest, reply: FastifyReply, refreshToken: string, client: CallingClient, wanted: Wanted): Promise<FastifyReply> {
+  const { findSubject } = ctx.settings
   const invalid = new OAuthFailure('invalid_grant', 'The refresh token is invalid, expired or revoked.')
-  // RFC 6749 §6: the scope may narrow, never widen; a wider one is refused before the token is
-  // rotated, so the client's refresh token stays usable.
-  const family = await ctx.sessions.find(refreshToken)
+  const presented = await ctx.sessions.find(refreshToken)
   // RFC 6749 §6: a refresh token is bound to the client it was issued to.
-  if (family !== null && family.clientId !== client.id) throw invalid
-  if (family !== null && wanted !== undefined && wanted.some((s) => !family.scope.split(' ').includes(s))) {
+  if (presented === null || presented.clientId !== client.id) throw invalid
+  // RFC 6749 §6: the scope may narrow, never widen; a wider one is refused before the token is
+  // rotated, so the client's refresh token stays usable. A rotated token goes on to rotation,
+  // which tells a retry from a reuse.
+  if (presented.rotatedAt === null && wanted !== undefined && wanted.some((s) => !presented.scope.split(' ').includes(s))) {
     throw new OAuthFailure('invalid_scope', 'The scope is wider than the one granted.')
   }
-  const answer = await ctx.sessions.refresh(refreshToken, async (rotated) => {
-    const granted = rotated.scope.split(' ').filter(Boolean)
+  const answer = await ctx.sessions.refresh(refreshToken, presented, async (family) => {
+    const granted = family.scope.split(' ').filter(Boolean)
     if (findSubject === undefined) return grantable(ctx, granted, wanted)
-    const today = checkUserGrant(request, 'findSubject', await findSubject(rotated.subject, request), ctx.tokens.scopes)
-    return today === null ? undefined : grantable(ctx, granted.filter((s) => today.scopes.includes(s)), wanted)
+    const today = checkUserGrant(request, 'findSubject', await findSubject(family.subject, request), ctx.tokens.scopes)
+    // Gone, disabled, or a credential newer than the one the session was started with: it ends.
+    if (today === null || (today.credential !== undefined && family.credential !== null && today.credential > family.credential)) return undefined
+    return grantable(ctx, granted.filter((s) => today.scopes.includes(s)), wanted)
   }, request)
   if (answer === undefined) throw invalid
   return await reply.send(answer)
@@ -65,7 +72,7 @@ async function clientCredentialsGrant (ctx: GrantContext, request: FastifyReques
   if (client.scopes === undefined) throw new OAuthFailure('unauthorized_client', 'This client may not use client_credentials.')
   const scopes = grantable(ctx, client.scopes, wanted)
   securityEvent(request, 'auth.login.succeeded', { subject: client.id, scope: scopes.join(' '), client_id: client.id, grant_type: 'client_credentials' })
-  return await reply.send(await ctx.sessions.start({ subject: client.id, scopes, clientId: client.id }, false))
+  return await reply.send(await ctx.sessions.start({ subject: client.id, scopes, clientId: client.id }, false) as TokenResponse)
 }
 
 /** The token endpoint's handler (RFC 6749 §4.3, §4.4, §6); every failure is an RFC 6749 §5.2 error. */

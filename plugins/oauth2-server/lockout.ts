@@ -1,62 +1,104 @@
 /**
- * Consecutive failed logins per account (not per address): after `threshold` of them the
- * account is locked for a delay that doubles with every further failure, up to `maxDelay`.
- * A successful login or an administrator resets it. Unknown user names are counted the same
- * way, so a lock says nothing about whether an account exists.
+ * How failed logins are bounded. The rule is stated here, once; a `LoginAttempts` store only
+ * applies it atomically (in memory, or in one Redis script):
+ *
+ * - an attempt is reserved, and counted as a failure, before its password is checked, so any
+ *   number of attempts in flight (on any number of instances) finds the count already raised;
+ * - the attempt that reaches `threshold` starts a lock at once: `baseDelay`, doubling with every
+ *   further failure up to `maxDelay`; while locked, nothing is reserved and no password checked;
+ * - failures are forgotten `memory` after the last one;
+ * - a success resets the count (`reset`), and an attempt whose password was never checked (the
+ *   hasher was busy, a store was down) gives its reservation back (`release`).
+ *
+ * So at most `threshold` passwords are ever checked for one key until its first lock, then one
+ * per lock, whatever the concurrency.
+ */
+export interface AttemptPolicy {
+  /** Failures before the first lock. */
+  threshold: number
+  /** First lock, ms; doubles after each further failure. */
+  baseDelay: number
+  /** Longest lock, ms. */
+  maxDelay: number
+  /** Failures are forgotten this long after the last one, ms. */
+  memory: number
+}
+
+/** What reserving an attempt gave: leave to check a password, or the seconds the key stays locked. */
+export type Reservation =
+  /** `lock`: the seconds of the lock this attempt started, should it fail (0 under the threshold). */
+  | { readonly granted: true, readonly lock: number }
+  | { readonly granted: false, readonly retryAfter: number }
+
+/**
+ * Where attempts are counted, by opaque key (fastify-warden gives a digest of the canonical user
+ * name, or of the client address). Every operation is atomic for its key.
  */
 export interface LoginAttempts {
-  /** Seconds left on the account's lock; 0 when it is not locked. */
-  lockedFor (username: string): Promise<number>
-  /** Count a failure; returns the seconds of the lock it starts (0 while under the threshold). */
-  fail (username: string): Promise<number>
-  reset (username: string): Promise<void>
+  /** Reserve an attempt on `key`, counted as a failure until released or reset; refused while the key is locked. */
+  reserve (key: string, policy: AttemptPolicy): Promise<Reservation>
+  /** Give back a reservation whose password was never checked; the lock it started goes when the count falls below the threshold. */
+  release (key: string, policy: AttemptPolicy): Promise<void>
+  /** Forget every failure of `key` and its lock (a success, an administrator). */
+  reset (key: string): Promise<void>
+  /** Seconds left on the lock of `key`; 0 when it is not locked. */
+  lockedFor (key: string): Promise<number>
 }
 
-export interface LockoutPolicy {
-  /** Failures before the first lock. Default 5. */
-  threshold?: number
-  /** First lock, ms; doubles after each further failure. Default 30 s. */
-  baseDelay?: number
-  /** Longest lock, ms. Default 15 min. */
-  maxDelay?: number
-  /** Failures are forgotten after this long without one, ms. Default 24 h. */
-  memory?: number
-  now?: () => number
-}
+/** The account lockout by default: 5 failures, then 30 s doubling up to 15 min; forgotten after a quiet day. */
+export const DEFAULT_LOCKOUT: AttemptPolicy = Object.freeze({ threshold: 5, baseDelay: 30_000, maxDelay: 900_000, memory: 86_400_000 })
 
-export const lockoutKey = (username: string): string => username.normalize('NFC').toLowerCase()
+/** The lock that `failures` failures start under `policy`, ms (0 below the threshold). */
+export const lockDelay = (failures: number, policy: AttemptPolicy): number =>
+  failures < policy.threshold ? 0 : Math.min(policy.maxDelay, policy.baseDelay * 2 ** Math.min(failures - policy.threshold, 30))
 
-export function lockoutPolicy (p: LockoutPolicy): Required<LockoutPolicy> {
-  return { threshold: p.threshold ?? 5, baseDelay: p.baseDelay ?? 30_000, maxDelay: p.maxDelay ?? 900_000, memory: p.memory ?? 86_400_000, now: p.now ?? Date.now }
-}
+const seconds = (ms: number): number => Math.ceil(ms / 1000)
 
-export const lockDelay = (failures: number, p: Required<LockoutPolicy>): number =>
-  failures < p.threshold ? 0 : Math.min(p.maxDelay, p.baseDelay * 2 ** Math.min(failures - p.threshold, 30))
+interface Entry { failures: number, last: number, lockedUntil: number }
 
-/** In memory, for one instance; bounded to `max` accounts (the oldest are forgotten first). */
-export function memoryLoginAttempts (options: LockoutPolicy & { max?: number } = {}): LoginAttempts {
-  const p = lockoutPolicy(options)
+/**
+ * In memory, for one instance; bounded to `max` keys, the least recently touched forgotten first.
+ * `now` is the clock (tests).
+ */
+export function memoryLoginAttempts (options: { max?: number, now?: () => number } = {}): LoginAttempts {
   const max = options.max ?? 100_000
-  const entries = new Map<string, { failures: number, last: number, lockedUntil: number }>()
+  const now = options.now ?? Date.now
+  const entries = new Map<string, Entry>()
+  const current = (key: string, policy: AttemptPolicy | undefined, at: number): Entry | undefined => {
+    const entry = entries.get(key)
+    if (entry === undefined || (policy !== undefined && at - entry.last > Math.max(policy.memory, entry.lockedUntil - entry.last))) return undefined
+    return entry
+  }
+  const put = (key: string, entry: Entry): void => {
+    entries.delete(key)
+    if (entries.size >= max) entries.delete(entries.keys().next().value as string)
+    entries.set(key, entry)
+  }
   return {
-    async lockedFor (username) {
-      const entry = entries.get(lockoutKey(username))
-      return entry === undefined ? 0 : Math.max(0, Math.ceil((entry.lockedUntil - p.now()) / 1000))
+    async reserve (key, policy) {
+      const at = now()
+      const entry = current(key, policy, at)
+      if (entry !== undefined && entry.lockedUntil > at) return { granted: false, retryAfter: seconds(entry.lockedUntil - at) }
+      const failures = (entry?.failures ?? 0) + 1
+      const delay = lockDelay(failures, policy)
+      put(key, { failures, last: at, lockedUntil: delay > 0 ? at + delay : 0 })
+      return { granted: true, lock: seconds(delay) }
     },
-    async fail (username) {
-      const k = lockoutKey(username)
-      const now = p.now()
-      const previous = entries.get(k)
-      const failures = previous === undefined || now - previous.last > p.memory ? 1 : previous.failures + 1
-      const delay = lockDelay(failures, p)
-      entries.delete(k)
-      if (entries.size >= max) entries.delete(entries.keys().next().value as string)
-      entries.set(k, { failures, last: now, lockedUntil: now + delay })
-      return Math.ceil(delay / 1000)
+    async release (key, policy) {
+      const entry = current(key, policy, now())
+      if (entry === undefined || entry.failures <= 1) {
+        entries.delete(key)
+        return
+      }
+      const failures = entry.failures - 1
+      entries.set(key, { ...entry, failures, lockedUntil: failures < policy.threshold ? 0 : entry.lockedUntil })
     },
-    async reset (username) {
-      entries.delete(lockoutKey(username))
+    async reset (key) {
+      entries.delete(key)
+    },
+    async lockedFor (key) {
+      const entry = entries.get(key)
+      return entry === undefined ? 0 : Math.max(0, seconds(entry.lockedUntil - now()))
     }
   }
 }
-

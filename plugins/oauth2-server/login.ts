@@ -1,7 +1,12 @@
+import { createHash } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
+import { errors, throttled } from '../core/errors.js'
 import { securityEvent } from '../core/events.js'
 import { callbackFault, checkGrant } from '../core/callbacks.js'
-import type { LoginAttempts } from './lockout.js'
+import { integerOption } from '../core/options.js'
+import { canonicalUsername } from '../core/username.js'
+import type { Limit } from '../rate-limit.js'
+import { DEFAULT_LOCKOUT, memoryLoginAttempts, type AttemptPolicy, type LoginAttempts } from './lockout.js'
 
 /** What the app's user verifier says of a user: who they are and what they may be granted. */
 export interface UserGrant {
@@ -11,56 +16,146 @@ export interface UserGrant {
   scopes: readonly string[]
   /** Extra claims for the access token (e.g. `tenant_id`); registered claims are refused by the signer. */
   claims?: Record<string, unknown>
+  /**
+   * The version of the credential that was checked, read with the password hash: a number that
+   * grows with every change (a counter, or the password's change time in ms). A session is
+   * started only while it is still the subject's current one (`endSessions(subject, reason,
+   * { credential })` records a new one), so a login that was checking the old password when it
+   * changed, or when the account was deleted, gets no tokens.
+   */
+  credential?: number
 }
 
 export type VerifyUser = (username: string, password: string, request: FastifyRequest) => UserGrant | null | Promise<UserGrant | null>
 
-/** A login's outcome: the user, a refusal (`null`), or a lock (seconds to wait). */
-export type LoginResult = { grant: UserGrant } | { lockedFor: number } | null
+/**
+ * A user name and password through the verifier, behind the lockout and the address budget:
+ * the grant, `null` for a refusal (wrong password, unknown user, disabled account), or a thrown
+ * `WARDEN_ERR_THROTTLED` (answer 429 with its `retryAfter`) when no password was checked.
+ */
+export type Login = (username: string, password: string, request: FastifyRequest) => Promise<UserGrant | null>
+
+/** A login and the way to lift what it counted for an account. */
+export interface PasswordLogin extends Login {
+  /** Lift an account's lockout (by user name, in any case or form). */
+  unlock (username: string): Promise<void>
+}
+
+export interface PasswordLoginOptions {
+  verifyUser: VerifyUser
+  /** The scopes a grant may hold (the others are dropped). */
+  scopes: ReadonlySet<string> | readonly string[]
+  /** Where attempts are counted. Default: in memory (`redisLoginAttempts(redis)` shares them between instances). */
+  attempts?: LoginAttempts
+  /** Failed logins per account (its canonical user name). Default 5, then 30 s doubling up to 15 min; `false` for none. */
+  lockout?: Partial<AttemptPolicy> | false
+  /** Failed logins per client address, whatever the account: `max` per `timeWindow` ms. Default 5 a minute; `false` for none. */
+  addressLimit?: Limit | false
+  /** Whether the credential version a login checked is still the subject's current one (with sessions: the store's). */
+  isCurrent?: (subject: string, credential: number) => Promise<boolean>
+}
+
+/** What a login uses of its options, checked; `lockout.ts` states the rule. */
+export interface LoginSettings {
+  readonly attempts: LoginAttempts
+  readonly account: AttemptPolicy | undefined
+  readonly address: AttemptPolicy | undefined
+}
+
+export function loginSettings (options: Pick<PasswordLoginOptions, 'attempts' | 'lockout' | 'addressLimit'>, name = 'lockout'): LoginSettings {
+  const attempts = options.attempts ?? memoryLoginAttempts()
+  if (typeof attempts?.reserve !== 'function' || typeof attempts.release !== 'function') {
+    throw new errors.WARDEN_ERR_OPTION('loginAttempts', 'must be LoginAttempts ({ reserve, release, reset, lockedFor })')
+  }
+  const lockout = options.lockout
+  if (lockout !== undefined && lockout !== false && (lockout === null || typeof lockout !== 'object')) throw new errors.WARDEN_ERR_OPTION(name, 'must be { threshold, baseDelay, maxDelay, memory } or false')
+  const account = lockout === false
+    ? undefined
+    : {
+        threshold: integerOption(`${name}.threshold`, lockout?.threshold, DEFAULT_LOCKOUT.threshold, 1, 1_000_000),
+        baseDelay: integerOption(`${name}.baseDelay`, lockout?.baseDelay, DEFAULT_LOCKOUT.baseDelay, 1000, 86_400_000),
+        maxDelay: integerOption(`${name}.maxDelay`, lockout?.maxDelay, DEFAULT_LOCKOUT.maxDelay, 1000, 86_400_000),
+        memory: integerOption(`${name}.memory`, lockout?.memory, DEFAULT_LOCKOUT.memory, 1000, 31_536_000_000)
+      }
+  const limit = options.addressLimit
+  const address = limit === false
+    ? undefined
+    : (() => {
+        const window = integerOption('rateLimit.timeWindow', limit?.timeWindow, 60_000, 1000, 86_400_000)
+        return { threshold: integerOption('rateLimit.max', limit?.max, 5, 1, 1_000_000), baseDelay: window, maxDelay: window, memory: window }
+      })()
+  return { attempts, account, address }
+}
+
+const digest = (kind: string, value: string): string => createHash('sha256').update(`${kind}\u0000${value}`).digest('base64url')
+/** The lockout key of a user name: its canonical form, so `Ada` and `ada` are one account. */
+export const accountKey = (username: string): string => digest('account', canonicalUsername(username))
+const addressKey = (ip: string): string => digest('address', ip)
 
 /**
- * A user name and password against the app's verifier, behind the account lockout: while an
- * account is locked no password is checked; consecutive failures lock it; a success resets it.
- * The lock is a second line behind the rate limits: if its store fails, logins go on (logged).
+ * A user name and password against the app's verifier, behind the per-account lockout and the
+ * per-address budget of failed logins. Both attempts are reserved before the password is checked
+ * (`lockout.ts`), so concurrency lets no extra guess through.
  */
-export function createLogin (verifyUser: VerifyUser, attempts: LoginAttempts | undefined, scopes: ReadonlySet<string>) {
-  const safely = async <T>(request: FastifyRequest, action: () => Promise<T>, fallback: T): Promise<T> => {
+export function createLogin (verifyUser: VerifyUser, scopes: ReadonlySet<string>, settings: LoginSettings, isCurrent?: PasswordLoginOptions['isCurrent']): PasswordLogin {
+  const { attempts, account, address } = settings
+  const quietly = async (request: FastifyRequest, action: () => Promise<unknown>): Promise<void> => {
     try {
-      return await action()
+      await action()
     } catch (err) {
       request.log.error({ err }, 'login-attempt store unavailable')
-      return fallback
     }
   }
 
-  return async function login (username: string, password: string, request: FastifyRequest): Promise<LoginResult> {
-    if (attempts !== undefined) {
-      const locked = await safely(request, async () => await attempts.lockedFor(username), 0)
-      if (locked > 0) {
-        securityEvent(request, 'auth.login.locked', { reason: 'account locked after failed logins', retry_after: locked })
-        return { lockedFor: locked }
+  const login: Login = async function login (username, password, request) {
+    const accountK = account === undefined ? undefined : accountKey(username)
+    const addressK = address === undefined ? undefined : addressKey(request.ip)
+    const held: Array<[string, AttemptPolicy]> = []
+    const giveBack = async (): Promise<void> => { for (const [key, policy] of held) await quietly(request, async () => { await attempts.release(key, policy) }) }
+    /** Reserve an attempt; the seconds of the lock it starts should it fail. */
+    const reserve = async (what: 'address' | 'account', key: string, policy: AttemptPolicy): Promise<number> => {
+      const reservation = await attempts.reserve(key, policy)
+      if (!reservation.granted) {
+        securityEvent(request, 'auth.login.locked', { reason: `too many failed logins for this ${what}`, retry_after: reservation.retryAfter })
+        throw throttled(what, reservation.retryAfter)
       }
+      held.push([key, policy])
+      return reservation.lock
     }
-    const grant = checkUserGrant(request, 'verifyUser', await verifyUser(username, password, request), scopes)
+    let lock = 0
+    let grant: UserGrant | null
+    try {
+      if (addressK !== undefined) await reserve('address', addressK, address!)
+      if (accountK !== undefined) lock = await reserve('account', accountK, account!)
+      grant = checkUserGrant(request, 'verifyUser', await verifyUser(username, password, request), scopes)
+      // The password was right for a credential that has changed since: it is not the password now.
+      if (grant?.credential !== undefined && isCurrent !== undefined && !await isCurrent(grant.subject, grant.credential)) grant = null
+    } catch (err) {
+      // Locked, a store that cannot count (answered 503: fail closed), a busy hasher: no password
+      // was checked, so nothing is counted.
+      await giveBack()
+      throw err
+    }
     if (grant === null) {
-      const lock = attempts === undefined ? 0 : await safely(request, async () => await attempts.fail(username), 0)
       securityEvent(request, 'auth.login.failed', { reason: 'invalid credentials', ...(lock > 0 ? { locked_for: lock } : {}) })
       return null
     }
-    if (attempts !== undefined) await safely(request, async () => { await attempts.reset(username) }, undefined)
-    return { grant }
+    // A success forgets the account's failures, and the address's budget gets this attempt back.
+    if (accountK !== undefined) await quietly(request, async () => { await attempts.reset(accountK) })
+    if (addressK !== undefined) await quietly(request, async () => { await attempts.release(addressK, address!) })
+    return grant
   }
+  return Object.assign(login, { async unlock (username: string) { await attempts.reset(accountKey(username)) } })
 }
 
-export type Login = ReturnType<typeof createLogin>
-
 /**
- * A user name and password through your verifier behind the account lockout, for HTTP Basic
- * (`basicAuth({ verify })`) with or without the token endpoint: what `oauth2Server` uses inside.
- * Give both the same lockout store so failures count once, wherever they happen.
+ * A user name and password through your verifier behind the account lockout and the address
+ * budget, for HTTP Basic (`basicAuth({ verify: login })`) without the token endpoint. With it,
+ * use `fastify.oauth2Server.login`: every login path then shares one count.
  */
-export function passwordLogin (options: { verifyUser: VerifyUser, lockout?: LoginAttempts, scopes: ReadonlySet<string> | readonly string[] }): Login {
-  return createLogin(options.verifyUser, options.lockout, new Set(options.scopes))
+export function passwordLogin (options: PasswordLoginOptions): PasswordLogin {
+  if (typeof options?.verifyUser !== 'function') throw new errors.WARDEN_ERR_OPTION('verifyUser', 'must be a function (username, password, request) => grant | null')
+  return createLogin(options.verifyUser, new Set(options.scopes), loginSettings(options), options.isCurrent)
 }
 
 /**
@@ -74,10 +169,19 @@ export function checkUserGrant (request: FastifyRequest, callback: string, value
     callbackFault(request, callback, grant.fault, grant.expected)
     return null
   }
-  const claims = (value as { claims?: unknown }).claims
+  const { claims, credential } = value as { claims?: unknown, credential?: unknown }
   if (claims !== undefined && (claims === null || typeof claims !== 'object' || Array.isArray(claims))) {
     callbackFault(request, callback, 'claims', 'must be an object')
     return null
   }
-  return { subject: grant.subject, scopes: grant.scopes, ...(claims === undefined ? {} : { claims: claims as Record<string, unknown> }) }
+  if (credential !== undefined && !(Number.isSafeInteger(credential) && (credential as number) >= 0)) {
+    callbackFault(request, callback, 'credential', 'must be a non-negative integer (a version that grows with every change)')
+    return null
+  }
+  return {
+    subject: grant.subject,
+    scopes: grant.scopes,
+    ...(claims === undefined ? {} : { claims: claims as Record<string, unknown> }),
+    ...(credential === undefined ? {} : { credential: credential as number })
+  }
 }

@@ -4,9 +4,9 @@ import { assertHeaderSafe } from '../core/www-authenticate.js'
 import { functionOption, integerOption, pathOption, stringOption } from '../core/options.js'
 import type { Limit } from '../rate-limit.js'
 import type { OAuth2Client } from './clients.js'
-import { memoryLoginAttempts, type LoginAttempts } from './lockout.js'
-import type { LoginResult, UserGrant, VerifyUser } from './login.js'
-import type { SessionStore } from './refresh-rotation.js'
+import type { AttemptPolicy, LoginAttempts } from './lockout.js'
+import { loginSettings, type PasswordLogin, type UserGrant, type VerifyUser } from './login.js'
+import type { SessionStore } from './session-store.js'
 
 export interface OAuth2ServerOptions {
   /**
@@ -27,9 +27,27 @@ export interface OAuth2ServerOptions {
   clients?: Record<string, OAuth2Client>
   /** Lifetime of a session, however often it is refreshed, seconds. Default 7 days. */
   refreshTokenTtl?: number
-  /** Consecutive failed logins per account lock it (doubling delay). Default: in memory, 5 failures; `false` for none. */
-  lockout?: LoginAttempts | false
-  /** The token endpoint's own limit per client address (with the `rateLimit` plugin), failing closed. Default 5 a minute; `false` for none. */
+  /**
+   * Seconds after a refresh token is rotated during which presenting it again is a retry, not a
+   * theft: the client gets the same successor it was given (two tabs refreshing at once, a reply
+   * lost on the way). Outside it, reuse revokes the whole session. Default 0: off (RFC 9700
+   * §4.14.2 as written); Auth0 and Okta offer the same, off by default too.
+   */
+  reuseInterval?: number
+  /**
+   * Failed logins per account (its canonical user name) lock it: `threshold` (5) failures, then
+   * `baseDelay` (30 s) doubling up to `maxDelay` (15 min); forgotten `memory` (a day) after the
+   * last one. Attempts are reserved before the password is checked, so no concurrency gets more
+   * guesses through. `false` for none.
+   */
+  lockout?: Partial<AttemptPolicy> | false
+  /** Where login attempts are counted. Default: in memory; `redisLoginAttempts(redis)` shares them between instances. */
+  loginAttempts?: LoginAttempts
+  /**
+   * Per client address: the token endpoint's limit (every request, with the `rateLimit` plugin,
+   * failing closed), and the budget of failed logins on every login path (token endpoint, and
+   * Basic through `login`). Default 5 a minute; `false` for none.
+   */
   rateLimit?: Limit | false
   /** Default `/auth/token`. */
   tokenPath?: string
@@ -47,11 +65,20 @@ export interface OAuth2ServerOptions {
 
 /** What the token endpoint shares with the app, decorated as `fastify.oauth2Server`. */
 export interface OAuth2Server {
-  /** A user name and password through the verifier and the lockout: for HTTP Basic, say. */
-  login (username: string, password: string, request: FastifyRequest): Promise<LoginResult>
-  /** End every session of a subject (password change, deletion): their tokens are refused from now on. */
-  endSessions (subject: string, reason: string): Promise<number>
-  /** Lift an account's lockout. */
+  /**
+   * A user name and password through the verifier, the lockout and the address budget, sharing
+   * the token endpoint's counts: give it to `basicAuth({ verify })`. A locked account or address
+   * throws `WARDEN_ERR_THROTTLED` (answered 429); a credential that changed meanwhile is refused.
+   */
+  login: PasswordLogin
+  /**
+   * End every session of a subject (password change, deletion): their tokens are refused from
+   * now on. `credential`: the subject's credential version from now on (what `verifyUser` will
+   * report), or `null` when the account is gone: a login that checked an older one, even one in
+   * flight now, gets no session.
+   */
+  endSessions (subject: string, reason: string, change?: { credential: number | null }): Promise<number>
+  /** Lift an account's lockout (by user name, in any case or form). */
   unlock (username: string): Promise<void>
 }
 
@@ -79,8 +106,7 @@ export function serverSettings (fastify: FastifyInstance, opts: OAuth2ServerOpti
   if (sessions !== undefined && !tokens.revocable) {
     throw new errors.WARDEN_ERR_OPTION('sessions', `needs the '${tokens.scheme}' scheme's isRevoked option reading the same revocations, or ended sessions would keep their access tokens`)
   }
-  const lockout = opts.lockout === false ? undefined : opts.lockout ?? memoryLoginAttempts()
-  if (lockout !== undefined && typeof lockout.fail !== 'function') throw new errors.WARDEN_ERR_OPTION('lockout', 'must be LoginAttempts ({ lockedFor, fail, reset }) or false')
+  const login = loginSettings({ ...(opts.loginAttempts === undefined ? {} : { attempts: opts.loginAttempts }), ...(opts.lockout === undefined ? {} : { lockout: opts.lockout }), ...(opts.rateLimit === undefined ? {} : { addressLimit: opts.rateLimit }) })
   const clientCredentials = Object.values(clients).some((c) => c?.scopes !== undefined)
   const grants = [
     ...(verifyUser === undefined ? [] : ['password']),
@@ -90,17 +116,18 @@ export function serverSettings (fastify: FastifyInstance, opts: OAuth2ServerOpti
   if (verifyUser === undefined && !clientCredentials) throw new errors.WARDEN_ERR_OPTION('verifyUser', "must be given (password grant), or a client with 'scopes' (client_credentials)")
   const realm = opts.realm ?? fastify.warden.realm
   assertHeaderSafe('realm', realm)
-  const limit: Limit | false = opts.rateLimit === false ? false : { max: integerOption('rateLimit.max', opts.rateLimit?.max, 5, 1, 1_000_000), timeWindow: integerOption('rateLimit.timeWindow', opts.rateLimit?.timeWindow, 60_000, 1000, 86_400_000) }
+  const limit: Limit | false = login.address === undefined ? false : { max: login.address.threshold, timeWindow: login.address.baseDelay }
   return {
     verifyUser,
     findSubject,
     sessions,
     clients,
-    lockout,
+    login,
     grants,
     realm,
     limit,
     refreshTokenTtl: integerOption('refreshTokenTtl', opts.refreshTokenTtl, 7 * DAY, 60, 366 * DAY),
+    reuseInterval: integerOption('reuseInterval', opts.reuseInterval, 0, 0, 300),
     tokenPath: pathOption('tokenPath', opts.tokenPath, '/auth/token'),
     revokePath: pathOption('revokePath', opts.revokePath, '/auth/revoke'),
     metadata: opts.metadata ?? true,

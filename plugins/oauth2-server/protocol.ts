@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { securityEvent } from '../core/events.js'
 import { problem, sendProblem } from '../core/problem.js'
+import { isThrottled } from '../core/errors.js'
 
 /** The error codes of RFC 6749 §5.2 (and RFC 7009 §2.2.1). */
 export type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type' | 'invalid_scope' | 'unsupported_token_type'
@@ -77,6 +78,11 @@ export function requestedScopes (params: Record<string, string>, known: Readonly
  * verifier, a store): 503 with Retry-After, and nothing was issued.
  */
 export async function oauthError (request: FastifyRequest, reply: FastifyReply, err: unknown): Promise<FastifyReply> {
+  if (isThrottled(err)) {
+    // A locked account or an address out of failed logins: no password was checked.
+    reply.header('retry-after', err.retryAfter)
+    return await sendProblem(reply, 429, problem(429, `Too many failed logins; retry in ${err.retryAfter} seconds.`))
+  }
   if ((err as { code?: unknown } | null)?.code === 'WARDEN_ERR_BUSY') {
     // A login storm: shed before any hashing, the account's lockout untouched.
     securityEvent(request, 'auth.login.shed', { reason: 'password hashing at capacity' })

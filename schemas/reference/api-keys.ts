@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import { Timestamp, Uuid } from './common.js'
-import { SafeText } from '../toolkit.js'
+import { SafeText, Timestamp as InputTimestamp } from '../toolkit.js'
 import { ScopeName } from './scopes.js'
 
 const Fields = {
@@ -15,7 +15,7 @@ const Fields = {
 export const ApiKeyCreate = Type.Object({
   name: SafeText({ minLength: 1, maxLength: 64, description: 'A name to recognise the key by; trimmed' }),
   scopes: Type.Array(ScopeName, { maxItems: 16, uniqueItems: true, description: 'At most the scopes of the token used to create the key' }),
-  expires_at: Type.Optional(Type.String({ format: 'date-time', maxLength: 40, description: 'When the key stops working; none for a key that does not expire' }))
+  expires_at: Type.Optional(InputTimestamp({ description: 'When the key stops working; none for a key that does not expire' }))
 }, { additionalProperties: false, $id: 'ApiKeyCreate' })
 
 export const ApiKeyCreated = Type.Object({

@@ -1,101 +1,160 @@
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
-import { identityApp, form, ADMIN_PASSWORD } from '../helpers/identity.js'
-import { closeSharedDatabase, redisSkip, REDIS_URL } from '../helpers/services.js'
-import { redisLoginAttempts } from '../../plugins/oauth2-server/lockout-redis.js'
-import { memoryLoginAttempts, type LoginAttempts } from '../../plugins/index.js'
+import { identityApp, form, fastPasswords, ADMIN_PASSWORD, type Identity } from '../helpers/identity.js'
+import { closeSharedDatabase, postgresSkip, redisSkip, testDatabase, REDIS_URL, type Backend } from '../helpers/services.js'
+import { memoryLoginAttempts, redisLoginAttempts, type PasswordHasher } from '../../plugins/index.js'
 
 t.teardown(closeSharedDatabase)
 
+/** The tests' hasher, counting the passwords it checks; each check takes 20 ms, so checks started together overlap. */
+function countingHasher (): { passwords: PasswordHasher, checks: () => number } {
+  let checks = 0
+  const passwords: PasswordHasher = {
+    ...fastPasswords,
+    async verify (hash, password) {
+      checks++
+      await sleep(20)
+      return await fastPasswords.verify(hash, password)
+    }
+  }
+  return { passwords, checks: () => checks }
+}
+
+const basic = (username: string, password: string) => ({ authorization: 'Basic ' + Buffer.from(`${username}:${password}`).toString('base64') })
+const token = async ({ app }: Identity, username: string, password: string, remoteAddress = '127.0.0.1') =>
+  await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'password', username, password }), remoteAddress })
+const statuses = (responses: Array<{ statusCode: number }>): Record<number, number> =>
+  responses.reduce<Record<number, number>>((count, r) => ({ ...count, [r.statusCode]: (count[r.statusCode] ?? 0) + 1 }), {})
+
 t.test('consecutive failed logins lock the account for a growing delay; success and an admin reset it', async (t) => {
   let now = Date.now()
-  const attempts = memoryLoginAttempts({ threshold: 3, baseDelay: 30_000, now: () => now })
-  const { app, login, bearer, createUser, stores } = await identityApp(t, { loginAttempts: attempts })
+  const identity = await identityApp(t, { loginAttempts: memoryLoginAttempts({ now: () => now }), lockout: { threshold: 3, baseDelay: 30_000 } })
+  const { app, login, bearer, createUser, stores } = identity
   await createUser('erin', 'user', 'erin password 123')
-  const token = async (username: string, password: string) => await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'password', username, password }), remoteAddress: `10.9.${Math.floor(Math.random() * 250)}.1` })
+  const from = () => `10.9.${Math.floor(Math.random() * 250)}.1`
 
   for (let i = 0; i < 3; i++) {
-    const res = await token('erin', 'wrong')
+    const res = await token(identity, 'erin', 'wrong', from())
     t.equal(res.statusCode, 400)
     t.same(res.json(), { error: 'invalid_grant', error_description: 'Invalid username or password.' }, 'the generic answer, from any address')
   }
-  const locked = await token('erin', 'erin password 123')
+  const locked = await token(identity, 'erin', 'erin password 123', from())
   t.equal(locked.statusCode, 429, 'locked: even the right password waits')
   t.equal(locked.headers['retry-after'], '30')
   t.equal(locked.headers['content-type'], 'application/problem+json; charset=utf-8')
-  const basic = await app.inject({ url: '/users/me', headers: { authorization: 'Basic ' + Buffer.from('erin:erin password 123').toString('base64') } })
-  t.equal(basic.statusCode, 401, 'Basic is refused during the lock too')
+  const overBasic = await app.inject({ url: '/users/me', headers: basic('erin', 'erin password 123') })
+  t.equal(overBasic.statusCode, 429, 'Basic is refused during the lock too, and says how long to wait')
+  t.equal(overBasic.headers['retry-after'], '30')
 
   now += 31_000
-  t.equal((await token('erin', 'wrong')).statusCode, 400)
-  t.equal((await token('erin', 'erin password 123')).headers['retry-after'], '60', 'the next lock is twice as long')
+  t.equal((await token(identity, 'erin', 'wrong', from())).statusCode, 400)
+  t.equal((await token(identity, 'erin', 'erin password 123', from())).headers['retry-after'], '60', 'the next lock is twice as long')
 
   const admin = await login()
   const erin = await stores.users.findByUsername('erin')
   t.equal((await app.inject({ method: 'DELETE', url: `/users/${erin!.id}/lockout`, headers: bearer(admin.access_token) })).statusCode, 204)
-  t.equal((await token('erin', 'erin password 123')).statusCode, 200, 'an administrator lifted the lock')
-  for (let i = 0; i < 2; i++) await token('erin', 'wrong')
-  t.equal((await token('erin', 'erin password 123')).statusCode, 200, 'a success resets the count')
+  t.equal((await token(identity, 'erin', 'erin password 123', from())).statusCode, 200, 'an administrator lifted the lock')
+  for (let i = 0; i < 2; i++) await token(identity, 'erin', 'wrong', from())
+  t.equal((await token(identity, 'erin', 'erin password 123', from())).statusCode, 200, 'a success resets the count')
   t.equal((await app.inject({ method: 'DELETE', url: `/users/${randomUUID()}/lockout`, headers: bearer(admin.access_token) })).statusCode, 404)
 })
 
 t.test('failed Basic logins count toward the same lock', async (t) => {
-  const { app, createUser } = await identityApp(t, { loginAttempts: memoryLoginAttempts({ threshold: 3 }) })
-  await createUser('frank', 'user', 'frank password 123')
-  const basic = (password: string) => ({ authorization: 'Basic ' + Buffer.from(`frank:${password}`).toString('base64') })
-  for (let i = 0; i < 3; i++) t.equal((await app.inject({ url: '/users/me', headers: basic('guess ' + i) })).statusCode, 401)
-  const token = await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'password', username: 'frank', password: 'frank password 123' }) })
-  t.equal(token.statusCode, 429, 'three wrong Basic passwords locked the account for the token endpoint too')
+  const identity = await identityApp(t, { lockout: { threshold: 3 } })
+  await identity.createUser('frank', 'user', 'frank password 123')
+  for (let i = 0; i < 3; i++) t.equal((await identity.app.inject({ url: '/users/me', headers: basic('frank', 'guess ' + i) })).statusCode, 401)
+  t.equal((await token(identity, 'frank', 'frank password 123')).statusCode, 429, 'three wrong Basic passwords locked the account for the token endpoint too')
 })
 
 t.test('unknown user names lock the same way, so a lock tells nothing about an account', async (t) => {
-  const attempts = memoryLoginAttempts({ threshold: 2 })
-  const { app } = await identityApp(t, { loginAttempts: attempts })
-  const token = async (username: string) => await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'password', username, password: 'wrong' }) })
+  const identity = await identityApp(t, { lockout: { threshold: 2 } })
   for (const username of ['admin', 'nobody-here']) {
-    await token(username)
-    await token(username)
-    const res = await token(username)
+    await token(identity, username, 'wrong')
+    await token(identity, username, 'wrong')
+    const res = await token(identity, username, 'wrong')
     t.equal(res.statusCode, 429, username)
     t.equal(res.headers['retry-after'], '30', username)
   }
-  t.equal(await attempts.lockedFor('ADMIN'), 30, 'user names are compared case-insensitively')
-  const right = await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'password', username: 'admin', password: ADMIN_PASSWORD }) })
-  t.equal(right.statusCode, 429, 'while locked, even the right password is not checked')
+  const right = await token(identity, 'ADMIN', ADMIN_PASSWORD)
+  t.equal(right.statusCode, 429, 'while locked, even the right password is not checked, in any case of the name')
 })
 
-async function behaves (t: Test, attempts: LoginAttempts) {
-  t.equal(await attempts.lockedFor('u'), 0)
-  t.equal(await attempts.fail('u'), 0)
-  t.equal(await attempts.fail('u'), 2, 'threshold 2: locked for 2 s')
-  t.equal(await attempts.lockedFor('u'), 2)
-  t.equal(await attempts.fail('u'), 4)
-  await attempts.reset('u')
-  t.equal(await attempts.lockedFor('u'), 0)
-  t.equal(await attempts.fail('u'), 0)
+const skip: Record<Backend, string | false> = { pglite: false, postgres: await postgresSkip() }
+for (const backend of ['pglite', 'postgres'] as const) {
+  t.test(`${backend}: 12 wrong passwords in flight check at most the threshold, at the token endpoint and over Basic`, { skip: skip[backend] }, async (t) => {
+    const { passwords, checks } = countingHasher()
+    const identity = await identityApp(t, { database: await testDatabase(t, backend), passwords, lockout: { threshold: 5 } })
+    await identity.createUser('gina', 'user', 'gina password 123')
+    const storm = await Promise.all(Array.from({ length: 12 }, async () => await token(identity, 'gina', 'wrong')))
+    t.same(statuses(storm), { 400: 5, 429: 7 }, 'five refused after their check, seven locked out before it')
+    t.equal(checks(), 5, 'exactly the threshold of passwords checked')
+
+    await identity.createUser('hugo', 'user', 'hugo password 123')
+    const before = checks()
+    const overBasic = await Promise.all(Array.from({ length: 12 }, async () => await identity.app.inject({ url: '/users/me', headers: basic('hugo', 'wrong') })))
+    t.same(statuses(overBasic), { 401: 5, 429: 7 })
+    t.equal(checks() - before, 5, 'the same bound over Basic')
+  })
 }
 
-t.test('memory store: bounded, and failures are forgotten after a quiet day', async (t) => {
-  let now = 0
-  await behaves(t, memoryLoginAttempts({ threshold: 2, baseDelay: 2000, now: () => now }))
-  const small = memoryLoginAttempts({ threshold: 1, max: 2, now: () => now })
-  await small.fail('a'); await small.fail('b'); await small.fail('c')
-  t.equal(await small.lockedFor('a'), 0, 'the oldest account was dropped at the bound')
-  t.equal(await small.lockedFor('c'), 30)
-  const forgetting = memoryLoginAttempts({ threshold: 2, now: () => now })
-  await forgetting.fail('u')
-  now += 86_400_001
-  t.equal(await forgetting.fail('u'), 0, 'a failure a day later starts a new count')
-})
-
-t.test('Redis store: shared by every instance', { skip: await redisSkip() }, async (t) => {
+t.test('two instances sharing Redis: 12 wrong passwords in flight across both check at most the threshold', { skip: skip.postgres || await redisSkip() }, async (t) => {
   const redis = new Redis(REDIS_URL)
   t.teardown(() => redis.disconnect())
   const namespace = `test-${randomUUID()}`
-  await behaves(t, redisLoginAttempts(redis, { threshold: 2, baseDelay: 2000, namespace }))
-  const one = redisLoginAttempts(redis, { threshold: 1, namespace })
-  const two = redisLoginAttempts(redis, { threshold: 1, namespace })
-  await one.fail('shared')
-  t.equal(await two.lockedFor('shared'), 30)
+  const { passwords, checks } = countingHasher()
+  const database = await testDatabase(t, 'postgres')
+  const a = await identityApp(t, { database, passwords, lockout: { threshold: 5 }, loginAttempts: redisLoginAttempts(redis, { namespace }) })
+  const b = await identityApp(t, { database: { ...database, close: async () => {} }, passwords, lockout: { threshold: 5 }, loginAttempts: redisLoginAttempts(redis, { namespace }) })
+  await a.createUser('iris', 'user', 'iris password 123')
+  const storm = await Promise.all(Array.from({ length: 12 }, async (_, i) => await token(i % 2 === 0 ? a : b, 'iris', 'wrong')))
+  t.same(statuses(storm), { 400: 5, 429: 7 })
+  t.equal(checks(), 5, 'the count is the accounts\', not the instance\'s')
+})
+
+t.test('user names are one account in any case or form: unique, and one lockout counter', async (t) => {
+  const identity = await identityApp(t, { lockout: { threshold: 5 } })
+  const { app, login, bearer } = identity
+  const admin = await login()
+  const create = async (username: string) => await app.inject({ method: 'POST', url: '/users', headers: bearer(admin.access_token), payload: { username, email: `${randomUUID()}@example.com`, password: 'a good long password', role: 'user' } })
+  t.equal((await create('Casev')).statusCode, 201)
+  for (const twin of ['casev', 'CASEV', 'CaSeV']) {
+    const res = await create(twin)
+    t.equal(res.statusCode, 409, `${twin} is the same name`)
+    t.equal(res.json().detail, 'The username is already taken.')
+  }
+  t.equal((await token(identity, 'cAsEv', 'a good long password')).statusCode, 200, 'a login finds the account in any case')
+  t.equal((await token(identity, 'ＣＡＳＥＶ', 'a good long password')).statusCode, 200, '…and in full-width letters (NFKC)')
+  for (const spelling of ['CASEV', 'casev', 'Casev', ' casev', 'ＣＡＳＥＶ']) t.equal((await token(identity, spelling, 'wrong')).statusCode, 400)
+  t.equal((await token(identity, 'Casev', 'a good long password')).statusCode, 429, 'five failures under five spellings locked the one account')
+})
+
+t.test('every login path shares the per-address budget: once the token endpoint refuses an address, Basic checks nothing from it', async (t) => {
+  const { passwords, checks } = countingHasher()
+  const identity = await identityApp(t, { passwords, env: { LOGIN_RATE_LIMIT: '5/minute' } })
+  const { app, createUser } = identity
+  await createUser('jo', 'user', 'jo password 1234')
+  for (let i = 0; i < 5; i++) t.equal((await token(identity, `guess-${i}`, 'wrong', '10.20.0.1')).statusCode, 400)
+  t.equal((await token(identity, 'guess-5', 'wrong', '10.20.0.1')).statusCode, 429)
+  const checked = checks()
+  const guesses = await Promise.all(Array.from({ length: 20 }, async (_, i) => await app.inject({ url: '/users/me', headers: basic(`user-${i}`, 'wrong'), remoteAddress: '10.20.0.1' })))
+  t.same(statuses(guesses), { 429: 20 }, '20 Basic guesses at 20 user names: all refused')
+  const right = await app.inject({ url: '/users/me', headers: basic('jo', 'jo password 1234'), remoteAddress: '10.20.0.1' })
+  t.equal(right.statusCode, 429, 'even the right password is not checked from that address')
+  t.match(right.headers['retry-after'], /^\d+$/)
+  t.equal(checks(), checked, 'not one password checked')
+  t.equal((await app.inject({ url: '/users/me', headers: basic('jo', 'jo password 1234'), remoteAddress: '10.20.0.2' })).statusCode, 200, 'another address logs in')
+  for (let i = 0; i < 10; i++) t.equal((await app.inject({ url: '/users/me', headers: basic('jo', 'jo password 1234'), remoteAddress: '10.20.0.3' })).statusCode, 200, 'successes spend no budget')
+})
+
+t.test('a lockout store that fails fails closed: 503, no password checked', async (t) => {
+  const { passwords, checks } = countingHasher()
+  const down = { reserve: async () => { throw new Error('connection refused') }, release: async () => {}, reset: async () => {}, lockedFor: async () => 0 }
+  const identity = await identityApp(t, { passwords, loginAttempts: down, lockout: {} })
+  const res = await token(identity, 'admin', ADMIN_PASSWORD)
+  t.equal(res.statusCode, 503)
+  t.equal(res.headers['retry-after'], '5')
+  t.equal((await identity.app.inject({ url: '/users/me', headers: basic('admin', ADMIN_PASSWORD) })).statusCode, 503, 'Basic too')
+  t.equal(checks(), 0)
 })

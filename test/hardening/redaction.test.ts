@@ -58,3 +58,27 @@ t.test('regression: a token sent in the query string is refused and never writte
   t.equal(redactUrl('/x?A%63cess_Token=abc&q=1&key'), '/x?A%63cess_Token=[redacted]&q=1&key=[redacted]', 'names are matched decoded and case-blind')
   t.equal(redactUrl('/plain/path'), '/plain/path')
 })
+
+t.test('regression: credentials are redacted by any spelling of their name, and by their shape under any name', async (t) => {
+  let log = ''
+  const stream = new Writable({ write (chunk, _encoding, done) { log += String(chunk); done() } })
+  const { logSerializers, redactUrl } = await import('../../plugins/index.js')
+  const { app, login } = await identityApp(t, { logger: { level: 'info', stream, serializers: logSerializers, redact: { paths: [...REDACT_PATHS], censor: '[redacted]' } } })
+  const { access_token: jwt, refresh_token: refresh } = await login()
+  const key = 'wdn_AbCd1234_' + 'k'.repeat(38)
+  const planted: Array<[string, string]> = [
+    ['X-API-Key', key], ['api-key', key], ['Api_Key', key], ['jwt', jwt], ['accessToken', jwt], ['refreshToken', refresh], ['Authorization', `Bearer ${jwt}`],
+    ['id-token', jwt], ['private_key', 'planted-private-key-1'], ['session', 'planted-session-2'],
+    // Innocent names, telling values.
+    ['q', key], ['next', jwt], ['state', refresh], ['h', `Basic ${Buffer.from('a:planted-basic-3').toString('base64')}`]
+  ]
+  for (const [name, value] of planted) await app.inject({ url: `/users/me?page=1&${encodeURIComponent(name)}=${encodeURIComponent(value)}` })
+  await app.inject({ url: `/files/${jwt}/x` })
+  await app.inject({ url: `/files/${key}` })
+  for (const [name, value] of planted) t.notOk(log.includes(value.slice(-12)), `${name}: not in the log`)
+  t.notOk(log.includes(jwt.slice(-12)), 'a JWT in the path: not in the log')
+  t.notOk(log.includes(key.slice(-12)), 'an API key in the path: not in the log')
+  t.match(log, /"url":"\/files\/\[redacted\]\/x"/)
+  t.equal(redactUrl('/search?q=weather&page=2&sort=name'), '/search?q=weather&page=2&sort=name', 'the rest of a URL stays as it was')
+  t.equal(redactUrl('/x?monkey=1'), '/x?monkey=[redacted]', 'names ending in key are taken for keys: a log loses a little, never a secret')
+})

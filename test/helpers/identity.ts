@@ -10,10 +10,9 @@ import { openStores, type Stores } from '../../stores/identity.js'
 import { createPasswordHasher } from '../../plugins/index.js'
 import type { Database } from '../../stores/database.js'
 import { testDatabase } from './services.js'
-import { memoryLoginAttempts } from '../../plugins/index.js'
 
-/** Cheap argon2 parameters: the production ones are checked in test/passwords. */
-export const fastPasswords = createPasswordHasher({ memoryCost: 1024, timeCost: 1 })
+/** Cheap argon2 parameters and a long queue: the production ones and load shedding are checked in test/passwords. */
+export const fastPasswords = createPasswordHasher({ memoryCost: 1024, timeCost: 1, queue: 1000 })
 export const ADMIN_PASSWORD = 'admin password 1234'
 
 export function testConfig (env: Record<string, string> = {}): Config {
@@ -51,7 +50,8 @@ export async function identityApp (t: Test, options: Partial<AppOptions> & { env
   const config = options.config ?? testConfig(options.env)
   const stores = options.stores ?? await openStores({ database: options.database ?? await testDatabase(t), ...(config.redisUrl === undefined ? {} : { redisUrl: config.redisUrl }) })
   // Tests fail logins on purpose; the lockout has tests of its own.
-  const app = await buildApp({ config, stores, passwords: fastPasswords, logger: false, loginAttempts: memoryLoginAttempts({ threshold: 10_000 }), ...options })
+  // A cold PGlite blocks the event loop for a while: load shedding has tests of its own.
+  const app = await buildApp({ config, stores, passwords: fastPasswords, logger: false, lockout: false, pressure: { maxEventLoopDelay: 10_000 }, ...options })
   t.teardown(() => app.close())
   await app.ready()
   const identity: Identity = {

@@ -39,7 +39,7 @@ export const redisSkip = async (): Promise<string | false> => await skipUnless('
 export const APP_BACKEND: Backend = process.env.TEST_DATABASE === 'postgres' ? 'postgres' : 'pglite'
 
 let pglite: Promise<Database> | undefined
-const TABLES = ['warden_revocations', 'warden_refresh_tokens', 'warden_refresh_families', 'warden_api_keys', 'users']
+const TABLES = ['warden_revocations', 'warden_refresh_tokens', 'warden_refresh_families', 'warden_credentials', 'warden_api_keys', 'users']
 
 /**
  * A migrated, empty database for one test. PGlite: one instance per test process (a cold start

@@ -89,3 +89,18 @@ t.test("a key never grants more than its owner's role allows today", async (t) =
   app.apiKeys.forget(key.slice(4, 12))
   t.equal((await app.inject({ url: '/users', headers: { 'x-api-key': key } })).statusCode, 401, 'an inactive owner disables the key')
 })
+
+t.test('regression: a key dies with its owner at once, whatever the verified-key cache holds', async (t) => {
+  const { app, login, bearer, stores, createUser } = await identityApp(t)
+  await createUser('nina', 'moderator', 'nina password 123')
+  const nina = await login('nina', 'nina password 123')
+  const { key } = (await app.inject({ method: 'POST', url: '/api-keys', headers: bearer(nina.access_token), payload: { name: 'ci', scopes: ['users:read'] } })).json()
+  t.equal((await app.inject({ url: '/users', headers: { 'x-api-key': key } })).statusCode, 200, 'verified, and cached for 30 s')
+  const user = await stores.users.findByUsername('nina')
+  await stores.db.query('UPDATE users SET active = false WHERE id = $1', [user!.id])
+  t.equal((await app.inject({ url: '/users', headers: { 'x-api-key': key } })).statusCode, 401, 'disabled: refused at the next request, from the cache')
+  await stores.db.query('UPDATE users SET active = true WHERE id = $1', [user!.id])
+  t.equal((await app.inject({ url: '/users', headers: { 'x-api-key': key } })).statusCode, 200)
+  await stores.db.query('DELETE FROM users WHERE id = $1', [user!.id])
+  t.equal((await app.inject({ url: '/users', headers: { 'x-api-key': key } })).statusCode, 401, 'deleted behind the API\'s back: refused too')
+})

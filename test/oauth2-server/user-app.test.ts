@@ -176,8 +176,8 @@ t.test('client credentials for confidential clients with scopes', async (t) => {
 
 t.test('the lockout is on by default: five failures lock the account with 429 and Retry-After', async (t) => {
   const app = await notesApp()
-  for (let i = 0; i < 5; i++) t.equal((await app.inject(form({ grant_type: 'password', username: 'bob', password: 'wrong' }))).json().error, 'invalid_grant')
-  const locked = await app.inject(form({ grant_type: 'password', username: 'bob', password: 'bob password 1' }))
+  for (let i = 0; i < 5; i++) t.equal((await app.inject({ ...form({ grant_type: 'password', username: 'bob', password: 'wrong' }), remoteAddress: `10.0.0.${i}` })).json().error, 'invalid_grant')
+  const locked = await app.inject({ ...form({ grant_type: 'password', username: 'bob', password: 'bob password 1' }), remoteAddress: '10.0.0.9' })
   t.equal(locked.statusCode, 429)
   t.match(locked.headers['retry-after'], /^\d+$/)
   await app.oauth2Server.unlock('bob')
@@ -207,10 +207,14 @@ t.test('options are checked at registration, naming the option', async (t) => {
     [{ clients: { c: { secret: 'short' } } }, /option 'clients.c.secret' must be a string of at least 16 characters/],
     [{ clients: { c: { secret: 'long enough secret 1', scopes: ['notes:delete'] } } }, /option 'clients.c.scopes' must be an array of scopes the scheme grants/],
     [{ sessions: {} as never }, /option 'sessions' must be a SessionStore/],
-    [{ sessions: { refreshTokens: sqlRefreshTokenStore(undefined as never), revocations: { revoke: async () => {} } } }, /option 'sessions' needs the 'oauth2' scheme's isRevoked option/],
+    [{ sessions: { refreshTokens: sqlRefreshTokenStore(undefined as never), revocations: { revoke: async () => {}, isRevoked: () => false } } }, /option 'sessions' needs the 'oauth2' scheme's isRevoked option/],
     [{ tokenPath: 'token' }, /option 'tokenPath' must be an absolute path/],
     [{ refreshTokenTtl: 0 }, /option 'refreshTokenTtl' must be an integer/],
-    [{ lockout: {} as never }, /option 'lockout' must be LoginAttempts/]
+    [{ loginAttempts: {} as never }, /option 'loginAttempts' must be LoginAttempts/],
+    [{ lockout: 'strict' as never }, /option 'lockout' must be \{ threshold, baseDelay, maxDelay, memory \} or false/],
+    [{ lockout: { threshold: 0 } }, /option 'lockout.threshold' must be an integer from 1/],
+    [{ rateLimit: { max: 9_999_999, timeWindow: 60_000 } }, /option 'rateLimit.max' must be an integer from 1 to 1000000/],
+    [{ reuseInterval: 301 }, /option 'reuseInterval' must be an integer from 0 to 300/]
   ]
   for (const [opts, message] of cases) {
     const app = Fastify()

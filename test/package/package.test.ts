@@ -61,7 +61,7 @@ const scenarios: Record<string, (t: Test, cwd: string) => Promise<void>> = {
     t.match(anonymous.headers.get('www-authenticate'), /^Bearer realm="api"/)
     const bearer = { authorization: `Bearer ${tokens.access_token}` }
     t.same(await (await fetch(`${base}/notes`, { headers: bearer })).json(), { owner: 'u-1', notes: [] })
-    t.same(await (await fetch(`${base}/me`, { headers: bearer })).json(), { id: 'u-1', name: 'ada' }, 'the typed current user')
+    t.same(await (await fetch(`${base}/me`, { headers: bearer })).json(), { id: 'u-1', name: 'Ada' }, 'the typed current user')
 
     const writer = await (await fetch(`${base}/auth/token`, form({ grant_type: 'password', username: 'ada', password: 'correct horse battery staple', scope: 'notes:write' }))).json() as { access_token: string }
     t.equal((await fetch(`${base}/notes`, { headers: { authorization: `Bearer ${writer.access_token}` } })).status, 403, 'a token without notes:read')
@@ -85,9 +85,28 @@ const scenarios: Record<string, (t: Test, cwd: string) => Promise<void>> = {
     t.equal((await fetch(`${base}/notes`, { headers: { 'x-api-key': key.slice(0, -1) + (key.endsWith('A') ? 'B' : 'A') } })).status, 401)
 
     const doc = await (await fetch(`${base}/docs/json`)).json() as { paths: Record<string, Record<string, { security?: unknown }>>, components: { securitySchemes: Record<string, { flows?: Record<string, { refreshUrl?: string }> }> } }
-    t.same(doc.paths['/notes'].get.security, [{ oauth2: ['notes:read'] }, { apiKey: ['notes:read'] }])
+    t.same(doc.paths['/notes'].get.security, [{ oauth2: ['notes:read'] }, { apiKey: ['notes:read'] }, { basic: ['notes:read'] }])
     t.equal(doc.components.securitySchemes.oauth2.flows?.password.refreshUrl, '/auth/token')
     t.equal((await fetch(`${base}/health`)).status, 200)
+
+    // Issue 17: what the README's program now does for a user's app.
+    t.equal((await fetch(`${base}/auth/token`, form({ grant_type: 'password', username: 'ADA', password: 'correct horse battery staple' }))).status, 200, 'one account in any case of its name')
+    const basicAda = { authorization: 'Basic ' + Buffer.from('ada:correct horse battery staple').toString('base64') }
+    t.equal((await fetch(`${base}/notes`, { headers: basicAda })).status, 200, 'Basic through the token endpoint\'s login')
+    const badUrl = await fetch(`${base}/notes/%ZZ?api_key=wdn_planted_secret_in_url`)
+    t.equal(badUrl.status, 400, 'a malformed URL is a 400')
+    t.equal(badUrl.headers.get('content-type'), 'application/problem+json; charset=utf-8')
+    t.notMatch(await badUrl.text(), /planted/, 'and echoes nothing of it')
+    const session = await (await fetch(`${base}/auth/token`, form({ grant_type: 'password', username: 'ada', password: 'correct horse battery staple' }))).json() as { access_token: string, refresh_token: string }
+    const changed = await fetch(`${base}/me/password`, { method: 'PUT', headers: { authorization: `Bearer ${session.access_token}`, 'content-type': 'application/json' }, body: JSON.stringify({ password: 'a brand new password 42' }) })
+    t.equal(changed.status, 204)
+    t.equal((await fetch(`${base}/notes`, { headers: { authorization: `Bearer ${session.access_token}` } })).status, 401, 'a password change ends the sessions')
+    t.equal((await fetch(`${base}/auth/token`, form({ grant_type: 'refresh_token', refresh_token: session.refresh_token }))).status, 400)
+    t.equal((await fetch(`${base}/auth/token`, form({ grant_type: 'password', username: 'ada', password: 'a brand new password 42' }))).status, 200, 'the new password logs in')
+    const guesses = []
+    for (let i = 0; i < 6; i++) guesses.push((await fetch(`${base}/notes`, { headers: { authorization: 'Basic ' + Buffer.from(`ada:guess ${i}`).toString('base64') } })).status)
+    t.same(guesses.slice(0, 4), [401, 401, 401, 401], 'wrong Basic passwords are refused…')
+    t.equal(guesses[5], 429, '…until the lockout and the address budget stop the guessing')
   },
 
   async 'agents-app.ts' (t, cwd) {
@@ -103,6 +122,8 @@ const scenarios: Record<string, (t: Test, cwd: string) => Promise<void>> = {
     t.equal(await (await fetch(`${base}/files/hello.txt`)).text(), 'hello')
     t.equal((await fetch(`${base}/files/..%2fpackage.json`)).status, 400)
     t.equal((await fetch(`${base}/files/missing.txt`)).status, 404)
+    await mkdir(join(cwd, 'files', 'folder'), { recursive: true })
+    t.equal((await fetch(`${base}/files/folder`)).status, 404, 'regression: a folder is not a file (it was a 500, EISDIR)')
   },
 
   async 'contract.test.ts' (t, cwd) {

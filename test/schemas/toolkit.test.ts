@@ -85,6 +85,23 @@ t.test('rich text: allow-listed tags and attributes, https links only, scripts a
   t.equal(res.json().notes, '<b>ok</b>', 'sanitised by the schema, before the handler')
 })
 
+t.test('Timestamp: what a JavaScript Date can hold, nothing else', async (t) => {
+  const { Timestamp } = await import('../../schemas/index.js')
+  const app = Fastify({ ajv: { plugins: [inputKeywords] } })
+  app.post('/t', { schema: { body: Type.Object({ at: Timestamp() }) } }, async (request) => ({ ms: new Date((request.body as { at: string }).at).getTime() }))
+  const post = async (at: string) => await app.inject({ method: 'POST', url: '/t', payload: { at } })
+  for (const at of ['2026-12-31T23:59:59Z', '2099-01-01T00:00:00+02:00', '2028-02-29T12:00:00.123Z', '0001-01-01T00:00:00Z']) {
+    const res = await post(at)
+    t.equal(res.statusCode, 200, at)
+    t.equal(res.json().ms, Date.parse(at), `${at}: the handler's Date is valid`)
+  }
+  for (const at of ['2026-12-31T23:59:60Z', '2026-02-30T00:00:00Z', '2027-02-29T00:00:00Z', '2026-13-01T00:00:00Z', '+275760-09-13T00:00:00Z', '2026-12-31', 'tomorrow', '2026-12-31T24:00:00Z']) {
+    const res = await post(at)
+    t.equal(res.statusCode, 400, `${at}: a 400, not a 500`)
+  }
+  await app.close()
+})
+
 t.test('safePath: stays inside its folder, whatever the request says', async (t) => {
   const root = await mkdtemp(join(tmpdir(), 'warden-files-'))
   const base = join(root, 'public')
@@ -97,7 +114,9 @@ t.test('safePath: stays inside its folder, whatever the request says', async (t)
   t.ok((await safePath(base, 'link-in')).endsWith(join('docs', 'a.txt')), 'a link inside the folder is fine')
   const refused: Array<[string, number]> = [
     ['../secret.txt', 400], ['docs/../../secret.txt', 400], ['/etc/passwd', 400], ['docs/a.txt\u0000.png', 400],
-    ['%2e%2e%2fsecret.txt', 400], ['%252e%252e%252f', 400], ['..\\secret.txt', 400], ['link-out', 400], ['', 400], ['docs/missing.txt', 404]
+    ['%2e%2e%2fsecret.txt', 400], ['%252e%252e%252f', 400], ['..\\secret.txt', 400], ['link-out', 400], ['', 400], ['docs/missing.txt', 404],
+    // Regression: a folder was returned, and the README's download route answered 500 (EISDIR).
+    ['docs', 404], ['docs/', 404], ['.', 404]
   ]
   for (const [requested, status] of refused) {
     const err = await safePath(base, requested).then(() => undefined, (e: unknown) => e)

@@ -18,7 +18,8 @@ for (const backend of ['pglite', 'postgres'] as const) {
     t.type(alice.createdAt, Date)
     t.same(await users.findById(alice.id), alice)
     t.same(await users.findByUsername('alice'), alice)
-    t.equal(await users.findByUsername('Alice'), null, 'user names are exact')
+    t.same(await users.findByUsername(' ALICE'), alice, 'user names are found by their canonical form (issue 17: Ada and ada were two accounts)')
+    await t.rejects(users.create({ username: 'Alice', email: 'alice.again@example.com', passwordHash: 'h', role: 'user' }), new DuplicateError('username'), 'and unique by it')
     t.equal(await users.findById('not-a-uuid'), null)
     await t.rejects(users.create({ username: 'alice', email: 'other@example.com', passwordHash: 'h', role: 'user' }), new DuplicateError('username'))
     await t.rejects(users.create({ username: 'alice2', email: 'alice@example.com', passwordHash: 'h', role: 'user' }), new DuplicateError('email'))
@@ -27,12 +28,14 @@ for (const backend of ['pglite', 'postgres'] as const) {
     t.same((await users.list({ limit: 1, offset: 1 })).map((u) => u.username), ['bob'])
 
     const before = (await users.findById(bob.id))!.passwordChangedAt
-    await users.setPasswordHash(bob.id, 'rehashed', false)
+    const version = bob.credentialVersion
+    t.equal(await users.setPasswordHash(bob.id, 'rehashed', false), version, 'a rehash keeps the credential version')
     t.same((await users.findById(bob.id))!.passwordChangedAt, before, 'a rehash is not a password change')
     // Compared in the database, at its microsecond precision: no sleep needed.
     const [{ at }] = await db.query<{ at: string }>('SELECT password_changed_at::text AS at FROM users WHERE id = $1', [bob.id])
-    await users.setPasswordHash(bob.id, 'changed', true)
+    t.equal(await users.setPasswordHash(bob.id, 'changed', true), version + 1, 'a change makes a new one')
     t.equal((await users.findById(bob.id))!.passwordHash, 'changed')
+    t.equal((await users.findById(bob.id))!.credentialVersion, version + 1)
     const [moved] = await db.query<{ moved: boolean }>('SELECT password_changed_at > $2::timestamptz AS moved FROM users WHERE id = $1', [bob.id, at])
     t.equal(moved.moved, true, 'a password change moves passwordChangedAt')
 

@@ -1,0 +1,86 @@
+/**
+ * The storage of sessions, as `oauth2Server` asks for it: refresh-token families and revoked
+ * token ids. `fastify-warden/stores` implements it in SQL (PGlite or PostgreSQL).
+ */
+
+/** A refresh-token family as the store keeps it: one login, every token of it as a digest. */
+export interface RefreshFamily {
+  familyId: string
+  subject: string
+  /** Space-separated scopes granted at login. */
+  scope: string
+  clientId: string
+  /** The credential version the login checked (`UserGrant.credential`); null when the verifier reports none. */
+  credential: number | null
+}
+
+/** A presented refresh token whose family is live: the current one, or one already rotated. */
+export interface PresentedToken extends RefreshFamily {
+  /** When the token was rotated, ms since the epoch; null while it is the family's current token. */
+  rotatedAt: number | null
+  /** The family's key for successors (a retry within the reuse interval gets the same one); null for none. */
+  successorKey: string | null
+}
+
+/** What presenting a refresh token led to. */
+export type Rotation =
+  | ({ outcome: 'rotated' } & RefreshFamily)
+  /** Rotated already, within the reuse interval, into the successor given, which is still current: nothing changed. */
+  | ({ outcome: 'retried' } & RefreshFamily)
+  /** The token had been rotated already: the whole family is now revoked (RFC 9700 §4.14.2). */
+  | { outcome: 'reused', familyId: string, subject: string }
+  | { outcome: 'invalid' }
+
+/**
+ * Refresh-token families (one per login), keyed by SHA-256 digests of the tokens. The rules a
+ * store applies, each in one atomic step:
+ * - a token is used once: `rotate` marks it rotated and adds its successor, or finds it rotated;
+ * - a rotated token presented again revokes its whole family (reuse), unless it was rotated at
+ *   most `reuseInterval` ms ago into the very successor presented now, still unrotated (a retry:
+ *   the client gets that successor again);
+ * - a family is live until it expires or is revoked, and while its credential version is not
+ *   older than the subject's current one (`revokeSubject` records a new one; `null` for a
+ *   subject that is gone, which no version satisfies).
+ */
+export interface RefreshTokenStore {
+  /**
+   * Start a family with its first token; returns the family id, or null (nothing stored) when
+   * `credential` is older than the subject's current one, or the subject is gone.
+   */
+  createFamily (family: { subject: string, scope: string, clientId: string, expiresAt: Date, digest: string, successorKey: string, credential?: number }): Promise<string | null>
+  /** The token's family while it is live (the token current or rotated), without changing anything; null otherwise. */
+  find (digest: string): Promise<PresentedToken | null>
+  /** Swap `digest` for `nextDigest` in one transaction, or recognise a retry, or detect reuse and revoke the family. */
+  rotate (digest: string, nextDigest: string, reuseInterval: number): Promise<Rotation>
+  /** Revoke the family of a token (RFC 7009); null for an unknown token. */
+  revokeByToken (digest: string): Promise<{ familyId: string, subject: string } | null>
+  /**
+   * Revoke every live family of a subject (password change, deletion); returns their ids. With
+   * `credential`, first record it as the subject's current version (`null`: the subject is gone)
+   * and revoke only the families of older ones, in the same transaction.
+   */
+  revokeSubject (subject: string, reason: string, credential?: number | null): Promise<string[]>
+  /** Whether `credential` is not older than the subject's current version (true when none is recorded). */
+  isCurrent (subject: string, credential: number): Promise<boolean>
+}
+
+/** Access tokens are revoked by their own id (`jti`) or by their session (`sid`, the refresh family). */
+export interface Revocation {
+  kind: 'jti' | 'sid'
+  id: string
+  /** Seconds since the epoch; after it no token naming this id can be valid anyway. */
+  expiresAt: number
+}
+
+/** Where revoked ids go; the `oauth2Bearer` scheme's `isRevoked` must read the same list. */
+export interface RevocationSink {
+  revoke (revocations: readonly Revocation[]): Promise<void>
+  /** Whether a token's id or session is revoked: a session revoked by its `sid` refreshes no more. */
+  isRevoked (claims: { jti?: unknown, sid?: unknown }): boolean | Promise<boolean>
+}
+
+/** The storage of sessions: refresh-token families and revoked token ids. */
+export interface SessionStore {
+  refreshTokens: RefreshTokenStore
+  revocations: RevocationSink
+}
