@@ -4,7 +4,7 @@ import underPressure from '@fastify/under-pressure'
 import { createHash, createPublicKey, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { Redis } from 'ioredis'
-import warden, { REDACT_PATHS, problem, sendProblem, apiKey, logSerializers, basicAuth, cors, createPasswordHasher, memoryLoginAttempts, oauth2Bearer, oauth2Server, openapi, passwordLogin, rateLimit, redisLoginAttempts, requestId, secureServerOptions, securityHeaders, trustedHosts, type AttemptPolicy, type LoginAttempts, type PasswordLogin, type OAuth2BearerOptions, type OAuth2Client, type PasswordHasher } from './plugins/index.js'
+import warden, { REDACT_PATHS, redactHeaders, problem, sendProblem, apiKey, logSerializers, basicAuth, cors, createPasswordHasher, memoryLoginAttempts, oauth2Bearer, oauth2Server, openapi, passwordLogin, rateLimit, redisLoginAttempts, requestId, secureServerOptions, securityHeaders, trustedHosts, type AttemptPolicy, type LoginAttempts, type PasswordLogin, type OAuth2BearerOptions, type OAuth2Client, type PasswordHasher } from './plugins/index.js'
 import type { Config } from './config.js'
 import { identityAdapters, type Stores } from './stores/identity.js'
 import { SCOPES } from './schemas/reference/scopes.js'
@@ -47,7 +47,7 @@ function createServer (config: Config, logger: AppOptions['logger']): FastifyIns
     logger: logger ?? {
       level: config.logLevel,
       redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
-      serializers: { req: (req) => ({ ...logSerializers.req(req), headers: req.headers }) }
+      serializers: { req: (req) => ({ ...logSerializers.req(req), headers: redactHeaders(req.headers) }) }
     },
     // No request body of this API comes near 64 KiB; larger ones are a 413 before any parsing.
     bodyLimit: 65_536,
@@ -200,7 +200,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   // With a provider, sessions are the provider's: nothing of ours to end.
   const endSessions = config.jwt.provider === undefined ? app.oauth2Server.endSessions : async () => 0
   await app.register(healthRoutes, { stores, passwords })
-  await app.register(userRoutes, { stores, passwords, endSessions, unlock: login.unlock })
+  await app.register(userRoutes, { stores, passwords, login, endSessions, unlock: login.unlock })
   await app.register(apiKeyRoutes, { stores })
 
   app.addHook('onReady', async () => {

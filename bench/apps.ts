@@ -1,14 +1,15 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import fastifyJwt from '@fastify/jwt'
 import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto'
-import { warden, oauth2Bearer, apiKey, generateApiKey } from '../plugins/index.js'
+import { warden, oauth2Bearer, apiKey, generateApiKey, trustedHosts } from '../plugins/index.js'
 
 /** The configurations measured against each other, all serving the same route. */
-export const CONFIGS = ['bare', 'hs256-floor', 'hmac-floor', 'bearer', 'bearer-cache', 'bearer-es256', 'bearer-eddsa', 'api-key', 'api-key-cache', 'fastify-jwt'] as const
+export const CONFIGS = ['bare', 'trusted-hosts', 'hs256-floor', 'hmac-floor', 'bearer', 'bearer-cache', 'bearer-es256', 'bearer-eddsa', 'api-key', 'api-key-cache', 'api-key-owner', 'fastify-jwt'] as const
 export type Config = typeof CONFIGS[number]
 
 export const LABELS: Record<Config, string> = {
   bare: 'bare Fastify route (no auth)',
+  'trusted-hosts': 'bare route behind trustedHosts (the Host parsed by RFC 9110\'s grammar)',
   'hs256-floor': 'floor of HS256: one HMAC-SHA256 + one payload decode in a hook',
   'hmac-floor': 'floor of API keys: one HMAC-SHA256 of the key in a hook',
   bearer: 'oauth2Bearer, HS256, cache off',
@@ -17,6 +18,7 @@ export const LABELS: Record<Config, string> = {
   'bearer-eddsa': 'oauth2Bearer, EdDSA (Ed25519), cache off',
   'api-key': 'apiKey, HMAC-SHA256, cache off',
   'api-key-cache': 'apiKey, cache on',
+  'api-key-owner': 'apiKey, cache on, resolveUser on every request',
   'fastify-jwt': '@fastify/jwt request.jwtVerify() (peer)'
 }
 
@@ -41,8 +43,16 @@ export async function benchApp (config: Config): Promise<{ app: FastifyInstance,
   await app.register(oauth2Bearer, { ...keys, issuer: ISSUER, audience: AUDIENCE, expiresIn: 3600, cache: config === 'bearer-cache' ? { max: 10_000 } : false, jwksPath: false })
   const key = generateApiKey().key
   const { token } = app.accessTokens.sign({ sub: 'user-1', scope: ['users:read'] })
-  await app.register(apiKey, { secret, keys: [{ id: 'bench', key, subject: 'svc', scopes: ['users:read'] }], cache: config === 'api-key-cache' ? { max: 10_000 } : false })
-  if (config === 'bare') {
+  const owner = { name: 'svc' }
+  await app.register(apiKey, {
+    secret,
+    keys: [{ id: 'bench', key, subject: 'svc', scopes: ['users:read'] }],
+    cache: config === 'api-key-cache' || config === 'api-key-owner' ? { max: 10_000 } : false,
+    // The owner from memory: what the check itself costs, not a database's answer.
+    ...(config === 'api-key-owner' ? { resolveUser: () => owner } : {})
+  })
+  if (config === 'trusted-hosts') await app.register(trustedHosts, { hosts: ['127.0.0.1'] })
+  if (config === 'bare' || config === 'trusted-hosts') {
     app.get('/hello', { schema: { security: [] } }, handler)
   } else if (config === 'hs256-floor') {
     // What any HS256 check must do in Node, and nothing else: the cost no verifier can go below.

@@ -8,6 +8,7 @@ import { problem, sendProblem } from './core/problem.js'
 import { addProblemSchema, isPublicRequirement, problemContent, routeResponses } from './core/responses.js'
 import { securityEvent } from './core/events.js'
 import { routeName } from './core/route-table.js'
+import { addressGroup } from './core/address.js'
 
 export interface Limit {
   max: number
@@ -138,7 +139,7 @@ async function counters (fastify: FastifyInstance, opts: RateLimitOptions): Prom
   return (limit, prefix, key, failOpen) => ({ check: create!({ ...limit, keyGenerator: (request: FastifyRequest) => prefix + key(request) }), failOpen })
 }
 
-const byAddress = (request: FastifyRequest): string => 'ip:' + request.ip
+const byAddress = (request: FastifyRequest): string => 'ip:' + addressGroup(request.ip)
 // Authenticated callers are counted as themselves (a user, or one API key), wherever they come from.
 const byPrincipal = (request: FastifyRequest): string => request.auth === null
   ? byAddress(request)

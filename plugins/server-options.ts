@@ -1,10 +1,28 @@
 import AjvCompiler from '@fastify/ajv-compiler'
-import type { FastifyReply, FastifyServerOptions } from 'fastify'
+import { STATUS_CODES, type Server } from 'node:http'
+import type { Socket } from 'node:net'
+import type { FastifyHttpOptions, FastifyReply, FastifyServerOptions } from 'fastify'
 import { API_HEADERS } from './core/api-headers.js'
 import { PROBLEM_CONTENT_TYPE, frozenProblem } from './core/problem.js'
 import { requestIdOptions } from './request-id.js'
 
 const BAD_URL = frozenProblem(400, 'The request URL is not valid.')
+const REQUEST_TIMEOUT = 30_000
+
+/** Answers Node gives before any route (RFC 9457 bodies, the security headers, the connection closed). */
+const CLIENT_ERRORS: Record<string, [number, string]> = {
+  ERR_HTTP_REQUEST_TIMEOUT: [408, frozenProblem(408, 'The request did not arrive in time.')],
+  HPE_HEADER_OVERFLOW: [431, frozenProblem(431, 'The request headers are too large.')]
+}
+const MALFORMED: [number, string] = [400, frozenProblem(400, 'The request is not valid HTTP.')]
+const HEADER_LINES = Object.entries({ ...API_HEADERS, 'content-type': `${PROBLEM_CONTENT_TYPE}; charset=utf-8`, connection: 'close' }).map(([k, v]) => `${k}: ${v}\r\n`).join('')
+
+function clientErrorHandler (error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return
+  const [status, body] = CLIENT_ERRORS[error.code ?? ''] ?? MALFORMED
+  if (socket.writable) socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${HEADER_LINES}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+  socket.destroy()
+}
 
 type ValidatorFactory = NonNullable<NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>['buildValidator']>
 
@@ -31,14 +49,23 @@ function strictBodies (): ValidatorFactory {
  * - `__proto__` and `constructor.prototype` keys are a 400, never a pollution;
  * - a malformed URL (`/x/%ZZ?api_key=…`) is a problem+json 400 with the security headers, echoing nothing;
  * - during `close()` the core answers new requests on kept-alive connections with a problem+json
- *   503 and `Retry-After` (Fastify's own plain 503 is turned off).
+ *   503 and `Retry-After` (Fastify's own plain 503 is turned off);
+ * - a request must arrive whole within 30 s (`requestTimeout`, and Node's `headersTimeout`, which
+ *   must not exceed it or Node never checks the first; Fastify's default is none, so a client
+ *   sending a body a byte at a time held its connection for ever): for uploads that take longer,
+ *   spread your own `requestTimeout` and `http: { headersTimeout }` after these;
+ * - what Node refuses before any route (a request too slow, a malformed request line, headers too
+ *   large) is a problem+json 408, 400 or 431 with the security headers, then the connection closes.
  */
-export function secureServerOptions (): FastifyServerOptions {
+export function secureServerOptions (): FastifyHttpOptions<Server> {
   return {
     ...requestIdOptions(),
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: false,
+    requestTimeout: REQUEST_TIMEOUT,
+    http: { headersTimeout: REQUEST_TIMEOUT },
+    clientErrorHandler,
     schemaController: { compilersFactory: { buildValidator: strictBodies() } },
     frameworkErrors (_error, request, reply) {
       // Fastify's default answer echoes the URL, query string (and its credentials) included.

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { invalidFields, problem, securityEvent, sendProblem, type PasswordHasher } from '../plugins/index.js'
+import { invalidFields, problem, securityEvent, sendProblem, type PasswordHasher, type PasswordLogin } from '../plugins/index.js'
 import { IdParams, problemResponse } from '../schemas/reference/common.js'
 import { PageQuery, PasswordChange, UserCreate, UserPage, UserView } from '../schemas/reference/users.js'
 import { DuplicateError } from '../stores/errors.js'
@@ -10,6 +10,8 @@ import type { User } from '../stores/users.js'
 export interface UserRoutesOptions {
   stores: Stores
   passwords: PasswordHasher
+  /** The login behind the lockout and the address budget: the current password is checked through it, so this route guesses no faster than a login. */
+  login: PasswordLogin
   /** End every session of a user (password change, deletion) and record their new credential version (`null`: gone); returns how many. */
   endSessions: (subject: string, reason: string, change: { credential: number | null }) => Promise<number>
   /** Lift an account's lockout. */
@@ -43,7 +45,7 @@ function me (app: App, { stores }: UserRoutesOptions): void {
 }
 
 /** PUT /users/me/password: ends every session of the user. */
-function changePassword (app: App, { stores, passwords, endSessions }: UserRoutesOptions): void {
+function changePassword (app: App, { stores, passwords, login, endSessions }: UserRoutesOptions): void {
   app.put('/users/me/password', {
     schema: {
       security: [{ oauth2: [] }, { basic: [] }],
@@ -56,13 +58,15 @@ function changePassword (app: App, { stores, passwords, endSessions }: UserRoute
     const user = await stores.users.findById(request.auth.subject)
     if (user === null) return await sendProblem(reply, 404, problem(404, 'This credential does not belong to a user.'))
     const { current_password: current, new_password: next } = request.body
-    if (!await passwords.verify(user.passwordHash, current)) {
+    // Counted like any login (a stolen token must not guess the password faster here); locked: 429.
+    const checked = await login(user.username, current, request)
+    if (checked?.subject !== user.id) {
       return await sendProblem(reply, 400, invalidFields([{ in: 'body', field: '/current_password', message: 'is not the current password' }]))
     }
     if (current === next) {
       return await sendProblem(reply, 400, invalidFields([{ in: 'body', field: '/new_password', message: 'must differ from the current password' }]))
     }
-    const credential = await stores.users.setPasswordHash(user.id, await passwords.hash(next), true)
+    const credential = await stores.users.changePassword(user.id, await passwords.hash(next))
     // A login that checked the old password, even one hashing right now, gets no session.
     const ended = await endSessions(user.id, 'password changed', { credential })
     securityEvent(request, 'auth.password.changed', { sessions_ended: ended })

@@ -58,8 +58,8 @@ export function identityAdapters (stores: Stores, passwords: PasswordHasher): {
       const user = await stores.users.findByUsername(username)
       const ok = await passwords.verify(user?.passwordHash, password)
       if (user === null || !ok || !user.active) return null
-      if (passwords.needsRehash(user.passwordHash)) {
-        await stores.users.setPasswordHash(user.id, await passwords.hash(password), false)
+      // Only over the hash just checked: a password changed meanwhile is not put back.
+      if (passwords.needsRehash(user.passwordHash) && await stores.users.rehash(user.id, user.passwordHash, await passwords.hash(password))) {
         request.log.info({ subject: user.id }, 'password hash upgraded')
       }
       return grantOf(user)

@@ -1,5 +1,5 @@
 import type { Revocation } from '../plugins/oauth2-server/session-store.js'
-import type { Queryable } from './database.js'
+import { UUID, type Queryable } from './database.js'
 
 export type { Revocation }
 export type RevocationKind = Revocation['kind']
@@ -16,6 +16,13 @@ export function sqlRevocationStore (db: Queryable): RevocationStore {
   return {
     async add (revocations) {
       if (revocations.length === 0) return
+      // A session revoked by its sid is over for good: its family too, not only its access
+      // tokens for as long as they live (the sid's revocation expires with them).
+      const sessions = revocations.filter((r) => r.kind === 'sid' && UUID.test(r.id)).map((r) => r.id)
+      if (sessions.length > 0) {
+        await db.query(
+          "UPDATE warden_refresh_families SET revoked_at = now(), revoked_reason = 'revoked' WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL", [sessions])
+      }
       await db.query(
         `INSERT INTO warden_revocations (kind, id, expires_at)
          SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])

@@ -26,11 +26,13 @@ export interface UserStore {
   findByUsername (username: string): Promise<User | null>
   list (page: { limit: number, offset: number }): Promise<User[]>
   delete (id: string): Promise<boolean>
+  /** A password change: the new hash and a new credential version (returned, for `endSessions`). */
+  changePassword (id: string, passwordHash: string): Promise<number>
   /**
-   * Store a new hash; `changed` marks a password change (not a mere rehash), which makes a new
-   * credential version: returned, for `endSessions`.
+   * Replace a hash by a stronger one of the same password, only while `previous` is still the
+   * stored hash: a rehash that lost the race to a password change changes nothing.
    */
-  setPasswordHash (id: string, passwordHash: string, changed: boolean): Promise<number>
+  rehash (id: string, previous: string, passwordHash: string): Promise<boolean>
 }
 
 const COLUMNS = 'id, username, email, role, active, password_hash, created_at, password_changed_at, credential_version::float8 AS credential_version'
@@ -74,13 +76,14 @@ export function sqlUserStore (db: Queryable): UserStore {
       if (!UUID.test(id)) return false
       return (await db.query('DELETE FROM users WHERE id = $1 RETURNING id', [id])).length === 1
     },
-    async setPasswordHash (id, passwordHash, changed) {
+    async changePassword (id, passwordHash) {
       const [row] = await db.query<{ version: number }>(
-        changed
-          ? 'UPDATE users SET password_hash = $2, password_changed_at = now(), credential_version = credential_version + 1 WHERE id = $1 RETURNING credential_version::float8 AS version'
-          : 'UPDATE users SET password_hash = $2 WHERE id = $1 RETURNING credential_version::float8 AS version',
+        'UPDATE users SET password_hash = $2, password_changed_at = now(), credential_version = credential_version + 1 WHERE id = $1 RETURNING credential_version::float8 AS version',
         [id, passwordHash])
       return Number(row?.version ?? 0)
+    },
+    async rehash (id, previous, passwordHash) {
+      return (await db.query('UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2 RETURNING id', [id, previous, passwordHash])).length === 1
     }
   }
 }

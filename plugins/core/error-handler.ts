@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { problem, sendProblem, type Problem } from './problem.js'
+import { isThrottled } from './errors.js'
 
 export interface FieldError {
   /** Where the field is: `body`, `querystring`, `params` or `headers`. */
@@ -30,12 +31,18 @@ export function invalidFields (errors: FieldError[]): Problem {
 
 /**
  * Error replies as problem details (RFC 9457): validation errors are a 400 naming each field,
- * other client errors keep their status and Fastify's message, and server errors say nothing
- * of their cause (it is logged instead).
+ * a throttled login (`WARDEN_ERR_THROTTLED`) a 429 with `Retry-After`, other client errors keep
+ * their status and Fastify's message, and server errors say nothing of their cause (it is logged
+ * instead).
  */
 export function problemErrorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (error.validation !== undefined) {
     return sendProblem(reply, 400, invalidFields(fieldErrors(error)))
+  }
+  if (isThrottled(error)) {
+    // A password check refused before it ran (a lock, an address out of failed logins), from a handler of yours.
+    reply.header('retry-after', error.retryAfter)
+    return sendProblem(reply, 429, `Too many failed logins; retry in ${error.retryAfter} seconds.`)
   }
   const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500
   if (status >= 500) {

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify'
 import { Denial, type Decision, type Evaluator } from './requirement.js'
 import { securityEvent } from './events.js'
-import { PROBLEM_CONTENT_TYPE, frozenProblem, problem } from './problem.js'
+import { PROBLEM_CONTENT_TYPE, frozenProblem, sendProblem } from './problem.js'
 import { isThrottled } from './errors.js'
 import { DependencyUnavailable } from './callbacks.js'
 
@@ -18,7 +18,8 @@ function unavailable (request: FastifyRequest, reply: FastifyReply, next: HookHa
   }
   if (isThrottled(err.cause)) {
     // A password scheme refused the login before checking it (a lock, an address out of budget).
-    reply.code(429).header('retry-after', err.cause.retryAfter).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem(429, `Too many failed logins; retry in ${err.cause.retryAfter} seconds.`)))
+    reply.header('retry-after', err.cause.retryAfter)
+    sendProblem(reply, 429, `Too many failed logins; retry in ${err.cause.retryAfter} seconds.`)
     return
   }
   securityEvent(request, 'auth.unavailable', { scheme: err.scheme, err: err.cause }, `security scheme '${err.scheme}' could not check the credential`)

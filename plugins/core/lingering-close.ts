@@ -32,10 +32,17 @@ function linger (socket: Socket & { [kLingering]?: true }, request: IncomingMess
   }
 }
 
-/** Every answer that closes its connection before the request's body was read lingers (see `linger`). */
+/**
+ * Every answer sent before its request's body was read: the connection closes (`Connection:
+ * close`), lingering (see `linger`). A refusal at authentication, a 413, a 503 while closing:
+ * Node would otherwise read the rest of the body on a kept-alive connection, however long.
+ */
 export function lingeringClose (fastify: FastifyInstance): void {
   fastify.addHook('onSend', (request, reply, payload, done) => {
-    if (!request.raw.complete && reply.getHeader('connection') === 'close') linger(request.raw.socket, request.raw)
+    if (!request.raw.complete) {
+      reply.header('connection', 'close')
+      linger(request.raw.socket, request.raw)
+    }
     done(null, payload)
   })
 }

@@ -81,15 +81,12 @@ export function memoryLoginAttempts (options: { max?: number, now?: () => number
       if (entry !== undefined && entry.lockedUntil > at) return { granted: false, retryAfter: seconds(entry.lockedUntil - at) }
       const failures = (entry?.failures ?? 0) + 1
       const delay = lockDelay(failures, policy)
-      put(key, { failures, last: at, lockedUntil: delay > 0 ? at + delay : 0 })
+      put(key, { failures, last: at, lockedUntil: at + delay })
       return { granted: true, lock: seconds(delay) }
     },
     async release (key, policy) {
       const entry = current(key, policy, now())
-      if (entry === undefined || entry.failures <= 1) {
-        entries.delete(key)
-        return
-      }
+      if (entry === undefined) return
       const failures = entry.failures - 1
       entries.set(key, { ...entry, failures, lockedUntil: failures < policy.threshold ? 0 : entry.lockedUntil })
     },

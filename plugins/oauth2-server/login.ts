@@ -5,6 +5,7 @@ import { securityEvent } from '../core/events.js'
 import { callbackFault, checkGrant } from '../core/callbacks.js'
 import { integerOption } from '../core/options.js'
 import { canonicalUsername } from '../core/username.js'
+import { addressGroup } from '../core/address.js'
 import type { Limit } from '../rate-limit.js'
 import { DEFAULT_LOCKOUT, memoryLoginAttempts, type AttemptPolicy, type LoginAttempts } from './lockout.js'
 
@@ -90,7 +91,7 @@ export function loginSettings (options: Pick<PasswordLoginOptions, 'attempts' | 
 const digest = (kind: string, value: string): string => createHash('sha256').update(`${kind}\u0000${value}`).digest('base64url')
 /** The lockout key of a user name: its canonical form, so `Ada` and `ada` are one account. */
 export const accountKey = (username: string): string => digest('account', canonicalUsername(username))
-const addressKey = (ip: string): string => digest('address', ip)
+const addressKey = (ip: string): string => digest('address', addressGroup(ip))
 
 /**
  * A user name and password against the app's verifier, behind the per-account lockout and the

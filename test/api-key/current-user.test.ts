@@ -43,7 +43,7 @@ t.test('resolveUser: a wrong shape fails closed, a throw is a 503', async (t) =>
   const lines: Array<Record<string, unknown>> = []
   const wrong = await keyApp({ resolveUser: (() => 'ada') as never }, lines)
   t.equal((await wrong.inject({ url: '/r', headers: { 'x-api-key': key } })).statusCode, 401)
-  t.match(lines.find((l) => l.event === 'auth.callback.invalid'), { callback: 'apiKey.resolveUser', field: '(result)' })
+  t.match(lines.find((l) => l.event === 'auth.callback.invalid'), { callback: 'apiKey.resolveUser', field: '(result)', expected: 'must be an object or null' })
   const down = await keyApp({ resolveUser: async () => { throw new Error('database down') } })
   const res = await down.inject({ url: '/r', headers: { 'x-api-key': key } })
   t.equal(res.statusCode, 503)

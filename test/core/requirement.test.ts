@@ -181,3 +181,28 @@ t.test('unknown routes are a problem+json 404; errorHandler: false leaves the ap
   t.equal((await own.app.inject({ url: '/nowhere' })).json().message, 'Route GET:/nowhere not found')
   t.equal((await own.app.inject({ url: '/boom' })).json().message, 'internal detail', "Fastify's default handler, as the app asked")
 })
+
+t.test('pinned rules: each scheme once per request and per challenge list, AND terms without scopes are no 403 challenge, the presented credential decides', async (t) => {
+  const { app, token, readKey } = await schemesApp()
+  let calls = 0
+  const counted = app.warden.schemes.get('apiKey')!
+  app.warden.addScheme({ ...counted, name: 'counted', authenticate: (request) => { calls++; return counted.authenticate(request) } })
+  app.get('/twice', { schema: { security: [{ counted: ['users:write'] }, { counted: ['users:read'] }, { oauth2: ['admin'] }] } }, echo)
+  app.get('/and', { schema: { security: [{ oauth2: [], apiKey: ['users:write'] }] } }, echo)
+  await app.ready()
+
+  const twice = await app.inject({ url: '/twice', headers: { 'x-api-key': readKey } })
+  t.equal(twice.statusCode, 200)
+  t.equal(calls, 1, 'a scheme named by two alternatives runs once')
+  const none = await app.inject({ url: '/twice' })
+  t.same(none.headers['www-authenticate'], ['ApiKey realm="api", header="X-API-Key"', 'Bearer realm="api"'], 'and is challenged once')
+
+  const short = await app.inject({ url: '/and', headers: { authorization: `Bearer ${token()}`, 'x-api-key': readKey } })
+  t.equal(short.statusCode, 403)
+  t.equal(short.headers['www-authenticate'], 'ApiKey realm="api", header="X-API-Key", error="insufficient_scope", scope="users:write"', 'only the term that asks for a scope is challenged for it')
+
+  const badKey = await app.inject({ url: '/and', headers: { 'x-api-key': 'wdn_bad' } })
+  t.equal(badKey.statusCode, 401)
+  t.same(badKey.headers['www-authenticate'], ['Bearer realm="api"', 'ApiKey realm="api", header="X-API-Key", error="invalid_token"'],
+    'the bearer term fails first (no token), yet the answer is about the key that was sent: every scheme is consulted')
+})

@@ -25,7 +25,15 @@ t.test('a malformed requirement fails when the route is added', async (t) => {
     [[['oauth2']], /\[0\] must be an object/],
     [[{ oauth2: 'users:read' }], /\[0\]\.oauth2 must be an array of scope names/],
     [[{ oauth2: ['has space'] }], /must be an array of scope names/],
-    [[{ 'bad name': [] }], /invalid scheme name/]
+    [[{ 'bad name': [] }], /invalid scheme name/],
+    // The whole name and the whole scope are checked, not a part of them.
+    [[{ ' oauth2': [] }], /^route 'GET \/x': schema\.security \[0\] has an invalid scheme name ' oauth2'$/],
+    [[{ 'oauth2 ': [] }], /invalid scheme name 'oauth2 '/],
+    [[{}, { oauth2: [' users:read'] }], /^route 'GET \/x': schema\.security \[1\]\.oauth2 must be an array of scope names$/],
+    [[{ oauth2: ['users:read '] }], /must be an array of scope names/],
+    [[{ oauth2: ['users:read', 7] }], /must be an array of scope names/],
+    ['oauth2', /^route 'GET \/x': schema\.security must be an array of Security Requirement objects$/],
+    [[7], /^route 'GET \/x': schema\.security \[0\] must be an object of scheme name to scopes$/]
   ]
   for (const [security, message] of cases) {
     const { app } = await schemesApp()

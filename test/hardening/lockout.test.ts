@@ -146,6 +146,20 @@ t.test('every login path shares the per-address budget: once the token endpoint 
   t.equal(checks(), checked, 'not one password checked')
   t.equal((await app.inject({ url: '/users/me', headers: basic('jo', 'jo password 1234'), remoteAddress: '10.20.0.2' })).statusCode, 200, 'another address logs in')
   for (let i = 0; i < 10; i++) t.equal((await app.inject({ url: '/users/me', headers: basic('jo', 'jo password 1234'), remoteAddress: '10.20.0.3' })).statusCode, 200, 'successes spend no budget')
+  // An IPv6 host has a whole /64 to send from: the budget is the network's.
+  for (let i = 1; i <= 5; i++) t.equal((await token(identity, `six-${i}`, 'wrong', `2001:db8:0:7::${i}`)).statusCode, 400)
+  t.equal((await app.inject({ url: '/users/me', headers: basic('jo', 'jo password 1234'), remoteAddress: '2001:db8:0:7:ffff::9' })).statusCode, 429, 'another address of the same /64 is out of budget too')
+  t.equal((await app.inject({ url: '/users/me', headers: basic('jo', 'jo password 1234'), remoteAddress: '2001:db8:0:8::1' })).statusCode, 200, 'the next /64 is not')
+})
+
+t.test('addresses are grouped as the clients that hold them: IPv4 one by one, IPv6 by /64', async (t) => {
+  const { addressGroup } = await import('../../plugins/core/address.js')
+  t.equal(addressGroup('192.0.2.7'), '192.0.2.7')
+  t.equal(addressGroup('::ffff:192.0.2.7'), '192.0.2.7', 'an IPv4-mapped address is its IPv4 address')
+  t.equal(addressGroup('2001:DB8:0:7:1:2:3:4'), '2001:db8:0:7::/64')
+  t.equal(addressGroup('2001:db8::1'), '2001:db8:0:0::/64')
+  t.equal(addressGroup('fe80::1%eth0'), 'fe80:0:0:0::/64')
+  t.equal(addressGroup('::1'), '0:0:0:0::/64')
 })
 
 t.test('a lockout store that fails fails closed: 503, no password checked', async (t) => {
@@ -157,4 +171,21 @@ t.test('a lockout store that fails fails closed: 503, no password checked', asyn
   t.equal(res.headers['retry-after'], '5')
   t.equal((await identity.app.inject({ url: '/users/me', headers: basic('admin', ADMIN_PASSWORD) })).statusCode, 503, 'Basic too')
   t.equal(checks(), 0)
+})
+
+t.test('regression: the password-change route checks the current password through the login, so a stolen token guesses no faster there', async (t) => {
+  const { passwords, checks } = countingHasher()
+  const identity = await identityApp(t, { passwords, lockout: { threshold: 3 } })
+  const { app, createUser, login, bearer } = identity
+  await createUser('pat', 'user', 'pat password 1234')
+  const stolen = await login('pat', 'pat password 1234')
+  const change = async (current: string) => await app.inject({ method: 'PUT', url: '/users/me/password', headers: bearer(stolen.access_token), payload: { current_password: current, new_password: 'chosen by the thief 1' } })
+  for (let i = 0; i < 3; i++) t.equal((await change(`guess ${i}`)).statusCode, 400)
+  const before = checks()
+  const right = await change('pat password 1234')
+  t.equal(right.statusCode, 429, 'the account is locked: even the right current password is not checked')
+  t.equal(right.headers['retry-after'], '30')
+  t.equal(right.headers['content-type'], 'application/problem+json; charset=utf-8')
+  t.equal(checks(), before, 'no password checked')
+  t.equal((await token(identity, 'pat', 'pat password 1234')).statusCode, 429, 'and the token endpoint sees the same lock')
 })

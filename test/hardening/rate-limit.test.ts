@@ -40,6 +40,9 @@ t.test('per client address: headers on every answer, then a 429 problem with Ret
   t.equal((await app.inject({ url: '/mine' })).statusCode, 429, 'the address limit comes before authentication: bad credentials count')
   t.equal((await app.inject({ url: '/open', remoteAddress: '10.0.0.9' })).statusCode, 200, 'another address has its own bucket')
   t.equal((await app.inject({ url: '/health' })).statusCode, 200, 'a route can opt out')
+  for (let i = 1; i <= 3; i++) t.equal((await app.inject({ url: '/open', remoteAddress: `2001:db8:0:1::${i}` })).statusCode, 200)
+  t.equal((await app.inject({ url: '/open', remoteAddress: '2001:db8:0:1:abcd::1' })).statusCode, 429, 'an IPv6 client is its /64: another address of it shares the bucket')
+  t.equal((await app.inject({ url: '/open', remoteAddress: '2001:db8:0:2::1' })).statusCode, 200)
 })
 
 t.test('a spoofed X-Forwarded-For opens no fresh bucket unless trustProxy names the proxy', async (t) => {

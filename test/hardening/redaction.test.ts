@@ -2,7 +2,7 @@ import t from 'tap'
 import { Writable } from 'node:stream'
 import { identityApp, form, ADMIN_PASSWORD } from '../helpers/identity.js'
 import { closeSharedDatabase } from '../helpers/services.js'
-import { REDACT_PATHS } from '../../plugins/index.js'
+import { REDACT_PATHS, logSerializers, redactHeaders } from '../../plugins/index.js'
 
 t.teardown(closeSharedDatabase)
 
@@ -14,7 +14,8 @@ t.test('secrets planted in every request never reach the log; the security event
       level: 'trace',
       stream,
       redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
-      serializers: { req: (req) => ({ method: req.method, url: req.url, headers: req.headers }) }
+      // As app.ts logs requests: the URL and every header, redacted.
+      serializers: { req: (req) => ({ ...logSerializers.req(req), headers: redactHeaders(req.headers) }) }
     }
   })
   const session = await login()
@@ -25,6 +26,7 @@ t.test('secrets planted in every request never reach the log; the security event
   await app.inject({ url: '/users/me', headers: { authorization: 'Basic ' + Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64') } })
   await app.inject({ method: 'PUT', url: '/users/me/password', headers: bearer(refreshed.access_token), payload: { current_password: ADMIN_PASSWORD, new_password: 'planted new password 42' } })
   await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'password', username: 'admin', password: 'planted wrong password' }) })
+  await app.inject({ url: '/users/me', headers: { referer: `https://app.example/cb?access_token=${session.access_token}`, 'x-auth-token': refreshed.refresh_token } })
   await app.inject({ method: 'POST', url: '/auth/revoke', ...form({ token: refreshed.refresh_token }) })
 
   const secrets = [ADMIN_PASSWORD, session.access_token, session.refresh_token, refreshed.access_token, refreshed.refresh_token, key, key.slice(13), 'planted-cookie-value-123', 'planted new password 42', 'planted wrong password', Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')]
@@ -55,7 +57,7 @@ t.test('regression: a token sent in the query string is refused and never writte
   }
   for (const [name, value] of Object.entries(planted)) t.notOk(log.includes(value.slice(-16)), `${name}: not in the log`)
   t.match(log, /"url":"\/users\/me\?page=2&access_token=\[redacted\]"/, 'the URL is logged, its credential redacted')
-  t.equal(redactUrl('/x?A%63cess_Token=abc&q=1&key'), '/x?A%63cess_Token=[redacted]&q=1&key=[redacted]', 'names are matched decoded and case-blind')
+  t.equal(redactUrl('/x?A%63cess_Token=abc&q=1&key'), '/x?A%63cess_Token=[redacted]&q=1&key', 'names are matched decoded and case-blind (a bare name carries nothing)')
   t.equal(redactUrl('/plain/path'), '/plain/path')
 })
 
@@ -81,4 +83,40 @@ t.test('regression: credentials are redacted by any spelling of their name, and 
   t.match(log, /"url":"\/files\/\[redacted\]\/x"/)
   t.equal(redactUrl('/search?q=weather&page=2&sort=name'), '/search?q=weather&page=2&sort=name', 'the rest of a URL stays as it was')
   t.equal(redactUrl('/x?monkey=1'), '/x?monkey=[redacted]', 'names ending in key are taken for keys: a log loses a little, never a secret')
+})
+
+t.test('regression: the spellings an attacker tried next are redacted too (URLs and headers)', async (t) => {
+  const { redactUrl, redactHeaders } = await import('../../plugins/index.js')
+  const key = 'wdn_AbCd1234_' + 'k'.repeat(38)
+  const refresh = 'wdr_' + 'r'.repeat(43)
+  const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl'
+  const cases: Array<[string, string]> = [
+    [`/users/me?${key}`, '/users/me?[redacted]'],
+    [`/users/me?x=1;api_key=${key}`, '/users/me?x=1;api_key=[redacted]'],
+    [`/users/me?q=%22${key}%22`, '/users/me?q=[redacted]'],
+    [`/users/me?filter=key:${key}`, '/users/me?filter=[redacted]'],
+    [`/users/me/token=${refresh}`, '/users/me/[redacted]'],
+    [`/users/me;jsessionid=${jwt}`, '/users/[redacted]'],
+    [`/users/me?t=x,${jwt}`, '/users/me?t=[redacted]'],
+    [`/users/me#access_token=${jwt}&state=1`, '/users/me#access_token=[redacted]&state=1'],
+    ['/users/me?pw=hunter2&passphrase=a%20b&page=2', '/users/me?pw=[redacted]&passphrase=[redacted]&page=2'],
+    ['http://admin:hunter2SECRET@localhost/users/me', 'http://[redacted]@localhost/users/me'],
+    [`/cb?next=${encodeURIComponent('Bearer ' + jwt)}`, '/cb?next=[redacted]']
+  ]
+  for (const [url, logged] of cases) t.equal(redactUrl(url), logged, url.slice(0, 40))
+  t.same(redactHeaders({
+    referer: `https://app.example/cb?access_token=${jwt}&tab=2`,
+    'x-auth-token': jwt,
+    'x-refresh-token': refresh,
+    'x-custom': `Bearer ${jwt}`,
+    'user-agent': 'curl/8.5.0',
+    accept: ['application/json']
+  }), {
+    referer: 'https://app.example/cb?access_token=[redacted]&tab=2',
+    'x-auth-token': '[redacted]',
+    'x-refresh-token': '[redacted]',
+    'x-custom': '[redacted]',
+    'user-agent': 'curl/8.5.0',
+    accept: ['application/json']
+  })
 })

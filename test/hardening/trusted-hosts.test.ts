@@ -34,8 +34,9 @@ t.test('trusted hosts: exact names, ports, subdomain wildcards; anything else is
     t.equal(res.statusCode, 400, host || '(empty)')
     t.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8')
   }
-  await t.rejects((async () => { await (await hostsApp({ hosts: [] })).ready() })(), { code: 'WARDEN_ERR_OPTION' })
-  await t.rejects((async () => { await (await hostsApp({ hosts: ['bad host'] })).ready() })(), { code: 'WARDEN_ERR_OPTION', message: /hosts\[0\]/ })
+  await t.rejects((async () => { await (await hostsApp({ hosts: [] })).ready() })(), { code: 'WARDEN_ERR_OPTION', message: "option 'hosts' must list at least one host name" })
+  await t.rejects((async () => { await (await hostsApp({ hosts: ['api.example.com', 'bad host'] })).ready() })(), { code: 'WARDEN_ERR_OPTION', message: "option 'hosts[1]' 'bad host' is not a host name" })
+  t.ok(app.hasPlugin('fastify-warden/trusted-hosts'), 'registered under its name')
   for (const entry of ['a..example.com', 'example.com:0', 'example.com:70000', '*.', 'a/b.example.com']) {
     await t.rejects((async () => { await (await hostsApp({ hosts: [entry] })).ready() })(), { code: 'WARDEN_ERR_OPTION' }, entry)
   }
@@ -59,6 +60,28 @@ t.test('regression: a Host is parsed by RFC 9110\'s grammar before it is compare
   t.equal(last.headers['cache-control'], 'no-store')
   t.match(lines.find((l) => l.event === 'request.host.refused'), { level: 40, host: 'evil.test/.example.com' }, 'logged as an attack')
   for (const host of ['a.example.com', 'a.example.com:8443', 'a-b.c.example.com', 'api.example.net']) t.equal((await app.inject({ url: '/x', headers: { host } })).statusCode, 200, host)
+  const long = 'a'.repeat(60) + '.' + 'b'.repeat(60) + '.evil.test'
+  await app.inject({ url: '/x', headers: { host: long } })
+  t.match(lines.findLast((l) => l.event === 'request.host.refused'), { host: long.slice(0, 100), msg: 'untrusted Host header' }, 'the logged host is bounded')
+  t.equal(last.json().detail, 'The Host header names a host this API does not serve.')
+})
+
+t.test('the authority\'s bounds: ports 1 to 65535, names of at most 253 characters', async (t) => {
+  const app = await hostsApp({ hosts: ['*.example.com', '[::1]'] })
+  const status = async (host: string) => (await app.inject({ url: '/x', headers: { host } })).statusCode
+  t.equal(await status('a.example.com:1'), 200)
+  t.equal(await status('a.example.com:65535'), 200)
+  t.equal(await status('a.example.com:65536'), 400)
+  t.equal(await status('[::1]:8000'), 200, 'an IPv6 literal')
+  const label = 'a'.repeat(63)
+  const name = (n: number) => `${[label, label, label].join('.')}.${'b'.repeat(n)}.example.com`
+  t.equal(name(49).length, 253)
+  t.equal(await status(name(49)), 200, '253 characters: a host name')
+  t.equal(await status(name(50)), 400, '254: not one')
+  const { isHostEntry } = await import('../../plugins/trusted-hosts.js')
+  t.equal(isHostEntry(42), false)
+  t.equal(isHostEntry('*.example.com:8443'), true)
+  t.equal(isHostEntry('example.com:65536'), false)
 })
 
 t.test('regression: over a socket, two Host lines and an absolute-form target for another host are refused', async (t) => {
@@ -70,4 +93,10 @@ t.test('regression: over a socket, two Host lines and an absolute-form target fo
   t.equal(await raw(port, 'GET http://evil.test/x HTTP/1.1\r\nHost: a.example.com\r\nConnection: close\r\n\r\n'), 400, 'RFC 9112 §3.2.2: the absolute target names the host')
   t.equal(await raw(port, 'GET http://a.example.com@evil.test/x HTTP/1.1\r\nHost: a.example.com\r\nConnection: close\r\n\r\n'), 400, 'user information is no disguise')
   t.equal(await raw(port, 'GET http://a.example.com/x HTTP/1.1\r\nHost: a.example.com\r\nConnection: close\r\n\r\n'), 200, 'an absolute target for our own host is fine')
+  t.equal(await raw(port, 'GET HTTPS://A.EXAMPLE.COM/x HTTP/1.1\r\nHost: a.example.com\r\nConnection: close\r\n\r\n'), 200, 'in any case')
+  t.equal(await raw(port, 'GET xhttp://a.example.com/x HTTP/1.1\r\nHost: a.example.com\r\nConnection: close\r\n\r\n'), 400, 'another scheme names no authority of ours')
+  t.equal(await raw(port, 'OPTIONS * HTTP/1.1\r\nHost: a.example.com\r\nConnection: close\r\n\r\n'), 404, 'OPTIONS * (asterisk form) is let through: no route answers it')
+  t.equal(await raw(port, 'GET * HTTP/1.1\r\nHost: a.example.com\r\nConnection: close\r\n\r\n'), 400, 'the asterisk form is OPTIONS only')
+  t.equal(await raw(port, 'GET /x HTTP/1.1\r\nFrom: ops@example.com\r\nHost: a.example.com\r\nConnection: close\r\n\r\n'), 200, 'one Host among other four-letter headers')
+  t.equal(await raw(port, 'GET /x HTTP/1.0\r\n\r\n'), 400, 'no Host at all (HTTP/1.0)')
 })

@@ -2,7 +2,7 @@ import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { identityApp, form, fastPasswords, type Identity } from '../helpers/identity.js'
 import { closeSharedDatabase, postgresSkip, testDatabase, type Backend } from '../helpers/services.js'
-import type { PasswordHasher } from '../../plugins/index.js'
+import { createPasswordHasher, type PasswordHasher } from '../../plugins/index.js'
 
 t.teardown(closeSharedDatabase)
 
@@ -82,6 +82,30 @@ for (const backend of ['pglite', 'postgres'] as const) {
     t.equal(await liveSessions(identity, lee.id), 0)
   })
 }
+
+t.test('regression: a login that upgrades an old hash while the password changes does not put the old password back', async (t) => {
+  const gate = gatedHasher()
+  const identity = await identityApp(t, { passwords: gate.passwords })
+  const { app, login, bearer, stores } = identity
+  // Made with other argon2 parameters than the app's: the next login rehashes it.
+  const old = await createPasswordHasher({ memoryCost: 2048, timeCost: 1 }).hash('old password 123')
+  await stores.users.create({ username: 'olga', email: 'olga@example.com', passwordHash: old, role: 'user' })
+  const session = await login('olga', 'old password 123')
+  const rehashed = (await stores.users.findByUsername('olga'))!.passwordHash
+  t.not(rehashed, old, 'the first login upgraded the hash')
+  await stores.db.query('UPDATE users SET password_hash = $1 WHERE username = $2', [old, 'olga'])
+
+  gate.hold()
+  const racing = app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'password', username: 'olga', password: 'old password 123' }) })
+  await gate.waiting(1)
+  gate.pass()
+  t.equal((await app.inject({ method: 'PUT', url: '/users/me/password', headers: bearer(session.access_token), payload: { current_password: 'old password 123', new_password: 'new password 456' } })).statusCode, 204)
+  gate.open()
+  t.equal((await racing).statusCode, 400, 'the racing login gets nothing')
+  const token = async (password: string) => (await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'password', username: 'olga', password }) })).statusCode
+  t.equal(await token('old password 123'), 400, 'and its rehash did not bring the old password back')
+  t.equal(await token('new password 456'), 200)
+})
 
 t.test('a credential version recorded by a change is kept; a login reporting a newer one records it', async (t) => {
   const identity = await identityApp(t)

@@ -97,3 +97,13 @@ t.test('a session revoked by its sid refreshes no more', async (t) => {
   const [family] = await identity.stores.db.query<{ revoked: boolean }>('SELECT revoked_at IS NOT NULL AS revoked FROM warden_refresh_families WHERE id = $1', [sid])
   t.equal(family.revoked, true, 'and the family is marked revoked in the store')
 })
+
+t.test('regression: a session revoked by its sid refreshes no more, even once the sid\'s revocation has expired', async (t) => {
+  const identity = await identityApp(t)
+  const session = await identity.login()
+  const sid = sidOf(session.access_token)
+  // Revoked for a second only (a revocation of a sid lasts as long as its access tokens), and no refresh meanwhile.
+  await identity.stores.revocations.revoke([{ kind: 'sid', id: sid, expiresAt: Math.floor(Date.now() / 1000) - 1 }])
+  t.equal(identity.stores.revocations.isRevoked({ sid }), false, 'the revocation of the sid is over')
+  t.equal((await refresh(identity, session.refresh_token)).statusCode, 400, 'the session is not')
+})

@@ -1,26 +1,37 @@
 import t, { type Test } from 'tap'
 import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import { redisSkip, REDIS_URL } from '../helpers/services.js'
 import { DEFAULT_LOCKOUT, memoryLoginAttempts, redisLoginAttempts, type AttemptPolicy, type LoginAttempts } from '../../plugins/index.js'
 
 // One contract, every store: the rule is the library's (plugins/oauth2-server/lockout.ts), each
-// store applies it atomically.
-const POLICY: AttemptPolicy = { threshold: 2, baseDelay: 2000, maxDelay: 8000, memory: 60_000 }
+// store applies it atomically. `advance` moves the store's clock (memory) or waits (Redis, whose
+// clock is the server's).
+const POLICY: AttemptPolicy = { threshold: 2, baseDelay: 1000, maxDelay: 8000, memory: 60_000 }
 
-async function contract (t: Test, attempts: LoginAttempts): Promise<void> {
+async function contract (t: Test, attempts: LoginAttempts, advance: (ms: number) => Promise<void>): Promise<void> {
   const k = randomUUID()
   t.equal(await attempts.lockedFor(k), 0)
   t.same(await attempts.reserve(k, POLICY), { granted: true, lock: 0 }, 'under the threshold: granted, no lock should it fail')
-  t.same(await attempts.reserve(k, POLICY), { granted: true, lock: 2 }, 'the attempt that reaches the threshold locks at once (2 s)')
-  t.equal(await attempts.lockedFor(k), 2)
-  t.same(await attempts.reserve(k, POLICY), { granted: false, retryAfter: 2 }, 'locked: nothing reserved')
+  t.same(await attempts.reserve(k, POLICY), { granted: true, lock: 1 }, 'the attempt that reaches the threshold locks at once')
+  t.equal(await attempts.lockedFor(k), 1)
+  t.same(await attempts.reserve(k, POLICY), { granted: false, retryAfter: 1 }, 'locked: nothing reserved')
   await attempts.release(k, POLICY)
   t.equal(await attempts.lockedFor(k), 0, 'the reservation given back takes the count below the threshold: the lock goes with it')
-  t.same(await attempts.reserve(k, POLICY), { granted: true, lock: 2 })
+  t.same(await attempts.reserve(k, POLICY), { granted: true, lock: 1 })
   await attempts.reset(k)
   t.equal(await attempts.lockedFor(k), 0, 'reset forgets the failures and the lock')
   t.same(await attempts.reserve(k, POLICY), { granted: true, lock: 0 })
+  await attempts.release(k, POLICY)
+  t.same(await attempts.reserve(k, POLICY), { granted: true, lock: 0 }, 'a count given back to nothing starts again from nothing')
+  t.same(await attempts.reserve(k, POLICY), { granted: true, lock: 1 })
+
+  await advance(1100)
+  t.equal(await attempts.lockedFor(k), 0, 'the lock ends')
+  t.same(await attempts.reserve(k, POLICY), { granted: true, lock: 2 }, 'one more attempt after it, and the next lock is twice as long')
+  await attempts.release(k, POLICY)
+  t.equal(await attempts.lockedFor(k), 2, 'given back at the threshold, the count still locks: the lock stays')
 
   const other = randomUUID()
   t.equal(await attempts.lockedFor(other), 0, 'keys are apart')
@@ -33,35 +44,48 @@ async function contract (t: Test, attempts: LoginAttempts): Promise<void> {
   t.ok(many.filter((r) => !r.granted).every((r) => !r.granted && r.retryAfter === 30), 'the rest refused for the first lock (30 s)')
 }
 
-t.test('memory: the contract', async (t) => { await contract(t, memoryLoginAttempts()) })
+t.test('memory: the contract', async (t) => {
+  let now = Date.now()
+  await contract(t, memoryLoginAttempts({ now: () => now }), async (ms) => { now += ms })
+})
 
 t.test('Redis: the contract, shared by every instance', { skip: await redisSkip() }, async (t) => {
   const redis = new Redis(REDIS_URL)
   t.teardown(() => redis.disconnect())
   const namespace = `test-${randomUUID()}`
-  await contract(t, redisLoginAttempts(redis, { namespace }))
+  await contract(t, redisLoginAttempts(redis, { namespace }), async (ms) => { await sleep(ms) })
   const one = redisLoginAttempts(redis, { namespace })
   const two = redisLoginAttempts(redis, { namespace })
   await one.reserve('shared', { ...POLICY, threshold: 1 })
-  t.equal(await two.lockedFor('shared'), 2, 'what one instance counted, another sees')
+  t.equal(await two.lockedFor('shared'), 1, 'what one instance counted, another sees')
   const keys = await redis.keys(`${namespace}:*`)
-  t.ok(keys.every((k) => /^test-[\w-]+:login:\{[^{}]+\}$/.test(k)), 'each key is one hash under its own hash tag (one slot in a Cluster)')
+  t.ok(keys.length > 0 && keys.every((k) => /^test-[\w-]+:login:\{[^{}]+\}$/.test(k)), 'each key is one hash under its own hash tag (one slot in a Cluster)')
+  const plain = randomUUID()
+  await redisLoginAttempts(redis).reserve(plain, POLICY)
+  t.equal(await redis.exists(`fastify-warden:login:{${plain}}`), 1, 'the default namespace is fastify-warden')
+  await redis.del(`fastify-warden:login:{${plain}}`)
 })
 
-t.test('memory: locks double up to the longest, failures are forgotten, the bound holds', async (t) => {
+t.test('memory: failures are forgotten `memory` after the last one, never while locked; the bound drops the least recently touched', async (t) => {
   let now = 0
   const attempts = memoryLoginAttempts({ now: () => now, max: 2 })
-  for (const expected of [0, 2]) t.match(await attempts.reserve('u', POLICY), { granted: true, lock: expected })
+  const quick: AttemptPolicy = { threshold: 2, baseDelay: 5000, maxDelay: 5000, memory: 1000 }
+  await attempts.reserve('u', quick)
+  now += 1000
+  t.match(await attempts.reserve('u', quick), { granted: true, lock: 5 }, 'a failure exactly `memory` later still counts')
   now += 2000
-  t.match(await attempts.reserve('u', POLICY), { granted: true, lock: 4 }, 'after the first lock, one more attempt, and the next lock is twice as long')
-  now += 4000
-  t.match(await attempts.reserve('u', POLICY), { granted: true, lock: 8 })
-  now += 8000
-  t.match(await attempts.reserve('u', POLICY), { granted: true, lock: 8 }, 'never longer than maxDelay')
-  now += 8000 + 60_001
-  t.match(await attempts.reserve('u', POLICY), { granted: true, lock: 0 }, 'a failure long after the last starts a new count')
-  await attempts.reserve('a', { ...POLICY, threshold: 1 })
-  await attempts.reserve('b', { ...POLICY, threshold: 1 })
-  t.equal(await attempts.lockedFor('u'), 0, 'the least recently touched key was dropped at the bound')
-  t.equal(await attempts.lockedFor('b'), 2)
+  t.match(await attempts.reserve('u', quick), { granted: false }, 'a lock longer than the memory is kept for its whole length')
+  now += 3001
+  t.match(await attempts.reserve('u', quick), { granted: true, lock: 0 }, 'forgotten once both are over')
+
+  const bounded = memoryLoginAttempts({ now: () => now, max: 2 })
+  const once: AttemptPolicy = { ...POLICY, threshold: 1 }
+  await bounded.reserve('a', once)
+  await bounded.reserve('b', once)
+  now += 1001
+  await bounded.reserve('a', once)
+  await bounded.reserve('c', once)
+  t.equal(await bounded.lockedFor('b'), 0, 'b, least recently touched, was dropped at the bound')
+  t.equal(await bounded.lockedFor('a'), 2, 'a, touched again, was kept')
+  t.equal(await bounded.lockedFor('c'), 1)
 })

@@ -29,11 +29,14 @@ for (const backend of ['pglite', 'postgres'] as const) {
 
     const before = (await users.findById(bob.id))!.passwordChangedAt
     const version = bob.credentialVersion
-    t.equal(await users.setPasswordHash(bob.id, 'rehashed', false), version, 'a rehash keeps the credential version')
+    t.equal(await users.rehash(bob.id, 'h', 'rehashed'), true)
+    t.equal((await users.findById(bob.id))!.credentialVersion, version, 'a rehash keeps the credential version')
+    t.equal(await users.rehash(bob.id, 'h', 'stale'), false, 'a rehash over a hash that is no longer stored changes nothing')
+    t.equal((await users.findById(bob.id))!.passwordHash, 'rehashed')
     t.same((await users.findById(bob.id))!.passwordChangedAt, before, 'a rehash is not a password change')
     // Compared in the database, at its microsecond precision: no sleep needed.
     const [{ at }] = await db.query<{ at: string }>('SELECT password_changed_at::text AS at FROM users WHERE id = $1', [bob.id])
-    t.equal(await users.setPasswordHash(bob.id, 'changed', true), version + 1, 'a change makes a new one')
+    t.equal(await users.changePassword(bob.id, 'changed'), version + 1, 'a change makes a new one')
     t.equal((await users.findById(bob.id))!.passwordHash, 'changed')
     t.equal((await users.findById(bob.id))!.credentialVersion, version + 1)
     const [moved] = await db.query<{ moved: boolean }>('SELECT password_changed_at > $2::timestamptz AS moved FROM users WHERE id = $1', [bob.id, at])

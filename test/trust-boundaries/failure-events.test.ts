@@ -50,3 +50,46 @@ t.test('regression: every failed authentication is one typed security event, nev
   t.notOk(lines.some((l) => l.event === 'auth.failed' && 'sub' in l && l.reason === 'signature'), 'a forgery is never named by the claims it makes up')
   await app.close()
 })
+
+t.test('what the guard answers besides 401: 503 with its body and event, 429 for a throttled login, a 403 event, a 500 for a broken scheme', async (t) => {
+  const lines: Array<Record<string, unknown>> = []
+  const app = Fastify({ logger: { level: 'info', stream: { write: (line: string) => { lines.push(JSON.parse(line)) } } } })
+  await app.register(warden, { scopes: { 'invoices:read': 'Read invoices' } })
+  const { errors } = plugins
+  await app.register(basicAuth, {
+    verify: (username) => {
+      if (username === 'down') throw new Error('store down')
+      if (username === 'locked') throw Object.assign(new errors.WARDEN_ERR_THROTTLED('account'), { retryAfter: 42 })
+      return { subject: username, scopes: [] }
+    }
+  })
+  // A scheme of the app's own that breaks the contract (no scope list): a bug, not a credential.
+  app.warden.addScheme({ name: 'broken', scopes: new Set(['invoices:read']), openapi: { type: 'http', scheme: 'bearer' }, challenge: () => 'Broken', authenticate: () => ({ scheme: 'broken', subject: 'x' } as never) })
+  app.get('/r', { schema: { security: [{ basic: ['invoices:read'] }] } }, async () => 'ok')
+  app.get('/b', { schema: { security: [{ broken: ['invoices:read'] }] } }, async () => 'ok')
+  await app.ready()
+  const basic = (user: string) => ({ authorization: 'Basic ' + Buffer.from(`${user}:pw`).toString('base64') })
+
+  const down = await app.inject({ url: '/r', headers: basic('down') })
+  t.equal(down.statusCode, 503)
+  t.equal(down.headers['retry-after'], '5')
+  t.equal(down.json().detail, 'The service cannot check credentials right now; try again shortly.')
+  t.match(lines.find((l) => l.event === 'auth.unavailable'), { level: 50, scheme: 'basic', msg: "security scheme 'basic' could not check the credential" })
+
+  const locked = await app.inject({ url: '/r', headers: basic('locked') })
+  t.equal(locked.statusCode, 429)
+  t.equal(locked.headers['retry-after'], '42')
+  t.equal(locked.json().detail, 'Too many failed logins; retry in 42 seconds.')
+
+  lines.length = 0
+  t.equal((await app.inject({ url: '/r' })).statusCode, 401)
+  t.notOk(lines.some((l) => l.event === 'auth.scope.denied'), 'a 401 is no scope denial')
+  const denied = await app.inject({ url: '/r', headers: basic('ada') })
+  t.equal(denied.statusCode, 403)
+  t.match(lines.find((l) => l.event === 'auth.scope.denied'), { level: 30, route: '/r', challenge: 'Basic realm="api", charset="UTF-8"' })
+
+  const broken = await app.inject({ url: '/b', headers: { authorization: 'Broken x' } })
+  t.equal(broken.statusCode, 500, 'a scheme that breaks its contract is a server error')
+  t.equal(broken.json().detail, 'The server could not complete the request.', 'and says nothing of it')
+  await app.close()
+})

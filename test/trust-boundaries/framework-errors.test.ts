@@ -73,3 +73,59 @@ t.test('regression: during close() a request on a kept-alive connection gets a p
   t.match(second, /x-content-type-options: nosniff/i)
   t.match(second, /"detail":"The server is shutting down; try again\."/)
 })
+
+/** What a raw client on a socket gets back after writing `request` (and nothing more): the answer and how long it took. */
+async function rawAnswer (port: number, request: string, body?: { size: number }): Promise<{ answer: string, ms: number, sent: number }> {
+  const started = Date.now()
+  return await new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1')
+    let answer = ''
+    let sent = 0
+    socket.on('data', (chunk) => { answer += chunk.toString() })
+    socket.on('error', () => {})
+    socket.on('close', () => { resolve({ answer, ms: Date.now() - started, sent }) })
+    socket.write(request)
+    const chunk = Buffer.alloc(1_000_000, 'x')
+    const more = (): void => {
+      if (body === undefined || socket.destroyed || sent >= body.size) return
+      sent += chunk.length
+      if (socket.write(chunk)) setImmediate(more)
+      else socket.once('drain', more)
+    }
+    more()
+  })
+}
+
+t.test('regression: a request that never arrives whole is cut at requestTimeout with a problem+json 408', async (t) => {
+  const options = secureServerOptions()
+  t.equal(options.requestTimeout, 30_000, 'a request must arrive whole within 30 s')
+  t.same(options.http, { headersTimeout: 30_000 }, 'and Node checks it only when headersTimeout is not longer')
+  // The same options, shortened so that the test takes a second.
+  const app = await invoices({ ...options, requestTimeout: 500, http: { headersTimeout: 500, connectionsCheckingInterval: 100 } } as typeof options)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => app.close())
+  const { port } = app.server.address() as { port: number }
+  const slow = await rawAnswer(port, 'POST /totals HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"amount":')
+  t.match(slow.answer, /^HTTP\/1\.1 408 Request Timeout\r\n/)
+  t.match(slow.answer, /content-type: application\/problem\+json; charset=utf-8\r\n/)
+  t.match(slow.answer, /x-content-type-options: nosniff\r\n/)
+  t.match(slow.answer, /connection: close\r\n/)
+  t.match(slow.answer, /"status":408,"detail":"The request did not arrive in time\."/)
+  t.ok(slow.ms < 5_000, `cut after ${slow.ms} ms`)
+  const garbage = await rawAnswer(port, 'NOT HTTP AT ALL\r\n\r\n')
+  t.match(garbage.answer, /^HTTP\/1\.1 400 Bad Request\r\n[\s\S]*"detail":"The request is not valid HTTP\."/)
+  const huge = await rawAnswer(port, `GET /invoices/1 HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`)
+  t.match(huge.answer, /^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/)
+})
+
+t.test('regression: an answer given before the body was read closes the connection, reading a bounded rest (not 100 MB)', async (t) => {
+  const app = await invoices()
+  app.post('/invoices', { schema: { security: [{ apiKey: [] }] } }, async () => 'created')
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => app.close())
+  const { port } = app.server.address() as { port: number }
+  const refused = await rawAnswer(port, 'POST /invoices HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 104857600\r\n\r\n', { size: 104_857_600 })
+  t.match(refused.answer, /^HTTP\/1\.1 401 /, 'refused at once, before the body')
+  t.match(refused.answer, /connection: close\r\n/i)
+  t.ok(refused.sent <= 40_000_000, `the server stopped reading after ${(refused.sent / 1e6).toFixed(0)} MB (16 MiB past the answer, and the socket buffers)`)
+})

@@ -1,0 +1,42 @@
+import t from 'tap'
+import type { FastifyRequest } from 'fastify'
+import { securityEvent, type SecurityEvent } from '../../plugins/index.js'
+
+/** A request whose logger keeps what it is given, by level. */
+function recording (): { request: FastifyRequest, lines: Array<{ level: string, entry: Record<string, unknown>, message: string }> } {
+  const lines: Array<{ level: string, entry: Record<string, unknown>, message: string }> = []
+  const at = (level: string) => (entry: Record<string, unknown>, message: string) => { lines.push({ level, entry, message }) }
+  const request = { ip: '192.0.2.1', auth: { subject: 'user-1' }, log: { info: at('info'), warn: at('warn'), error: at('error') } } as unknown as FastifyRequest
+  return { request, lines }
+}
+
+t.test('security events: attacks at warn, the service\'s own faults at error, the rest at info, each with the address and subject', async (t) => {
+  const levels: Record<SecurityEvent, string> = {
+    'auth.login.succeeded': 'info',
+    'auth.login.failed': 'info',
+    'auth.login.locked': 'warn',
+    'auth.login.shed': 'warn',
+    'auth.token.refreshed': 'info',
+    'auth.refresh.reuse_detected': 'warn',
+    'auth.token.revoked': 'info',
+    'auth.password.changed': 'info',
+    'auth.scope.denied': 'info',
+    'auth.failed': 'info',
+    'auth.unavailable': 'error',
+    'auth.callback.invalid': 'error',
+    'apikey.created': 'info',
+    'apikey.revoked': 'info',
+    'ratelimit.exceeded': 'warn',
+    'user.created': 'info',
+    'user.deleted': 'info',
+    'request.host.refused': 'warn'
+  }
+  for (const [event, level] of Object.entries(levels) as Array<[SecurityEvent, string]>) {
+    const { request, lines } = recording()
+    securityEvent(request, event, { reason: 'test' })
+    t.same(lines, [{ level, entry: { event, ip: '192.0.2.1', subject: 'user-1', reason: 'test' }, message: event }], event)
+  }
+  const { request, lines } = recording()
+  securityEvent(request, 'auth.login.failed', {}, 'a message of its own')
+  t.equal(lines[0].message, 'a message of its own')
+})
