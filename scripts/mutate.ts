@@ -10,13 +10,13 @@ import { Stryker } from '@stryker-mutator/core'
  * `reports/mutation/<file>.json`.
  */
 const TARGETS: Record<string, string[]> = {
-  'plugins/oauth2-bearer/verify.ts': ['test/oauth2-bearer/hostile-tokens.test.ts', 'test/oauth2-bearer/claims.test.ts', 'test/oauth2-bearer/keys.test.ts', 'test/oauth2-bearer/differential-jose.test.ts', 'test/oauth2-bearer/cache.test.ts'],
+  'plugins/oauth2-bearer/verify.ts': ['test/oauth2-bearer/verify.test.ts', 'test/oauth2-bearer/hostile-tokens.test.ts', 'test/oauth2-bearer/claims.test.ts', 'test/oauth2-bearer/keys.test.ts', 'test/oauth2-bearer/differential-jose.test.ts', 'test/oauth2-bearer/cache.test.ts'],
   'plugins/core/requirement.ts': ['test/core/requirement.test.ts', 'test/core/startup.test.ts', 'test/core/registration-order.test.ts', 'test/openapi/document.test.ts'],
   'plugins/core/guard.ts': ['test/core/requirement.test.ts', 'test/trust-boundaries/callbacks.test.ts', 'test/trust-boundaries/failure-events.test.ts', 'test/trust-boundaries/framework-errors.test.ts', 'test/hardening/lockout.test.ts'],
   'plugins/trusted-hosts.ts': ['test/hardening/trusted-hosts.test.ts'],
   'plugins/oauth2-server/lockout.ts': ['test/stores/login-attempts.test.ts'],
   'plugins/oauth2-server/lockout-redis.ts': ['test/stores/login-attempts.test.ts'],
-  'plugins/oauth2-server/login.ts': ['test/hardening/lockout.test.ts', 'test/oauth2-server/user-app.test.ts', 'test/identity/credential-change.test.ts', 'test/passwords/load-shedding.test.ts'],
+  'plugins/oauth2-server/login.ts': ['test/oauth2-server/password-login.test.ts', 'test/trust-boundaries/callbacks.test.ts', 'test/hardening/lockout.test.ts', 'test/oauth2-server/user-app.test.ts', 'test/identity/credential-change.test.ts', 'test/passwords/load-shedding.test.ts'],
   'plugins/oauth2-server/refresh-rotation.ts': ['test/identity/sessions.test.ts', 'test/identity/refresh-retries.test.ts', 'test/identity/credential-change.test.ts', 'test/oauth2-server/user-app.test.ts'],
   'stores/refresh-tokens.ts': ['test/stores/sessions.test.ts', 'test/identity/refresh-retries.test.ts', 'test/identity/credential-change.test.ts'],
   'plugins/core/events.ts': ['test/core/events.test.ts'],

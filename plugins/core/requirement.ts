@@ -65,8 +65,9 @@ function hasScopes (principal: AuthPrincipal, scopes: readonly string[]): boolea
   return true
 }
 
-function isPromise<T> (value: T | Promise<T>): value is Promise<T> {
-  return value !== null && typeof value === 'object' && typeof (value as Promise<T>).then === 'function'
+/** A user's scheme may answer with any thenable (another promise library, another realm), not only a native Promise. */
+function isPromise<T> (value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return value !== null && typeof value === 'object' && typeof (value as PromiseLike<T>).then === 'function'
 }
 
 /** Run a scheme; whatever it throws (a callback, a store, a provider) becomes DependencyUnavailable naming it. */
@@ -77,7 +78,7 @@ function attempt (scheme: SecurityScheme, request: FastifyRequest): AuthOutcome 
   } catch (err) {
     throw new DependencyUnavailable(scheme.name, err)
   }
-  return isPromise(outcome) ? outcome.catch((err: unknown) => { throw new DependencyUnavailable(scheme.name, err) }) : outcome
+  return isPromise(outcome) ? Promise.resolve(outcome).catch((err: unknown) => { throw new DependencyUnavailable(scheme.name, err) }) : outcome
 }
 
 interface Resolved {

@@ -206,3 +206,23 @@ t.test('pinned rules: each scheme once per request and per challenge list, AND t
   t.same(badKey.headers['www-authenticate'], ['Bearer realm="api"', 'ApiKey realm="api", header="X-API-Key", error="invalid_token"'],
     'the bearer term fails first (no token), yet the answer is about the key that was sent: every scheme is consulted')
 })
+
+t.test("a user's scheme may answer with a thenable that is not a native Promise, and its rejection is a 503 naming the scheme", async (t) => {
+  const { app, readKey } = await schemesApp()
+  const apiKey = app.warden.schemes.get('apiKey')!
+  const thenable = (run: () => unknown): PromiseLike<never> => ({
+    then: (resolve, reject) => Promise.resolve().then(run).then(resolve as never, reject) as never
+  })
+  app.warden.addScheme({ ...apiKey, name: 'lazy', authenticate: (request) => thenable(() => apiKey.authenticate(request)) as never })
+  app.warden.addScheme({ ...apiKey, name: 'failing', authenticate: () => thenable(() => { throw new Error('store down') }) as never })
+  app.get('/lazy', { schema: { security: [{ lazy: ['users:read'] }] } }, echo)
+  app.get('/failing', { schema: { security: [{ failing: [] }] } }, echo)
+  await app.ready()
+  const ok = await app.inject({ url: '/lazy', headers: { 'x-api-key': readKey } })
+  t.equal(ok.statusCode, 200)
+  t.match(ok.json().auth, { scheme: 'apiKey', subject: 'svc-reader' })
+  t.equal((await app.inject({ url: '/lazy', headers: { 'x-api-key': 'wdn_bad' } })).statusCode, 401)
+  const down = await app.inject({ url: '/failing', headers: { 'x-api-key': readKey } })
+  t.equal(down.statusCode, 503)
+  t.notMatch(down.body, /store down/, 'the cause stays in the log')
+})

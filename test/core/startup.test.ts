@@ -49,6 +49,13 @@ t.test('with no scheme registered, a route that needs one cannot start', async (
   await t.rejects(start(app), { code: 'WARDEN_ERR_UNKNOWN_SCHEME', message: /GET \/x.*\(default: any\).*none/ })
 })
 
+t.test('a route naming a scheme when none is registered says so', async (t) => {
+  const app = Fastify()
+  await app.register(warden)
+  app.get('/x', { schema: { security: [{ oauth2: [] }] } }, ok)
+  await t.rejects(start(app), { code: 'WARDEN_ERR_UNKNOWN_SCHEME', message: "route 'GET /x': security scheme 'oauth2' is not registered (registered: none)" })
+})
+
 t.test('a scheme name registered twice is refused', async (t) => {
   const { app } = await schemesApp()
   const scheme = { name: 'apiKey', scopes: new Set<string>(), openapi: { type: 'http' as const, scheme: 'bearer' }, challenge: () => 'X', authenticate: () => null }

@@ -62,7 +62,9 @@ t.test('regression: a Host is parsed by RFC 9110\'s grammar before it is compare
   for (const host of ['a.example.com', 'a.example.com:8443', 'a-b.c.example.com', 'api.example.net']) t.equal((await app.inject({ url: '/x', headers: { host } })).statusCode, 200, host)
   const long = 'a'.repeat(60) + '.' + 'b'.repeat(60) + '.evil.test'
   await app.inject({ url: '/x', headers: { host: long } })
-  t.match(lines.findLast((l) => l.event === 'request.host.refused'), { host: long.slice(0, 100), msg: 'untrusted Host header' }, 'the logged host is bounded')
+  const logged = lines.findLast((l) => l.event === 'request.host.refused')
+  t.equal(logged?.host, long.slice(0, 100), 'the logged host is bounded to 100 characters')
+  t.equal(logged?.msg, 'untrusted Host header')
   t.equal(last.json().detail, 'The Host header names a host this API does not serve.')
 })
 
@@ -97,6 +99,7 @@ t.test('regression: over a socket, two Host lines and an absolute-form target fo
   t.equal(await raw(port, 'GET xhttp://a.example.com/x HTTP/1.1\r\nHost: a.example.com\r\nConnection: close\r\n\r\n'), 400, 'another scheme names no authority of ours')
   t.equal(await raw(port, 'OPTIONS * HTTP/1.1\r\nHost: a.example.com\r\nConnection: close\r\n\r\n'), 404, 'OPTIONS * (asterisk form) is let through: no route answers it')
   t.equal(await raw(port, 'GET * HTTP/1.1\r\nHost: a.example.com\r\nConnection: close\r\n\r\n'), 400, 'the asterisk form is OPTIONS only')
+  t.equal(await raw(port, 'OPTIONS http://evil.test/x HTTP/1.1\r\nHost: a.example.com\r\nConnection: close\r\n\r\n'), 400, 'and OPTIONS is no pass for an absolute target')
   t.equal(await raw(port, 'GET /x HTTP/1.1\r\nFrom: ops@example.com\r\nHost: a.example.com\r\nConnection: close\r\n\r\n'), 200, 'one Host among other four-letter headers')
   t.equal(await raw(port, 'GET /x HTTP/1.0\r\n\r\n'), 400, 'no Host at all (HTTP/1.0)')
 })

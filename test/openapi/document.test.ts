@@ -13,6 +13,10 @@ async function documentedApp () {
   app.get('/health', { schema: { security: [] } }, async () => ({ ok: true }))
   app.get('/custom', { schema: { security: [{ basic: [] }], response: { 401: { description: 'Mine', type: 'object' } } } }, async () => 'x')
   app.post('/notes', { schema: { security: [], body: { type: 'object', properties: { text: { type: 'string', maxLength: 10 } } } } }, async () => 'x')
+  // A 403 is possible as soon as one alternative, or one term of it, asks for a scope.
+  app.get('/either', { schema: { security: [{ apiKey: [] }, { oauth2: ['admin'] }] } }, async () => 'x')
+  app.get('/and', { schema: { security: [{ apiKey: [], oauth2: ['admin'] }] } }, async () => 'x')
+  app.get('/none', { schema: { security: [{ apiKey: [] }, { oauth2: [], basic: [] }] } }, async () => 'x')
   await app.ready()
   return fixture
 }
@@ -52,6 +56,9 @@ t.test('every operation shows the requirement that is enforced, with 401/403 whe
   t.same(Object.keys(health.responses), ['200'])
 
   t.equal(paths['/custom'].get.responses['401'].description, 'Mine', "a route's own 401 is kept")
+  t.same(Object.keys(paths['/either'].get.responses).sort(), ['200', '401', '403'], 'one alternative with a scope: 403 documented')
+  t.same(Object.keys(paths['/and'].get.responses).sort(), ['200', '401', '403'], 'one term with a scope: 403 documented')
+  t.same(Object.keys(paths['/none'].get.responses).sort(), ['200', '401'], 'no scope anywhere: no 403')
   t.notOk(Object.keys(paths).some((p) => p.startsWith('/docs')), 'Swagger UI routes are not in the document')
 })
 

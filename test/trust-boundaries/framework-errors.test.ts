@@ -68,6 +68,7 @@ t.test('regression: during close() a request on a kept-alive connection gets a p
   t.match(first, /^HTTP\/1\.1 200/)
   t.match(second, /^HTTP\/1\.1 503/)
   t.match(second, /retry-after: 1\r\n/i)
+  t.match(second, /connection: close\r\n/i, 'the connection closes with it')
   t.match(second, /content-type: application\/problem\+json/i)
   t.match(second, /x-request-id: during-close/i)
   t.match(second, /x-content-type-options: nosniff/i)
