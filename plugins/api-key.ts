@@ -5,6 +5,7 @@ import { safeEqual } from './core/compare.js'
 import { ExpiringCache } from './core/expiring-cache.js'
 import { functionOption, integerOption, schemeOptions, stringOption } from './core/options.js'
 import { credentialRefused } from './core/events.js'
+import { afterCallback } from './core/callbacks.js'
 import { admission } from './api-key/admission.js'
 import { INVALID_CREDENTIALS, type AuthOutcome } from './core/types.js'
 import { API_KEY_LENGTH, apiKeyPrefix, generateApiKey } from './api-key/format.js'
@@ -72,8 +73,7 @@ const apiKeyPlugin: FastifyPluginAsync<ApiKeyOptions> = async (fastify, opts) =>
     if (prefix === undefined) return refused(request, 'malformed')
     const known = staticKeys.get(prefix)
     if (known !== undefined || lookup === undefined) return check(request, key, prefix, known ?? null)
-    const found = lookup(prefix, request)
-    return found instanceof Promise ? found.then((r) => check(request, key, prefix, r)) : check(request, key, prefix, found)
+    return afterCallback(lookup(prefix, request), (record) => check(request, key, prefix, record))
   }
 
   fastify.decorate('apiKeys', {

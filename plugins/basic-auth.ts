@@ -4,7 +4,7 @@ import { errors } from './core/errors.js'
 import { schemeOptions } from './core/options.js'
 import { INVALID_CREDENTIALS, type AuthOutcome, type WardenUser } from './core/types.js'
 import { authorizationCredentials, decodeBasic } from './core/authorization.js'
-import { callbackFault, checkGrant } from './core/callbacks.js'
+import { afterCallback, callbackFault, checkGrant } from './core/callbacks.js'
 import { credentialRefused } from './core/events.js'
 
 /** What `verify` returns for a valid user name and password. */
@@ -24,7 +24,7 @@ export interface BasicAuthOptions {
    * (`createPasswordHasher()`), whose `verify(undefined, password)` checks a dummy hash, so an
    * unknown user takes as long as a wrong password.
    */
-  verify: (username: string, password: string, request: FastifyRequest) => BasicAuthUser | null | Promise<BasicAuthUser | null>
+  verify: (username: string, password: string, request: FastifyRequest) => BasicAuthUser | null | PromiseLike<BasicAuthUser | null>
   /** Scopes this scheme grants; a subset of the core's catalog, all of it by default. */
   scopes?: string[]
 }
@@ -59,8 +59,7 @@ const basicAuthPlugin: FastifyPluginAsync<BasicAuthOptions> = async (fastify, op
     if (encoded === undefined) return null
     const credentials = parseBasic(encoded)
     if (credentials === undefined) return refused(request, 'malformed')
-    const user = verify(credentials.username, credentials.password, request)
-    return user instanceof Promise ? user.then((u) => accept(request, u)) : accept(request, user)
+    return afterCallback(verify(credentials.username, credentials.password, request), (user) => accept(request, user))
   }
 
   warden.addScheme({

@@ -17,7 +17,7 @@ const TARGETS: Record<string, string[]> = {
   'plugins/oauth2-server/lockout.ts': ['test/stores/login-attempts.test.ts'],
   'plugins/oauth2-server/lockout-redis.ts': ['test/stores/login-attempts.test.ts'],
   'plugins/oauth2-server/login.ts': ['test/oauth2-server/password-login.test.ts', 'test/trust-boundaries/callbacks.test.ts', 'test/hardening/lockout.test.ts', 'test/oauth2-server/user-app.test.ts', 'test/identity/credential-change.test.ts', 'test/passwords/load-shedding.test.ts'],
-  'plugins/oauth2-server/refresh-rotation.ts': ['test/identity/sessions.test.ts', 'test/identity/refresh-retries.test.ts', 'test/identity/credential-change.test.ts', 'test/oauth2-server/user-app.test.ts'],
+  'plugins/oauth2-server/refresh-rotation.ts': ['test/oauth2-server/refresh-rotation.test.ts', 'test/identity/session-records.test.ts', 'test/identity/sessions.test.ts', 'test/identity/refresh-retries.test.ts', 'test/identity/credential-change.test.ts', 'test/oauth2-server/user-app.test.ts'],
   'stores/refresh-tokens.ts': ['test/stores/sessions.test.ts', 'test/identity/refresh-retries.test.ts', 'test/identity/credential-change.test.ts'],
   'plugins/core/events.ts': ['test/core/events.test.ts'],
   'plugins/core/redaction.ts': ['test/hardening/redaction.test.ts'],

@@ -33,7 +33,7 @@ export interface ApiKeyOptions {
   /** Server-side HMAC key for stored digests, at least 32 bytes. */
   secret: string | Buffer
   /** Find a stored key by its prefix; return `null` for none (or a revoked one). */
-  lookup?: (prefix: string, request: FastifyRequest) => ApiKeyRecord | null | Promise<ApiKeyRecord | null>
+  lookup?: (prefix: string, request: FastifyRequest) => ApiKeyRecord | null | PromiseLike<ApiKeyRecord | null>
   /** Keys from configuration (hashed at registration). */
   keys?: StaticApiKey[]
   /** Scopes this scheme grants; a subset of the core's catalog, all of it by default. */

@@ -21,6 +21,19 @@ export function callbackFault (request: FastifyRequest, callback: string, field:
   securityEvent(request, 'auth.callback.invalid', { callback, field, expected }, `${callback} returned a value fastify-warden refuses: ${field} ${expected}`)
 }
 
+/** Any thenable, as `await` sees one: an app's callback may answer with a query builder or another promise library's promise. */
+export function isThenable<T> (value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return value !== null && typeof value === 'object' && typeof (value as PromiseLike<T>).then === 'function'
+}
+
+/**
+ * Go on with what an app's callback answered, now when it answered at once, or once it settles:
+ * a thenable that is not a native Promise is awaited too, never taken for the answer itself.
+ */
+export function afterCallback<T, R> (value: T | PromiseLike<T>, next: (value: T) => R | Promise<R>): R | Promise<R> {
+  return isThenable(value) ? Promise.resolve(value).then(next) : next(value)
+}
+
 const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value)
 
 /**

@@ -1,9 +1,9 @@
 import type { FastifyRequest } from 'fastify'
-import { callbackFault } from './callbacks.js'
+import { afterCallback, callbackFault } from './callbacks.js'
 import { INVALID_CREDENTIALS, type AuthOutcome, type AuthPrincipal, type WardenUser } from './types.js'
 
 /** An app's `resolveUser`: the current user behind a verified credential, or `null` to refuse it. */
-export type ResolveUser<Credential> = (credential: Credential, request: FastifyRequest) => WardenUser | null | Promise<WardenUser | null>
+export type ResolveUser<Credential> = (credential: Credential, request: FastifyRequest) => WardenUser | null | PromiseLike<WardenUser | null>
 
 /**
  * The last step of every scheme that checks a credential the app issued to a user (a token, an
@@ -24,7 +24,6 @@ export function currentUser<Credential> (
       }
       return Object.freeze({ ...principal, user: Object.freeze(user as WardenUser) })
     }
-    const user = resolve(credential, request)
-    return user instanceof Promise ? user.then(found) : found(user)
+    return afterCallback(resolve(credential, request), found)
   }
 }

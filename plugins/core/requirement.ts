@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import { errors } from './errors.js'
 import { frozenProblem } from './problem.js'
 import { INVALID_CREDENTIALS, type AuthOutcome, type AuthPrincipal, type SecurityRequirement, type SecurityScheme } from './types.js'
-import { DependencyUnavailable } from './callbacks.js'
+import { DependencyUnavailable, isThenable } from './callbacks.js'
 
 /** A refusal, built once per route at start-up and sent as is. */
 export class Denial {
@@ -65,20 +65,16 @@ function hasScopes (principal: AuthPrincipal, scopes: readonly string[]): boolea
   return true
 }
 
-/** A user's scheme may answer with any thenable (another promise library, another realm), not only a native Promise. */
-function isPromise<T> (value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return value !== null && typeof value === 'object' && typeof (value as PromiseLike<T>).then === 'function'
-}
-
 /** Run a scheme; whatever it throws (a callback, a store, a provider) becomes DependencyUnavailable naming it. */
 function attempt (scheme: SecurityScheme, request: FastifyRequest): AuthOutcome | Promise<AuthOutcome> {
-  let outcome: AuthOutcome | Promise<AuthOutcome>
+  let outcome: AuthOutcome | PromiseLike<AuthOutcome>
   try {
     outcome = scheme.authenticate(request)
   } catch (err) {
     throw new DependencyUnavailable(scheme.name, err)
   }
-  return isPromise(outcome) ? Promise.resolve(outcome).catch((err: unknown) => { throw new DependencyUnavailable(scheme.name, err) }) : outcome
+  // A user's scheme may answer with any thenable, not only a native Promise.
+  return isThenable(outcome) ? Promise.resolve(outcome).catch((err: unknown) => { throw new DependencyUnavailable(scheme.name, err) }) : outcome
 }
 
 interface Resolved {
@@ -143,7 +139,7 @@ function oneScheme (scheme: SecurityScheme, scopes: readonly string[], { missing
   }
   return (request) => {
     const outcome = attempt(scheme, request)
-    return isPromise(outcome) ? outcome.then(decide) : decide(outcome)
+    return isThenable(outcome) ? outcome.then(decide) : decide(outcome)
   }
 }
 

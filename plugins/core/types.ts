@@ -72,5 +72,5 @@ export interface SecurityScheme {
   /** The `WWW-Authenticate` challenge for a reply of this kind (`scope` for insufficient_scope). */
   challenge(kind: ChallengeKind, scope?: string): string
   /** Turn a request into a principal, or say why not. Must not throw for a bad credential. */
-  authenticate(request: FastifyRequest): AuthOutcome | Promise<AuthOutcome>
+  authenticate(request: FastifyRequest): AuthOutcome | PromiseLike<AuthOutcome>
 }

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import { callbackFault } from '../core/callbacks.js'
+import { afterCallback, callbackFault } from '../core/callbacks.js'
 import { INVALID_CREDENTIALS, type AuthOutcome, type AuthPrincipal, type WardenClaims } from '../core/types.js'
 import { currentUser } from '../core/current-user.js'
 import type { RefusalKind } from './verify.js'
@@ -28,7 +28,6 @@ export function admission (settings: Pick<BearerSettings, 'isRevoked' | 'resolve
       callbackFault(request, 'isRevoked', '(result)', 'must be a boolean')
       return INVALID_CREDENTIALS
     }
-    const revoked = isRevoked(principal.claims as WardenClaims, request)
-    return revoked instanceof Promise ? revoked.then(decide) : decide(revoked)
+    return afterCallback(isRevoked(principal.claims as WardenClaims, request), decide)
   }
 }

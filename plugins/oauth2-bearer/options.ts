@@ -83,13 +83,13 @@ export interface OAuth2BearerOptions {
    */
   claims?: TObject
   /** Called for every verified token (cached or not); `true` refuses it. */
-  isRevoked?: (claims: WardenClaims, request: FastifyRequest) => boolean | Promise<boolean>
+  isRevoked?: (claims: WardenClaims, request: FastifyRequest) => boolean | PromiseLike<boolean>
   /**
    * The current user of a verified, unrevoked token, set as `request.auth.user` (as Basic's
    * `verify` can): FastAPI's `get_current_user`. `null` refuses the token (the account is gone
    * or disabled). Called for every request; cached tokens included.
    */
-  resolveUser?: (claims: WardenClaims, request: FastifyRequest) => WardenUser | null | Promise<WardenUser | null>
+  resolveUser?: (claims: WardenClaims, request: FastifyRequest) => WardenUser | null | PromiseLike<WardenUser | null>
   /** Cache verified tokens: `{ max }` entries. Default off. */
   cache?: false | { max?: number }
   /**

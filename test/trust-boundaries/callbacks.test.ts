@@ -130,3 +130,41 @@ t.test("regression: the token endpoint's user verifier is checked; one that thro
   t.equal(res.headers['cache-control'], 'no-store')
   t.notOk('access_token' in res.json())
 })
+
+/** What a query builder (knex, Kysely's compiled queries) or another promise library hands back: a thenable, not a Promise. */
+const thenable = <T>(value: T): PromiseLike<T> => ({ then: (resolve, reject) => Promise.resolve(value).then(resolve, reject) as never })
+
+t.test('regression: every app callback may answer with a thenable that is not a native Promise, and is awaited, never taken for the answer', async (t) => {
+  const bearer = (options: Partial<OAuth2BearerOptions>) => async (server: FastifyInstance): Promise<void> => {
+    await server.register(oauth2Bearer, { secret: SECRET, issuer: 'https://id.test', audience: 'https://api.test', ...options } as OAuth2BearerOptions)
+  }
+  const token = (server: FastifyInstance) => ({ authorization: `Bearer ${server.accessTokens.sign({ sub: 'u-1', scope: ['invoices:read'] }).token}` })
+
+  const gone = await app(bearer({ resolveUser: () => thenable(null) }))
+  t.equal((await gone.app.inject({ url: '/invoices', headers: token(gone.app) })).statusCode, 401, 'resolveUser: a user gone is refused (the thenable itself was taken for a user)')
+  const found = await app(bearer({ resolveUser: () => thenable({ name: 'Ada' }) }))
+  t.equal((await found.app.inject({ url: '/invoices', headers: token(found.app) })).statusCode, 200)
+
+  const revoked = await app(bearer({ isRevoked: () => thenable(true) }))
+  t.equal((await revoked.app.inject({ url: '/invoices', headers: token(revoked.app) })).statusCode, 401, 'isRevoked')
+  const live = await app(bearer({ isRevoked: () => thenable(false) }))
+  t.equal((await live.app.inject({ url: '/invoices', headers: token(live.app) })).statusCode, 200)
+
+  const keyOwner = async (user: unknown) => await app(async (server) => {
+    await server.register(apiKey, { secret: SECRET, keys: [{ id: 'k1', key: issued.key, subject: 'svc', scopes: ['invoices:read'] }], resolveUser: () => thenable(user) as never })
+  })
+  t.equal((await (await keyOwner(null)).app.inject({ url: '/invoices', headers: { 'x-api-key': issued.key } })).statusCode, 401, 'apiKey resolveUser: an owner gone')
+  t.equal((await (await keyOwner({ name: 'svc' })).app.inject({ url: '/invoices', headers: { 'x-api-key': issued.key } })).statusCode, 200)
+
+  const looked = await app(withLookup((r) => thenable(r)))
+  t.equal((await looked.app.inject({ url: '/invoices', headers: { 'x-api-key': issued.key } })).statusCode, 200, 'apiKey lookup')
+  const unknown = await app(withLookup(() => thenable(null)))
+  t.equal((await unknown.app.inject({ url: '/invoices', headers: { 'x-api-key': issued.key } })).statusCode, 401)
+
+  const basic = await app(async (server) => {
+    await server.register(basicAuth, { verify: (username: string) => thenable(username === 'ada' ? { subject: 'ada', scopes: ['invoices:read'] } : null) } as BasicAuthOptions)
+  })
+  const as = (username: string) => ({ authorization: 'Basic ' + Buffer.from(`${username}:pw`).toString('base64') })
+  t.equal((await basic.app.inject({ url: '/invoices', headers: as('ada') })).statusCode, 200, 'basicAuth verify')
+  t.equal((await basic.app.inject({ url: '/invoices', headers: as('eve') })).statusCode, 401)
+})
