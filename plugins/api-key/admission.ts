@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify'
+import { afterCallback } from '../core/callbacks.js'
 import { currentUser } from '../core/current-user.js'
 import { INVALID_CREDENTIALS, type AuthOutcome, type AuthPrincipal } from '../core/types.js'
 import type { ApiKeyOptions, ApiKeyRecord } from './options.js'
@@ -10,6 +11,7 @@ function principals (scheme: string): (record: ApiKeyRecord) => AuthPrincipal {
   const made = new WeakMap<ApiKeyRecord, AuthPrincipal>()
   return (record) => {
     let principal = made.get(record)
+    // Stryker disable next-line ConditionalExpression: equivalent, a principal made again is the same, only slower
     if (principal === undefined) {
       principal = Object.freeze({
         scheme,
@@ -18,6 +20,7 @@ function principals (scheme: string): (record: ApiKeyRecord) => AuthPrincipal {
         apiKeyId: record.id,
         ...(record.user === undefined ? {} : { user: record.user })
       })
+      // Stryker disable next-line all: equivalent, as above
       made.set(record, principal)
     }
     return principal
@@ -32,7 +35,12 @@ export function admission (scheme: string, { onUse, resolveUser }: Pick<ApiKeyOp
   const principalOf = principals(scheme)
   const owner = resolveUser === undefined ? undefined : currentUser('apiKey.resolveUser', resolveUser, (request, principal) => refused(request, 'user', { api_key: principal.apiKeyId as string }))
   const used = (request: FastifyRequest, record: ApiKeyRecord, outcome: AuthOutcome): AuthOutcome => {
-    if (outcome !== null && outcome !== INVALID_CREDENTIALS) onUse?.(record, request)
+    // The owner check answers a principal or a refusal, never null (no credential).
+    if (outcome !== INVALID_CREDENTIALS && onUse !== undefined) {
+      const recorded = afterCallback(onUse(record, request), () => {})
+      // Not awaited, but never an unhandled rejection (which would end the process).
+      if (recorded instanceof Promise) recorded.catch((err: unknown) => { request.log.error({ err, callback: 'apiKey.onUse', api_key: record.id }, 'apiKey.onUse failed') })
+    }
     return outcome
   }
   return function admit (request, record, nowSec) {

@@ -50,8 +50,11 @@ export interface ApiKeyOptions {
    * with its owner's account at once, whatever the cache holds.
    */
   resolveUser?: ResolveUser<ApiKeyRecord>
-  /** Told of every successful use, e.g. to record last use in batches. Must not throw. */
-  onUse?: (record: ApiKeyRecord, request: FastifyRequest) => void
+  /**
+   * Told of every successful use, e.g. to record last use in batches. Not awaited: the request
+   * goes on; a promise it returns that rejects is logged at `error`, and a throw is a 503.
+   */
+  onUse?: (record: ApiKeyRecord, request: FastifyRequest) => void | PromiseLike<void>
   /** Clock in ms since the epoch (tests). */
   now?: () => number
 }

@@ -21,17 +21,23 @@ export function callbackFault (request: FastifyRequest, callback: string, field:
   securityEvent(request, 'auth.callback.invalid', { callback, field, expected }, `${callback} returned a value fastify-warden refuses: ${field} ${expected}`)
 }
 
-/** Any thenable, as `await` sees one: an app's callback may answer with a query builder or another promise library's promise. */
-export function isThenable<T> (value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return value !== null && typeof value === 'object' && typeof (value as PromiseLike<T>).then === 'function'
-}
-
 /**
- * Go on with what an app's callback answered, now when it answered at once, or once it settles:
- * a thenable that is not a native Promise is awaited too, never taken for the answer itself.
+ * Go on with what an app's callback answered, now when it answered at once, or once it settles.
+ * Any thenable is awaited as `await` would (an object or a function with a `then`: a knex or
+ * Kysely query, another promise library's promise), never taken for the answer itself; its
+ * `then` is read once, so a getter cannot answer one thing to the check and another to the call.
+ * A `then` that throws is a rejection.
  */
-export function afterCallback<T, R> (value: T | PromiseLike<T>, next: (value: T) => R | Promise<R>): R | Promise<R> {
-  return isThenable(value) ? Promise.resolve(value).then(next) : next(value)
+export function afterCallback<T, R> (value: T | PromiseLike<T>, next: (value: T) => R): R | Promise<Awaited<R>> {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return next(value as T)
+  let then: unknown
+  try {
+    then = (value as PromiseLike<T>).then
+  } catch (err) {
+    return Promise.reject(err)
+  }
+  if (typeof then !== 'function') return next(value as T)
+  return new Promise<T>((resolve, reject) => { then.call(value, resolve, reject) }).then(next) as Promise<Awaited<R>>
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value)

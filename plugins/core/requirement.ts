@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import { errors } from './errors.js'
 import { frozenProblem } from './problem.js'
 import { INVALID_CREDENTIALS, type AuthOutcome, type AuthPrincipal, type SecurityRequirement, type SecurityScheme } from './types.js'
-import { DependencyUnavailable, isThenable } from './callbacks.js'
+import { afterCallback, DependencyUnavailable } from './callbacks.js'
 
 /** A refusal, built once per route at start-up and sent as is. */
 export class Denial {
@@ -65,16 +65,29 @@ function hasScopes (principal: AuthPrincipal, scopes: readonly string[]): boolea
   return true
 }
 
-/** Run a scheme; whatever it throws (a callback, a store, a provider) becomes DependencyUnavailable naming it. */
+/** What a scheme answered, if it is an outcome at all: a user's scheme is held to the contract too. */
+function checked (outcome: unknown): AuthOutcome {
+  if (outcome === null || outcome === INVALID_CREDENTIALS) return outcome
+  const principal = outcome as Partial<AuthPrincipal> | undefined
+  if (typeof principal !== 'object' || typeof principal.subject !== 'string' || principal.subject === '' || !Array.isArray(principal.scopes)) {
+    throw new TypeError('authenticate() must answer null, INVALID_CREDENTIALS or a principal { subject, scopes }')
+  }
+  return outcome as AuthOutcome
+}
+
+/**
+ * Run a scheme; whatever it throws or answers outside the contract (a callback, a store, a
+ * provider) becomes DependencyUnavailable naming it: a 503, never an admission.
+ */
 function attempt (scheme: SecurityScheme, request: FastifyRequest): AuthOutcome | Promise<AuthOutcome> {
-  let outcome: AuthOutcome | PromiseLike<AuthOutcome>
+  let outcome: AuthOutcome | Promise<AuthOutcome>
   try {
-    outcome = scheme.authenticate(request)
+    outcome = afterCallback(scheme.authenticate(request), checked)
   } catch (err) {
     throw new DependencyUnavailable(scheme.name, err)
   }
-  // A user's scheme may answer with any thenable, not only a native Promise.
-  return isThenable(outcome) ? Promise.resolve(outcome).catch((err: unknown) => { throw new DependencyUnavailable(scheme.name, err) }) : outcome
+  // Only afterCallback's own promise, when the scheme answered with a thenable.
+  return outcome instanceof Promise ? outcome.catch((err: unknown) => { throw new DependencyUnavailable(scheme.name, err) }) : outcome
 }
 
 interface Resolved {
@@ -139,7 +152,7 @@ function oneScheme (scheme: SecurityScheme, scopes: readonly string[], { missing
   }
   return (request) => {
     const outcome = attempt(scheme, request)
-    return isThenable(outcome) ? outcome.then(decide) : decide(outcome)
+    return outcome instanceof Promise ? outcome.then(decide) : decide(outcome)
   }
 }
 

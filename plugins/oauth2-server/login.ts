@@ -27,7 +27,7 @@ export interface UserGrant {
   credential?: number
 }
 
-export type VerifyUser = (username: string, password: string, request: FastifyRequest) => UserGrant | null | Promise<UserGrant | null>
+export type VerifyUser = (username: string, password: string, request: FastifyRequest) => UserGrant | null | PromiseLike<UserGrant | null>
 
 /**
  * A user name and password through the verifier, behind the lockout and the address budget:

@@ -20,7 +20,7 @@ export interface OAuth2ServerOptions {
    * At every refresh: the subject's grant today, or `null` when the account is gone or disabled
    * (the session then ends). Default: the session keeps what it was granted at login.
    */
-  findSubject?: (subject: string, request: FastifyRequest) => UserGrant | null | Promise<UserGrant | null>
+  findSubject?: (subject: string, request: FastifyRequest) => UserGrant | null | PromiseLike<UserGrant | null>
   /** Refresh-token families and revoked ids. Turns on `refresh_token` and the RFC 7009 revocation endpoint. */
   sessions?: SessionStore
   /** Confidential clients, id → `{ secret, scopes? }`; a client with `scopes` may use `client_credentials`. */

@@ -76,7 +76,7 @@ export interface Revocation {
 export interface RevocationSink {
   revoke (revocations: readonly Revocation[]): Promise<void>
   /** Whether a token's id or session is revoked: a session revoked by its `sid` refreshes no more. */
-  isRevoked (claims: { jti?: unknown, sid?: unknown }): boolean | Promise<boolean>
+  isRevoked (claims: { jti?: unknown, sid?: unknown }): boolean | PromiseLike<boolean>
 }
 
 /** The storage of sessions: refresh-token families and revoked token ids. */

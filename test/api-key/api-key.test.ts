@@ -128,3 +128,25 @@ t.test('options are validated at registration', async (t) => {
     await t.rejects((async () => { await app.ready() })(), { code: 'WARDEN_ERR_OPTION', message }, message.source)
   }
 })
+
+t.test("a stored record's user is request.auth.user (a record without one has none); an expired key's refusal names the key, never the secret", async (t) => {
+  const lines: Array<Record<string, unknown>> = []
+  const store = new Map<string, ApiKeyRecord>()
+  const app = Fastify({ logger: { level: 'info', stream: { write: (line: string) => { lines.push(JSON.parse(line)) } } } })
+  await app.register(warden, { scopes: SCOPES })
+  await app.register(apiKey, { secret: SECRET, now: () => NOW, lookup: (prefix) => store.get(prefix) ?? null })
+  app.get('/r', { schema: { security: [{ apiKey: ['users:read'] }] } }, async (req) => req.auth)
+  t.teardown(() => app.close())
+  await app.ready()
+  const owned = app.apiKeys.issue()
+  const bare = app.apiKeys.issue()
+  const expired = app.apiKeys.issue()
+  store.set(owned.prefix, { id: 'o', digest: owned.digest, subject: 'u-1', scopes: ['users:read'], user: { name: 'Ada' } })
+  store.set(bare.prefix, { id: 'b', digest: bare.digest, subject: 'u-2', scopes: ['users:read'] })
+  store.set(expired.prefix, { id: 'e', digest: expired.digest, subject: 'u-3', scopes: ['users:read'], expiresAt: NOW / 1000 - 1 })
+  t.same((await app.inject({ url: '/r', headers: { 'x-api-key': owned.key } })).json(), { scheme: 'apiKey', subject: 'u-1', scopes: ['users:read'], apiKeyId: 'o', user: { name: 'Ada' } })
+  t.same((await app.inject({ url: '/r', headers: { 'x-api-key': bare.key } })).json(), { scheme: 'apiKey', subject: 'u-2', scopes: ['users:read'], apiKeyId: 'b' })
+  t.equal((await app.inject({ url: '/r', headers: { 'x-api-key': expired.key } })).statusCode, 401)
+  t.match(lines.find((l) => l.event === 'auth.failed'), { scheme: 'apiKey', reason: 'expired', api_key: 'e' })
+  t.notMatch(JSON.stringify(lines), expired.key.slice(12), 'the secret part is never logged')
+})

@@ -55,7 +55,7 @@ function scriptedStore (script: { rotation?: Rotation, revoked?: boolean, family
     revocations: {
       list,
       revoke: async (revocations) => { list.push(...revocations) },
-      isRevoked: () => script.revoked ?? false
+      isRevoked: (claims) => script.revoked === true && claims.sid === FAMILY.familyId
     }
   }
 }
@@ -63,7 +63,7 @@ function scriptedStore (script: { rotation?: Rotation, revoked?: boolean, family
 /** A request whose log keeps the security events. */
 function request (): FastifyRequest & { events: Array<Record<string, unknown>> } {
   const events: Array<Record<string, unknown>> = []
-  const log = (level: string) => (entry: Record<string, unknown>) => { events.push({ level, ...entry }) }
+  const log = (level: string) => (entry: Record<string, unknown>, msg: string) => { events.push({ level, ...entry, ...(msg === entry.event ? {} : { msg }) }) }
   return { events, ip: '192.0.2.1', auth: null, log: { info: log('info'), warn: log('warn'), error: log('error') } } as never
 }
 
@@ -140,7 +140,7 @@ t.test('refresh: reuse revokes the session for as long as its access tokens live
   const req = request()
   t.equal(await sessionsOn(store).sessions.refresh(REFRESH, FAMILY, scopes, req), undefined)
   t.same(store.revocations.list, [{ kind: 'sid', id: 'fam-1', expiresAt: NOW / 1000 + EXPIRES_IN + 60 }])
-  t.same(req.events, [{ level: 'warn', event: 'auth.refresh.reuse_detected', ip: '192.0.2.1', subject: 'u-ada', session: 'fam-1', reason: 'rotated refresh token presented again' }])
+  t.same(req.events, [{ level: 'warn', event: 'auth.refresh.reuse_detected', ip: '192.0.2.1', subject: 'u-ada', session: 'fam-1', reason: 'rotated refresh token presented again', msg: 'refresh token reuse: the session is revoked' }])
 
   const invalid = scriptedStore({ rotation: { outcome: 'invalid' } })
   t.equal(await sessionsOn(invalid).sessions.refresh(REFRESH, FAMILY, scopes, req), undefined)

@@ -4,7 +4,7 @@ import { plugins } from '../helpers/subject.js'
 import { SECRET } from '../helpers/keys.js'
 import type { ApiKeyRecord, BasicAuthOptions, OAuth2BearerOptions, OAuth2ServerOptions } from '../../plugins/index.js'
 
-const { warden, apiKey, basicAuth, oauth2Bearer, oauth2Server, generateApiKey } = plugins
+const { warden, apiKey, basicAuth, oauth2Bearer, oauth2Server, generateApiKey, INVALID_CREDENTIALS } = plugins
 const SCOPES = { 'invoices:read': 'Read invoices', 'invoices:write': 'Write invoices' }
 
 /** An app whose log lines are kept, to assert the events. */
@@ -167,4 +167,42 @@ t.test('regression: every app callback may answer with a thenable that is not a 
   const as = (username: string) => ({ authorization: 'Basic ' + Buffer.from(`${username}:pw`).toString('base64') })
   t.equal((await basic.app.inject({ url: '/invoices', headers: as('ada') })).statusCode, 200, 'basicAuth verify')
   t.equal((await basic.app.inject({ url: '/invoices', headers: as('eve') })).statusCode, 401)
+})
+
+/** A thenable that is a function: `await` adopts it as it does an object with a `then`. */
+const callable = <T>(value: T): PromiseLike<T> => Object.assign(() => {}, { then: (resolve: (v: T) => void) => { resolve(value) } }) as never
+/** `then` is a function on its first read only (a Proxy, a lazy getter): the check and the call must read it once. */
+const flaky = <T>(value: T): PromiseLike<T> => { let reads = 0; return { get then () { return reads++ === 0 ? (resolve: (v: T) => void) => { resolve(value) } : undefined } } as never }
+const throwingThen = (): PromiseLike<never> => ({ get then (): never { throw new Error('then getter') } })
+
+t.test('regression: a thenable is read as await reads it: a function with then, a then read once, a then that throws is a 503; a scheme answering outside the contract is a 503', async (t) => {
+  const custom = (answer: () => unknown, scopes = ['invoices:read']) => async (server: FastifyInstance): Promise<void> => {
+    server.warden.addScheme({ name: 'custom', scopes: new Set(scopes), openapi: { type: 'http', scheme: 'bearer' }, challenge: () => 'Custom', authenticate: answer as never })
+  }
+  const status = async (register: (server: FastifyInstance) => Promise<void>, headers: Record<string, string> = {}) =>
+    (await (await app(register)).app.inject({ url: '/invoices', headers })).statusCode
+  const principal = { scheme: 'custom', subject: 'svc', scopes: ['invoices:read'] }
+  for (const [name, wrap] of [['callable', callable], ['flaky', flaky]] as const) {
+    t.equal(await status(custom(() => wrap(INVALID_CREDENTIALS))), 401, `a scheme's ${name} thenable refusing`)
+    t.equal(await status(custom(() => wrap(principal))), 200, `a scheme's ${name} thenable admitting`)
+    const bearer = async (server: FastifyInstance): Promise<void> => {
+      await server.register(oauth2Bearer, { secret: SECRET, issuer: 'https://id.test', audience: 'https://api.test', resolveUser: () => wrap(null) } as OAuth2BearerOptions)
+    }
+    const server = (await app(bearer)).app
+    t.equal((await server.inject({ url: '/invoices', headers: { authorization: `Bearer ${server.accessTokens.sign({ sub: 'u-1', scope: ['invoices:read'] }).token}` } })).statusCode, 401, `resolveUser's ${name} thenable: a user gone`)
+  }
+  t.equal(await status(custom(throwingThen)), 503, 'a then that throws is a dependency failing')
+  for (const answer of [undefined, true, 'svc', {}, { subject: 'svc' }, { subject: '', scopes: [] }, { subject: 'svc', scopes: 'invoices:read' }]) {
+    t.equal(await status(custom(() => answer)), 503, `a scheme answering ${JSON.stringify(answer)}`)
+    t.equal(await status(custom(() => Promise.resolve(answer))), 503, `or a promise of it`)
+  }
+})
+
+t.test('regression: an onUse that rejects is logged, and the process lives on', async (t) => {
+  const { app: server, logs } = await app(async (s) => {
+    await s.register(apiKey, { secret: SECRET, keys: [{ id: 'k1', key: issued.key, subject: 'svc', scopes: ['invoices:read'] }], onUse: async () => { throw new Error('usage table down') } })
+  })
+  t.equal((await server.inject({ url: '/invoices', headers: { 'x-api-key': issued.key } })).statusCode, 200, 'the use itself is not held up')
+  await new Promise((resolve) => setImmediate(resolve))
+  t.match(logs.find((l) => l.msg === 'apiKey.onUse failed'), { level: 50, callback: 'apiKey.onUse', api_key: 'k1', err: { message: 'usage table down' } })
 })
