@@ -22,7 +22,7 @@ const TARGETS: Record<string, string[]> = {
   'plugins/core/events.ts': ['test/core/events.test.ts'],
   'plugins/core/redaction.ts': ['test/hardening/redaction.test.ts'],
   'plugins/core/address.ts': ['test/hardening/lockout.test.ts', 'test/hardening/rate-limit.test.ts'],
-  'plugins/core/lingering-close.ts': ['test/hardening/body-limits.test.ts', 'test/trust-boundaries/framework-errors.test.ts'],
+  'plugins/core/lingering-close.ts': ['test/hardening/lingering-close.test.ts', 'test/hardening/body-limits.test.ts', 'test/trust-boundaries/framework-errors.test.ts'],
   'plugins/server-options.ts': ['test/trust-boundaries/framework-errors.test.ts'],
   'plugins/core/current-user.ts': ['test/api-key/current-user.test.ts', 'test/oauth2-bearer/current-user.test.ts'],
   'plugins/api-key/admission.ts': ['test/api-key/current-user.test.ts', 'test/api-key/api-key.test.ts']
@@ -57,10 +57,11 @@ for (const file of asked.length > 0 ? asked : Object.keys(TARGETS)) {
   const killed = count('Killed', 'Timeout')
   const survived = count('Survived')
   const noCoverage = count('NoCoverage')
-  rows.push({ file, killed, survived, noCoverage, ignored: count('Ignored'), errors: count('CompileError', 'RuntimeError'), score: Math.round(1000 * killed / Math.max(1, killed + survived + noCoverage)) / 10 })
+  const row = { file, killed, survived, noCoverage, ignored: count('Ignored'), errors: count('CompileError', 'RuntimeError'), score: Math.round(1000 * killed / Math.max(1, killed + survived + noCoverage)) / 10 }
+  rows.push(row)
   const alive = results.filter((r) => r.status === 'Survived' || r.status === 'NoCoverage')
     .map((r) => ({ status: r.status, line: r.location.start.line, mutator: r.mutatorName, replacement: r.replacement }))
-  await writeFile(`reports/mutation/${file.replaceAll('/', '_')}.json`, JSON.stringify({ file, alive, ignored: results.filter((r) => r.status === 'Ignored').map((r) => ({ line: r.location.start.line, mutator: r.mutatorName, reason: r.statusReason })) }, null, 2))
+  await writeFile(`reports/mutation/${file.replaceAll('/', '_')}.json`, JSON.stringify({ ...row, alive, ignored: results.filter((r) => r.status === 'Ignored').map((r) => ({ line: r.location.start.line, mutator: r.mutatorName, reason: r.statusReason })) }, null, 2))
 }
 
 console.log('\n| file | killed | survived | no coverage | equivalent (ignored) | invalid | score |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |')

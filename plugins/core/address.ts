@@ -6,12 +6,14 @@
 export function addressGroup (ip: string): string {
   // Most addresses are IPv4: nothing to do, on every request.
   if (!ip.includes(':')) return ip
-  const address = ip.toLowerCase().replace(/%.*$/, '')
+  // A zone (`fe80::1%eth0`) ends the last group, which the /64 never reads.
+  const address = ip.toLowerCase()
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(address)
   if (mapped !== null) return mapped[1]
-  const [head, tail] = address.split('::')
+  const [head, tail = ''] = address.split('::')
   const left = head === '' ? [] : head.split(':')
-  const right = tail === undefined || tail === '' ? [] : tail.split(':')
-  const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
+  // A trailing `::` leaves an empty last group, which the /64 never reads either.
+  const right = tail.split(':')
+  const groups = [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
   return groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':') + '::/64'
 }

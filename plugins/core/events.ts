@@ -41,7 +41,7 @@ export function securityEvent (request: FastifyRequest, event: SecurityEvent, fi
  * A scheme refuses the credential a request presented: one `auth.failed` event with the reason
  * class and what names the credential (a key prefix, a token's jti and sub), never the secret.
  */
-export function credentialRefused (request: FastifyRequest, scheme: string, reason: string, names: Record<string, unknown> = {}): typeof INVALID_CREDENTIALS {
+export function credentialRefused (request: FastifyRequest, scheme: string, reason: string, names?: Record<string, unknown>): typeof INVALID_CREDENTIALS {
   securityEvent(request, 'auth.failed', { scheme, reason, ...names })
   return INVALID_CREDENTIALS
 }

@@ -120,3 +120,27 @@ t.test('regression: the spellings an attacker tried next are redacted too (URLs 
     accept: ['application/json']
   })
 })
+
+t.test('each rule of the redaction, at its edge: the exact line logged', async (t) => {
+  const { redactUrl, redactHeaders, REDACT_PATHS } = await import('../../plugins/index.js')
+  const jwtHeader = 'eyJhbGciOiJIUzI1NiJ9.'
+  const cases: Array<[string, string]> = [
+    ...['code', 'pw', 'pwd', 'sig', 'otp', 'pin', 'auth', 'jwt', 'key', 'P_W', 'O-T-P'].map((name): [string, string] => [`/x?${name}=v1&q=1`, `/x?${name}=[redacted]&q=1`]),
+    ['/x?X-Api-Key-V2=v1', '/x?X-Api-Key-V2=[redacted]'],
+    ['/x?access_token=v1=v2', '/x?access_token=[redacted]'],
+    [`/x?q=${jwtHeader}`, '/x?q=[redacted]'],
+    ['/x?q=Bearer%20abc', '/x?q=[redacted]'],
+    ['/x?q=Bearer+abc', '/x?q=[redacted]'],
+    ['/x?q=Bearer%20%20abc', '/x?q=[redacted]'],
+    ['/x?q=dpopular&r=bearers&s=basically', '/x?q=dpopular&r=bearers&s=basically'],
+    ['/x?q=caf%C3%A9&r=100%25', '/x?q=caf%C3%A9&r=100%25'],
+    ['/x?q=%E0%A4%A', '/x?q=%E0%A4%A'],
+    ['/go/https://u:hunter2@evil.test/x?a=1', '/go/https://[redacted]@evil.test/x?a=1'],
+    ['/x?a=1#b=2&token=v1', '/x?a=1#b=2&token=[redacted]'],
+    ['/x??&;token=v1', '/x??&;token=[redacted]']
+  ]
+  for (const [url, logged] of cases) t.equal(redactUrl(url), logged, url)
+  t.same(redactHeaders({ 'x-note': 'Bearer abc/def', 'x-other': 'Bearer abc http://h/', 'x-path': '/a/Bearer%20abc/b', 'content-type': 'text/html' }),
+    { 'x-note': '[redacted]', 'x-other': '[redacted]', 'x-path': '/a/[redacted]/b', 'content-type': 'text/html' }, 'a value is read as a URL only when it starts as one')
+  t.match(REDACT_PATHS, ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]'], 'the header paths pino censors')
+})
