@@ -11,7 +11,7 @@ import { Stryker } from '@stryker-mutator/core'
  */
 const TARGETS: Record<string, string[]> = {
   'plugins/oauth2-bearer/verify.ts': ['test/oauth2-bearer/verify.test.ts', 'test/oauth2-bearer/hostile-tokens.test.ts', 'test/oauth2-bearer/claims.test.ts', 'test/oauth2-bearer/keys.test.ts', 'test/oauth2-bearer/differential-jose.test.ts', 'test/oauth2-bearer/cache.test.ts'],
-  'plugins/core/requirement.ts': ['test/core/requirement.test.ts', 'test/core/startup.test.ts', 'test/core/registration-order.test.ts', 'test/openapi/document.test.ts'],
+  'plugins/core/requirement.ts': ['test/core/requirement.test.ts', 'test/trust-boundaries/callbacks.test.ts', 'test/core/startup.test.ts', 'test/core/registration-order.test.ts', 'test/openapi/document.test.ts'],
   'plugins/core/guard.ts': ['test/core/requirement.test.ts', 'test/trust-boundaries/callbacks.test.ts', 'test/trust-boundaries/failure-events.test.ts', 'test/trust-boundaries/framework-errors.test.ts', 'test/hardening/lockout.test.ts'],
   'plugins/trusted-hosts.ts': ['test/hardening/trusted-hosts.test.ts'],
   'plugins/oauth2-server/lockout.ts': ['test/stores/login-attempts.test.ts'],
@@ -25,7 +25,7 @@ const TARGETS: Record<string, string[]> = {
   'plugins/core/lingering-close.ts': ['test/hardening/lingering-close.test.ts', 'test/hardening/body-limits.test.ts', 'test/trust-boundaries/framework-errors.test.ts'],
   'plugins/server-options.ts': ['test/trust-boundaries/framework-errors.test.ts'],
   'plugins/core/current-user.ts': ['test/api-key/current-user.test.ts', 'test/oauth2-bearer/current-user.test.ts'],
-  'plugins/api-key/admission.ts': ['test/api-key/current-user.test.ts', 'test/api-key/api-key.test.ts']
+  'plugins/api-key/admission.ts': ['test/api-key/current-user.test.ts', 'test/api-key/api-key.test.ts', 'test/trust-boundaries/callbacks.test.ts']
 }
 
 const asked = process.argv.slice(2)

@@ -17,8 +17,8 @@ export const REDACT_PATHS: readonly string[] = [
 ]
 
 const REDACTED = '[redacted]'
-/** Names that are credentials on their own, once lower-cased and stripped of separators. */
-const CREDENTIAL_NAMES: ReadonlySet<string> = new Set(['key', 'code', 'pw', 'pwd', 'auth', 'sig', 'jwt', 'otp', 'pin'])
+/** Names that are credentials on their own, once lower-cased and stripped of separators (`key`, `auth`, `jwt` are found by the rules below). */
+const CREDENTIAL_NAMES: ReadonlySet<string> = new Set(['code', 'pw', 'pwd', 'sig', 'otp', 'pin'])
 /** Words that make a name a credential's wherever they stand in it (`accessToken`, `client_secret`, `passphrase`). */
 const CREDENTIAL_WORDS: readonly string[] = ['token', 'secret', 'pass', 'apikey', 'auth', 'jwt', 'credential', 'session', 'signature', 'assertion', 'cookie', 'bearer']
 /** A credential by its shape, anywhere in a text. */
@@ -50,6 +50,9 @@ function redactPairs (text: string): string {
     const eq = pair.indexOf('=')
     if (eq === -1) return hasCredentialShape(pair) ? REDACTED : pair
     const name = pair.slice(0, eq)
+    // A credential sent as the name (`?eyJ…=1`) goes whole.
+    if (hasCredentialShape(name)) return REDACTED
+    // Stryker disable next-line ArithmeticOperator: equivalent, the `=` between ends every shape
     return isCredentialName(name) || hasCredentialShape(pair.slice(eq + 1)) ? `${name}=${REDACTED}` : pair
   }).join('')
 }
@@ -63,7 +66,7 @@ export function redactUrl (url: string): string {
   const split = url.search(/[?#]/)
   let path = split === -1 ? url : url.slice(0, split)
   // http://user:password@host/…: the user information goes whatever it says, in a URL inside the path too.
-  path = path.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/gi, `$1${REDACTED}@`)
+  path = path.replace(/:\/\/[^/?#]*@/g, `://${REDACTED}@`)
   // Stryker disable next-line ConditionalExpression: equivalent, the test only spares splitting paths that hold no shape
   if (MAYBE.test(path)) path = path.split('/').map((segment) => hasCredentialShape(segment) ? REDACTED : segment).join('/')
   if (split === -1) return path

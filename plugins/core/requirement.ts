@@ -65,29 +65,37 @@ function hasScopes (principal: AuthPrincipal, scopes: readonly string[]): boolea
   return true
 }
 
-/** What a scheme answered, if it is an outcome at all: a user's scheme is held to the contract too. */
-function checked (outcome: unknown): AuthOutcome {
+/**
+ * What a scheme answered, held to the contract (a user's scheme too): anything but null,
+ * INVALID_CREDENTIALS or a principal is a bug in the scheme, a 500 that names it in the log,
+ * never an admission.
+ */
+function checked (scheme: string, outcome: unknown): AuthOutcome {
   if (outcome === null || outcome === INVALID_CREDENTIALS) return outcome
   const principal = outcome as Partial<AuthPrincipal> | undefined
   if (typeof principal !== 'object' || typeof principal.subject !== 'string' || principal.subject === '' || !Array.isArray(principal.scopes)) {
-    throw new TypeError('authenticate() must answer null, INVALID_CREDENTIALS or a principal { subject, scopes }')
+    throw new TypeError(`security scheme '${scheme}': authenticate() must answer null, INVALID_CREDENTIALS or a principal { subject, scopes }`)
   }
   return outcome as AuthOutcome
 }
 
+const settledAs = <T>(value: T): T => value
+
 /**
- * Run a scheme; whatever it throws or answers outside the contract (a callback, a store, a
- * provider) becomes DependencyUnavailable naming it: a 503, never an admission.
+ * Run a scheme; whatever it throws or rejects with (a callback, a store, a provider) becomes
+ * DependencyUnavailable naming it (a 503); what it answers is checked against the contract.
  */
 function attempt (scheme: SecurityScheme, request: FastifyRequest): AuthOutcome | Promise<AuthOutcome> {
   let outcome: AuthOutcome | Promise<AuthOutcome>
   try {
-    outcome = afterCallback(scheme.authenticate(request), checked)
+    outcome = afterCallback(scheme.authenticate(request), settledAs)
   } catch (err) {
     throw new DependencyUnavailable(scheme.name, err)
   }
   // Only afterCallback's own promise, when the scheme answered with a thenable.
-  return outcome instanceof Promise ? outcome.catch((err: unknown) => { throw new DependencyUnavailable(scheme.name, err) }) : outcome
+  return outcome instanceof Promise
+    ? outcome.then((settled) => checked(scheme.name, settled), (err: unknown) => { throw new DependencyUnavailable(scheme.name, err) })
+    : checked(scheme.name, outcome)
 }
 
 interface Resolved {

@@ -40,3 +40,15 @@ t.test('security events: attacks at warn, the service\'s own faults at error, th
   securityEvent(request, 'auth.login.failed', {}, 'a message of its own')
   t.equal(lines[0].message, 'a message of its own')
 })
+
+t.test('a refused credential: one auth.failed event with the scheme, the reason class and what names the credential', async (t) => {
+  const { credentialRefused } = await import('../../plugins/core/events.js')
+  const { INVALID_CREDENTIALS } = await import('../../plugins/index.js')
+  const { request, lines } = recording()
+  t.equal(credentialRefused(request, 'apiKey', 'expired', { api_key: 'k1' }), INVALID_CREDENTIALS)
+  credentialRefused(request, 'basic', 'malformed')
+  t.same(lines.map((l) => l.entry), [
+    { event: 'auth.failed', ip: '192.0.2.1', subject: 'user-1', scheme: 'apiKey', reason: 'expired', api_key: 'k1' },
+    { event: 'auth.failed', ip: '192.0.2.1', subject: 'user-1', scheme: 'basic', reason: 'malformed' }
+  ])
+})

@@ -137,7 +137,9 @@ t.test('each rule of the redaction, at its edge: the exact line logged', async (
     ['/x?q=%E0%A4%A', '/x?q=%E0%A4%A'],
     ['/go/https://u:hunter2@evil.test/x?a=1', '/go/https://[redacted]@evil.test/x?a=1'],
     ['/x?a=1#b=2&token=v1', '/x?a=1#b=2&token=[redacted]'],
-    ['/x??&;token=v1', '/x??&;token=[redacted]']
+    ['/x??&;token=v1', '/x??&;token=[redacted]'],
+    [`/x?${jwtHeader}c2ln=1&q=2`, '/x?[redacted]&q=2'],
+    ['/x?wdr_abc=1', '/x?[redacted]']
   ]
   for (const [url, logged] of cases) t.equal(redactUrl(url), logged, url)
   t.same(redactHeaders({ 'x-note': 'Bearer abc/def', 'x-other': 'Bearer abc http://h/', 'x-path': '/a/Bearer%20abc/b', 'content-type': 'text/html' }),

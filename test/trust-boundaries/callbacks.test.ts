@@ -175,7 +175,7 @@ const callable = <T>(value: T): PromiseLike<T> => Object.assign(() => {}, { then
 const flaky = <T>(value: T): PromiseLike<T> => { let reads = 0; return { get then () { return reads++ === 0 ? (resolve: (v: T) => void) => { resolve(value) } : undefined } } as never }
 const throwingThen = (): PromiseLike<never> => ({ get then (): never { throw new Error('then getter') } })
 
-t.test('regression: a thenable is read as await reads it: a function with then, a then read once, a then that throws is a 503; a scheme answering outside the contract is a 503', async (t) => {
+t.test('regression: a thenable is read as await reads it: a function with then, a then read once, a then that throws is a 503; a scheme answering outside the contract is a 500, never an admission', async (t) => {
   const custom = (answer: () => unknown, scopes = ['invoices:read']) => async (server: FastifyInstance): Promise<void> => {
     server.warden.addScheme({ name: 'custom', scopes: new Set(scopes), openapi: { type: 'http', scheme: 'bearer' }, challenge: () => 'Custom', authenticate: answer as never })
   }
@@ -193,9 +193,12 @@ t.test('regression: a thenable is read as await reads it: a function with then, 
   }
   t.equal(await status(custom(throwingThen)), 503, 'a then that throws is a dependency failing')
   for (const answer of [undefined, true, 'svc', {}, { subject: 'svc' }, { subject: '', scopes: [] }, { subject: 'svc', scopes: 'invoices:read' }]) {
-    t.equal(await status(custom(() => answer)), 503, `a scheme answering ${JSON.stringify(answer)}`)
-    t.equal(await status(custom(() => Promise.resolve(answer))), 503, `or a promise of it`)
+    t.equal(await status(custom(() => answer)), 500, `a scheme answering ${JSON.stringify(answer)}: a bug in the scheme`)
+    t.equal(await status(custom(() => Promise.resolve(answer))), 500, 'or a promise of it')
   }
+  const { app: server, logs } = await app(custom(() => ({ subject: 'svc' })))
+  await server.inject({ url: '/invoices' })
+  t.match(JSON.stringify(logs), /security scheme 'custom': authenticate\(\) must answer null, INVALID_CREDENTIALS or a principal \{ subject, scopes \}/, 'the log names the scheme and what it got wrong')
 })
 
 t.test('regression: an onUse that rejects is logged, and the process lives on', async (t) => {
