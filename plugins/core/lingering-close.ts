@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 
 /** How long, and for how many more bytes, a connection that is closing reads what its client still sends. */
-export const LINGER = { ms: 5_000, bytes: 16 * 1024 * 1024 }
+export const LINGER: Readonly<{ ms: number, bytes: number }> = Object.freeze({ ms: 5_000, bytes: 16 * 1024 * 1024 })
 const kLingering = Symbol('fastify-warden.lingering')
 
 /**
