@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import argon2 from 'argon2'
 import { errors } from './core/errors.js'
 import { integerOption } from './core/options.js'
+import { watch } from './core/telemetry.js'
 import { childProcessHashing } from './passwords/child-process.js'
 import { inProcess, isBcrypt } from './passwords/hashing.js'
 
@@ -150,6 +151,7 @@ export function createPasswordHasher (opts: PasswordHasherOptions = {}): Passwor
   if (priority !== 'idle' && !(Number.isInteger(priority) && priority >= 0 && priority <= 19)) throw new errors.WARDEN_ERR_OPTION('priority', "must be 'idle' or a nice value, an integer from 0 to 19")
   if (opts.priority !== undefined && opts.isolate !== true) throw new errors.WARDEN_ERR_OPTION('priority', 'applies only with isolate: true')
   const hashing = opts.isolate === true ? childProcessHashing(priority) : inProcess
+  watch('hashing', gate, (g) => [[g.load.running, { 'warden.state': 'running' }], [g.load.queued, { 'warden.state': 'queued' }]])
   let dummy: Promise<string> | undefined
 
   async function hash (password: string): Promise<string> {

@@ -1,3 +1,5 @@
+import { watch } from './telemetry.js'
+
 /** The part of a pino (or console-like) logger a dependency's state is reported through. */
 export interface AvailabilityLogger {
   warn (details: object, message: string): void
@@ -20,6 +22,7 @@ export class Availability {
     this.name = name
     this.#log = log
     this.#now = now
+    watch('dependencies', this, (a) => [[a.up ? 1 : 0, { 'warden.dependency': a.name }]])
   }
 
   /** False from a failure until the next success. */

@@ -4,6 +4,8 @@ import { securityEvent } from './events.js'
 import { PROBLEM_CONTENT_TYPE, frozenProblem, sendProblem } from './problem.js'
 import { isThrottled } from './errors.js'
 import { DependencyUnavailable } from './callbacks.js'
+import { countAuthentication, endAuthenticationSpan, startAuthenticationSpan } from './telemetry.js'
+import type { Span } from '@opentelemetry/api'
 
 /** Seconds a client should wait before trying again when a check's dependency is down. */
 const RETRY_AFTER = 5
@@ -11,11 +13,15 @@ const UNAVAILABLE_BODY = frozenProblem(503, 'The service cannot check credential
 const CLOSING_BODY = frozenProblem(503, 'The server is shutting down; try again.')
 
 /** A scheme's dependency failed: 503 with Retry-After, never a 401 that blames the credential, never a 200. A throttled login: 429. */
-function unavailable (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction, err: unknown): void {
+function unavailable (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction, err: unknown, span: Span | undefined): void {
   if (!(err instanceof DependencyUnavailable)) {
+    endAuthenticationSpan(span, 'unknown', 'unavailable')
     next(err as Error)
     return
   }
+  const outcome = isThrottled(err.cause) ? 'throttled' : 'unavailable'
+  countAuthentication(err.scheme, outcome)
+  endAuthenticationSpan(span, err.scheme, outcome)
   if (isThrottled(err.cause)) {
     // A password scheme refused the login before checking it (a lock, an address out of budget).
     reply.header('retry-after', err.cause.retryAfter)
@@ -26,14 +32,22 @@ function unavailable (request: FastifyRequest, reply: FastifyReply, next: HookHa
   reply.code(503).header('retry-after', RETRY_AFTER).type(PROBLEM_CONTENT_TYPE).send(UNAVAILABLE_BODY)
 }
 
-function settle (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction, decision: Decision): void {
+function settle (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction, decision: Decision, span: Span | undefined): void {
   if (decision instanceof Denial) {
+    countAuthentication(decision.scheme, decision.outcome)
+    endAuthenticationSpan(span, decision.scheme, decision.outcome)
     if (decision.status === 403) securityEvent(request, 'auth.scope.denied', { route: request.routeOptions.url, challenge: decision.challenges[0] })
     reply.code(decision.status)
       .header('www-authenticate', decision.challenges.length === 1 ? decision.challenges[0] : decision.challenges)
       .type(PROBLEM_CONTENT_TYPE)
       .send(decision.body)
     return
+  }
+  if (decision !== null) {
+    countAuthentication(decision.scheme, 'success')
+    endAuthenticationSpan(span, decision.scheme, 'success')
+  } else {
+    endAuthenticationSpan(span, 'none', 'missing')
   }
   request.auth = decision
   next()
@@ -46,17 +60,18 @@ function settle (request: FastifyRequest, reply: FastifyReply, next: HookHandler
 export function routeGuard (): { hook: onRequestHookHandler, bind: (evaluate: Evaluator) => void } {
   let evaluate: Evaluator | undefined
   const hook = function authenticate (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction): void {
+    const span = startAuthenticationSpan()
     let decision: ReturnType<Evaluator>
     try {
       decision = (evaluate as Evaluator)(request)
     } catch (err) {
-      unavailable(request, reply, next, err)
+      unavailable(request, reply, next, err, span)
       return
     }
     if (decision instanceof Promise) {
-      decision.then((d) => settle(request, reply, next, d), (err: unknown) => { unavailable(request, reply, next, err) })
+      decision.then((d) => settle(request, reply, next, d, span), (err: unknown) => { unavailable(request, reply, next, err, span) })
     } else {
-      settle(request, reply, next, decision)
+      settle(request, reply, next, decision, span)
     }
   }
   return { hook, bind: (e) => { evaluate = e } }

@@ -9,7 +9,10 @@ export class Denial {
   constructor (
     readonly status: 401 | 403,
     readonly challenges: string[],
-    readonly body: string
+    readonly body: string,
+    /** For metrics and spans: the scheme at fault ('none' when nothing was presented) and why. */
+    readonly scheme: string,
+    readonly outcome: 'missing' | 'invalid' | 'insufficient_scope'
   ) {}
 }
 
@@ -143,11 +146,11 @@ interface Denials { missing: Denial, invalid: Denial[], insufficient: Denial[] }
 
 function denials ({ schemes, alternatives }: Resolved): Denials {
   return {
-    missing: new Denial(401, schemes.map((s) => s.challenge('missing')), MISSING_BODY),
-    invalid: schemes.map((_, i) => new Denial(401, schemes.map((s, j) => s.challenge(i === j ? 'invalid' : 'missing')), INVALID_BODY)),
+    missing: new Denial(401, schemes.map((s) => s.challenge('missing')), MISSING_BODY, 'none', 'missing'),
+    invalid: schemes.map((scheme, i) => new Denial(401, schemes.map((s, j) => s.challenge(i === j ? 'invalid' : 'missing')), INVALID_BODY, scheme.name, 'invalid')),
     insufficient: alternatives.map((alt) => new Denial(403,
       alt.filter((t) => t.scopes.length > 0).map((t) => schemes[t.scheme].challenge('insufficient_scope', t.scopes.join(' '))),
-      SCOPE_BODY))
+      SCOPE_BODY, alt.map((t) => schemes[t.scheme].name).join('+'), 'insufficient_scope'))
   }
 }
 

@@ -10,6 +10,7 @@ import { answerWhileClosing, routeGuard } from './guard.js'
 import { lingeringClose } from './lingering-close.js'
 import { routeName, routeTable, type RouteEntry } from './route-table.js'
 import type { AuthPrincipal, SecurityRequirement, SecurityScheme } from './types.js'
+import { loadTelemetry } from './telemetry.js'
 
 export interface WardenOptions {
   /**
@@ -200,6 +201,8 @@ const wardenPlugin: FastifyPluginAsync<WardenOptions> = async (fastify, opts) =>
   const schemes = new Map<string, SecurityScheme>()
   const pending: Pending[] = []
   const routes: WardenRoute[] = []
+  // Metrics and spans through @opentelemetry/api when the app has it.
+  await loadTelemetry()
   decorate(fastify, options, schemes, routes)
   answerWhileClosing(fastify)
   lingeringClose(fastify)

@@ -1,6 +1,7 @@
 import { createPublicKey, type JsonWebKey } from 'node:crypto'
 import { errors } from '../core/errors.js'
 import { keyFor, type VerificationKey } from './keys.js'
+import { countJwksFetch, watch } from '../core/telemetry.js'
 import type { TokenHeader } from './verify.js'
 
 export interface RemoteKeySetOptions {
@@ -61,9 +62,15 @@ export function remoteKeySet (jwksUrl: string | (() => Promise<string>), options
     const url = typeof jwksUrl === 'string' ? jwksUrl : await jwksUrl()
     const get = async (): Promise<Response> => await fetch(url, { signal: AbortSignal.timeout(timeout), headers: { accept: 'application/json' }, redirect: 'error' })
     // Once more on a network error: a pooled connection the provider closed (a restart) is common.
-    const res = await get().catch(get)
-    if (!res.ok) throw new errors.WARDEN_ERR_JWKS(url, `answered ${res.status}`)
-    keys = parseJwks(url, await res.json())
+    try {
+      const res = await get().catch(get)
+      if (!res.ok) throw new errors.WARDEN_ERR_JWKS(url, `answered ${res.status}`)
+      keys = parseJwks(url, await res.json())
+    } catch (err) {
+      countJwksFetch(url, false)
+      throw err
+    }
+    countJwksFetch(url, true)
     fetchedAt = now()
   }
 
@@ -79,7 +86,7 @@ export function remoteKeySet (jwksUrl: string | (() => Promise<string>), options
   // tokens with made-up kids must not become a flood of requests to the provider.
   const due = (): boolean => inflight !== undefined || now() - attemptedAt > cooldown
 
-  return {
+  const keySet: RemoteKeySet = {
     load: refresh,
     async resolve (header) {
       if (now() - fetchedAt > maxAge && due()) {
@@ -95,6 +102,9 @@ export function remoteKeySet (jwksUrl: string | (() => Promise<string>), options
       return key
     }
   }
+  // Staleness as a gauge: how old the keys in use are (a provider down keeps the last good ones).
+  watch('jwks', keySet, () => Number.isFinite(fetchedAt) ? [[(now() - fetchedAt) / 1000, { 'url.full': label }]] : [])
+  return keySet
 }
 
 /** Where a provider's metadata is: OpenID Connect Discovery first, then RFC 8414 (the well-known path before the issuer's own). */
