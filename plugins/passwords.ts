@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
+import type { Socket } from 'node:net'
 import argon2 from 'argon2'
 import { errors } from './core/errors.js'
 import { integerOption } from './core/options.js'
@@ -66,7 +67,7 @@ export interface PasswordHasher {
    * writes them). With no hash (unknown user) a dummy hash is checked instead, so the answer
    * takes as long as for a wrong password. `true` only for the right password.
    */
-  verify (hash: string | null | undefined, password: string): Promise<boolean>
+  verify (hash: string | null | undefined, password: string, request?: LoginRequest): Promise<boolean>
   /**
    * Whether a hash that just verified was made with other parameters or another algorithm
    * (bcrypt): then hash the password again and store the new hash.
@@ -76,13 +77,33 @@ export interface PasswordHasher {
    * Refuse now, as `verify()` would (`WARDEN_ERR_BUSY`, after the refusal delay), if a check
    * arriving now would find the queue full; resolve otherwise. Call it before looking the user
    * up, so a login the hasher cannot take costs no database query (`verify()` still refuses if
-   * the queue filled meanwhile).
+   * the queue filled meanwhile). With the login's `request`, a refusal whose client has left
+   * stops waiting at once and no longer slows the others' (see `refusalRate`).
    */
-  refuseIfBusy (): Promise<void>
+  refuseIfBusy (request?: LoginRequest): Promise<void>
   /** Hashes running and checks waiting now (for health reports and tests). */
   load (): { running: number, queued: number }
   /** End the hashing process (`isolate`); checks still running fail. Nothing to do otherwise. */
   close (): Promise<void>
+}
+
+/** The request of a login, whose connection closing ends the wait of its refusal. */
+export interface LoginRequest { readonly raw: { readonly socket: Socket | null } }
+
+/** Sleep `ms`, or less if the client's connection closes first. */
+async function pauseWhileConnected (ms: number, socket: Socket | null | undefined): Promise<void> {
+  if (socket === null || socket === undefined) return await sleep(ms)
+  if (socket.destroyed) return
+  const left = new AbortController()
+  const abort = (): void => { left.abort() }
+  socket.once('close', abort)
+  try {
+    await sleep(ms, undefined, { signal: left.signal })
+  } catch {
+    // The client left: nobody waits for this refusal any more.
+  } finally {
+    socket.off('close', abort)
+  }
 }
 
 /** Bounded concurrency with a bounded queue: beyond it, refuse at once rather than pile up. */
@@ -101,13 +122,15 @@ class Gate {
   }
 
   /** Refused: answered after a pause drawn around the refusal delay, holding no slot meanwhile. */
-  async refuse (): Promise<never> {
+  async refuse (request?: LoginRequest): Promise<never> {
     const busy = new errors.WARDEN_ERR_BUSY(`${this.#running} running, ${this.#waiting.length} waiting`)
     if (this.refusal.delay > 0) {
-      // The refusals waiting now, this one too, are answered at the refusal rate.
+      // The refusals waiting now, this one too, are answered at the refusal rate. Those whose
+      // clients gave up (a client timeout, then a new connection) stop counting: a storm of
+      // clients that time out must not stretch every pause without end.
       const pause = Math.max(this.refusal.delay, 1000 * ++this.#refusing / this.refusal.rate)
       try {
-        await sleep(pause * (0.5 + Math.random()))
+        await pauseWhileConnected(pause * (0.5 + Math.random()), request?.raw.socket)
       } finally {
         this.#refusing--
       }
@@ -115,8 +138,8 @@ class Gate {
     throw busy
   }
 
-  async run<T> (task: () => Promise<T>): Promise<T> {
-    if (this.full) return await this.refuse()
+  async run<T> (task: () => Promise<T>, request?: LoginRequest): Promise<T> {
+    if (this.full) return await this.refuse(request)
     if (this.#running < this.concurrency) {
       this.#running++
     } else {
@@ -158,12 +181,12 @@ export function createPasswordHasher (opts: PasswordHasherOptions = {}): Passwor
     return await gate.run(async () => await hashing.hash(password, params))
   }
 
-  async function verify (stored: string | null | undefined, password: string): Promise<boolean> {
-    if (typeof stored === 'string' && (stored.startsWith('$argon2') || isBcrypt(stored))) return await gate.run(async () => await hashing.verify(stored, password))
+  async function verify (stored: string | null | undefined, password: string, request?: LoginRequest): Promise<boolean> {
+    if (typeof stored === 'string' && (stored.startsWith('$argon2') || isBcrypt(stored))) return await gate.run(async () => await hashing.verify(stored, password), request)
     // Made once; a failed attempt (the hashing process died) is not kept.
     dummy ??= hashing.hash('fastify-warden dummy password', params).catch((err: unknown) => { dummy = undefined; throw err })
     const known = await dummy
-    await gate.run(async () => await hashing.verify(known, password))
+    await gate.run(async () => await hashing.verify(known, password), request)
     return false
   }
 
@@ -175,7 +198,7 @@ export function createPasswordHasher (opts: PasswordHasherOptions = {}): Passwor
     hash,
     verify,
     needsRehash,
-    async refuseIfBusy () { if (gate.full) await gate.refuse() },
+    async refuseIfBusy (request) { if (gate.full) await gate.refuse(request) },
     load: () => gate.load,
     async close () { await hashing.close() }
   }

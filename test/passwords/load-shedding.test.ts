@@ -3,6 +3,9 @@ import Fastify from 'fastify'
 import argon2 from 'argon2'
 import { createPasswordHasher, warden, oauth2Bearer, oauth2Server, type LoginAttempts, type PasswordHasher } from '../../plugins/index.js'
 import { SECRET } from '../helpers/keys.js'
+import { EventEmitter } from 'node:events'
+import type { Socket } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
 
 const cheap = { memoryCost: 1024, timeCost: 1 }
 
@@ -64,6 +67,35 @@ t.test('checks refused together are answered at different times, so their client
   t.ok(first >= 95, `the first refusal after ${first.toFixed(0)} ms: at least half the delay`)
   t.ok(last < 400, `the last after ${last.toFixed(0)} ms: at most one and a half times the delay, and the timer's slack`)
   t.ok(last - first >= 40, `spread over ${(last - first).toFixed(0)} ms, not answered at once`)
+})
+
+t.test('a refusal whose client has left stops waiting and stops counting: clients that time out and reconnect do not stretch every pause', async (t) => {
+  const hasher = createPasswordHasher({ ...cheap, concurrency: 1, queue: 0, refusalDelay: 20, refusalRate: 100 })
+  const hash = await hasher.hash('pw')
+  const client = (): { raw: { socket: Socket } } => ({ raw: { socket: Object.assign(new EventEmitter(), { destroyed: false }) as unknown as Socket } })
+  const started = performance.now()
+  const running = hasher.verify(hash, 'pw')
+  const leaving = Array.from({ length: 30 }, client)
+  const abandoned = leaving.map(async (request) => await hasher.verify(hash, 'pw', request).then(() => Number.NaN, (err: { code?: string }) => { t.equal(err.code, 'WARDEN_ERR_BUSY'); return performance.now() - started }))
+  await running
+  await sleep(5)
+  const closedAt = performance.now() - started
+  for (const request of leaving) request.raw.socket.emit('close')
+  const late = Math.max(...await Promise.all(abandoned)) - closedAt
+  t.ok(late < 50, `the 30 refusals ended when their clients left (the last ${late.toFixed(0)} ms after), not up to 450 ms later`)
+  // Alone again: the next refusal waits the refusal delay, not 31 refusals at 100 a second.
+  const next = performance.now()
+  const again = hasher.verify(hash, 'pw')
+  const refused = await hasher.verify(hash, 'pw', client()).then(() => Number.NaN, () => performance.now() - next)
+  await again
+  t.ok(refused < 80, `the next refusal after ${refused.toFixed(0)} ms: the refusal delay (10–30 ms)`)
+  const gone = client()
+  Object.assign(gone.raw.socket, { destroyed: true })
+  const blocker = hasher.verify(hash, 'pw')
+  const at = performance.now()
+  await t.rejects(hasher.refuseIfBusy(gone), { code: 'WARDEN_ERR_BUSY' })
+  t.ok(performance.now() - at < 15, 'a client already gone is refused without a pause')
+  await blocker
 })
 
 t.test('beyond the refusal rate, refusals wait longer: the more clients are refused, the later each is answered', async (t) => {
