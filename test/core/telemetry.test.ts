@@ -1,6 +1,7 @@
 import t from 'tap'
 import Fastify from 'fastify'
 import formbody from '@fastify/formbody'
+import { FastifyOtelInstrumentation } from '@fastify/otel'
 import { context, metrics, trace } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics'
@@ -99,6 +100,27 @@ t.test('authentication outcomes by scheme and reason class, logins and lockouts,
   t.equal(finished[2].status.code, 0)
   const exported = JSON.stringify([finished.map((s) => s.attributes), metricExporter.getMetrics().map((m) => m.scopeMetrics.map((s) => s.metrics.map((x) => x.dataPoints.map((p) => p.attributes))))])
   for (const secret of [good.token!, 'wrong password', failing.key, 'ada password 1']) t.notOk(exported.includes(secret), 'no credential in a span or a metric')
+})
+
+t.test('with @fastify/otel, the authentication span belongs to the request\'s trace', async (t) => {
+  const instrumentation = new FastifyOtelInstrumentation()
+  const traced = Fastify()
+  await traced.register(instrumentation.plugin())
+  await traced.register(warden, { scopes: { 'notes:read': 'Read notes' } })
+  await traced.register(oauth2Bearer, { secret: SECRET, issuer: 'https://notes.example', audience: 'https://notes.example', tokenUrl: '/token' })
+  traced.get('/notes', { schema: { security: [{ oauth2: ['notes:read'] }] } }, async () => ({ ok: true }))
+  t.teardown(() => traced.close())
+  spans.reset()
+  t.equal((await traced.inject({ url: '/notes' })).statusCode, 401)
+  const finished = spans.getFinishedSpans()
+  const authentication = finished.find((s) => s.name === 'warden.authenticate')!
+  const request = finished.find((s) => s.attributes['http.request.method'] === 'GET' && s.parentSpanContext === undefined)
+  t.ok(request, `a request span (${finished.map((s) => s.name).join(', ')})`)
+  t.equal(authentication.spanContext().traceId, request!.spanContext().traceId, 'one trace')
+  const byId = new Map(finished.map((s) => [s.spanContext().spanId, s]))
+  let ancestor = authentication.parentSpanContext?.spanId
+  while (ancestor !== undefined && ancestor !== request!.spanContext().spanId) ancestor = byId.get(ancestor)?.parentSpanContext?.spanId
+  t.equal(ancestor, request!.spanContext().spanId, 'under the request span')
 })
 
 t.test('dependency availability as a gauge, following the state changes', async (t) => {
