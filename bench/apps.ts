@@ -4,7 +4,7 @@ import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto'
 import { warden, oauth2Bearer, apiKey, generateApiKey, trustedHosts } from '../plugins/index.js'
 
 /** The configurations measured against each other, all serving the same route. */
-export const CONFIGS = ['bare', 'trusted-hosts', 'hs256-floor', 'hmac-floor', 'bearer', 'bearer-cache', 'bearer-es256', 'bearer-eddsa', 'api-key', 'api-key-cache', 'api-key-owner', 'fastify-jwt'] as const
+export const CONFIGS = ['bare', 'trusted-hosts', 'hs256-floor', 'hmac-floor', 'bearer', 'bearer-cache', 'bearer-cache-otel', 'bearer-es256', 'bearer-eddsa', 'api-key', 'api-key-cache', 'api-key-owner', 'fastify-jwt'] as const
 export type Config = typeof CONFIGS[number]
 
 export const LABELS: Record<Config, string> = {
@@ -14,6 +14,7 @@ export const LABELS: Record<Config, string> = {
   'hmac-floor': 'floor of API keys: one HMAC-SHA256 of the key in a hook',
   bearer: 'oauth2Bearer, HS256, cache off',
   'bearer-cache': 'oauth2Bearer, HS256, cache on',
+  'bearer-cache-otel': 'oauth2Bearer, HS256, cache on, OpenTelemetry SDK recording (metrics and spans)',
   'bearer-es256': 'oauth2Bearer, ES256, cache off',
   'bearer-eddsa': 'oauth2Bearer, EdDSA (Ed25519), cache off',
   'api-key': 'apiKey, HMAC-SHA256, cache off',
@@ -26,11 +27,24 @@ const ISSUER = 'https://bench.invalid'
 const AUDIENCE = 'https://bench.invalid/api'
 const handler = async () => ({ hello: 'world' })
 
+/** The OpenTelemetry SDK with every span sampled and batched, exported nowhere, and a metric reader. */
+async function recordTelemetry (): Promise<void> {
+  const { metrics, trace } = await import('@opentelemetry/api')
+  const { MeterProvider, PeriodicExportingMetricReader, InMemoryMetricExporter, AggregationTemporality } = await import('@opentelemetry/sdk-metrics')
+  const { BasicTracerProvider, BatchSpanProcessor } = await import('@opentelemetry/sdk-trace-base')
+  const reader = new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), exportIntervalMillis: 60_000 })
+  metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }))
+  const nowhere = { export: (_spans: unknown[], done: (result: { code: number }) => void) => { done({ code: 0 }) }, shutdown: async () => {} }
+  trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(nowhere)] }))
+}
+
 /**
  * One app per configuration, each with its own per-run secret. Every configuration gets the
  * same request (both credentials), so the client does the same work whatever it measures.
  */
 export async function benchApp (config: Config): Promise<{ app: FastifyInstance, headers: Record<string, string> }> {
+  // Before the app, as a user's app registers it: the SDK recording every metric and span.
+  if (config === 'bearer-cache-otel') await recordTelemetry()
   const app = Fastify({ logger: false })
   const secret = randomBytes(32)
   await app.register(fastifyJwt, { secret, verify: { allowedIss: ISSUER, allowedAud: AUDIENCE } })
@@ -40,7 +54,7 @@ export async function benchApp (config: Config): Promise<{ app: FastifyInstance,
     : config === 'bearer-eddsa'
       ? { signingKey: { kid: 'eddsa', privateKey: generateKeyPairSync('ed25519').privateKey } }
       : { secret }
-  await app.register(oauth2Bearer, { ...keys, issuer: ISSUER, audience: AUDIENCE, expiresIn: 3600, cache: config === 'bearer-cache' ? { max: 10_000 } : false, jwksPath: false })
+  await app.register(oauth2Bearer, { ...keys, issuer: ISSUER, audience: AUDIENCE, expiresIn: 3600, cache: config.startsWith('bearer-cache') ? { max: 10_000 } : false, jwksPath: false })
   const key = generateApiKey().key
   const { token } = app.accessTokens.sign({ sub: 'user-1', scope: ['users:read'] })
   const owner = { name: 'svc' }
