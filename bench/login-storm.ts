@@ -9,7 +9,7 @@ import { steadyLoadApart } from './steady.js'
 /**
  * A login storm against the reference app (PGlite, argon2id with the production parameters):
  * GET /users/me is offered a steady 400 req/s (one request every 2.5 ms, latency counted from
- * when each was due) with a valid token while 0, 20 or 200 clients loop
+ * when each was due) with a valid token while 0, 20, 200 or 2 000 clients loop
  * on POST /auth/token, in interleaved rounds (medians, with ranges). Reported: what /users/me is
  * served and its latency against the idle round, the logins answered (and how long the slowest
  * waited, against the queue's bound) and refused, the server's CPU time per request, and what
@@ -22,7 +22,7 @@ import { steadyLoadApart } from './steady.js'
  */
 const DURATION = Number(process.env.BENCH_STORM_DURATION ?? 5)
 const ROUNDS = Number(process.env.BENCH_STORM_ROUNDS ?? 5)
-const STORMS = [0, 20, 200]
+const STORMS = [0, 20, 200, 2000]
 const OFFERED = 400
 const PASSWORD = 'bench admin password 1234'
 const ARGON2 = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 }
