@@ -1,3 +1,5 @@
+import { Availability, type AvailabilityLogger } from '../core/availability.js'
+
 /**
  * How failed logins are bounded. The rule is stated here, once; a `LoginAttempts` store only
  * applies it atomically (in memory, or in one Redis script):
@@ -32,17 +34,40 @@ export type Reservation =
 
 /**
  * Where attempts are counted, by opaque key (fastify-warden gives a digest of the canonical user
- * name, or of the client address). Every operation is atomic for its key.
+ * name, or of the client address). Every operation is atomic for its key. `log` is the log of
+ * the request the call is for: a store whose dependency goes down or comes back says so there
+ * when it was given no log of its own.
  */
 export interface LoginAttempts {
   /** Reserve an attempt on `key`, counted as a failure until released or reset; refused while the key is locked. */
-  reserve (key: string, policy: AttemptPolicy): Promise<Reservation>
+  reserve (key: string, policy: AttemptPolicy, log?: AvailabilityLogger): Promise<Reservation>
   /** Give back a reservation whose password was never checked; the lock it started goes when the count falls below the threshold. */
-  release (key: string, policy: AttemptPolicy): Promise<void>
+  release (key: string, policy: AttemptPolicy, log?: AvailabilityLogger): Promise<void>
   /** Forget every failure of `key` and its lock (a success, an administrator). */
-  reset (key: string): Promise<void>
+  reset (key: string, log?: AvailabilityLogger): Promise<void>
   /** Seconds left on the lock of `key`; 0 when it is not locked. */
-  lockedFor (key: string): Promise<number>
+  lockedFor (key: string, log?: AvailabilityLogger): Promise<number>
+}
+
+/**
+ * The state of a dependency of the login, one line per change: to `log` when given, else to the
+ * log of the call that saw the change (the request's, so the line carries its id).
+ */
+export function loginDependency (name: string, log: AvailabilityLogger | undefined): { failed: (err: unknown, log?: AvailabilityLogger) => void, succeeded: (log?: AvailabilityLogger) => void } {
+  let caller: AvailabilityLogger | undefined
+  const availability = new Availability(name, {
+    warn: (details, message) => { (log ?? caller)?.warn(details, message) },
+    info: (details, message) => { (log ?? caller)?.info(details, message) }
+  })
+  // Availability reports synchronously, so the caller's log is the one in place for the call.
+  const as = (through: AvailabilityLogger | undefined, report: () => void): void => {
+    caller = through
+    try { report() } finally { caller = undefined }
+  }
+  return {
+    failed: (err, through) => { as(through, () => { availability.failed(err instanceof Error ? err : new Error(String(err))) }) },
+    succeeded: (through) => { if (!availability.up) as(through, () => { availability.succeeded() }) }
+  }
 }
 
 /** The account lockout by default: 5 failures, then 30 s doubling up to 15 min; forgotten after a quiet day. */

@@ -7,7 +7,7 @@ import { integerOption } from '../core/options.js'
 import { canonicalUsername } from '../core/username.js'
 import { addressGroup } from '../core/address.js'
 import type { Limit } from '../rate-limit.js'
-import { DEFAULT_LOCKOUT, memoryLoginAttempts, type AttemptPolicy, type LoginAttempts } from './lockout.js'
+import { DEFAULT_LOCKOUT, loginDependency, memoryLoginAttempts, type AttemptPolicy, type LoginAttempts, type Reservation } from './lockout.js'
 
 /** What the app's user verifier says of a user: who they are and what they may be granted. */
 export interface UserGrant {
@@ -102,11 +102,15 @@ const addressKey = (ip: string): string => digest('address', addressGroup(ip))
  */
 export function createLogin (verifyUser: VerifyUser, scopes: ReadonlySet<string>, settings: LoginSettings, isCurrent?: PasswordLoginOptions['isCurrent']): PasswordLogin {
   const { attempts, account, address } = settings
+  // A store that fails (one that fails closed) is one line when it starts and one when it ends.
+  const store = loginDependency('login-attempt store', undefined)
+  /** Give back or reset after the check: a store that fails then costs the caller nothing more. */
   const quietly = async (request: FastifyRequest, action: () => Promise<unknown>): Promise<void> => {
     try {
       await action()
+      store.succeeded(request.log)
     } catch (err) {
-      request.log.error({ err }, 'login-attempt store unavailable')
+      store.failed(err, request.log)
     }
   }
 
@@ -114,10 +118,17 @@ export function createLogin (verifyUser: VerifyUser, scopes: ReadonlySet<string>
     const accountK = account === undefined ? undefined : accountKey(username)
     const addressK = address === undefined ? undefined : addressKey(request.ip)
     const held: Array<[string, AttemptPolicy]> = []
-    const giveBack = async (): Promise<void> => { for (const [key, policy] of held) await quietly(request, async () => { await attempts.release(key, policy) }) }
+    const giveBack = async (): Promise<void> => { for (const [key, policy] of held) await quietly(request, async () => { await attempts.release(key, policy, request.log) }) }
     /** Reserve an attempt; the seconds of the lock it starts should it fail. */
     const reserve = async (what: 'address' | 'account', key: string, policy: AttemptPolicy): Promise<number> => {
-      const reservation = await attempts.reserve(key, policy)
+      let reservation: Reservation
+      try {
+        reservation = await attempts.reserve(key, policy, request.log)
+      } catch (err) {
+        store.failed(err, request.log)
+        throw err
+      }
+      store.succeeded(request.log)
       if (!reservation.granted) {
         securityEvent(request, 'auth.login.locked', { reason: `too many failed logins for this ${what}`, retry_after: reservation.retryAfter })
         throw throttled(what, reservation.retryAfter)
@@ -144,8 +155,8 @@ export function createLogin (verifyUser: VerifyUser, scopes: ReadonlySet<string>
       return null
     }
     // A success forgets the account's failures, and the address's budget gets this attempt back.
-    if (accountK !== undefined) await quietly(request, async () => { await attempts.reset(accountK) })
-    if (addressK !== undefined) await quietly(request, async () => { await attempts.release(addressK, address!) })
+    if (accountK !== undefined) await quietly(request, async () => { await attempts.reset(accountK, request.log) })
+    if (addressK !== undefined) await quietly(request, async () => { await attempts.release(addressK, address!, request.log) })
     return grant
   }
   return Object.assign(login, { async unlock (username: string) { await attempts.reset(accountKey(username)) } })
