@@ -9,7 +9,7 @@ import { addProblemSchema, isPublicRequirement, problemContent, routeResponses }
 import { securityEvent } from './core/events.js'
 import { routeName } from './core/route-table.js'
 import { addressGroup } from './core/address.js'
-import { Availability } from './core/availability.js'
+import { dependency, type Dependency } from './core/dependency.js'
 import { redisCounters, type CounterRedis } from './rate-limit/redis-counters.js'
 
 export interface Limit {
@@ -66,7 +66,7 @@ interface Limiter {
   check: (request: FastifyRequest) => Promise<{ isAllowed: boolean, max?: number, remaining?: number, ttlInSeconds?: number, isExceeded?: boolean }>
   failOpen: boolean
   /** The counters' store, as requests meet it. */
-  store: Availability
+  store: Dependency
 }
 
 const COUNT = { type: 'integer', format: 'int32', minimum: 0, maximum: 2_147_483_647 } as const
@@ -115,7 +115,7 @@ async function apply (limit: Limiter, request: FastifyRequest, reply: FastifyRep
   try {
     result = await limit.check(request)
   } catch (err) {
-    limit.store.failed(err as Error)
+    limit.store.failed(err)
     if (limit.failOpen) return undefined
     reply.header('retry-after', 1)
     return await sendProblem(reply, 503, problem(503, 'The service cannot check its rate limits right now; try again shortly.'))
@@ -146,7 +146,7 @@ async function counters (fastify: FastifyInstance, opts: RateLimitOptions): Prom
   const redis = opts.redis
   if (redis !== undefined && (typeof redis?.evalsha !== 'function' || typeof redis.eval !== 'function')) throw new errors.WARDEN_ERR_OPTION('redis', 'must be an ioredis client (Redis or Cluster)')
   if (opts.nameSpace !== undefined && typeof opts.nameSpace !== 'string') throw new errors.WARDEN_ERR_OPTION('nameSpace', 'must be a string')
-  const store = new Availability(redis === undefined ? 'rate-limit store' : 'Redis (rate limits)', fastify.log)
+  const store = dependency(redis === undefined ? 'rate-limit store' : 'Redis (rate limits)', fastify.log)
   let create: ((options: object) => Limiter['check']) | undefined
   await fastify.register(async (child) => {
     await child.register(fastifyRateLimit, {

@@ -1,6 +1,7 @@
 import type { AvailabilityLogger } from '../core/availability.js'
 import { errors } from '../core/errors.js'
-import { loginDependency, memoryLoginAttempts, type AttemptPolicy, type LoginAttempts } from './lockout.js'
+import { dependency } from '../core/dependency.js'
+import { memoryLoginAttempts, type AttemptPolicy, type LoginAttempts } from './lockout.js'
 
 /**
  * The Redis command the lockout uses: an ioredis client fits, `Redis` or `Cluster` (no import of
@@ -55,6 +56,8 @@ export interface RedisLoginAttemptsOptions {
   fallback?: LoginAttempts | false
   /** Where the outage's start and end are logged, one line each (e.g. `app.log`). Default: the log of the request that meets it. */
   log?: AvailabilityLogger
+  /** The clock of those lines (tests); the lockout's own clock is the Redis server's. */
+  now?: () => number
 }
 
 /** The rule's scripts on Redis, one key per call. */
@@ -93,7 +96,7 @@ export function redisLoginAttempts (redis: LockoutRedis, options: RedisLoginAtte
   const shared = inRedis(redis, `${options.namespace ?? 'fastify-warden'}:login:`)
   const fallback = options.fallback ?? memoryLoginAttempts()
   if (fallback === false) return shared
-  const state = loginDependency('Redis (login attempts)', options.log)
+  const state = dependency('Redis (login attempts)', options.log, undefined, options.now)
   const via = async <T>(log: AvailabilityLogger | undefined, call: (store: LoginAttempts) => Promise<T>): Promise<T> => {
     let value: T
     try {

@@ -1,4 +1,4 @@
-import { Availability, type AvailabilityLogger } from '../core/availability.js'
+import type { AvailabilityLogger } from '../core/availability.js'
 
 /**
  * How failed logins are bounded. The rule is stated here, once; a `LoginAttempts` store only
@@ -47,27 +47,6 @@ export interface LoginAttempts {
   reset (key: string, log?: AvailabilityLogger): Promise<void>
   /** Seconds left on the lock of `key`; 0 when it is not locked. */
   lockedFor (key: string, log?: AvailabilityLogger): Promise<number>
-}
-
-/**
- * The state of a dependency of the login, one line per change: to `log` when given, else to the
- * log of the call that saw the change (the request's, so the line carries its id).
- */
-export function loginDependency (name: string, log: AvailabilityLogger | undefined): { failed: (err: unknown, log?: AvailabilityLogger) => void, succeeded: (log?: AvailabilityLogger) => void } {
-  let caller: AvailabilityLogger | undefined
-  const availability = new Availability(name, {
-    warn: (details, message) => { (log ?? caller)?.warn(details, message) },
-    info: (details, message) => { (log ?? caller)?.info(details, message) }
-  })
-  // Availability reports synchronously, so the caller's log is the one in place for the call.
-  const as = (through: AvailabilityLogger | undefined, report: () => void): void => {
-    caller = through
-    try { report() } finally { caller = undefined }
-  }
-  return {
-    failed: (err, through) => { as(through, () => { availability.failed(err instanceof Error ? err : new Error(String(err))) }) },
-    succeeded: (through) => { if (!availability.up) as(through, () => { availability.succeeded() }) }
-  }
 }
 
 /** The account lockout by default: 5 failures, then 30 s doubling up to 15 min; forgotten after a quiet day. */

@@ -7,7 +7,8 @@ import { integerOption } from '../core/options.js'
 import { canonicalUsername } from '../core/username.js'
 import { addressGroup } from '../core/address.js'
 import type { Limit } from '../rate-limit.js'
-import { DEFAULT_LOCKOUT, loginDependency, memoryLoginAttempts, type AttemptPolicy, type LoginAttempts, type Reservation } from './lockout.js'
+import { dependency } from '../core/dependency.js'
+import { DEFAULT_LOCKOUT, memoryLoginAttempts, type AttemptPolicy, type LoginAttempts, type Reservation } from './lockout.js'
 
 /** What the app's user verifier says of a user: who they are and what they may be granted. */
 export interface UserGrant {
@@ -102,15 +103,17 @@ const addressKey = (ip: string): string => digest('address', addressGroup(ip))
  */
 export function createLogin (verifyUser: VerifyUser, scopes: ReadonlySet<string>, settings: LoginSettings, isCurrent?: PasswordLoginOptions['isCurrent']): PasswordLogin {
   const { attempts, account, address } = settings
-  // A store that fails (one that fails closed) is one line when it starts and one when it ends.
-  const store = loginDependency('login-attempt store', undefined)
+  // A store that fails (one that fails closed) is one line when it starts and one when it ends:
+  // it is back once a whole login went through it without a fault.
+  const store = dependency('login-attempt store')
   /** Give back or reset after the check: a store that fails then costs the caller nothing more. */
-  const quietly = async (request: FastifyRequest, action: () => Promise<unknown>): Promise<void> => {
+  const quietly = async (request: FastifyRequest, action: () => Promise<unknown>): Promise<boolean> => {
     try {
       await action()
-      store.succeeded(request.log)
+      return true
     } catch (err) {
       store.failed(err, request.log)
+      return false
     }
   }
 
@@ -128,7 +131,6 @@ export function createLogin (verifyUser: VerifyUser, scopes: ReadonlySet<string>
         store.failed(err, request.log)
         throw err
       }
-      store.succeeded(request.log)
       if (!reservation.granted) {
         securityEvent(request, 'auth.login.locked', { reason: `too many failed logins for this ${what}`, retry_after: reservation.retryAfter })
         throw throttled(what, reservation.retryAfter)
@@ -152,11 +154,13 @@ export function createLogin (verifyUser: VerifyUser, scopes: ReadonlySet<string>
     }
     if (grant === null) {
       securityEvent(request, 'auth.login.failed', { reason: 'invalid credentials', ...(lock > 0 ? { locked_for: lock } : {}) })
+      store.succeeded(request.log)
       return null
     }
     // A success forgets the account's failures, and the address's budget gets this attempt back.
-    if (accountK !== undefined) await quietly(request, async () => { await attempts.reset(accountK, request.log) })
-    if (addressK !== undefined) await quietly(request, async () => { await attempts.release(addressK, address!, request.log) })
+    const reset = accountK === undefined || await quietly(request, async () => { await attempts.reset(accountK, request.log) })
+    const released = addressK === undefined || await quietly(request, async () => { await attempts.release(addressK, address!, request.log) })
+    if (reset && released) store.succeeded(request.log)
     return grant
   }
   return Object.assign(login, { async unlock (username: string) { await attempts.reset(accountKey(username)) } })

@@ -81,7 +81,7 @@ t.test('every limited route documents its 429', async (t) => {
 })
 
 t.test('options are validated', async (t) => {
-  for (const [opts, message] of [[{ max: 0, timeWindow: 1000 }, /rateLimit.max/], [{ max: 1, timeWindow: 10 }, /rateLimit.timeWindow/], [{ max: 1, timeWindow: 1000, failOpen: 'no' }, /failOpen/]] as const) {
+  for (const [opts, message] of [[{ max: 0, timeWindow: 1000 }, /rateLimit.max/], [{ max: 1, timeWindow: 10 }, /rateLimit.timeWindow/], [{ max: 1, timeWindow: 1000, failOpen: 'no' }, /failOpen/], [{ max: 1, timeWindow: 1000, redis: 'redis://127.0.0.1:6379' }, /option 'redis' must be an ioredis client/], [{ max: 1, timeWindow: 1000, redis: new Redis({ lazyConnect: true }), nameSpace: 7 }, /option 'nameSpace' must be a string/]] as const) {
     const app = Fastify()
     app.register(rateLimit, opts as unknown as RateLimitOptions)
     await t.rejects((async () => { await app.ready() })(), { code: 'WARDEN_ERR_OPTION', message })

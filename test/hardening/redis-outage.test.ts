@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap'
 import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import { startRedisServer, redisServerSkip, type RedisServer } from '../helpers/redis-servers.js'
 import { loginApp, ready, statuses, RIGHT, type LogLine } from '../helpers/login-app.js'
@@ -66,6 +67,8 @@ t.test('an outage is one warn line per consumer when it starts and one info line
 
   await server.start()
   await ready(redis)
+  // Back once a call succeeds a second after the last failure (a half-down Redis is one outage).
+  await sleep(1000)
   const back = logs.length
   t.equal((await me(RIGHT)).statusCode, 200)
   t.same(lines(logs, back).sort(), [
@@ -87,5 +90,7 @@ t.test('fallback: false fails closed: every login is a 503 with Retry-After whil
   t.same(lines(logs, start).filter(([, msg]) => msg.includes('login-attempt store')), [[40, 'login-attempt store unavailable']], 'the login says it once')
   await server.start()
   await ready(redis)
+  await sleep(1000)
   t.equal((await me(RIGHT)).statusCode, 200, 'Redis back: logins again')
+  t.same(lines(logs, start).filter(([, msg]) => msg.includes('login-attempt store')), [[40, 'login-attempt store unavailable'], [30, 'login-attempt store available again']])
 })
