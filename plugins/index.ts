@@ -5,7 +5,7 @@ export { basicAuth, parseBasic, type BasicAuthOptions, type BasicAuthUser } from
 export { oauth2Server, type OAuth2ServerOptions, type OAuth2Server } from './oauth2-server.js'
 export type { OAuth2Client } from './oauth2-server/clients.js'
 export { memoryLoginAttempts, DEFAULT_LOCKOUT, type LoginAttempts, type AttemptPolicy, type Reservation } from './oauth2-server/lockout.js'
-export { redisLoginAttempts, type LockoutRedis } from './oauth2-server/lockout-redis.js'
+export { redisLoginAttempts, type LockoutRedis, type RedisLoginAttemptsOptions } from './oauth2-server/lockout-redis.js'
 export { passwordLogin, type UserGrant, type VerifyUser, type Login, type PasswordLogin, type PasswordLoginOptions } from './oauth2-server/login.js'
 export { canonicalUsername } from './core/username.js'
 export type { SessionStore, RefreshTokenStore, RefreshFamily, PresentedToken, Rotation, Revocation, RevocationSink } from './oauth2-server/session-store.js'

@@ -9,6 +9,8 @@ import { addProblemSchema, isPublicRequirement, problemContent, routeResponses }
 import { securityEvent } from './core/events.js'
 import { routeName } from './core/route-table.js'
 import { addressGroup } from './core/address.js'
+import { dependency, type Dependency } from './core/dependency.js'
+import { redisCounters, type CounterRedis } from './rate-limit/redis-counters.js'
 
 export interface Limit {
   max: number
@@ -22,11 +24,22 @@ export interface RateLimitOptions extends Limit {
    * top of the per-address one. Default: the same as `max`/`timeWindow`; `false` for none.
    */
   principal?: Limit | false
-  /** Share the counters between instances (an ioredis client made with `enableOfflineQueue: false`). */
-  redis?: RateLimitPluginOptions['redis']
+  /**
+   * Share the counters between instances: an ioredis `Redis` or `Cluster` the app made, with
+   * `enableOfflineQueue: false` (so a request never waits for a Redis that is down). Keys are
+   * `{nameSpace}ip:{address}`, `{nameSpace}principal:{scheme}:{id}`, `{nameSpace}route:{METHOD
+   * /path}:…`, one key per call (any Cluster slot).
+   */
+  redis?: CounterRedis
   /** Prefix of the Redis keys. Default `fastify-warden-rl:`. */
   nameSpace?: string
-  /** Let requests through when the counter store fails. Default `true`; routes may say otherwise. */
+  /**
+   * When the counters cannot be reached (Redis down): `true` lets requests through uncounted,
+   * `false` answers 503 with Retry-After. Routes may say otherwise (`skipOnError`). The outage is
+   * logged once when it starts and once when it ends, never per request. Default `true`: a rate
+   * limit guards capacity, and a Redis outage should not become an outage of every route. Logins
+   * are bounded apart from it, by the lockout's own counts.
+   */
   failOpen?: boolean
 }
 
@@ -52,6 +65,8 @@ function routeLimit (name: string, config: unknown, fallback: Limit, failOpen: b
 interface Limiter {
   check: (request: FastifyRequest) => Promise<{ isAllowed: boolean, max?: number, remaining?: number, ttlInSeconds?: number, isExceeded?: boolean }>
   failOpen: boolean
+  /** The counters' store, as requests meet it. */
+  store: Dependency
 }
 
 const COUNT = { type: 'integer', format: 'int32', minimum: 0, maximum: 2_147_483_647 } as const
@@ -100,11 +115,12 @@ async function apply (limit: Limiter, request: FastifyRequest, reply: FastifyRep
   try {
     result = await limit.check(request)
   } catch (err) {
-    request.log.error({ err }, 'rate-limit store unavailable')
+    limit.store.failed(err)
     if (limit.failOpen) return undefined
     reply.header('retry-after', 1)
     return await sendProblem(reply, 503, problem(503, 'The service cannot check its rate limits right now; try again shortly.'))
   }
+  limit.store.succeeded()
   if (result.isAllowed) return undefined
   // Set by each limit that runs: the answer reports the last, most specific one.
   reply.header('x-ratelimit-limit', result.max)
@@ -127,22 +143,27 @@ async function afterAuthentication (request: FastifyRequest, reply: FastifyReply
  * counters (createRateLimit), so the address limit can run before authentication.
  */
 async function counters (fastify: FastifyInstance, opts: RateLimitOptions): Promise<(limit: Limit, prefix: string, key: (request: FastifyRequest) => string, failOpen: boolean) => Limiter> {
+  const redis = opts.redis
+  if (redis !== undefined && (typeof redis?.evalsha !== 'function' || typeof redis.eval !== 'function')) throw new errors.WARDEN_ERR_OPTION('redis', 'must be an ioredis client (Redis or Cluster)')
+  if (opts.nameSpace !== undefined && typeof opts.nameSpace !== 'string') throw new errors.WARDEN_ERR_OPTION('nameSpace', 'must be a string')
+  const store = dependency(redis === undefined ? 'rate-limit store' : 'Redis (rate limits)', fastify.log)
   let create: ((options: object) => Limiter['check']) | undefined
   await fastify.register(async (child) => {
     await child.register(fastifyRateLimit, {
       global: false,
       skipOnError: false,
-      ...(opts.redis === undefined ? {} : { redis: opts.redis, nameSpace: opts.nameSpace ?? 'fastify-warden-rl:' })
+      ...(redis === undefined ? {} : { store: redisCounters(redis, opts.nameSpace ?? 'fastify-warden-rl:') } as unknown as RateLimitPluginOptions)
     })
     create = (options) => child.createRateLimit(options) as unknown as Limiter['check']
   })
-  return (limit, prefix, key, failOpen) => ({ check: create!({ ...limit, keyGenerator: (request: FastifyRequest) => prefix + key(request) }), failOpen })
+  return (limit, prefix, key, failOpen) => ({ check: create!({ ...limit, keyGenerator: (request: FastifyRequest) => prefix + key(request) }), failOpen, store })
 }
 
 const byAddress = (request: FastifyRequest): string => 'ip:' + addressGroup(request.ip)
 // Authenticated callers are counted as themselves (a user, or one API key), wherever they come from.
+// An anonymous caller is counted by address, apart from the address limit's own count.
 const byPrincipal = (request: FastifyRequest): string => request.auth === null
-  ? byAddress(request)
+  ? 'anonymous:' + byAddress(request)
   : `principal:${request.auth.scheme}:${request.auth.apiKeyId ?? request.auth.subject}`
 
 /**

@@ -1,4 +1,7 @@
-import type { AttemptPolicy, LoginAttempts } from './lockout.js'
+import type { AvailabilityLogger } from '../core/availability.js'
+import { errors } from '../core/errors.js'
+import { dependency } from '../core/dependency.js'
+import { memoryLoginAttempts, type AttemptPolicy, type LoginAttempts } from './lockout.js'
 
 /**
  * The Redis command the lockout uses: an ioredis client fits, `Redis` or `Cluster` (no import of
@@ -41,9 +44,24 @@ return 0`
 
 const RESET = "return redis.call('DEL', KEYS[1])"
 
-/** In Redis, shared by every instance (keys `{namespace}:login:{key}`). */
-export function redisLoginAttempts (redis: LockoutRedis, options: { namespace?: string } = {}): LoginAttempts {
-  const prefix = `${options.namespace ?? 'fastify-warden'}:login:`
+export interface RedisLoginAttemptsOptions {
+  /** Prefix of the keys. Default `fastify-warden`. */
+  namespace?: string
+  /**
+   * Where attempts are counted while Redis does not answer (down, read-only after a failover,
+   * unreachable slot): by default `memoryLoginAttempts()`, this instance's own counts, so logins
+   * go on, each instance checking at most the threshold per lock; `false` fails closed (every
+   * login path answers 503 until Redis is back). Never uncounted.
+   */
+  fallback?: LoginAttempts | false
+  /** Where the outage's start and end are logged, one line each (e.g. `app.log`). Default: the log of the request that meets it. */
+  log?: AvailabilityLogger
+  /** The clock of those lines (tests); the lockout's own clock is the Redis server's. */
+  now?: () => number
+}
+
+/** The rule's scripts on Redis, one key per call. */
+function inRedis (redis: LockoutRedis, prefix: string): LoginAttempts {
   const keyOf = (key: string): string => `${prefix}{${key}}`
   const args = (p: AttemptPolicy): number[] => [p.threshold, p.baseDelay, p.maxDelay, p.memory]
   return {
@@ -61,5 +79,43 @@ export function redisLoginAttempts (redis: LockoutRedis, options: { namespace?: 
     async lockedFor (key) {
       return Math.ceil(await redis.eval(LOCKED_FOR, 1, keyOf(key)) as number / 1000)
     }
+  }
+}
+
+const isAttempts = (value: unknown): value is LoginAttempts => value !== null && typeof value === 'object' &&
+  (['reserve', 'release', 'reset', 'lockedFor'] as const).every((m) => typeof (value as Record<string, unknown>)[m] === 'function')
+
+/**
+ * In Redis, shared by every instance (keys `{namespace}:login:{key}`, each under its own hash
+ * tag). While Redis does not answer, in `fallback`: one warn line when that starts, one info
+ * line when Redis answers again, and the shared counts are used from then on.
+ */
+export function redisLoginAttempts (redis: LockoutRedis, options: RedisLoginAttemptsOptions = {}): LoginAttempts {
+  if (typeof redis?.eval !== 'function') throw new errors.WARDEN_ERR_OPTION('redis', 'must be an ioredis client (Redis or Cluster)')
+  if (options.fallback !== undefined && options.fallback !== false && !isAttempts(options.fallback)) throw new errors.WARDEN_ERR_OPTION('fallback', 'must be LoginAttempts ({ reserve, release, reset, lockedFor }) or false')
+  const shared = inRedis(redis, `${options.namespace ?? 'fastify-warden'}:login:`)
+  const fallback = options.fallback ?? memoryLoginAttempts()
+  if (fallback === false) return shared
+  const state = dependency('Redis (login attempts)', options.log, undefined, options.now)
+  const via = async <T>(log: AvailabilityLogger | undefined, call: (store: LoginAttempts) => Promise<T>): Promise<T> => {
+    let value: T
+    try {
+      value = await call(shared)
+    } catch (err) {
+      state.failed(err, log)
+      return await call(fallback)
+    }
+    state.succeeded(log)
+    return value
+  }
+  return {
+    reserve: async (key, policy, log) => await via(log, async (store) => await store.reserve(key, policy)),
+    release: async (key, policy, log) => { await via(log, async (store) => { await store.release(key, policy) }) },
+    async reset (key, log) {
+      // What an outage counted here goes too: a success, or an administrator, forgets it all.
+      await fallback.reset(key)
+      await via(log, async (store) => { await store.reset(key) })
+    },
+    lockedFor: async (key, log) => await via(log, async (store) => await store.lockedFor(key))
   }
 }

@@ -1,3 +1,5 @@
+import type { AvailabilityLogger } from '../core/availability.js'
+
 /**
  * How failed logins are bounded. The rule is stated here, once; a `LoginAttempts` store only
  * applies it atomically (in memory, or in one Redis script):
@@ -32,17 +34,19 @@ export type Reservation =
 
 /**
  * Where attempts are counted, by opaque key (fastify-warden gives a digest of the canonical user
- * name, or of the client address). Every operation is atomic for its key.
+ * name, or of the client address). Every operation is atomic for its key. `log` is the log of
+ * the request the call is for: a store whose dependency goes down or comes back says so there
+ * when it was given no log of its own.
  */
 export interface LoginAttempts {
   /** Reserve an attempt on `key`, counted as a failure until released or reset; refused while the key is locked. */
-  reserve (key: string, policy: AttemptPolicy): Promise<Reservation>
+  reserve (key: string, policy: AttemptPolicy, log?: AvailabilityLogger): Promise<Reservation>
   /** Give back a reservation whose password was never checked; the lock it started goes when the count falls below the threshold. */
-  release (key: string, policy: AttemptPolicy): Promise<void>
+  release (key: string, policy: AttemptPolicy, log?: AvailabilityLogger): Promise<void>
   /** Forget every failure of `key` and its lock (a success, an administrator). */
-  reset (key: string): Promise<void>
+  reset (key: string, log?: AvailabilityLogger): Promise<void>
   /** Seconds left on the lock of `key`; 0 when it is not locked. */
-  lockedFor (key: string): Promise<number>
+  lockedFor (key: string, log?: AvailabilityLogger): Promise<number>
 }
 
 /** The account lockout by default: 5 failures, then 30 s doubling up to 15 min; forgotten after a quiet day. */

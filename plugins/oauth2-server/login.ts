@@ -7,7 +7,8 @@ import { integerOption } from '../core/options.js'
 import { canonicalUsername } from '../core/username.js'
 import { addressGroup } from '../core/address.js'
 import type { Limit } from '../rate-limit.js'
-import { DEFAULT_LOCKOUT, memoryLoginAttempts, type AttemptPolicy, type LoginAttempts } from './lockout.js'
+import { dependency } from '../core/dependency.js'
+import { DEFAULT_LOCKOUT, memoryLoginAttempts, type AttemptPolicy, type LoginAttempts, type Reservation } from './lockout.js'
 
 /** What the app's user verifier says of a user: who they are and what they may be granted. */
 export interface UserGrant {
@@ -102,11 +103,17 @@ const addressKey = (ip: string): string => digest('address', addressGroup(ip))
  */
 export function createLogin (verifyUser: VerifyUser, scopes: ReadonlySet<string>, settings: LoginSettings, isCurrent?: PasswordLoginOptions['isCurrent']): PasswordLogin {
   const { attempts, account, address } = settings
-  const quietly = async (request: FastifyRequest, action: () => Promise<unknown>): Promise<void> => {
+  // A store that fails (one that fails closed) is one line when it starts and one when it ends:
+  // it is back once a whole login went through it without a fault.
+  const store = dependency('login-attempt store')
+  /** Give back or reset after the check: a store that fails then costs the caller nothing more. */
+  const quietly = async (request: FastifyRequest, action: () => Promise<unknown>): Promise<boolean> => {
     try {
       await action()
+      return true
     } catch (err) {
-      request.log.error({ err }, 'login-attempt store unavailable')
+      store.failed(err, request.log)
+      return false
     }
   }
 
@@ -114,10 +121,16 @@ export function createLogin (verifyUser: VerifyUser, scopes: ReadonlySet<string>
     const accountK = account === undefined ? undefined : accountKey(username)
     const addressK = address === undefined ? undefined : addressKey(request.ip)
     const held: Array<[string, AttemptPolicy]> = []
-    const giveBack = async (): Promise<void> => { for (const [key, policy] of held) await quietly(request, async () => { await attempts.release(key, policy) }) }
+    const giveBack = async (): Promise<void> => { for (const [key, policy] of held) await quietly(request, async () => { await attempts.release(key, policy, request.log) }) }
     /** Reserve an attempt; the seconds of the lock it starts should it fail. */
     const reserve = async (what: 'address' | 'account', key: string, policy: AttemptPolicy): Promise<number> => {
-      const reservation = await attempts.reserve(key, policy)
+      let reservation: Reservation
+      try {
+        reservation = await attempts.reserve(key, policy, request.log)
+      } catch (err) {
+        store.failed(err, request.log)
+        throw err
+      }
       if (!reservation.granted) {
         securityEvent(request, 'auth.login.locked', { reason: `too many failed logins for this ${what}`, retry_after: reservation.retryAfter })
         throw throttled(what, reservation.retryAfter)
@@ -141,11 +154,13 @@ export function createLogin (verifyUser: VerifyUser, scopes: ReadonlySet<string>
     }
     if (grant === null) {
       securityEvent(request, 'auth.login.failed', { reason: 'invalid credentials', ...(lock > 0 ? { locked_for: lock } : {}) })
+      store.succeeded(request.log)
       return null
     }
     // A success forgets the account's failures, and the address's budget gets this attempt back.
-    if (accountK !== undefined) await quietly(request, async () => { await attempts.reset(accountK) })
-    if (addressK !== undefined) await quietly(request, async () => { await attempts.release(addressK, address!) })
+    const reset = accountK === undefined || await quietly(request, async () => { await attempts.reset(accountK, request.log) })
+    const released = addressK === undefined || await quietly(request, async () => { await attempts.release(addressK, address!, request.log) })
+    if (reset && released) store.succeeded(request.log)
     return grant
   }
   return Object.assign(login, { async unlock (username: string) { await attempts.reset(accountKey(username)) } })

@@ -7,6 +7,7 @@ import { schemesApp } from '../helpers/app.js'
 import { identityApp, form, ADMIN_PASSWORD } from '../helpers/identity.js'
 import { closeSharedDatabase, redisSkip, testDatabase, REDIS_URL } from '../helpers/services.js'
 import { openStores } from '../../stores/identity.js'
+import { redisServerSkip, startRedisServer } from '../helpers/redis-servers.js'
 
 t.teardown(closeSharedDatabase)
 
@@ -80,7 +81,7 @@ t.test('every limited route documents its 429', async (t) => {
 })
 
 t.test('options are validated', async (t) => {
-  for (const [opts, message] of [[{ max: 0, timeWindow: 1000 }, /rateLimit.max/], [{ max: 1, timeWindow: 10 }, /rateLimit.timeWindow/], [{ max: 1, timeWindow: 1000, failOpen: 'no' }, /failOpen/]] as const) {
+  for (const [opts, message] of [[{ max: 0, timeWindow: 1000 }, /rateLimit.max/], [{ max: 1, timeWindow: 10 }, /rateLimit.timeWindow/], [{ max: 1, timeWindow: 1000, failOpen: 'no' }, /failOpen/], [{ max: 1, timeWindow: 1000, redis: 'redis://127.0.0.1:6379' }, /option 'redis' must be an ioredis client/], [{ max: 1, timeWindow: 1000, redis: new Redis({ lazyConnect: true }), nameSpace: 7 }, /option 'nameSpace' must be a string/]] as const) {
     const app = Fastify()
     app.register(rateLimit, opts as unknown as RateLimitOptions)
     await t.rejects((async () => { await app.ready() })(), { code: 'WARDEN_ERR_OPTION', message })
@@ -120,6 +121,20 @@ t.test('two instances sharing Redis share the counters', { skip: await redisSkip
   const statuses = []
   for (let i = 0; i < 4; i++) statuses.push((await apps[i % 2].inject({ url: '/x' })).statusCode)
   t.same(statuses, [200, 200, 200, 429], 'the fourth request is refused, whichever instance gets it')
+})
+
+t.test('Redis keys name what they count: the address, the principal, the route', { skip: await redisServerSkip() }, async (t) => {
+  const server = await startRedisServer(t)
+  const redis = new Redis(server.port, '127.0.0.1', { enableOfflineQueue: false })
+  t.teardown(() => redis.disconnect())
+  await new Promise((resolve) => redis.once('ready', resolve))
+  const { app, readKey } = await limitedApp({ max: 100, timeWindow: 60_000, redis })
+  for (const url of ['/open', '/open', '/login', '/health']) t.equal((await app.inject({ url })).statusCode, 200, url)
+  t.equal((await app.inject({ url: '/mine', headers: { 'x-api-key': readKey } })).statusCode, 200)
+  const keys = (await redis.keys('*')).sort()
+  t.same(keys, ['fastify-warden-rl:ip:127.0.0.1', 'fastify-warden-rl:principal:apiKey:key-read', 'fastify-warden-rl:route:GET /login:ip:127.0.0.1'])
+  t.same(await Promise.all(keys.map(async (k) => await redis.get(k))), ['3', '1', '1'], 'the address counted /open twice and /mine; the route and the key once each')
+  t.ok((await Promise.all(keys.map(async (k) => await redis.pttl(k)))).every((ms) => ms > 55_000 && ms <= 60_000), 'each key lives for its window')
 })
 
 t.test('a per-route limit with a setting the plugin does not apply stops the app, naming it', async (t) => {

@@ -91,3 +91,31 @@ t.test('memory: failures are forgotten `memory` after the last one, never while 
   await touched.reserve('b', twice)
   t.match(await touched.reserve('a', twice), { granted: true, lock: 30 }, 'touching a key already held drops nothing')
 })
+
+t.test('redisLoginAttempts: its options are checked, naming them', async (t) => {
+  const redis = new Redis({ lazyConnect: true })
+  t.throws(() => redisLoginAttempts('redis://127.0.0.1:6379' as never), { code: 'WARDEN_ERR_OPTION', message: /option 'redis' must be an ioredis client/ })
+  t.throws(() => redisLoginAttempts(redis, { fallback: { reserve: async () => ({ granted: true, lock: 0 }) } as never }), { code: 'WARDEN_ERR_OPTION', message: /option 'fallback' must be LoginAttempts/ })
+  t.throws(() => redisLoginAttempts(redis, { fallback: true as never }), { code: 'WARDEN_ERR_OPTION', message: /option 'fallback'/ })
+  t.doesNotThrow(() => redisLoginAttempts(redis, { fallback: false }))
+})
+
+t.test('redisLoginAttempts: a call Redis cannot answer goes to the fallback, one warn line until one it answers', async (t) => {
+  let up = false
+  const redis = { eval: async () => { if (!up) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6390'), { code: 'ECONNREFUSED' }); return [1, 0] } }
+  const lines: Array<[string, string]> = []
+  const log = { warn: (_: object, m: string) => lines.push(['warn', m]), info: (_: object, m: string) => lines.push(['info', m]) }
+  const fallback = memoryLoginAttempts()
+  let now = 0
+  const attempts = redisLoginAttempts(redis, { fallback, now: () => now })
+  for (let i = 0; i < 3; i++) await attempts.reserve('k', { ...POLICY, threshold: 2 }, log)
+  t.same(await fallback.reserve('k', POLICY), { granted: false, retryAfter: 1 }, 'the fallback counted the three: locked')
+  t.same(lines, [['warn', 'Redis (login attempts) unavailable']], 'told once, on the log of the call that met it')
+  up = true
+  t.same(await attempts.reserve('k', POLICY, log), { granted: true, lock: 0 }, 'Redis answers again: its count is used')
+  t.equal(lines.length, 1, 'not back yet: a second without failure first')
+  now += 1000
+  await attempts.reset('k', log)
+  t.same(await fallback.reserve('k', POLICY), { granted: true, lock: 0 }, 'a reset forgets what the outage counted too')
+  t.same(lines, [['warn', 'Redis (login attempts) unavailable'], ['info', 'Redis (login attempts) available again']])
+})
