@@ -24,15 +24,20 @@ export const many = (n: number, prefix: string, expiresAt: number): Revocation[]
  * A database that counts the rows its callers read from warden_revocations, per read of the
  * revocation list: a read starts with the store's mark (pg_snapshot_xmin).
  */
-export function countingReads (db: Queryable): { db: Queryable, reads: number[] } {
+export function countingReads (db: Queryable): { db: Queryable, reads: number[], largest: () => number } {
   const reads: number[] = []
+  let largest = 0
   return {
     reads,
+    largest: () => largest,
     db: {
       async query<R>(sql: string, params?: readonly unknown[]): Promise<R[]> {
         const rows = await db.query<R>(sql, params)
         if (sql.includes('pg_snapshot_xmin')) reads.push(0)
-        else if (/^\s*SELECT[\s\S]*FROM warden_revocations/.test(sql)) reads[reads.length - 1] += rows.length
+        else if (/^\s*SELECT[\s\S]*FROM warden_revocations/.test(sql)) {
+          reads[reads.length - 1] += rows.length
+          largest = Math.max(largest, rows.length)
+        }
         return rows
       }
     }

@@ -5,6 +5,7 @@ import { testDatabase, postgresSkip, closeSharedDatabase } from '../helpers/serv
 import { redisServerSkip, startRedisCluster, startRedisSentinel, startRedisServer } from '../helpers/redis-servers.js'
 import { sqlRevocationStore, type Revocation, type RevocationStore } from '../../stores/revocations.js'
 import { RevocationList, type RedisClient } from '../../stores/revocation-list.js'
+import { MAX_PENDING } from '../../stores/revocation-redis.js'
 import { Availability } from '../../plugins/core/availability.js'
 import { percentile, recordingLog, until } from './revocation-helpers.js'
 
@@ -47,6 +48,10 @@ t.test('Redis down: a revoke answers at once and is persisted; the others enforc
   const a = await instance(t, sqlRevocationStore(db), client(), namespace)
   const bClient = client()
   const b = await instance(t, sqlRevocationStore(db), bClient, namespace)
+  // Without an Availability, an outage is told to onError once.
+  const cErrors: Error[] = []
+  const c = await RevocationList.open({ store: sqlRevocationStore(db), redis: client(), namespace, pollInterval: TEN_MINUTES, onError: (err) => cErrors.push(err) })
+  t.teardown(async () => { await c.close() })
 
   await server.stop()
   // A real outage: the clients have failed to reconnect several times.
@@ -61,20 +66,25 @@ t.test('Redis down: a revoke answers at once and is persisted; the others enforc
   t.same((await db.query<{ n: number }>("SELECT count(*)::int AS n FROM warden_revocations WHERE id LIKE 'down-%'"))[0].n, 20, 'persisted')
   t.equal(b.list.isRevoked({ sid: 'down-7' }), false, 'the other instance cannot know yet (its poll is 10 minutes away)')
   t.equal(a.list.pending, 21, 'the announcements wait for Redis')
+  await a.list.revoke(Array.from({ length: MAX_PENDING }, (_, i) => ({ kind: 'jti', id: `bulk-${i}`, expiresAt: seconds() + 60 })))
+  t.equal(a.list.pending, MAX_PENDING, 'a bounded number wait: the oldest are dropped (they are in the store)')
 
   const back = Date.now()
   await server.start()
-  await until('the other instance to enforce them', () => b.heard.size === 20, 5_000)
+  await until('the other instance to enforce them', () => b.heard.size === 20 + MAX_PENDING, 5_000)
   const lag = Math.max(...b.heard.values()) - back
   t.comment(`enforced by the other instance ${lag} ms after Redis restarted`)
   t.ok(lag < 2_000, `within 2 s of Redis's return (${lag} ms)`)
-  t.equal(b.list.isRevoked({ sid: 'down-19' }), true)
+  t.equal(b.list.isRevoked({ sid: 'down-0' }), true, 'the dropped announcements too: B reread the store')
+  await until('the third instance too', () => c.isRevoked({ sid: 'down-0' }) && c.isRevoked({ jti: `bulk-${MAX_PENDING - 1}` }))
   await until('the waiting announcements to be sent', () => a.list.pending === 0)
   for (const [name, { log, errors }] of [['A', a], ['B', b]] as const) {
     t.same(log.lines.map((l) => `${l.level} ${l.message}`), ['warn redis unavailable', 'info redis available again'], `${name}: one line when Redis went down, one when it came back, whatever the failed calls`)
     t.same(errors, [], `${name}: no fault reported: an outage is not one`)
   }
   t.ok(bClient.failures >= 5, `${bClient.failures} failed reconnections meanwhile`)
+  t.equal(cErrors.length, 1, 'without an Availability: onError once for the outage, not once per failure')
+  t.match(cErrors[0], { message: /ECONNREFUSED|Connection is closed|connect/ })
 })
 
 t.test('a 3-master Cluster: revocations reach every instance, on one slot, without MOVED or CROSSSLOT', { skip: topologySkip }, async (t) => {
@@ -136,7 +146,8 @@ t.test('Sentinel: after a failover, revocations still reach the other instances,
   await until('the other instance to hear it', () => b.heard.has('during'), 10_000)
   // The Sentinel demotes the old master, and closes its clients' connections: they find the new one.
   const demoted = appClient(t, new Redis({ port: old, host: '127.0.0.1' }))
-  await until('the old master to be a replica', async () => (await demoted.info('replication')).includes('role:slave'))
+  // It learns of it from the Sentinel's next INFO round: up to some 10 s.
+  await until('the old master to be a replica', async () => (await demoted.info('replication')).includes('role:slave'), 30_000)
   const took = await revoke('after')
   t.ok(took < 1_000, `a revoke after the failover answered in ${took} ms`)
   const lag = await until('the other instance to hear it after the failover', () => b.heard.has('after'), 10_000)
