@@ -6,7 +6,7 @@ import { openPglite } from '../stores/pglite.js'
 import { openPostgres } from '../stores/postgres.js'
 import { migrateWarden } from '../stores/schema.js'
 import { sqlRevocationStore } from '../stores/revocations.js'
-import { RevocationList, type RedisClient } from '../stores/revocation-list.js'
+import { RevocationList } from '../stores/revocation-list.js'
 import type { Database } from '../stores/database.js'
 import { median, quantile } from './measure.js'
 
@@ -51,7 +51,7 @@ async function longestStall (work: () => Promise<unknown>): Promise<number> {
 }
 
 /** Milliseconds from each revoke on `a` until `b` enforces it, one revocation at a time. */
-async function propagation (db: Database, options: { redis?: RedisClient, pollInterval: number }, count: number): Promise<number[]> {
+async function propagation (db: Database, options: { redis?: Redis, pollInterval: number }, count: number): Promise<number[]> {
   const namespace = `bench-${randomUUID()}`
   const open = async (): Promise<RevocationList> => await RevocationList.open({ store: sqlRevocationStore(db), namespace, ...options })
   const a = await open()

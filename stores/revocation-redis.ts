@@ -1,9 +1,29 @@
-import type { Cluster, Redis } from 'ioredis'
 import type { Availability } from '../plugins/core/availability.js'
 import type { Revocation } from './revocations.js'
 
-/** A Redis client the app made: ioredis `Redis` (Sentinel-backed ones too) or `Cluster`. */
-export type RedisClient = Redis | Cluster
+/**
+ * A Redis client the app made: an ioredis `Redis` (Sentinel-backed ones too) or `Cluster` fits.
+ * Described by what the list uses rather than imported from ioredis, an optional peer: the
+ * published types must compile in an app that does not install it.
+ */
+export interface RedisClient {
+  readonly status: string
+  readonly isCluster: boolean
+  /** A new connection with the same options (the subscriber). */
+  duplicate (): RedisClient
+  connect (): Promise<void>
+  disconnect (): void
+  on (event: 'ready', listener: () => void): unknown
+  on (event: 'error', listener: (err: Error) => void): unknown
+  on (event: 'message', listener: (channel: string, message: string) => void): unknown
+  once (event: 'error', listener: (err: Error) => void): unknown
+  off (event: 'ready', listener: () => void): unknown
+  subscribe (channel: string): Promise<unknown>
+  publish (channel: string, message: string): Promise<unknown>
+  zadd (key: string, gt: 'GT', ...scoreMembers: Array<string | number>): Promise<unknown>
+  zscan (key: string, cursor: string, count: 'COUNT', n: number): Promise<[cursor: string, elements: string[]]>
+  zremrangebyscore (key: string, min: string, max: number): Promise<unknown>
+}
 
 /** What is told of a dependency's state: an `Availability` logs one line per change, not one per failure. */
 export type DependencyState = Pick<Availability, 'failed' | 'succeeded'>
@@ -60,8 +80,7 @@ export class RevocationChannel {
     this.#key = `{${options.namespace}}:revoked`
     this.#channel = `{${options.namespace}}:revocations`
     // A connection of its own (a subscribed one takes no other command); closed with the list.
-    const client = options.redis
-    this.#subscriber = client.isCluster ? (client as Cluster).duplicate() : (client as Redis).duplicate()
+    this.#subscriber = options.redis.duplicate()
   }
 
   /** Joined once, or Redis is unreachable: the list starts degraded, and joins when Redis is. */
