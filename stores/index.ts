@@ -3,16 +3,23 @@ import { migrateWarden } from './schema.js'
 import { sqlApiKeyStore, type ApiKeyStore } from './api-keys.js'
 import { sqlRefreshTokenStore } from './refresh-tokens.js'
 import { sqlRevocationStore } from './revocations.js'
-import { RevocationList } from './revocation-list.js'
+import { RevocationList, type DependencyState, type RedisClient } from './revocation-list.js'
 import { ApiKeyUsage } from './api-key-usage.js'
 import type { RefreshTokenStore } from '../plugins/oauth2-server/session-store.js'
 import type { ApiKeyRecord } from '../plugins/api-key.js'
 
 export interface WardenStoreOptions {
-  /** Share revocations between instances at once (pub/sub) and cache revoked ids there. Needs `ioredis`. */
-  redisUrl?: string
+  /**
+   * Share revocations between instances at once (pub/sub) and cache revoked ids there: a client
+   * the app made (ioredis `Redis`, Sentinel-backed or not, or `Cluster`). The stores subscribe on
+   * a duplicate of it and close only that.
+   */
+  redis?: RedisClient
   /** Prefix of Redis keys and channels. Default `fastify-warden`. */
   redisNamespace?: string
+  /** Told of Redis and the database going down and coming back (an `Availability` each: one log line per change). */
+  availability?: { redis?: DependencyState, database?: DependencyState }
+  /** Faults of the background work (batched API-key uses, purges, a malformed message); outages once each without `availability`. */
   onError?: (err: Error) => void
   /** Interval of batched API-key use records (ms). Default 5 s. */
   usageInterval?: number
@@ -54,7 +61,8 @@ export async function wardenStores (db: Database, options: WardenStoreOptions = 
   const refreshTokens = sqlRefreshTokenStore(db, options.now)
   const revocations = await RevocationList.open({
     store: revocationStore,
-    ...(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl }),
+    ...(options.redis === undefined ? {} : { redis: options.redis }),
+    availability: { ...(options.availability?.redis === undefined ? {} : { redis: options.availability.redis }), ...(options.availability?.database === undefined ? {} : { store: options.availability.database }) },
     ...(options.redisNamespace === undefined ? {} : { namespace: options.redisNamespace }),
     ...(options.revocationPollInterval === undefined ? {} : { pollInterval: options.revocationPollInterval }),
     ...(options.onError === undefined ? {} : { onError: options.onError }),
@@ -89,5 +97,6 @@ export { migrateWarden, WARDEN_MIGRATIONS } from './schema.js'
 export { sqlApiKeyStore, type ApiKeyStore, type StoredApiKey, type ApiKeyUse } from './api-keys.js'
 export { sqlRefreshTokenStore } from './refresh-tokens.js'
 export { sqlRevocationStore, type RevocationStore } from './revocations.js'
-export { RevocationList, type RevocationListOptions } from './revocation-list.js'
+export { RevocationList, type RevocationListOptions, type RedisClient, type DependencyState } from './revocation-list.js'
+export { MAX_PENDING } from './revocation-redis.js'
 export { ApiKeyUsage } from './api-key-usage.js'

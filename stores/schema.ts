@@ -85,6 +85,16 @@ export const WARDEN_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE warden_refresh_families ADD COLUMN credential bigint;
       ALTER TABLE warden_refresh_families ADD COLUMN successor_key text;
     `
+  },
+  {
+    version: 3,
+    name: 'incremental revocation reads',
+    sql: `
+      -- The transaction that added (or last extended) a revocation: each instance rereads only
+      -- the rows added since its last read (stores/revocations.ts says why not a sequence).
+      ALTER TABLE warden_revocations ADD COLUMN added xid8 NOT NULL DEFAULT pg_current_xact_id();
+      CREATE INDEX warden_revocations_added ON warden_revocations (added, kind, id);
+    `
   }
 ]
 

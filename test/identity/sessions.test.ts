@@ -4,6 +4,7 @@ import { identityApp, form, ADMIN_PASSWORD, testConfig } from '../helpers/identi
 import { closeSharedDatabase, postgresSkip, redisSkip, testDatabase, POSTGRES_URL, REDIS_URL } from '../helpers/services.js'
 import { openStores } from '../../stores/identity.js'
 import { openPostgres } from '../../stores/postgres.js'
+import { Redis } from 'ioredis'
 
 t.teardown(closeSharedDatabase)
 
@@ -121,8 +122,10 @@ t.test('two app instances on one PostgreSQL and Redis: a token revoked through o
   const schema = (await db.query<{ s: string }>('SELECT current_schema() AS s'))[0].s
   const config = testConfig({ REDIS_URL })
   const namespace = `test-${randomUUID()}`
-  const one = await identityApp(t, { config, stores: await openStores({ database: db, redisUrl: REDIS_URL, redisNamespace: namespace, revocationPollInterval: 3_600_000 }) })
-  const two = await identityApp(t, { config, stores: await openStores({ database: openPostgres(POSTGRES_URL, { searchPath: schema }), redisUrl: REDIS_URL, redisNamespace: namespace, revocationPollInterval: 3_600_000 }) })
+  const redis = new Redis(REDIS_URL)
+  t.teardown(async () => { await redis.quit() })
+  const one = await identityApp(t, { config, stores: await openStores({ database: db, redis, redisNamespace: namespace, revocationPollInterval: 3_600_000 }) })
+  const two = await identityApp(t, { config, stores: await openStores({ database: openPostgres(POSTGRES_URL, { searchPath: schema }), redis, redisNamespace: namespace, revocationPollInterval: 3_600_000 }) })
   const session = await one.login()
   t.equal((await two.app.inject({ url: '/users/me', headers: two.bearer(session.access_token) })).statusCode, 200, 'the second instance accepts the token (and caches it)')
   // The second instance says when the message has arrived: no sleep, no polling.

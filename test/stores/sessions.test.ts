@@ -6,6 +6,8 @@ import { sqlRefreshTokenStore } from '../../stores/refresh-tokens.js'
 import { sqlRevocationStore } from '../../stores/revocations.js'
 import { RevocationList } from '../../stores/revocation-list.js'
 import { migrate } from '../../stores/migrations.js'
+import { Redis } from 'ioredis'
+import { inForce } from './revocation-helpers.js'
 
 t.teardown(closeSharedDatabase)
 const skip: Record<Backend, string | false> = { pglite: false, postgres: await postgresSkip() }
@@ -74,7 +76,7 @@ for (const backend of ['pglite', 'postgres'] as const) {
     const inAMinute = later(60)
     await store.add([{ kind: 'jti', id: 'j1', expiresAt: inAMinute }, { kind: 'sid', id: 's1', expiresAt: inAMinute }, { kind: 'jti', id: 'gone', expiresAt: later(-5) }])
     await store.add([{ kind: 'jti', id: 'j1', expiresAt: inAMinute - 30 }])
-    t.same((await store.active()).sort((a, b) => a.id.localeCompare(b.id)), [{ kind: 'jti', id: 'j1', expiresAt: inAMinute }, { kind: 'sid', id: 's1', expiresAt: inAMinute }])
+    t.same((await inForce(store)).sort((a, b) => a.id.localeCompare(b.id)), [{ kind: 'jti', id: 'j1', expiresAt: inAMinute }, { kind: 'sid', id: 's1', expiresAt: inAMinute }])
     t.equal(await store.purge(), 1)
     const list = await RevocationList.open({ store })
     t.equal(list.isRevoked({ jti: 'j1' }), true)
@@ -83,7 +85,7 @@ for (const backend of ['pglite', 'postgres'] as const) {
     t.equal(list.isRevoked({}), false)
     await list.revoke([{ kind: 'jti', id: 'j2', expiresAt: later(60) }])
     t.equal(list.isRevoked({ jti: 'j2' }), true)
-    t.ok((await store.active()).some((r) => r.id === 'j2'), 'persisted')
+    t.ok((await inForce(store)).some((r) => r.id === 'j2'), 'persisted')
     await list.close()
     await db.close()
   })
@@ -92,7 +94,7 @@ for (const backend of ['pglite', 'postgres'] as const) {
 t.test('migrations are recorded and run once', async (t) => {
   const db = await testDatabase(t, 'pglite')
   t.same(await migrate(db), [], 'already applied')
-  t.same(await db.query('SELECT version, name FROM warden_migrations ORDER BY version'), [{ version: 1, name: 'sessions, revocations and API keys' }, { version: 2, name: 'credential versions and retried refreshes' }], 'the library\'s tables, tracked apart')
+  t.same(await db.query('SELECT version, name FROM warden_migrations ORDER BY version'), [{ version: 1, name: 'sessions, revocations and API keys' }, { version: 2, name: 'credential versions and retried refreshes' }, { version: 3, name: 'incremental revocation reads' }], 'the library\'s tables, tracked apart')
   t.same(await db.query('SELECT version, name FROM schema_migrations ORDER BY version'), [{ version: 1, name: 'identity' }, { version: 2, name: 'sessions and API keys in the warden tables' }, { version: 3, name: 'canonical user names and credential versions' }])
   t.same((await db.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name")).map((r) => r.table_name),
     ['schema_migrations', 'users', 'warden_api_keys', 'warden_credentials', 'warden_migrations', 'warden_refresh_families', 'warden_refresh_tokens', 'warden_revocations'])
@@ -102,9 +104,10 @@ t.test('two instances sharing Redis: a revocation through one is refused by the 
   const db = await testDatabase(t, 'postgres')
   const namespace = `test-${randomUUID()}`
   const heard: string[] = []
-  const a = await RevocationList.open({ store: sqlRevocationStore(db), redisUrl: REDIS_URL, namespace, pollInterval: 3_600_000 })
-  const b = await RevocationList.open({ store: sqlRevocationStore(db), redisUrl: REDIS_URL, namespace, pollInterval: 3_600_000, onApiKeyRevoked: (p) => heard.push(p) })
-  t.teardown(async () => { await a.close(); await b.close() })
+  const redis = new Redis(REDIS_URL)
+  const a = await RevocationList.open({ store: sqlRevocationStore(db), redis, namespace, pollInterval: 3_600_000 })
+  const b = await RevocationList.open({ store: sqlRevocationStore(db), redis, namespace, pollInterval: 3_600_000, onApiKeyRevoked: (p) => heard.push(p) })
+  t.teardown(async () => { await a.close(); await b.close(); await redis.quit() })
   // Told when the message arrives: no sleep, no polling.
   const arrived = new Promise<readonly unknown[]>((resolve) => { b.onRevoked(resolve) })
   const keyArrived = new Promise<string>((resolve) => { b.onApiKeyRevoked(resolve) })
@@ -114,9 +117,10 @@ t.test('two instances sharing Redis: a revocation through one is refused by the 
   t.equal(b.isRevoked({ sid: 'session-1' }), true, 'heard through pub/sub, not the 1-hour poll')
   t.equal(await keyArrived, 'AbCd1234')
   t.same(heard, ['AbCd1234'])
-  const c = await RevocationList.open({ store: { add: async () => {}, active: async () => [], purge: async () => 0 }, redisUrl: REDIS_URL, namespace })
+  const c = await RevocationList.open({ store: { add: async () => {}, mark: async () => '', changes: async (from) => ({ revocations: [], next: from }), purge: async () => 0 }, redis, namespace })
   t.equal(c.isRevoked({ sid: 'session-1' }), true, 'a new instance reads the revoked ids cached in Redis')
   await c.close()
+  t.equal(redis.status, 'ready', 'the app\'s client stays open: the lists closed only the subscribers they made')
 })
 
 t.test('expiry follows the stores\' clock: a refresh token and a revocation end when it passes them, without waiting', async (t) => {
@@ -173,7 +177,7 @@ t.test('upgrading a database of the first schema keeps its sessions, revocations
   t.same(await migrate(db), [2, 3])
   t.match(await sqlUserStore(db).findByUsername('u'), { id: user.id }, 'the user is found by the canonical name filled in for it')
   t.same(await sqlRefreshTokenStore(db).find('d1'), { familyId: family.id, subject: user.id, scope: 'users:read', clientId: 'public', credential: null, rotatedAt: null, successorKey: null }, 'the session goes on')
-  t.same((await sqlRevocationStore(db).active()).map((r) => r.id), ['j1'])
+  t.same((await inForce(sqlRevocationStore(db))).map((r) => r.id), ['j1'])
   const { sqlApiKeyStore } = await import('../../stores/api-keys.js')
   t.match(await sqlApiKeyStore(db).findByPrefix('AbCd1234'), { subject: user.id, digest: 'kd', scopes: ['users:read'] })
   t.same(await db.query("SELECT table_name FROM information_schema.tables WHERE table_name IN ('refresh_families', 'refresh_tokens', 'revocations', 'api_keys')"), [], 'the old tables are gone')
