@@ -135,11 +135,13 @@ function connectFault (err: Error): Error {
 }
 
 /**
- * Connect, once, within `timeout` ms. A failure is the one the client reported on its 'error'
- * event, not ioredis's `Connection is closed.`: a refused certificate or password is named as
- * such (a `PermanentFault`), and the client is left disconnected for the caller to try again.
+ * A client made and connected, once, within `timeout` ms. A failure is the one the client reported
+ * on its 'error' event, not ioredis's `Connection is closed.`: a refused certificate or password is
+ * named as such (a `PermanentFault`). A failed client is disconnected and dropped (a client
+ * disconnected by hand keeps a flag that would stop its next reconnection): each try is a new one.
  */
-export async function connectOnce (client: RedisClient, timeout = 10_000): Promise<void> {
+export async function connectRedis (settings: RedisSettings, timeout = 10_000): Promise<RedisClient> {
+  const client = createRedis(settings)
   let reported: Error | undefined
   const onError = (err: Error): void => { reported = (err as { lastNodeError?: Error }).lastNodeError ?? err }
   client.on('error', onError)
@@ -150,9 +152,9 @@ export async function connectOnce (client: RedisClient, timeout = 10_000): Promi
   })
   try {
     await Promise.race([connecting, late])
+    return client
   } catch (err) {
     connecting.catch(() => {})
-    // Its own reconnecting stops: the caller decides when to try again.
     client.disconnect()
     throw connectFault(reported ?? err as Error)
   } finally {

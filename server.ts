@@ -2,7 +2,7 @@ import { buildApp } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { openStores, type Stores } from './stores/identity.js'
 import { isConnectionError } from './stores/postgres.js'
-import { connectOnce, createRedis, describeRedis, type RedisClient } from './redis.js'
+import { connectRedis, describeRedis, type RedisClient } from './redis.js'
 import { StartupError, untilAvailable, type RetryOptions } from './startup.js'
 
 // Reads the environment (and .env), waits for the database and Redis, starts the reference API.
@@ -26,8 +26,8 @@ function describeDatabase (url: string): string {
 async function dependencies (): Promise<{ redis: RedisClient | undefined, stores: Stores }> {
   // Before the app's logger exists: plain lines on stderr, as the configuration errors.
   const retry: RetryOptions = { timeout: config.startupTimeout * 1000, log: (line) => { process.stderr.write(`start-up: ${line}\n`) } }
-  const redis = config.redis === undefined ? undefined : createRedis(config.redis)
-  if (redis !== undefined) await untilAvailable(describeRedis(config.redis!), async () => { await connectOnce(redis) }, () => true, retry)
+  const settings = config.redis
+  const redis = settings === undefined ? undefined : await untilAvailable(describeRedis(settings), async () => await connectRedis(settings), () => true, retry)
   try {
     const stores = await untilAvailable(describeDatabase(config.database), async () => await openStores({
       database: config.database,
