@@ -2,6 +2,7 @@ import { buildApp } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { openStores, type Stores } from './stores/identity.js'
 import { isConnectionError } from './stores/postgres.js'
+import { DatabaseUnavailable } from './stores/database.js'
 import { connectRedis, describeRedis, type RedisClient } from './redis.js'
 import { StartupError, untilAvailable, type RetryOptions } from './startup.js'
 
@@ -29,11 +30,10 @@ async function dependencies (): Promise<{ redis: RedisClient | undefined, stores
   const settings = config.redis
   const redis = settings === undefined ? undefined : await untilAvailable(describeRedis(settings), async () => await connectRedis(settings), () => true, retry)
   try {
-    const stores = await untilAvailable(describeDatabase(config.database), async () => await openStores({
-      database: config.database,
-      pool: config.databasePoolSize,
-      ...(redis === undefined ? {} : { redis })
-    }), isConnectionError, retry)
+    const open = async (): Promise<Stores> => await openStores({ database: config.database, pool: config.databasePoolSize, ...(redis === undefined ? {} : { redis }) })
+      // The driver's own error names the fault (connect ECONNREFUSED host:port); the wrapper adds nothing here.
+      .catch((err: unknown) => { throw err instanceof DatabaseUnavailable ? err.cause : err })
+    const stores = await untilAvailable(describeDatabase(config.database), open, isConnectionError, retry)
     return { redis, stores }
   } catch (err) {
     redis?.disconnect()

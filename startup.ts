@@ -45,7 +45,7 @@ export async function untilAvailable<T> (what: string, attempt: () => Promise<T>
       const left = deadline - Date.now()
       if (left <= 0) throw new StartupError(`${what} did not answer within ${options.timeout / 1000} s (${n} attempts; last: ${reason})`)
       const wait = Math.min(delay, left)
-      options.log(`${what} is not available (${reason}); attempt ${n} failed, next in ${wait / 1000} s`)
+      options.log(`${what} is not available (${reason}); attempt ${n} failed, next in ${Math.round(wait / 100) / 10} s`)
       await new Promise((resolve) => setTimeout(resolve, wait))
       delay = Math.min(delay * 2, options.maxDelay ?? 10_000)
     }
