@@ -3,10 +3,12 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import underPressure from '@fastify/under-pressure'
 import { createHash, createPublicKey, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { Redis } from 'ioredis'
 import warden, { REDACT_PATHS, redactHeaders, problem, sendProblem, apiKey, logSerializers, basicAuth, cors, createPasswordHasher, memoryLoginAttempts, oauth2Bearer, oauth2Server, openapi, passwordLogin, rateLimit, redisLoginAttempts, requestId, secureServerOptions, securityHeaders, trustedHosts, type AttemptPolicy, type LoginAttempts, type PasswordLogin, type OAuth2BearerOptions, type OAuth2Client, type PasswordHasher } from './plugins/index.js'
 import type { Config } from './config.js'
 import { identityAdapters, type Stores } from './stores/identity.js'
+import { createFirstUser } from './stores/users.js'
+import { Availability } from './plugins/core/availability.js'
+import { createRedis, type RedisClient } from './redis.js'
 import { SCOPES } from './schemas/reference/scopes.js'
 import { inputKeywords } from './schemas/toolkit.js'
 import userRoutes from './routes/users.js'
@@ -20,6 +22,11 @@ export interface AppOptions {
   config: Config
   /** Opened stores; the app closes them when it closes. */
   stores: Stores
+  /**
+   * The app's one Redis client (the stores' too), connected; the caller closes it. Default: one
+   * made from `config.redis` for the limits and the lockout, closed with the app.
+   */
+  redis?: RedisClient
   /** Default: argon2id with OWASP parameters. Tests pass cheaper ones. */
   passwords?: PasswordHasher
   logger?: FastifyServerOptions['logger']
@@ -59,20 +66,26 @@ function createServer (config: Config, logger: AppOptions['logger']): FastifyIns
 }
 
 /**
- * Counters in Redis when configured, so every instance counts the same requests. Errors
- * surface at once instead of queueing: each route then fails open or closed as it says.
+ * Counters in Redis when configured, so every instance counts the same requests. The client
+ * fails fast (redis.ts): each route then fails open or closed as it says. An outage is one log
+ * line when it starts and one when it ends, whatever the number of reconnection attempts.
  */
-async function connectRedis (app: FastifyInstance, url: string | undefined): Promise<Redis | undefined> {
-  if (url === undefined) return undefined
-  const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true })
-  redis.on('error', (err) => app.log.warn({ err: err.message }, 'rate-limit Redis unavailable'))
-  await redis.connect().catch(() => {})
-  app.addHook('onClose', async () => { redis.disconnect() })
+async function appRedis (app: FastifyInstance, options: AppOptions): Promise<RedisClient | undefined> {
+  const redis = options.redis ?? (options.config.redis === undefined ? undefined : createRedis(options.config.redis))
+  if (redis === undefined) return undefined
+  const availability = new Availability('Redis', app.log)
+  redis.on('error', (err: Error) => { availability.failed(err) })
+  redis.on('ready', () => { availability.succeeded() })
+  if (options.redis === undefined) {
+    // Made here, for tests and embedders: a Redis down at start is waited for by its client.
+    await redis.connect().catch(() => {})
+    app.addHook('onClose', async () => { redis.disconnect() })
+  }
   return redis
 }
 
 /** What every answer gets: request ids, hosts, security headers, CORS, load shedding, the core, limits. */
-async function registerHardening (app: FastifyInstance, options: AppOptions, redis: Redis | undefined): Promise<void> {
+async function registerHardening (app: FastifyInstance, options: AppOptions, redis: RedisClient | undefined): Promise<void> {
   const { config } = options
   await app.register(requestId)
   // Off in development when ALLOWED_HOSTS is unset; production refuses to start without it.
@@ -192,7 +205,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   })
   // Another instance revoked a key: drop it from this one's verified-key cache at once.
   stores.revocations.onApiKeyRevoked((prefix) => { app.apiKeys.forget(prefix) })
-  const redis = await connectRedis(app, config.redisUrl)
+  stores.db.watch?.(new Availability('database', app.log))
+  const redis = await appRedis(app, options)
   await registerHardening(app, options, redis)
   await registerDocs(app, config)
   const attempts = options.loginAttempts ?? (redis === undefined ? memoryLoginAttempts() : redisLoginAttempts(redis, { namespace: options.rateLimitNamespace ?? 'fastify-warden' }))
@@ -206,8 +220,9 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onReady', async () => {
     if (await stores.users.count() > 0) return
     const password = config.admin.password ?? randomPassword()
-    await stores.users.create({ username: config.admin.username, email: `${config.admin.username}@localhost`, passwordHash: await passwords.hash(password), role: 'admin' })
-    options.onAdminCreated?.(config.admin.username, config.admin.password === undefined ? password : undefined)
+    // Several instances may start together on an empty database: one creates the administrator.
+    const admin = await createFirstUser(stores.db, { username: config.admin.username, email: `${config.admin.username}@localhost`, passwordHash: await passwords.hash(password), role: 'admin' })
+    if (admin !== null) options.onAdminCreated?.(config.admin.username, config.admin.password === undefined ? password : undefined)
   })
   return app
 }

@@ -3,21 +3,19 @@ import { Type, type Static } from '@sinclair/typebox'
 import { randomBytes } from 'node:crypto'
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { parseEnv } from 'node:util'
 import { ALGORITHMS, type Algorithm } from './plugins/index.js'
 import { isOrigin } from './plugins/cors.js'
 import { isHostEntry } from './plugins/trusted-hosts.js'
 import { secretFault } from './plugins/core/options.js'
+import { ConfigError, list, rawEnvironment, readVariableFile } from './config-env.js'
+import { REDIS_VARIABLES, redisSettings, type RedisSettings } from './redis.js'
 
-/** A configuration problem, naming the variable; start-up stops with it. */
-export class ConfigError extends Error {
-  constructor (readonly variable: string, message: string) {
-    super(`${variable}: ${message}`)
-    this.name = 'ConfigError'
-  }
-}
+export { ConfigError }
 
 const Rate = Type.String({ pattern: '^[1-9][0-9]{0,6}/(second|minute|hour|day)$' })
+// The most failed logins per window an address may have: the bound `loginSettings` of
+// plugins/oauth2-server/login.ts puts on `rateLimit.max` (RATE_LIMIT's, 10 000 000, is the pattern's).
+const LOGIN_RATE_MAX = 1_000_000
 
 /** DESIGN §7: the names of the FastAPI settings this replaces. */
 const Env = Type.Object({
@@ -38,8 +36,10 @@ const Env = Type.Object({
   REFRESH_TOKEN_EXPIRE_DAYS: Type.Integer({ default: 7, minimum: 1, maximum: 365 }),
   REFRESH_TOKEN_REUSE_INTERVAL: Type.Integer({ default: 0, minimum: 0, maximum: 300 }),
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  DATABASE_POOL_SIZE: Type.Integer({ default: 10, minimum: 1, maximum: 1000 }),
   DATA_DIR: Type.String({ default: './data', minLength: 1 }),
-  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  ...REDIS_VARIABLES,
+  STARTUP_TIMEOUT: Type.Integer({ default: 60, minimum: 0, maximum: 3600 }),
   ALLOWED_ORIGINS: Type.String({ default: '' }),
   ALLOWED_HOSTS: Type.String({ default: '' }),
   TRUST_PROXY: Type.String({ default: '' }),
@@ -54,9 +54,6 @@ type EnvValues = Static<typeof Env>
 
 /** Every variable the configuration reads (documented in README.md and .env.example). */
 export const VARIABLES: readonly string[] = Object.keys(Env.properties)
-
-/** Secrets that may also come from a file named by `NAME_FILE` (Docker and Kubernetes secrets). */
-const FILE_VARIABLES = ['JWT_SECRET_KEY', 'API_KEY_SECRET', 'API_KEYS', 'DATABASE_URL', 'REDIS_URL', 'ADMIN_PASSWORD'] as const
 
 export type Environment = 'development' | 'staging' | 'production'
 
@@ -93,7 +90,11 @@ export interface Config {
   }
   /** `postgres://…`, or the folder of the embedded database, or `memory://` */
   database: string
-  redisUrl?: string
+  /** Connections of the PostgreSQL pool. */
+  databasePoolSize: number
+  redis?: RedisSettings
+  /** Seconds start-up waits for the database and Redis before it gives up. */
+  startupTimeout: number
   allowedOrigins: string[]
   allowedHosts: string[]
   trustProxy: boolean | number | string[]
@@ -113,26 +114,11 @@ function rate (value: string): RateLimit {
   return { max: Number(max), timeWindow: WINDOW[unit as keyof typeof WINDOW] }
 }
 
-function list (value: string): string[] {
-  return value.split(',').map((s) => s.trim()).filter(Boolean)
-}
-
-/** `.env` (when present) under the real environment, with `NAME_FILE` indirections resolved. */
-function rawEnvironment (env: NodeJS.ProcessEnv, cwd: string): Record<string, string> {
-  const dotenvPath = join(cwd, '.env')
-  const merged: Record<string, string> = { ...(existsSync(dotenvPath) ? parseEnv(readFileSync(dotenvPath, 'utf8')) as Record<string, string> : {}) }
-  for (const [k, v] of Object.entries(env)) if (v !== undefined) merged[k] = v
-  for (const name of FILE_VARIABLES) {
-    const file = merged[`${name}_FILE`]
-    if (file === undefined) continue
-    if (merged[name] !== undefined) throw new ConfigError(`${name}_FILE`, `set together with ${name}; give one of them`)
-    try {
-      merged[name] = readFileSync(resolve(cwd, file), 'utf8').replace(/\r?\n$/, '')
-    } catch (err) {
-      throw new ConfigError(`${name}_FILE`, `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
-    }
-  }
-  return merged
+/** One check with the plugin's: a budget the token endpoint would refuse stops start-up here, named. */
+function loginRate (value: string): RateLimit {
+  const limit = rate(value)
+  if (limit.max > LOGIN_RATE_MAX) throw new ConfigError('LOGIN_RATE_LIMIT', `must be at most ${LOGIN_RATE_MAX} per window (the failed logins an address may have at the token endpoint and over Basic)`)
+  return limit
 }
 
 function validate (raw: Record<string, string>): EnvValues {
@@ -144,14 +130,6 @@ function validate (raw: Record<string, string>): EnvValues {
     const first = (err as { errors?: Array<{ instancePath: string, message?: string }> }).errors?.[0]
     const variable = first?.instancePath.replace(/^\//, '') || 'environment'
     throw new ConfigError(variable, first?.message ?? (err as Error).message)
-  }
-}
-
-function readPem (variable: string, path: string, cwd: string): string {
-  try {
-    return readFileSync(resolve(cwd, path), 'utf8')
-  } catch (err) {
-    throw new ConfigError(variable, `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
   }
 }
 
@@ -209,7 +187,7 @@ function secretVariable (name: string, value: string | undefined, production: bo
 function jwtConfig (e: EnvValues, cwd: string, publicUrl: string, secret: (name: string) => string, production: boolean): Config['jwt'] {
   const jwt: Config['jwt'] = {
     algorithm: e.JWT_ALGORITHM,
-    publicKeys: e.JWT_PUBLIC_KEY_FILE === undefined ? [] : [readPem('JWT_PUBLIC_KEY_FILE', e.JWT_PUBLIC_KEY_FILE, cwd)],
+    publicKeys: e.JWT_PUBLIC_KEY_FILE === undefined ? [] : [readVariableFile('JWT_PUBLIC_KEY_FILE', e.JWT_PUBLIC_KEY_FILE, cwd)],
     issuer: e.JWT_ISSUER ?? publicUrl,
     audience: e.JWT_AUDIENCE ?? e.JWT_ISSUER ?? publicUrl,
     accessTokenTtl: e.ACCESS_TOKEN_EXPIRE_MINUTES * 60,
@@ -230,7 +208,7 @@ function jwtConfig (e: EnvValues, cwd: string, publicUrl: string, secret: (name:
     jwt.secret = secretVariable('JWT_SECRET_KEY', e.JWT_SECRET_KEY, production, secret, ' (openssl rand -base64 32)')
   } else {
     if (e.JWT_PRIVATE_KEY_FILE === undefined) throw new ConfigError('JWT_PRIVATE_KEY_FILE', `is required with JWT_ALGORITHM=${e.JWT_ALGORITHM}`)
-    jwt.privateKey = readPem('JWT_PRIVATE_KEY_FILE', e.JWT_PRIVATE_KEY_FILE, cwd)
+    jwt.privateKey = readVariableFile('JWT_PRIVATE_KEY_FILE', e.JWT_PRIVATE_KEY_FILE, cwd)
   }
 
   return jwt
@@ -253,6 +231,9 @@ function webConfig (e: EnvValues, production: boolean, notices: string[]): Pick<
     if (!isHostEntry(host)) throw new ConfigError('ALLOWED_HOSTS', `'${host}' is not a host name (a leading *. allows subdomains)`)
   }
   if (production && allowedHosts.length === 0) throw new ConfigError('ALLOWED_HOSTS', 'is required in production (the host names this API answers to)')
+  if (production && e.PUBLIC_URL === undefined) {
+    throw new ConfigError('PUBLIC_URL', "is required in production: without it each instance's issuer and resource are its own http://HOST:PORT, so tokens one instance issues are refused by another (give the URL clients call, e.g. https://api.example.com)")
+  }
 
   return { allowedOrigins, allowedHosts }
 }
@@ -280,6 +261,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, cwd = process.
   const publicUrl = (e.PUBLIC_URL ?? `http://${e.HOST}:${e.PORT}`).replace(/\/$/, '')
   const secret = (name: string): string => developmentSecret(name, dataDir, notices)
   const jwt = jwtConfig(e, cwd, publicUrl, secret, production)
+  const redis = redisSettings(e, cwd)
   return {
     environment: e.ENVIRONMENT,
     host: e.HOST,
@@ -288,12 +270,14 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, cwd = process.
     logLevel: e.LOG_LEVEL,
     jwt,
     database,
-    ...(e.REDIS_URL === undefined ? {} : { redisUrl: e.REDIS_URL }),
+    databasePoolSize: e.DATABASE_POOL_SIZE,
+    ...(redis === undefined ? {} : { redis }),
+    startupTimeout: e.STARTUP_TIMEOUT,
     ...webConfig(e, production, notices),
     trustProxy: trustProxy(e.TRUST_PROXY),
     ...apiKeyConfig(e, secret, production),
     rateLimit: rate(e.RATE_LIMIT),
-    loginRateLimit: rate(e.LOGIN_RATE_LIMIT),
+    loginRateLimit: loginRate(e.LOGIN_RATE_LIMIT),
     admin: { username: e.ADMIN_USERNAME, ...(e.ADMIN_PASSWORD === undefined ? {} : { password: e.ADMIN_PASSWORD }) },
     notices
   }

@@ -1,9 +1,13 @@
 import { buildApp } from './app.js'
-import { ConfigError, loadConfig } from './config.js'
-import { openStores } from './stores/identity.js'
+import { ConfigError, loadConfig, type Config } from './config.js'
+import { openStores, type Stores } from './stores/identity.js'
+import { isConnectionError } from './stores/postgres.js'
+import { DatabaseUnavailable } from './stores/database.js'
+import { connectRedis, describeRedis, type RedisClient } from './redis.js'
+import { StartupError, untilAvailable, type RetryOptions } from './startup.js'
 
-// Reads the environment (and .env), opens the stores, starts the reference API.
-let config
+// Reads the environment (and .env), waits for the database and Redis, starts the reference API.
+let config: Config
 try {
   config = loadConfig()
 } catch (err) {
@@ -12,19 +16,53 @@ try {
   process.exit(78) // EX_CONFIG
 }
 
-const stores = await openStores({
-  database: config.database,
-  ...(config.redisUrl === undefined ? {} : { redisUrl: config.redisUrl })
-})
+/** Where the database is, for messages: host:port of a server (never its URL: it may carry a password). */
+function describeDatabase (url: string): string {
+  if (!/^postgres(ql)?:\/\//.test(url)) return `the embedded database in ${url}`
+  const { hostname, port } = new URL(url)
+  return `PostgreSQL at ${hostname === '' ? 'localhost' : hostname}:${port === '' ? 5432 : port}`
+}
+
+/** Redis, then the stores on the database (which use Redis), each waited for until STARTUP_TIMEOUT. */
+async function dependencies (): Promise<{ redis: RedisClient | undefined, stores: Stores }> {
+  // Before the app's logger exists: plain lines on stderr, as the configuration errors.
+  const retry: RetryOptions = { timeout: config.startupTimeout * 1000, log: (line) => { process.stderr.write(`start-up: ${line}\n`) } }
+  const settings = config.redis
+  const redis = settings === undefined ? undefined : await untilAvailable(describeRedis(settings), async () => await connectRedis(settings), () => true, retry)
+  try {
+    const open = async (): Promise<Stores> => await openStores({ database: config.database, pool: config.databasePoolSize, ...(redis === undefined ? {} : { redis }) })
+      // The driver's own error names the fault (connect ECONNREFUSED host:port); the wrapper adds nothing here.
+      .catch((err: unknown) => { throw err instanceof DatabaseUnavailable ? err.cause : err })
+    const stores = await untilAvailable(describeDatabase(config.database), open, isConnectionError, retry)
+    return { redis, stores }
+  } catch (err) {
+    redis?.disconnect()
+    throw err
+  }
+}
+
+let started: Awaited<ReturnType<typeof dependencies>>
+try {
+  started = await dependencies()
+} catch (err) {
+  if (!(err instanceof StartupError)) throw err
+  process.stderr.write(`start-up failed: ${err.message}\n`)
+  process.exit(69) // EX_UNAVAILABLE
+}
+const { redis, stores } = started
+
 const app = await buildApp({
   config,
   stores,
+  ...(redis === undefined ? {} : { redis }),
   onAdminCreated (username, password) {
     if (password === undefined) return
     // Printed once, to the terminal only: never into the logs.
     process.stdout.write(`\n  First start: created administrator '${username}' with password\n\n      ${password}\n\n  It is not shown again. Change it with PUT /users/me/password.\n\n`)
   }
 })
+// The app closes the stores; the client is this file's.
+app.addHook('onClose', async () => { redis?.disconnect() })
 for (const notice of config.notices) app.log.warn(notice)
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

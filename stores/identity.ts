@@ -11,18 +11,27 @@ export interface Stores extends WardenStores {
   users: UserStore
 }
 
-export interface StoreOptions extends WardenStoreOptions {
+// MERGE(i18): the stores branch exports `RedisClient` from './index.js' and `wardenStores` takes
+// `redis` instead of `redisUrl`; until then this branch names the type here and widens the call.
+type RedisClient = import('ioredis').Redis | import('ioredis').Cluster
+
+export interface StoreOptions extends Omit<WardenStoreOptions, 'redis'> {
   /** An open database, or a URL for `openDatabase()`. */
   database: Database | string
+  /** The app's Redis client (revocations shared between instances); the stores never close it. */
+  redis?: RedisClient
+  /** Connections of the PostgreSQL pool when `database` is a URL. Default 10. */
+  pool?: number
 }
 
 /** Open (and migrate) the database and build every store on it; `close()` closes the database too. */
 export async function openStores (options: StoreOptions): Promise<Stores> {
-  const { database, ...rest } = options
-  const db = typeof database === 'string' ? await openDatabase(database) : database
+  const { database, pool, ...rest } = options
+  const db = typeof database === 'string' ? await openDatabase(database, pool === undefined ? {} : { pool }) : database
   try {
     await migrate(db)
-    const warden = await wardenStores(db, rest)
+    // MERGE(i18): `rest as WardenStoreOptions` goes once wardenStores takes `redis`.
+    const warden = await wardenStores(db, rest as WardenStoreOptions)
     return {
       ...warden,
       users: sqlUserStore(db),

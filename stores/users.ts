@@ -1,5 +1,5 @@
 import { canonicalUsername } from '../schemas/index.js'
-import { UUID, type Queryable } from './database.js'
+import { UUID, type Database, type Queryable } from './database.js'
 import { rethrowDuplicate } from './errors.js'
 import type { Role } from '../schemas/reference/scopes.js'
 
@@ -18,10 +18,12 @@ export interface User {
   credentialVersion: number
 }
 
+export interface NewUser { username: string, email: string, passwordHash: string, role: Role }
+
 export interface UserStore {
   count (): Promise<number>
   /** Throws DuplicateError('username' | 'email') when taken (a user name in any case or form). */
-  create (user: { username: string, email: string, passwordHash: string, role: Role }): Promise<User>
+  create (user: NewUser): Promise<User>
   findById (id: string): Promise<User | null>
   findByUsername (username: string): Promise<User | null>
   list (page: { limit: number, offset: number }): Promise<User[]>
@@ -86,4 +88,20 @@ export function sqlUserStore (db: Queryable): UserStore {
       return (await db.query('UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2 RETURNING id', [id, previous, passwordHash])).length === 1
     }
   }
+}
+
+// Any number, as long as no other advisory lock of this database uses it (migrations: 7 423 010-11).
+const FIRST_USER_LOCK = 7_423_020
+
+/**
+ * Create `user` only while there is no user at all (the administrator of a first start), however
+ * many instances start together: one creates it, the others find it made (null).
+ */
+export async function createFirstUser (db: Database, user: NewUser): Promise<User | null> {
+  return await db.transaction(async (tx) => {
+    // Held until the transaction ends, so the count and the insert are one step across instances.
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [FIRST_USER_LOCK])
+    const users = sqlUserStore(tx)
+    return await users.count() > 0 ? null : await users.create(user)
+  })
 }

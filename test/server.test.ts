@@ -1,34 +1,8 @@
 import t from 'tap'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-
-const root = new URL('..', import.meta.url).pathname
-
-interface Running { child: ChildProcess, url: string, output: () => string, exited: Promise<number | null> }
-
-/** `server.ts` as `npm start` runs it (from source here, to skip the build), on a free port. */
-async function start (env: Record<string, string>): Promise<Running> {
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), join(root, 'server.ts')], {
-    cwd: mkdtempSync(join(tmpdir(), 'warden-server-')),
-    // The child's coverage is left out: tsx's transform makes it unreliable (everything shows as covered).
-    env: { PATH: process.env.PATH, PORT: '0', LOG_LEVEL: 'info', _TAPJS_PROCESSINFO_COV_EXCLUDE_: '/./', ...env },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let output = ''
-  child.stdout!.on('data', (chunk) => { output += chunk })
-  child.stderr!.on('data', (chunk) => { output += chunk })
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setInterval(() => {
-      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)
-      if (match !== null) { clearInterval(timer); resolve(match[1]) }
-    }, 50)
-    void exited.then((code) => { clearInterval(timer); reject(new Error(`server exited with ${code}: ${output}`)) })
-  })
-  return { child, url, output: () => output, exited }
-}
+import { startServer as start } from './helpers/server.js'
 
 const form = (fields: Record<string, string>): RequestInit => ({
   method: 'POST', body: new URLSearchParams(fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' }

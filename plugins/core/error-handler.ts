@@ -29,10 +29,14 @@ export function invalidFields (errors: FieldError[]): Problem {
   return problem(400, detail, { errors })
 }
 
+/** Seconds a client should wait when a dependency (the database) did not answer. */
+const UNAVAILABLE_RETRY_AFTER = 5
+
 /**
  * Error replies as problem details (RFC 9457): validation errors are a 400 naming each field,
- * a throttled login (`WARDEN_ERR_THROTTLED`) a 429 with `Retry-After`, other client errors keep
- * their status and Fastify's message, and server errors say nothing of their cause (it is logged
+ * a throttled login (`WARDEN_ERR_THROTTLED`) a 429 with `Retry-After`, a dependency that did not
+ * answer (`WARDEN_ERR_UNAVAILABLE`) a 503 with `Retry-After`, other client errors keep their
+ * status and Fastify's message, and server errors say nothing of their cause (it is logged
  * instead).
  */
 export function problemErrorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
@@ -43,6 +47,12 @@ export function problemErrorHandler (error: FastifyError, request: FastifyReques
     // A password check refused before it ran (a lock, an address out of failed logins), from a handler of yours.
     reply.header('retry-after', error.retryAfter)
     return sendProblem(reply, 429, `Too many failed logins; retry in ${error.retryAfter} seconds.`)
+  }
+  if (error.code === 'WARDEN_ERR_UNAVAILABLE') {
+    // Not a bug: the outage is logged once where it is seen (an Availability), not per request.
+    request.log.debug({ reason: error.message }, 'dependency unavailable')
+    reply.header('retry-after', UNAVAILABLE_RETRY_AFTER)
+    return sendProblem(reply, 503, 'A service this request needs is unavailable; try again shortly.')
   }
   const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500
   if (status >= 500) {

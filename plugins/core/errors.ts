@@ -36,7 +36,12 @@ export const errors = {
    */
   WARDEN_ERR_THROTTLED: createError('WARDEN_ERR_THROTTLED', 'too many failed logins for this %s', 429),
   /** The JWKS of an external provider could not be fetched or holds no usable key. */
-  WARDEN_ERR_JWKS: createError('WARDEN_ERR_JWKS', "JWKS '%s': %s", 500)
+  WARDEN_ERR_JWKS: createError('WARDEN_ERR_JWKS', "JWKS '%s': %s", 500),
+  /**
+   * A dependency a request needs did not answer (the database dropped or refused the connection):
+   * answered 503 with `Retry-After`, its cause logged once per outage, never in the reply.
+   */
+  WARDEN_ERR_UNAVAILABLE: createError('WARDEN_ERR_UNAVAILABLE', '%s unavailable: %s', 503)
 } as const
 
 export type WardenErrorCode = keyof typeof errors

@@ -16,7 +16,7 @@ const failure = (env: Record<string, string>, cwd = dir()): ConfigError | undefi
   return undefined
 }
 const SECRET = 'a'.repeat(32)
-const production = { ENVIRONMENT: 'production', JWT_SECRET_KEY: SECRET, API_KEY_SECRET: SECRET, ALLOWED_HOSTS: 'api.example.com', DATABASE_URL: 'postgres://db/app' }
+const production = { ENVIRONMENT: 'production', JWT_SECRET_KEY: SECRET, API_KEY_SECRET: SECRET, ALLOWED_HOSTS: 'api.example.com', PUBLIC_URL: 'https://api.example.com', DATABASE_URL: 'postgres://db/app' }
 
 t.test('defaults follow DESIGN §7', async (t) => {
   const cwd = dir()
@@ -36,7 +36,7 @@ t.test('values are parsed and checked', async (t) => {
     ALLOWED_HOSTS: 'api.example.com,*.example.org', TRUST_PROXY: '10.0.0.0/8,loopback', RATE_LIMIT: '1000/hour', REDIS_URL: 'redis://cache:6379', API_KEYS: 'wdn_a|users:read admin,wdn_b'
   }, dir())
   t.match(config, {
-    port: 9000, jwt: { accessTokenTtl: 300, refreshTokenTtl: 30 * 86_400 }, database: 'postgres://db/app', redisUrl: 'redis://cache:6379',
+    port: 9000, jwt: { accessTokenTtl: 300, refreshTokenTtl: 30 * 86_400 }, database: 'postgres://db/app', databasePoolSize: 10, redis: { kind: 'node', url: 'redis://cache:6379' }, startupTimeout: 60,
     allowedOrigins: ['https://app.example.com', 'https://admin.example.com'], allowedHosts: ['api.example.com', '*.example.org'],
     trustProxy: ['10.0.0.0/8', 'loopback'], rateLimit: { max: 1000, timeWindow: 3_600_000 },
     apiKeys: [{ key: 'wdn_a', scopes: ['users:read', 'admin'] }, { key: 'wdn_b', scopes: [] }]
@@ -55,6 +55,10 @@ t.test('an invalid value stops start-up with an error naming the variable', asyn
     [{ API_KEY_SECRET: 'short' }, 'API_KEY_SECRET'],
     [{ ACCESS_TOKEN_EXPIRE_MINUTES: '0' }, 'ACCESS_TOKEN_EXPIRE_MINUTES'],
     [{ RATE_LIMIT: '100 per minute' }, 'RATE_LIMIT'],
+    [{ DATABASE_POOL_SIZE: '0' }, 'DATABASE_POOL_SIZE'],
+    [{ DATABASE_POOL_SIZE: '1001' }, 'DATABASE_POOL_SIZE'],
+    [{ STARTUP_TIMEOUT: '-1' }, 'STARTUP_TIMEOUT'],
+    [{ STARTUP_TIMEOUT: '3601' }, 'STARTUP_TIMEOUT'],
     [{ DATABASE_URL: 'mysql://db' }, 'DATABASE_URL'],
     [{ REDIS_URL: 'http://cache' }, 'REDIS_URL'],
     [{ ALLOWED_ORIGINS: 'app.example.com' }, 'ALLOWED_ORIGINS'],
@@ -79,14 +83,16 @@ t.test('an invalid value stops start-up with an error naming the variable', asyn
   }
 })
 
-t.test('production refuses a missing or short secret, a wildcard origin, no ALLOWED_HOSTS', async (t) => {
+t.test('production refuses a missing or short secret, a wildcard origin, no ALLOWED_HOSTS, no PUBLIC_URL', async (t) => {
   t.ok(loadConfig(production, dir()))
   const refused: Array<[Record<string, string | undefined>, string, RegExp]> = [
     [{ JWT_SECRET_KEY: undefined }, 'JWT_SECRET_KEY', /required in production/],
     [{ JWT_SECRET_KEY: 'x'.repeat(31) }, 'JWT_SECRET_KEY', /at least 32 bytes/],
     [{ ALLOWED_ORIGINS: 'https://app.example.com,*' }, 'ALLOWED_ORIGINS', /refused in production/],
     [{ ALLOWED_HOSTS: '' }, 'ALLOWED_HOSTS', /required in production/],
-    [{ API_KEY_SECRET: undefined }, 'API_KEY_SECRET', /required in production/]
+    [{ API_KEY_SECRET: undefined }, 'API_KEY_SECRET', /required in production/],
+    // Each instance's issuer would be its own http://HOST:PORT: tokens of one refused by another.
+    [{ PUBLIC_URL: undefined }, 'PUBLIC_URL', /required in production: without it each instance's issuer and resource are its own http:\/\/HOST:PORT, so tokens one instance issues are refused by another/]
   ]
   for (const [env, variable, message] of refused) {
     const merged = { ...production, ...env }
@@ -164,6 +170,25 @@ t.test('regression: an audience that is not a URL (a client id such as account) 
   t.same((await app.inject({ url: '/docs/json' })).json().servers, [{ url: 'https://api.example.com', description: 'The development deployment (PUBLIC_URL)', 'x-internal': false }], 'no empty servers')
   t.equal(loadConfig({ API_KEY_SECRET: SECRET, HOST: '0.0.0.0', PORT: '9000' }, dir()).publicUrl, 'http://0.0.0.0:9000', 'default http://HOST:PORT')
   t.throws(() => loadConfig({ API_KEY_SECRET: SECRET, PUBLIC_URL: 'api.example.com' }, dir()), { variable: 'PUBLIC_URL', message: /PUBLIC_URL/ })
+})
+
+t.test('DATABASE_POOL_SIZE and STARTUP_TIMEOUT: defaults and values', async (t) => {
+  t.match(loadConfig({ API_KEY_SECRET: SECRET }, dir()), { databasePoolSize: 10, startupTimeout: 60 })
+  t.match(loadConfig({ API_KEY_SECRET: SECRET, DATABASE_POOL_SIZE: '1000', STARTUP_TIMEOUT: '0' }, dir()), { databasePoolSize: 1000, startupTimeout: 0 })
+})
+
+t.test('LOGIN_RATE_LIMIT: one bound, the token endpoint\'s; the largest accepted value starts the app, the next is refused by name', async (t) => {
+  const { identityApp } = await import('../helpers/identity.js')
+  const { closeSharedDatabase } = await import('../helpers/services.js')
+  t.teardown(closeSharedDatabase)
+  const { app } = await identityApp(t, { env: { LOGIN_RATE_LIMIT: '1000000/minute' } })
+  t.equal((await app.inject({ url: '/health' })).statusCode, 200, '1000000/minute: started')
+  for (const value of ['1000001/minute', '9999999/second']) {
+    const err = failure({ JWT_SECRET_KEY: SECRET, API_KEY_SECRET: SECRET, LOGIN_RATE_LIMIT: value })
+    t.equal(err?.variable, 'LOGIN_RATE_LIMIT', value)
+    t.equal(err?.message, 'LOGIN_RATE_LIMIT: must be at most 1000000 per window (the failed logins an address may have at the token endpoint and over Basic)')
+  }
+  t.match(loadConfig({ API_KEY_SECRET: SECRET, RATE_LIMIT: '9999999/minute' }, dir()).rateLimit, { max: 9_999_999 }, 'RATE_LIMIT keeps its own, larger bound')
 })
 
 t.test('.env.example works as a .env, and every variable is in it and in the README', async (t) => {

@@ -19,7 +19,7 @@ function sources (dir: string): string[] {
   })
 }
 
-const files = [...['plugins', 'stores', 'routes', 'schemas'].flatMap(sources), 'app.ts', 'config.ts', 'server.ts']
+const files = [...['plugins', 'stores', 'routes', 'schemas'].flatMap(sources), 'app.ts', 'config.ts', 'config-env.ts', 'redis.ts', 'server.ts', 'startup.ts']
 const parsed = new Map(files.map((file) => [file, ts.createSourceFile(file, readFileSync(join(root, file), 'utf8'), ts.ScriptTarget.Latest, true)]))
 
 interface Import { from: string, to: string, typeOnly: boolean }
