@@ -34,7 +34,7 @@ const Env = Type.Object({
   JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1 })),
   ACCESS_TOKEN_EXPIRE_MINUTES: Type.Integer({ default: 15, minimum: 1, maximum: 1440 }),
   REFRESH_TOKEN_EXPIRE_DAYS: Type.Integer({ default: 7, minimum: 1, maximum: 365 }),
-  REFRESH_TOKEN_REUSE_INTERVAL: Type.Integer({ default: 0, minimum: 0, maximum: 300 }),
+  REFRESH_TOKEN_REUSE_INTERVAL: Type.Integer({ default: 10, minimum: 0, maximum: 300 }),
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   DATABASE_POOL_SIZE: Type.Integer({ default: 10, minimum: 1, maximum: 1000 }),
   DATA_DIR: Type.String({ default: './data', minLength: 1 }),

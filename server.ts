@@ -23,6 +23,10 @@ function describeDatabase (url: string): string {
   return `PostgreSQL at ${hostname === '' ? 'localhost' : hostname}:${port === '' ? 5432 : port}`
 }
 
+// The stores' background faults (a purge, a reread, a malformed message; an outage once): on stderr
+// until the app's logger exists, then through it.
+let report = (err: Error): void => { process.stderr.write(`stores: ${err.message}\n`) }
+
 /** Redis, then the stores on the database (which use Redis), each waited for until STARTUP_TIMEOUT. */
 async function dependencies (): Promise<{ redis: RedisClient | undefined, stores: Stores }> {
   // Before the app's logger exists: plain lines on stderr, as the configuration errors.
@@ -30,7 +34,7 @@ async function dependencies (): Promise<{ redis: RedisClient | undefined, stores
   const settings = config.redis
   const redis = settings === undefined ? undefined : await untilAvailable(describeRedis(settings), async () => await connectRedis(settings), () => true, retry)
   try {
-    const open = async (): Promise<Stores> => await openStores({ database: config.database, pool: config.databasePoolSize, ...(redis === undefined ? {} : { redis }) })
+    const open = async (): Promise<Stores> => await openStores({ database: config.database, pool: config.databasePoolSize, ...(redis === undefined ? {} : { redis }), onError: (err) => { report(err) } })
       // The driver's own error names the fault (connect ECONNREFUSED host:port); the wrapper adds nothing here.
       .catch((err: unknown) => { throw err instanceof DatabaseUnavailable ? err.cause : err })
     const stores = await untilAvailable(describeDatabase(config.database), open, isConnectionError, retry)
@@ -61,6 +65,7 @@ const app = await buildApp({
     process.stdout.write(`\n  First start: created administrator '${username}' with password\n\n      ${password}\n\n  It is not shown again. Change it with PUT /users/me/password.\n\n`)
   }
 })
+report = (err) => { app.log.error({ err }, 'stores: background work failed') }
 // The app closes the stores; the client is this file's.
 app.addHook('onClose', async () => { redis?.disconnect() })
 for (const notice of config.notices) app.log.warn(notice)

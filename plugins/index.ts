@@ -29,3 +29,4 @@ export { securityHeaders, type SecurityHeadersOptions } from './security-headers
 export { trustedHosts, type TrustedHostsOptions } from './trusted-hosts.js'
 export { requestId, requestIdOptions } from './request-id.js'
 export { secureServerOptions } from './server-options.js'
+export { Availability, type AvailabilityLogger } from './core/availability.js'

@@ -11,15 +11,9 @@ export interface Stores extends WardenStores {
   users: UserStore
 }
 
-// MERGE(i18): the stores branch exports `RedisClient` from './index.js' and `wardenStores` takes
-// `redis` instead of `redisUrl`; until then this branch names the type here and widens the call.
-type RedisClient = import('ioredis').Redis | import('ioredis').Cluster
-
-export interface StoreOptions extends Omit<WardenStoreOptions, 'redis'> {
+export interface StoreOptions extends WardenStoreOptions {
   /** An open database, or a URL for `openDatabase()`. */
   database: Database | string
-  /** The app's Redis client (revocations shared between instances); the stores never close it. */
-  redis?: RedisClient
   /** Connections of the PostgreSQL pool when `database` is a URL. Default 10. */
   pool?: number
 }
@@ -30,8 +24,7 @@ export async function openStores (options: StoreOptions): Promise<Stores> {
   const db = typeof database === 'string' ? await openDatabase(database, pool === undefined ? {} : { pool }) : database
   try {
     await migrate(db)
-    // MERGE(i18): `rest as WardenStoreOptions` goes once wardenStores takes `redis`.
-    const warden = await wardenStores(db, rest as WardenStoreOptions)
+    const warden = await wardenStores(db, rest)
     return {
       ...warden,
       users: sqlUserStore(db),
@@ -63,9 +56,10 @@ export function identityAdapters (stores: Stores, passwords: PasswordHasher): {
   const grantOf = (user: User): UserGrant => ({ subject: user.id, scopes: ROLE_SCOPES[user.role], credential: user.credentialVersion })
   return {
     async verifyUser (username, password, request) {
-      await passwords.refuseIfBusy()
+      // The request: a refusal whose client has left stops waiting (and counting) at once.
+      await passwords.refuseIfBusy(request)
       const user = await stores.users.findByUsername(username)
-      const ok = await passwords.verify(user?.passwordHash, password)
+      const ok = await passwords.verify(user?.passwordHash, password, request)
       if (user === null || !ok || !user.active) return null
       // Only over the hash just checked: a password changed meanwhile is not put back.
       if (passwords.needsRehash(user.passwordHash) && await stores.users.rehash(user.id, user.passwordHash, await passwords.hash(password))) {

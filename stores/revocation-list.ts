@@ -1,4 +1,5 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
+import { loadStoreTelemetry, recordRevocationLag } from './telemetry.js'
 import type { Revocation, RevocationKind, RevocationStore } from './revocations.js'
 import { RevocationChannel, type Announcement, type DependencyState, type RedisClient } from './revocation-redis.js'
 
@@ -78,6 +79,7 @@ export class RevocationList {
 
   static async open (options: RevocationListOptions): Promise<RevocationList> {
     const list = new RevocationList(options)
+    await loadStoreTelemetry()
     await list.#reread()
     if (options.redis !== undefined) {
       list.#channel = await RevocationChannel.open({
@@ -111,7 +113,8 @@ export class RevocationList {
     if (revocations.length === 0) return
     await this.#options.store.add(revocations)
     this.#learn(revocations)
-    this.#channel?.announce(revocations)
+    const at = Date.now()
+    this.#channel?.announce(revocations.map((r) => ({ ...r, at })))
   }
 
   /**
@@ -164,24 +167,26 @@ export class RevocationList {
   }
 
   /** Hold what is new here (or later than what is held), and tell the listeners of it. */
-  #learn (revocations: readonly Revocation[]): void {
+  #learn<R extends Revocation>(revocations: readonly R[]): R[] {
     const fresh = revocations.filter((r) => {
       const map = this.#revoked[r.kind]
       if ((map.get(r.id) ?? 0) >= r.expiresAt || r.expiresAt * 1000 <= this.#now()) return false
       map.set(r.id, r.expiresAt)
       return true
     })
-    if (fresh.length === 0) return
-    for (const listener of this.#listeners) listener(fresh)
+    if (fresh.length > 0) for (const listener of this.#listeners) listener(fresh)
+    return fresh
   }
 
   #heard (announcements: readonly Announcement[]): void {
-    const revoked: Revocation[] = []
+    const revoked: Array<Revocation & { at?: number }> = []
     for (const a of announcements) {
       if (a.kind === 'apikey') for (const listener of this.#apiKeyListeners) listener(a.id)
       else revoked.push(a)
     }
-    this.#learn(revoked)
+    // Its own echo is not fresh here: only what another instance revoked is a propagation.
+    const now = Date.now()
+    for (const r of this.#learn(revoked)) if (typeof r.at === 'number') recordRevocationLag(now - r.at)
   }
 
   /**

@@ -29,7 +29,7 @@ export interface RedisClient {
 export type DependencyState = Pick<Availability, 'failed' | 'succeeded'>
 
 /** What instances tell each other: a revoked token id or session, or a revoked API key's prefix. */
-export type Announcement = Revocation | { kind: 'apikey', id: string }
+export type Announcement = (Revocation & { /** When it was revoked, ms since the epoch (the revoking instance's clock). */ at?: number }) | { kind: 'apikey', id: string }
 
 /**
  * Announcements waiting for Redis during an outage, at most: older ones are dropped. A dropped one

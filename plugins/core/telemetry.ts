@@ -1,4 +1,4 @@
-import type { Attributes, Counter, Histogram, Meter, MeterProvider, Span, Tracer } from '@opentelemetry/api'
+import type { Attributes, Counter, Meter, MeterProvider, Span, Tracer } from '@opentelemetry/api'
 
 type Api = typeof import('@opentelemetry/api')
 
@@ -14,7 +14,6 @@ interface Instruments {
   logins: Counter
   lockouts: Counter
   jwksFetches: Counter
-  revocationLag: Histogram
 }
 
 /** A source read when the metrics are collected, forgotten once its owner is gone. */
@@ -58,8 +57,7 @@ function create (otel: Api): Instruments {
     authentications: meter.createCounter('warden.authentications', { description: 'Authentications of guarded requests, by scheme and outcome', unit: '{request}' }),
     logins: meter.createCounter('warden.logins', { description: 'Password logins (token endpoint and Basic), by outcome', unit: '{login}' }),
     lockouts: meter.createCounter('warden.lockouts', { description: 'Failed logins that started a lock', unit: '{lock}' }),
-    jwksFetches: meter.createCounter('warden.jwks.fetches', { description: 'Fetches of provider key sets, by outcome', unit: '{fetch}' }),
-    revocationLag: meter.createHistogram('warden.revocation.lag', { description: 'From a revocation on one instance to its enforcement on this one', unit: 'ms' })
+    jwksFetches: meter.createCounter('warden.jwks.fetches', { description: 'Fetches of provider key sets, by outcome', unit: '{fetch}' })
   }
 }
 
@@ -104,10 +102,6 @@ export function countLogin (outcome: LoginOutcome, startedLock: boolean): void {
 
 export function countJwksFetch (url: string, ok: boolean): void {
   instruments?.jwksFetches.add(1, attributes(`j\u0000${url}\u0000${ok}`, () => ({ 'url.full': url, 'warden.outcome': ok ? 'ok' : 'error' })))
-}
-
-export function recordRevocationLag (ms: number): void {
-  instruments?.revocationLag.record(Math.max(0, ms))
 }
 
 /** Report a gauge read from `target` while it lives (a hasher, a key set, a dependency). */

@@ -10,11 +10,17 @@ import type { UserGrant } from '../../plugins/index.js'
 import { Availability } from '../../plugins/core/availability.js'
 import { loadTelemetry } from '../../plugins/core/telemetry.js'
 import { plugins } from '../helpers/subject.js'
+import { Redis } from 'ioredis'
+import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { RevocationList, migrateWarden, sqlRevocationStore } from '../../stores/index.js'
+import { REDIS_URL, closeSharedDatabase, redisSkip, testDatabase } from '../helpers/services.js'
 import { SECRET, ed25519 } from '../helpers/keys.js'
 import { createServer } from 'node:http'
 import { createPublicKey } from 'node:crypto'
 import { remoteKeySet } from '../../plugins/oauth2-bearer/remote-keys.js'
 
+t.teardown(closeSharedDatabase)
 const { warden, oauth2Bearer, oauth2Server, apiKey, basicAuth, createPasswordHasher, generateApiKey } = plugins
 
 // The SDK as a user's app registers it, before the app is built; in-memory reader and exporters.
@@ -149,6 +155,21 @@ t.test('provider key-set fetches by outcome, and the age of the keys in use', as
   t.equal(valueOf(fetches, { 'url.full': url, 'warden.outcome': 'error' }), 1)
   const age = valueOf(await points('warden.jwks.age'), { 'url.full': url })
   t.ok(age >= 0 && age < 5, `the keys in use were fetched ${age} s ago`)
+})
+
+t.test('revocation propagation lag: what another instance revoked, as this one enforces it', { skip: await redisSkip() }, async (t) => {
+  const db = await testDatabase(t, 'pglite')
+  await migrateWarden(db)
+  const namespace = `test-lag-${randomUUID()}`
+  const redis = new Redis(REDIS_URL)
+  t.teardown(() => { redis.disconnect() })
+  const lists = await Promise.all([0, 1].map(async () => await RevocationList.open({ store: sqlRevocationStore(db), redis, namespace, pollInterval: 3_600_000 })))
+  t.teardown(async () => { for (const list of lists) await list.close() })
+  const before = valueOf(await points('warden.revocation.lag'), {})
+  await lists[0].revoke([{ kind: 'jti', id: 'lag-1', expiresAt: Math.floor(Date.now() / 1000) + 60 }, { kind: 'jti', id: 'lag-2', expiresAt: Math.floor(Date.now() / 1000) + 60 }])
+  for (let i = 0; i < 200 && !lists[1].isRevoked({ jti: 'lag-2' }); i++) await sleep(10)
+  t.ok(lists[1].isRevoked({ jti: 'lag-1' }))
+  t.equal(valueOf(await points('warden.revocation.lag'), {}) - before, 2, 'two revocations heard from the other instance; its own echo is not counted')
 })
 
 t.test('without @opentelemetry/api every recording is a no-op', async (t) => {

@@ -48,8 +48,8 @@ export const form = (fields: Record<string, string>): { payload: string, headers
 /** The reference app on a fresh test database (PGlite locally, PostgreSQL with TEST_DATABASE=postgres). */
 export async function identityApp (t: Test, options: Partial<AppOptions> & { env?: Record<string, string>, database?: Database } = {}): Promise<Identity> {
   const config = options.config ?? testConfig(options.env)
-  // MERGE(i18): once wardenStores takes a client, give the stores the app's (`redis`) instead of the URL.
-  const stores = options.stores ?? await openStores({ database: options.database ?? await testDatabase(t), ...(config.redis?.kind === 'node' ? { redisUrl: config.redis.url } : {}) })
+  // Revocations stay in this instance unless a test gives stores sharing them (a Redis client of its own).
+  const stores = options.stores ?? await openStores({ database: options.database ?? await testDatabase(t) })
   // Tests fail logins on purpose; the lockout has tests of its own.
   // A cold PGlite blocks the event loop for a while: load shedding has tests of its own.
   const app = await buildApp({ config, stores, passwords: fastPasswords, logger: false, lockout: false, pressure: { maxEventLoopDelay: 10_000 }, ...options })

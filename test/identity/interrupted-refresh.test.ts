@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { openPostgres } from '../../stores/postgres.js'
 import { POSTGRES_URL, postgresSkip } from '../helpers/services.js'
 import { startPgProxy } from '../helpers/pg-proxy.js'
-import { startServer } from '../helpers/server-process.js'
+import { startServer } from '../helpers/server.js'
 
 const CLIENTS = 30
 const ADMIN_PASSWORD = 'admin password 1234'
@@ -41,8 +41,10 @@ async function interrupted (t: Test, reuseInterval: number): Promise<{ retried: 
     LOGIN_RATE_LIMIT: '100000/minute',
     REFRESH_TOKEN_REUSE_INTERVAL: String(reuseInterval)
   }
-  const a = await startServer(t, { ...env, DATABASE_URL: databaseUrl(proxy.port) })
-  const b = await startServer(t, { ...env, DATABASE_URL: databaseUrl(Number(port || 5432)) })
+  const a = await startServer({ ...env, DATABASE_URL: databaseUrl(proxy.port) })
+  t.teardown(() => { a.child.kill('SIGKILL') })
+  const b = await startServer({ ...env, DATABASE_URL: databaseUrl(Number(port || 5432)) })
+  t.teardown(async () => { b.child.kill('SIGKILL'); await b.exited })
 
   const sessions: Array<{ refresh_token: string }> = []
   for (let i = 0; i < CLIENTS; i++) {

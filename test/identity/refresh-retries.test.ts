@@ -41,8 +41,8 @@ for (const backend of ['pglite', 'postgres'] as const) {
     t.equal(await me(identity, next.json().access_token), 401, '…and the whole session ends, the newest tokens included')
   })
 
-  t.test(`${backend}: without a reuse interval (the default) the second tab is a reuse and the session ends`, { skip: skip[backend] }, async (t) => {
-    const identity = await identityApp(t, { database: await testDatabase(t, backend) })
+  t.test(`${backend}: without a reuse interval (REFRESH_TOKEN_REUSE_INTERVAL=0) the second tab is a reuse and the session ends`, { skip: skip[backend] }, async (t) => {
+    const identity = await identityApp(t, { database: await testDatabase(t, backend), env: { REFRESH_TOKEN_REUSE_INTERVAL: '0' } })
     const session = await identity.login()
     const tabs = await Promise.all([refresh(identity, session.refresh_token), refresh(identity, session.refresh_token)])
     t.same(tabs.map((r) => r.statusCode).sort(), [200, 400])
