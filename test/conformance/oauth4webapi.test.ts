@@ -58,12 +58,16 @@ t.test('a strict OAuth 2 client (oauth4webapi) against the reference app', async
   const resource = await oauth.processResourceDiscoveryResponse(new URL(base), await oauth.resourceDiscoveryRequest(new URL(base), insecure))
   t.same(resource.authorization_servers, [base])
 
-  // Refresh rotation, then reuse of the rotated token: refused, and the session with it.
+  // Refresh rotation; a retry within REFRESH_TOKEN_REUSE_INTERVAL (a lost reply) gets the same
+  // successor; once the successor has moved on, the rotated token is a reuse: refused, and the session with it.
   const refreshed = await oauth.processRefreshTokenResponse(as, client, await oauth.refreshTokenGrantRequest(as, client, oauth.None(), tokens.refresh_token!, insecure))
   t.not(refreshed.refresh_token, tokens.refresh_token, 'a new refresh token on every use')
+  const retried = await oauth.processRefreshTokenResponse(as, client, await oauth.refreshTokenGrantRequest(as, client, oauth.None(), tokens.refresh_token!, insecure))
+  t.equal(retried.refresh_token, refreshed.refresh_token, 'a retry gets the same successor')
+  const moved = await oauth.processRefreshTokenResponse(as, client, await oauth.refreshTokenGrantRequest(as, client, oauth.None(), refreshed.refresh_token!, insecure))
   const reuse = await oauth.refreshTokenGrantRequest(as, client, oauth.None(), tokens.refresh_token!, insecure)
   await t.rejects(oauth.processRefreshTokenResponse(as, client, reuse), { code: oauth.RESPONSE_BODY_ERROR, error: 'invalid_grant' })
-  t.equal((await oauth.protectedResourceRequest(refreshed.access_token, 'GET', new URL(`${base}/users/me`), undefined, undefined, insecure).catch((err: oauth.WWWAuthenticateChallengeError) => err.response)).status, 401, 'the whole family is revoked')
+  t.equal((await oauth.protectedResourceRequest(moved.access_token, 'GET', new URL(`${base}/users/me`), undefined, undefined, insecure).catch((err: oauth.WWWAuthenticateChallengeError) => err.response)).status, 401, 'the whole family is revoked')
 
   // A wider scope at refresh: invalid_scope (RFC 6749 §5.2), and the refresh token still works.
   const second = await oauth.processGenericTokenEndpointResponse(as, client, await oauth.genericTokenEndpointRequest(as, client, oauth.None(), 'password', { username: 'admin', password: ADMIN_PASSWORD, scope: 'users:read' }, insecure))

@@ -23,7 +23,7 @@ t.test('defaults follow DESIGN §7', async (t) => {
   const config = loadConfig({ JWT_SECRET_KEY: SECRET, API_KEY_SECRET: SECRET }, cwd)
   t.match(config, {
     environment: 'development', host: '127.0.0.1', port: 8000,
-    jwt: { algorithm: 'HS256', secret: SECRET, issuer: 'http://127.0.0.1:8000', audience: 'http://127.0.0.1:8000', accessTokenTtl: 900, refreshTokenTtl: 7 * 86_400 },
+    jwt: { algorithm: 'HS256', secret: SECRET, issuer: 'http://127.0.0.1:8000', audience: 'http://127.0.0.1:8000', accessTokenTtl: 900, refreshTokenTtl: 7 * 86_400, refreshReuseInterval: 10 },
     database: join(cwd, 'data'), allowedOrigins: [], allowedHosts: [], trustProxy: false, apiKeys: [],
     rateLimit: { max: 100, timeWindow: 60_000 }, loginRateLimit: { max: 5, timeWindow: 60_000 },
     admin: { username: 'admin' }, notices: []

@@ -483,7 +483,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The database does not answer */
+                /** @description The database does not answer (the report), or the server is overloaded and sheds requests (a problem) */
                 503: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
@@ -492,6 +492,8 @@ export interface paths {
                         "Access-Control-Allow-Credentials"?: "true";
                         /** @description Answers vary by Origin */
                         Vary?: string;
+                        /** @description Seconds to wait before asking again */
+                        "Retry-After"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -511,6 +513,7 @@ export interface paths {
                                 password_checks_queued: number;
                             };
                         };
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
