@@ -97,6 +97,9 @@ export function describeRedis (settings: RedisSettings): string {
 /** After a failover the old master is a replica and refuses writes: reconnect (to the new master) and resend. */
 const reconnectOnReadonly = (err: Error): 2 | false => err.message.startsWith('READONLY') ? 2 : false
 
+/** ms a command may wait for its answer. */
+const COMMAND_TIMEOUT = 1_000
+
 /**
  * One client for the whole app: rate limits, lockout, revocations. It fails fast: a command while
  * the connection is down errors at once (no offline queue, one retry) instead of holding the
@@ -106,10 +109,12 @@ const reconnectOnReadonly = (err: Error): 2 | false => err.message.startsWith('R
 export function createRedis (settings: RedisSettings): RedisClient {
   const tls = settings.ca === undefined ? {} : { tls: { ca: settings.ca } }
   const password = settings.password === undefined ? {} : { password: settings.password }
-  const node: RedisOptions = { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, ...password, ...tls }
+  // A node that hangs without closing the connection (a partition, a paused VM) fails a command
+  // after a second too: without a timeout, the fallbacks and fail-opens would never start.
+  const node: RedisOptions = { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: COMMAND_TIMEOUT, ...password, ...tls }
   if (settings.kind === 'cluster') {
     // A node that became a replica answers MOVED, which the Cluster client follows by itself.
-    return new Cluster(settings.nodes, { lazyConnect: true, enableOfflineQueue: false, redisOptions: { maxRetriesPerRequest: 1, ...password, ...tls } })
+    return new Cluster(settings.nodes, { lazyConnect: true, enableOfflineQueue: false, redisOptions: { maxRetriesPerRequest: 1, commandTimeout: COMMAND_TIMEOUT, ...password, ...tls } })
   }
   if (settings.kind === 'sentinel') {
     return new Redis({

@@ -38,6 +38,11 @@ export type Announcement = (Revocation & { /** When it was revoked, ms since the
  */
 export const MAX_PENDING = 10_000
 const BATCH = 1_000
+/** Longest id (a jti, a sid, a key prefix) and longest message believed from the channel. */
+const MAX_ID = 256
+const MAX_MESSAGE = BATCH * (MAX_ID + 96)
+/** No token of fastify-warden lives longer than a year (refresh tokens: REFRESH_TOKEN_EXPIRE_DAYS ≤ 365). */
+const MAX_LIFETIME = 366 * 86_400
 
 interface ChannelOptions {
   redis: RedisClient
@@ -160,10 +165,14 @@ export class RevocationChannel {
 
   #message (text: string): void {
     try {
+      // Whoever can publish on the channel must not fill memory: a message is at most one batch
+      // of ids of bounded length, and an expiry beyond any token's lifetime is not believed.
+      if (text.length > MAX_MESSAGE) throw new Error(`revocation message of ${text.length} characters ignored`)
+      const latest = Date.now() / 1000 + MAX_LIFETIME
       const heard: Announcement[] = []
-      for (const m of JSON.parse(text) as Announcement[]) {
-        if (typeof m.id !== 'string') continue
-        if (m.kind === 'apikey' || ((m.kind === 'jti' || m.kind === 'sid') && typeof m.expiresAt === 'number')) heard.push(m)
+      for (const m of (JSON.parse(text) as Announcement[]).slice(0, BATCH)) {
+        if (typeof m?.id !== 'string' || m.id.length === 0 || m.id.length > MAX_ID) continue
+        if (m.kind === 'apikey' || ((m.kind === 'jti' || m.kind === 'sid') && Number.isSafeInteger(m.expiresAt) && m.expiresAt <= latest)) heard.push(m)
       }
       this.#options.heard(heard)
     } catch (err) {

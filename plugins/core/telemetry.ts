@@ -100,8 +100,22 @@ export function countLogin (outcome: LoginOutcome, startedLock: boolean): void {
   if (startedLock) instruments.lockouts.add(1)
 }
 
+/** A URL as an attribute: without credentials, query or fragment (a JWKS URL may carry a key). */
+export function publicUrl (url: string): string {
+  try {
+    const parsed = new URL(url)
+    parsed.username = ''
+    parsed.password = ''
+    parsed.search = ''
+    parsed.hash = ''
+    return parsed.toString()
+  } catch {
+    return url.startsWith('http') ? 'invalid URL' : url
+  }
+}
+
 export function countJwksFetch (url: string, ok: boolean): void {
-  instruments?.jwksFetches.add(1, attributes(`j\u0000${url}\u0000${ok}`, () => ({ 'url.full': url, 'warden.outcome': ok ? 'ok' : 'error' })))
+  instruments?.jwksFetches.add(1, attributes(`j\u0000${url}\u0000${ok}`, () => ({ 'url.full': publicUrl(url), 'warden.outcome': ok ? 'ok' : 'error' })))
 }
 
 /** Report a gauge read from `target` while it lives (a hasher, a key set, a dependency). */

@@ -1,7 +1,7 @@
 import { createPublicKey, type JsonWebKey } from 'node:crypto'
 import { errors } from '../core/errors.js'
 import { keyFor, type VerificationKey } from './keys.js'
-import { countJwksFetch, watch } from '../core/telemetry.js'
+import { countJwksFetch, publicUrl, watch } from '../core/telemetry.js'
 import type { TokenHeader } from './verify.js'
 
 export interface RemoteKeySetOptions {
@@ -103,7 +103,7 @@ export function remoteKeySet (jwksUrl: string | (() => Promise<string>), options
     }
   }
   // Staleness as a gauge: how old the keys in use are (a provider down keeps the last good ones).
-  watch('jwks', keySet, () => Number.isFinite(fetchedAt) ? [[(now() - fetchedAt) / 1000, { 'url.full': label }]] : [])
+  watch('jwks', keySet, () => Number.isFinite(fetchedAt) ? [[(now() - fetchedAt) / 1000, { 'url.full': publicUrl(label) }]] : [])
   return keySet
 }
 

@@ -82,6 +82,8 @@ function inRedis (redis: LockoutRedis, prefix: string): LoginAttempts {
   }
 }
 
+const HELD_MAX = 100_000
+
 const isAttempts = (value: unknown): value is LoginAttempts => value !== null && typeof value === 'object' &&
   (['reserve', 'release', 'reset', 'lockedFor'] as const).every((m) => typeof (value as Record<string, unknown>)[m] === 'function')
 
@@ -108,11 +110,35 @@ export function redisLoginAttempts (redis: LockoutRedis, options: RedisLoginAtte
     state.succeeded(log)
     return value
   }
+  // Reservations the fallback granted and that may yet be given back: a release goes to the store
+  // that reserved, or one given back to Redis after the outage would erase a failure Redis counted.
+  // Bounded: a failed attempt is never given back, so the oldest keys are forgotten first.
+  const heldHere = new Map<string, number>()
   return {
-    reserve: async (key, policy, log) => await via(log, async (store) => await store.reserve(key, policy)),
-    release: async (key, policy, log) => { await via(log, async (store) => { await store.release(key, policy) }) },
+    async reserve (key, policy, log) {
+      let here = false
+      const reservation = await via(log, async (store) => { here = store === fallback; return await store.reserve(key, policy) })
+      if (here && reservation.granted) {
+        const held = (heldHere.get(key) ?? 0) + 1
+        heldHere.delete(key)
+        if (heldHere.size >= HELD_MAX) heldHere.delete(heldHere.keys().next().value as string)
+        heldHere.set(key, held)
+      }
+      return reservation
+    },
+    async release (key, policy, log) {
+      const held = heldHere.get(key) ?? 0
+      if (held > 0) {
+        if (held === 1) heldHere.delete(key)
+        else heldHere.set(key, held - 1)
+        await fallback.release(key, policy)
+        return
+      }
+      await via(log, async (store) => { await store.release(key, policy) })
+    },
     async reset (key, log) {
       // What an outage counted here goes too: a success, or an administrator, forgets it all.
+      heldHere.delete(key)
       await fallback.reset(key)
       await via(log, async (store) => { await store.reset(key) })
     },

@@ -146,7 +146,7 @@ t.test('provider key-set fetches by outcome, and the age of the keys in use', as
   await new Promise<void>((resolve) => provider.listen(0, '127.0.0.1', resolve))
   t.teardown(() => provider.close())
   const url = `http://127.0.0.1:${(provider.address() as { port: number }).port}/jwks`
-  const keys = remoteKeySet(url)
+  const keys = remoteKeySet(`${url}?key=also-secret`)
   await keys.load()
   up = false
   await t.rejects(keys.load())
@@ -155,6 +155,7 @@ t.test('provider key-set fetches by outcome, and the age of the keys in use', as
   t.equal(valueOf(fetches, { 'url.full': url, 'warden.outcome': 'error' }), 1)
   const age = valueOf(await points('warden.jwks.age'), { 'url.full': url })
   t.ok(age >= 0 && age < 5, `the keys in use were fetched ${age} s ago`)
+  t.notMatch(JSON.stringify(metricExporter.getMetrics().map((m) => m.scopeMetrics.map((s) => s.metrics.map((x) => x.dataPoints.map((p) => p.attributes))))), /also-secret/, 'no query (where a key may be) in an attribute')
 })
 
 t.test('revocation propagation lag: what another instance revoked, as this one enforces it', { skip: await redisSkip() }, async (t) => {

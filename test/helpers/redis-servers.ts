@@ -18,6 +18,9 @@ export interface RedisServer {
   start (): Promise<void>
   /** Stop it at once (SIGKILL): an outage as clients meet it. */
   stop (): Promise<void>
+  /** Freeze it (SIGSTOP) or thaw it: a node that hangs with its connections open. */
+  pause (): void
+  resume (): void
 }
 
 export interface RedisCluster {
@@ -104,6 +107,8 @@ export async function startRedisServer (t: Test, options: ServerOptions = {}): P
       started.once('exit', () => { if (child === started) child = undefined })
       await until(`redis-server on ${port}`, async () => await ping(port))
     },
+    pause () { child?.kill('SIGSTOP') },
+    resume () { child?.kill('SIGCONT') },
     async stop () {
       const running = child
       if (running === undefined) return

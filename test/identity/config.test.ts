@@ -204,3 +204,12 @@ t.test('.env.example works as a .env, and every variable is in it and in the REA
     t.ok(readme.includes(`\`${variable}\``), `${variable} in README.md`)
   }
 })
+
+t.test('regression: a DATABASE_URL that does not parse (a password with / or #) is a ConfigError that never quotes it', async (t) => {
+  for (const url of ['postgres://app:pa/ss@127.0.0.1:5432/test', 'postgres://app:s3cr#et@db/app', 'postgres://']) {
+    const err = failure({ JWT_SECRET_KEY: SECRET, API_KEY_SECRET: SECRET, DATABASE_URL: url })
+    t.equal(err?.variable, 'DATABASE_URL', url)
+    t.notMatch(err?.message ?? '', /pa\/ss|s3cr/, 'the value is not quoted')
+  }
+  t.equal(loadConfig({ JWT_SECRET_KEY: SECRET, API_KEY_SECRET: SECRET, DATABASE_URL: 'postgres://app:pa%2Fss@db:5432/app' }, dir()).database, 'postgres://app:pa%2Fss@db:5432/app', 'percent-encoded, it passes')
+})

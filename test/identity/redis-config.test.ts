@@ -10,6 +10,8 @@ import { StartupError, untilAvailable } from '../../startup.js'
 import { freePort } from '../helpers/services.js'
 import { startRedisServer } from '../helpers/redis-server.js'
 import { spawnServer } from '../helpers/server.js'
+import { redisServerSkip, startRedisServer as startOwnRedis } from '../helpers/redis-servers.js'
+import { DEFAULT_LOCKOUT, redisLoginAttempts } from '../../plugins/index.js'
 
 const SECRET = 'a'.repeat(32)
 const dir = (): string => mkdtempSync(join(tmpdir(), 'warden-redis-'))
@@ -64,7 +66,7 @@ t.test('Redis variables that contradict each other or are incomplete stop start-
 t.test('the client fits the topology: fail-fast options, READONLY reconnects, TLS with the CA; where it is, without the password', async (t) => {
   const node = createRedis({ kind: 'node', url: 'rediss://:pw@cache:6380', ca: PEM }) as Redis
   t.ok(node instanceof Redis)
-  t.match(node.options, { host: 'cache', port: 6380, password: 'pw', tls: { ca: PEM }, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 })
+  t.match(node.options, { host: 'cache', port: 6380, password: 'pw', tls: { ca: PEM }, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 1000 })
   t.equal(node.options.reconnectOnError!(new Error('READONLY You can\'t write against a read only replica.')), 2, 'a write refused by a demoted master: reconnect and resend')
   t.equal(node.options.reconnectOnError!(new Error('ERR unknown command')), false)
   t.equal(describeRedis({ kind: 'node', url: 'rediss://user:pw@cache:6380/0' }), 'Redis at cache:6380')
@@ -78,7 +80,7 @@ t.test('the client fits the topology: fail-fast options, READONLY reconnects, TL
 
   const cluster = createRedis({ kind: 'cluster', nodes: [{ host: 'n1', port: 7000 }], password: 'pw' }) as Cluster
   t.ok(cluster instanceof Cluster)
-  t.match(cluster.options, { lazyConnect: true, enableOfflineQueue: false, redisOptions: { maxRetriesPerRequest: 1, password: 'pw' } })
+  t.match(cluster.options, { lazyConnect: true, enableOfflineQueue: false, redisOptions: { maxRetriesPerRequest: 1, commandTimeout: 1000, password: 'pw' } })
   t.equal(describeRedis({ kind: 'cluster', nodes: [{ host: 'n1', port: 7000 }, { host: 'n2', port: 7001 }] }), 'Redis Cluster at n1:7000, n2:7001')
 })
 
@@ -157,4 +159,22 @@ t.test('a wrong password is named and not retried', async (t) => {
   const err = await untilAvailable(describeRedis(settings), async () => await connectRedis(settings), () => true, { timeout: 5_000, log: (line) => { t.fail(line) } }).then(() => new Error('connected'), (e: unknown) => e as Error)
   t.match(err, { name: 'StartupError', message: `Redis at 127.0.0.1:${server.port}: authentication failed (WRONGPASS)` })
   t.notMatch(err.message, /password/i)
+})
+
+t.test('regression: a Redis that hangs with its connection open (SIGSTOP) fails each command within a second, so the login fallback engages', { skip: await redisServerSkip() }, async (t) => {
+  const server = await startOwnRedis(t)
+  const client = createRedis({ kind: 'node', url: server.url })
+  client.on('error', () => {})
+  t.teardown(() => { client.disconnect() })
+  await client.connect()
+  const lines: string[] = []
+  const attempts = redisLoginAttempts(client, { log: { warn: (_d, m) => lines.push(`warn ${m}`), info: (_d, m) => lines.push(`info ${m}`) } })
+  t.match(await attempts.reserve('k', DEFAULT_LOCKOUT), { granted: true })
+  server.pause()
+  t.teardown(() => { server.resume() })
+  const started = Date.now()
+  t.match(await attempts.reserve('k', DEFAULT_LOCKOUT), { granted: true }, 'counted on this instance')
+  const waited = Date.now() - started
+  t.ok(waited < 2_500, `answered after ${waited} ms, not when TCP gives up`)
+  t.same(lines, ['warn Redis (login attempts) unavailable'])
 })

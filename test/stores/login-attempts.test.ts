@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import { redisSkip, REDIS_URL } from '../helpers/services.js'
-import { DEFAULT_LOCKOUT, memoryLoginAttempts, redisLoginAttempts, type AttemptPolicy, type LoginAttempts } from '../../plugins/index.js'
+import { DEFAULT_LOCKOUT, memoryLoginAttempts, redisLoginAttempts, type AttemptPolicy, type LoginAttempts, type LockoutRedis } from '../../plugins/index.js'
 
 // One contract, every store: the rule is the library's (plugins/oauth2-server/lockout.ts), each
 // store applies it atomically. `advance` moves the store's clock (memory) or waits (Redis, whose
@@ -118,4 +118,27 @@ t.test('redisLoginAttempts: a call Redis cannot answer goes to the fallback, one
   await attempts.reset('k', log)
   t.same(await fallback.reserve('k', POLICY), { granted: true, lock: 0 }, 'a reset forgets what the outage counted too')
   t.same(lines, [['warn', 'Redis (login attempts) unavailable'], ['info', 'Redis (login attempts) available again']])
+})
+
+t.test('regression: an attempt reserved in the fallback during an outage is given back there, not to Redis once it answers again', { skip: await redisSkip() }, async (t) => {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 })
+  t.teardown(() => { redis.disconnect() })
+  let down = false
+  const flaky: LockoutRedis = { eval: async (...args) => { if (down) throw new Error('connect ECONNREFUSED'); return await redis.eval(...args) } }
+  const namespace = `test-crossover-${randomUUID()}`
+  t.teardown(async () => { await redis.del(`${namespace}:login:{victim}`) })
+  const attempts = redisLoginAttempts(flaky, { namespace, log: { warn () {}, info () {} } })
+  const policy = { threshold: 3, baseDelay: 60_000, maxDelay: 60_000, memory: 600_000 }
+  let checked = 0
+  for (let i = 0; i < 2; i++) { t.equal((await attempts.reserve('victim', policy)).granted, true); checked++ }
+  // Redis down: two attempts reserved in memory, refused before any password was checked...
+  down = true
+  await attempts.reserve('victim', policy)
+  await attempts.reserve('victim', policy)
+  // ...and given back after Redis is back.
+  down = false
+  await attempts.release('victim', policy)
+  await attempts.release('victim', policy)
+  while ((await attempts.reserve('victim', policy)).granted && checked < 20) checked++
+  t.equal(checked, policy.threshold, 'the two failures Redis counted still count: one more check, then the lock')
 })

@@ -163,3 +163,22 @@ t.test('Sentinel: after a failover, revocations still reach the other instances,
   t.same(cached.filter((m) => m !== 'jti:during').sort(), ['jti:after', 'jti:before'], 'cached on the new master')
   t.equal((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM warden_revocations'))[0].n, 3, 'all three in the store')
 })
+
+t.test('regression: forged messages on the channel cannot fill memory: expiries beyond a year, oversized messages and long ids are not believed', { skip: await redisServerSkip() }, async (t) => {
+  const server = await startRedisServer(t)
+  const redis = appClient(t, new Redis(server.url, { maxRetriesPerRequest: 1 }))
+  const db = await testDatabase(t, 'pglite')
+  const namespace = `forged-${randomUUID()}`
+  const { list, errors } = await instance(t, sqlRevocationStore(db), redis, namespace)
+  const publisher = appClient(t, new Redis(server.url))
+  const channel = `{${namespace}}:revocations`
+  for (const m of ['null', '{}', '42', '[null]', '[{"kind":"jti","id":{"x":1},"expiresAt":1e12}]', '[{"kind":"__proto__","id":"x","expiresAt":1e12}]']) await publisher.publish(channel, m)
+  await publisher.publish(channel, JSON.stringify(Array.from({ length: 900 }, (_, i) => ({ kind: 'jti', id: `forever-${i}`, expiresAt: 1e300 }))))
+  await publisher.publish(channel, '[{"kind":"sid","id":"infinite","expiresAt":1e400}]')
+  await publisher.publish(channel, JSON.stringify([{ kind: 'jti', id: 'x'.repeat(10_000), expiresAt: seconds() + 60 }]))
+  await publisher.publish(channel, JSON.stringify(Array.from({ length: 5_000 }, (_, i) => ({ kind: 'jti', id: `flood-${i}-${'y'.repeat(100)}`, expiresAt: seconds() + 60 }))))
+  await publisher.publish(channel, JSON.stringify([{ kind: 'jti', id: 'real', expiresAt: seconds() + 60 }]))
+  await until('the real one', () => list.isRevoked({ jti: 'real' }))
+  t.equal(list.size, 1, 'only the well-formed revocation is held')
+  t.ok(errors.some((e) => /characters ignored/.test(e.message)), 'the oversized message is reported')
+})
