@@ -16,6 +16,8 @@ export interface RedisClient {
   on (event: 'ready', listener: () => void): unknown
   on (event: 'error', listener: (err: Error) => void): unknown
   on (event: 'message', listener: (channel: string, message: string) => void): unknown
+  /** A Cluster's nodes joining and leaving (a single node never emits them). */
+  on (event: '+node' | '-node', listener: () => void): unknown
   once (event: 'error', listener: (err: Error) => void): unknown
   off (event: 'ready', listener: () => void): unknown
   subscribe (channel: string): Promise<unknown>
@@ -38,6 +40,8 @@ export type Announcement = (Revocation & { /** When it was revoked, ms since the
  */
 export const MAX_PENDING = 10_000
 const BATCH = 1_000
+/** ms after a Cluster's last change of nodes before its subscription is trusted again. */
+const SETTLE = 1_000
 /** Longest id (a jti, a sid, a key prefix) and longest message believed from the channel. */
 const MAX_ID = 256
 const MAX_MESSAGE = BATCH * (MAX_ID + 96)
@@ -79,6 +83,12 @@ export class RevocationChannel {
   #flushing = false
   #joins = 0
   readonly #flushSoon = (): void => { void this.#flush() }
+  #settling: NodeJS.Timeout | undefined
+  readonly #settled = (): void => {
+    clearTimeout(this.#settling)
+    this.#settling = setTimeout(() => { void this.#join() }, SETTLE)
+    this.#settling.unref()
+  }
 
   private constructor (options: ChannelOptions) {
     this.#options = options
@@ -99,6 +109,10 @@ export class RevocationChannel {
     subscriber.on('error', (err: Error) => { options.state.failed(err) })
     subscriber.on('message', (name: string, text: string) => { if (name === channel.#channel) channel.#message(text) })
     options.redis.on('ready', channel.#flushSoon)
+    // A Cluster moves its subscription to another node when the one it used is lost, without a
+    // 'ready' event: what was announced meanwhile is reread once its nodes have settled.
+    subscriber.on('-node', channel.#settled)
+    subscriber.on('+node', channel.#settled)
     if (subscriber.status === 'wait') subscriber.connect().catch((err: Error) => { options.state.failed(err) })
     await first
     return channel
@@ -145,6 +159,7 @@ export class RevocationChannel {
   }
 
   close (): void {
+    clearTimeout(this.#settling)
     this.#options.redis.off('ready', this.#flushSoon)
     this.#subscriber.disconnect()
     this.#pending = []

@@ -182,3 +182,31 @@ t.test('regression: forged messages on the channel cannot fill memory: expiries 
   t.equal(list.size, 1, 'only the well-formed revocation is held')
   t.ok(errors.some((e) => /characters ignored/.test(e.message)), 'the oversized message is reported')
 })
+
+t.test('regression: the Cluster node of an instance\'s subscriber is lost while a revocation is announced: that instance rereads once the Cluster has settled, not at its next poll', { skip: topologySkip }, async (t) => {
+  const cluster = await startRedisCluster(t)
+  const db = await testDatabase(t, 'pglite')
+  const namespace = `lost-${randomUUID()}`
+  const client = (name: string): Cluster => appClient(t, new Cluster([...cluster.nodes], { redisOptions: { connectionName: name, maxRetriesPerRequest: 1 }, enableOfflineQueue: false }))
+  const a = await instance(t, sqlRevocationStore(db), client('instA'), namespace)
+  const b = await instance(t, sqlRevocationStore(db), client('instB'), namespace)
+  await a.list.revoke([{ kind: 'jti', id: 'warm-up', expiresAt: seconds() + 600 }])
+  await until('the warm-up', () => b.list.isRevoked({ jti: 'warm-up' }))
+  const subscriberNode = await Promise.all(cluster.servers.map(async (s) => {
+    const probe = new Redis(s.port, '127.0.0.1')
+    const clients = String(await probe.client('LIST'))
+    probe.disconnect()
+    return clients.split('\n').some((line) => line.includes('instB') && / sub=1 /.test(line))
+  }))
+  const victim = cluster.servers[subscriberNode.indexOf(true)]
+  t.ok(victim, "found the node of B's subscriber")
+  // Frozen, then lost: the announcement never reaches B's subscriber.
+  victim.pause()
+  const revoking = a.list.revoke([{ kind: 'jti', id: 'stolen', expiresAt: seconds() + 600 }])
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  await victim.stop()
+  await revoking
+  await victim.start()
+  const waited = await until('B to enforce the revocation of the gap', () => b.list.isRevoked({ jti: 'stolen' }), 20_000)
+  t.ok(waited < 20_000, `enforced ${waited} ms after the node came back (the poll is 10 minutes away)`)
+})
