@@ -12,8 +12,22 @@ const RETRY_AFTER = 5
 const UNAVAILABLE_BODY = frozenProblem(503, 'The service cannot check credentials right now; try again shortly.')
 const CLOSING_BODY = frozenProblem(503, 'The server is shutting down; try again.')
 
+/**
+ * The schemes of one app whose dependency is failing now, and since when (ms): an outage is one
+ * error line with its cause when it starts and one info line when the scheme answers again; the
+ * requests refused in between are logged at debug, without the stack.
+ */
+export type Outages = Map<string, number>
+
+function recovered (request: FastifyRequest, outages: Outages, scheme: string): void {
+  const since = outages.get(scheme)
+  if (since === undefined) return
+  outages.delete(scheme)
+  request.log.info({ event: 'auth.available', scheme, down_ms: Date.now() - since }, `security scheme '${scheme}' checks credentials again`)
+}
+
 /** A scheme's dependency failed: 503 with Retry-After, never a 401 that blames the credential, never a 200. A throttled login: 429. */
-function unavailable (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction, err: unknown, span: Span | undefined): void {
+function unavailable (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction, err: unknown, span: Span | undefined, outages: Outages): void {
   if (!(err instanceof DependencyUnavailable)) {
     endAuthenticationSpan(span, 'unknown', 'unavailable')
     next(err as Error)
@@ -28,12 +42,18 @@ function unavailable (request: FastifyRequest, reply: FastifyReply, next: HookHa
     sendProblem(reply, 429, `Too many failed logins; retry in ${err.cause.retryAfter} seconds.`)
     return
   }
-  securityEvent(request, 'auth.unavailable', { scheme: err.scheme, err: err.cause }, `security scheme '${err.scheme}' could not check the credential`)
+  if (outages.has(err.scheme)) {
+    request.log.debug({ event: 'auth.unavailable', scheme: err.scheme, reason: (err.cause as Error | undefined)?.message }, `security scheme '${err.scheme}' could not check the credential`)
+  } else {
+    outages.set(err.scheme, Date.now())
+    securityEvent(request, 'auth.unavailable', { scheme: err.scheme, err: err.cause }, `security scheme '${err.scheme}' could not check the credential`)
+  }
   reply.code(503).header('retry-after', RETRY_AFTER).type(PROBLEM_CONTENT_TYPE).send(UNAVAILABLE_BODY)
 }
 
-function settle (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction, decision: Decision, span: Span | undefined): void {
+function settle (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction, decision: Decision, span: Span | undefined, outages: Outages): void {
   if (decision instanceof Denial) {
+    if (decision.outcome === 'invalid' && outages.size > 0) recovered(request, outages, decision.scheme)
     countAuthentication(decision.scheme, decision.outcome)
     endAuthenticationSpan(span, decision.scheme, decision.outcome)
     if (decision.status === 403) securityEvent(request, 'auth.scope.denied', { route: request.routeOptions.url, challenge: decision.challenges[0] })
@@ -44,6 +64,7 @@ function settle (request: FastifyRequest, reply: FastifyReply, next: HookHandler
     return
   }
   if (decision !== null) {
+    if (outages.size > 0) recovered(request, outages, decision.scheme)
     countAuthentication(decision.scheme, 'success')
     endAuthenticationSpan(span, decision.scheme, 'success')
   } else {
@@ -57,7 +78,7 @@ function settle (request: FastifyRequest, reply: FastifyReply, next: HookHandler
  * The first onRequest hook of a guarded route: it runs the route's compiled requirement (bound
  * at `ready()`, when every scheme is known) and sets `request.auth`, or answers 401/403/503.
  */
-export function routeGuard (): { hook: onRequestHookHandler, bind: (evaluate: Evaluator) => void } {
+export function routeGuard (outages: Outages): { hook: onRequestHookHandler, bind: (evaluate: Evaluator) => void } {
   let evaluate: Evaluator | undefined
   const hook = function authenticate (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction): void {
     const span = startAuthenticationSpan()
@@ -65,13 +86,13 @@ export function routeGuard (): { hook: onRequestHookHandler, bind: (evaluate: Ev
     try {
       decision = (evaluate as Evaluator)(request)
     } catch (err) {
-      unavailable(request, reply, next, err, span)
+      unavailable(request, reply, next, err, span, outages)
       return
     }
     if (decision instanceof Promise) {
-      decision.then((d) => settle(request, reply, next, d, span), (err: unknown) => { unavailable(request, reply, next, err, span) })
+      decision.then((d) => settle(request, reply, next, d, span, outages), (err: unknown) => { unavailable(request, reply, next, err, span, outages) })
     } else {
-      settle(request, reply, next, decision, span)
+      settle(request, reply, next, decision, span, outages)
     }
   }
   return { hook, bind: (e) => { evaluate = e } }

@@ -6,7 +6,7 @@ import { SCOPE, compileRequirement, parseRequirement, type Evaluator } from './r
 import { problemErrorHandler } from './error-handler.js'
 import { problem, sendProblem } from './problem.js'
 import { addProblemSchema, isPublicRequirement, withAuthResponses } from './responses.js'
-import { answerWhileClosing, routeGuard } from './guard.js'
+import { answerWhileClosing, routeGuard, type Outages } from './guard.js'
 import { lingeringClose } from './lingering-close.js'
 import { routeName, routeTable, type RouteEntry } from './route-table.js'
 import type { AuthPrincipal, SecurityRequirement, SecurityScheme } from './types.js'
@@ -155,6 +155,8 @@ function decorate (fastify: FastifyInstance, options: ReturnType<typeof checkOpt
  * auth replies documented, and, unless it is public, the guard as its first onRequest hook.
  */
 function guardRoutes (fastify: FastifyInstance, pending: Pending[]): void {
+  // Shared by the app's routes: an outage of a scheme is logged once, whichever routes meet it.
+  const outages: Outages = new Map()
   fastify.addHook('onRoute', function (this: Scoped, route) {
     const name = routeName(route)
     const declared = route.schema?.security
@@ -164,7 +166,7 @@ function guardRoutes (fastify: FastifyInstance, pending: Pending[]): void {
     route.config = { ...route.config, [kGuarded]: true } as typeof route.config
     route.schema = withAuthResponses(route.schema, requirement, isPublic)
     if (isPublic) return
-    const guard = routeGuard()
+    const guard = routeGuard(outages)
     pending.push({ name, requirement, route, bind: guard.bind })
     const own = route.onRequest
     route.onRequest = own === undefined ? [guard.hook] : [guard.hook, ...(Array.isArray(own) ? own : [own]) as onRequestHookHandler[]]

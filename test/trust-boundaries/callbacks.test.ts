@@ -209,3 +209,24 @@ t.test('regression: an onUse that rejects is logged, and the process lives on', 
   await new Promise((resolve) => setImmediate(resolve))
   t.match(logs.find((l) => l.msg === 'apiKey.onUse failed'), { level: 50, callback: 'apiKey.onUse', api_key: 'k1', err: { message: 'usage table down' } })
 })
+
+t.test('a store down for many requests is one error line with its cause, then one info line when the scheme answers again', async (t) => {
+  let down = true
+  const { app: server, logs } = await app(async (s) => {
+    await s.register(apiKey, {
+      secret: SECRET,
+      lookup: async () => {
+        if (down) throw new Error('pool timeout')
+        return { id: 'k1', digest: s.apiKeys.digest(issued.key), subject: 'svc', scopes: ['invoices:read'], expiresAt: null }
+      }
+    })
+  })
+  const statuses = await Promise.all(Array.from({ length: 50 }, async () => (await server.inject({ url: '/invoices', headers: { 'x-api-key': issued.key } })).statusCode))
+  t.same(new Set(statuses), new Set([503]), 'every request refused with 503')
+  t.equal(logs.filter((l) => l.event === 'auth.unavailable').length, 1, 'one error line for the outage, not 50 stack traces')
+  t.match(logs.find((l) => l.event === 'auth.unavailable'), { level: 50, scheme: 'apiKey', err: { message: 'pool timeout' } })
+  down = false
+  t.equal((await server.inject({ url: '/invoices', headers: { 'x-api-key': issued.key } })).statusCode, 200)
+  t.equal((await server.inject({ url: '/invoices', headers: { 'x-api-key': issued.key } })).statusCode, 200)
+  t.match(logs.filter((l) => l.event === 'auth.available'), [{ level: 30, scheme: 'apiKey', down_ms: Number }], 'one line when it answers again')
+})
