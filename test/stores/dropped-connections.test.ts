@@ -88,32 +88,34 @@ t.test('a read in flight on a killed backend is retried once on another connecti
   t.ok(await kill() >= 1, 'the backend running the read is terminated (and idle ones)')
   t.same(await read, [{ one: 1 }], 'the read answered, from a new connection')
 
-  const write = db.query("INSERT INTO users (username, username_key, email, password_hash, role) SELECT 'w', 'w', 'w@x', 'h', 'user' FROM pg_sleep(0.3)")
+  // Each refusal is awaited from the start: it may come while the kill is still answering.
+  const write = t.rejects(db.query("INSERT INTO users (username, username_key, email, password_hash, role) SELECT 'w', 'w', 'w@x', 'h', 'user' FROM pg_sleep(0.3)"),
+    { name: 'DatabaseUnavailable', code: 'WARDEN_ERR_UNAVAILABLE', statusCode: 503, message: 'database unavailable: terminating connection due to administrator command' })
   await sleep(100)
   t.ok(await kill() >= 1)
-  await t.rejects(write, { name: 'DatabaseUnavailable', code: 'WARDEN_ERR_UNAVAILABLE', statusCode: 503, message: 'database unavailable: terminating connection due to administrator command' })
+  await write
   t.same(await db.query('SELECT username FROM users'), [], 'the write did not happen, and was not repeated')
   t.same(reported, ['up', 'down: 57P01', 'up'], 'the lost write is reported, and the next query ends the outage')
 
-  const tx = db.transaction(async (q) => {
+  const tx = t.rejects(db.transaction(async (q) => {
     await q.query('SELECT pg_sleep(0.3)')
     return 'committed'
-  })
+  }), { code: 'WARDEN_ERR_UNAVAILABLE' }, 'a transaction that lost its connection is not retried')
   await sleep(100)
   t.ok(await kill() >= 1)
-  await t.rejects(tx, { code: 'WARDEN_ERR_UNAVAILABLE' }, 'a transaction that lost its connection is not retried')
+  await tx
 
   // Terminated between two queries of a transaction (the client idle, checked out): the pool must not crash the process.
   let idle: () => void
   const waiting = new Promise<void>((resolve) => { idle = resolve })
-  const between = db.transaction(async (q) => {
+  const between = t.rejects(db.transaction(async (q) => {
     await q.query('SELECT 1')
     idle()
     await sleep(150)
     return await q.query('SELECT 2 AS two')
-  })
+  }), { code: 'WARDEN_ERR_UNAVAILABLE' })
   await waiting
   t.ok(await kill() >= 1)
-  await t.rejects(between, { code: 'WARDEN_ERR_UNAVAILABLE' })
+  await between
   t.same(await db.query('SELECT 3 AS three'), [{ three: 3 }], 'the pool serves again')
 })
