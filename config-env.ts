@@ -39,3 +39,16 @@ export function readVariableFile (variable: string, path: string, cwd: string): 
 export function list (value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter(Boolean)
 }
+
+/**
+ * A URL with a host, or a ConfigError naming the variable and showing `example`. The value is
+ * never quoted: it may carry a password.
+ */
+export function serverUrl (variable: string, value: string, example: string): URL {
+  let url: URL | undefined
+  try {
+    url = new URL(value)
+  } catch {}
+  if (url === undefined || url.hostname === '') throw new ConfigError(variable, `is not a URL such as ${example}`)
+  return url
+}

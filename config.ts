@@ -7,7 +7,7 @@ import { ALGORITHMS, type Algorithm } from './plugins/index.js'
 import { isOrigin } from './plugins/cors.js'
 import { isHostEntry } from './plugins/trusted-hosts.js'
 import { secretFault } from './plugins/core/options.js'
-import { ConfigError, list, rawEnvironment, readVariableFile } from './config-env.js'
+import { ConfigError, list, rawEnvironment, readVariableFile, serverUrl } from './config-env.js'
 import { REDIS_VARIABLES, redisSettings, type RedisSettings } from './redis.js'
 
 export { ConfigError }
@@ -251,21 +251,12 @@ function apiKeyConfig (e: EnvValues, secret: (name: string) => string, productio
   return { apiKeySecret, apiKeys }
 }
 
-/** A PostgreSQL URL that parses, with a host. Never quoted in the error: it may carry a password. */
-function checkDatabaseUrl (value: string): void {
-  let url: URL | undefined
-  try {
-    url = new URL(value)
-  } catch {}
-  if (url === undefined || url.hostname === '') throw new ConfigError('DATABASE_URL', 'is not a URL such as postgres://user:password@host:5432/db (percent-encode / # ? @ : [ ] in the password)')
-}
-
 /** Read and check the whole configuration; throws a ConfigError naming the first bad variable. */
 export function loadConfig (env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
   const e = validate(rawEnvironment(env, cwd))
   const production = e.ENVIRONMENT === 'production'
   const notices: string[] = []
-  if (e.DATABASE_URL !== undefined) checkDatabaseUrl(e.DATABASE_URL)
+  if (e.DATABASE_URL !== undefined) serverUrl('DATABASE_URL', e.DATABASE_URL, 'postgres://user:password@host:5432/db (percent-encode / # ? @ : [ ] in the password)')
   const database = e.DATABASE_URL ?? (e.DATA_DIR === 'memory://' ? 'memory://' : resolve(cwd, e.DATA_DIR))
   const dataDir = e.DATABASE_URL === undefined && database !== 'memory://' ? database : undefined
   const publicUrl = (e.PUBLIC_URL ?? `http://${e.HOST}:${e.PORT}`).replace(/\/$/, '')

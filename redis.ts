@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
-import { ConfigError, readVariableFile } from './config-env.js'
+import { ConfigError, readVariableFile, serverUrl } from './config-env.js'
 import { PermanentFault } from './startup.js'
 
 /** Any Redis the app talks to: a node, a Cluster, or the master Sentinel names (a `Redis`). */
@@ -41,15 +41,7 @@ function hostPorts (variable: string, value: string): HostPort[] {
   })
 }
 
-function redisUrl (value: string): URL {
-  let url: URL | undefined
-  try {
-    url = new URL(value)
-  } catch {}
-  // Never quote the value: it may carry a password.
-  if (url === undefined || url.hostname === '') throw new ConfigError('REDIS_URL', 'is not a URL such as redis://host:6379')
-  return url
-}
+const redisUrl = (value: string): URL => serverUrl('REDIS_URL', value, 'redis://host:6379')
 
 /** The one Redis topology the variables describe; several, or pieces of one, are refused by name. */
 function topology (e: RedisVariables): RedisSettings | undefined {
