@@ -4,7 +4,7 @@ import { securityEvent } from './events.js'
 import { PROBLEM_CONTENT_TYPE, frozenProblem, sendProblem } from './problem.js'
 import { isThrottled } from './errors.js'
 import { DependencyUnavailable } from './callbacks.js'
-import { countAuthentication, endAuthenticationSpan, startAuthenticationSpan } from './telemetry.js'
+import { endAuthenticationSpan, reportAuthentication, startAuthenticationSpan } from './telemetry.js'
 import type { Span } from '@opentelemetry/api'
 
 /** Seconds a client should wait before trying again when a check's dependency is down. */
@@ -34,8 +34,7 @@ function unavailable (request: FastifyRequest, reply: FastifyReply, next: HookHa
     return
   }
   const outcome = isThrottled(err.cause) ? 'throttled' : 'unavailable'
-  countAuthentication(err.scheme, outcome)
-  endAuthenticationSpan(span, err.scheme, outcome)
+  reportAuthentication(span, err.scheme, outcome)
   if (isThrottled(err.cause)) {
     // A password scheme refused the login before checking it (a lock, an address out of budget).
     reply.header('retry-after', err.cause.retryAfter)
@@ -54,8 +53,7 @@ function unavailable (request: FastifyRequest, reply: FastifyReply, next: HookHa
 function settle (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction, decision: Decision, span: Span | undefined, outages: Outages): void {
   if (decision instanceof Denial) {
     if (decision.outcome === 'invalid' && outages.size > 0) recovered(request, outages, decision.scheme)
-    countAuthentication(decision.scheme, decision.outcome)
-    endAuthenticationSpan(span, decision.scheme, decision.outcome)
+    reportAuthentication(span, decision.scheme, decision.outcome)
     if (decision.status === 403) securityEvent(request, 'auth.scope.denied', { route: request.routeOptions.url, challenge: decision.challenges[0] })
     reply.code(decision.status)
       .header('www-authenticate', decision.challenges.length === 1 ? decision.challenges[0] : decision.challenges)
@@ -65,8 +63,7 @@ function settle (request: FastifyRequest, reply: FastifyReply, next: HookHandler
   }
   if (decision !== null) {
     if (outages.size > 0) recovered(request, outages, decision.scheme)
-    countAuthentication(decision.scheme, 'success')
-    endAuthenticationSpan(span, decision.scheme, 'success')
+    reportAuthentication(span, decision.scheme, 'success')
   } else {
     endAuthenticationSpan(span, 'none', 'missing')
   }

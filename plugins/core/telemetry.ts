@@ -94,6 +94,12 @@ export function endAuthenticationSpan (span: Span | undefined, scheme: string, o
   span.end()
 }
 
+/** An authentication that reached an outcome: counted, and its span ended with it. */
+export function reportAuthentication (span: Span | undefined, scheme: string, outcome: AuthenticationOutcome): void {
+  countAuthentication(scheme, outcome)
+  endAuthenticationSpan(span, scheme, outcome)
+}
+
 export function countLogin (outcome: LoginOutcome, startedLock: boolean): void {
   if (instruments === undefined) return
   instruments.logins.add(1, attributes(`l\u0000${outcome}`, () => ({ 'warden.outcome': outcome })))
