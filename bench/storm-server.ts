@@ -1,9 +1,9 @@
 import { availableParallelism } from 'node:os'
 import { randomBytes } from 'node:crypto'
-import { buildApp } from '../app.js'
-import { loadConfig } from '../config.js'
-import { openStores } from '../stores/identity.js'
-import { openPostgres } from '../stores/postgres.js'
+import { buildApp } from '../app/app.js'
+import { loadConfig } from '../app/config.js'
+import { openStores } from '../app/stores.js'
+import { openPostgres } from '../stores/sql/postgres.js'
 import { createPasswordHasher } from '../plugins/index.js'
 
 // Started by bench/login-storm.ts: the reference app with production password hashing, limits

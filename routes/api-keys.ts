@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { invalidFields, problem, securityEvent, sendProblem } from '../plugins/index.js'
-import { ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyListed } from '../schemas/reference/api-keys.js'
-import type { Scope } from '../schemas/reference/scopes.js'
-import { IdParams, problemResponse } from '../schemas/reference/common.js'
-import type { Stores } from '../stores/identity.js'
+import { ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyListed } from '../app/schemas/api-keys.js'
+import type { Scope } from '../app/schemas/scopes.js'
+import { IdParams, problemResponse } from '../app/schemas/common.js'
+import type { Stores } from '../app/stores.js'
 import type { StoredApiKey } from '../stores/index.js'
 
 export interface ApiKeyRoutesOptions {

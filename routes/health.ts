@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { StringEnum } from '../schemas/reference/common.js'
-import type { Stores } from '../stores/identity.js'
-import { DatabaseUnavailable } from '../stores/database.js'
+import { StringEnum } from '../app/schemas/common.js'
+import type { Stores } from '../app/stores.js'
+import { DatabaseUnavailable } from '../stores/index.js'
 import type { PasswordHasher } from '../plugins/index.js'
 
 const State = StringEnum(['ok', 'unavailable'] as const)

@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { invalidFields, problem, securityEvent, sendProblem, type PasswordHasher, type PasswordLogin } from '../plugins/index.js'
-import { IdParams, problemResponse } from '../schemas/reference/common.js'
-import { PageQuery, PasswordChange, UserCreate, UserPage, UserView } from '../schemas/reference/users.js'
-import { DuplicateError } from '../stores/errors.js'
-import type { Stores } from '../stores/identity.js'
-import type { User } from '../stores/users.js'
+import { IdParams, problemResponse } from '../app/schemas/common.js'
+import { PageQuery, PasswordChange, UserCreate, UserPage, UserView } from '../app/schemas/users.js'
+import { DuplicateError } from '../app/errors.js'
+import type { Stores } from '../app/stores.js'
+import type { User } from '../app/users.js'
 
 export interface UserRoutesOptions {
   stores: Stores

@@ -1,9 +1,9 @@
 import { writeFile } from 'node:fs/promises'
 import { pathToFileURL } from 'node:url'
 import { randomBytes } from 'node:crypto'
-import { buildApp } from '../app.js'
-import { loadConfig } from '../config.js'
-import { openStores, type Stores } from '../stores/identity.js'
+import { buildApp } from '../app/app.js'
+import { loadConfig } from '../app/config.js'
+import { openStores, type Stores } from '../app/stores.js'
 import { createPasswordHasher } from '../plugins/index.js'
 
 /**

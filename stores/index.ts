@@ -1,12 +1,12 @@
-import type { Database } from './database.js'
-import { migrateWarden } from './schema.js'
-import { sqlApiKeyStore, type ApiKeyStore } from './api-keys.js'
-import { sqlRefreshTokenStore } from './refresh-tokens.js'
-import { sqlRevocationStore } from './revocations.js'
+import type { Database } from './sql/database.js'
+import { migrateWarden } from './sql/migrations.js'
+import { sqlApiKeyStore, type ApiKeyStore } from './sql/api-keys.js'
+import { sqlRefreshTokenStore } from './sql/refresh-tokens.js'
+import { sqlRevocationStore } from './sql/revocations.js'
 import { RevocationList, type DependencyState, type RedisClient } from './revocation-list.js'
-import { ApiKeyUsage } from './api-key-usage.js'
+import { ApiKeyUsage } from './sql/api-key-usage.js'
 import type { RefreshTokenStore } from '../plugins/oauth2-server/session-store.js'
-import type { ApiKeyRecord } from '../plugins/api-key.js'
+import type { ApiKeyRecord } from '../plugins/api-key/index.js'
 
 export interface WardenStoreOptions {
   /**
@@ -91,12 +91,14 @@ export async function wardenStores (db: Database, options: WardenStoreOptions = 
   }
 }
 
-export type { Database, Queryable } from './database.js'
-export { openDatabase } from './open-database.js'
-export { migrateWarden, WARDEN_MIGRATIONS } from './schema.js'
-export { sqlApiKeyStore, type ApiKeyStore, type StoredApiKey, type ApiKeyUse } from './api-keys.js'
-export { sqlRefreshTokenStore } from './refresh-tokens.js'
-export { sqlRevocationStore, type RevocationStore } from './revocations.js'
+export { DatabaseUnavailable, type Database, type Queryable } from './sql/database.js'
+export { isConnectionError } from './sql/postgres.js'
+export { redisLoginAttempts, type LockoutRedis, type RedisLoginAttemptsOptions } from './redis/login-attempts.js'
+export { openDatabase } from './sql/open-database.js'
+export { migrateWarden, applyMigrations, WARDEN_MIGRATIONS, type Migration } from './sql/migrations.js'
+export { sqlApiKeyStore, type ApiKeyStore, type StoredApiKey, type ApiKeyUse } from './sql/api-keys.js'
+export { sqlRefreshTokenStore } from './sql/refresh-tokens.js'
+export { sqlRevocationStore, type RevocationStore } from './sql/revocations.js'
 export { RevocationList, type RevocationListOptions, type RedisClient, type DependencyState } from './revocation-list.js'
-export { MAX_PENDING } from './revocation-redis.js'
-export { ApiKeyUsage } from './api-key-usage.js'
+export { MAX_PENDING } from './redis/revocations.js'
+export { ApiKeyUsage } from './sql/api-key-usage.js'

@@ -1,7 +1,7 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import { loadStoreTelemetry, recordRevocationLag } from './telemetry.js'
-import type { Revocation, RevocationKind, RevocationStore } from './revocations.js'
-import { RevocationChannel, type Announcement, type DependencyState, type RedisClient } from './revocation-redis.js'
+import type { Revocation, RevocationKind, RevocationStore } from './sql/revocations.js'
+import { RevocationChannel, type Announcement, type DependencyState, type RedisClient } from './redis/revocations.js'
 
 export type { RedisClient, DependencyState }
 

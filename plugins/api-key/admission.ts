@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import { afterCallback } from '../core/callbacks.js'
+import { afterCallback } from '../core/callback-results.js'
 import { currentUser } from '../core/current-user.js'
 import { INVALID_CREDENTIALS, type AuthOutcome, type AuthPrincipal } from '../core/types.js'
 import type { ApiKeyOptions, ApiKeyRecord } from './options.js'

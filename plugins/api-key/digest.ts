@@ -1,7 +1,7 @@
 import { createHmac, createSecretKey, type KeyObject } from 'node:crypto'
-import { errors } from '../core/errors.js'
+import { errors } from '../errors.js'
 import { safeEqual } from '../core/compare.js'
-import { secretFault } from '../core/options.js'
+import { secretFault } from '../core/option-checks.js'
 
 /**
  * Where an API key is hashed. What is stored is HMAC-SHA256 of the key under the server's

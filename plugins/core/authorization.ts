@@ -1,4 +1,4 @@
-import { CONTROL } from './www-authenticate.js'
+import { CONTROL } from './challenge.js'
 
 const TOKEN68 = /^[A-Za-z0-9+/]+={0,2}$/
 const MAX_USERNAME = 256

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import { afterCallback, callbackFault } from './callbacks.js'
+import { afterCallback, callbackFault } from './callback-results.js'
 import { INVALID_CREDENTIALS, type AuthOutcome, type AuthPrincipal, type WardenUser } from './types.js'
 
 /** An app's `resolveUser`: the current user behind a verified credential, or `null` to refuse it. */

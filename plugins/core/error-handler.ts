@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { problem, sendProblem, type Problem } from './problem.js'
-import { isThrottled } from './errors.js'
+import { isThrottled } from '../errors.js'
 
 export interface FieldError {
   /** Where the field is: `body`, `querystring`, `params` or `headers`. */

@@ -2,8 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunc
 import { Denial, type Decision, type Evaluator } from './requirement.js'
 import { securityEvent } from './events.js'
 import { PROBLEM_CONTENT_TYPE, frozenProblem, sendProblem } from './problem.js'
-import { isThrottled } from './errors.js'
-import { DependencyUnavailable } from './callbacks.js'
+import { isThrottled } from '../errors.js'
+import { DependencyUnavailable } from './callback-results.js'
 import { endAuthenticationSpan, reportAuthentication, startAuthenticationSpan } from './telemetry.js'
 import type { Span } from '@opentelemetry/api'
 

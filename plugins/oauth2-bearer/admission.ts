@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import { afterCallback, callbackFault } from '../core/callbacks.js'
+import { afterCallback, callbackFault } from '../core/callback-results.js'
 import { INVALID_CREDENTIALS, type AuthOutcome, type AuthPrincipal, type WardenClaims } from '../core/types.js'
 import { currentUser } from '../core/current-user.js'
 import type { RefusalKind } from './verify.js'

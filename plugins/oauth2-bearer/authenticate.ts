@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import { authorizationCredentials } from '../core/authorization.js'
-import { callbackFault } from '../core/callbacks.js'
+import { callbackFault } from '../core/callback-results.js'
 import { credentialRefused } from '../core/events.js'
 import { ExpiringCache } from '../core/expiring-cache.js'
 import type { AuthOutcome, AuthPrincipal, WardenClaims } from '../core/types.js'

@@ -1,6 +1,6 @@
 import type { OpenAPIV3_1 } from 'openapi-types'
-import { errors } from '../core/errors.js'
-import { stringOption, urlOption } from '../core/options.js'
+import { errors } from '../errors.js'
+import { stringOption, urlOption } from '../core/option-checks.js'
 import type { Keys } from './key-sources.js'
 import type { OAuth2BearerOptions } from './options.js'
 

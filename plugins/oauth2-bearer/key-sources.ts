@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto'
-import { errors } from '../core/errors.js'
-import { integerOption, stringOption, urlOption } from '../core/options.js'
+import { errors } from '../errors.js'
+import { integerOption, stringOption, urlOption } from '../core/option-checks.js'
 import { ALGORITHMS, privateKey, publicKey, secretKey, type Algorithm, type VerificationKey } from './keys.js'
 import { discoverJwksUri, findKey, metadataUrls, remoteKeySet, type RemoteKeySet, type RemoteKeySetOptions } from './remote-keys.js'
 import type { TokenHeader } from './verify.js'

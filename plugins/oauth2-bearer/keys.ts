@@ -1,6 +1,6 @@
 import { KeyObject, createPublicKey, createPrivateKey, createSecretKey, type JsonWebKey } from 'node:crypto'
-import { errors } from '../core/errors.js'
-import { secretFault } from '../core/options.js'
+import { errors } from '../errors.js'
+import { secretFault } from '../core/option-checks.js'
 
 /** Signature algorithms fastify-warden accepts; anything else (including `none`) is refused. */
 export const ALGORITHMS = ['HS256', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const

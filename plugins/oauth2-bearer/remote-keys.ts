@@ -1,5 +1,5 @@
 import { createPublicKey, type JsonWebKey } from 'node:crypto'
-import { errors } from '../core/errors.js'
+import { errors } from '../errors.js'
 import { keyFor, type VerificationKey } from './keys.js'
 import { countJwksFetch, publicUrl, watch } from '../core/telemetry.js'
 import type { TokenHeader } from './verify.js'

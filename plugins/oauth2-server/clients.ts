@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
-import { errors } from '../core/errors.js'
+import { errors } from '../errors.js'
 import { decodeBasic } from '../core/authorization.js'
 import { safeEqual } from '../core/compare.js'
 import { OAuthFailure } from './protocol.js'

@@ -4,7 +4,7 @@ import type { AccessTokens } from '../oauth2-bearer/options.js'
 import type { CallingClient } from './clients.js'
 import { checkUserGrant, type Login } from './login.js'
 import { OAuthFailure, oauthError, parameters, requestedScopes, required, NO_STORE } from './protocol.js'
-import type { Sessions, TokenResponse } from './refresh-rotation.js'
+import type { Sessions, TokenResponse } from './sessions.js'
 import type { ServerSettings } from './options.js'
 
 /** What the grants share: the settings, the scheme's signer, sessions, login and client authentication. */

@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
-import { errors, throttled } from '../core/errors.js'
+import { errors, throttled } from '../errors.js'
 import { securityEvent } from '../core/events.js'
-import { callbackFault, checkGrant } from '../core/callbacks.js'
-import { integerOption } from '../core/options.js'
+import { callbackFault, checkGrant } from '../core/callback-results.js'
+import { integerOption } from '../core/option-checks.js'
 import { canonicalUsername } from '../core/username.js'
 import { addressGroup } from '../core/address.js'
-import type { Limit } from '../rate-limit.js'
+import type { Limit } from '../hardening/rate-limit.js'
 import { dependency } from '../core/dependency.js'
-import { DEFAULT_LOCKOUT, memoryLoginAttempts, type AttemptPolicy, type LoginAttempts, type Reservation } from './lockout.js'
+import { DEFAULT_LOCKOUT, memoryLoginAttempts, type AttemptPolicy, type LoginAttempts, type Reservation } from '../core/login-attempts.js'
 
 /** What the app's user verifier says of a user: who they are and what they may be granted. */
 export interface UserGrant {

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { securityEvent } from '../core/events.js'
 import { problem, sendProblem } from '../core/problem.js'
-import { isThrottled } from '../core/errors.js'
+import { isThrottled } from '../errors.js'
 
 /** The error codes of RFC 6749 §5.2 (and RFC 7009 §2.2.1). */
 export type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type' | 'invalid_scope' | 'unsupported_token_type'

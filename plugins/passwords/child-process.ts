@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { extname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { errors } from '../core/errors.js'
+import { errors } from '../errors.js'
 import type { Hashing } from './hashing.js'
 import type { HashingReply, HashingRequest } from './hashing-child.js'
 

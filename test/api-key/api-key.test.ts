@@ -3,7 +3,7 @@ import Fastify from 'fastify'
 import { warden, apiKey, generateApiKey, apiKeyPrefix, type ApiKeyOptions, type ApiKeyRecord } from '../../plugins/index.js'
 import { checksum } from '../../plugins/api-key/format.js'
 import { SECRET } from '../helpers/keys.js'
-import { SCOPES, NOW } from '../helpers/app.js'
+import { SCOPES, NOW } from '../helpers/schemes.js'
 
 async function keyApp (opts: Partial<ApiKeyOptions>) {
   const app = Fastify()

@@ -2,7 +2,7 @@ import t from 'tap'
 import Fastify from 'fastify'
 import { warden, apiKey, generateApiKey, type ApiKeyOptions, type WardenUser } from '../../plugins/index.js'
 import { SECRET } from '../helpers/keys.js'
-import { SCOPES, NOW } from '../helpers/app.js'
+import { SCOPES, NOW } from '../helpers/schemes.js'
 
 const key = generateApiKey().key
 const keys = [{ id: 'k1', key, subject: 'u-1', scopes: ['users:read'] }]

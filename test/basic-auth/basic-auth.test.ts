@@ -1,7 +1,7 @@
 import t from 'tap'
 import Fastify from 'fastify'
 import { warden, basicAuth, parseBasic, createPasswordHasher, type BasicAuthOptions } from '../../plugins/index.js'
-import { SCOPES } from '../helpers/app.js'
+import { SCOPES } from '../helpers/schemes.js'
 
 const encode = (raw: string | Buffer): string => 'Basic ' + Buffer.from(raw).toString('base64')
 

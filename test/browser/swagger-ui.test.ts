@@ -2,7 +2,7 @@ import t from 'tap'
 import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { chromium, type Page } from 'playwright-core'
-import { identityApp, ADMIN_PASSWORD } from '../helpers/identity.js'
+import { identityApp, ADMIN_PASSWORD } from '../helpers/reference-app.js'
 import { freePort } from '../helpers/services.js'
 import { closeSharedDatabase } from '../helpers/services.js'
 

@@ -4,8 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as oauth from 'oauth4webapi'
-import { loadConfig } from '../../config.js'
-import { identityApp, ADMIN_PASSWORD } from '../helpers/identity.js'
+import { loadConfig } from '../../app/config.js'
+import { identityApp, ADMIN_PASSWORD } from '../helpers/reference-app.js'
 import { closeSharedDatabase, freePort } from '../helpers/services.js'
 
 // The reference app's token endpoint and resource server, spoken to by a strict third-party client

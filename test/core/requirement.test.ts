@@ -1,5 +1,5 @@
 import t from 'tap'
-import { schemesApp } from '../helpers/app.js'
+import { schemesApp } from '../helpers/schemes.js'
 
 const echo = async (request: { auth: unknown }) => ({ auth: request.auth })
 

@@ -1,7 +1,7 @@
 import t from 'tap'
 import Fastify from 'fastify'
 import { warden, errors } from '../../plugins/index.js'
-import { schemesApp } from '../helpers/app.js'
+import { schemesApp } from '../helpers/schemes.js'
 
 const ok = async () => 'ok'
 const start = async (app: { ready: () => PromiseLike<unknown> }): Promise<void> => { await app.ready() }

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { connect } from 'node:net'
-import { identityApp } from '../helpers/identity.js'
+import { identityApp } from '../helpers/reference-app.js'
 import { closeSharedDatabase } from '../helpers/services.js'
 
 t.teardown(closeSharedDatabase)

@@ -2,9 +2,10 @@ import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
-import { identityApp, form, fastPasswords, ADMIN_PASSWORD, type Identity } from '../helpers/identity.js'
+import { identityApp, form, fastPasswords, ADMIN_PASSWORD, type Identity } from '../helpers/reference-app.js'
 import { closeSharedDatabase, postgresSkip, redisSkip, testDatabase, REDIS_URL, type Backend } from '../helpers/services.js'
-import { memoryLoginAttempts, redisLoginAttempts, type PasswordHasher } from '../../plugins/index.js'
+import { memoryLoginAttempts, type PasswordHasher } from '../../plugins/index.js'
+import { redisLoginAttempts } from '../../stores/index.js'
 
 t.teardown(closeSharedDatabase)
 

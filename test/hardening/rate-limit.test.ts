@@ -3,10 +3,10 @@ import Fastify from 'fastify'
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { openapi, rateLimit, type RateLimitOptions } from '../../plugins/index.js'
-import { schemesApp } from '../helpers/app.js'
-import { identityApp, form, ADMIN_PASSWORD } from '../helpers/identity.js'
+import { schemesApp } from '../helpers/schemes.js'
+import { identityApp, form, ADMIN_PASSWORD } from '../helpers/reference-app.js'
 import { closeSharedDatabase, redisSkip, testDatabase, REDIS_URL } from '../helpers/services.js'
-import { openStores } from '../../stores/identity.js'
+import { openStores } from '../../app/stores.js'
 import { redisServerSkip, startRedisServer } from '../helpers/redis-servers.js'
 
 t.teardown(closeSharedDatabase)

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { Writable } from 'node:stream'
-import { identityApp, form, ADMIN_PASSWORD } from '../helpers/identity.js'
+import { identityApp, form, ADMIN_PASSWORD } from '../helpers/reference-app.js'
 import { closeSharedDatabase } from '../helpers/services.js'
 import { REDACT_PATHS, logSerializers, redactHeaders } from '../../plugins/index.js'
 

@@ -1,7 +1,7 @@
 import t from 'tap'
 import Fastify from 'fastify'
 import { securityHeaders, openapi } from '../../plugins/index.js'
-import { schemesApp } from '../helpers/app.js'
+import { schemesApp } from '../helpers/schemes.js'
 
 t.test('security headers on every answer: 200, 401, 404, 500', async (t) => {
   const { app, readKey } = await schemesApp()

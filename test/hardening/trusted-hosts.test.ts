@@ -80,7 +80,7 @@ t.test('the authority\'s bounds: ports 1 to 65535, names of at most 253 characte
   t.equal(name(49).length, 253)
   t.equal(await status(name(49)), 200, '253 characters: a host name')
   t.equal(await status(name(50)), 400, '254: not one')
-  const { isHostEntry } = await import('../../plugins/trusted-hosts.js')
+  const { isHostEntry } = await import('../../plugins/hardening/trusted-hosts.js')
   t.equal(isHostEntry(42), false)
   t.equal(isHostEntry('*.example.com:8443'), true)
   t.equal(isHostEntry('example.com:65536'), false)

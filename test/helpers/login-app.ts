@@ -3,7 +3,8 @@ import { Writable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Cluster, Redis } from 'ioredis'
-import { warden, basicAuth, passwordLogin, rateLimit, redisLoginAttempts, type LoginAttempts } from '../../plugins/index.js'
+import { warden, basicAuth, passwordLogin, rateLimit, type LoginAttempts } from '../../plugins/index.js'
+import { redisLoginAttempts } from '../../stores/index.js'
 
 export const RIGHT = 'ann password 1234'
 

@@ -16,7 +16,7 @@ export interface Running {
 
 /** `server.ts` as `npm start` runs it (from source, to skip the build), in an empty directory, on a free port. */
 export function spawnServer (env: Record<string, string>): Running {
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), join(root, 'server.ts')], {
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), join(root, 'app', 'server.ts')], {
     cwd: mkdtempSync(join(tmpdir(), 'warden-server-')),
     // The child's coverage is left out: tsx's transform makes it unreliable (everything shows as covered).
     env: { PATH: process.env.PATH, PORT: '0', LOG_LEVEL: 'info', _TAPJS_PROCESSINFO_COV_EXCLUDE_: '/./', ...env },

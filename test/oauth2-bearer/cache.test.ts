@@ -1,5 +1,5 @@
 import t from 'tap'
-import { schemesApp, NOW } from '../helpers/app.js'
+import { schemesApp, NOW } from '../helpers/schemes.js'
 
 t.test('a cached token still expires at exp + tolerance', async (t) => {
   let now = NOW

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { schemesApp, NOW } from '../helpers/app.js'
+import { schemesApp, NOW } from '../helpers/schemes.js'
 import { SECRET, ISSUER } from '../helpers/keys.js'
 import { forge, claims } from '../helpers/jwt.js'
 import { InvalidToken } from '../../plugins/index.js'

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { schemesApp } from '../helpers/app.js'
+import { schemesApp } from '../helpers/schemes.js'
 import type { WardenClaims } from '../../plugins/index.js'
 
 const USERS = new Map([['u-1', { name: 'Ada', active: true }], ['u-2', { name: 'Bob', active: false }]])

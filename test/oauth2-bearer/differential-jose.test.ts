@@ -1,7 +1,7 @@
 import t from 'tap'
 import { generateKeyPairSync } from 'node:crypto'
 import { jwtVerify, type JWTVerifyOptions } from 'jose'
-import { schemesApp, NOW } from '../helpers/app.js'
+import { schemesApp, NOW } from '../helpers/schemes.js'
 import { SECRET, ISSUER, AUDIENCE } from '../helpers/keys.js'
 import { forge, claims } from '../helpers/jwt.js'
 

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { generateKeyPairSync } from 'node:crypto'
-import { schemesApp, NOW } from '../helpers/app.js'
+import { schemesApp, NOW } from '../helpers/schemes.js'
 import { SECRET } from '../helpers/keys.js'
 import { forge, claims } from '../helpers/jwt.js'
 

@@ -4,7 +4,7 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { warden, oauth2Bearer, type OAuth2BearerOptions } from '../../plugins/index.js'
 import { SECRET, ISSUER, AUDIENCE } from '../helpers/keys.js'
 import { forge, claims } from '../helpers/jwt.js'
-import { SCOPES } from '../helpers/app.js'
+import { SCOPES } from '../helpers/schemes.js'
 
 const pem = (key: KeyObject): string => key.export({ type: 'pkcs8', format: 'pem' }) as string
 const pairs = {

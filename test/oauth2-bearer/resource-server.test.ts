@@ -5,7 +5,7 @@ import { generateKeyPairSync } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import { warden, oauth2Bearer, type OAuth2BearerOptions } from '../../plugins/index.js'
 import { forge, claims } from '../helpers/jwt.js'
-import { SCOPES } from '../helpers/app.js'
+import { SCOPES } from '../helpers/schemes.js'
 
 const PROVIDER = 'https://id.test'
 const k1 = generateKeyPairSync('ec', { namedCurve: 'P-256' })

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { schemesApp } from '../helpers/app.js'
+import { schemesApp } from '../helpers/schemes.js'
 import type { WardenClaims } from '../../plugins/index.js'
 
 t.test('isRevoked refuses a revoked jti, on every request, cached or not', async (t) => {

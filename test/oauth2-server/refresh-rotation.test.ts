@@ -1,8 +1,8 @@
 import t from 'tap'
 import type { FastifyRequest } from 'fastify'
-import { createSessions, isRefreshToken, serialised } from '../../plugins/oauth2-server/refresh-rotation.js'
+import { createSessions, isRefreshToken, serialised } from '../../plugins/oauth2-server/sessions.js'
 import type { PresentedToken, Revocation, Rotation, SessionStore } from '../../plugins/oauth2-server/session-store.js'
-import type { AccessTokens } from '../../plugins/oauth2-bearer.js'
+import type { AccessTokens } from '../../plugins/oauth2-bearer/index.js'
 import type { WardenClaims } from '../../plugins/index.js'
 
 // Sessions as the library runs them on any SessionStore, not only ours: a scripted store records

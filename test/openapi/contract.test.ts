@@ -1,7 +1,7 @@
 import t from 'tap'
 import { checkSecurityContract } from '../../plugins/index.js'
-import { schemesApp } from '../helpers/app.js'
-import { identityApp } from '../helpers/identity.js'
+import { schemesApp } from '../helpers/schemes.js'
+import { identityApp } from '../helpers/reference-app.js'
 import { closeSharedDatabase } from '../helpers/services.js'
 
 t.teardown(closeSharedDatabase)

@@ -2,7 +2,7 @@ import t from 'tap'
 import SwaggerParser from '@apidevtools/swagger-parser'
 import type { OpenAPIV3_1 } from 'openapi-types'
 import { openapi } from '../../plugins/index.js'
-import { schemesApp } from '../helpers/app.js'
+import { schemesApp } from '../helpers/schemes.js'
 
 async function documentedApp () {
   const fixture = await schemesApp()
@@ -90,7 +90,7 @@ t.test('routePrefix false serves no UI but the document is still generated', asy
 t.test('Swagger UI pages get their own policy: everything from this server, no framing, no third-party validator', async (t) => {
   const { app } = await documentedApp()
   const page = await app.inject({ url: '/docs/' })
-  const { DOCS_CSP } = await import('../../plugins/openapi.js')
+  const { DOCS_CSP } = await import('../../plugins/openapi/index.js')
   t.equal(page.headers['content-security-policy'], DOCS_CSP)
   t.notMatch(DOCS_CSP, /upgrade-insecure-requests|unsafe-eval/)
   t.match(DOCS_CSP, /frame-ancestors 'none'/)

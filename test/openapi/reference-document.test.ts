@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises'
 import SwaggerParser from '@apidevtools/swagger-parser'
 import { parse } from 'yaml'
 import { referenceDocument } from '../../scripts/openapi.js'
-import { openStores } from '../../stores/identity.js'
+import { openStores } from '../../app/stores.js'
 import { closeSharedDatabase, testDatabase } from '../helpers/services.js'
 
 t.teardown(closeSharedDatabase)

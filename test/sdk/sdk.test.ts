@@ -1,7 +1,7 @@
 import t from 'tap'
 import { readFile } from 'node:fs/promises'
 import { sdkTypes } from '../../scripts/sdk-types.js'
-import { identityApp, ADMIN_PASSWORD } from '../helpers/identity.js'
+import { identityApp, ADMIN_PASSWORD } from '../helpers/reference-app.js'
 import { closeSharedDatabase } from '../helpers/services.js'
 import { identityClient, type Problem } from './client.js'
 

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { testDatabase, postgresSkip, closeSharedDatabase, type Backend } from '../helpers/services.js'
-import { sqlUserStore } from '../../stores/users.js'
-import { sqlApiKeyStore } from '../../stores/api-keys.js'
+import { sqlUserStore } from '../../app/users.js'
+import { sqlApiKeyStore } from '../../stores/sql/api-keys.js'
 
 t.teardown(closeSharedDatabase)
 const skip: Record<Backend, string | false> = { pglite: false, postgres: await postgresSkip() }

@@ -1,10 +1,10 @@
 import t, { type Test } from 'tap'
 import { randomBytes } from 'node:crypto'
-import { identityApp } from '../helpers/identity.js'
+import { identityApp } from '../helpers/reference-app.js'
 import { postgresSkip, POSTGRES_URL } from '../helpers/services.js'
-import { openPostgres } from '../../stores/postgres.js'
-import { migrate } from '../../stores/migrations.js'
-import type { Database } from '../../stores/database.js'
+import { openPostgres } from '../../stores/sql/postgres.js'
+import { migrate } from '../../app/migrations.js'
+import type { Database } from '../../stores/sql/database.js'
 
 /**
  * A database of its own on the shared server: a schema, and an application_name that marks its

@@ -1,7 +1,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { Queryable } from '../../stores/database.js'
-import type { Revocation, RevocationStore } from '../../stores/revocations.js'
+import type { Queryable } from '../../stores/sql/database.js'
+import type { Revocation, RevocationStore } from '../../stores/sql/revocations.js'
 import type { AvailabilityLogger } from '../../plugins/core/availability.js'
 
 /** Every revocation in force in a store, read as a new instance reads them. */

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { testDatabase, postgresSkip, closeSharedDatabase, type Backend } from '../helpers/services.js'
-import { sqlRevocationStore } from '../../stores/revocations.js'
+import { sqlRevocationStore } from '../../stores/sql/revocations.js'
 import { RevocationList } from '../../stores/revocation-list.js'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { countingReads, inForce, longestStall, many, until } from './revocation-helpers.js'

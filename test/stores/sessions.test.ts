@@ -1,11 +1,11 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import { testDatabase, postgresSkip, redisSkip, closeSharedDatabase, REDIS_URL, type Backend } from '../helpers/services.js'
-import { sqlUserStore } from '../../stores/users.js'
-import { sqlRefreshTokenStore } from '../../stores/refresh-tokens.js'
-import { sqlRevocationStore } from '../../stores/revocations.js'
+import { sqlUserStore } from '../../app/users.js'
+import { sqlRefreshTokenStore } from '../../stores/sql/refresh-tokens.js'
+import { sqlRevocationStore } from '../../stores/sql/revocations.js'
 import { RevocationList } from '../../stores/revocation-list.js'
-import { migrate } from '../../stores/migrations.js'
+import { migrate } from '../../app/migrations.js'
 import { Redis } from 'ioredis'
 import { inForce } from './revocation-helpers.js'
 
@@ -149,7 +149,7 @@ t.test('expiry follows the stores\' clock: a refresh token and a revocation end 
 
 t.test('expired sessions and revocations are purged on a schedule', async (t) => {
   const db = await testDatabase(t, 'pglite')
-  const { openStores } = await import('../../stores/identity.js')
+  const { openStores } = await import('../../app/stores.js')
   const stores = await openStores({ database: db, purgeInterval: 20 })
   await stores.refreshTokens.createFamily({ subject: 's', scope: '', clientId: 'public', expiresAt: new Date(Date.now() - 1000), digest: 'expired', successorKey: 'k' })
   await stores.refreshTokens.createFamily({ subject: 's', scope: '', clientId: 'public', expiresAt: new Date(Date.now() + 60_000), digest: 'live', successorKey: 'k' })
@@ -162,9 +162,9 @@ t.test('expired sessions and revocations are purged on a schedule', async (t) =>
 })
 
 t.test('upgrading a database of the first schema keeps its sessions, revocations and API keys', async (t) => {
-  const { openPglite } = await import('../../stores/pglite.js')
-  const { applyMigrations, migrateWarden } = await import('../../stores/schema.js')
-  const { MIGRATIONS } = await import('../../stores/migrations.js')
+  const { openPglite } = await import('../../stores/sql/pglite.js')
+  const { applyMigrations, migrateWarden } = await import('../../stores/sql/migrations.js')
+  const { MIGRATIONS } = await import('../../app/migrations.js')
   const db = await openPglite()
   t.teardown(() => db.close())
   await migrateWarden(db)
@@ -178,7 +178,7 @@ t.test('upgrading a database of the first schema keeps its sessions, revocations
   t.match(await sqlUserStore(db).findByUsername('u'), { id: user.id }, 'the user is found by the canonical name filled in for it')
   t.same(await sqlRefreshTokenStore(db).find('d1'), { familyId: family.id, subject: user.id, scope: 'users:read', clientId: 'public', credential: null, rotatedAt: null, successorKey: null }, 'the session goes on')
   t.same((await inForce(sqlRevocationStore(db))).map((r) => r.id), ['j1'])
-  const { sqlApiKeyStore } = await import('../../stores/api-keys.js')
+  const { sqlApiKeyStore } = await import('../../stores/sql/api-keys.js')
   t.match(await sqlApiKeyStore(db).findByPrefix('AbCd1234'), { subject: user.id, digest: 'kd', scopes: ['users:read'] })
   t.same(await db.query("SELECT table_name FROM information_schema.tables WHERE table_name IN ('refresh_families', 'refresh_tokens', 'revocations', 'api_keys')"), [], 'the old tables are gone')
 })

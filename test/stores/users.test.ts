@@ -1,8 +1,8 @@
 import t from 'tap'
 import { testDatabase, postgresSkip, closeSharedDatabase, type Backend } from '../helpers/services.js'
-import { sqlUserStore } from '../../stores/users.js'
-import { DuplicateError } from '../../stores/errors.js'
-import { ROLES } from '../../schemas/reference/scopes.js'
+import { sqlUserStore } from '../../app/users.js'
+import { DuplicateError } from '../../app/errors.js'
+import { ROLES } from '../../app/schemas/scopes.js'
 
 t.teardown(closeSharedDatabase)
 const skip: Record<Backend, string | false> = { pglite: false, postgres: await postgresSkip() }

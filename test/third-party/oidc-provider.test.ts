@@ -90,7 +90,7 @@ t.test('a real OpenID provider: client-credentials JWTs, scopes, key rotation, a
 })
 
 t.test('the reference app in resource-server mode (OIDC_ISSUER, JWT_AUDIENCE): the provider\'s tokens on its protected routes', async (t) => {
-  const { identityApp, ADMIN_PASSWORD } = await import('../helpers/identity.js')
+  const { identityApp, ADMIN_PASSWORD } = await import('../helpers/reference-app.js')
   const { closeSharedDatabase } = await import('../helpers/services.js')
   t.teardown(closeSharedDatabase)
   const port = await freePort()

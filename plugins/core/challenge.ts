@@ -1,0 +1,40 @@
+import type { ChallengeKind } from './types.js'
+import { errors } from '../errors.js'
+
+/**
+ * Control characters: header values must not carry them (quoted-string escapes `\` and `"`,
+ * RFC 9110 §5.6.4), nor may Basic user-ids and passwords (RFC 7617 §2).
+ */
+export const CONTROL = /[\u0000-\u001f\u007f]/
+
+/** Check that `value` can stand in a quoted challenge parameter; throws naming `option` if not. */
+export function assertHeaderSafe (option: string, value: string): void {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 200 || CONTROL.test(value)) {
+    throw new errors.WARDEN_ERR_OPTION(option, 'must be a non-empty string of at most 200 characters without control characters')
+  }
+}
+
+function quote (value: string): string {
+  return '"' + value.replace(/[\\"]/g, '\\$&') + '"'
+}
+
+/**
+ * Build the challenge function of a scheme. `params` are the scheme's own auth-params
+ * (realm first). With `errorCodes` the RFC 6750 `error` parameter is added for invalid and
+ * insufficient-scope replies (Bearer; also used by the API-key scheme); without it (Basic,
+ * RFC 7617) every reply carries the same challenge. Strings are built once, here.
+ */
+export function challengeBuilder (
+  authScheme: string,
+  params: ReadonlyArray<readonly [string, string]>,
+  errorCodes: boolean
+): (kind: ChallengeKind, scope?: string) => string {
+  const base = authScheme + ' ' + params.map(([k, v]) => `${k}=${quote(v)}`).join(', ')
+  if (!errorCodes) return () => base
+  const invalid = base + ', error="invalid_token"'
+  return (kind, scope) => {
+    if (kind === 'missing') return base
+    if (kind === 'invalid') return invalid
+    return base + ', error="insufficient_scope"' + (scope ? ', scope=' + quote(scope) : '')
+  }
+}

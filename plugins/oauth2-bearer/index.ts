@@ -1,0 +1,53 @@
+import type { FastifyPluginAsync } from 'fastify'
+import fp from 'fastify-plugin'
+import { bearerSettings } from './settings.js'
+import { schemeDocument } from './document.js'
+import { tokenVerifier } from './verify.js'
+import { bearerAuthenticator } from './authenticate.js'
+import { accessTokens } from './signer.js'
+import { publishKeys, publishResourceMetadata } from './well-known.js'
+import type { OAuth2BearerOptions } from './options.js'
+
+export type { OAuth2BearerOptions, AccessTokens, IssuedAccessToken, SignableClaims } from './options.js'
+
+const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fastify, opts) => {
+  const warden = fastify.warden
+  const settings = bearerSettings(opts, warden)
+  const { name, keys, metadata } = settings
+  const verifyToken = tokenVerifier(settings.rules, settings.allowed, keys.resolve, settings.ownClaims)
+  const tokens = accessTokens(settings, verifyToken)
+  fastify.decorate('accessTokens', tokens)
+
+  if (settings.jwksPath !== undefined) publishKeys(fastify, settings.jwksPath, tokens)
+  if (metadata !== undefined) publishResourceMetadata(fastify, metadata)
+
+  if (keys.remote !== undefined && opts.prefetch !== false) {
+    const { keySet } = keys.remote
+    // The provider's keys before the first request; a provider that is down at start-up is only
+    // logged unless the keys are 'required' (requests then get a 503 until it answers).
+    fastify.addHook('onReady', async function () {
+      await keySet.load().catch((err: unknown) => {
+        if (opts.prefetch === 'required') throw err
+        fastify.log.warn({ err, scheme: name }, 'the provider\'s keys could not be fetched at start-up')
+      })
+    })
+  }
+
+  const challengeParams: Array<[string, string]> = [['realm', settings.realm]]
+  if (metadata !== undefined) challengeParams.push(['resource_metadata', metadata.url])
+  warden.addScheme({
+    name,
+    scopes: settings.scopes,
+    openapi: schemeDocument(opts, keys, { tokenUrl: settings.tokenUrl, refreshUrl: settings.refreshUrl, scopes: settings.scopeDescriptions }),
+    challenge: warden.challenge('Bearer', challengeParams, true),
+    authenticate: bearerAuthenticator(settings, verifyToken)
+  })
+}
+
+/** OAuth2 bearer scheme: verifies RFC 9068 JWT access tokens and signs them for the token endpoint. */
+export const oauth2Bearer = fp(oauth2BearerPlugin, {
+  fastify: '5.x',
+  name: 'fastify-warden/oauth2-bearer',
+  dependencies: ['fastify-warden']
+})
+export default oauth2Bearer

@@ -1,0 +1,183 @@
+import { createHash, createHmac, randomBytes } from 'node:crypto'
+import type { FastifyRequest } from 'fastify'
+import type { AccessTokens } from '../oauth2-bearer/index.js'
+import { securityEvent } from '../core/events.js'
+import type { PresentedToken, RefreshFamily, Revocation, SessionStore } from './session-store.js'
+
+/** What the token endpoint answers on success (RFC 6749 §5.1). */
+export interface TokenResponse {
+  access_token: string
+  token_type: 'Bearer'
+  expires_in: number
+  refresh_token?: string
+  scope: string
+}
+
+export const REFRESH_PREFIX = 'wdr_'
+const REFRESH_LENGTH = 47
+
+/** Refresh tokens are 256 random bits: a plain SHA-256 digest is what is stored. */
+const digest = (token: string): string => createHash('sha256').update(token).digest('base64url')
+const newRefreshToken = (): string => REFRESH_PREFIX + randomBytes(32).toString('base64url')
+/**
+ * The successor of a token: an HMAC under its family's key, so a retry of the same token gets
+ * the same successor without the successor being stored, and a token alone says nothing of it.
+ */
+const successorOf = (token: string, key: string | null): string =>
+  key === null ? newRefreshToken() : REFRESH_PREFIX + createHmac('sha256', key).update(token).digest('base64url')
+export const isRefreshToken = (token: string): boolean => token.startsWith(REFRESH_PREFIX) && token.length === REFRESH_LENGTH
+
+/** The grant a session starts with. */
+export interface SessionGrant { subject: string, scopes: readonly string[], clientId: string, claims?: Record<string, unknown>, credential?: number }
+
+export interface Sessions {
+  /** Sign an access token and, with a store, start a refresh-token family; undefined when the credential changed meanwhile. */
+  start (grant: SessionGrant, refresh: boolean): Promise<TokenResponse | undefined>
+  /** The family of a live refresh token (current or rotated), read only. */
+  find (refreshToken: string): Promise<PresentedToken | null>
+  /** Rotate a presented refresh token and sign `scopes`; undefined when the token is refused. */
+  refresh (refreshToken: string, presented: PresentedToken, scopes: (family: RefreshFamily) => Promise<readonly string[] | undefined>, request: FastifyRequest): Promise<TokenResponse | undefined>
+  /**
+   * Run `task` for one refresh token at a time on this instance: concurrent presentations of a
+   * token (a replay storm, two tabs) wait here in turn, each then reading what the one before
+   * left (rotated, revoked), instead of all racing for its row lock.
+   */
+  serially<T> (refreshToken: string, task: () => Promise<T>): Promise<T>
+  /** RFC 7009: end what a token stands for, whatever kind it is; unknown tokens are ignored. */
+  revoke (token: string, hint: string | undefined, request: FastifyRequest): Promise<void>
+  /** End every session of a subject; their access tokens are refused from now on. */
+  endAll (subject: string, reason: string, change?: { credential: number | null }): Promise<number>
+  /** Whether a credential version is still the subject's current one (true without a store). */
+  isCurrent (subject: string, credential: number): Promise<boolean>
+}
+
+/** Runs one task at a time per key; `keys` is how many keys have a task running or waiting. */
+export interface Serialiser {
+  <T>(key: string, task: () => Promise<T>): Promise<T>
+  readonly keys: number
+}
+
+/** One task at a time per key; a key is forgotten once its last task is done, so memory follows the load. */
+export function serialised (): Serialiser {
+  const tails = new Map<string, Promise<unknown>>()
+  const run = async <T>(key: string, task: () => Promise<T>): Promise<T> => {
+    const previous = tails.get(key) ?? Promise.resolve()
+    const current = previous.then(task, task)
+    const tail = current.catch(() => {})
+    tails.set(key, tail)
+    try {
+      return await current
+    } finally {
+      if (tails.get(key) === tail) tails.delete(key)
+    }
+  }
+  return Object.defineProperty(run, 'keys', { get: () => tails.size }) as Serialiser
+}
+
+interface SessionContext {
+  readonly tokens: AccessTokens
+  readonly store: SessionStore
+  readonly reuseInterval: number
+  /** A revocation of a whole session, until no access token of it can be valid. */
+  sessionRevocation (familyId: string): Revocation
+}
+
+const CLOCK_TOLERANCE = 60
+
+function answer (tokens: AccessTokens, subject: string, scopes: readonly string[], clientId: string, claims: Record<string, unknown>, refreshToken?: string): TokenResponse {
+  const access = tokens.sign({ ...claims, sub: subject, scope: scopes, client_id: clientId })
+  return { access_token: access.token, token_type: 'Bearer', expires_in: access.expiresIn, ...(refreshToken === undefined ? {} : { refresh_token: refreshToken }), scope: scopes.join(' ') }
+}
+
+/** A presented refresh token, turned into a successor (a retry: the same one again), or refused. */
+async function rotate (ctx: SessionContext, refreshToken: string, presented: PresentedToken, scopesFor: (family: RefreshFamily) => Promise<readonly string[] | undefined>, request: FastifyRequest): Promise<TokenResponse | undefined> {
+  const { store } = ctx
+  // A session revoked by its sid (an administrator, another instance) refreshes no more.
+  if (await store.revocations.isRevoked({ sid: presented.familyId })) {
+    await store.refreshTokens.revokeByToken(digest(refreshToken))
+    return undefined
+  }
+  const next = successorOf(refreshToken, presented.successorKey)
+  const rotation = await store.refreshTokens.rotate(digest(refreshToken), digest(next), ctx.reuseInterval * 1000)
+  if (rotation.outcome === 'reused') {
+    await store.revocations.revoke([ctx.sessionRevocation(rotation.familyId)])
+    securityEvent(request, 'auth.refresh.reuse_detected', { subject: rotation.subject, session: rotation.familyId, reason: 'rotated refresh token presented again' }, 'refresh token reuse: the session is revoked')
+    return undefined
+  }
+  if (rotation.outcome === 'invalid') return undefined
+  const scopes = await scopesFor(rotation)
+  if (scopes === undefined) {
+    // The subject is gone or disabled: the session ends with it, its access tokens too.
+    await store.refreshTokens.revokeByToken(digest(next))
+    await store.revocations.revoke([ctx.sessionRevocation(rotation.familyId)])
+    return undefined
+  }
+  securityEvent(request, 'auth.token.refreshed', { subject: rotation.subject, session: rotation.familyId, ...(rotation.outcome === 'retried' ? { retry: true } : {}) })
+  return answer(ctx.tokens, rotation.subject, scopes, rotation.clientId, { sid: rotation.familyId }, next)
+}
+
+/** RFC 7009: end what a token stands for, a session or one access token; the hint only decides the order (§2.1). */
+async function revoke (ctx: SessionContext, token: string, hint: string | undefined, request: FastifyRequest): Promise<void> {
+  const { store, tokens } = ctx
+  const asRefresh = async (): Promise<boolean> => {
+    if (!isRefreshToken(token)) return false
+    const family = await store.refreshTokens.revokeByToken(digest(token))
+    if (family === null) return false
+    await store.revocations.revoke([ctx.sessionRevocation(family.familyId)])
+    securityEvent(request, 'auth.token.revoked', { subject: family.subject, session: family.familyId, token_type: 'refresh_token' })
+    return true
+  }
+  const asAccess = async (): Promise<boolean> => {
+    const claims = await tokens.verify(token).catch(() => undefined)
+    if (claims === undefined) return false
+    await store.revocations.revoke([{ kind: 'jti', id: claims.jti as string, expiresAt: (claims.exp as number) + CLOCK_TOLERANCE }])
+    securityEvent(request, 'auth.token.revoked', { subject: claims.sub, token_type: 'access_token' })
+    // Stryker disable next-line BooleanLiteral: equivalent, what is tried after an access token is the refresh format, which it never has
+    return true
+  }
+  if (hint === 'access_token') await asAccess() || await asRefresh()
+  else await asRefresh() || await asAccess()
+}
+
+/**
+ * Sessions are refresh-token families. Every access token issued in one carries it as `sid`,
+ * so revoking a family also refuses the access tokens issued from it until they expire.
+ */
+export function createSessions (tokens: AccessTokens, store: SessionStore | undefined, options: { refreshTokenTtl: number, reuseInterval: number, now: () => number }): Sessions {
+  const { refreshTokenTtl, reuseInterval, now } = options
+  const oneAtATime = serialised()
+  const sessionRevocation = (familyId: string): Revocation => ({ kind: 'sid', id: familyId, expiresAt: Math.floor(now() / 1000) + tokens.expiresIn + CLOCK_TOLERANCE })
+  const ctx: SessionContext | undefined = store === undefined ? undefined : { tokens, store, reuseInterval, sessionRevocation }
+
+  return {
+    async start ({ subject, scopes, clientId, claims = {}, credential }, refresh) {
+      if (store === undefined || !refresh) return answer(tokens, subject, scopes, clientId, claims)
+      const refreshToken = newRefreshToken()
+      const familyId = await store.refreshTokens.createFamily({
+        subject,
+        scope: scopes.join(' '),
+        clientId,
+        expiresAt: new Date(now() + refreshTokenTtl * 1000),
+        digest: digest(refreshToken),
+        successorKey: randomBytes(32).toString('base64url'),
+        ...(credential === undefined ? {} : { credential })
+      })
+      if (familyId === null) return undefined
+      return answer(tokens, subject, scopes, clientId, { ...claims, sid: familyId }, refreshToken)
+    },
+    async find (refreshToken) {
+      if (store === undefined || !isRefreshToken(refreshToken)) return null
+      return await store.refreshTokens.find(digest(refreshToken))
+    },
+    refresh: async (refreshToken, presented, scopesFor, request) => ctx === undefined ? undefined : await rotate(ctx, refreshToken, presented, scopesFor, request),
+    serially: async (refreshToken, task) => await oneAtATime(digest(refreshToken), task),
+    async revoke (token, hint, request) { if (ctx !== undefined) await revoke(ctx, token, hint, request) },
+    async endAll (subject, reason, change) {
+      if (store === undefined) return 0
+      const families = await store.refreshTokens.revokeSubject(subject, reason, change?.credential)
+      await store.revocations.revoke(families.map(sessionRevocation))
+      return families.length
+    },
+    isCurrent: async (subject, credential) => store === undefined || await store.refreshTokens.isCurrent(subject, credential)
+  }
+}
