@@ -16,7 +16,7 @@ import apiKeyRoutes from '../routes/api-keys.js'
 import healthRoutes from '../routes/health.js'
 
 // app.ts runs from the repository (tests, tsx) and from dist/ (npm start).
-const pkg = JSON.parse(readFileSync(new URL(import.meta.url.includes('/dist/') ? '../package.json' : './package.json', import.meta.url), 'utf8')) as { version: string }
+const pkg = JSON.parse(readFileSync(new URL(import.meta.url.includes('/dist/') ? '../../package.json' : '../package.json', import.meta.url), 'utf8')) as { version: string }
 
 export interface AppOptions {
   config: Config
