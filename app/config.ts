@@ -14,7 +14,7 @@ const Rate = Type.String({ pattern: '^[1-9][0-9]{0,6}/(second|minute|hour|day)$'
 // plugins/oauth2-server/login.ts puts on `rateLimit.max` (RATE_LIMIT's, 10 000 000, is the pattern's).
 const LOGIN_RATE_MAX = 1_000_000
 
-/** DESIGN §7: the names of the FastAPI settings this replaces. */
+/** The reference app's settings, under the names of the FastAPI settings they replace (README, "The reference app"). */
 const Env = Type.Object({
   ENVIRONMENT: Type.Union([Type.Literal('development'), Type.Literal('staging'), Type.Literal('production')], { default: 'development' }),
   HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),

@@ -10,7 +10,7 @@ export const SCOPES = {
 export type Scope = keyof typeof SCOPES
 
 /**
- * The roles, and what each may be granted (DESIGN §6): the one definition the schemas, the
+ * The roles, and what each may be granted: the one definition the schemas, the
  * stores and the grants read. (The users table's CHECK constraint, migration 1, is its record in
  * the database; test/stores checks that the two agree.)
  */

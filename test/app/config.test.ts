@@ -18,7 +18,7 @@ const failure = (env: Record<string, string>, cwd = dir()): ConfigError | undefi
 const SECRET = 'a'.repeat(32)
 const production = { ENVIRONMENT: 'production', JWT_SECRET_KEY: SECRET, API_KEY_SECRET: SECRET, ALLOWED_HOSTS: 'api.example.com', PUBLIC_URL: 'https://api.example.com', DATABASE_URL: 'postgres://db/app' }
 
-t.test('defaults follow DESIGN §7', async (t) => {
+t.test('defaults are the documented ones (README, the reference app configuration)', async (t) => {
   const cwd = dir()
   const config = loadConfig({ JWT_SECRET_KEY: SECRET, API_KEY_SECRET: SECRET }, cwd)
   t.match(config, {

@@ -6,7 +6,7 @@ t.teardown(closeSharedDatabase)
 
 const newUser = { username: 'dave', email: 'Dave@Example.com', password: 'dave password 123', role: 'user' }
 
-t.test('users: create, read, list and delete with the scopes of DESIGN §6; never a hash in a response', async (t) => {
+t.test('users: create, read, list and delete with the scopes of each role; never a hash in a response', async (t) => {
   const { app, login, bearer, stores } = await identityApp(t)
   const admin = await login()
   const created = await app.inject({ method: 'POST', url: '/users', headers: bearer(admin.access_token), payload: newUser })

@@ -4,7 +4,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-// The rules a newcomer can rely on (DESIGN §8 and the conventions), checked on the source as it
+// The rules a newcomer can rely on (the conventions of the codebases we learn from), checked on the source as it
 // is: sizes that stay readable, imports that run one way, no circle.
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const MAX_FILE_LINES = 300
