@@ -33,13 +33,17 @@ export function apiKeyAuthenticator (
     credentialRefused(request, name, reason, key)
   const admit = admission(name, settings, refused)
 
-  function check (request: FastifyRequest, key: string, prefix: string, found: ApiKeyRecord | null): AuthOutcome | Promise<AuthOutcome> {
+  type Outcome = AuthOutcome | Promise<AuthOutcome>
+  function check (request: FastifyRequest, key: string, prefix: string, found: ApiKeyRecord | null): Outcome {
     const record = found === null || staticKeys.has(prefix) ? found : checkRecord(request, found, scopes)
     if (record === undefined) return INVALID_CREDENTIALS
-    if (!hasher.matches(key, record?.digest) || record === null) return refused(request, 'unknown', { key_prefix: prefix })
+    if (!hasher.matches(key, record?.digest) || record === null) {
+      return refused(request, 'unknown', { key_prefix: prefix })
+    }
     const nowSec = now() / 1000
     if (cache !== undefined && (record.expiresAt == null || record.expiresAt > nowSec)) {
-      cache.set(prefix, { key: Buffer.from(key, 'latin1'), record }, Math.min(nowSec + cacheTtl, record.expiresAt ?? Infinity))
+      const until = Math.min(nowSec + cacheTtl, record.expiresAt ?? Infinity)
+      cache.set(prefix, { key: Buffer.from(key, 'latin1'), record }, until)
     }
     return admit(request, record, nowSec)
   }

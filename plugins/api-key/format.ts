@@ -21,7 +21,8 @@ const BASE62 = '[A-Za-z0-9]'
 /** The length of every key: 51 characters. */
 export const API_KEY_LENGTH = API_KEY_MARK.length + PREFIX_LENGTH + 1 + SECRET_LENGTH + CHECKSUM_LENGTH
 /** A key's shape as a JSON Schema `pattern` (what a response schema documents; the checksum is not checked). */
-export const API_KEY_PATTERN = `^${API_KEY_MARK}${BASE62}{${PREFIX_LENGTH}}_${BASE62}{${SECRET_LENGTH + CHECKSUM_LENGTH}}$`
+export const API_KEY_PATTERN =
+  `^${API_KEY_MARK}${BASE62}{${PREFIX_LENGTH}}_${BASE62}{${SECRET_LENGTH + CHECKSUM_LENGTH}}$`
 /** A prefix's shape as a JSON Schema `pattern`. */
 export const API_KEY_PREFIX_PATTERN = `^${BASE62}{${PREFIX_LENGTH}}$`
 const FORMAT = new RegExp(

@@ -39,7 +39,10 @@ function cacheOption (cache: ApiKeyOptions['cache']): ApiKeySettings['cache'] {
   }
 }
 
-export function apiKeySettings (opts: ApiKeyOptions, core: { realm: string, scopes: Readonly<Record<string, string>> }): ApiKeySettings {
+export function apiKeySettings (
+  opts: ApiKeyOptions,
+  core: { realm: string, scopes: Readonly<Record<string, string>> }
+): ApiKeySettings {
   const { name, realm, scopes } = schemeOptions(core, opts, 'apiKey')
   const header = headerOption(opts.header)
   const hasher = new ApiKeyHasher('secret', opts.secret)
@@ -47,7 +50,9 @@ export function apiKeySettings (opts: ApiKeyOptions, core: { realm: string, scop
   const now = functionOption<() => number>('now', opts.now) ?? Date.now
   const cache = cacheOption(opts.cache)
   const staticKeys = staticKeyRecords(opts.keys, hasher, core.scopes)
-  if (lookup === undefined && staticKeys.size === 0) throw new errors.WARDEN_ERR_OPTION('lookup', "or 'keys' must be given")
+  if (lookup === undefined && staticKeys.size === 0) {
+    throw new errors.WARDEN_ERR_OPTION('lookup', "or 'keys' must be given")
+  }
   return {
     name,
     realm,

@@ -12,8 +12,11 @@ export function parseBasic (encoded: string): { username: string, password: stri
 }
 
 /** The scheme's `authenticate`: the user name and password of a request, checked by the app's `verify`. */
-export function basicAuthenticator ({ name, scopes, verify }: BasicAuthSettings): (request: FastifyRequest) => AuthOutcome | Promise<AuthOutcome> {
-  const refused = (request: FastifyRequest, reason: 'malformed' | 'rejected'): AuthOutcome => credentialRefused(request, name, reason)
+export function basicAuthenticator (
+  { name, scopes, verify }: BasicAuthSettings
+): (request: FastifyRequest) => AuthOutcome | Promise<AuthOutcome> {
+  const refused = (request: FastifyRequest, reason: 'malformed' | 'rejected'): AuthOutcome =>
+    credentialRefused(request, name, reason)
 
   /** What `verify` returned, checked: a wrong shape fails closed, undeclared scopes are dropped. */
   function accept (request: FastifyRequest, user: unknown): AuthOutcome {

@@ -19,7 +19,11 @@ export interface BasicAuthOptions {
    * (`createPasswordHasher()`), whose `verify(undefined, password)` checks a dummy hash, so an
    * unknown user takes as long as a wrong password.
    */
-  verify: (username: string, password: string, request: FastifyRequest) => BasicAuthUser | null | PromiseLike<BasicAuthUser | null>
+  verify: (
+    username: string,
+    password: string,
+    request: FastifyRequest
+  ) => BasicAuthUser | null | PromiseLike<BasicAuthUser | null>
   /** Scopes this scheme grants; a subset of the core's catalog, all of it by default. */
   scopes?: string[]
 }

@@ -11,7 +11,10 @@ export interface BasicAuthSettings {
   readonly verify: BasicAuthOptions['verify']
 }
 
-export function basicAuthSettings (opts: BasicAuthOptions, core: { realm: string, scopes: Readonly<Record<string, string>> }): BasicAuthSettings {
+export function basicAuthSettings (
+  opts: BasicAuthOptions,
+  core: { realm: string, scopes: Readonly<Record<string, string>> }
+): BasicAuthSettings {
   const { name, realm, scopes } = schemeOptions(core, opts, 'basic')
   if (typeof opts.verify !== 'function') {
     throw new errors.WARDEN_ERR_OPTION('verify', 'must be a function (username, password, request) => user | null')

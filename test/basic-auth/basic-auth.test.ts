@@ -1,6 +1,8 @@
 import t from 'tap'
 import Fastify from 'fastify'
-import { warden, basicAuth, parseBasic, createPasswordHasher, oauth2Bearer, oauth2Server, type BasicAuthOptions } from '../../plugins/index.js'
+import {
+  warden, basicAuth, parseBasic, createPasswordHasher, oauth2Bearer, oauth2Server, type BasicAuthOptions
+} from '../../plugins/index.js'
 import { SCOPES } from '../helpers/schemes.js'
 import { SECRET } from '../helpers/keys.js'
 
@@ -66,8 +68,10 @@ t.test('one Basic challenge: the scheme and client authentication at the token e
   const realm = 'the "notes" \\ api'
   const app = Fastify()
   await app.register(warden, { scopes: SCOPES, realm })
-  await app.register(oauth2Bearer, { secret: SECRET, issuer: 'https://notes.example', audience: 'https://notes.example', tokenUrl: '/token' })
-  await app.register(oauth2Server, { verifyUser: () => null, tokenPath: '/token', clients: { app: { secret: 'a client secret of 16+' } } })
+  const site = 'https://notes.example'
+  await app.register(oauth2Bearer, { secret: SECRET, issuer: site, audience: site, tokenUrl: '/token' })
+  const clients = { app: { secret: 'a client secret of 16+' } }
+  await app.register(oauth2Server, { verifyUser: () => null, tokenPath: '/token', clients })
   await app.register(basicAuth, { verify: () => null })
   app.get('/r', { schema: { security: [{ basic: [] }] } }, async (req) => req.auth)
   t.teardown(() => app.close())
