@@ -12,21 +12,22 @@ import { crc32 } from 'node:zlib'
  * take its constants rather than repeat them.
  */
 export const API_KEY_MARK = 'wdn_'
-const PREFIX_LENGTH = 8
+/** The length of a key's public prefix. */
+export const API_KEY_PREFIX_LENGTH = 8
 const SECRET_LENGTH = 32
 const CHECKSUM_LENGTH = 6
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
 const BASE62 = '[A-Za-z0-9]'
 
 /** The length of every key: 51 characters. */
-export const API_KEY_LENGTH = API_KEY_MARK.length + PREFIX_LENGTH + 1 + SECRET_LENGTH + CHECKSUM_LENGTH
+export const API_KEY_LENGTH = API_KEY_MARK.length + API_KEY_PREFIX_LENGTH + 1 + SECRET_LENGTH + CHECKSUM_LENGTH
 /** A key's shape as a JSON Schema `pattern` (what a response schema documents; the checksum is not checked). */
 export const API_KEY_PATTERN =
-  `^${API_KEY_MARK}${BASE62}{${PREFIX_LENGTH}}_${BASE62}{${SECRET_LENGTH + CHECKSUM_LENGTH}}$`
+  `^${API_KEY_MARK}${BASE62}{${API_KEY_PREFIX_LENGTH}}_${BASE62}{${SECRET_LENGTH + CHECKSUM_LENGTH}}$`
 /** A prefix's shape as a JSON Schema `pattern`. */
-export const API_KEY_PREFIX_PATTERN = `^${BASE62}{${PREFIX_LENGTH}}$`
+export const API_KEY_PREFIX_PATTERN = `^${BASE62}{${API_KEY_PREFIX_LENGTH}}$`
 const FORMAT = new RegExp(
-  `^${API_KEY_MARK}(${BASE62}{${PREFIX_LENGTH}})_${BASE62}{${SECRET_LENGTH}}(${BASE62}{${CHECKSUM_LENGTH}})$`)
+  `^${API_KEY_MARK}(${BASE62}{${API_KEY_PREFIX_LENGTH}})_${BASE62}{${SECRET_LENGTH}}(${BASE62}{${CHECKSUM_LENGTH}})$`)
 
 function base62 (n: number, width: number): string {
   let out = ''
@@ -55,7 +56,7 @@ export function checksum (body: string): string {
 
 /** A new key and its prefix. The key is shown to its owner once and never stored. */
 export function generateApiKey (): { key: string, prefix: string } {
-  const prefix = randomBase62(PREFIX_LENGTH)
+  const prefix = randomBase62(API_KEY_PREFIX_LENGTH)
   const body = `${API_KEY_MARK}${prefix}_${randomBase62(SECRET_LENGTH)}`
   return { key: body + checksum(body), prefix }
 }
@@ -74,5 +75,5 @@ export function apiKeyPrefix (key: string): string | undefined {
  */
 export function claimedPrefix (key: string): string | undefined {
   if (key.length !== API_KEY_LENGTH) return undefined
-  return key.slice(API_KEY_MARK.length, API_KEY_MARK.length + PREFIX_LENGTH)
+  return key.slice(API_KEY_MARK.length, API_KEY_MARK.length + API_KEY_PREFIX_LENGTH)
 }

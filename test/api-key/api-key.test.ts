@@ -2,7 +2,7 @@ import t from 'tap'
 import Fastify from 'fastify'
 import { warden, apiKey, generateApiKey, apiKeyPrefix, type ApiKeyOptions, type ApiKeyRecord } from '../../plugins/index.js'
 import {
-  API_KEY_LENGTH, API_KEY_PATTERN, API_KEY_PREFIX_PATTERN, checksum, claimedPrefix
+  API_KEY_LENGTH, API_KEY_PATTERN, API_KEY_PREFIX_LENGTH, API_KEY_PREFIX_PATTERN, checksum, claimedPrefix
 } from '../../plugins/api-key/format.js'
 import { SECRET } from '../helpers/keys.js'
 import { SCOPES, NOW } from '../helpers/schemes.js'
@@ -34,6 +34,7 @@ t.test('the format has one owner: its constants are the documented shape', async
   t.equal(API_KEY_PATTERN, '^wdn_[A-Za-z0-9]{8}_[A-Za-z0-9]{38}$', 'the pattern a response schema documents')
   t.equal(API_KEY_PREFIX_PATTERN, '^[A-Za-z0-9]{8}$')
   t.equal(API_KEY_LENGTH, 51)
+  t.equal(API_KEY_PREFIX_LENGTH, 8)
   const { key, prefix } = generateApiKey()
   t.match(key, new RegExp(API_KEY_PATTERN))
   t.match(prefix, new RegExp(API_KEY_PREFIX_PATTERN))
