@@ -38,3 +38,12 @@ export function challengeBuilder (
     return base + ', error="insufficient_scope"' + (scope ? ', scope=' + quote(scope) : '')
   }
 }
+
+/**
+ * The `Basic` challenge (RFC 7617 §2): the realm, and UTF-8 as the charset of user-ids and
+ * passwords; the same for every reply. One place for both users of Basic: the `basicAuth` scheme
+ * and client authentication at the token endpoint (RFC 6749 §2.3.1).
+ */
+export function basicChallenge (realm: string): (kind: ChallengeKind) => string {
+  return challengeBuilder('Basic', [['realm', realm], ['charset', 'UTF-8']], false)
+}

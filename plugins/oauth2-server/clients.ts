@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import { errors } from '../errors.js'
-import { decodeBasic } from '../core/authorization.js'
+import { authorizationCredentials, decodeBasic } from '../core/authorization.js'
+import { basicChallenge } from '../core/challenge.js'
 import { safeEqual } from '../core/compare.js'
 import { OAuthFailure } from './protocol.js'
 
@@ -24,11 +25,15 @@ export interface CallingClient {
 
 const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest()
 
+/**
+ * The client id and secret of `Basic` credentials (decoded by the core, as for any user). What is
+ * the token endpoint's own, RFC 6749 §2.3.1: id and secret are form-encoded before the Basic
+ * encoding, and either part may be empty (Swagger UI sends ":" for a public client): empty is absent.
+ */
 function basicClient (encoded: string): { id?: string, secret?: string } | undefined {
   const basic = decodeBasic(encoded)
   if (basic === undefined) return undefined
   try {
-    // RFC 6749 §2.3.1: id and secret are form-encoded before the Basic encoding.
     const id = decodeURIComponent(basic.username.replace(/\+/g, ' '))
     const secret = decodeURIComponent(basic.password.replace(/\+/g, ' '))
     return { ...(id === '' ? {} : { id }), ...(secret === '' ? {} : { secret }) }
@@ -52,19 +57,18 @@ export function clientAuthenticator (clients: Readonly<Record<string, OAuth2Clie
     }
     registry.set(id, { digest: sha256(client.secret), ...(client.scopes === undefined ? {} : { scopes: Object.freeze([...client.scopes]) }) })
   }
-  const challenge = `Basic realm="${realm}", charset="UTF-8"`
+  const challenge = basicChallenge(realm)('invalid')
 
   return function authenticateClient (request, params) {
-    const header = request.headers.authorization
-    const basic = header !== undefined && /^basic /i.test(header)
+    const encoded = authorizationCredentials(request.headers.authorization, 'basic')
+    const basic = encoded !== undefined
     if (basic && (params.client_secret !== undefined || params.client_id !== undefined)) {
       throw new OAuthFailure('invalid_request', 'Client credentials must be sent in one way only.')
     }
     let id: string | undefined = params.client_id
     let secret: string | undefined = params.client_secret
     if (basic) {
-      // Either part may be empty (Swagger UI sends ":" for a public client): empty is absent.
-      const credentials = basicClient(header.slice(6))
+      const credentials = basicClient(encoded)
       if (credentials === undefined) throw new OAuthFailure('invalid_client', 'Client authentication failed.', 401, challenge)
       id = credentials.id
       secret = credentials.secret

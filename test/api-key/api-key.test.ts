@@ -1,7 +1,9 @@
 import t from 'tap'
 import Fastify from 'fastify'
 import { warden, apiKey, generateApiKey, apiKeyPrefix, type ApiKeyOptions, type ApiKeyRecord } from '../../plugins/index.js'
-import { checksum } from '../../plugins/api-key/format.js'
+import {
+  API_KEY_LENGTH, API_KEY_PATTERN, API_KEY_PREFIX_LENGTH, API_KEY_PREFIX_PATTERN, checksum, claimedPrefix
+} from '../../plugins/api-key/format.js'
 import { SECRET } from '../helpers/keys.js'
 import { SCOPES, NOW } from '../helpers/schemes.js'
 
@@ -26,6 +28,20 @@ t.test('generated keys have the documented shape and a checksum', async (t) => {
   t.equal(apiKeyPrefix('wdn_' + 'a'.repeat(47)), undefined)
   const many = new Set(Array.from({ length: 200 }, () => generateApiKey().key))
   t.equal(many.size, 200)
+})
+
+t.test('the format has one owner: its constants are the documented shape', async (t) => {
+  t.equal(API_KEY_PATTERN, '^wdn_[A-Za-z0-9]{8}_[A-Za-z0-9]{38}$', 'the pattern a response schema documents')
+  t.equal(API_KEY_PREFIX_PATTERN, '^[A-Za-z0-9]{8}$')
+  t.equal(API_KEY_LENGTH, 51)
+  t.equal(API_KEY_PREFIX_LENGTH, 8)
+  const { key, prefix } = generateApiKey()
+  t.match(key, new RegExp(API_KEY_PATTERN))
+  t.match(prefix, new RegExp(API_KEY_PREFIX_PATTERN))
+  t.equal(claimedPrefix(key), prefix, 'where the cache looks a key up')
+  t.equal(claimedPrefix('x'.repeat(51)), 'x'.repeat(8), 'unchecked: the cached key is compared whole')
+  t.equal(claimedPrefix(key + 'x'), undefined)
+  t.equal(claimedPrefix(key.slice(1)), undefined)
 })
 
 t.test('stored keys: looked up by prefix, compared by HMAC digest, never by the key itself', async (t) => {

@@ -1,7 +1,10 @@
 import t from 'tap'
 import Fastify from 'fastify'
-import { warden, basicAuth, parseBasic, createPasswordHasher, type BasicAuthOptions } from '../../plugins/index.js'
+import {
+  warden, basicAuth, parseBasic, createPasswordHasher, oauth2Bearer, oauth2Server, type BasicAuthOptions
+} from '../../plugins/index.js'
 import { SCOPES } from '../helpers/schemes.js'
+import { SECRET } from '../helpers/keys.js'
 
 const encode = (raw: string | Buffer): string => 'Basic ' + Buffer.from(raw).toString('base64')
 
@@ -58,6 +61,35 @@ t.test('wrong, malformed or missing credentials get the Basic challenge with cha
   const none = await app.inject({ url: '/r' })
   t.equal(none.statusCode, 401)
   t.equal(none.json().detail, 'Authentication is required to access this resource.')
+})
+
+t.test('one Basic challenge: the scheme and client authentication at the token endpoint build it alike', async (t) => {
+  // A realm that must be escaped inside the quoted-string shows whether both go through one builder.
+  const realm = 'the "notes" \\ api'
+  const app = Fastify()
+  await app.register(warden, { scopes: SCOPES, realm })
+  const site = 'https://notes.example'
+  await app.register(oauth2Bearer, { secret: SECRET, issuer: site, audience: site, tokenUrl: '/token' })
+  const clients = { app: { secret: 'a client secret of 16+' } }
+  await app.register(oauth2Server, { verifyUser: () => null, tokenPath: '/token', clients })
+  await app.register(basicAuth, { verify: () => null })
+  app.get('/r', { schema: { security: [{ basic: [] }] } }, async (req) => req.auth)
+  t.teardown(() => app.close())
+  const expected = 'Basic realm="the \\"notes\\" \\\\ api", charset="UTF-8"'
+  const scheme = await app.inject({ url: '/r', headers: { authorization: encode('alice:wrong') } })
+  t.equal(scheme.statusCode, 401)
+  t.equal(scheme.headers['www-authenticate'], expected)
+  for (const credentials of ['app:wrong secret', 'app\u0001:x']) {
+    const client = await app.inject({
+      method: 'POST',
+      url: '/token',
+      payload: 'grant_type=password&username=ada&password=x',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: encode(credentials) }
+    })
+    t.equal(client.statusCode, 401, credentials)
+    t.equal(client.json().error, 'invalid_client')
+    t.equal(client.headers['www-authenticate'], expected, credentials)
+  }
 })
 
 t.test('verify is required', async (t) => {
