@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync, RouteOptions, onRequestHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
+import type { OpenAPIV3_1 } from 'openapi-types'
 import { errors } from '../errors.js'
 import { challengeBuilder, assertHeaderSafe } from './challenge.js'
 import { SCOPE, compileRequirement, parseRequirement, type Evaluator } from './requirement.js'
@@ -11,6 +12,9 @@ import { lingeringClose } from './lingering-close.js'
 import { routeName, routeTable, type RouteEntry } from './route-table.js'
 import type { AuthPrincipal, SecurityRequirement, SecurityScheme } from './types.js'
 import { loadTelemetry } from './telemetry.js'
+import {
+  addHeaders, checkTokenEndpoint, schemeDocuments, type ResponseHeader, type TokenEndpoint
+} from './documentation.js'
 
 export interface WardenOptions {
   /**
@@ -52,6 +56,24 @@ export interface Warden {
   addScheme (scheme: SecurityScheme): void
   /** Build a scheme's challenge function (see `challengeBuilder`), so schemes share one implementation. */
   challenge: typeof challengeBuilder
+  /**
+   * Say that this service issues the tokens of scheme `scheme` at a token endpoint (the
+   * oauth2Server plugin does): the scheme's document then shows that endpoint's flows, whichever
+   * of the two plugins registered first.
+   */
+  addTokenEndpoint (scheme: string, endpoint: TokenEndpoint): void
+  /**
+   * Document headers that any answer may carry, name → OpenAPI Header Object (the cors plugin's
+   * `Access-Control-Allow-Origin`): the openapi plugin adds them to every response.
+   */
+  addResponseHeaders (headers: Readonly<Record<string, ResponseHeader>>): void
+  /** The headers plugins documented with `addResponseHeaders()`. */
+  readonly responseHeaders: Readonly<Record<string, ResponseHeader>>
+  /**
+   * The document's `components.securitySchemes`: each scheme's `openapi` object with the flows of
+   * the token endpoint that issues its tokens. Read when the document is generated.
+   */
+  securitySchemes (): Record<string, OpenAPIV3_1.SecuritySchemeObject>
 }
 
 declare module 'fastify' {
@@ -130,7 +152,14 @@ function checkOptions (opts: WardenOptions): Required<Omit<WardenOptions, 'defau
 
 interface Pending { name: string, requirement: SecurityRequirement[] | undefined, route: RouteOptions, bind: (e: Evaluator) => void }
 
-function decorate (fastify: FastifyInstance, options: ReturnType<typeof checkOptions>, schemes: Map<string, SecurityScheme>, routes: readonly WardenRoute[]): void {
+function decorate (
+  fastify: FastifyInstance,
+  options: ReturnType<typeof checkOptions>,
+  schemes: Map<string, SecurityScheme>,
+  routes: readonly WardenRoute[]
+): void {
+  const endpoints = new Map<string, TokenEndpoint>()
+  const headers: Record<string, ResponseHeader> = {}
   fastify.decorate('warden', {
     routes,
     realm: options.realm,
@@ -140,7 +169,13 @@ function decorate (fastify: FastifyInstance, options: ReturnType<typeof checkOpt
     addScheme (scheme: SecurityScheme) {
       if (schemes.has(scheme.name)) throw new errors.WARDEN_ERR_DUPLICATE_SCHEME(scheme.name)
       schemes.set(scheme.name, scheme)
-    }
+    },
+    addTokenEndpoint (scheme: string, endpoint: TokenEndpoint) {
+      endpoints.set(scheme, checkTokenEndpoint(endpoints, scheme, endpoint))
+    },
+    addResponseHeaders (added: Readonly<Record<string, ResponseHeader>>) { addHeaders(headers, added) },
+    get responseHeaders () { return { ...headers } },
+    securitySchemes: () => schemeDocuments(schemes, endpoints, options.scopes)
   } satisfies Warden)
   fastify.decorate(kDefaultSecurity, options.defaultSecurity)
   fastify.decorate('setDefaultSecurity', function (this: Scoped, requirement: ReadonlyArray<SecurityRequirement>) {

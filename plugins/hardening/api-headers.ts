@@ -14,6 +14,3 @@ export const API_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'referrer-policy': 'no-referrer',
   'cache-control': 'no-store'
 })
-
-/** Where the cors plugin leaves the headers it adds to answers, for the openapi plugin to document. */
-export const kCorsHeaders = Symbol.for('fastify-warden.cors-headers')

@@ -1,9 +1,9 @@
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import fastifyCors from '@fastify/cors'
 import { errors } from '../errors.js'
 import { integerOption } from '../core/option-checks.js'
-import { kCorsHeaders } from './api-headers.js'
+import type { ResponseHeader } from '../core/documentation.js'
 
 export interface CorsOptions {
   /** Exact origins allowed (`https://app.example.com`); anything else gets no CORS headers. */
@@ -21,7 +21,7 @@ export interface CorsOptions {
   maxAge?: number
 }
 
-function corsHeaders (origins: readonly string[], credentials: boolean): Record<string, object> {
+function corsHeaders (origins: readonly string[], credentials: boolean): Record<string, ResponseHeader> {
   return {
     'Access-Control-Allow-Origin': { description: 'Sent when the request\'s Origin is one of these, exactly (CORS)', schema: { type: 'string', enum: [...origins] } },
     ...(credentials ? { 'Access-Control-Allow-Credentials': { description: 'Sent with Access-Control-Allow-Origin', schema: { type: 'string', enum: ['true'] } } } : {}),
@@ -46,6 +46,20 @@ function origin (option: string, value: unknown): string {
   throw new errors.WARDEN_ERR_OPTION(option, `'${String(value)}' is not an origin such as https://app.example.com`)
 }
 
+/**
+ * Tell the core (when the app has it) which headers every answer may carry. Registered before the
+ * core, cors tells it once the app is ready, when every plugin has registered.
+ */
+function documentHeaders (fastify: FastifyInstance, headers: Record<string, ResponseHeader>): void {
+  if (fastify.hasDecorator('warden')) {
+    fastify.warden.addResponseHeaders(headers)
+    return
+  }
+  fastify.addHook('onReady', async function () {
+    if (fastify.hasDecorator('warden')) fastify.warden.addResponseHeaders(headers)
+  })
+}
+
 const corsPlugin: FastifyPluginAsync<CorsOptions> = async (fastify, opts) => {
   if (!Array.isArray(opts.origins)) throw new errors.WARDEN_ERR_OPTION('origins', 'must be an array of origins')
   const credentials = opts.credentials ?? true
@@ -57,9 +71,9 @@ const corsPlugin: FastifyPluginAsync<CorsOptions> = async (fastify, opts) => {
     throw new errors.WARDEN_ERR_OPTION('origins', "'*' with credentials would let any site call the API as its users; name the origins")
   }
   const allowed = new Set(origins)
-  // The answer headers, documented on every response (the openapi plugin reads this): the origins
-  // are the configuration itself, so the document says exactly which sites may read the answers.
-  if (origins.length > 0) fastify.decorate(kCorsHeaders, corsHeaders(origins, credentials))
+  // The answer headers, documented on every response through the core: the origins are the
+  // configuration itself, so the document says exactly which sites may read the answers.
+  if (origins.length > 0) documentHeaders(fastify, corsHeaders(origins, credentials))
   // A preflight carries no credentials (Fetch standard): the route @fastify/cors adds for it is
   // public, wherever cors is registered relative to the core.
   let preflight = true

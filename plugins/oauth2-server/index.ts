@@ -1,6 +1,5 @@
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
+import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
-import { scopeDescriptions } from '../core/option-checks.js'
 import { clientAuthenticator } from './clients.js'
 import { createLogin } from './login.js'
 import { createSessions } from './sessions.js'
@@ -8,18 +7,6 @@ import { registerEndpoints } from './endpoints.js'
 import { serverSettings, type OAuth2Server, type OAuth2ServerOptions } from './options.js'
 
 export type { OAuth2Server, OAuth2ServerOptions } from './options.js'
-
-/** Document the scheme's flows as they really are: the token URL, a refresh URL only with sessions, client credentials when offered. */
-function documentFlows (fastify: FastifyInstance, tokenPath: string, grants: readonly string[]): void {
-  const scheme = fastify.warden.schemes.get(fastify.accessTokens.scheme)
-  const flows = (scheme?.openapi as { flows?: Record<string, { tokenUrl?: string, refreshUrl?: string, scopes?: Record<string, string> }> } | undefined)?.flows
-  if (flows === undefined) return
-  const scopes = scopeDescriptions(fastify.warden.scopes, fastify.accessTokens.scopes)
-  const refresh = grants.includes('refresh_token') ? { refreshUrl: tokenPath } : {}
-  if (grants.includes('password')) flows.password = { tokenUrl: tokenPath, ...refresh, scopes }
-  else delete flows.password
-  if (grants.includes('client_credentials')) flows.clientCredentials = { tokenUrl: tokenPath, scopes }
-}
 
 /**
  * The authorization-server half for the app's own users: `POST` token (password,
@@ -37,7 +24,8 @@ const oauth2ServerPlugin: FastifyPluginAsync<OAuth2ServerOptions> = async (fasti
     endSessions: sessions.endAll,
     unlock: login.unlock
   } satisfies OAuth2Server)
-  documentFlows(fastify, settings.tokenPath, settings.grants)
+  // The bearer scheme's document shows this endpoint's flows: the core composes them.
+  fastify.warden.addTokenEndpoint(tokens.scheme, { url: settings.tokenPath, grants: settings.grants })
   const authenticateClient = clientAuthenticator(settings.clients, tokens.scopes, settings.realm, settings.publicClientId)
   await registerEndpoints(fastify, { settings, tokens, sessions, login, authenticateClient })
 }

@@ -8,7 +8,6 @@ import type { OpenAPIV3_1 } from 'openapi-types'
 import { pathOption, stringOption, urlOption } from '../core/option-checks.js'
 import { routeTable } from '../core/route-table.js'
 import { errors } from '../errors.js'
-import { kCorsHeaders } from '../hardening/api-headers.js'
 
 export interface OpenApiOptions {
   /** The document's `info`. Default: title and version from package.json. */
@@ -28,8 +27,11 @@ export interface OpenApiOptions {
 /** The Content-Security-Policy of the Swagger UI pages. */
 export const DOCS_CSP = "default-src 'self'; base-uri 'self'; connect-src 'self'; font-src 'self' data:; frame-ancestors 'none'; img-src 'self' data:; object-src 'none'; script-src 'self'; script-src-attr 'none'; style-src 'self' https: 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='; form-action 'self'"
 
-/** Add `headers` to every response of every operation (what the cors plugin sends on all of them). */
-function withResponseHeaders (document: OpenAPIV3_1.Document, headers: Record<string, object>): OpenAPIV3_1.Document {
+/** Add `headers` to every response of every operation (what plugins such as cors send on all of them). */
+function withResponseHeaders (
+  document: OpenAPIV3_1.Document,
+  headers: Readonly<Record<string, OpenAPIV3_1.HeaderObject>>
+): OpenAPIV3_1.Document {
   for (const item of Object.values(document.paths ?? {})) {
     for (const [method, operation] of Object.entries(item ?? {})) {
       if (typeof operation !== 'object' || operation === null || !('responses' in operation) || method === 'parameters') continue
@@ -61,10 +63,7 @@ const openapiPlugin: FastifyPluginAsync<OpenApiOptions> = async (fastify, opts) 
     : { clientId: stringOption('login.clientId', opts.login.clientId), providerOrigin: originOption('login.providerOrigin', opts.login.providerOrigin), ...(opts.login.scopes === undefined ? {} : { scopes: opts.login.scopes }) }
   const components: OpenAPIV3_1.ComponentsObject = {}
   // Read when the document is generated, after every scheme plugin has registered.
-  Object.defineProperty(components, 'securitySchemes', {
-    enumerable: true,
-    get: () => Object.fromEntries([...warden.schemes.values()].map((s) => [s.name, s.openapi]))
-  })
+  Object.defineProperty(components, 'securitySchemes', { enumerable: true, get: () => warden.securitySchemes() })
 
   // @fastify/swagger hears only of routes added after it; one added before would be missing from
   // the document without a word, so the app does not start instead.
@@ -84,11 +83,12 @@ const openapiPlugin: FastifyPluginAsync<OpenApiOptions> = async (fastify, opts) 
       ...(opts.tags === undefined ? {} : { tags: opts.tags }),
       components
     },
-    // With the cors plugin, every answer may carry its headers: documented on each response.
+    // Headers every answer may carry (the cors plugin's), as plugins told the core: on each response.
     transformObject: (documents) => {
-      const cors = (fastify as unknown as Record<symbol, Record<string, object> | undefined>)[kCorsHeaders]
+      const headers = warden.responseHeaders
       const document = 'openapiObject' in documents ? documents.openapiObject : documents.swaggerObject
-      return cors === undefined ? document : withResponseHeaders(document as OpenAPIV3_1.Document, cors) as typeof document
+      if (Object.keys(headers).length === 0) return document
+      return withResponseHeaders(document as OpenAPIV3_1.Document, headers) as typeof document
     },
     // Shared schemas keep their $id as their name under components.schemas.
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` }

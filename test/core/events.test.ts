@@ -1,6 +1,7 @@
 import t from 'tap'
 import type { FastifyRequest } from 'fastify'
 import { securityEvent, type SecurityEvent } from '../../plugins/index.js'
+import type { AppSecurityEvent } from '../../plugins/core/events.js'
 
 /** A request whose logger keeps what it is given, by level. */
 function recording (): { request: FastifyRequest, lines: Array<{ level: string, entry: Record<string, unknown>, message: string }> } {
@@ -19,16 +20,11 @@ t.test('security events: attacks at warn, the service\'s own faults at error, th
     'auth.token.refreshed': 'info',
     'auth.refresh.reuse_detected': 'warn',
     'auth.token.revoked': 'info',
-    'auth.password.changed': 'info',
     'auth.scope.denied': 'info',
     'auth.failed': 'info',
     'auth.unavailable': 'error',
     'auth.callback.invalid': 'error',
-    'apikey.created': 'info',
-    'apikey.revoked': 'info',
     'ratelimit.exceeded': 'warn',
-    'user.created': 'info',
-    'user.deleted': 'info',
     'request.host.refused': 'warn'
   }
   for (const [event, level] of Object.entries(levels) as Array<[SecurityEvent, string]>) {
@@ -39,6 +35,30 @@ t.test('security events: attacks at warn, the service\'s own faults at error, th
   const { request, lines } = recording()
   securityEvent(request, 'auth.login.failed', {}, 'a message of its own')
   t.equal(lines[0].message, 'a message of its own')
+})
+
+t.test('the app\'s own events: any dotted name it chooses, unknown to the library, logged at info alike', async (t) => {
+  // The library's vocabulary names only what the library does.
+  // @ts-expect-error the app's user.created is not a library event
+  const library: SecurityEvent = 'user.created'
+  t.ok(library)
+  const events: AppSecurityEvent[] = [
+    'user.created', 'user.deleted', 'apikey.created', 'apikey.revoked', 'auth.password.changed'
+  ]
+  for (const event of events) {
+    const { request, lines } = recording()
+    securityEvent(request, event, { user: 'u-1' })
+    const entry = { event, ip: '192.0.2.1', subject: 'user-1', user: 'u-1' }
+    t.same(lines, [{ level: 'info', entry, message: event }], event)
+  }
+  const { request, lines } = recording()
+  securityEvent(request, 'invoice.paid', { invoice: 'i-1' }, 'an invoice was paid')
+  const entry = { event: 'invoice.paid', ip: '192.0.2.1', subject: 'user-1', invoice: 'i-1' }
+  t.same(lines, [{ level: 'info', entry, message: 'an invoice was paid' }])
+  // @ts-expect-error an app event is a dotted name
+  securityEvent(request, 'created')
+  // @ts-expect-error in lower case
+  securityEvent(request, 'User.Created')
 })
 
 t.test('a refused credential: one auth.failed event with the scheme, the reason class and what names the credential', async (t) => {

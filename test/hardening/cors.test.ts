@@ -70,22 +70,39 @@ t.test('a wildcard origin with credentials, or a malformed origin, fails at regi
 
 t.test('regression: the document states the CORS answer headers, from the configuration, so define-cors-origin passes', async (t) => {
   const { default: Fastify } = await import('fastify')
-  const { warden, openapi, cors } = await import('../../plugins/index.js')
-  const documented = async (withCors: boolean) => {
+  const { warden, openapi, cors, apiKey } = await import('../../plugins/index.js')
+  const documented = async (withCors: 'before the core' | 'after the core' | false) => {
     const app = Fastify()
-    if (withCors) await app.register(cors, { origins: ['https://app.example.com', 'https://admin.example.com'] })
+    const origins = ['https://app.example.com', 'https://admin.example.com']
+    if (withCors === 'before the core') await app.register(cors, { origins })
     await app.register(warden)
+    if (withCors === 'after the core') await app.register(cors, { origins })
     await app.register(openapi, { routePrefix: false })
+    await app.register(apiKey, { secret: SECRET, lookup: () => null })
     app.get('/open', { schema: { security: [], response: { 200: { type: 'string' } } } }, async () => 'x')
     await app.ready()
     const doc = app.swagger() as { paths: Record<string, { get: { responses: Record<string, { headers?: Record<string, { schema?: unknown }> }> } }> }
     await app.close()
     return doc.paths['/open'].get.responses['200'].headers
   }
-  t.match(await documented(true), {
+  const before = await documented('before the core')
+  t.match(before, {
     'Access-Control-Allow-Origin': { schema: { type: 'string', enum: ['https://app.example.com', 'https://admin.example.com'] } },
     'Access-Control-Allow-Credentials': { schema: { enum: ['true'] } },
     Vary: {}
   })
+  t.same(await documented('after the core'), before, 'cors after the core documents the same headers')
   t.equal(await documented(false), undefined, 'no cors plugin, no CORS headers documented')
+})
+
+t.test('cors without the core answers as configured and documents nothing', async (t) => {
+  const { default: Fastify } = await import('fastify')
+  const app = Fastify()
+  await app.register(cors, { origins: ['https://app.example.com'] })
+  app.get('/x', async () => 'x')
+  await app.ready()
+  t.equal(app.hasDecorator('warden'), false)
+  const res = await app.inject({ url: '/x', headers: { origin: 'https://app.example.com' } })
+  t.equal(res.headers['access-control-allow-origin'], 'https://app.example.com')
+  await app.close()
 })
