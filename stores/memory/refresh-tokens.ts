@@ -101,7 +101,7 @@ class Families {
  * method runs to its end without yielding, so each is one atomic step.
  */
 export function memoryRefreshTokenStore (options: MemoryRefreshTokenOptions = {}):
-RefreshTokenStore & { purge (): Promise<number>, readonly size: number } {
+RefreshTokenStore & { now (): number, purge (): Promise<number>, readonly size: number } {
   const { max = 100_000, now = Date.now } = options
   const state = new Families(max, now)
   const family = (f: Family): RefreshFamily =>

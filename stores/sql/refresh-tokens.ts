@@ -35,6 +35,28 @@ const PRESENTED = `SELECT t.family_id, t.rotated_at, f.subject, f.scope, f.clien
 const DAY = 86_400_000
 
 /**
+ * Revoke the live families of a subject; with `credential`, record it first as the subject's
+ * current version (`null`: gone) and revoke only older families, in one transaction.
+ */
+async function revokeSubject (db: Database, at: Date, subject: string, reason: string, credential?: number | null): Promise<string[]> {
+  const revoke = async (q: Queryable, older: string | null): Promise<string[]> => (await q.query<{ id: string }>(
+    `UPDATE warden_refresh_families SET revoked_at = $4, revoked_reason = $2
+      WHERE subject = $1 AND revoked_at IS NULL AND expires_at > $4
+        AND ($3::bigint IS NULL OR credential IS NULL OR credential < $3)
+      RETURNING id`, [subject, reason, older, at])).map((r) => r.id)
+  if (credential === undefined) return await revoke(db, null)
+  const version = credential === null ? GONE : String(credential)
+  return await db.transaction(async (tx) => {
+    // The subject's row first: a login creating a family waits for it, or is waited for.
+    await tx.query(
+      `INSERT INTO warden_credentials (subject, version, updated_at) VALUES ($1, $2, $3) ON CONFLICT (subject)
+         DO UPDATE SET version = GREATEST(warden_credentials.version, EXCLUDED.version), updated_at = $3`,
+      [subject, version, at])
+    return await revoke(tx, version)
+  })
+}
+
+/**
  * Refresh-token families in SQL (PGlite or PostgreSQL), for `oauth2Server`'s `sessions.refreshTokens`.
  * Every time it keeps or compares (rotation, revocation, expiry, purge) is on its clock, `now`.
  */
@@ -93,23 +115,7 @@ export function sqlRefreshTokenStore (db: Database, now: () => number = Date.now
            FROM warden_refresh_tokens t WHERE t.digest = $1 AND t.family_id = f.id RETURNING f.id, f.subject`, [digest, at()])
       return row === undefined ? null : { familyId: row.id, subject: row.subject }
     },
-    async revokeSubject (subject, reason, credential) {
-      const revoke = async (q: Queryable, older: string | null): Promise<string[]> => (await q.query<{ id: string }>(
-        `UPDATE warden_refresh_families SET revoked_at = $4, revoked_reason = $2
-          WHERE subject = $1 AND revoked_at IS NULL AND expires_at > $4
-            AND ($3::bigint IS NULL OR credential IS NULL OR credential < $3)
-          RETURNING id`, [subject, reason, older, at()])).map((r) => r.id)
-      if (credential === undefined) return await revoke(db, null)
-      const version = credential === null ? GONE : String(credential)
-      return await db.transaction(async (tx) => {
-        // The subject's row first: a login creating a family waits for it, or is waited for.
-        await tx.query(
-          `INSERT INTO warden_credentials (subject, version, updated_at) VALUES ($1, $2, $3) ON CONFLICT (subject)
-             DO UPDATE SET version = GREATEST(warden_credentials.version, EXCLUDED.version), updated_at = $3`,
-          [subject, version, at()])
-        return await revoke(tx, version)
-      })
-    },
+    revokeSubject: async (subject, reason, credential) => await revokeSubject(db, at(), subject, reason, credential),
     async isCurrent (subject, credential) {
       const [row] = await db.query<{ current: boolean }>(
         'SELECT version <= $2 AS current FROM warden_credentials WHERE subject = $1', [subject, credential])
