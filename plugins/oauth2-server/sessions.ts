@@ -2,7 +2,9 @@ import { createHash, createHmac, randomBytes } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import type { AccessTokens } from '../oauth2-bearer/index.js'
 import { securityEvent } from '../core/events.js'
-import type { PresentedToken, RefreshFamily, RefreshTokenStore, Revocation, Rotation, SessionStore } from './session-store.js'
+import type {
+  PresentedToken, RefreshFamily, RefreshTokenStore, Revocation, Rotation, SessionStore
+} from './session-store.js'
 
 /** What the token endpoint answers on success (RFC 6749 §5.1). */
 export interface TokenResponse {
@@ -140,7 +142,8 @@ async function rotate (ctx: SessionContext, refreshToken: string, presented: Pre
     return undefined
   }
   const next = successorOf(refreshToken, presented.successorKey)
-  const rotation = await decideRotation(store.refreshTokens, presented, digest(refreshToken), digest(next), ctx.reuseInterval * 1000)
+  const rotation = await decideRotation(
+    store.refreshTokens, presented, digest(refreshToken), digest(next), ctx.reuseInterval * 1000)
   if (rotation.outcome === 'reused') {
     await store.revocations.revoke([ctx.sessionRevocation(rotation.familyId)])
     securityEvent(request, 'auth.refresh.reuse_detected', { subject: rotation.subject, session: rotation.familyId, reason: 'rotated refresh token presented again' }, 'refresh token reuse: the session is revoked')

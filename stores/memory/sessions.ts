@@ -32,7 +32,8 @@ export function memoryRevocations (now: () => number = Date.now): MemoryRevocati
       if (revoked.size >= Math.max(2 * sweptAt, 1000)) sweep()
     },
     isRevoked ({ jti, sid }) {
-      return (typeof jti === 'string' && inForce(key('jti', jti))) || (typeof sid === 'string' && inForce(key('sid', sid)))
+      return (typeof jti === 'string' && inForce(key('jti', jti))) ||
+        (typeof sid === 'string' && inForce(key('sid', sid)))
     }
   }
 }

@@ -38,7 +38,9 @@ const DAY = 86_400_000
  * Revoke the live families of a subject; with `credential`, record it first as the subject's
  * current version (`null`: gone) and revoke only older families, in one transaction.
  */
-async function revokeSubject (db: Database, at: Date, subject: string, reason: string, credential?: number | null): Promise<string[]> {
+async function revokeSubject (
+  db: Database, at: Date, subject: string, reason: string, credential?: number | null
+): Promise<string[]> {
   const revoke = async (q: Queryable, older: string | null): Promise<string[]> => (await q.query<{ id: string }>(
     `UPDATE warden_refresh_families SET revoked_at = $4, revoked_reason = $2
       WHERE subject = $1 AND revoked_at IS NULL AND expires_at > $4
@@ -82,7 +84,8 @@ export function sqlRefreshTokenStore (db: Database, now: () => number = Date.now
               family AS (INSERT INTO warden_refresh_families (subject, scope, client_id, expires_at, successor_key, credential)
                          SELECT $1, $2, $3, $4, $6, version FROM current RETURNING id)
          INSERT INTO warden_refresh_tokens (digest, family_id) SELECT $5, id FROM family RETURNING family_id AS id`,
-        [subject, scope, clientId, expiresAt, digest, successorKey, ...(credential === undefined ? [] : [credential, at()])])
+        [subject, scope, clientId, expiresAt, digest, successorKey,
+          ...(credential === undefined ? [] : [credential, at()])])
       return created?.id ?? null
     },
     async find (digest) {
@@ -98,7 +101,8 @@ export function sqlRefreshTokenStore (db: Database, now: () => number = Date.now
         const [token] = await tx.query<Presented>(PRESENTED + ' FOR UPDATE OF t, f', [digest])
         if (!live(token) || token.rotated_at !== null) return null
         await tx.query('UPDATE warden_refresh_tokens SET rotated_at = $2 WHERE digest = $1', [digest, at()])
-        await tx.query('INSERT INTO warden_refresh_tokens (digest, family_id) VALUES ($1, $2)', [nextDigest, token.family_id])
+        await tx.query('INSERT INTO warden_refresh_tokens (digest, family_id) VALUES ($1, $2)',
+          [nextDigest, token.family_id])
         return family(token)
       })
     },
@@ -112,7 +116,8 @@ export function sqlRefreshTokenStore (db: Database, now: () => number = Date.now
       const [row] = await db.query<{ id: string, subject: string }>(
         `UPDATE warden_refresh_families f
             SET revoked_at = COALESCE(f.revoked_at, $2), revoked_reason = COALESCE(f.revoked_reason, 'revoked')
-           FROM warden_refresh_tokens t WHERE t.digest = $1 AND t.family_id = f.id RETURNING f.id, f.subject`, [digest, at()])
+           FROM warden_refresh_tokens t WHERE t.digest = $1 AND t.family_id = f.id
+         RETURNING f.id, f.subject`, [digest, at()])
       return row === undefined ? null : { familyId: row.id, subject: row.subject }
     },
     revokeSubject: async (subject, reason, credential) => await revokeSubject(db, at(), subject, reason, credential),
@@ -130,7 +135,8 @@ export function sqlRefreshTokenStore (db: Database, now: () => number = Date.now
       const dayAgo = new Date(now() - DAY)
       await db.query(`DELETE FROM warden_credentials WHERE version = ${GONE} AND updated_at <= $1`, [dayAgo])
       return (await db.query(
-        'DELETE FROM warden_refresh_families WHERE expires_at <= $1 OR revoked_at <= $2 RETURNING id', [at(), dayAgo])).length
+        'DELETE FROM warden_refresh_families WHERE expires_at <= $1 OR revoked_at <= $2 RETURNING id',
+        [at(), dayAgo])).length
     }
   }
 }

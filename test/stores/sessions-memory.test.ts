@@ -7,17 +7,19 @@ refreshTokenStoreContract(t, async (_, now) => memoryRefreshTokenStore({ now }))
 t.test('bounded: when full, the unusable go first, then the oldest families', async (t) => {
   let clock = 0
   const store = memoryRefreshTokenStore({ max: 4, now: () => clock })
-  const expiring = await store.createFamily({ subject: 's', scope: '', clientId: 'app', expiresAt: new Date(10), digest: 'e1', successorKey: 'k' })
-  const oldest = await store.createFamily({ subject: 's', scope: '', clientId: 'app', expiresAt: new Date(1000), digest: 'a1', successorKey: 'k' })
-  await store.createFamily({ subject: 's', scope: '', clientId: 'app', expiresAt: new Date(1000), digest: 'b1', successorKey: 'k' })
+  const family = (digest: string, expiresAt: number) =>
+    ({ subject: 's', scope: '', clientId: 'app', expiresAt: new Date(expiresAt), digest, successorKey: 'k' })
+  const expiring = await store.createFamily(family('e1', 10))
+  const oldest = await store.createFamily(family('a1', 1000))
+  await store.createFamily(family('b1', 1000))
   await store.rotate('b1', 'b2')
   t.equal(store.size, 4)
   clock = 10
-  await store.createFamily({ subject: 's', scope: '', clientId: 'app', expiresAt: new Date(1000), digest: 'c1', successorKey: 'k' })
+  await store.createFamily(family('c1', 1000))
   t.equal(store.size, 4, 'never more digests than max')
   t.equal(await store.revokeFamily(expiring!, 'x'), false, 'the expired family went first')
   t.match(await store.find('a1'), { familyId: oldest }, 'the oldest live one stays while there is room')
-  await store.createFamily({ subject: 's', scope: '', clientId: 'app', expiresAt: new Date(1000), digest: 'd1', successorKey: 'k' })
+  await store.createFamily(family('d1', 1000))
   t.equal(await store.find('a1'), null, 'then the oldest family is dropped')
   t.match(await store.rotate('d1', 'd2'), { subject: 's' }, 'a rotation makes room too')
   t.equal(store.size, 3, 'by dropping the oldest family whole (b1 and b2)')
@@ -29,7 +31,9 @@ t.test('credential versions are forgotten a day after their last change, once th
   let clock = 0
   const store = memoryRefreshTokenStore({ now: () => clock })
   await store.revokeSubject('gone', 'deleted', null)
-  await store.createFamily({ subject: 'kept', scope: '', clientId: 'app', expiresAt: new Date(10 * 86_400_000), digest: 'k1', successorKey: 'k', credential: 2 })
+  await store.createFamily({
+    subject: 'kept', scope: '', clientId: 'app', expiresAt: new Date(10 * 86_400_000), digest: 'k1', successorKey: 'k', credential: 2
+  })
   clock = 86_400_000
   await store.purge()
   t.equal(await store.isCurrent('gone', 1), true, 'gone a day ago: no login of theirs is in flight')

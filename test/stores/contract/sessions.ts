@@ -6,7 +6,8 @@ import type { RefreshTokenStore, Revocation, SessionStore } from '../../../plugi
 import type { AccessTokens } from '../../../plugins/oauth2-bearer/index.js'
 
 /** A store under test, on the clock given; `purge` deletes what can no longer be used. */
-export type RefreshTokenStoreFactory = (t: Test, now: () => number) => Promise<RefreshTokenStore & { purge (): Promise<number> }>
+export type RefreshTokenStoreFactory =
+  (t: Test, now: () => number) => Promise<RefreshTokenStore & { purge (): Promise<number> }>
 
 const DAY = 86_400_000
 /** Instances racing for one token: each its own `Sessions` (its own one-at-a-time queue), one store. */
@@ -39,7 +40,8 @@ function instances (refreshTokens: RefreshTokenStore, now: () => number, reuseIn
     refreshTokens,
     revocations: { revoke: async (r) => { revoked.push(...r) }, isRevoked: () => false }
   }
-  const all = Array.from({ length: IN_FLIGHT }, () => createSessions(accessTokens, store, { refreshTokenTtl: 3600, reuseInterval, now }))
+  const all = Array.from({ length: IN_FLIGHT },
+    () => createSessions(accessTokens, store, { refreshTokenTtl: 3600, reuseInterval, now }))
   return { all, events: [], revoked }
 }
 
@@ -91,7 +93,8 @@ export function refreshTokenStoreContract (t: Test, open: RefreshTokenStoreFacto
   t.test(`${IN_FLIGHT} concurrent swaps of one token: exactly one succeeds`, async (t) => {
     const store = await open(t, now)
     await store.createFamily(family('s', 'c1'))
-    const swaps = await Promise.all(Array.from({ length: IN_FLIGHT }, async (_, i) => await store.rotate('c1', `c2-${i}`)))
+    const swaps = await Promise.all(
+      Array.from({ length: IN_FLIGHT }, async (_, i) => await store.rotate('c1', `c2-${i}`)))
     t.equal(count(swaps, (s) => s !== null), 1)
     const successors = await Promise.all(swaps.map(async (_, i) => await store.find(`c2-${i}`)))
     t.equal(count(successors, (s) => s !== null), 1, 'one successor stored')
