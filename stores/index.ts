@@ -98,6 +98,10 @@ export { openDatabase } from './sql/open-database.js'
 export { migrateWarden, applyMigrations, WARDEN_MIGRATIONS, type Migration } from './sql/migrations.js'
 export { sqlApiKeyStore, type ApiKeyStore, type StoredApiKey, type ApiKeyUse } from './sql/api-keys.js'
 export { sqlRefreshTokenStore } from './sql/refresh-tokens.js'
+export {
+  memorySessionStore, memoryRevocations, type MemorySessionStore, type MemoryRevocations
+} from './memory/sessions.js'
+export { memoryRefreshTokenStore, type MemoryRefreshTokenOptions } from './memory/refresh-tokens.js'
 export { sqlRevocationStore, type RevocationStore } from './sql/revocations.js'
 export { RevocationList, type RevocationListOptions, type RedisClient, type DependencyState } from './revocation-list.js'
 export { MAX_PENDING } from './redis/revocations.js'

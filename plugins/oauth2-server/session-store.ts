@@ -1,6 +1,6 @@
 /**
  * The storage of sessions, as `oauth2Server` asks for it: refresh-token families and revoked
- * token ids. `fastify-warden/stores` implements it in SQL (PGlite or PostgreSQL).
+ * token ids. `fastify-warden/stores` implements it in SQL (PGlite or PostgreSQL) and in memory.
  */
 
 /** A refresh-token family as the store keeps it: one login, every token of it as a digest. */
@@ -22,7 +22,10 @@ export interface PresentedToken extends RefreshFamily {
   successorKey: string | null
 }
 
-/** What presenting a refresh token led to. */
+/**
+ * What presenting a refresh token led to, as `sessions.ts` decides it from what the store
+ * reports: the store keeps the tokens, the library applies the rule.
+ */
 export type Rotation =
   | ({ outcome: 'rotated' } & RefreshFamily)
   /** Rotated already, within the reuse interval, into the successor given, which is still current: nothing changed. */
@@ -32,36 +35,52 @@ export type Rotation =
   | { outcome: 'invalid' }
 
 /**
- * Refresh-token families (one per login), keyed by SHA-256 digests of the tokens. The rules a
- * store applies, each in one atomic step:
- * - a token is used once: `rotate` marks it rotated and adds its successor, or finds it rotated;
- * - a rotated token presented again revokes its whole family (reuse), unless it was rotated at
- *   most `reuseInterval` ms ago into the very successor presented now, still unrotated (a retry:
- *   the client gets that successor again);
- * - a family is live until it expires or is revoked, and while its credential version is not
- *   older than the subject's current one (`revokeSubject` records a new one; `null` for a
- *   subject that is gone, which no version satisfies).
+ * Refresh-token families (one per login), keyed by SHA-256 digests of the tokens: the store
+ * never sees a token. It offers primitives, each one atomic step; the rule of reuse (a rotated
+ * token presented again revokes its family, RFC 9700 §4.14.2, unless it is a retry within the
+ * reuse interval) is the library's, built on them, so every store applies the same one.
+ *
+ * A family is live until it expires, is revoked, or its credential version is older than the
+ * subject's current one (`revokeSubject` records a new one; `null` for a subject that is gone,
+ * which no version satisfies). Times (`rotatedAt`, expiry) are read on the store's clock, `now`.
  */
 export interface RefreshTokenStore {
   /**
    * Start a family with its first token; returns the family id, or null (nothing stored) when
    * `credential` is older than the subject's current one, or the subject is gone.
    */
-  createFamily (family: { subject: string, scope: string, clientId: string, expiresAt: Date, digest: string, successorKey: string, credential?: number }): Promise<string | null>
+  createFamily (family: {
+    subject: string
+    scope: string
+    clientId: string
+    expiresAt: Date
+    digest: string
+    successorKey: string
+    credential?: number
+  }): Promise<string | null>
   /** The token's family while it is live (the token current or rotated), without changing anything; null otherwise. */
   find (digest: string): Promise<PresentedToken | null>
-  /** Swap `digest` for `nextDigest` in one transaction, or recognise a retry, or detect reuse and revoke the family. */
-  rotate (digest: string, nextDigest: string, reuseInterval: number): Promise<Rotation>
+  /**
+   * Compare and swap: while `digest` is its live family's current token, mark it rotated (now)
+   * and add `nextDigest` as the current one, in one atomic step, and return the family. Null,
+   * and nothing changed, when it is not: rotated already (by a concurrent call too), unknown,
+   * or its family is not live. Of any number of concurrent calls for one token, one succeeds.
+   */
+  rotate (digest: string, nextDigest: string): Promise<RefreshFamily | null>
+  /** Revoke a family, giving the reason; true when this call revoked it, false when it was already (or is unknown). */
+  revokeFamily (familyId: string, reason: string): Promise<boolean>
   /** Revoke the family of a token (RFC 7009); null for an unknown token. */
   revokeByToken (digest: string): Promise<{ familyId: string, subject: string } | null>
   /**
    * Revoke every live family of a subject (password change, deletion); returns their ids. With
    * `credential`, first record it as the subject's current version (`null`: the subject is gone)
-   * and revoke only the families of older ones, in the same transaction.
+   * and revoke only the families of older ones, in the same atomic step.
    */
   revokeSubject (subject: string, reason: string, credential?: number | null): Promise<string[]>
   /** Whether `credential` is not older than the subject's current version (true when none is recorded). */
   isCurrent (subject: string, credential: number): Promise<boolean>
+  /** The store's clock, ms since the epoch, that `rotatedAt` and expiry are read on. Default `Date.now`. */
+  now? (): number
 }
 
 /** Access tokens are revoked by their own id (`jti`) or by their session (`sid`, the refresh family). */

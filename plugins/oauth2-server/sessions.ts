@@ -2,7 +2,9 @@ import { createHash, createHmac, randomBytes } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import type { AccessTokens } from '../oauth2-bearer/index.js'
 import { securityEvent } from '../core/events.js'
-import type { PresentedToken, RefreshFamily, Revocation, SessionStore } from './session-store.js'
+import type {
+  PresentedToken, RefreshFamily, RefreshTokenStore, Revocation, Rotation, SessionStore
+} from './session-store.js'
 
 /** What the token endpoint answers on success (RFC 6749 §5.1). */
 export interface TokenResponse {
@@ -13,8 +15,14 @@ export interface TokenResponse {
   scope: string
 }
 
+/**
+ * The shape of a refresh token, owned here: the prefix, then 256 bits in base64url (43
+ * characters). The token endpoint's schema and `isRefreshToken` both read it from these.
+ */
 export const REFRESH_PREFIX = 'wdr_'
-const REFRESH_LENGTH = 47
+export const REFRESH_TOKEN_LENGTH = REFRESH_PREFIX.length + 43
+export const REFRESH_TOKEN_PATTERN = `^${REFRESH_PREFIX}[A-Za-z0-9_-]{43}$`
+const REFRESH_SHAPE = new RegExp(REFRESH_TOKEN_PATTERN)
 
 /** Refresh tokens are 256 random bits: a plain SHA-256 digest is what is stored. */
 const digest = (token: string): string => createHash('sha256').update(token).digest('base64url')
@@ -25,7 +33,7 @@ const newRefreshToken = (): string => REFRESH_PREFIX + randomBytes(32).toString(
  */
 const successorOf = (token: string, key: string | null): string =>
   key === null ? newRefreshToken() : REFRESH_PREFIX + createHmac('sha256', key).update(token).digest('base64url')
-export const isRefreshToken = (token: string): boolean => token.startsWith(REFRESH_PREFIX) && token.length === REFRESH_LENGTH
+export const isRefreshToken = (token: string): boolean => REFRESH_SHAPE.test(token)
 
 /** The grant a session starts with. */
 export interface SessionGrant { subject: string, scopes: readonly string[], clientId: string, claims?: Record<string, unknown>, credential?: number }
@@ -89,6 +97,42 @@ function answer (tokens: AccessTokens, subject: string, scopes: readonly string[
   return { access_token: access.token, token_type: 'Bearer', expires_in: access.expiresIn, ...(refreshToken === undefined ? {} : { refresh_token: refreshToken }), scope: scopes.join(' ') }
 }
 
+const familyOf = ({ familyId, subject, scope, clientId, credential }: RefreshFamily): RefreshFamily =>
+  ({ familyId, subject, scope, clientId, credential })
+
+/**
+ * Refresh-token reuse detection (RFC 9700 §4.14.2), the one rule every store gets: a token is
+ * used once, swapped for its successor by the store's compare-and-swap, so of any number of
+ * presentations at once (on any number of instances) one rotates it. Presented again, it was
+ * stolen or replayed and its whole family is revoked, unless within `reuseInterval` ms of its
+ * rotation its successor (derived from it, so the same for every retry) is still current: a
+ * client that never heard the answer retries, and gets that successor again.
+ */
+async function decideRotation (
+  store: RefreshTokenStore, presented: PresentedToken, current: string, successor: string, reuseInterval: number
+): Promise<Rotation> {
+  let token = presented
+  let rotatedAt = presented.rotatedAt
+  if (rotatedAt === null) {
+    const swapped = await store.rotate(current, successor)
+    if (swapped !== null) return { outcome: 'rotated', ...familyOf(swapped) }
+    // Rotated or revoked since it was read (another instance): judged on what that left.
+    const found = await store.find(current)
+    if (found === null || found.rotatedAt === null) return { outcome: 'invalid' }
+    token = found
+    rotatedAt = found.rotatedAt
+  }
+  const now = store.now?.() ?? Date.now()
+  if (reuseInterval > 0 && now - rotatedAt <= reuseInterval) {
+    const next = await store.find(successor)
+    const unrotated = next !== null && next.familyId === token.familyId && next.rotatedAt === null
+    if (unrotated) return { outcome: 'retried', ...familyOf(token) }
+  }
+  // Revoked once: of concurrent reuses of one family, one reports it.
+  if (!await store.revokeFamily(token.familyId, 'reuse')) return { outcome: 'invalid' }
+  return { outcome: 'reused', familyId: token.familyId, subject: token.subject }
+}
+
 /** A presented refresh token, turned into a successor (a retry: the same one again), or refused. */
 async function rotate (ctx: SessionContext, refreshToken: string, presented: PresentedToken, scopesFor: (family: RefreshFamily) => Promise<readonly string[] | undefined>, request: FastifyRequest): Promise<TokenResponse | undefined> {
   const { store } = ctx
@@ -98,7 +142,8 @@ async function rotate (ctx: SessionContext, refreshToken: string, presented: Pre
     return undefined
   }
   const next = successorOf(refreshToken, presented.successorKey)
-  const rotation = await store.refreshTokens.rotate(digest(refreshToken), digest(next), ctx.reuseInterval * 1000)
+  const rotation = await decideRotation(
+    store.refreshTokens, presented, digest(refreshToken), digest(next), ctx.reuseInterval * 1000)
   if (rotation.outcome === 'reused') {
     await store.revocations.revoke([ctx.sessionRevocation(rotation.familyId)])
     securityEvent(request, 'auth.refresh.reuse_detected', { subject: rotation.subject, session: rotation.familyId, reason: 'rotated refresh token presented again' }, 'refresh token reuse: the session is revoked')

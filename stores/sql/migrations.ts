@@ -13,15 +13,17 @@ export const GONE = '9223372036854775807'
 /**
  * The tables of fastify-warden's stores, all named `warden_…` so they sit beside an app's own
  * tables (its `users` among them) without a clash. A subject is text: a user id of any shape, or
- * a client id.
+ * a client id. One migration until a release: the next change after one is the next step.
  */
 export const WARDEN_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
-    name: 'sessions, revocations and API keys',
+    name: 'sessions, credential versions, revocations and API keys',
     sql: `
       -- One family per login; every refresh token of the family is kept (as a digest) so that
-      -- presenting an already-rotated one is recognised as reuse.
+      -- presenting an already-rotated one is recognised as reuse. credential: the version the
+      -- login checked; successor_key: what its successors are derived with (a retry within the
+      -- reuse interval gets the same successor).
       CREATE TABLE warden_refresh_families (
         id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
         subject text NOT NULL,
@@ -30,7 +32,9 @@ export const WARDEN_MIGRATIONS: readonly Migration[] = [
         created_at timestamptz NOT NULL DEFAULT now(),
         expires_at timestamptz NOT NULL,
         revoked_at timestamptz,
-        revoked_reason text
+        revoked_reason text,
+        credential bigint,
+        successor_key text
       );
       CREATE INDEX warden_refresh_families_subject ON warden_refresh_families (subject);
       CREATE INDEX warden_refresh_families_expires ON warden_refresh_families (expires_at);
@@ -43,14 +47,27 @@ export const WARDEN_MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX warden_refresh_tokens_family ON warden_refresh_tokens (family_id);
 
-      -- Revoked access-token ids (jti) and sessions (sid), kept until no token naming them can be valid.
+      -- The current credential version of each subject that has one: a session is started only
+      -- for a login that checked it. ${GONE} marks a subject that is gone (no version reaches it).
+      CREATE TABLE warden_credentials (
+        subject text PRIMARY KEY,
+        version bigint NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+
+      -- Revoked access-token ids (jti) and sessions (sid), kept until no token naming them can be
+      -- valid. added: the transaction that added (or last extended) a revocation, so each instance
+      -- rereads only the rows added since its last read (stores/sql/revocations.ts says why not a
+      -- sequence).
       CREATE TABLE warden_revocations (
         kind text NOT NULL CHECK (kind IN ('jti', 'sid')),
         id text NOT NULL,
         expires_at timestamptz NOT NULL,
+        added xid8 NOT NULL DEFAULT pg_current_xact_id(),
         PRIMARY KEY (kind, id)
       );
       CREATE INDEX warden_revocations_expires ON warden_revocations (expires_at);
+      CREATE INDEX warden_revocations_added ON warden_revocations (added, kind, id);
 
       -- API keys as HMAC digests (never the keys), looked up by their public prefix.
       CREATE TABLE warden_api_keys (
@@ -67,33 +84,6 @@ export const WARDEN_MIGRATIONS: readonly Migration[] = [
         request_count bigint NOT NULL DEFAULT 0
       );
       CREATE INDEX warden_api_keys_subject ON warden_api_keys (subject);
-    `
-  },
-  {
-    version: 2,
-    name: 'credential versions and retried refreshes',
-    sql: `
-      -- The current credential version of each subject that has one: a session is started only
-      -- for a login that checked it. ${GONE} marks a subject that is gone (no version reaches it).
-      CREATE TABLE warden_credentials (
-        subject text PRIMARY KEY,
-        version bigint NOT NULL,
-        updated_at timestamptz NOT NULL DEFAULT now()
-      );
-      -- The credential version a family's login checked, and the key its successors are derived
-      -- with (a retry within the reuse interval gets the same successor).
-      ALTER TABLE warden_refresh_families ADD COLUMN credential bigint;
-      ALTER TABLE warden_refresh_families ADD COLUMN successor_key text;
-    `
-  },
-  {
-    version: 3,
-    name: 'incremental revocation reads',
-    sql: `
-      -- The transaction that added (or last extended) a revocation: each instance rereads only
-      -- the rows added since its last read (stores/revocations.ts says why not a sequence).
-      ALTER TABLE warden_revocations ADD COLUMN added xid8 NOT NULL DEFAULT pg_current_xact_id();
-      CREATE INDEX warden_revocations_added ON warden_revocations (added, kind, id);
     `
   }
 ]

@@ -1,4 +1,4 @@
-import type { RefreshFamily, RefreshTokenStore, Rotation } from '../../plugins/oauth2-server/session-store.js'
+import type { RefreshFamily, RefreshTokenStore } from '../../plugins/oauth2-server/session-store.js'
 import type { Database, Queryable } from './database.js'
 import { GONE } from './migrations.js'
 
@@ -16,44 +16,58 @@ interface Presented {
   stale: boolean
 }
 
-const family = (row: Presented): RefreshFamily =>
-  ({ familyId: row.family_id, subject: row.subject, scope: row.scope, clientId: row.client_id, credential: row.credential === null ? null : Number(row.credential) })
+const family = (row: Presented): RefreshFamily => ({
+  familyId: row.family_id,
+  subject: row.subject,
+  scope: row.scope,
+  clientId: row.client_id,
+  credential: row.credential === null ? null : Number(row.credential)
+})
 
 // A family without a credential version is stale only once its subject is gone.
-const PRESENTED = `SELECT t.family_id, t.rotated_at, f.subject, f.scope, f.client_id, f.expires_at, f.revoked_at, f.credential::float8 AS credential, f.successor_key,
+const PRESENTED = `SELECT t.family_id, t.rotated_at, f.subject, f.scope, f.client_id, f.expires_at, f.revoked_at,
+                          f.credential::float8 AS credential, f.successor_key,
                           COALESCE(c.version > COALESCE(f.credential, ${GONE} - 1), false) AS stale
                      FROM warden_refresh_tokens t JOIN warden_refresh_families f ON f.id = t.family_id
                      LEFT JOIN warden_credentials c ON c.subject = f.subject
                     WHERE t.digest = $1`
 
-const REVOKE_FAMILY = 'UPDATE warden_refresh_families SET revoked_at = now(), revoked_reason = $2 WHERE id = $1 AND revoked_at IS NULL'
+const DAY = 86_400_000
 
-/** Rotation inside its transaction, the presented token's row and family locked. */
-async function rotateLocked (tx: Queryable, token: Presented | undefined, digest: string, nextDigest: string, reuseInterval: number, at: number): Promise<Rotation> {
-  if (token === undefined || token.revoked_at !== null || new Date(token.expires_at).getTime() <= at) return { outcome: 'invalid' }
-  if (token.stale) {
-    await tx.query(REVOKE_FAMILY, [token.family_id, 'credential changed'])
-    return { outcome: 'invalid' }
-  }
-  if (token.rotated_at !== null) {
-    if (at - new Date(token.rotated_at).getTime() <= reuseInterval) {
-      // A retry: the successor presented is this token's own (derived from it), and still current.
-      const [successor] = await tx.query<{ rotated_at: Date | null }>('SELECT rotated_at FROM warden_refresh_tokens WHERE digest = $1 AND family_id = $2', [nextDigest, token.family_id])
-      if (successor !== undefined && successor.rotated_at === null) return { outcome: 'retried', ...family(token) }
-    }
-    await tx.query(REVOKE_FAMILY, [token.family_id, 'reuse'])
-    return { outcome: 'reused', familyId: token.family_id, subject: token.subject }
-  }
-  await tx.query('UPDATE warden_refresh_tokens SET rotated_at = $2 WHERE digest = $1', [digest, new Date(at)])
-  await tx.query('INSERT INTO warden_refresh_tokens (digest, family_id) VALUES ($1, $2)', [nextDigest, token.family_id])
-  return { outcome: 'rotated', ...family(token) }
+/**
+ * Revoke the live families of a subject; with `credential`, record it first as the subject's
+ * current version (`null`: gone) and revoke only older families, in one transaction.
+ */
+async function revokeSubject (
+  db: Database, at: Date, subject: string, reason: string, credential?: number | null
+): Promise<string[]> {
+  const revoke = async (q: Queryable, older: string | null): Promise<string[]> => (await q.query<{ id: string }>(
+    `UPDATE warden_refresh_families SET revoked_at = $4, revoked_reason = $2
+      WHERE subject = $1 AND revoked_at IS NULL AND expires_at > $4
+        AND ($3::bigint IS NULL OR credential IS NULL OR credential < $3)
+      RETURNING id`, [subject, reason, older, at])).map((r) => r.id)
+  if (credential === undefined) return await revoke(db, null)
+  const version = credential === null ? GONE : String(credential)
+  return await db.transaction(async (tx) => {
+    // The subject's row first: a login creating a family waits for it, or is waited for.
+    await tx.query(
+      `INSERT INTO warden_credentials (subject, version, updated_at) VALUES ($1, $2, $3) ON CONFLICT (subject)
+         DO UPDATE SET version = GREATEST(warden_credentials.version, EXCLUDED.version), updated_at = $3`,
+      [subject, version, at])
+    return await revoke(tx, version)
+  })
 }
 
-/** Refresh-token families in SQL (PGlite or PostgreSQL), for `oauth2Server`'s `sessions.refreshTokens`. */
+/**
+ * Refresh-token families in SQL (PGlite or PostgreSQL), for `oauth2Server`'s `sessions.refreshTokens`.
+ * Every time it keeps or compares (rotation, revocation, expiry, purge) is on its clock, `now`.
+ */
 export function sqlRefreshTokenStore (db: Database, now: () => number = Date.now): RefreshTokenStore & { purge (): Promise<number> } {
   const live = (row: Presented | undefined): row is Presented =>
     row !== undefined && row.revoked_at === null && !row.stale && new Date(row.expires_at).getTime() > now()
+  const at = (): Date => new Date(now())
   return {
+    now,
     async createFamily ({ subject, scope, clientId, expiresAt, digest, successorKey, credential }) {
       // One statement, so one round trip and no transaction held open across awaits (PGlite runs
       // one at a time: every other query of the app would wait for it). With a credential version,
@@ -62,57 +76,67 @@ export function sqlRefreshTokenStore (db: Database, now: () => number = Date.now
       // comes first and nothing is created, or the family exists when the change revokes it.
       const current = credential === undefined
         ? 'SELECT $1::text AS subject, NULL::bigint AS version'
-        : `INSERT INTO warden_credentials (subject, version) VALUES ($1, $7) ON CONFLICT (subject)
-             DO UPDATE SET version = EXCLUDED.version WHERE warden_credentials.version <= EXCLUDED.version RETURNING subject, version`
+        : `INSERT INTO warden_credentials (subject, version, updated_at) VALUES ($1, $7, $8) ON CONFLICT (subject)
+             DO UPDATE SET version = EXCLUDED.version WHERE warden_credentials.version <= EXCLUDED.version
+             RETURNING subject, version`
       const [created] = await db.query<{ id: string }>(
         `WITH current AS (${current}),
               family AS (INSERT INTO warden_refresh_families (subject, scope, client_id, expires_at, successor_key, credential)
                          SELECT $1, $2, $3, $4, $6, version FROM current RETURNING id)
          INSERT INTO warden_refresh_tokens (digest, family_id) SELECT $5, id FROM family RETURNING family_id AS id`,
-        [subject, scope, clientId, expiresAt, digest, successorKey, ...(credential === undefined ? [] : [credential])])
+        [subject, scope, clientId, expiresAt, digest, successorKey,
+          ...(credential === undefined ? [] : [credential, at()])])
       return created?.id ?? null
     },
     async find (digest) {
       const [row] = await db.query<Presented>(PRESENTED, [digest])
-      return live(row) ? { ...family(row), rotatedAt: row.rotated_at === null ? null : new Date(row.rotated_at).getTime(), successorKey: row.successor_key } : null
+      if (!live(row)) return null
+      const rotatedAt = row.rotated_at === null ? null : new Date(row.rotated_at).getTime()
+      return { ...family(row), rotatedAt, successorKey: row.successor_key }
     },
-    async rotate (digest, nextDigest, reuseInterval) {
-      return await db.transaction(async (tx): Promise<Rotation> => {
-        // The row locks make two concurrent uses of one token serialise: the second sees it rotated.
+    async rotate (digest, nextDigest) {
+      // A transaction, its rows locked: of concurrent swaps of one token, the second waits for
+      // the first and then reads the token rotated; a revocation of the family waits too.
+      return await db.transaction(async (tx) => {
         const [token] = await tx.query<Presented>(PRESENTED + ' FOR UPDATE OF t, f', [digest])
-        return await rotateLocked(tx, token, digest, nextDigest, reuseInterval, now())
+        if (!live(token) || token.rotated_at !== null) return null
+        await tx.query('UPDATE warden_refresh_tokens SET rotated_at = $2 WHERE digest = $1', [digest, at()])
+        await tx.query('INSERT INTO warden_refresh_tokens (digest, family_id) VALUES ($1, $2)',
+          [nextDigest, token.family_id])
+        return family(token)
       })
+    },
+    async revokeFamily (familyId, reason) {
+      const revoked = await db.query(
+        `UPDATE warden_refresh_families SET revoked_at = $3, revoked_reason = $2
+          WHERE id = $1 AND revoked_at IS NULL RETURNING id`, [familyId, reason, at()])
+      return revoked.length > 0
     },
     async revokeByToken (digest) {
       const [row] = await db.query<{ id: string, subject: string }>(
-        `UPDATE warden_refresh_families f SET revoked_at = COALESCE(f.revoked_at, now()), revoked_reason = COALESCE(f.revoked_reason, 'revoked')
-           FROM warden_refresh_tokens t WHERE t.digest = $1 AND t.family_id = f.id RETURNING f.id, f.subject`, [digest])
+        `UPDATE warden_refresh_families f
+            SET revoked_at = COALESCE(f.revoked_at, $2), revoked_reason = COALESCE(f.revoked_reason, 'revoked')
+           FROM warden_refresh_tokens t WHERE t.digest = $1 AND t.family_id = f.id
+         RETURNING f.id, f.subject`, [digest, at()])
       return row === undefined ? null : { familyId: row.id, subject: row.subject }
     },
-    async revokeSubject (subject, reason, credential) {
-      const revoke = async (q: Queryable, older: string | null): Promise<string[]> => (await q.query<{ id: string }>(
-        `UPDATE warden_refresh_families SET revoked_at = now(), revoked_reason = $2
-          WHERE subject = $1 AND revoked_at IS NULL AND expires_at > now() AND ($3::bigint IS NULL OR credential IS NULL OR credential < $3)
-          RETURNING id`, [subject, reason, older])).map((r) => r.id)
-      if (credential === undefined) return await revoke(db, null)
-      const version = credential === null ? GONE : String(credential)
-      return await db.transaction(async (tx) => {
-        // The subject's row first: a login creating a family waits for it, or is waited for.
-        await tx.query(
-          `INSERT INTO warden_credentials (subject, version) VALUES ($1, $2) ON CONFLICT (subject)
-             DO UPDATE SET version = GREATEST(warden_credentials.version, EXCLUDED.version), updated_at = now()`, [subject, version])
-        return await revoke(tx, version)
-      })
-    },
+    revokeSubject: async (subject, reason, credential) => await revokeSubject(db, at(), subject, reason, credential),
     async isCurrent (subject, credential) {
-      const [row] = await db.query<{ current: boolean }>('SELECT version <= $2 AS current FROM warden_credentials WHERE subject = $1', [subject, credential])
+      const [row] = await db.query<{ current: boolean }>(
+        'SELECT version <= $2 AS current FROM warden_credentials WHERE subject = $1', [subject, credential])
       return row?.current ?? true
     },
-    /** Delete families (and their tokens) that can no longer be used, and subjects gone for a day (no login of theirs is still in flight). */
+    /**
+     * Delete families (and their tokens) that can no longer be used, and subjects gone for a day
+     * (no login of theirs is still in flight). A family revoked today stays: its tokens presented
+     * again are still recognised.
+     */
     async purge () {
-      await db.query(`DELETE FROM warden_credentials WHERE version = ${GONE} AND updated_at <= now() - interval '1 day'`)
+      const dayAgo = new Date(now() - DAY)
+      await db.query(`DELETE FROM warden_credentials WHERE version = ${GONE} AND updated_at <= $1`, [dayAgo])
       return (await db.query(
-        "DELETE FROM warden_refresh_families WHERE expires_at <= now() OR revoked_at <= now() - interval '1 day' RETURNING id")).length
+        'DELETE FROM warden_refresh_families WHERE expires_at <= $1 OR revoked_at <= $2 RETURNING id',
+        [at(), dayAgo])).length
     }
   }
 }

@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { FastifyRequest } from 'fastify'
-import { createSessions, isRefreshToken, serialised } from '../../plugins/oauth2-server/sessions.js'
-import type { PresentedToken, Revocation, Rotation, SessionStore } from '../../plugins/oauth2-server/session-store.js'
+import { createSessions, isRefreshToken, serialised, REFRESH_TOKEN_LENGTH, REFRESH_TOKEN_PATTERN } from '../../plugins/oauth2-server/sessions.js'
+import type { PresentedToken, Revocation, SessionStore } from '../../plugins/oauth2-server/session-store.js'
 import type { AccessTokens } from '../../plugins/oauth2-bearer/index.js'
 import type { WardenClaims } from '../../plugins/index.js'
 
@@ -37,20 +37,37 @@ function accessTokens (): AccessTokens & { verified: string[] } {
 
 interface Call { method: string, args: unknown[] }
 
-/** A store that answers as scripted and records every call. */
-function scriptedStore (script: { rotation?: Rotation, revoked?: boolean, family?: { familyId: string, subject: string } | null, familyId?: string | null } = {}): SessionStore & { calls: Call[], revocations: SessionStore['revocations'] & { list: Revocation[] } } {
+interface Script {
+  /** What `rotate` (the compare-and-swap) answers: the family, or null when the token was not current. */
+  rotated?: PresentedToken | null
+  /** What `find` answers for a digest (after a failed swap, or for a successor). */
+  find?: (digest: string) => PresentedToken | null
+  /** What `revokeFamily` answers: whether this call revoked it. */
+  revokedFamily?: boolean
+  revoked?: boolean
+  family?: { familyId: string, subject: string } | null
+  familyId?: string | null
+}
+
+/** A store that answers as scripted and records every call; its clock is NOW. */
+function scriptedStore (script: Script = {}): SessionStore & { calls: Call[], revocations: SessionStore['revocations'] & { list: Revocation[] } } {
   const calls: Call[] = []
   const list: Revocation[] = []
-  const record = <T>(method: string, answer: T) => async (...args: unknown[]): Promise<T> => { calls.push({ method, args }); return answer }
+  const record = <T>(method: string, answer: (first: string) => T) => async (...args: unknown[]): Promise<T> => {
+    calls.push({ method, args })
+    return answer(args[0] as string)
+  }
   return {
     calls,
     refreshTokens: {
-      createFamily: record('createFamily', script.familyId === undefined ? 'fam-1' : script.familyId),
-      find: record('find', FAMILY),
-      rotate: record('rotate', script.rotation ?? { outcome: 'rotated', ...FAMILY }),
-      revokeByToken: record('revokeByToken', script.family === undefined ? { familyId: 'fam-1', subject: 'u-ada' } : script.family),
-      revokeSubject: record('revokeSubject', ['fam-1', 'fam-2']),
-      isCurrent: record('isCurrent', false)
+      createFamily: record('createFamily', () => script.familyId === undefined ? 'fam-1' : script.familyId),
+      find: record('find', (digest) => script.find === undefined ? FAMILY : script.find(digest)),
+      rotate: record('rotate', () => script.rotated === undefined ? FAMILY : script.rotated),
+      revokeFamily: record('revokeFamily', () => script.revokedFamily ?? true),
+      revokeByToken: record('revokeByToken', () => script.family === undefined ? { familyId: 'fam-1', subject: 'u-ada' } : script.family),
+      revokeSubject: record('revokeSubject', () => ['fam-1', 'fam-2']),
+      isCurrent: record('isCurrent', () => false),
+      now: () => NOW
     },
     revocations: {
       list,
@@ -79,6 +96,9 @@ t.test('the refresh-token format: the prefix and the exact length, both', async 
   t.notOk(isRefreshToken('wdn_' + 'a'.repeat(43)), 'another prefix')
   t.notOk(isRefreshToken(REFRESH + 'a'), 'one character more')
   t.notOk(isRefreshToken(REFRESH.slice(0, -1)), 'one less')
+  t.notOk(isRefreshToken('wdr_' + '+'.repeat(43)), 'a character outside base64url')
+  t.equal(REFRESH_TOKEN_PATTERN, '^wdr_[A-Za-z0-9_-]{43}$', 'the pattern the token endpoint documents')
+  t.equal(REFRESH_TOKEN_LENGTH, REFRESH.length)
   const store = scriptedStore()
   const { sessions } = sessionsOn(store)
   t.equal(await sessions.find('wdn_' + 'a'.repeat(43)), null)
@@ -121,12 +141,17 @@ t.test('refresh: rotation signs the scopes asked in the same session; a retry is
   t.match(claimsOf(rotated!.access_token), { sub: 'u-ada', client_id: 'web', sid: 'fam-1' })
   const [rotate] = store.calls
   t.equal(rotate.method, 'rotate')
-  t.equal(rotate.args[2], 30_000, 'the reuse interval, in ms')
+  t.equal(rotate.args.length, 2, 'a compare-and-swap of the digest for its successor\'s')
+  t.not(rotate.args[0], REFRESH, 'digests only: the store never sees a token')
   t.same(req.events, [{ level: 'info', event: 'auth.token.refreshed', ip: '192.0.2.1', subject: 'u-ada', session: 'fam-1' }])
 
-  const again = await sessionsOn(scriptedStore({ rotation: { outcome: 'retried', ...FAMILY } }), 30).sessions.refresh(REFRESH, FAMILY, scopes, req)
+  // Presented again 30 s after its rotation (the interval, in ms on the store's clock), its successor still current.
+  const successor = rotate.args[1]
+  const retry = scriptedStore({ find: (digest) => digest === successor ? FAMILY : null })
+  const again = await sessionsOn(retry, 30).sessions.refresh(REFRESH, { ...FAMILY, rotatedAt: NOW - 30_000 }, scopes, req)
   t.equal(again!.refresh_token, rotated!.refresh_token, 'a retry is given the same successor (derived from the family key)')
   t.match(req.events[1], { event: 'auth.token.refreshed', retry: true })
+  t.same(retry.calls.map((c) => c.method), ['find'], 'nothing changed in the store')
 
   const keyless = sessionsOn(scriptedStore()).sessions
   const one = await keyless.refresh(REFRESH, { ...FAMILY, successorKey: null }, scopes, req)
@@ -136,16 +161,29 @@ t.test('refresh: rotation signs the scopes asked in the same session; a retry is
 })
 
 t.test('refresh: reuse revokes the session for as long as its access tokens live, and says so at warn', async (t) => {
-  const store = scriptedStore({ rotation: { outcome: 'reused', familyId: 'fam-1', subject: 'u-ada' } })
+  const store = scriptedStore({ find: () => null })
   const req = request()
-  t.equal(await sessionsOn(store).sessions.refresh(REFRESH, FAMILY, scopes, req), undefined)
+  t.equal(await sessionsOn(store, 30).sessions.refresh(REFRESH, { ...FAMILY, rotatedAt: NOW - 30_001 }, scopes, req), undefined)
+  t.same(store.calls.map((c) => [c.method, c.args[1]]), [['revokeFamily', 'reuse']], 'past the interval: no retry looked for')
   t.same(store.revocations.list, [{ kind: 'sid', id: 'fam-1', expiresAt: NOW / 1000 + EXPIRES_IN + 60 }])
   t.same(req.events, [{ level: 'warn', event: 'auth.refresh.reuse_detected', ip: '192.0.2.1', subject: 'u-ada', session: 'fam-1', reason: 'rotated refresh token presented again', msg: 'refresh token reuse: the session is revoked' }])
 
-  const invalid = scriptedStore({ rotation: { outcome: 'invalid' } })
+  const moved = scriptedStore({ find: () => ({ ...FAMILY, rotatedAt: NOW }) })
+  t.equal(await sessionsOn(moved, 30).sessions.refresh(REFRESH, { ...FAMILY, rotatedAt: NOW }, scopes, req), undefined)
+  t.same(moved.calls.map((c) => c.method), ['find', 'revokeFamily'], 'within the interval, a successor rotated already is reuse too')
+
+  const raced = scriptedStore({ rotated: null, find: () => ({ ...FAMILY, rotatedAt: NOW }) })
+  t.equal(await sessionsOn(raced).sessions.refresh(REFRESH, FAMILY, scopes, req), undefined)
+  t.same(raced.calls.map((c) => c.method), ['rotate', 'find', 'revokeFamily'], 'rotated meanwhile (another instance): read again, and reuse')
+  t.equal(req.events.length, 3)
+
+  const invalid = scriptedStore({ rotated: null, find: () => null })
   t.equal(await sessionsOn(invalid).sessions.refresh(REFRESH, FAMILY, scopes, req), undefined)
   t.same(invalid.revocations.list, [], 'an invalid token revokes nothing')
-  t.equal(req.events.length, 1)
+  const once = scriptedStore({ revokedFamily: false })
+  t.equal(await sessionsOn(once).sessions.refresh(REFRESH, { ...FAMILY, rotatedAt: NOW }, scopes, req), undefined)
+  t.same(once.revocations.list, [], 'a family another reuse revoked first: reported by that one only')
+  t.equal(req.events.length, 3)
 })
 
 t.test("refresh: a session revoked by its sid, on a store that leaves its family alone, refreshes no more and the family is revoked", async (t) => {

@@ -1,60 +1,17 @@
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import { redisSkip, REDIS_URL } from '../helpers/services.js'
-import { DEFAULT_LOCKOUT, memoryLoginAttempts, type AttemptPolicy, type LoginAttempts } from '../../plugins/index.js'
+import { memoryLoginAttempts } from '../../plugins/index.js'
 import { redisLoginAttempts, type LockoutRedis } from '../../stores/index.js'
-
-// One contract, every store: the rule is the library's (plugins/oauth2-server/lockout.ts), each
-// store applies it atomically. `advance` moves the store's clock (memory) or waits (Redis, whose
-// clock is the server's).
-const POLICY: AttemptPolicy = { threshold: 2, baseDelay: 1000, maxDelay: 8000, memory: 60_000 }
-
-async function contract (t: Test, attempts: LoginAttempts, advance: (ms: number) => Promise<void>): Promise<void> {
-  const k = randomUUID()
-  t.equal(await attempts.lockedFor(k), 0)
-  t.same(await attempts.reserve(k, POLICY), { granted: true, lock: 0 }, 'under the threshold: granted, no lock should it fail')
-  t.same(await attempts.reserve(k, POLICY), { granted: true, lock: 1 }, 'the attempt that reaches the threshold locks at once')
-  t.equal(await attempts.lockedFor(k), 1)
-  t.same(await attempts.reserve(k, POLICY), { granted: false, retryAfter: 1 }, 'locked: nothing reserved')
-  await attempts.release(k, POLICY)
-  t.equal(await attempts.lockedFor(k), 0, 'the reservation given back takes the count below the threshold: the lock goes with it')
-  t.same(await attempts.reserve(k, POLICY), { granted: true, lock: 1 })
-  await attempts.reset(k)
-  t.equal(await attempts.lockedFor(k), 0, 'reset forgets the failures and the lock')
-  t.same(await attempts.reserve(k, POLICY), { granted: true, lock: 0 })
-  await attempts.release(k, POLICY)
-  t.same(await attempts.reserve(k, POLICY), { granted: true, lock: 0 }, 'a count given back to nothing starts again from nothing')
-  t.same(await attempts.reserve(k, POLICY), { granted: true, lock: 1 })
-
-  await advance(1100)
-  t.equal(await attempts.lockedFor(k), 0, 'the lock ends')
-  t.same(await attempts.reserve(k, POLICY), { granted: true, lock: 2 }, 'one more attempt after it, and the next lock is twice as long')
-  await attempts.release(k, POLICY)
-  t.equal(await attempts.lockedFor(k), 2, 'given back at the threshold, the count still locks: the lock stays')
-
-  const other = randomUUID()
-  t.equal(await attempts.lockedFor(other), 0, 'keys are apart')
-  await attempts.release(other, POLICY)
-  t.same(await attempts.reserve(other, POLICY), { granted: true, lock: 0 }, 'releasing what was never reserved changes nothing')
-
-  const race = randomUUID()
-  const many = await Promise.all(Array.from({ length: 12 }, async () => await attempts.reserve(race, { ...DEFAULT_LOCKOUT, threshold: 5 })))
-  t.equal(many.filter((r) => r.granted).length, 5, '12 reservations at once: exactly the threshold granted')
-  t.ok(many.filter((r) => !r.granted).every((r) => !r.granted && r.retryAfter === 30), 'the rest refused for the first lock (30 s)')
-}
-
-t.test('memory: the contract', async (t) => {
-  let now = Date.now()
-  await contract(t, memoryLoginAttempts({ now: () => now }), async (ms) => { now += ms })
-})
+import { loginAttemptsContract, POLICY } from './contract/login-attempts.js'
 
 t.test('Redis: the contract, shared by every instance', { skip: await redisSkip() }, async (t) => {
   const redis = new Redis(REDIS_URL)
   t.teardown(() => redis.disconnect())
   const namespace = `test-${randomUUID()}`
-  await contract(t, redisLoginAttempts(redis, { namespace }), async (ms) => { await sleep(ms) })
+  await loginAttemptsContract(t, redisLoginAttempts(redis, { namespace }), async (ms) => { await sleep(ms) })
   const one = redisLoginAttempts(redis, { namespace })
   const two = redisLoginAttempts(redis, { namespace })
   await one.reserve('shared', { ...POLICY, threshold: 1 })
@@ -65,32 +22,6 @@ t.test('Redis: the contract, shared by every instance', { skip: await redisSkip(
   await redisLoginAttempts(redis).reserve(plain, POLICY)
   t.equal(await redis.exists(`fastify-warden:login:{${plain}}`), 1, 'the default namespace is fastify-warden')
   await redis.del(`fastify-warden:login:{${plain}}`)
-})
-
-t.test('memory: failures are forgotten `memory` after the last one, never while locked; the bound drops the oldest key', async (t) => {
-  let now = 0
-  const attempts = memoryLoginAttempts({ now: () => now, max: 2 })
-  const quick: AttemptPolicy = { threshold: 2, baseDelay: 5000, maxDelay: 5000, memory: 1000 }
-  await attempts.reserve('u', quick)
-  now += 1000
-  t.match(await attempts.reserve('u', quick), { granted: true, lock: 5 }, 'a failure exactly `memory` later still counts')
-  now += 2000
-  t.match(await attempts.reserve('u', quick), { granted: false }, 'a lock longer than the memory is kept for its whole length')
-  now += 3001
-  t.match(await attempts.reserve('u', quick), { granted: true, lock: 0 }, 'forgotten once both are over')
-
-  // A key's presence shows in its next reservation: a kept key's second failure locks (threshold 2).
-  const twice: AttemptPolicy = { ...POLICY, threshold: 2, baseDelay: 30_000, maxDelay: 30_000 }
-  const full = memoryLoginAttempts({ now: () => now, max: 2 })
-  await full.reserve('a', twice)
-  await full.reserve('b', twice)
-  await full.reserve('c', twice)
-  t.match(await full.reserve('a', twice), { granted: true, lock: 0 }, 'a third key drops the first: it counts from nothing again')
-  const touched = memoryLoginAttempts({ now: () => now, max: 2 })
-  await touched.reserve('a', twice)
-  await touched.reserve('b', twice)
-  await touched.reserve('b', twice)
-  t.match(await touched.reserve('a', twice), { granted: true, lock: 30 }, 'touching a key already held drops nothing')
 })
 
 t.test('redisLoginAttempts: its options are checked, naming them', async (t) => {

@@ -1,0 +1,182 @@
+import { randomUUID } from 'node:crypto'
+import type { PresentedToken, RefreshFamily, RefreshTokenStore } from '../../plugins/oauth2-server/session-store.js'
+
+export interface MemoryRefreshTokenOptions {
+  /**
+   * Most token digests held (every token of a family is kept, so reuse of a rotated one is
+   * recognised). When full, what can no longer be used is purged first, then the oldest families
+   * are dropped: their sessions end. Default 100 000.
+   */
+  max?: number
+  /** Clock in ms since the epoch, for rotation times, expiry and purges. Default `Date.now`. */
+  now?: () => number
+}
+
+interface Family extends RefreshFamily {
+  expiresAt: number
+  revokedAt: number | null
+  revokedReason: string | null
+  successorKey: string
+  digests: string[]
+}
+
+interface Token { familyId: string, rotatedAt: number | null }
+
+/** The credential version of a subject that is gone: greater than any a login can report. */
+const GONE = Number.POSITIVE_INFINITY
+const DAY = 86_400_000
+
+/** Bookkeeping of one store: what `RefreshTokenStore` exposes is in `memoryRefreshTokenStore`. */
+class Families {
+  readonly byId = new Map<string, Family>()
+  readonly tokens = new Map<string, Token>()
+  readonly bySubject = new Map<string, Set<string>>()
+  readonly credentials = new Map<string, { version: number, updatedAt: number }>()
+
+  constructor (readonly max: number, readonly now: () => number) {}
+
+  // A family without a credential version is stale only once its subject is gone.
+  stale (f: Family): boolean {
+    const current = this.credentials.get(f.subject)
+    return current !== undefined && current.version > (f.credential ?? Number.MAX_VALUE)
+  }
+
+  live (f: Family | undefined): f is Family {
+    return f !== undefined && f.revokedAt === null && !this.stale(f) && f.expiresAt > this.now()
+  }
+
+  familyOf (digest: string): [Token, Family] | undefined {
+    const token = this.tokens.get(digest)
+    const family = token === undefined ? undefined : this.byId.get(token.familyId)
+    return token === undefined || family === undefined ? undefined : [token, family]
+  }
+
+  add (family: Family, digest: string): void {
+    this.byId.set(family.familyId, family)
+    this.tokens.set(digest, { familyId: family.familyId, rotatedAt: null })
+    family.digests.push(digest)
+    const subjects = this.bySubject.get(family.subject) ?? new Set()
+    this.bySubject.set(family.subject, subjects.add(family.familyId))
+  }
+
+  drop (family: Family): void {
+    this.byId.delete(family.familyId)
+    for (const digest of family.digests) this.tokens.delete(digest)
+    const subjects = this.bySubject.get(family.subject)
+    subjects?.delete(family.familyId)
+    if (subjects?.size === 0) this.bySubject.delete(family.subject)
+  }
+
+  /** Room for `more` digests: the unusable purged first, then the oldest families but `keep`. */
+  makeRoom (more: number, keep?: string): void {
+    if (this.tokens.size + more <= this.max) return
+    this.purge()
+    for (const family of this.byId.values()) {
+      if (this.tokens.size + more <= this.max) return
+      if (family.familyId !== keep) this.drop(family)
+    }
+  }
+
+  purge (): number {
+    const now = this.now()
+    let purged = 0
+    for (const family of this.byId.values()) {
+      if (family.expiresAt <= now || (family.revokedAt !== null && family.revokedAt <= now - DAY)) {
+        this.drop(family)
+        purged++
+      }
+    }
+    // A version is kept while its subject has families, and a day after its last change: no
+    // login that checked an older one is still in flight.
+    for (const [subject, { updatedAt }] of this.credentials) {
+      if (updatedAt <= now - DAY && !this.bySubject.has(subject)) this.credentials.delete(subject)
+    }
+    return purged
+  }
+}
+
+/**
+ * Refresh-token families in memory, for tests and small apps of one instance: sessions end when
+ * the process does. Tokens are kept as the digests the library gives, never in the clear. Every
+ * method runs to its end without yielding, so each is one atomic step.
+ */
+export function memoryRefreshTokenStore (options: MemoryRefreshTokenOptions = {}):
+RefreshTokenStore & { now (): number, purge (): Promise<number>, readonly size: number } {
+  const { max = 100_000, now = Date.now } = options
+  const state = new Families(max, now)
+  const family = (f: Family): RefreshFamily =>
+    ({ familyId: f.familyId, subject: f.subject, scope: f.scope, clientId: f.clientId, credential: f.credential })
+  const revoke = (f: Family, reason: string): void => { f.revokedAt = now(); f.revokedReason = reason }
+  return {
+    now,
+    get size () { return state.tokens.size },
+    async createFamily ({ subject, scope, clientId, expiresAt, digest, successorKey, credential }) {
+      if (credential !== undefined) {
+        const current = state.credentials.get(subject)
+        if (current !== undefined && current.version > credential) return null
+        state.credentials.set(subject, { version: credential, updatedAt: current?.updatedAt ?? now() })
+      }
+      if (state.tokens.has(digest)) throw new Error('refresh token digest already stored')
+      state.makeRoom(1)
+      const familyId = randomUUID()
+      state.add({
+        familyId, subject, scope, clientId, credential: credential ?? null, expiresAt: expiresAt.getTime(),
+        revokedAt: null, revokedReason: null, successorKey, digests: []
+      }, digest)
+      return familyId
+    },
+    async find (digest): Promise<PresentedToken | null> {
+      const found = state.familyOf(digest)
+      if (found === undefined || !state.live(found[1])) return null
+      const [token, f] = found
+      return { ...family(f), rotatedAt: token.rotatedAt, successorKey: f.successorKey }
+    },
+    async rotate (digest, nextDigest) {
+      const found = state.familyOf(digest)
+      if (found === undefined || !state.live(found[1]) || found[0].rotatedAt !== null) return null
+      if (state.tokens.has(nextDigest)) throw new Error('refresh token digest already stored')
+      const [token, f] = found
+      state.makeRoom(1, f.familyId)
+      token.rotatedAt = now()
+      state.tokens.set(nextDigest, { familyId: f.familyId, rotatedAt: null })
+      f.digests.push(nextDigest)
+      return family(f)
+    },
+    async revokeFamily (familyId, reason) {
+      const f = state.byId.get(familyId)
+      if (f === undefined || f.revokedAt !== null) return false
+      revoke(f, reason)
+      return true
+    },
+    async revokeByToken (digest) {
+      const found = state.familyOf(digest)
+      if (found === undefined) return null
+      const f = found[1]
+      if (f.revokedAt === null) revoke(f, 'revoked')
+      return { familyId: f.familyId, subject: f.subject }
+    },
+    async revokeSubject (subject, reason, credential) {
+      let older: number | null = null
+      if (credential !== undefined) {
+        older = credential ?? GONE
+        const current = state.credentials.get(subject)
+        state.credentials.set(subject, { version: Math.max(current?.version ?? older, older), updatedAt: now() })
+      }
+      const revoked: string[] = []
+      for (const id of state.bySubject.get(subject) ?? []) {
+        const f = state.byId.get(id)
+        if (f === undefined || f.revokedAt !== null || f.expiresAt <= now()) continue
+        if (older !== null && f.credential !== null && f.credential >= older) continue
+        revoke(f, reason)
+        revoked.push(id)
+      }
+      return revoked
+    },
+    async isCurrent (subject, credential) {
+      const current = state.credentials.get(subject)
+      return current === undefined || current.version <= credential
+    },
+    /** Delete families that can no longer be used (expired, or revoked a day ago), with their tokens. */
+    purge: async () => state.purge()
+  }
+}
