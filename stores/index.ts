@@ -92,7 +92,7 @@ export async function wardenStores (db: Database, options: WardenStoreOptions = 
 }
 
 export { DatabaseUnavailable, type Database, type Queryable } from './sql/database.js'
-export { isConnectionError } from './sql/postgres.js'
+export { isConnectionError } from './sql/connection-errors.js'
 export { redisLoginAttempts, type LockoutRedis, type RedisLoginAttemptsOptions } from './redis/login-attempts.js'
 export { openDatabase } from './sql/open-database.js'
 export { migrateWarden, applyMigrations, WARDEN_MIGRATIONS, type Migration } from './sql/migrations.js'

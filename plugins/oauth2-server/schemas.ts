@@ -1,3 +1,5 @@
+import { REFRESH_TOKEN_LENGTH, REFRESH_TOKEN_PATTERN } from './sessions.js'
+
 /** JSON Schemas of the token endpoint, for validation bounds and for the OpenAPI document. */
 
 const str = (maxLength: number, description?: string): Record<string, unknown> =>
@@ -30,7 +32,7 @@ export function tokenResponseSchema (refresh: boolean): Record<string, unknown> 
       access_token: str(8192, 'A JWT (RFC 9068)'),
       token_type: { type: 'string', enum: ['Bearer'] },
       expires_in: { type: 'integer', format: 'int32', minimum: 1, maximum: 86_400, description: 'Seconds' },
-      ...(refresh ? { refresh_token: { type: 'string', pattern: '^wdr_[A-Za-z0-9_-]{43}$', maxLength: 47, description: 'Rotated on every use; absent for client_credentials' } } : {}),
+      ...(refresh ? { refresh_token: { type: 'string', pattern: REFRESH_TOKEN_PATTERN, maxLength: REFRESH_TOKEN_LENGTH, description: 'Rotated on every use; absent for client_credentials' } } : {}),
       scope: { type: 'string', maxLength: 1024, pattern: '^[\\x21\\x23-\\x5b\\x5d-\\x7e ]*$', description: 'The scopes granted, space-separated' }
     }
   }
