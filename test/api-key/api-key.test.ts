@@ -1,6 +1,7 @@
 import t from 'tap'
 import Fastify from 'fastify'
-import { warden, apiKey, generateApiKey, apiKeyPrefix, type ApiKeyOptions, type ApiKeyRecord } from '../../plugins/index.js'
+import { warden, apiKey, generateApiKey, type ApiKeyOptions, type ApiKeyRecord } from '../../plugins/index.js'
+import { apiKeyPrefix } from '../../plugins/api-key/format.js'
 import { checksum } from '../../plugins/api-key/format.js'
 import { SECRET } from '../helpers/keys.js'
 import { SCOPES, NOW } from '../helpers/schemes.js'

@@ -1,6 +1,7 @@
 import t from 'tap'
 import Fastify from 'fastify'
-import { warden, basicAuth, parseBasic, createPasswordHasher, type BasicAuthOptions } from '../../plugins/index.js'
+import { warden, basicAuth, createPasswordHasher, type BasicAuthOptions } from '../../plugins/index.js'
+import { parseBasic } from '../../plugins/basic-auth/index.js'
 import { SCOPES } from '../helpers/schemes.js'
 
 const encode = (raw: string | Buffer): string => 'Basic ' + Buffer.from(raw).toString('base64')

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import { redisSkip, REDIS_URL } from '../helpers/services.js'
-import { DEFAULT_LOCKOUT, memoryLoginAttempts, type AttemptPolicy, type LoginAttempts } from '../../plugins/index.js'
+import { memoryLoginAttempts, type AttemptPolicy, type LoginAttempts } from '../../plugins/index.js'
+import { DEFAULT_LOCKOUT } from '../../plugins/core/login-attempts.js'
 import { redisLoginAttempts, type LockoutRedis } from '../../stores/index.js'
 
 // One contract, every store: the rule is the library's (plugins/oauth2-server/lockout.ts), each
