@@ -43,10 +43,11 @@ export const errors = {
    */
   WARDEN_ERR_UNAVAILABLE: createError('WARDEN_ERR_UNAVAILABLE', '%s unavailable: %s', 503),
   /**
-   * An access token was refused (`InvalidToken` of `accessTokens.verify()`): its `reason`, its
-   * `kind` (the `reason` of `auth.failed` events) and, for a claim, the `claim` it names.
+   * An access token was refused (`InvalidToken` of `accessTokens.verify()`); the message is its
+   * `reason` (`bad signature`, `expired`, or the claim at fault: `iss`, `aud`...), with its `kind`
+   * (the `reason` of `auth.failed` events) and, when a claim is at fault, the `claim` it names.
    */
-  WARDEN_ERR_INVALID_TOKEN: createError('WARDEN_ERR_INVALID_TOKEN', 'access token refused: %s', 401),
+  WARDEN_ERR_INVALID_TOKEN: createError('WARDEN_ERR_INVALID_TOKEN', '%s', 401),
   /**
    * A scheme's dependency failed during a check (an app callback threw, a store or a provider's
    * key set is down): answered 503 with `Retry-After`, the credential not blamed.

@@ -21,14 +21,8 @@ export type RefusalKind = 'malformed' | 'algorithm' | 'signature' | 'unknown_key
  * without trusting a forgery; `claim` names the claim at fault, if one is.
  */
 export class InvalidToken extends errors.WARDEN_ERR_INVALID_TOKEN {
-  constructor (
-    readonly reason: string,
-    readonly kind: RefusalKind = 'malformed',
-    readonly claims?: WardenClaims,
-    readonly claim?: string,
-    fault = 'not accepted'
-  ) {
-    super(claim === undefined ? reason : `claim '${claim}' ${fault}`)
+  constructor (readonly reason: string, readonly kind: RefusalKind = 'malformed', readonly claims?: WardenClaims, readonly claim?: string) {
+    super(reason)
     this.name = 'InvalidToken'
   }
 }
@@ -122,8 +116,8 @@ export function checkSignature (key: VerificationKey, alg: Algorithm, input: str
 /** Decode the payload and check the registered claims of an RFC 9068 access token. */
 export function checkClaims (segment: string, rules: ClaimRules): WardenClaims {
   const claims = decodeJson(segment, 'payload') as WardenClaims
-  const refuse = (claim: string, reason = claim, fault?: string): InvalidToken =>
-    new InvalidToken(reason, reason === 'expired' ? 'expired' : 'claims', claims, claim, fault)
+  const refuse = (claim: string, reason = claim): InvalidToken =>
+    new InvalidToken(reason, reason === 'expired' ? 'expired' : 'claims', claims, claim)
   const now = rules.now() / 1000
   const tolerance = rules.clockTolerance
   if (typeof claims.iss !== 'string' || !rules.issuers.includes(claims.iss)) throw refuse('iss')
@@ -133,8 +127,8 @@ export function checkClaims (segment: string, rules: ClaimRules): WardenClaims {
   if (claims.jti !== undefined || rules.requireJti) {
     if (typeof claims.jti !== 'string' || claims.jti.length === 0) throw refuse('jti')
   }
-  if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp)) throw refuse('exp', 'exp missing', 'is missing or not a number')
-  if (now >= claims.exp + tolerance) throw refuse('exp', 'expired', 'has passed')
+  if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp)) throw refuse('exp', 'exp missing')
+  if (now >= claims.exp + tolerance) throw refuse('exp', 'expired')
   if (claims.nbf !== undefined && (typeof claims.nbf !== 'number' || now < claims.nbf - tolerance)) throw refuse('nbf')
   if (claims.iat !== undefined && (typeof claims.iat !== 'number' || claims.iat > now + tolerance)) throw refuse('iat')
   // RFC 9068 says a string; some providers send a list.
