@@ -3,6 +3,8 @@ import type { Database, Queryable } from '../stores/index.js'
 import { rethrowDuplicate } from './errors.js'
 import type { Role } from './schemas/scopes.js'
 
+// The unique constraints of the users table, by name, and the field each guards.
+const UNIQUE = { users_username_key: 'username', users_username_canonical: 'username', users_email_key: 'email' }
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 export type { Role }
@@ -61,7 +63,7 @@ export function sqlUserStore (db: Queryable): UserStore {
           [user.username, canonicalUsername(user.username), user.email, user.passwordHash, user.role])
         return toUser(row)
       } catch (err) {
-        return rethrowDuplicate(err, ['username', 'email'])
+        return rethrowDuplicate(err, UNIQUE)
       }
     },
     async findById (id) {

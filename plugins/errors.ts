@@ -41,7 +41,31 @@ export const errors = {
    * A dependency a request needs did not answer (the database dropped or refused the connection):
    * answered 503 with `Retry-After`, its cause logged once per outage, never in the reply.
    */
-  WARDEN_ERR_UNAVAILABLE: createError('WARDEN_ERR_UNAVAILABLE', '%s unavailable: %s', 503)
+  WARDEN_ERR_UNAVAILABLE: createError('WARDEN_ERR_UNAVAILABLE', '%s unavailable: %s', 503),
+  /**
+   * An access token was refused (`InvalidToken` of `accessTokens.verify()`); the message is its
+   * `reason` (`bad signature`, `expired`, or the claim at fault: `iss`, `aud`...), with its `kind`
+   * (the `reason` of `auth.failed` events) and, when a claim is at fault, the `claim` it names.
+   */
+  WARDEN_ERR_INVALID_TOKEN: createError('WARDEN_ERR_INVALID_TOKEN', '%s', 401),
+  /**
+   * A scheme's dependency failed during a check (an app callback threw, a store or a provider's
+   * key set is down): answered 503 with `Retry-After`, the credential not blamed.
+   */
+  WARDEN_ERR_DEPENDENCY: createError(
+    'WARDEN_ERR_DEPENDENCY', "security scheme '%s' could not check the credential", 503),
+  /**
+   * The token endpoint refused a request in the terms of RFC 6749 §5.2: answered with
+   * `{ error, error_description }` and its `status` (400, or 401 for client authentication).
+   */
+  WARDEN_ERR_OAUTH: createError<'WARDEN_ERR_OAUTH', 400 | 401>(
+    'WARDEN_ERR_OAUTH', 'token request refused (%s): %s', 400),
+  /**
+   * `safePath()` refused a requested path (`UnsafePathError`): `status` is the answer to give,
+   * 400 for a path that tries to leave its folder, 404 for nothing there or a folder.
+   */
+  WARDEN_ERR_UNSAFE_PATH: createError<'WARDEN_ERR_UNSAFE_PATH', 400 | 404>(
+    'WARDEN_ERR_UNSAFE_PATH', 'path refused: %s', 400)
 } as const
 
 export type WardenErrorCode = keyof typeof errors

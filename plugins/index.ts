@@ -1,32 +1,77 @@
-export { warden, warden as default, DEFAULT_REALM, type AuthOf, type WardenOptions, type Warden, type WardenRoute } from './core/warden.js'
-export { oauth2Bearer, type OAuth2BearerOptions, type AccessTokens, type IssuedAccessToken, type SignableClaims } from './oauth2-bearer/index.js'
-export { apiKey, type ApiKeyOptions, type ApiKeyRecord, type ApiKeys, type StaticApiKey } from './api-key/index.js'
-export { basicAuth, parseBasic, type BasicAuthOptions, type BasicAuthUser } from './basic-auth/index.js'
-export { oauth2Server, type OAuth2ServerOptions, type OAuth2Server } from './oauth2-server/index.js'
+// The public surface of `fastify-warden`: each name here is a semver promise, chosen for what a
+// user's app needs (the reference app in app/ and routes/ uses nothing else). Internals stay
+// reachable to the tests by their own paths, never from here.
+
+// The core and the security schemes; the types an app writes its callbacks, custom schemes and
+// claims (by interface merging) with.
+export { warden, warden as default, type WardenOptions } from './core/warden.js'
+export {
+  INVALID_CREDENTIALS,
+  type AuthPrincipal,
+  type AuthOutcome,
+  type SecurityScheme,
+  type SecurityRequirement,
+  type ChallengeKind,
+  type WardenClaims,
+  type WardenUser
+} from './core/types.js'
+export {
+  oauth2Bearer,
+  type OAuth2BearerOptions,
+  type IssuedAccessToken,
+  type SignableClaims
+} from './oauth2-bearer/index.js'
+export { InvalidToken } from './oauth2-bearer/verify.js'
+export { ALGORITHMS, type Algorithm, type Jwk } from './oauth2-bearer/keys.js'
+export { apiKey, type ApiKeyOptions, type ApiKeyRecord, type StaticApiKey } from './api-key/index.js'
+export { generateApiKey, API_KEY_LENGTH, API_KEY_PATTERN, API_KEY_PREFIX_LENGTH, API_KEY_PREFIX_PATTERN } from './api-key/format.js'
+export { basicAuth, type BasicAuthOptions, type BasicAuthUser } from './basic-auth/index.js'
+
+// The token endpoint, password logins and the contracts of the stores it uses.
+export { oauth2Server, type OAuth2ServerOptions } from './oauth2-server/index.js'
 export type { OAuth2Client } from './oauth2-server/clients.js'
-export { memoryLoginAttempts, DEFAULT_LOCKOUT, type LoginAttempts, type AttemptPolicy, type Reservation } from './core/login-attempts.js'
-export { passwordLogin, type UserGrant, type VerifyUser, type Login, type PasswordLogin, type PasswordLoginOptions } from './oauth2-server/login.js'
+export {
+  passwordLogin,
+  type UserGrant,
+  type VerifyUser,
+  type PasswordLogin,
+  type PasswordLoginOptions
+} from './oauth2-server/login.js'
+export {
+  memoryLoginAttempts,
+  type LoginAttempts,
+  type AttemptPolicy,
+  type Reservation
+} from './core/login-attempts.js'
+export type {
+  SessionStore,
+  RefreshTokenStore,
+  RefreshFamily,
+  PresentedToken,
+  Rotation,
+  Revocation,
+  RevocationSink
+} from './oauth2-server/session-store.js'
 export { canonicalUsername } from './core/username.js'
-export type { SessionStore, RefreshTokenStore, RefreshFamily, PresentedToken, Rotation, Revocation, RevocationSink } from './oauth2-server/session-store.js'
-export type { TokenResponse } from './oauth2-server/sessions.js'
+export { createPasswordHasher, type PasswordHasher, type PasswordHasherOptions } from './passwords/index.js'
+
+// The OpenAPI document and the test of its contract.
 export { openapi, type OpenApiOptions } from './openapi/index.js'
 export { checkSecurityContract, type ContractOptions, type ContractFinding } from './openapi/contract.js'
-export { errors, type WardenErrorCode, type Throttled } from './errors.js'
-export { generateApiKey, apiKeyPrefix } from './api-key/format.js'
-export { createPasswordHasher, type PasswordHasher, type PasswordHasherOptions } from './passwords/index.js'
-export { safeEqual } from './core/compare.js'
-export { securityEvent, type SecurityEvent } from './core/events.js'
-export { redactUrl, redactHeaders, logSerializers, REDACT_PATHS } from './core/redaction.js'
-export { rateLimit, type RateLimitOptions, type RouteRateLimit, type Limit } from './hardening/rate-limit.js'
-export { problem, sendProblem, PROBLEM_CONTENT_TYPE, PROBLEM_SCHEMA_ID, type Problem } from './core/problem.js'
-export { problemErrorHandler, invalidFields, type FieldError } from './core/error-handler.js'
-export { INVALID_CREDENTIALS, type AuthPrincipal, type AuthOutcome, type SecurityScheme, type SecurityRequirement, type WardenClaims, type WardenUser, type ChallengeKind } from './core/types.js'
-export { InvalidToken } from './oauth2-bearer/verify.js'
-export { ALGORITHMS, type Algorithm } from './oauth2-bearer/keys.js'
-export { cors, isOrigin, DEVELOPMENT_ORIGINS, type CorsOptions } from './hardening/cors.js'
+
+// Hardening, and the checks an app runs on its own configuration before registering them.
+export { cors, isOrigin, type CorsOptions } from './hardening/cors.js'
 export { securityHeaders, type SecurityHeadersOptions } from './hardening/security-headers.js'
+export { rateLimit, type RateLimitOptions, type RouteRateLimit } from './hardening/rate-limit.js'
 export { trustedHosts, isHostEntry, type TrustedHostsOptions } from './hardening/trusted-hosts.js'
-export { secretFault, MIN_SECRET_BYTES } from './core/option-checks.js'
 export { requestId, requestIdOptions } from './hardening/request-id.js'
 export { secureServerOptions } from './hardening/server-options.js'
-export { Availability, type AvailabilityLogger } from './core/availability.js'
+export { secretFault } from './core/option-checks.js'
+
+// Replies, logs and errors.
+export { problem, sendProblem, type Problem } from './core/problem.js'
+export { invalidFields, type FieldError } from './core/error-handler.js'
+export { securityEvent, type SecurityEvent, type AppSecurityEvent } from './core/events.js'
+export { logSerializers, redactHeaders, REDACT_PATHS } from './core/redaction.js'
+export { Availability } from './core/availability.js'
+export { errors, type WardenErrorCode, type Throttled } from './errors.js'

@@ -1,11 +1,16 @@
 import { realpath, stat } from 'node:fs/promises'
 import { isAbsolute, resolve, sep } from 'node:path'
+import { errors } from '../plugins/errors.js'
 
-/** Why a requested path was refused; `status` is the answer to give (400, or 404 for nothing there). */
-export class UnsafePathError extends Error {
+/**
+ * Why a requested path was refused (`WARDEN_ERR_UNSAFE_PATH`); `status` is the answer to give
+ * (400, or 404 for nothing there).
+ */
+export class UnsafePathError extends errors.WARDEN_ERR_UNSAFE_PATH {
   constructor (readonly reason: string, readonly status: 400 | 404 = 400) {
     super(reason)
     this.name = 'UnsafePathError'
+    this.statusCode = status
   }
 }
 

@@ -95,14 +95,15 @@ export { DatabaseUnavailable, type Database, type Queryable } from './sql/databa
 export { isConnectionError } from './sql/connection-errors.js'
 export { redisLoginAttempts, type LockoutRedis, type RedisLoginAttemptsOptions } from './redis/login-attempts.js'
 export { openDatabase } from './sql/open-database.js'
-export { migrateWarden, applyMigrations, WARDEN_MIGRATIONS, type Migration } from './sql/migrations.js'
-export { sqlApiKeyStore, type ApiKeyStore, type StoredApiKey, type ApiKeyUse } from './sql/api-keys.js'
+export { migrateWarden, applyMigrations, type Migration } from './sql/migrations.js'
+// The parts wardenStores is made of, for an app that composes its own (its revocations elsewhere,
+// say): each one's contract is the plugins' (RefreshTokenStore, the lookup of apiKey, isRevoked).
+export { sqlApiKeyStore, type ApiKeyStore, type StoredApiKey } from './sql/api-keys.js'
 export { sqlRefreshTokenStore } from './sql/refresh-tokens.js'
+export { sqlRevocationStore, type RevocationStore } from './sql/revocations.js'
 export {
   memorySessionStore, memoryRevocations, type MemorySessionStore, type MemoryRevocations
 } from './memory/sessions.js'
 export { memoryRefreshTokenStore, type MemoryRefreshTokenOptions } from './memory/refresh-tokens.js'
-export { sqlRevocationStore, type RevocationStore } from './sql/revocations.js'
 export { RevocationList, type RevocationListOptions, type RedisClient, type DependencyState } from './revocation-list.js'
-export { MAX_PENDING } from './redis/revocations.js'
-export { ApiKeyUsage } from './sql/api-key-usage.js'
+export type { ApiKeyUsage } from './sql/api-key-usage.js'

@@ -2,10 +2,11 @@ import { Type } from '@sinclair/typebox'
 import { Timestamp, Uuid } from './common.js'
 import { SafeText, Timestamp as InputTimestamp } from '../../schemas/index.js'
 import { ScopeName } from './scopes.js'
+import { API_KEY_LENGTH, API_KEY_PATTERN, API_KEY_PREFIX_LENGTH, API_KEY_PREFIX_PATTERN } from '../../plugins/index.js'
 
 const Fields = {
   id: Uuid,
-  prefix: Type.String({ pattern: '^[A-Za-z0-9]{8}$', maxLength: 8, description: 'The public part of the key, shown in listings' }),
+  prefix: Type.String({ pattern: API_KEY_PREFIX_PATTERN, maxLength: API_KEY_PREFIX_LENGTH, description: 'The public part of the key, shown in listings' }),
   name: Type.String({ maxLength: 64 }),
   scopes: Type.Array(ScopeName, { maxItems: 16 }),
   expires_at: Type.Union([Timestamp, Type.Null()]),
@@ -20,7 +21,7 @@ export const ApiKeyCreate = Type.Object({
 
 export const ApiKeyCreated = Type.Object({
   ...Fields,
-  key: Type.String({ pattern: '^wdn_[A-Za-z0-9]{8}_[A-Za-z0-9]{38}$', maxLength: 51, description: 'The key itself, shown this once and never again' })
+  key: Type.String({ pattern: API_KEY_PATTERN, maxLength: API_KEY_LENGTH, description: 'The key itself, shown this once and never again' })
 }, { additionalProperties: false, $id: 'ApiKeyCreated' })
 
 export const ApiKeyListed = Type.Object({

@@ -1,14 +1,17 @@
 import type { FastifyRequest } from 'fastify'
+import { errors } from '../errors.js'
 import { securityEvent } from './events.js'
 
 /**
  * A dependency an authentication check needs did not answer: an app callback threw, a store is
  * down, a provider's key set cannot be fetched. The core answers 503 with Retry-After: the
- * caller's credential is not to blame, and must not be sent back to log in.
+ * caller's credential is not to blame, and must not be sent back to log in. Its code is
+ * `WARDEN_ERR_DEPENDENCY`.
  */
-export class DependencyUnavailable extends Error {
+export class DependencyUnavailable extends errors.WARDEN_ERR_DEPENDENCY {
   constructor (readonly scheme: string, cause: unknown) {
-    super(`security scheme '${scheme}' could not check the credential`, { cause })
+    super(scheme, { cause })
+    this.name = 'DependencyUnavailable'
   }
 }
 

@@ -1,4 +1,4 @@
-import { KeyObject, createPublicKey, createPrivateKey, createSecretKey, type JsonWebKey } from 'node:crypto'
+import { KeyObject, createPublicKey, createPrivateKey, createSecretKey, type JsonWebKeyInput } from 'node:crypto'
 import { errors } from '../errors.js'
 import { secretFault } from '../core/option-checks.js'
 
@@ -25,6 +25,30 @@ const CURVES: Record<string, Algorithm> = { prime256v1: 'ES256', secp384r1: 'ES3
 const RSA: readonly Algorithm[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512']
 
 export type KeyInput = string | Buffer | KeyObject
+
+/**
+ * A JSON Web Key (RFC 7517), as taken in options and published at the JWKS path. Declared here
+ * rather than taken from `node:crypto`: @types/node 26 no longer exports `JsonWebKey` there, and
+ * the published declarations must compile against whichever @types/node the user has.
+ */
+export interface Jwk {
+  kty?: string
+  kid?: string
+  alg?: string
+  use?: string
+  crv?: string
+  x?: string
+  y?: string
+  n?: string
+  e?: string
+  [member: string]: unknown
+}
+
+/** What `createPublicKey` takes as a JWK under the @types/node in use. */
+type NodeJwk = JsonWebKeyInput['key']
+
+/** A JWK from an option or a provider's key set, as `createPublicKey` takes it. */
+export const jwkInput = (jwk: Jwk): JsonWebKeyInput => ({ key: jwk as NodeJwk, format: 'jwk' })
 
 const MIN_RSA_BITS = 2048
 
@@ -84,12 +108,12 @@ export function privateKey (option: string, kid: unknown, input: KeyInput, algor
 }
 
 /** A public verification key (PEM, JWK or KeyObject) with its kid. */
-export function publicKey (option: string, kid: unknown, input: KeyInput | JsonWebKey): VerificationKey {
+export function publicKey (option: string, kid: unknown, input: KeyInput | Jwk): VerificationKey {
   let key: KeyObject
   try {
     if (input instanceof KeyObject) key = input.type === 'private' ? createPublicKey(input) : input
     else if (typeof input === 'string' || Buffer.isBuffer(input)) key = createPublicKey(input)
-    else key = createPublicKey({ key: input, format: 'jwk' })
+    else key = createPublicKey(jwkInput(input))
   } catch {
     throw new errors.WARDEN_ERR_KEY(option, 'is not a public key')
   }
@@ -98,6 +122,6 @@ export function publicKey (option: string, kid: unknown, input: KeyInput | JsonW
 }
 
 /** The public JWK of a verification key, as published at `/.well-known/jwks.json`. */
-export function toJwk (key: VerificationKey): JsonWebKey {
+export function toJwk (key: VerificationKey): Jwk {
   return { ...key.key.export({ format: 'jwk' }), kid: key.kid, alg: key.alg, use: 'sig' }
 }

@@ -1,9 +1,8 @@
-import type { JsonWebKey } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import type { OpenAPIV3_1 } from 'openapi-types'
 import type { TObject } from '@sinclair/typebox'
 import type { WardenClaims, WardenUser } from '../core/types.js'
-import type { Algorithm, KeyInput } from './keys.js'
+import type { Algorithm, Jwk, KeyInput } from './keys.js'
 
 export interface OAuth2BearerOptions {
   /** Scheme name (key in `components.securitySchemes` and in route requirements). Default `'oauth2'`. */
@@ -38,7 +37,7 @@ export interface OAuth2BearerOptions {
    */
   algorithms?: Algorithm[]
   /** More keys that verify but do not sign (previous keys during rotation). */
-  verificationKeys?: Array<{ kid: string, publicKey: KeyInput | JsonWebKey }>
+  verificationKeys?: Array<{ kid: string, publicKey: KeyInput | Jwk }>
   /** Resource-server mode: verify tokens of an external OpenID provider with the keys at this URL. */
   jwksUrl?: string
   /** Where the public keys are published when signing asymmetrically; `false` to not publish. Default `/.well-known/jwks.json`. */
@@ -144,7 +143,7 @@ export interface AccessTokens {
   /** Verify a token exactly as the scheme does (signature, header, claims); throws on any fault. */
   verify (token: string): Promise<WardenClaims>
   /** The public keys, as a JWK Set (empty for HS256 and resource-server mode). */
-  jwks (): { keys: JsonWebKey[] }
+  jwks (): { keys: Jwk[] }
 }
 
 declare module 'fastify' {

@@ -1,6 +1,6 @@
-import { createPublicKey, type JsonWebKey } from 'node:crypto'
+import { createPublicKey } from 'node:crypto'
 import { errors } from '../errors.js'
-import { keyFor, type VerificationKey } from './keys.js'
+import { jwkInput, keyFor, type Jwk, type VerificationKey } from './keys.js'
 import { countJwksFetch, publicUrl, watch } from '../core/telemetry.js'
 import type { TokenHeader } from './verify.js'
 
@@ -19,10 +19,10 @@ export function parseJwks (url: string, body: unknown): VerificationKey[] {
   const keys = (body as { keys?: unknown })?.keys
   if (!Array.isArray(keys)) throw new errors.WARDEN_ERR_JWKS(url, 'is not a JWK Set')
   const usable: VerificationKey[] = []
-  for (const jwk of keys as Array<JsonWebKey & { kid?: unknown, use?: unknown, alg?: unknown }>) {
+  for (const jwk of keys as Jwk[]) {
     if (jwk === null || typeof jwk !== 'object' || (jwk.use !== undefined && jwk.use !== 'sig')) continue
     try {
-      const key = createPublicKey({ key: jwk, format: 'jwk' })
+      const key = createPublicKey(jwkInput(jwk))
       // A JWK's alg narrows the key to that algorithm; one that does not fit the key skips it.
       usable.push(keyFor('jwks', typeof jwk.kid === 'string' ? jwk.kid : undefined, key, typeof jwk.alg === 'string' ? jwk.alg : undefined))
     } catch {

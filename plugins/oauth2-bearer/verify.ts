@@ -1,5 +1,6 @@
 import { constants, createHmac, verify as verifySignature } from 'node:crypto'
 import { safeEqual } from '../core/compare.js'
+import { errors } from '../errors.js'
 import type { WardenClaims } from '../core/types.js'
 import type { Algorithm, VerificationKey } from './keys.js'
 
@@ -15,12 +16,14 @@ import type { Algorithm, VerificationKey } from './keys.js'
 export type RefusalKind = 'malformed' | 'algorithm' | 'signature' | 'unknown_key' | 'expired' | 'claims' | 'revoked' | 'user'
 
 /**
- * Why a token was refused; logged (never sent to the client). `claims` is set once the signature
- * has held, so the event can name the token (`jti`, `sub`) without trusting a forgery.
+ * Why a token was refused (`WARDEN_ERR_INVALID_TOKEN`); logged, never sent to the client.
+ * `claims` is set once the signature has held, so the event can name the token (`jti`, `sub`)
+ * without trusting a forgery; `claim` names the claim at fault, if one is.
  */
-export class InvalidToken extends Error {
-  constructor (readonly reason: string, readonly kind: RefusalKind = 'malformed', readonly claims?: WardenClaims) {
+export class InvalidToken extends errors.WARDEN_ERR_INVALID_TOKEN {
+  constructor (readonly reason: string, readonly kind: RefusalKind = 'malformed', readonly claims?: WardenClaims, readonly claim?: string) {
     super(reason)
+    this.name = 'InvalidToken'
   }
 }
 
@@ -113,7 +116,8 @@ export function checkSignature (key: VerificationKey, alg: Algorithm, input: str
 /** Decode the payload and check the registered claims of an RFC 9068 access token. */
 export function checkClaims (segment: string, rules: ClaimRules): WardenClaims {
   const claims = decodeJson(segment, 'payload') as WardenClaims
-  const refuse = (reason: string): InvalidToken => new InvalidToken(reason, reason === 'expired' ? 'expired' : 'claims', claims)
+  const refuse = (claim: string, reason = claim): InvalidToken =>
+    new InvalidToken(reason, reason === 'expired' ? 'expired' : 'claims', claims, claim)
   const now = rules.now() / 1000
   const tolerance = rules.clockTolerance
   if (typeof claims.iss !== 'string' || !rules.issuers.includes(claims.iss)) throw refuse('iss')
@@ -123,8 +127,8 @@ export function checkClaims (segment: string, rules: ClaimRules): WardenClaims {
   if (claims.jti !== undefined || rules.requireJti) {
     if (typeof claims.jti !== 'string' || claims.jti.length === 0) throw refuse('jti')
   }
-  if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp)) throw refuse('exp missing')
-  if (now >= claims.exp + tolerance) throw refuse('expired')
+  if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp)) throw refuse('exp', 'exp missing')
+  if (now >= claims.exp + tolerance) throw refuse('exp', 'expired')
   if (claims.nbf !== undefined && (typeof claims.nbf !== 'number' || now < claims.nbf - tolerance)) throw refuse('nbf')
   if (claims.iat !== undefined && (typeof claims.iat !== 'number' || claims.iat > now + tolerance)) throw refuse('iat')
   // RFC 9068 says a string; some providers send a list.

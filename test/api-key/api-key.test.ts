@@ -1,8 +1,8 @@
 import t from 'tap'
 import Fastify from 'fastify'
-import { warden, apiKey, generateApiKey, apiKeyPrefix, type ApiKeyOptions, type ApiKeyRecord } from '../../plugins/index.js'
+import { warden, apiKey, generateApiKey, type ApiKeyOptions, type ApiKeyRecord } from '../../plugins/index.js'
 import {
-  API_KEY_LENGTH, API_KEY_PATTERN, API_KEY_PREFIX_LENGTH, API_KEY_PREFIX_PATTERN, checksum, claimedPrefix
+  API_KEY_LENGTH, API_KEY_PATTERN, API_KEY_PREFIX_LENGTH, API_KEY_PREFIX_PATTERN, apiKeyPrefix, checksum, claimedPrefix
 } from '../../plugins/api-key/format.js'
 import { SECRET } from '../helpers/keys.js'
 import { SCOPES, NOW } from '../helpers/schemes.js'

@@ -11,7 +11,7 @@ import { freePort } from '../helpers/services.js'
 import { startRedisServer } from '../helpers/redis-server.js'
 import { spawnServer } from '../helpers/server.js'
 import { redisServerSkip, startRedisServer as startOwnRedis } from '../helpers/redis-servers.js'
-import { DEFAULT_LOCKOUT } from '../../plugins/index.js'
+import { DEFAULT_LOCKOUT } from '../../plugins/core/login-attempts.js'
 import { redisLoginAttempts } from '../../stores/index.js'
 
 const SECRET = 'a'.repeat(32)

@@ -1,8 +1,7 @@
 import t from 'tap'
 import Fastify from 'fastify'
-import {
-  warden, basicAuth, parseBasic, createPasswordHasher, oauth2Bearer, oauth2Server, type BasicAuthOptions
-} from '../../plugins/index.js'
+import { warden, basicAuth, createPasswordHasher, oauth2Bearer, oauth2Server, type BasicAuthOptions } from '../../plugins/index.js'
+import { parseBasic } from '../../plugins/basic-auth/authenticate.js'
 import { SCOPES } from '../helpers/schemes.js'
 import { SECRET } from '../helpers/keys.js'
 

@@ -47,7 +47,8 @@ t.test('secrets planted in every request never reach the log; the security event
 t.test('regression: a token sent in the query string is refused and never written whole into the request log', async (t) => {
   let log = ''
   const stream = new Writable({ write (chunk, _encoding, done) { log += String(chunk); done() } })
-  const { logSerializers, redactUrl } = await import('../../plugins/index.js')
+  const { logSerializers } = await import('../../plugins/index.js')
+  const { redactUrl } = await import('../../plugins/core/redaction.js')
   const { app, login } = await identityApp(t, { logger: { level: 'info', stream, serializers: logSerializers, redact: { paths: [...REDACT_PATHS], censor: '[redacted]' } } })
   const { access_token: token, refresh_token: refresh } = await login()
   const planted = { access_token: token, token, api_key: 'wdn_planted_key_value_123', key: 'planted-key-456', password: 'planted-password-789', refresh_token: refresh, client_secret: 'planted-client-secret', code: 'planted-code-0' }
@@ -64,7 +65,8 @@ t.test('regression: a token sent in the query string is refused and never writte
 t.test('regression: credentials are redacted by any spelling of their name, and by their shape under any name', async (t) => {
   let log = ''
   const stream = new Writable({ write (chunk, _encoding, done) { log += String(chunk); done() } })
-  const { logSerializers, redactUrl } = await import('../../plugins/index.js')
+  const { logSerializers } = await import('../../plugins/index.js')
+  const { redactUrl } = await import('../../plugins/core/redaction.js')
   const { app, login } = await identityApp(t, { logger: { level: 'info', stream, serializers: logSerializers, redact: { paths: [...REDACT_PATHS], censor: '[redacted]' } } })
   const { access_token: jwt, refresh_token: refresh } = await login()
   const key = 'wdn_AbCd1234_' + 'k'.repeat(38)
@@ -86,7 +88,7 @@ t.test('regression: credentials are redacted by any spelling of their name, and 
 })
 
 t.test('regression: the spellings an attacker tried next are redacted too (URLs and headers)', async (t) => {
-  const { redactUrl, redactHeaders } = await import('../../plugins/index.js')
+  const { redactUrl, redactHeaders } = await import('../../plugins/core/redaction.js')
   const key = 'wdn_AbCd1234_' + 'k'.repeat(38)
   const refresh = 'wdr_' + 'r'.repeat(43)
   const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl'
@@ -122,7 +124,7 @@ t.test('regression: the spellings an attacker tried next are redacted too (URLs 
 })
 
 t.test('each rule of the redaction, at its edge: the exact line logged', async (t) => {
-  const { redactUrl, redactHeaders, REDACT_PATHS } = await import('../../plugins/index.js')
+  const { redactUrl, redactHeaders, REDACT_PATHS } = await import('../../plugins/core/redaction.js')
   const jwtHeader = 'eyJhbGciOiJIUzI1NiJ9.'
   const cases: Array<[string, string]> = [
     ...['code', 'pw', 'pwd', 'sig', 'otp', 'pin', 'auth', 'jwt', 'key', 'P_W', 'O-T-P'].map((name): [string, string] => [`/x?${name}=v1&q=1`, `/x?${name}=[redacted]&q=1`]),

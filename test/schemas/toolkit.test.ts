@@ -5,7 +5,7 @@ import { mkdtemp, mkdir, writeFile, symlink } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Identifier, SafeText, StringMap, NormalizedEmail, RichText, inputKeywords, safePath, UnsafePathError, sanitizeRichText } from '../../schemas/index.js'
-import { problemErrorHandler } from '../../plugins/index.js'
+import { problemErrorHandler } from '../../plugins/core/error-handler.js'
 
 /** The seeds' AgentRunRequest, with the toolkit instead of Pydantic validators. */
 const AgentRun = Type.Object({

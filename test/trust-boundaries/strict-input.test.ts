@@ -2,7 +2,8 @@ import t from 'tap'
 import Fastify from 'fastify'
 import { Type } from '@sinclair/typebox'
 import { SafeText, Integer, QueryInteger, Money, inputKeywords } from '../../schemas/index.js'
-import { problemErrorHandler, secureServerOptions } from '../../plugins/index.js'
+import { secureServerOptions } from '../../plugins/index.js'
+import { problemErrorHandler } from '../../plugins/core/error-handler.js'
 
 async function app () {
   const server = Fastify({ ...secureServerOptions(), ajv: { plugins: [inputKeywords], customOptions: { removeAdditional: false } } })

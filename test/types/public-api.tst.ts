@@ -1,6 +1,8 @@
 // Type tests: compiled by `npm run typecheck` (and before `npm test`), never run. Each
 // `@ts-expect-error` must stay an error, or the type check fails.
-import Fastify from 'fastify'
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
+import * as W from '../../plugins/index.js'
+import * as S from '../../schemas/index.js'
 import warden, { apiKey, basicAuth, oauth2Bearer, openapi, type AuthPrincipal, type IssuedAccessToken, type WardenClaims } from '../../plugins/index.js'
 
 // Users type their own claims by merging into WardenClaims.
@@ -67,3 +69,175 @@ await app.register(oauth2Bearer, { secret: 'x'.repeat(32) })
 app.accessTokens.sign({ scope: 'users:read' })
 
 export { verified, key }
+
+// ---------------------------------------------------------------------------------------------
+// The rest of the public surface: every name the entry points export is used here at least once
+// (test/types/public-surface.test.ts checks that), with the misuse each is meant to refuse.
+// ---------------------------------------------------------------------------------------------
+declare const request: FastifyRequest
+declare const reply: FastifyReply
+
+// The core's options, requirements and a custom scheme.
+const core: typeof W.default = W.warden
+const coreOptions: W.WardenOptions = { scopes: { 'a:read': 'Read a' }, realm: 'api', errorHandler: true }
+const requirement: W.SecurityRequirement = { oauth2: ['a:read'] }
+const kind: W.ChallengeKind = 'insufficient_scope'
+const custom: W.SecurityScheme = {
+  name: 'custom',
+  openapi: { type: 'http', scheme: 'custom' },
+  scopes: new Set(['a:read']),
+  challenge: () => 'Custom',
+  authenticate: (req): W.AuthOutcome => req.headers['x-custom'] === undefined ? null : W.INVALID_CREDENTIALS
+}
+// @ts-expect-error INVALID_CREDENTIALS is a unique symbol: no other symbol stands for it
+const notRefusal: W.AuthOutcome = Symbol('invalid')
+const user: W.WardenUser = {}
+const claims: W.WardenClaims = { sub: 'u' }
+
+// oauth2Bearer: options, keys, signing and a caught refusal.
+const bearerOptions: W.OAuth2BearerOptions = {
+  secret: 'x'.repeat(32), issuer: 'i', audience: 'a', algorithms: ['HS256'], verificationKeys: []
+}
+const algorithm: W.Algorithm = W.ALGORITHMS[0]
+// @ts-expect-error `none` is never an algorithm
+const noAlgorithm: W.Algorithm = 'none'
+const jwk: W.Jwk = { kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid: 'k1' }
+bearerOptions.verificationKeys?.push({ kid: 'k2', publicKey: jwk })
+// @ts-expect-error a JWK's members are strings
+const badJwk: W.Jwk = { kty: 1 }
+const signable: W.SignableClaims = { sub: 'u', scope: ['a:read'] }
+// @ts-expect-error scope is a string or a list of strings
+const ownedClaim: W.SignableClaims = { sub: 'u', scope: 1 }
+try { await app.accessTokens.verify('t') } catch (err) {
+  if (err instanceof W.InvalidToken) {
+    const why: string = err.reason
+    const claim: string | undefined = err.claim
+    const code: 'WARDEN_ERR_INVALID_TOKEN' = err.code
+    request.log.info({ why, claim, code, kind: err.kind })
+  }
+}
+
+// apiKey and basicAuth.
+const generated: { key: string, prefix: string } = W.generateApiKey()
+// The key's format, for the schemas of an app's own routes.
+const keyFormat: { pattern: string, length: number, prefix: string, prefixLength: number } = {
+  pattern: W.API_KEY_PATTERN, length: W.API_KEY_LENGTH, prefix: W.API_KEY_PREFIX_PATTERN, prefixLength: W.API_KEY_PREFIX_LENGTH
+}
+const staticKey: W.StaticApiKey = { id: 'ci', key: generated.key, subject: 'ci', scopes: ['a:read'] }
+if (!new RegExp(keyFormat.pattern).test(generated.key) || generated.key.length !== keyFormat.length) throw new Error('format')
+const keyOptions: W.ApiKeyOptions = { secret: 'x'.repeat(32), keys: [staticKey] }
+const keyRecord: W.ApiKeyRecord = { id: '1', digest: 'd', subject: 's', scopes: [], expiresAt: null }
+// @ts-expect-error expiry is seconds since the epoch, not a Date
+const dateExpiry: W.ApiKeyRecord = { id: '1', digest: 'd', subject: 's', scopes: [], expiresAt: new Date() }
+const basicUser: W.BasicAuthUser = { subject: 'u', scopes: ['a:read'], user }
+const basicOptions: W.BasicAuthOptions = { verify: async () => basicUser }
+
+// The token endpoint, logins and the store contracts.
+const grant: W.UserGrant = { subject: 'u', scopes: ['a:read'], credential: 1 }
+const verifyUser: W.VerifyUser = async (username) => username === 'u' ? grant : null
+const policy: W.AttemptPolicy = { threshold: 5, baseDelay: 1000, maxDelay: 60_000, memory: 3_600_000 }
+const attempts: W.LoginAttempts = W.memoryLoginAttempts()
+const reservation: W.Reservation = await attempts.reserve('u', policy)
+if (reservation.granted) {
+  const lock: number = reservation.lock
+  // @ts-expect-error only a refused reservation says when to retry
+  request.log.info({ lock, retry: reservation.retryAfter })
+}
+const loginOptions: W.PasswordLoginOptions = { verifyUser, scopes: ['a:read'], attempts, lockout: policy }
+const login: W.PasswordLogin = W.passwordLogin(loginOptions)
+await login.unlock(W.canonicalUsername('Ada'))
+const family: W.RefreshFamily = { familyId: 'f', subject: 'u', scope: 'a:read', clientId: 'c', credential: 1 }
+const presented: W.PresentedToken = { ...family, rotatedAt: null, successorKey: null }
+const rotation: W.Rotation = { outcome: 'reused', familyId: 'f', subject: 'u' }
+// @ts-expect-error a rotation's outcome is one of four
+const badRotation: W.Rotation = { outcome: 'unknown' }
+const revocation: W.Revocation = { kind: 'jti', id: 'j', expiresAt: 0 }
+declare const refreshTokens: W.RefreshTokenStore
+declare const revocations: W.RevocationSink
+const sessions: W.SessionStore = { refreshTokens, revocations }
+const client: W.OAuth2Client = { secret: 'a client secret!', scopes: ['a:read'] }
+const serverOptions: W.OAuth2ServerOptions = { verifyUser, sessions, clients: { c: client }, loginAttempts: attempts }
+await app.register(W.oauth2Server, serverOptions)
+const hasherOptions: W.PasswordHasherOptions = { isolate: false, concurrency: 2 }
+const hasher: W.PasswordHasher = W.createPasswordHasher(hasherOptions)
+const valid: Promise<boolean> = hasher.verify(null, 'password')
+
+// The document and its contract test.
+const openApiOptions: W.OpenApiOptions = { info: { title: 'T', version: '1' } }
+const contractOptions: W.ContractOptions = { credentials: { apiKey: () => ({ 'x-api-key': generated.key }) } }
+const findings: W.ContractFinding[] = await W.checkSecurityContract(app, contractOptions)
+
+// Hardening, and the same checks on an app's own configuration.
+const corsOptions: W.CorsOptions = { origins: ['https://app.example'], environment: 'production' }
+// @ts-expect-error environments are named
+const badCors: W.CorsOptions = { origins: [], environment: 'prod' }
+const headersOptions: W.SecurityHeadersOptions = { hstsMaxAge: 31_536_000 }
+const hostsOptions: W.TrustedHostsOptions = { hosts: ['api.example'] }
+const rateOptions: W.RateLimitOptions = { max: 100, timeWindow: 60_000 }
+const routeRate: W.RouteRateLimit = { max: 5, skipOnError: false }
+const logger = { redact: [...W.REDACT_PATHS], serializers: W.logSerializers }
+const server = Fastify({ ...W.secureServerOptions(), ...W.requestIdOptions(), logger })
+await server.register(W.cors, corsOptions)
+await server.register(W.securityHeaders, headersOptions)
+await server.register(W.trustedHosts, hostsOptions)
+await server.register(W.rateLimit, rateOptions)
+await server.register(W.requestId)
+const configChecks: boolean[] = [W.isOrigin('https://app.example'), W.isHostEntry('api.example')]
+const secretProblem: string | undefined = W.secretFault('short')
+// @ts-expect-error secureServerOptions takes no options: it is the secure set, whole
+W.secureServerOptions({ bodyLimit: 1 })
+
+// Replies, logs and errors.
+const body: W.Problem = W.problem(404, 'No such note.')
+const fields: W.FieldError[] = [{ in: 'body', field: '/name', message: 'must not be empty' }]
+W.sendProblem(reply, 400, W.invalidFields(fields))
+const event: W.SecurityEvent = 'auth.login.failed'
+W.securityEvent(request, event, { subject: 'u' })
+// The app's own events: any lower-case dotted name.
+const own: W.AppSecurityEvent = 'user.created'
+W.securityEvent(request, own, { id: 'u' })
+// @ts-expect-error the library's vocabulary is closed
+const mine: W.SecurityEvent = 'user.created'
+W.securityEvent(request, mine, {})
+// @ts-expect-error an app event is a dotted lower-case name
+W.securityEvent(request, 'UserCreated')
+const headers = W.redactHeaders({ authorization: 'Bearer x' })
+const redis = new W.Availability('Redis', server.log)
+const code: W.WardenErrorCode = 'WARDEN_ERR_UNSAFE_PATH'
+// @ts-expect-error codes are the list's own
+const noCode: W.WardenErrorCode = 'WARDEN_ERR_NOPE'
+declare const caught: W.Throttled
+const retryAfter: number = caught.retryAfter
+const optionError: 'WARDEN_ERR_OPTION' = new W.errors.WARDEN_ERR_OPTION('x', 'is wrong').code
+
+// fastify-warden/schemas.
+const ajvPlugins = [S.inputKeywords]
+const schema = {
+  id: S.Identifier(),
+  text: S.SafeText({ maxLength: 100 }),
+  count: S.Integer({ minimum: 0, maximum: 10 }),
+  page: S.QueryInteger({ minimum: 1 }),
+  price: S.Money({ scale: 2 }),
+  at: S.Timestamp(),
+  tags: S.StringMap({ maxKeys: 5, maxValueLength: 20 }),
+  email: S.NormalizedEmail(),
+  notes: S.RichText({ maxLength: 1000 })
+}
+// @ts-expect-error free text is always bounded
+S.SafeText({})
+const patterns: string[] = [S.PLAIN_TEXT, S.NO_CONTROL, S.sanitizeRichText('<b>x</b>'), S.canonicalUsername('Ada')]
+const policyOf = S.RICH_TEXT_POLICY
+try { await S.safePath('/srv', 'a.txt') } catch (err) {
+  if (err instanceof S.UnsafePathError) {
+    const status: 400 | 404 = err.status
+    const pathCode: 'WARDEN_ERR_UNSAFE_PATH' = err.code
+    request.log.info({ status, pathCode })
+  }
+}
+
+export {
+  core, coreOptions, requirement, kind, custom, notRefusal, claims, bearerOptions, algorithm, noAlgorithm, jwk, signable,
+  ownedClaim, keyOptions, keyRecord, dateExpiry, basicOptions, presented, rotation, badRotation, revocation, valid,
+  openApiOptions, findings, badCors, routeRate, configChecks, secretProblem, badJwk, body, headers, redis, code, noCode,
+  retryAfter, optionError, ajvPlugins, schema, patterns, policyOf, server
+}

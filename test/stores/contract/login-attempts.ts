@@ -1,6 +1,7 @@
 import type { Test } from 'tap'
 import { randomUUID } from 'node:crypto'
-import { DEFAULT_LOCKOUT, type AttemptPolicy, type LoginAttempts } from '../../../plugins/index.js'
+import type { AttemptPolicy, LoginAttempts } from '../../../plugins/index.js'
+import { DEFAULT_LOCKOUT } from '../../../plugins/core/login-attempts.js'
 
 // One contract, every store: the rule is the library's (plugins/core/login-attempts.ts), each
 // store applies it atomically.
