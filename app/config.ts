@@ -114,7 +114,10 @@ function rate (value: string): RateLimit {
 /** One check with the plugin's: a budget the token endpoint would refuse stops start-up here, named. */
 function loginRate (value: string): RateLimit {
   const limit = rate(value)
-  if (limit.max > LOGIN_RATE_MAX) throw new ConfigError('LOGIN_RATE_LIMIT', `must be at most ${LOGIN_RATE_MAX} per window (the failed logins an address may have at the token endpoint and over Basic)`)
+  if (limit.max > LOGIN_RATE_MAX) {
+    throw new ConfigError('LOGIN_RATE_LIMIT',
+      `must be at most ${LOGIN_RATE_MAX} per window (the failed logins an address may have at the token endpoint and over Basic)`)
+  }
   return limit
 }
 
@@ -194,14 +197,19 @@ function jwtConfig (e: EnvValues, cwd: string, publicUrl: string, secret: (name:
   if (e.OIDC_ISSUER !== undefined || e.JWT_JWKS_URL !== undefined) {
     if (e.OIDC_ISSUER !== undefined && e.JWT_JWKS_URL !== undefined) throw new ConfigError('JWT_JWKS_URL', 'set together with OIDC_ISSUER; give one of them')
     if (e.JWT_JWKS_URL !== undefined && e.JWT_ISSUER === undefined) throw new ConfigError('JWT_ISSUER', "is required with JWT_JWKS_URL (the provider's issuer)")
-    if (e.JWT_AUDIENCE === undefined) throw new ConfigError('JWT_AUDIENCE', "is required with an external provider (the audience its tokens carry for this API, e.g. 'account')")
+    if (e.JWT_AUDIENCE === undefined) {
+      throw new ConfigError('JWT_AUDIENCE', "is required with an external provider (the audience its tokens carry for this API, e.g. 'account')")
+    }
     for (const name of ['JWT_SECRET_KEY', 'JWT_PRIVATE_KEY_FILE'] as const) {
       if (e[name] !== undefined) throw new ConfigError(name, 'is for tokens this service issues; with OIDC_ISSUER or JWT_JWKS_URL the provider issues them')
     }
     jwt.issuer = e.OIDC_ISSUER ?? e.JWT_ISSUER!
     jwt.provider = { issuer: jwt.issuer, ...(e.JWT_JWKS_URL === undefined ? {} : { jwksUrl: e.JWT_JWKS_URL }) }
   } else if (e.JWT_ALGORITHM === 'HS256') {
-    if (e.JWT_PRIVATE_KEY_FILE !== undefined) throw new ConfigError('JWT_PRIVATE_KEY_FILE', 'is for an asymmetric JWT_ALGORITHM (EdDSA, ES256/384/512, RS256/384/512, PS256/384/512); JWT_ALGORITHM is HS256')
+    if (e.JWT_PRIVATE_KEY_FILE !== undefined) {
+      throw new ConfigError('JWT_PRIVATE_KEY_FILE',
+        'is for an asymmetric JWT_ALGORITHM (EdDSA, ES256/384/512, RS256/384/512, PS256/384/512); JWT_ALGORITHM is HS256')
+    }
     jwt.secret = secretVariable('JWT_SECRET_KEY', e.JWT_SECRET_KEY, production, secret, ' (openssl rand -base64 32)')
   } else {
     if (e.JWT_PRIVATE_KEY_FILE === undefined) throw new ConfigError('JWT_PRIVATE_KEY_FILE', `is required with JWT_ALGORITHM=${e.JWT_ALGORITHM}`)
@@ -229,7 +237,8 @@ function webConfig (e: EnvValues, production: boolean, notices: string[]): Pick<
   }
   if (production && allowedHosts.length === 0) throw new ConfigError('ALLOWED_HOSTS', 'is required in production (the host names this API answers to)')
   if (production && e.PUBLIC_URL === undefined) {
-    throw new ConfigError('PUBLIC_URL', "is required in production: without it each instance's issuer and resource are its own http://HOST:PORT, so tokens one instance issues are refused by another (give the URL clients call, e.g. https://api.example.com)")
+    throw new ConfigError('PUBLIC_URL', "is required in production: without it each instance's issuer and resource are its own " +
+      'http://HOST:PORT, so tokens one instance issues are refused by another (give the URL clients call, e.g. https://api.example.com)')
   }
 
   return { allowedOrigins, allowedHosts }
@@ -253,7 +262,9 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, cwd = process.
   const e = validate(rawEnvironment(env, cwd))
   const production = e.ENVIRONMENT === 'production'
   const notices: string[] = []
-  if (e.DATABASE_URL !== undefined) serverUrl('DATABASE_URL', e.DATABASE_URL, 'postgres://user:password@host:5432/db (percent-encode / # ? @ : [ ] in the password)')
+  if (e.DATABASE_URL !== undefined) {
+    serverUrl('DATABASE_URL', e.DATABASE_URL, 'postgres://user:password@host:5432/db (percent-encode / # ? @ : [ ] in the password)')
+  }
   const database = e.DATABASE_URL ?? (e.DATA_DIR === 'memory://' ? 'memory://' : resolve(cwd, e.DATA_DIR))
   const dataDir = e.DATABASE_URL === undefined && database !== 'memory://' ? database : undefined
   const publicUrl = (e.PUBLIC_URL ?? `http://${e.HOST}:${e.PORT}`).replace(/\/$/, '')

@@ -6,13 +6,14 @@ import { PermanentFault } from './startup.js'
 /** Any Redis the app talks to: a node, a Cluster, or the master Sentinel names (a `Redis`). */
 export type RedisClient = Redis | Cluster
 
-export interface HostPort { host: string, port: number }
+export interface HostPort {
+  host: string
+  port: number
+}
 
 /** How to reach Redis: one of REDIS_URL, REDIS_CLUSTER_NODES, REDIS_SENTINELS (with their TLS CA and password). */
 export type RedisSettings = (
-  | { kind: 'node', url: string }
-  | { kind: 'cluster', nodes: HostPort[] }
-  | { kind: 'sentinel', sentinels: HostPort[], name: string }
+  { kind: 'node'; url: string } | { kind: 'cluster'; nodes: HostPort[] } | { kind: 'sentinel'; sentinels: HostPort[]; name: string }
 ) & {
   /** PEM certificates of the CA that signs the servers' (TLS on, verified against it). */
   ca?: string
@@ -31,7 +32,10 @@ export const REDIS_VARIABLES = {
 type RedisVariables = Static<ReturnType<typeof Type.Object<typeof REDIS_VARIABLES>>>
 
 function hostPorts (variable: string, value: string): HostPort[] {
-  const entries = value.split(',').map((s) => s.trim()).filter(Boolean)
+  const entries = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
   if (entries.length === 0) throw new ConfigError(variable, 'names no host:port')
   return entries.map((entry) => {
     const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(entry)
@@ -47,11 +51,15 @@ const redisUrl = (value: string): URL => serverUrl('REDIS_URL', value, 'redis://
 function topology (e: RedisVariables): RedisSettings | undefined {
   const given = (['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS'] as const).filter((name) => e[name] !== undefined)
   if (given.length > 1) throw new ConfigError(given[1], `set together with ${given[0]}; give one of them (a node, a Cluster or Sentinel)`)
-  if (e.REDIS_SENTINEL_NAME !== undefined && e.REDIS_SENTINELS === undefined) throw new ConfigError('REDIS_SENTINEL_NAME', 'is for REDIS_SENTINELS, which is not set')
+  if (e.REDIS_SENTINEL_NAME !== undefined && e.REDIS_SENTINELS === undefined) {
+    throw new ConfigError('REDIS_SENTINEL_NAME', 'is for REDIS_SENTINELS, which is not set')
+  }
   if (e.REDIS_URL !== undefined) return { kind: 'node', url: e.REDIS_URL }
   if (e.REDIS_CLUSTER_NODES !== undefined) return { kind: 'cluster', nodes: hostPorts('REDIS_CLUSTER_NODES', e.REDIS_CLUSTER_NODES) }
   if (e.REDIS_SENTINELS === undefined) return undefined
-  if (e.REDIS_SENTINEL_NAME === undefined) throw new ConfigError('REDIS_SENTINEL_NAME', 'is required with REDIS_SENTINELS (the master name the sentinels monitor)')
+  if (e.REDIS_SENTINEL_NAME === undefined) {
+    throw new ConfigError('REDIS_SENTINEL_NAME', 'is required with REDIS_SENTINELS (the master name the sentinels monitor)')
+  }
   return { kind: 'sentinel', sentinels: hostPorts('REDIS_SENTINELS', e.REDIS_SENTINELS), name: e.REDIS_SENTINEL_NAME }
 }
 
@@ -59,13 +67,19 @@ function topology (e: RedisVariables): RedisSettings | undefined {
 export function redisSettings (e: RedisVariables, cwd: string): RedisSettings | undefined {
   const settings = topology(e)
   for (const name of ['REDIS_TLS_CA_FILE', 'REDIS_PASSWORD'] as const) {
-    if (settings === undefined && e[name] !== undefined) throw new ConfigError(name, 'is set but no Redis is: set REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS')
+    if (settings === undefined && e[name] !== undefined) {
+      throw new ConfigError(name, 'is set but no Redis is: set REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS')
+    }
   }
   if (settings === undefined) return undefined
   if (settings.kind === 'node') {
     const url = redisUrl(settings.url)
-    if (e.REDIS_TLS_CA_FILE !== undefined && url.protocol !== 'rediss:') throw new ConfigError('REDIS_TLS_CA_FILE', 'is for TLS: REDIS_URL must then be rediss://')
-    if (e.REDIS_PASSWORD !== undefined && url.password !== '') throw new ConfigError('REDIS_PASSWORD', 'set together with a password in REDIS_URL; give one of them')
+    if (e.REDIS_TLS_CA_FILE !== undefined && url.protocol !== 'rediss:') {
+      throw new ConfigError('REDIS_TLS_CA_FILE', 'is for TLS: REDIS_URL must then be rediss://')
+    }
+    if (e.REDIS_PASSWORD !== undefined && url.password !== '') {
+      throw new ConfigError('REDIS_PASSWORD', 'set together with a password in REDIS_URL; give one of them')
+    }
   }
   if (e.REDIS_TLS_CA_FILE !== undefined) {
     const ca = readVariableFile('REDIS_TLS_CA_FILE', e.REDIS_TLS_CA_FILE, cwd)
@@ -87,7 +101,7 @@ export function describeRedis (settings: RedisSettings): string {
 }
 
 /** After a failover the old master is a replica and refuses writes: reconnect (to the new master) and resend. */
-const reconnectOnReadonly = (err: Error): 2 | false => err.message.startsWith('READONLY') ? 2 : false
+const reconnectOnReadonly = (err: Error): 2 | false => (err.message.startsWith('READONLY') ? 2 : false)
 
 /** ms a command may wait for its answer. */
 const COMMAND_TIMEOUT = 1_000
@@ -106,7 +120,11 @@ export function createRedis (settings: RedisSettings): RedisClient {
   const node: RedisOptions = { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: COMMAND_TIMEOUT, ...password, ...tls }
   if (settings.kind === 'cluster') {
     // A node that became a replica answers MOVED, which the Cluster client follows by itself.
-    return new Cluster(settings.nodes, { lazyConnect: true, enableOfflineQueue: false, redisOptions: { maxRetriesPerRequest: 1, commandTimeout: COMMAND_TIMEOUT, ...password, ...tls } })
+    return new Cluster(settings.nodes, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      redisOptions: { maxRetriesPerRequest: 1, commandTimeout: COMMAND_TIMEOUT, ...password, ...tls }
+    })
   }
   if (settings.kind === 'sentinel') {
     return new Redis({
@@ -122,7 +140,8 @@ export function createRedis (settings: RedisSettings): RedisClient {
 }
 
 // Node's codes for a certificate it does not trust: another try gets the same answer.
-const CERTIFICATE = /^(SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|CERT_UNTRUSTED|CERT_SIGNATURE_FAILURE|CERT_REVOKED|ERR_TLS_CERT_ALTNAME_INVALID)$/
+const CERTIFICATE =
+  /^(SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|CERT_UNTRUSTED|CERT_SIGNATURE_FAILURE|CERT_REVOKED|ERR_TLS_CERT_ALTNAME_INVALID)$/
 
 function connectFault (err: Error): Error {
   const code = (err as { code?: unknown }).code
@@ -140,12 +159,16 @@ function connectFault (err: Error): Error {
 export async function connectRedis (settings: RedisSettings, timeout = 10_000): Promise<RedisClient> {
   const client = createRedis(settings)
   let reported: Error | undefined
-  const onError = (err: Error): void => { reported = (err as { lastNodeError?: Error }).lastNodeError ?? err }
+  const onError = (err: Error): void => {
+    reported = (err as { lastNodeError?: Error }).lastNodeError ?? err
+  }
   client.on('error', onError)
   const connecting = client.connect()
   let timer: NodeJS.Timeout | undefined
   const late = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => { reject(Object.assign(new Error(`no answer within ${timeout / 1000} s`), { code: 'ETIMEDOUT' })) }, timeout)
+    timer = setTimeout(() => {
+      reject(Object.assign(new Error(`no answer within ${timeout / 1000} s`), { code: 'ETIMEDOUT' }))
+    }, timeout)
   })
   try {
     await Promise.race([connecting, late])
@@ -153,7 +176,7 @@ export async function connectRedis (settings: RedisSettings, timeout = 10_000): 
   } catch (err) {
     connecting.catch(() => {})
     client.disconnect()
-    throw connectFault(reported ?? err as Error)
+    throw connectFault(reported ?? (err as Error))
   } finally {
     clearTimeout(timer)
     client.off('error', onError)

@@ -24,18 +24,43 @@ function describeDatabase (url: string): string {
 
 // The stores' background faults (a purge, a reread, a malformed message; an outage once): on stderr
 // until the app's logger exists, then through it.
-let report = (err: Error): void => { process.stderr.write(`stores: ${err.message}\n`) }
+let report = (err: Error): void => {
+  process.stderr.write(`stores: ${err.message}\n`)
+}
 
 /** Redis, then the stores on the database (which use Redis), each waited for until STARTUP_TIMEOUT. */
-async function dependencies (): Promise<{ redis: RedisClient | undefined, stores: Stores }> {
+async function dependencies (): Promise<{ redis: RedisClient | undefined; stores: Stores }> {
   // Before the app's logger exists: plain lines on stderr, as the configuration errors.
-  const retry: RetryOptions = { timeout: config.startupTimeout * 1000, log: (line) => { process.stderr.write(`start-up: ${line}\n`) } }
+  const retry: RetryOptions = {
+    timeout: config.startupTimeout * 1000,
+    log: (line) => {
+      process.stderr.write(`start-up: ${line}\n`)
+    }
+  }
   const settings = config.redis
-  const redis = settings === undefined ? undefined : await untilAvailable(describeRedis(settings), async () => await connectRedis(settings), () => true, retry)
+  const redis =
+    settings === undefined
+      ? undefined
+      : await untilAvailable(
+        describeRedis(settings),
+        async () => await connectRedis(settings),
+        () => true,
+        retry
+      )
   try {
-    const open = async (): Promise<Stores> => await openStores({ database: config.database, pool: config.databasePoolSize, ...(redis === undefined ? {} : { redis }), onError: (err) => { report(err) } })
-      // The driver's own error names the fault (connect ECONNREFUSED host:port); the wrapper adds nothing here.
-      .catch((err: unknown) => { throw err instanceof DatabaseUnavailable ? err.cause : err })
+    const open = async (): Promise<Stores> =>
+      await openStores({
+        database: config.database,
+        pool: config.databasePoolSize,
+        ...(redis === undefined ? {} : { redis }),
+        onError: (err) => {
+          report(err)
+        }
+      })
+        // The driver's own error names the fault (connect ECONNREFUSED host:port); the wrapper adds nothing here.
+        .catch((err: unknown) => {
+          throw err instanceof DatabaseUnavailable ? err.cause : err
+        })
     const stores = await untilAvailable(describeDatabase(config.database), open, isConnectionError, retry)
     return { redis, stores }
   } catch (err) {
@@ -61,18 +86,28 @@ const app = await buildApp({
   onAdminCreated (username, password) {
     if (password === undefined) return
     // Printed once, to the terminal only: never into the logs.
-    process.stdout.write(`\n  First start: created administrator '${username}' with password\n\n      ${password}\n\n  It is not shown again. Change it with PUT /users/me/password.\n\n`)
+    process.stdout.write(
+      `\n  First start: created administrator '${username}' with password\n\n      ${password}\n\n` +
+        '  It is not shown again. Change it with PUT /users/me/password.\n\n'
+    )
   }
 })
-report = (err) => { app.log.error({ err }, 'stores: background work failed') }
+report = (err) => {
+  app.log.error({ err }, 'stores: background work failed')
+}
 // The app closes the stores; the client is this file's.
-app.addHook('onClose', async () => { redis?.disconnect() })
+app.addHook('onClose', async () => {
+  redis?.disconnect()
+})
 for (const notice of config.notices) app.log.warn(notice)
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     app.log.info({ signal }, 'shutting down')
-    app.close().then(() => process.exit(0), () => process.exit(1))
+    app.close().then(
+      () => process.exit(0),
+      () => process.exit(1)
+    )
   })
 }
 

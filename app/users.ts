@@ -22,32 +22,54 @@ export interface User {
   credentialVersion: number
 }
 
-export interface NewUser { username: string, email: string, passwordHash: string, role: Role }
+export interface NewUser {
+  username: string
+  email: string
+  passwordHash: string
+  role: Role
+}
 
 export interface UserStore {
-  count (): Promise<number>
+  count(): Promise<number>
   /** Throws DuplicateError('username' | 'email') when taken (a user name in any case or form). */
-  create (user: NewUser): Promise<User>
-  findById (id: string): Promise<User | null>
-  findByUsername (username: string): Promise<User | null>
-  list (page: { limit: number, offset: number }): Promise<User[]>
-  delete (id: string): Promise<boolean>
+  create(user: NewUser): Promise<User>
+  findById(id: string): Promise<User | null>
+  findByUsername(username: string): Promise<User | null>
+  list(page: { limit: number; offset: number }): Promise<User[]>
+  delete(id: string): Promise<boolean>
   /** A password change: the new hash and a new credential version (returned, for `endSessions`). */
-  changePassword (id: string, passwordHash: string): Promise<number>
+  changePassword(id: string, passwordHash: string): Promise<number>
   /**
    * Replace a hash by a stronger one of the same password, only while `previous` is still the
    * stored hash: a rehash that lost the race to a password change changes nothing.
    */
-  rehash (id: string, previous: string, passwordHash: string): Promise<boolean>
+  rehash(id: string, previous: string, passwordHash: string): Promise<boolean>
 }
 
 const COLUMNS = 'id, username, email, role, active, password_hash, created_at, password_changed_at, credential_version::float8 AS credential_version'
 
-interface Row { id: string, username: string, email: string, role: Role, active: boolean, password_hash: string, created_at: Date, password_changed_at: Date, credential_version: number }
+interface Row {
+  id: string
+  username: string
+  email: string
+  role: Role
+  active: boolean
+  password_hash: string
+  created_at: Date
+  password_changed_at: Date
+  credential_version: number
+}
 
 const toUser = (r: Row): User => ({
-  id: r.id, username: r.username, email: r.email, role: r.role, active: r.active,
-  passwordHash: r.password_hash, createdAt: new Date(r.created_at), passwordChangedAt: new Date(r.password_changed_at), credentialVersion: Number(r.credential_version)
+  id: r.id,
+  username: r.username,
+  email: r.email,
+  role: r.role,
+  active: r.active,
+  passwordHash: r.password_hash,
+  createdAt: new Date(r.created_at),
+  passwordChangedAt: new Date(r.password_changed_at),
+  credentialVersion: Number(r.credential_version)
 })
 
 export function sqlUserStore (db: Queryable): UserStore {
@@ -60,7 +82,8 @@ export function sqlUserStore (db: Queryable): UserStore {
       try {
         const [row] = await db.query<Row>(
           `INSERT INTO users (username, username_key, email, password_hash, role) VALUES ($1, $2, $3, $4, $5) RETURNING ${COLUMNS}`,
-          [user.username, canonicalUsername(user.username), user.email, user.passwordHash, user.role])
+          [user.username, canonicalUsername(user.username), user.email, user.passwordHash, user.role]
+        )
         return toUser(row)
       } catch (err) {
         return rethrowDuplicate(err, UNIQUE)
@@ -84,12 +107,16 @@ export function sqlUserStore (db: Queryable): UserStore {
     },
     async changePassword (id, passwordHash) {
       const [row] = await db.query<{ version: number }>(
-        'UPDATE users SET password_hash = $2, password_changed_at = now(), credential_version = credential_version + 1 WHERE id = $1 RETURNING credential_version::float8 AS version',
-        [id, passwordHash])
+        `UPDATE users SET password_hash = $2, password_changed_at = now(), credential_version = credential_version + 1
+         WHERE id = $1 RETURNING credential_version::float8 AS version`,
+        [id, passwordHash]
+      )
       return Number(row?.version ?? 0)
     },
     async rehash (id, previous, passwordHash) {
-      return (await db.query('UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2 RETURNING id', [id, previous, passwordHash])).length === 1
+      return (
+        (await db.query('UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2 RETURNING id', [id, previous, passwordHash])).length === 1
+      )
     }
   }
 }
@@ -106,6 +133,6 @@ export async function createFirstUser (db: Database, user: NewUser): Promise<Use
     // Held until the transaction ends, so the count and the insert are one step across instances.
     await tx.query('SELECT pg_advisory_xact_lock($1)', [FIRST_USER_LOCK])
     const users = sqlUserStore(tx)
-    return await users.count() > 0 ? null : await users.create(user)
+    return (await users.count()) > 0 ? null : await users.create(user)
   })
 }

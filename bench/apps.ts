@@ -4,12 +4,26 @@ import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto'
 import { warden, oauth2Bearer, apiKey, generateApiKey, trustedHosts } from '../plugins/index.js'
 
 /** The configurations measured against each other, all serving the same route. */
-export const CONFIGS = ['bare', 'trusted-hosts', 'hs256-floor', 'hmac-floor', 'bearer', 'bearer-cache', 'bearer-cache-otel', 'bearer-es256', 'bearer-eddsa', 'api-key', 'api-key-cache', 'api-key-owner', 'fastify-jwt'] as const
-export type Config = typeof CONFIGS[number]
+export const CONFIGS = [
+  'bare',
+  'trusted-hosts',
+  'hs256-floor',
+  'hmac-floor',
+  'bearer',
+  'bearer-cache',
+  'bearer-cache-otel',
+  'bearer-es256',
+  'bearer-eddsa',
+  'api-key',
+  'api-key-cache',
+  'api-key-owner',
+  'fastify-jwt'
+] as const
+export type Config = (typeof CONFIGS)[number]
 
 export const LABELS: Record<Config, string> = {
   bare: 'bare Fastify route (no auth)',
-  'trusted-hosts': 'bare route behind trustedHosts (the Host parsed by RFC 9110\'s grammar)',
+  'trusted-hosts': "bare route behind trustedHosts (the Host parsed by RFC 9110's grammar)",
   'hs256-floor': 'floor of HS256: one HMAC-SHA256 + one payload decode in a hook',
   'hmac-floor': 'floor of API keys: one HMAC-SHA256 of the key in a hook',
   bearer: 'oauth2Bearer, HS256, cache off',
@@ -34,7 +48,12 @@ async function recordTelemetry (): Promise<void> {
   const { BasicTracerProvider, BatchSpanProcessor } = await import('@opentelemetry/sdk-trace-base')
   const reader = new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), exportIntervalMillis: 60_000 })
   metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }))
-  const nowhere = { export: (_spans: unknown[], done: (result: { code: number }) => void) => { done({ code: 0 }) }, shutdown: async () => {} }
+  const nowhere = {
+    export: (_spans: unknown[], done: (result: { code: number }) => void) => {
+      done({ code: 0 })
+    },
+    shutdown: async () => {}
+  }
   trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(nowhere)] }))
 }
 
@@ -42,19 +61,27 @@ async function recordTelemetry (): Promise<void> {
  * One app per configuration, each with its own per-run secret. Every configuration gets the
  * same request (both credentials), so the client does the same work whatever it measures.
  */
-export async function benchApp (config: Config): Promise<{ app: FastifyInstance, headers: Record<string, string> }> {
+export async function benchApp (config: Config): Promise<{ app: FastifyInstance; headers: Record<string, string> }> {
   // Before the app, as a user's app registers it: the SDK recording every metric and span.
   if (config === 'bearer-cache-otel') await recordTelemetry()
   const app = Fastify({ logger: false })
   const secret = randomBytes(32)
   await app.register(fastifyJwt, { secret, verify: { allowedIss: ISSUER, allowedAud: AUDIENCE } })
   await app.register(warden, { scopes: { 'users:read': 'Read users' } })
-  const keys = config === 'bearer-es256'
-    ? { signingKey: { kid: 'es256', privateKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey } }
-    : config === 'bearer-eddsa'
-      ? { signingKey: { kid: 'eddsa', privateKey: generateKeyPairSync('ed25519').privateKey } }
-      : { secret }
-  await app.register(oauth2Bearer, { ...keys, issuer: ISSUER, audience: AUDIENCE, expiresIn: 3600, cache: config.startsWith('bearer-cache') ? { max: 10_000 } : false, jwksPath: false })
+  const keys =
+    config === 'bearer-es256'
+      ? { signingKey: { kid: 'es256', privateKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey } }
+      : config === 'bearer-eddsa'
+        ? { signingKey: { kid: 'eddsa', privateKey: generateKeyPairSync('ed25519').privateKey } }
+        : { secret }
+  await app.register(oauth2Bearer, {
+    ...keys,
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    expiresIn: 3600,
+    cache: config.startsWith('bearer-cache') ? { max: 10_000 } : false,
+    jwksPath: false
+  })
   const key = generateApiKey().key
   const { token } = app.accessTokens.sign({ sub: 'user-1', scope: ['users:read'] })
   const owner = { name: 'svc' }
@@ -71,26 +98,47 @@ export async function benchApp (config: Config): Promise<{ app: FastifyInstance,
   } else if (config === 'hs256-floor') {
     // What any HS256 check must do in Node, and nothing else: the cost no verifier can go below.
     const [header, payload] = token.split('.')
-    app.get('/hello', {
-      schema: { security: [] },
-      onRequest: (_request, _reply, done) => {
-        createHmac('sha256', secret).update(header + '.' + payload).digest()
-        JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'))
-        done()
-      }
-    }, handler)
+    app.get(
+      '/hello',
+      {
+        schema: { security: [] },
+        onRequest: (_request, _reply, done) => {
+          createHmac('sha256', secret)
+            .update(header + '.' + payload)
+            .digest()
+          JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'))
+          done()
+        }
+      },
+      handler
+    )
   } else if (config === 'hmac-floor') {
     // What an API-key check must do (one HMAC of the presented key), and nothing else.
-    app.get('/hello', {
-      schema: { security: [] },
-      onRequest: (request, _reply, done) => {
-        createHmac('sha256', secret).update(request.headers['x-api-key'] as string).digest()
-        done()
-      }
-    }, handler)
+    app.get(
+      '/hello',
+      {
+        schema: { security: [] },
+        onRequest: (request, _reply, done) => {
+          createHmac('sha256', secret)
+            .update(request.headers['x-api-key'] as string)
+            .digest()
+          done()
+        }
+      },
+      handler
+    )
   } else if (config === 'fastify-jwt') {
     // The peer, used the way its README shows: request.jwtVerify() in an onRequest hook.
-    app.get('/hello', { schema: { security: [] }, onRequest: async (request) => { await request.jwtVerify() } }, handler)
+    app.get(
+      '/hello',
+      {
+        schema: { security: [] },
+        onRequest: async (request) => {
+          await request.jwtVerify()
+        }
+      },
+      handler
+    )
   } else {
     const scheme = config.startsWith('api-key') ? 'apiKey' : 'oauth2'
     app.get('/hello', { schema: { security: [{ [scheme]: ['users:read'] }] } }, handler)

@@ -1,11 +1,26 @@
 declare module 'autocannon' {
-  interface Options { url: string, method?: 'GET' | 'POST', headers?: Record<string, string>, body?: string, connections?: number, duration?: number, overallRate?: number }
-  interface Result { requests: { average: number, total: number }, '2xx': number, non2xx: number, errors: number, latency: { p50: number, p99: number }, statusCodeStats?: Record<string, { count: number }> }
+  interface Options {
+    url: string
+    method?: 'GET' | 'POST'
+    headers?: Record<string, string>
+    body?: string
+    connections?: number
+    duration?: number
+    overallRate?: number
+  }
+  interface Result {
+    requests: { average: number; total: number }
+    '2xx': number
+    non2xx: number
+    errors: number
+    latency: { p50: number; p99: number }
+    statusCodeStats?: Record<string, { count: number }>
+  }
   /** The run: a promise of its result that also reports every response as it comes. */
   interface Instance extends Promise<Result> {
-    on (event: 'response', listener: (client: unknown, statusCode: number, resBytes: number, responseTime: number) => void): this
+    on(event: 'response', listener: (client: unknown, statusCode: number, resBytes: number, responseTime: number) => void): this
     /** End the run now; the promise then resolves. */
-    stop (): void
+    stop(): void
   }
   export default function autocannon (options: Options): Instance
 }

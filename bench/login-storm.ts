@@ -27,7 +27,14 @@ const OFFERED = 400
 const PASSWORD = 'bench admin password 1234'
 const ARGON2 = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 }
 const pinned = process.env.BENCH_PIN === 'on' && pinLoadGenerator()
-const { child: server, info: { port, concurrency, queue, isolate, refusalDelay, refusalRate } } = await startServer<{ port: number, concurrency: number, queue: number, isolate: boolean, refusalDelay: number, refusalRate: number }>('./storm-server.js', [], { pinned })
+const {
+  child: server,
+  info: { port, concurrency, queue, isolate, refusalDelay, refusalRate }
+} = await startServer<{ port: number; concurrency: number; queue: number; isolate: boolean; refusalDelay: number; refusalRate: number }>(
+  './storm-server.js',
+  [],
+  { pinned }
+)
 const base = `http://127.0.0.1:${port}`
 const loginBody = new URLSearchParams({ grant_type: 'password', username: 'admin', password: PASSWORD }).toString()
 const loginRequest = { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: loginBody }
@@ -41,7 +48,7 @@ function waitedForCore (): number {
 }
 
 /** Jiffies (10 ms) the whole machine has been busy, and stolen by the hypervisor (/proc/stat). */
-function machine (): { busy: number, steal: number } {
+function machine (): { busy: number; steal: number } {
   const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number)
   return { busy: user + nice + system + irq + softirq, steal: steal ?? 0 }
 }
@@ -60,11 +67,14 @@ async function token (): Promise<string> {
  * `clients` connections looping on logins, each sending the next as soon as the last is answered
  * (autocannon, the lightest client here: the load generator shares the server's cores).
  */
-function storm (clients: number): { stop: () => Promise<{ answered: number[], refused: number[], seconds: number }> } {
+function storm (clients: number): { stop: () => Promise<{ answered: number[]; refused: number[]; seconds: number }> } {
   const answered: number[] = []
   const refused: number[] = []
   const started = performance.now()
-  const run = clients === 0 ? undefined : autocannon({ url: `${base}/auth/token`, method: 'POST', headers: loginRequest.headers, body: loginBody, connections: clients, duration: 10 * DURATION })
+  const run =
+    clients === 0
+      ? undefined
+      : autocannon({ url: `${base}/auth/token`, method: 'POST', headers: loginRequest.headers, body: loginBody, connections: clients, duration: 10 * DURATION })
   run?.on('response', (_client, status, _bytes, ms) => {
     if (status === 200) answered.push(ms)
     else if (status === 503) refused.push(ms)
@@ -80,7 +90,22 @@ function storm (clients: number): { stop: () => Promise<{ answered: number[], re
   }
 }
 
-interface Round { served: number, p50: number, p99: number, lag: number, answered: number, refused: number, slowestAnswer: number, refusedP50: number, cpuPerRequest: number, coreWait: number, serverCores: number, loadCores: number, machineCores: number, stolen: number }
+interface Round {
+  served: number
+  p50: number
+  p99: number
+  lag: number
+  answered: number
+  refused: number
+  slowestAnswer: number
+  refusedP50: number
+  cpuPerRequest: number
+  coreWait: number
+  serverCores: number
+  loadCores: number
+  machineCores: number
+  stolen: number
+}
 
 async function round (clients: number): Promise<Round> {
   const bearer = await token()
@@ -120,14 +145,19 @@ async function round (clients: number): Promise<Round> {
 }
 
 /** argon2id alone, the same parameters, as many at once as the hasher runs: the ceiling, and one hash's time. */
-async function ceiling (): Promise<{ perSecond: number, ms: number }> {
+async function ceiling (): Promise<{ perSecond: number; ms: number }> {
   const hash = await argon2.hash(PASSWORD, ARGON2)
   const until = Date.now() + 3000
   let done = 0
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (Date.now() < until) { await argon2.verify(hash, PASSWORD); done++ }
-  }))
-  return { perSecond: done / 3, ms: 3000 * concurrency / done }
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (Date.now() < until) {
+        await argon2.verify(hash, PASSWORD)
+        done++
+      }
+    })
+  )
+  return { perSecond: done / 3, ms: (3000 * concurrency) / done }
 }
 
 try {
@@ -143,18 +173,45 @@ try {
   const alone = await ceiling()
   const idleP99 = median(rounds.get(0)!.map((x) => x.p99))
   const m = (clients: number, field: keyof Round): number => median(rounds.get(clients)!.map((x) => x[field]))
-  const spread = (clients: number, field: keyof Round): string => range(rounds.get(clients)!.map((x) => x[field]), 0)
-  console.log(`\nlogin storm: the reference app on ${process.env.BENCH_DATABASE_URL === undefined ? 'PGlite' : 'PostgreSQL'}, GET /users/me offered ${OFFERED} req/s for ${DURATION} s while N clients loop on POST /auth/token (argon2id m=19456 t=2 p=1), ` +
-    `${ROUNDS} interleaved rounds, medians [ranges], ${pinned ? 'server on CPU 0, load on CPU 1' : `server and load sharing the ${availableParallelism()} cores`}; ` +
-    `hasher: ${concurrency} at once, ${queue} waiting, ${isolate ? 'in a process of its own in the idle scheduling class' : 'on the server\'s libuv pool'}, refusals answered after ${refusalDelay / 2000}–${refusalDelay * 1.5 / 1000} s, later past ${refusalRate} a second\n`)
-  console.log('| logins in flight | /users/me served | p50 ms | p99 ms | p99 vs idle | slowest send, ms late | event loop waiting for a core, ms/s | cores busy: server + load generator, of all busy on the machine (stolen by its host) | logins/s answered | slowest answered login ms | logins/s refused (503) | refusal ms | server CPU µs/request |')
+  const spread = (clients: number, field: keyof Round): string =>
+    range(
+      rounds.get(clients)!.map((x) => x[field]),
+      0
+    )
+  console.log(
+    `\nlogin storm: the reference app on ${process.env.BENCH_DATABASE_URL === undefined ? 'PGlite' : 'PostgreSQL'}, ` +
+      `GET /users/me offered ${OFFERED} req/s for ${DURATION} s while N clients loop on POST /auth/token ` +
+      '(argon2id m=19456 t=2 p=1), ' +
+      `${ROUNDS} interleaved rounds, medians [ranges], ` +
+      `${pinned ? 'server on CPU 0, load on CPU 1' : `server and load sharing the ${availableParallelism()} cores`}; ` +
+      `hasher: ${concurrency} at once, ${queue} waiting, ` +
+      `${isolate ? 'in a process of its own in the idle scheduling class' : "on the server's libuv pool"}, ` +
+      `refusals answered after ${refusalDelay / 2000}–${(refusalDelay * 1.5) / 1000} s, later past ${refusalRate} a second\n`
+  )
+  console.log(
+    '| logins in flight | /users/me served | p50 ms | p99 ms | p99 vs idle | slowest send, ms late | ' +
+      'event loop waiting for a core, ms/s | ' +
+      'cores busy: server + load generator, of all busy on the machine (stolen by its host) | ' +
+      'logins/s answered | slowest answered login ms | logins/s refused (503) | refusal ms | server CPU µs/request |'
+  )
   console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
   for (const clients of STORMS) {
-    console.log(`| ${clients} | ${(100 * m(clients, 'served') / OFFERED).toFixed(0)} % [${spread(clients, 'served')}] | ${m(clients, 'p50').toFixed(1)} | ${m(clients, 'p99').toFixed(1)} [${spread(clients, 'p99')}] | ${(m(clients, 'p99') / idleP99).toFixed(2)}× | ${m(clients, 'lag').toFixed(1)} | ${m(clients, 'coreWait').toFixed(0)} [${spread(clients, 'coreWait')}] | ${m(clients, 'serverCores').toFixed(2)} + ${m(clients, 'loadCores').toFixed(2)} of ${m(clients, 'machineCores').toFixed(2)} (${m(clients, 'stolen').toFixed(2)}) | ` +
-      `${m(clients, 'answered').toFixed(1)} | ${m(clients, 'slowestAnswer').toFixed(0)} | ${m(clients, 'refused').toFixed(1)} | ${m(clients, 'refusedP50').toFixed(0)} | ${m(clients, 'cpuPerRequest').toFixed(0)} [${spread(clients, 'cpuPerRequest')}] |`)
+    console.log(
+      `| ${clients} | ${((100 * m(clients, 'served')) / OFFERED).toFixed(0)} % [${spread(clients, 'served')}] | ` +
+        `${m(clients, 'p50').toFixed(1)} | ${m(clients, 'p99').toFixed(1)} [${spread(clients, 'p99')}] | ` +
+        `${(m(clients, 'p99') / idleP99).toFixed(2)}× | ${m(clients, 'lag').toFixed(1)} | ` +
+        `${m(clients, 'coreWait').toFixed(0)} [${spread(clients, 'coreWait')}] | ` +
+        `${m(clients, 'serverCores').toFixed(2)} + ${m(clients, 'loadCores').toFixed(2)} ` +
+        `of ${m(clients, 'machineCores').toFixed(2)} (${m(clients, 'stolen').toFixed(2)}) | ` +
+        `${m(clients, 'answered').toFixed(1)} | ${m(clients, 'slowestAnswer').toFixed(0)} | ` +
+        `${m(clients, 'refused').toFixed(1)} | ${m(clients, 'refusedP50').toFixed(0)} | ` +
+        `${m(clients, 'cpuPerRequest').toFixed(0)} [${spread(clients, 'cpuPerRequest')}] |`
+    )
   }
-  console.log(`\nargon2id alone, ${concurrency} at once: ${alone.perSecond.toFixed(1)} verifications/s (the ceiling of logins/s), ${alone.ms.toFixed(0)} ms each: ` +
-    `an answered login waits for at most ${1 + queue / concurrency} hashes, ${((1 + queue / concurrency) * alone.ms).toFixed(0)} ms of hashing`)
+  console.log(
+    `\nargon2id alone, ${concurrency} at once: ${alone.perSecond.toFixed(1)} verifications/s (the ceiling of logins/s), ${alone.ms.toFixed(0)} ms each: ` +
+      `an answered login waits for at most ${1 + queue / concurrency} hashes, ${((1 + queue / concurrency) * alone.ms).toFixed(0)} ms of hashing`
+  )
 } finally {
   server.kill()
 }

@@ -16,7 +16,11 @@ export function pinLoadGenerator (): boolean {
  * Start a compiled bench script (`npm run bench` builds first: the JavaScript users run, not a
  * loader's transform) and read the JSON line it prints once it listens.
  */
-export async function startServer<T> (script: string, args: string[], options: { pinned: boolean, nodeFlags?: string[] }): Promise<{ child: ChildProcess, info: T }> {
+export async function startServer<T> (
+  script: string,
+  args: string[],
+  options: { pinned: boolean; nodeFlags?: string[] }
+): Promise<{ child: ChildProcess; info: T }> {
   const command = [process.execPath, ...(options.nodeFlags ?? []), new URL(script, import.meta.url).pathname, ...args]
   const child = options.pinned
     ? spawn('taskset', ['-c', '0', ...command], { stdio: ['ignore', 'pipe', 'inherit'] })
@@ -37,7 +41,9 @@ export function treeCpuTime (pid: number): number {
 }
 
 function descendants (pid: number): number[] {
-  const children = readdirSync(`/proc/${pid}/task`).flatMap((tid) => readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number))
+  const children = readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+    readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number)
+  )
   return children.flatMap((child) => [child, ...descendants(child)])
 }
 

@@ -25,11 +25,16 @@ const REDIS_URL = process.env.BENCH_REDIS_URL
 const DATABASE_URL = process.env.BENCH_DATABASE_URL
 const later = (): number => Math.floor(Date.now() / 1000) + 3600
 
-async function openDatabase (): Promise<{ db: Database, close: () => Promise<void> }> {
+async function openDatabase (): Promise<{ db: Database; close: () => Promise<void> }> {
   if (DATABASE_URL === undefined) {
     const db = await openPglite()
     await migrateWarden(db)
-    return { db, close: async () => { await db.close() } }
+    return {
+      db,
+      close: async () => {
+        await db.close()
+      }
+    }
   }
   // A schema of its own, dropped at the end: the bench never touches an app's tables.
   const schema = `bench_${randomUUID().replaceAll('-', '')}`
@@ -37,7 +42,14 @@ async function openDatabase (): Promise<{ db: Database, close: () => Promise<voi
   await admin.query(`CREATE SCHEMA ${schema}`)
   const db = openPostgres(DATABASE_URL, { searchPath: schema, max: 4 })
   await migrateWarden(db)
-  return { db, close: async () => { await db.close(); await admin.query(`DROP SCHEMA ${schema} CASCADE`); await admin.close() } }
+  return {
+    db,
+    close: async () => {
+      await db.close()
+      await admin.query(`DROP SCHEMA ${schema} CASCADE`)
+      await admin.close()
+    }
+  }
 }
 
 /** The longest pause of the event loop (ms) while `work` runs. */
@@ -51,7 +63,7 @@ async function longestStall (work: () => Promise<unknown>): Promise<number> {
 }
 
 /** Milliseconds from each revoke on `a` until `b` enforces it, one revocation at a time. */
-async function propagation (db: Database, options: { redis?: Redis, pollInterval: number }, count: number): Promise<number[]> {
+async function propagation (db: Database, options: { redis?: Redis; pollInterval: number }, count: number): Promise<number[]> {
   const namespace = `bench-${randomUUID()}`
   const open = async (): Promise<RevocationList> => await RevocationList.open({ store: sqlRevocationStore(db), namespace, ...options })
   const a = await open()
@@ -60,10 +72,14 @@ async function propagation (db: Database, options: { redis?: Redis, pollInterval
   try {
     for (let i = 0; i < count; i++) {
       const id = `p-${randomUUID()}`
-      const heard = new Promise<number>((resolve) => { b.onRevoked((r) => { if (r.some((x) => x.id === id)) resolve(performance.now()) }) })
+      const heard = new Promise<number>((resolve) => {
+        b.onRevoked((r) => {
+          if (r.some((x) => x.id === id)) resolve(performance.now())
+        })
+      })
       const started = performance.now()
       await a.revoke([{ kind: 'jti', id, expiresAt: later() }])
-      lags.push(await heard - started)
+      lags.push((await heard) - started)
       // Polling: a random phase against the poll's timer; with Redis, a few ms apart.
       await sleep(Math.random() * (options.redis === undefined ? options.pollInterval : 20))
     }
@@ -76,7 +92,7 @@ async function propagation (db: Database, options: { redis?: Redis, pollInterval
 }
 
 /** Longest pauses opening on and polling `ACTIVE` revocations, and the heap they take. */
-async function atScale (db: Database): Promise<{ open: number, polls: number, idle: number, heap: number | undefined }> {
+async function atScale (db: Database): Promise<{ open: number; polls: number; idle: number; heap: number | undefined }> {
   const store = sqlRevocationStore(db)
   for (let i = 0; i < ACTIVE; i += 10_000) {
     await store.add(Array.from({ length: 10_000 }, (_, j) => ({ kind: j % 2 === 0 ? 'jti' : 'sid', id: `s-${i + j}-${randomUUID()}`, expiresAt: later() })))
@@ -84,12 +100,18 @@ async function atScale (db: Database): Promise<{ open: number, polls: number, id
   const gc = (globalThis as { gc?: () => void }).gc
   gc?.()
   const before = process.memoryUsage().heapUsed
-  const idle = await longestStall(async () => { await sleep(1000) })
+  const idle = await longestStall(async () => {
+    await sleep(1000)
+  })
   let list: RevocationList | undefined
-  const open = await longestStall(async () => { list = await RevocationList.open({ store, pollInterval: 100 }) })
+  const open = await longestStall(async () => {
+    list = await RevocationList.open({ store, pollInterval: 100 })
+  })
   // The propagation rows before are in force too: a few hundred more.
   if (list === undefined || list.size < ACTIVE) throw new Error(`${list?.size} revocations held, not ${ACTIVE}`)
-  const polls = await longestStall(async () => { await sleep(2000) })
+  const polls = await longestStall(async () => {
+    await sleep(2000)
+  })
   gc?.()
   const heap = gc === undefined ? undefined : process.memoryUsage().heapUsed - before
   await list.close()
@@ -103,15 +125,19 @@ const { db, close } = await openDatabase()
 const redis = REDIS_URL === undefined ? undefined : new Redis(REDIS_URL)
 try {
   const backend = DATABASE_URL === undefined ? 'PGlite' : 'PostgreSQL'
-  console.log(`\nRevocation propagation between two instances (${backend}, node ${process.version}), ms from the revoke call to the other instance enforcing it\n`)
+  console.log(
+    `\nRevocation propagation between two instances (${backend}, node ${process.version}), ms from the revoke call to the other instance enforcing it\n`
+  )
   console.log('| path | revocations | p50 | p99 | max |\n| --- | ---: | ---: | ---: | ---: |')
   if (redis !== undefined) console.log(row('Redis pub/sub (poll 10 min)', await propagation(db, { redis, pollInterval: 600_000 }, REVOCATIONS)))
   else console.log('| Redis pub/sub | skipped: set BENCH_REDIS_URL | | | |')
   console.log(row(`store poll only, every ${POLL} ms`, await propagation(db, { pollInterval: POLL }, Math.min(REVOCATIONS, 40))))
   const scale = await atScale(db)
-  console.log(`\nAt ${ACTIVE.toLocaleString('en')} revocations in force (${backend}): longest event-loop pause opening ${scale.open.toFixed(1)} ms, ` +
-    `during 2 s of polls every 100 ms ${scale.polls.toFixed(1)} ms (idle process, same machine: ${scale.idle.toFixed(1)} ms); ` +
-    (scale.heap === undefined ? 'heap: run with --expose-gc' : `heap held ${(scale.heap / 2 ** 20).toFixed(1)} MiB`))
+  console.log(
+    `\nAt ${ACTIVE.toLocaleString('en')} revocations in force (${backend}): longest event-loop pause opening ${scale.open.toFixed(1)} ms, ` +
+      `during 2 s of polls every 100 ms ${scale.polls.toFixed(1)} ms (idle process, same machine: ${scale.idle.toFixed(1)} ms); ` +
+      (scale.heap === undefined ? 'heap: run with --expose-gc' : `heap held ${(scale.heap / 2 ** 20).toFixed(1)} MiB`)
+  )
 } finally {
   await redis?.quit()
   await close()

@@ -17,19 +17,23 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 2)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
 
-interface Server { child: ChildProcess, url: string, headers: Record<string, string> }
+interface Server {
+  child: ChildProcess
+  url: string
+  headers: Record<string, string>
+}
 
 // The servers run on CPU 0 and this load generator on CPU 1, so the two never steal each
 // other's core and the rounds vary less.
 const pinned = pinLoadGenerator()
 
 async function start (config: Config): Promise<Server> {
-  const { child, info } = await startServer<{ port: number, headers: Record<string, string> }>('./server.js', [config], { pinned })
+  const { child, info } = await startServer<{ port: number; headers: Record<string, string> }>('./server.js', [config], { pinned })
   return { child, url: `http://127.0.0.1:${info.port}/hello`, headers: info.headers }
 }
 
 /** req/s, and the server's CPU µs per request answered. */
-async function load (server: Server, duration: number): Promise<{ rps: number, cpu: number }> {
+async function load (server: Server, duration: number): Promise<{ rps: number; cpu: number }> {
   const before = cpuTime(server.child.pid!)
   const result = await autocannon({ url: server.url, headers: server.headers, connections: CONNECTIONS, duration })
   const used = cpuTime(server.child.pid!) - before
@@ -50,7 +54,7 @@ try {
   const cpuRatios = series()
   for (let round = 0; round < ROUNDS; round++) {
     const order = CONFIGS.map((_, i) => CONFIGS[(i + round) % CONFIGS.length])
-    const measured = new Map<Config, { rps: number, cpu: number }>()
+    const measured = new Map<Config, { rps: number; cpu: number }>()
     for (const config of order) measured.set(config, await load(servers.get(config)!, DURATION))
     const bare = measured.get('bare')!
     for (const config of CONFIGS) {
@@ -63,13 +67,19 @@ try {
     }
     process.stderr.write(`round ${round + 1}/${ROUNDS} done\n`)
   }
-  console.log(`\nautocannon, ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${DURATION} s, node ${process.version}, ${pinned ? 'server and client pinned to separate CPUs' : 'unpinned'}, medians [ranges]\n`)
+  console.log(
+    `\nautocannon, ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${DURATION} s, node ${process.version}, ` +
+      `${pinned ? 'server and client pinned to separate CPUs' : 'unpinned'}, medians [ranges]\n`
+  )
   console.log('| configuration | server CPU µs/request | by CPU, vs bare | req/s | by req/s, vs bare |')
   console.log('| --- | ---: | ---: | ---: | ---: |')
   for (const config of CONFIGS) {
     const c = cpuRatios.get(config)!
     const r = rpsRatios.get(config)!
-    console.log(`| ${LABELS[config]} | ${median(cpus.get(config)!).toFixed(1)} | ${median(c).toFixed(2)}× [${range(c, 2)}] | ${Math.round(median(rps.get(config)!))} | ${median(r).toFixed(2)}× [${range(r, 2)}] |`)
+    console.log(
+      `| ${LABELS[config]} | ${median(cpus.get(config)!).toFixed(1)} | ${median(c).toFixed(2)}× [${range(c, 2)}] | ` +
+        `${Math.round(median(rps.get(config)!))} | ${median(r).toFixed(2)}× [${range(r, 2)}] |`
+    )
   }
 } finally {
   for (const { child } of servers.values()) child.kill()
@@ -77,7 +87,9 @@ try {
 
 // The scheme alone, without HTTP: what one authenticate() call costs, in this process.
 console.log('\n| scheme, one `authenticate()` call | ns |\n| --- | ---: |')
-for (const config of CONFIGS.filter((c) => c !== 'bare' && c !== 'trusted-hosts' && c !== 'hs256-floor' && c !== 'hmac-floor' && c !== 'fastify-jwt' && c !== 'bearer-cache-otel')) {
+for (const config of CONFIGS.filter(
+  (c) => c !== 'bare' && c !== 'trusted-hosts' && c !== 'hs256-floor' && c !== 'hmac-floor' && c !== 'fastify-jwt' && c !== 'bearer-cache-otel'
+)) {
   const { app, headers } = await benchApp(config)
   const scheme = app.warden.schemes.get(config.startsWith('api-key') ? 'apiKey' : 'oauth2')!
   const request = { headers, log: app.log } as unknown as FastifyRequest

@@ -9,10 +9,19 @@ import { createPasswordHasher } from '../plugins/index.js'
 // Started by bench/login-storm.ts: the reference app with production password hashing, limits
 // out of the way (the storm measures CPU shedding, not the per-address limit), on PGlite.
 const secret = randomBytes(32).toString('base64url')
-const config = loadConfig({
-  ENVIRONMENT: 'development', JWT_SECRET_KEY: secret, API_KEY_SECRET: secret, DATA_DIR: 'memory://', LOG_LEVEL: 'silent',
-  ADMIN_PASSWORD: 'bench admin password 1234', RATE_LIMIT: '1000000/minute', LOGIN_RATE_LIMIT: '1000000/minute'
-}, '/nonexistent')
+const config = loadConfig(
+  {
+    ENVIRONMENT: 'development',
+    JWT_SECRET_KEY: secret,
+    API_KEY_SECRET: secret,
+    DATA_DIR: 'memory://',
+    LOG_LEVEL: 'silent',
+    ADMIN_PASSWORD: 'bench admin password 1234',
+    RATE_LIMIT: '1000000/minute',
+    LOGIN_RATE_LIMIT: '1000000/minute'
+  },
+  '/nonexistent'
+)
 // The defaults, stated: what the report prints.
 const concurrency = Math.max(1, availableParallelism() - 1)
 const queue = 4 * concurrency
@@ -31,9 +40,21 @@ const database = url === undefined ? 'memory://' : openPostgres(url, { searchPat
 if (typeof database !== 'string') await database.query(`CREATE SCHEMA ${schema}`)
 const app = await buildApp({ config, passwords, stores: await openStores({ database }), logger: false, lockout: false })
 process.on('SIGTERM', () => {
-  const dropped = url === undefined ? Promise.resolve() : openPostgres(url).query(`DROP SCHEMA ${schema} CASCADE`).then(() => {})
-  void Promise.all([app.close().then(async () => { await passwords.close() }), dropped]).finally(() => process.exit(0))
+  const dropped =
+    url === undefined
+      ? Promise.resolve()
+      : openPostgres(url)
+        .query(`DROP SCHEMA ${schema} CASCADE`)
+        .then(() => {})
+  void Promise.all([
+    app.close().then(async () => {
+      await passwords.close()
+    }),
+    dropped
+  ]).finally(() => process.exit(0))
 })
 await app.listen({ host: '127.0.0.1', port: 0 })
 const address = app.server.address()
-process.stdout.write(JSON.stringify({ port: typeof address === 'object' && address !== null ? address.port : 0, concurrency, queue, isolate, refusalDelay, refusalRate }) + '\n')
+process.stdout.write(
+  JSON.stringify({ port: typeof address === 'object' && address !== null ? address.port : 0, concurrency, queue, isolate, refusalDelay, refusalRate }) + '\n'
+)

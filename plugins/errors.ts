@@ -19,7 +19,12 @@ export const errors = {
    */
   WARDEN_ERR_UNGUARDED_ROUTE: createError('WARDEN_ERR_UNGUARDED_ROUTE', "route '%s' %s", 500),
   /** A route was registered before the `openapi` plugin and would be missing from the document. */
-  WARDEN_ERR_UNDOCUMENTED_ROUTE: createError('WARDEN_ERR_UNDOCUMENTED_ROUTE', "route '%s' was registered before the openapi plugin and would be missing from the document: register openapi before the plugin that adds it, or hide the route (schema.hide)", 500),
+  WARDEN_ERR_UNDOCUMENTED_ROUTE: createError(
+    'WARDEN_ERR_UNDOCUMENTED_ROUTE',
+    "route '%s' was registered before the openapi plugin and would be missing from the document: " +
+      'register openapi before the plugin that adds it, or hide the route (schema.hide)',
+    500
+  ),
   /** Two plugins registered a security scheme under the same name. */
   WARDEN_ERR_DUPLICATE_SCHEME: createError('WARDEN_ERR_DUPLICATE_SCHEME', "security scheme '%s' is already registered", 500),
   /** A key given for signing or verifying tokens is unusable (too short, wrong type, wrong algorithm). */
@@ -52,20 +57,17 @@ export const errors = {
    * A scheme's dependency failed during a check (an app callback threw, a store or a provider's
    * key set is down): answered 503 with `Retry-After`, the credential not blamed.
    */
-  WARDEN_ERR_DEPENDENCY: createError(
-    'WARDEN_ERR_DEPENDENCY', "security scheme '%s' could not check the credential", 503),
+  WARDEN_ERR_DEPENDENCY: createError('WARDEN_ERR_DEPENDENCY', "security scheme '%s' could not check the credential", 503),
   /**
    * The token endpoint refused a request in the terms of RFC 6749 §5.2: answered with
    * `{ error, error_description }` and its `status` (400, or 401 for client authentication).
    */
-  WARDEN_ERR_OAUTH: createError<'WARDEN_ERR_OAUTH', 400 | 401>(
-    'WARDEN_ERR_OAUTH', 'token request refused (%s): %s', 400),
+  WARDEN_ERR_OAUTH: createError<'WARDEN_ERR_OAUTH', 400 | 401>('WARDEN_ERR_OAUTH', 'token request refused (%s): %s', 400),
   /**
    * `safePath()` refused a requested path (`UnsafePathError`): `status` is the answer to give,
    * 400 for a path that tries to leave its folder, 404 for nothing there or a folder.
    */
-  WARDEN_ERR_UNSAFE_PATH: createError<'WARDEN_ERR_UNSAFE_PATH', 400 | 404>(
-    'WARDEN_ERR_UNSAFE_PATH', 'path refused: %s', 400)
+  WARDEN_ERR_UNSAFE_PATH: createError<'WARDEN_ERR_UNSAFE_PATH', 400 | 404>('WARDEN_ERR_UNSAFE_PATH', 'path refused: %s', 400)
 } as const
 
 export type WardenErrorCode = keyof typeof errors

@@ -26,8 +26,13 @@ export const PLAIN_TEXT = '^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007
 const MAX_SAFE = Number.MAX_SAFE_INTEGER
 
 /** `^[A-Za-z0-9_-]+$`, 1 to `maxLength` (64) characters: ids, slugs, names of things. */
-export function Identifier (options: { maxLength?: number, description?: string } = {}): TString {
-  return Type.String({ pattern: '^[A-Za-z0-9_-]+$', minLength: 1, maxLength: options.maxLength ?? 64, ...(options.description === undefined ? {} : { description: options.description }) })
+export function Identifier (options: { maxLength?: number; description?: string } = {}): TString {
+  return Type.String({
+    pattern: '^[A-Za-z0-9_-]+$',
+    minLength: 1,
+    maxLength: options.maxLength ?? 64,
+    ...(options.description === undefined ? {} : { description: options.description })
+  })
 }
 
 /**
@@ -35,7 +40,7 @@ export function Identifier (options: { maxLength?: number, description?: string 
  * `minLength` checked after trimming (`"   "` is not one character), bounded in characters and in
  * UTF-8 bytes (a character can take 4 bytes, so both matter for storage).
  */
-export function SafeText (options: { maxLength: number, maxBytes?: number, minLength?: number, description?: string }): TString {
+export function SafeText (options: { maxLength: number; maxBytes?: number; minLength?: number; description?: string }): TString {
   return Type.String({
     pattern: PLAIN_TEXT,
     minLength: options.minLength ?? 0,
@@ -50,7 +55,7 @@ export function SafeText (options: { maxLength: number, maxBytes?: number, minLe
  * A whole number for JSON bodies, always bounded (default: the safe-integer range), so neither
  * Infinity nor a number that has lost its precision gets through.
  */
-export function Integer (options: { minimum?: number, maximum?: number, description?: string } = {}): TInteger {
+export function Integer (options: { minimum?: number; maximum?: number; description?: string } = {}): TInteger {
   return Type.Integer({
     minimum: Math.max(options.minimum ?? -MAX_SAFE, -MAX_SAFE),
     maximum: Math.min(options.maximum ?? MAX_SAFE, MAX_SAFE),
@@ -63,7 +68,7 @@ export function Integer (options: { minimum?: number, maximum?: number, descript
  * `"1e3"`, `"Infinity"` and `"-0"` are refused (Fastify's coercion would turn them into numbers).
  * The handler gets a number.
  */
-export function QueryInteger (options: { minimum?: number, maximum?: number, description?: string } = {}): TUnsafe<number> {
+export function QueryInteger (options: { minimum?: number; maximum?: number; description?: string } = {}): TUnsafe<number> {
   const minimum = Math.max(options.minimum ?? -MAX_SAFE, -MAX_SAFE)
   const maximum = Math.min(options.maximum ?? MAX_SAFE, MAX_SAFE)
   return Type.Unsafe<number>({
@@ -79,7 +84,7 @@ export function QueryInteger (options: { minimum?: number, maximum?: number, des
  * An amount of money as a decimal string (`"19.99"`), never a binary float: at most `scale`
  * decimals (2) and 15 integer digits; negative only when `signed`.
  */
-export function Money (options: { scale?: number, signed?: boolean, description?: string } = {}): TString {
+export function Money (options: { scale?: number; signed?: boolean; description?: string } = {}): TString {
   const scale = options.scale ?? 2
   return Type.String({
     pattern: `^${options.signed === true ? '-?' : ''}(0|[1-9][0-9]{0,14})${scale > 0 ? `(\\.[0-9]{1,${scale}})?` : ''}$`,
@@ -105,7 +110,7 @@ export function Timestamp (options: { description?: string } = {}): TString {
 }
 
 /** An object of strings: at most `maxKeys` keys, each key and value bounded, no control bytes. */
-export function StringMap (options: { maxKeys: number, maxKeyLength?: number, maxValueLength: number }): TRecord<TString, TString> {
+export function StringMap (options: { maxKeys: number; maxKeyLength?: number; maxValueLength: number }): TRecord<TString, TString> {
   return Type.Record(Type.String(), Type.String({ maxLength: options.maxValueLength, pattern: NO_CONTROL }), {
     maxProperties: options.maxKeys,
     propertyNames: { maxLength: options.maxKeyLength ?? 64, pattern: NO_CONTROL }
@@ -158,7 +163,7 @@ export function inputKeywords (ajv: Ajv): Ajv {
       type: 'string',
       modifying: true,
       schemaType: 'boolean',
-      compile: (enabled: boolean) => (data: string, context?: { parentData?: Record<string | number, unknown>, parentDataProperty?: string | number }) => {
+      compile: (enabled: boolean) => (data: string, context?: { parentData?: Record<string | number, unknown>; parentDataProperty?: string | number }) => {
         if (enabled && context?.parentData !== undefined && context.parentDataProperty !== undefined) {
           context.parentData[context.parentDataProperty] = change(data)
         }
@@ -173,7 +178,7 @@ export function inputKeywords (ajv: Ajv): Ajv {
     modifying: true,
     schemaType: 'number',
     error: { message: (context: { schema: unknown }) => `must NOT be shorter than ${String(context.schema)} characters once trimmed` },
-    compile: (minLength: number) => (data: string, context?: { parentData?: Record<string | number, unknown>, parentDataProperty?: string | number }) => {
+    compile: (minLength: number) => (data: string, context?: { parentData?: Record<string | number, unknown>; parentDataProperty?: string | number }) => {
       const trimmed = data.trim()
       if (trimmed.length < minLength) return false
       if (context?.parentData !== undefined && context.parentDataProperty !== undefined) context.parentData[context.parentDataProperty] = trimmed
@@ -185,13 +190,20 @@ export function inputKeywords (ajv: Ajv): Ajv {
     type: 'string',
     modifying: true,
     schemaType: 'object',
-    error: { message: (context: { schema: unknown }) => { const { minimum, maximum } = context.schema as { minimum: number, maximum: number }; return `must be a whole number from ${minimum} to ${maximum}` } },
-    compile: (bounds: { minimum: number, maximum: number }) => (data: string, context?: { parentData?: Record<string | number, unknown>, parentDataProperty?: string | number }) => {
-      const value = Number(data)
-      if (!Number.isSafeInteger(value) || value < bounds.minimum || value > bounds.maximum) return false
-      if (context?.parentData !== undefined && context.parentDataProperty !== undefined) context.parentData[context.parentDataProperty] = value
-      return true
-    }
+    error: {
+      message: (context: { schema: unknown }) => {
+        const { minimum, maximum } = context.schema as { minimum: number; maximum: number }
+        return `must be a whole number from ${minimum} to ${maximum}`
+      }
+    },
+    compile:
+      (bounds: { minimum: number; maximum: number }) =>
+        (data: string, context?: { parentData?: Record<string | number, unknown>; parentDataProperty?: string | number }) => {
+          const value = Number(data)
+          if (!Number.isSafeInteger(value) || value < bounds.minimum || value > bounds.maximum) return false
+          if (context?.parentData !== undefined && context.parentDataProperty !== undefined) context.parentData[context.parentDataProperty] = value
+          return true
+        }
   })
   rewrite('x-sanitize-html', sanitizeRichText)
   ajv.addKeyword({
@@ -210,4 +222,3 @@ export function inputKeywords (ajv: Ajv): Ajv {
   })
   return ajv
 }
-

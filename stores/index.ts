@@ -18,7 +18,7 @@ export interface WardenStoreOptions {
   /** Prefix of Redis keys and channels. Default `fastify-warden`. */
   redisNamespace?: string
   /** Told of Redis and the database going down and coming back (an `Availability` each: one log line per change). */
-  availability?: { redis?: DependencyState, database?: DependencyState }
+  availability?: { redis?: DependencyState; database?: DependencyState }
   /** Faults of the background work (batched API-key uses, purges, a malformed message); outages once each without `availability`. */
   onError?: (err: Error) => void
   /** Interval of batched API-key use records (ms). Default 5 s. */
@@ -37,20 +37,20 @@ export interface WardenStoreOptions {
  */
 export interface WardenStores {
   readonly db: Database
-  readonly refreshTokens: RefreshTokenStore & { purge (): Promise<number> }
+  readonly refreshTokens: RefreshTokenStore & { purge(): Promise<number> }
   /** Revoked token ids in memory, persisted, and shared through Redis when configured. */
   readonly revocations: RevocationList
   readonly apiKeys: ApiKeyStore
   /** Batched last-use records of API keys (the `apiKey` scheme's `onUse`). */
   readonly apiKeyUsage: ApiKeyUsage
   /** For `oauth2Bearer`'s `isRevoked`: whether a token's `jti` or session (`sid`) is revoked. */
-  isRevoked (claims: { jti?: unknown, sid?: unknown }): boolean
+  isRevoked(claims: { jti?: unknown; sid?: unknown }): boolean
   /** For `apiKey`'s `lookup`. */
-  lookup (prefix: string): Promise<ApiKeyRecord | null>
+  lookup(prefix: string): Promise<ApiKeyRecord | null>
   /** Delete what can no longer matter: expired or long-revoked sessions, expired revocations. Also runs on a schedule. */
-  purge (): Promise<{ sessions: number, revocations: number }>
+  purge(): Promise<{ sessions: number; revocations: number }>
   /** Stop the timers, write pending API-key uses, leave Redis. The database stays open: it is the caller's. */
-  close (): Promise<void>
+  close(): Promise<void>
 }
 
 /** Create (or update) fastify-warden's tables in `db` and build its stores on them. */
@@ -62,17 +62,24 @@ export async function wardenStores (db: Database, options: WardenStoreOptions = 
   const revocations = await RevocationList.open({
     store: revocationStore,
     ...(options.redis === undefined ? {} : { redis: options.redis }),
-    availability: { ...(options.availability?.redis === undefined ? {} : { redis: options.availability.redis }), ...(options.availability?.database === undefined ? {} : { store: options.availability.database }) },
+    availability: {
+      ...(options.availability?.redis === undefined ? {} : { redis: options.availability.redis }),
+      ...(options.availability?.database === undefined ? {} : { store: options.availability.database })
+    },
     ...(options.redisNamespace === undefined ? {} : { namespace: options.redisNamespace }),
     ...(options.revocationPollInterval === undefined ? {} : { pollInterval: options.revocationPollInterval }),
     ...(options.onError === undefined ? {} : { onError: options.onError }),
     ...(options.now === undefined ? {} : { now: options.now })
   })
   const apiKeyUsage = new ApiKeyUsage(apiKeys, options.usageInterval, options.onError)
-  const purge = async (): Promise<{ sessions: number, revocations: number }> =>
-    ({ sessions: await refreshTokens.purge(), revocations: await revocationStore.purge() })
+  const purge = async (): Promise<{ sessions: number; revocations: number }> => ({
+    sessions: await refreshTokens.purge(),
+    revocations: await revocationStore.purge()
+  })
   // No table grows without bound: what cannot be used any more is deleted on a schedule.
-  const purging = setInterval(() => { purge().catch((err: Error) => options.onError?.(err)) }, options.purgeInterval ?? 3_600_000)
+  const purging = setInterval(() => {
+    purge().catch((err: Error) => options.onError?.(err))
+  }, options.purgeInterval ?? 3_600_000)
   purging.unref()
   return {
     db,
@@ -101,9 +108,7 @@ export { migrateWarden, applyMigrations, type Migration } from './sql/migrations
 export { sqlApiKeyStore, type ApiKeyStore, type StoredApiKey } from './sql/api-keys.js'
 export { sqlRefreshTokenStore } from './sql/refresh-tokens.js'
 export { sqlRevocationStore, type RevocationStore } from './sql/revocations.js'
-export {
-  memorySessionStore, memoryRevocations, type MemorySessionStore, type MemoryRevocations
-} from './memory/sessions.js'
+export { memorySessionStore, memoryRevocations, type MemorySessionStore, type MemoryRevocations } from './memory/sessions.js'
 export { memoryRefreshTokenStore, type MemoryRefreshTokenOptions } from './memory/refresh-tokens.js'
 export { RevocationList, type RevocationListOptions, type RedisClient, type DependencyState } from './revocation-list.js'
 export type { ApiKeyUsage } from './sql/api-key-usage.js'

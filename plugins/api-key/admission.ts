@@ -31,15 +31,26 @@ function principals (scheme: string): (record: ApiKeyRecord) => AuthPrincipal {
  * What a verified key must still pass, on every request (cached keys too): its expiry, then its
  * owner (the app's `resolveUser`). A use that passes is told to `onUse`.
  */
-export function admission (scheme: string, { onUse, resolveUser }: Pick<ApiKeyOptions, 'onUse' | 'resolveUser'>, refused: Refuse): (request: FastifyRequest, record: ApiKeyRecord, nowSec: number) => AuthOutcome | Promise<AuthOutcome> {
+export function admission (
+  scheme: string,
+  { onUse, resolveUser }: Pick<ApiKeyOptions, 'onUse' | 'resolveUser'>,
+  refused: Refuse
+): (request: FastifyRequest, record: ApiKeyRecord, nowSec: number) => AuthOutcome | Promise<AuthOutcome> {
   const principalOf = principals(scheme)
-  const owner = resolveUser === undefined ? undefined : currentUser('apiKey.resolveUser', resolveUser, (request, principal) => refused(request, 'user', { api_key: principal.apiKeyId as string }))
+  const owner =
+    resolveUser === undefined
+      ? undefined
+      : currentUser('apiKey.resolveUser', resolveUser, (request, principal) => refused(request, 'user', { api_key: principal.apiKeyId as string }))
   const used = (request: FastifyRequest, record: ApiKeyRecord, outcome: AuthOutcome): AuthOutcome => {
     // The owner check answers a principal or a refusal, never null (no credential).
     if (outcome !== INVALID_CREDENTIALS && onUse !== undefined) {
       const recorded = afterCallback(onUse(record, request), () => {})
       // Not awaited, but never an unhandled rejection (which would end the process).
-      if (recorded instanceof Promise) recorded.catch((err: unknown) => { request.log.error({ err, callback: 'apiKey.onUse', api_key: record.id }, 'apiKey.onUse failed') })
+      if (recorded instanceof Promise) {
+        recorded.catch((err: unknown) => {
+          request.log.error({ err, callback: 'apiKey.onUse', api_key: record.id }, 'apiKey.onUse failed')
+        })
+      }
     }
     return outcome
   }

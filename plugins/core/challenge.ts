@@ -5,6 +5,7 @@ import { errors } from '../errors.js'
  * Control characters: header values must not carry them (quoted-string escapes `\` and `"`,
  * RFC 9110 §5.6.4), nor may Basic user-ids and passwords (RFC 7617 §2).
  */
+// eslint-disable-next-line no-control-regex -- control characters are what it finds
 export const CONTROL = /[\u0000-\u001f\u007f]/
 
 /** Check that `value` can stand in a quoted challenge parameter; throws naming `option` if not. */

@@ -27,7 +27,14 @@ function recovered (request: FastifyRequest, outages: Outages, scheme: string): 
 }
 
 /** A scheme's dependency failed: 503 with Retry-After, never a 401 that blames the credential, never a 200. A throttled login: 429. */
-function unavailable (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction, err: unknown, span: Span | undefined, outages: Outages): void {
+function unavailable (
+  request: FastifyRequest,
+  reply: FastifyReply,
+  next: HookHandlerDoneFunction,
+  err: unknown,
+  span: Span | undefined,
+  outages: Outages
+): void {
   if (!(err instanceof DependencyUnavailable)) {
     endAuthenticationSpan(span, 'unknown', 'unavailable')
     next(err as Error)
@@ -42,7 +49,10 @@ function unavailable (request: FastifyRequest, reply: FastifyReply, next: HookHa
     return
   }
   if (outages.has(err.scheme)) {
-    request.log.debug({ event: 'auth.unavailable', scheme: err.scheme, reason: (err.cause as Error | undefined)?.message }, `security scheme '${err.scheme}' could not check the credential`)
+    request.log.debug(
+      { event: 'auth.unavailable', scheme: err.scheme, reason: (err.cause as Error | undefined)?.message },
+      `security scheme '${err.scheme}' could not check the credential`
+    )
   } else {
     outages.set(err.scheme, Date.now())
     securityEvent(request, 'auth.unavailable', { scheme: err.scheme, err: err.cause }, `security scheme '${err.scheme}' could not check the credential`)
@@ -50,12 +60,20 @@ function unavailable (request: FastifyRequest, reply: FastifyReply, next: HookHa
   reply.code(503).header('retry-after', RETRY_AFTER).type(PROBLEM_CONTENT_TYPE).send(UNAVAILABLE_BODY)
 }
 
-function settle (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction, decision: Decision, span: Span | undefined, outages: Outages): void {
+function settle (
+  request: FastifyRequest,
+  reply: FastifyReply,
+  next: HookHandlerDoneFunction,
+  decision: Decision,
+  span: Span | undefined,
+  outages: Outages
+): void {
   if (decision instanceof Denial) {
     if (decision.outcome === 'invalid' && outages.size > 0) recovered(request, outages, decision.scheme)
     reportAuthentication(span, decision.scheme, decision.outcome)
     if (decision.status === 403) securityEvent(request, 'auth.scope.denied', { route: request.routeOptions.url, challenge: decision.challenges[0] })
-    reply.code(decision.status)
+    reply
+      .code(decision.status)
       .header('www-authenticate', decision.challenges.length === 1 ? decision.challenges[0] : decision.challenges)
       .type(PROBLEM_CONTENT_TYPE)
       .send(decision.body)
@@ -75,7 +93,7 @@ function settle (request: FastifyRequest, reply: FastifyReply, next: HookHandler
  * The first onRequest hook of a guarded route: it runs the route's compiled requirement (bound
  * at `ready()`, when every scheme is known) and sets `request.auth`, or answers 401/403/503.
  */
-export function routeGuard (outages: Outages): { hook: onRequestHookHandler, bind: (evaluate: Evaluator) => void } {
+export function routeGuard (outages: Outages): { hook: onRequestHookHandler; bind: (evaluate: Evaluator) => void } {
   let evaluate: Evaluator | undefined
   const hook = function authenticate (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction): void {
     const span = startAuthenticationSpan()
@@ -87,12 +105,22 @@ export function routeGuard (outages: Outages): { hook: onRequestHookHandler, bin
       return
     }
     if (decision instanceof Promise) {
-      decision.then((d) => settle(request, reply, next, d, span, outages), (err: unknown) => { unavailable(request, reply, next, err, span, outages) })
+      decision.then(
+        (d) => settle(request, reply, next, d, span, outages),
+        (err: unknown) => {
+          unavailable(request, reply, next, err, span, outages)
+        }
+      )
     } else {
       settle(request, reply, next, decision, span, outages)
     }
   }
-  return { hook, bind: (e) => { evaluate = e } }
+  return {
+    hook,
+    bind: (e) => {
+      evaluate = e
+    }
+  }
 }
 
 /**
@@ -101,7 +129,10 @@ export function routeGuard (outages: Outages): { hook: onRequestHookHandler, bin
  */
 export function answerWhileClosing (fastify: FastifyInstance): void {
   let closing = false
-  fastify.addHook('preClose', (done) => { closing = true; done() })
+  fastify.addHook('preClose', (done) => {
+    closing = true
+    done()
+  })
   fastify.addHook('onRequest', (_request, reply, done) => {
     if (!closing) return done()
     reply.code(503).header('retry-after', 1).header('connection', 'close').type(PROBLEM_CONTENT_TYPE).send(CLOSING_BODY)

@@ -97,7 +97,12 @@ function attempt (scheme: SecurityScheme, request: FastifyRequest): AuthOutcome 
   }
   // Only afterCallback's own promise, when the scheme answered with a thenable.
   return outcome instanceof Promise
-    ? outcome.then((settled) => checked(scheme.name, settled), (err: unknown) => { throw new DependencyUnavailable(scheme.name, err) })
+    ? outcome.then(
+      (settled) => checked(scheme.name, settled),
+      (err: unknown) => {
+        throw new DependencyUnavailable(scheme.name, err)
+      }
+    )
     : checked(scheme.name, outcome)
 }
 
@@ -130,27 +135,55 @@ function resolve (route: string, requirement: readonly SecurityRequirement[], re
       optional = true
       continue
     }
-    alternatives.push(names.map((name) => {
-      const scheme = indexOf(name)
-      for (const scope of alt[name]) {
-        if (!schemes[scheme].scopes.has(scope)) throw new errors.WARDEN_ERR_UNKNOWN_SCOPE(route, name, scope)
-      }
-      return { scheme, scopes: alt[name] }
-    }))
+    alternatives.push(
+      names.map((name) => {
+        const scheme = indexOf(name)
+        for (const scope of alt[name]) {
+          if (!schemes[scheme].scopes.has(scope)) throw new errors.WARDEN_ERR_UNKNOWN_SCOPE(route, name, scope)
+        }
+        return { scheme, scopes: alt[name] }
+      })
+    )
   }
   return { schemes, alternatives, optional }
 }
 
 /** The replies of a refused request, built once per route. */
-interface Denials { missing: Denial, invalid: Denial[], insufficient: Denial[] }
+interface Denials {
+  missing: Denial
+  invalid: Denial[]
+  insufficient: Denial[]
+}
 
 function denials ({ schemes, alternatives }: Resolved): Denials {
   return {
-    missing: new Denial(401, schemes.map((s) => s.challenge('missing')), MISSING_BODY, 'none', 'missing'),
-    invalid: schemes.map((scheme, i) => new Denial(401, schemes.map((s, j) => s.challenge(i === j ? 'invalid' : 'missing')), INVALID_BODY, scheme.name, 'invalid')),
-    insufficient: alternatives.map((alt) => new Denial(403,
-      alt.filter((t) => t.scopes.length > 0).map((t) => schemes[t.scheme].challenge('insufficient_scope', t.scopes.join(' '))),
-      SCOPE_BODY, alt.map((t) => schemes[t.scheme].name).join('+'), 'insufficient_scope'))
+    missing: new Denial(
+      401,
+      schemes.map((s) => s.challenge('missing')),
+      MISSING_BODY,
+      'none',
+      'missing'
+    ),
+    invalid: schemes.map(
+      (scheme, i) =>
+        new Denial(
+          401,
+          schemes.map((s, j) => s.challenge(i === j ? 'invalid' : 'missing')),
+          INVALID_BODY,
+          scheme.name,
+          'invalid'
+        )
+    ),
+    insufficient: alternatives.map(
+      (alt) =>
+        new Denial(
+          403,
+          alt.filter((t) => t.scopes.length > 0).map((t) => schemes[t.scheme].challenge('insufficient_scope', t.scopes.join(' '))),
+          SCOPE_BODY,
+          alt.map((t) => schemes[t.scheme].name).join('+'),
+          'insufficient_scope'
+        )
+    )
   }
 }
 
@@ -212,11 +245,7 @@ function anyOf ({ schemes, alternatives, optional }: Resolved, { missing, invali
  * Resolve a route's requirement against the registered schemes and compile it into one
  * function. Throws, naming the route, when a scheme or scope is unknown.
  */
-export function compileRequirement (
-  route: string,
-  requirement: readonly SecurityRequirement[],
-  registry: ReadonlyMap<string, SecurityScheme>
-): Evaluator {
+export function compileRequirement (route: string, requirement: readonly SecurityRequirement[], registry: ReadonlyMap<string, SecurityScheme>): Evaluator {
   const resolved = resolve(route, requirement, registry)
   const replies = denials(resolved)
   const { schemes, alternatives, optional } = resolved

@@ -27,15 +27,18 @@ export function routeResponses (schema: FastifySchema | undefined): Record<strin
   return declared === undefined ? { 200: { description: 'Default Response' } } : { ...declared }
 }
 
-export const isPublicRequirement = (requirement: readonly SecurityRequirement[]): boolean =>
-  requirement.every((alt) => Object.keys(alt).length === 0)
+export const isPublicRequirement = (requirement: readonly SecurityRequirement[]): boolean => requirement.every((alt) => Object.keys(alt).length === 0)
 
 /**
  * The route's schema with what the core answers documented: 400 when it validates input, 401
  * when it needs credentials, 403 when it needs scopes. `requirement` is undefined while it is
  * "any registered scheme" (no scopes).
  */
-export function withAuthResponses (route: FastifySchema | undefined, requirement: readonly SecurityRequirement[] | undefined, isPublic: boolean): FastifySchema {
+export function withAuthResponses (
+  route: FastifySchema | undefined,
+  requirement: readonly SecurityRequirement[] | undefined,
+  isPublic: boolean
+): FastifySchema {
   const schema = { ...route }
   if (requirement !== undefined) schema.security = requirement
   const validated = schema.body !== undefined || schema.querystring !== undefined || schema.params !== undefined || schema.headers !== undefined

@@ -17,7 +17,10 @@ interface Instruments {
 }
 
 /** A source read when the metrics are collected, forgotten once its owner is gone. */
-interface Watched<T extends object> { target: WeakRef<T>, read: (target: T) => Array<[number, Attributes]> }
+interface Watched<T extends object> {
+  target: WeakRef<T>
+  read: (target: T) => Array<[number, Attributes]>
+}
 
 const watched = { hashing: [] as Array<Watched<object>>, jwks: [] as Array<Watched<object>>, dependencies: [] as Array<Watched<object>> }
 type Kind = keyof typeof watched
@@ -31,7 +34,7 @@ const attributeCache = new Map<string, Attributes>()
 
 function attributes (key: string, make: () => Attributes): Attributes {
   let value = attributeCache.get(key)
-  if (value === undefined) attributeCache.set(key, value = Object.freeze(make()))
+  if (value === undefined) attributeCache.set(key, (value = Object.freeze(make())))
   return value
 }
 
@@ -54,7 +57,10 @@ function create (otel: Api): Instruments {
   observe(meter, 'warden.dependency.available', 'Whether a dependency (Redis, the database) answers: 1 or 0', '1', 'dependencies')
   return {
     provider,
-    authentications: meter.createCounter('warden.authentications', { description: 'Authentications of guarded requests, by scheme and outcome', unit: '{request}' }),
+    authentications: meter.createCounter('warden.authentications', {
+      description: 'Authentications of guarded requests, by scheme and outcome',
+      unit: '{request}'
+    }),
     logins: meter.createCounter('warden.logins', { description: 'Password logins (token endpoint and Basic), by outcome', unit: '{login}' }),
     lockouts: meter.createCounter('warden.lockouts', { description: 'Failed logins that started a lock', unit: '{lock}' }),
     jwksFetches: meter.createCounter('warden.jwks.fetches', { description: 'Fetches of provider key sets, by outcome', unit: '{fetch}' })
@@ -68,7 +74,14 @@ function create (otel: Api): Instruments {
  * is the one used (the metrics API has no proxy provider).
  */
 export async function loadTelemetry (importApi: () => Promise<Api> = async () => await import('@opentelemetry/api')): Promise<void> {
-  loading ??= importApi().then((otel) => { api = otel }, () => { api = null })
+  loading ??= importApi().then(
+    (otel) => {
+      api = otel
+    },
+    () => {
+      api = null
+    }
+  )
   await loading
   if (api === null || api === undefined) return
   tracer ??= api.trace.getTracer('fastify-warden')
@@ -77,7 +90,10 @@ export async function loadTelemetry (importApi: () => Promise<Api> = async () =>
 
 /** One authentication's outcome, counted. */
 export function countAuthentication (scheme: string, outcome: AuthenticationOutcome): void {
-  instruments?.authentications.add(1, attributes(`a\u0000${scheme}\u0000${outcome}`, () => ({ 'warden.scheme': scheme, 'warden.outcome': outcome })))
+  instruments?.authentications.add(
+    1,
+    attributes(`a\u0000${scheme}\u0000${outcome}`, () => ({ 'warden.scheme': scheme, 'warden.outcome': outcome }))
+  )
 }
 
 /** A span around a request's authentication; end it with `endAuthenticationSpan`. */
@@ -102,7 +118,10 @@ export function reportAuthentication (span: Span | undefined, scheme: string, ou
 
 export function countLogin (outcome: LoginOutcome, startedLock: boolean): void {
   if (instruments === undefined) return
-  instruments.logins.add(1, attributes(`l\u0000${outcome}`, () => ({ 'warden.outcome': outcome })))
+  instruments.logins.add(
+    1,
+    attributes(`l\u0000${outcome}`, () => ({ 'warden.outcome': outcome }))
+  )
   if (startedLock) instruments.lockouts.add(1)
 }
 
@@ -121,7 +140,10 @@ export function publicUrl (url: string): string {
 }
 
 export function countJwksFetch (url: string, ok: boolean): void {
-  instruments?.jwksFetches.add(1, attributes(`j\u0000${url}\u0000${ok}`, () => ({ 'url.full': publicUrl(url), 'warden.outcome': ok ? 'ok' : 'error' })))
+  instruments?.jwksFetches.add(
+    1,
+    attributes(`j\u0000${url}\u0000${ok}`, () => ({ 'url.full': publicUrl(url), 'warden.outcome': ok ? 'ok' : 'error' }))
+  )
 }
 
 /** Report a gauge read from `target` while it lives (a hasher, a key set, a dependency). */

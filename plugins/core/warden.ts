@@ -12,9 +12,7 @@ import { lingeringClose } from './lingering-close.js'
 import { routeName, routeTable, type RouteEntry } from './route-table.js'
 import type { AuthPrincipal, SecurityRequirement, SecurityScheme } from './types.js'
 import { loadTelemetry } from './telemetry.js'
-import {
-  addHeaders, checkTokenEndpoint, schemeDocuments, type ResponseHeader, type TokenEndpoint
-} from './documentation.js'
+import { addHeaders, checkTokenEndpoint, schemeDocuments, type ResponseHeader, type TokenEndpoint } from './documentation.js'
 
 export interface WardenOptions {
   /**
@@ -53,7 +51,7 @@ export interface Warden {
   readonly scopes: Readonly<Record<string, string>>
   readonly schemes: ReadonlyMap<string, SecurityScheme>
   /** Register a security scheme under its name. Scheme plugins call this at registration. */
-  addScheme (scheme: SecurityScheme): void
+  addScheme(scheme: SecurityScheme): void
   /** Build a scheme's challenge function (see `challengeBuilder`), so schemes share one implementation. */
   challenge: typeof challengeBuilder
   /**
@@ -61,19 +59,19 @@ export interface Warden {
    * oauth2Server plugin does): the scheme's document then shows that endpoint's flows, whichever
    * of the two plugins registered first.
    */
-  addTokenEndpoint (scheme: string, endpoint: TokenEndpoint): void
+  addTokenEndpoint(scheme: string, endpoint: TokenEndpoint): void
   /**
    * Document headers that any answer may carry, name → OpenAPI Header Object (the cors plugin's
    * `Access-Control-Allow-Origin`): the openapi plugin adds them to every response.
    */
-  addResponseHeaders (headers: Readonly<Record<string, ResponseHeader>>): void
+  addResponseHeaders(headers: Readonly<Record<string, ResponseHeader>>): void
   /** The headers plugins documented with `addResponseHeaders()`. */
   readonly responseHeaders: Readonly<Record<string, ResponseHeader>>
   /**
    * The document's `components.securitySchemes`: each scheme's `openapi` object with the flows of
    * the token endpoint that issues its tokens. Read when the document is generated.
    */
-  securitySchemes (): Record<string, OpenAPIV3_1.SecuritySchemeObject>
+  securitySchemes(): Record<string, OpenAPIV3_1.SecuritySchemeObject>
 }
 
 declare module 'fastify' {
@@ -83,9 +81,10 @@ declare module 'fastify' {
      * Set the requirement of routes without `schema.security` registered in this context and its
      * children, e.g. `[]` around a third-party plugin whose routes are public.
      */
-    setDefaultSecurity (requirement: ReadonlyArray<{ [securityLabel: string]: readonly string[] }>): FastifyInstance
+    setDefaultSecurity(requirement: ReadonlyArray<{ [securityLabel: string]: readonly string[] }>): FastifyInstance
   }
   // The type parameters are Fastify's own: SchemaCompiler is the route's schema as written.
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- a merged interface repeats every parameter
   interface FastifyRequest<RouteGeneric, RawServer, RawRequest, SchemaCompiler, TypeProvider, ContextConfig, Logger, RequestType> {
     /**
      * The authenticated caller; `null` on public routes and for anonymous callers of optional
@@ -106,8 +105,13 @@ declare module 'fastify' {
  * that the app may have set to public.
  */
 export type AuthOf<Schema> = Schema extends { security: infer Requirement }
-  ? [Requirement] extends [ReadonlyArray<never>] ? null
-    : Requirement extends ReadonlyArray<infer Alternative> ? ({} extends Alternative ? AuthPrincipal | null : AuthPrincipal) : AuthPrincipal | null
+  ? [Requirement] extends [ReadonlyArray<never>]
+      ? null
+      : Requirement extends ReadonlyArray<infer Alternative>
+        ? {} extends Alternative
+            ? AuthPrincipal | null
+            : AuthPrincipal
+        : AuthPrincipal | null
   : AuthPrincipal | null
 
 const kDefaultSecurity = Symbol('fastify-warden.default-security')
@@ -124,14 +128,24 @@ const kGuarded = Symbol('fastify-warden.guarded')
  * served open, so they stop the app; public ones (`security: []`) are only listed.
  */
 function unguarded (table: readonly RouteEntry[]): Error | undefined {
-  const open = table.filter((r) => r.config[kGuarded] !== true && r.method !== 'HEAD' &&
-    !(Array.isArray(r.schema?.security) && isPublicRequirement(r.schema.security)))
+  const open = table.filter(
+    (r) => r.config[kGuarded] !== true && r.method !== 'HEAD' && !(Array.isArray(r.schema?.security) && isPublicRequirement(r.schema.security))
+  )
   if (open.length === 0) return undefined
   const route = open[0]
   const what = route.schema?.security === undefined ? 'falls under the default security' : 'declares schema.security'
-  return new errors.WARDEN_ERR_UNGUARDED_ROUTE(`${route.method} ${route.url}`,
-    `${what} but was registered before fastify-warden (or outside the context it was registered in) and would be served without authentication: register fastify-warden before the plugin that adds the route${route.schema?.security === undefined ? ', or make the route public with security: []' : ''}` +
-    (open.length > 1 ? ` (${open.length - 1} more: ${open.slice(1, 6).map((r) => `${r.method} ${r.url}`).join(', ')}${open.length > 6 ? ', …' : ''})` : ''))
+  return new errors.WARDEN_ERR_UNGUARDED_ROUTE(
+    `${route.method} ${route.url}`,
+    `${what} but was registered before fastify-warden (or outside the context it was registered in) ` +
+      'and would be served without authentication: register fastify-warden before the plugin that adds the route' +
+      (route.schema?.security === undefined ? ', or make the route public with security: []' : '') +
+      (open.length > 1
+        ? ` (${open.length - 1} more: ${open
+            .slice(1, 6)
+            .map((r) => `${r.method} ${r.url}`)
+            .join(', ')}${open.length > 6 ? ', …' : ''})`
+        : '')
+  )
 }
 
 function checkOptions (opts: WardenOptions): Required<Omit<WardenOptions, 'defaultSecurity'>> & { defaultSecurity?: SecurityRequirement[] } {
@@ -150,7 +164,12 @@ function checkOptions (opts: WardenOptions): Required<Omit<WardenOptions, 'defau
   return { realm, scopes: Object.freeze({ ...scopes }), defaultSecurity, errorHandler: opts.errorHandler ?? true }
 }
 
-interface Pending { name: string, requirement: SecurityRequirement[] | undefined, route: RouteOptions, bind: (e: Evaluator) => void }
+interface Pending {
+  name: string
+  requirement: SecurityRequirement[] | undefined
+  route: RouteOptions
+  bind: (e: Evaluator) => void
+}
 
 function decorate (
   fastify: FastifyInstance,
@@ -173,8 +192,12 @@ function decorate (
     addTokenEndpoint (scheme: string, endpoint: TokenEndpoint) {
       endpoints.set(scheme, checkTokenEndpoint(endpoints, scheme, endpoint))
     },
-    addResponseHeaders (added: Readonly<Record<string, ResponseHeader>>) { addHeaders(headers, added) },
-    get responseHeaders () { return { ...headers } },
+    addResponseHeaders (added: Readonly<Record<string, ResponseHeader>>) {
+      addHeaders(headers, added)
+    },
+    get responseHeaders () {
+      return { ...headers }
+    },
     securitySchemes: () => schemeDocuments(schemes, endpoints, options.scopes)
   } satisfies Warden)
   fastify.decorate(kDefaultSecurity, options.defaultSecurity)
@@ -204,7 +227,7 @@ function guardRoutes (fastify: FastifyInstance, pending: Pending[]): void {
     const guard = routeGuard(outages)
     pending.push({ name, requirement, route, bind: guard.bind })
     const own = route.onRequest
-    route.onRequest = own === undefined ? [guard.hook] : [guard.hook, ...(Array.isArray(own) ? own : [own]) as onRequestHookHandler[]]
+    route.onRequest = own === undefined ? [guard.hook] : [guard.hook, ...((Array.isArray(own) ? own : [own]) as onRequestHookHandler[])]
   })
 }
 
@@ -229,7 +252,9 @@ function compileRoutes (fastify: FastifyInstance, pending: Pending[], schemes: R
   const open = unguarded(table)
   if (open !== undefined) throw open
   for (const route of table) {
-    routes.push(Object.freeze({ method: route.method, url: route.url, security: route.schema?.security ?? [], documented: Object.keys(route.schema?.response ?? {}) }))
+    routes.push(
+      Object.freeze({ method: route.method, url: route.url, security: route.schema?.security ?? [], documented: Object.keys(route.schema?.response ?? {}) })
+    )
   }
 }
 
@@ -246,7 +271,9 @@ const wardenPlugin: FastifyPluginAsync<WardenOptions> = async (fastify, opts) =>
   addProblemSchema(fastify)
   if (options.errorHandler) {
     fastify.setErrorHandler(problemErrorHandler)
-    fastify.setNotFoundHandler((request, reply) => { sendProblem(reply, 404, problem(404, `No route for ${request.method} ${request.url.split('?')[0].slice(0, 200)}.`)) })
+    fastify.setNotFoundHandler((request, reply) => {
+      sendProblem(reply, 404, problem(404, `No route for ${request.method} ${request.url.split('?')[0].slice(0, 200)}.`))
+    })
   }
   guardRoutes(fastify, pending)
   fastify.addHook('onReady', function (done) {

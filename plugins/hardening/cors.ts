@@ -23,20 +23,34 @@ export interface CorsOptions {
 
 function corsHeaders (origins: readonly string[], credentials: boolean): Record<string, ResponseHeader> {
   return {
-    'Access-Control-Allow-Origin': { description: 'Sent when the request\'s Origin is one of these, exactly (CORS)', schema: { type: 'string', enum: [...origins] } },
-    ...(credentials ? { 'Access-Control-Allow-Credentials': { description: 'Sent with Access-Control-Allow-Origin', schema: { type: 'string', enum: ['true'] } } } : {}),
+    'Access-Control-Allow-Origin': {
+      description: "Sent when the request's Origin is one of these, exactly (CORS)",
+      schema: { type: 'string', enum: [...origins] }
+    },
+    ...(credentials
+      ? { 'Access-Control-Allow-Credentials': { description: 'Sent with Access-Control-Allow-Origin', schema: { type: 'string', enum: ['true'] } } }
+      : {}),
     Vary: { description: 'Answers vary by Origin', schema: { type: 'string', maxLength: 256 } }
   }
 }
 
-export const DEVELOPMENT_ORIGINS = ['http://localhost:3000', 'http://localhost:5173', 'http://localhost:8080', 'http://127.0.0.1:3000', 'http://127.0.0.1:5173', 'http://127.0.0.1:8080']
+export const DEVELOPMENT_ORIGINS = [
+  'http://localhost:3000',
+  'http://localhost:5173',
+  'http://localhost:8080',
+  'http://127.0.0.1:3000',
+  'http://127.0.0.1:5173',
+  'http://127.0.0.1:8080'
+]
 const ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'X-API-Key', 'X-Request-ID']
 const EXPOSED_HEADERS = ['X-Request-ID', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'Retry-After', 'WWW-Authenticate']
 
 /** Whether `value` is an http(s) origin, exactly as browsers send it (`https://app.example.com`). */
 export function isOrigin (value: unknown): value is string {
   let url: URL | undefined
-  try { url = new URL(String(value)) } catch {}
+  try {
+    url = new URL(String(value))
+  } catch {}
   // url.origin of "null" or of a path-carrying string differs from the string itself.
   return url !== undefined && url.origin === value && (url.protocol === 'https:' || url.protocol === 'http:')
 }
@@ -64,8 +78,9 @@ const corsPlugin: FastifyPluginAsync<CorsOptions> = async (fastify, opts) => {
   if (!Array.isArray(opts.origins)) throw new errors.WARDEN_ERR_OPTION('origins', 'must be an array of origins')
   const credentials = opts.credentials ?? true
   const development = opts.environment === 'development'
-  const origins = [...opts.origins, ...(development ? opts.developmentOrigins ?? DEVELOPMENT_ORIGINS : [])]
-    .map((o, i) => origin(i < opts.origins.length ? `origins[${i}]` : 'developmentOrigins', o))
+  const origins = [...opts.origins, ...(development ? (opts.developmentOrigins ?? DEVELOPMENT_ORIGINS) : [])].map((o, i) =>
+    origin(i < opts.origins.length ? `origins[${i}]` : 'developmentOrigins', o)
+  )
   const wildcard = origins.includes('*')
   if (wildcard && credentials) {
     throw new errors.WARDEN_ERR_OPTION('origins', "'*' with credentials would let any site call the API as its users; name the origins")
@@ -82,7 +97,11 @@ const corsPlugin: FastifyPluginAsync<CorsOptions> = async (fastify, opts) => {
   })
   await fastify.register(fastifyCors, {
     // Exact matches only: no prefixes, no patterns, so lookalike origins get nothing.
-    origin: wildcard ? '*' : (requestOrigin, callback) => { callback(null, requestOrigin !== undefined && allowed.has(requestOrigin)) },
+    origin: wildcard
+      ? '*'
+      : (requestOrigin, callback) => {
+          callback(null, requestOrigin !== undefined && allowed.has(requestOrigin))
+        },
     credentials,
     methods: opts.methods ?? ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
     allowedHeaders: opts.allowedHeaders ?? ALLOWED_HEADERS,

@@ -5,8 +5,8 @@ import { createHash } from 'node:crypto'
  * ioredis's types, an optional peer). Every call touches one key, so any key maps to one slot.
  */
 export interface CounterRedis {
-  evalsha (sha: string, numberOfKeys: number, ...args: Array<string | number>): Promise<unknown>
-  eval (script: string, numberOfKeys: number, ...args: Array<string | number>): Promise<unknown>
+  evalsha(sha: string, numberOfKeys: number, ...args: Array<string | number>): Promise<unknown>
+  eval(script: string, numberOfKeys: number, ...args: Array<string | number>): Promise<unknown>
 }
 
 // A fixed window: the first request opens it; a key left without a TTL (a crash between the two
@@ -18,7 +18,7 @@ if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) ttl = tonumber(ARGV[1]) 
 return {current, ttl}`
 const SHA = createHash('sha1').update(INCR).digest('hex')
 
-type Counted = (err: Error | null, result: { current: number, ttl: number } | null) => void
+type Counted = (err: Error | null, result: { current: number; ttl: number } | null) => void
 
 /**
  * A store for @fastify/rate-limit (`store` option) whose Redis key is the namespace and the key
@@ -27,18 +27,28 @@ type Counted = (err: Error | null, result: { current: number, ttl: number } | nu
  * and URL, which a limiter made with `createRateLimit` does not have: `undefinedundefined-`.)
  * The script is sent once per server, then called by its digest.
  */
-export function redisCounters (redis: CounterRedis, nameSpace: string): new () => { incr: (key: string, done: Counted, timeWindow: number) => void, child: () => unknown } {
+export function redisCounters (
+  redis: CounterRedis,
+  nameSpace: string
+): new () => { incr: (key: string, done: Counted, timeWindow: number) => void; child: () => unknown } {
   const count = async (key: string, timeWindow: number): Promise<[number, number]> => {
     try {
-      return await redis.evalsha(SHA, 1, key, timeWindow) as [number, number]
+      return (await redis.evalsha(SHA, 1, key, timeWindow)) as [number, number]
     } catch (err) {
       if (!(err as Error).message?.startsWith('NOSCRIPT')) throw err
-      return await redis.eval(INCR, 1, key, timeWindow) as [number, number]
+      return (await redis.eval(INCR, 1, key, timeWindow)) as [number, number]
     }
   }
   return class RedisCounters {
     incr (key: string, done: Counted, timeWindow: number): void {
-      count(nameSpace + key, timeWindow).then(([current, ttl]) => { done(null, { current, ttl }) }, (err: Error) => { done(err, null) })
+      count(nameSpace + key, timeWindow).then(
+        ([current, ttl]) => {
+          done(null, { current, ttl })
+        },
+        (err: Error) => {
+          done(err, null)
+        }
+      )
     }
 
     /** Every limiter's keys already say what they count: one store for all. */

@@ -53,17 +53,26 @@ export interface RouteRateLimit extends Partial<Limit> {
 }
 const ROUTE_SETTINGS: ReadonlySet<string> = new Set(['max', 'timeWindow', 'skipOnError'])
 
-function routeLimit (name: string, config: unknown, fallback: Limit, failOpen: boolean): { limit: Limit, failOpen: boolean } {
-  if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new errors.WARDEN_ERR_OPTION(`${name} config.rateLimit`, 'must be { max, timeWindow, skipOnError } or false')
+function routeLimit (name: string, config: unknown, fallback: Limit, failOpen: boolean): { limit: Limit; failOpen: boolean } {
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) {
+    throw new errors.WARDEN_ERR_OPTION(`${name} config.rateLimit`, 'must be { max, timeWindow, skipOnError } or false')
+  }
   const unknown = Object.keys(config).find((k) => !ROUTE_SETTINGS.has(k))
-  if (unknown !== undefined) throw new errors.WARDEN_ERR_OPTION(`${name} config.rateLimit.${unknown}`, 'is not a setting of fastify-warden\'s rateLimit (max, timeWindow in ms, skipOnError)')
+  if (unknown !== undefined) {
+    throw new errors.WARDEN_ERR_OPTION(
+      `${name} config.rateLimit.${unknown}`,
+      "is not a setting of fastify-warden's rateLimit (max, timeWindow in ms, skipOnError)"
+    )
+  }
   const { skipOnError, ...limit } = config as RouteRateLimit
-  if (skipOnError !== undefined && typeof skipOnError !== 'boolean') throw new errors.WARDEN_ERR_OPTION(`${name} config.rateLimit.skipOnError`, 'must be a boolean')
+  if (skipOnError !== undefined && typeof skipOnError !== 'boolean') {
+    throw new errors.WARDEN_ERR_OPTION(`${name} config.rateLimit.skipOnError`, 'must be a boolean')
+  }
   return { limit: limitOption(`${name} config.rateLimit`, limit, fallback), failOpen: skipOnError ?? failOpen }
 }
 
 interface Limiter {
-  check: (request: FastifyRequest) => Promise<{ isAllowed: boolean, max?: number, remaining?: number, ttlInSeconds?: number, isExceeded?: boolean }>
+  check: (request: FastifyRequest) => Promise<{ isAllowed: boolean; max?: number; remaining?: number; ttlInSeconds?: number; isExceeded?: boolean }>
   failOpen: boolean
   /** The counters' store, as requests meet it. */
   store: Dependency
@@ -142,9 +151,14 @@ async function afterAuthentication (request: FastifyRequest, reply: FastifyReply
  * @fastify/rate-limit lives in a child context: its own route hooks never run, we only use its
  * counters (createRateLimit), so the address limit can run before authentication.
  */
-async function counters (fastify: FastifyInstance, opts: RateLimitOptions): Promise<(limit: Limit, prefix: string, key: (request: FastifyRequest) => string, failOpen: boolean) => Limiter> {
+async function counters (
+  fastify: FastifyInstance,
+  opts: RateLimitOptions
+): Promise<(limit: Limit, prefix: string, key: (request: FastifyRequest) => string, failOpen: boolean) => Limiter> {
   const redis = opts.redis
-  if (redis !== undefined && (typeof redis?.evalsha !== 'function' || typeof redis.eval !== 'function')) throw new errors.WARDEN_ERR_OPTION('redis', 'must be an ioredis client (Redis or Cluster)')
+  if (redis !== undefined && (typeof redis?.evalsha !== 'function' || typeof redis.eval !== 'function')) {
+    throw new errors.WARDEN_ERR_OPTION('redis', 'must be an ioredis client (Redis or Cluster)')
+  }
   if (opts.nameSpace !== undefined && typeof opts.nameSpace !== 'string') throw new errors.WARDEN_ERR_OPTION('nameSpace', 'must be a string')
   const store = dependency(redis === undefined ? 'rate-limit store' : 'Redis (rate limits)', fastify.log)
   let create: ((options: object) => Limiter['check']) | undefined
@@ -152,7 +166,7 @@ async function counters (fastify: FastifyInstance, opts: RateLimitOptions): Prom
     await child.register(fastifyRateLimit, {
       global: false,
       skipOnError: false,
-      ...(redis === undefined ? {} : { store: redisCounters(redis, opts.nameSpace ?? 'fastify-warden-rl:') } as unknown as RateLimitPluginOptions)
+      ...(redis === undefined ? {} : ({ store: redisCounters(redis, opts.nameSpace ?? 'fastify-warden-rl:') } as unknown as RateLimitPluginOptions))
     })
     create = (options) => child.createRateLimit(options) as unknown as Limiter['check']
   })
@@ -162,9 +176,8 @@ async function counters (fastify: FastifyInstance, opts: RateLimitOptions): Prom
 const byAddress = (request: FastifyRequest): string => 'ip:' + addressGroup(request.ip)
 // Authenticated callers are counted as themselves (a user, or one API key), wherever they come from.
 // An anonymous caller is counted by address, apart from the address limit's own count.
-const byPrincipal = (request: FastifyRequest): string => request.auth === null
-  ? 'anonymous:' + byAddress(request)
-  : `principal:${request.auth.scheme}:${request.auth.apiKeyId ?? request.auth.subject}`
+const byPrincipal = (request: FastifyRequest): string =>
+  request.auth === null ? 'anonymous:' + byAddress(request) : `principal:${request.auth.scheme}:${request.auth.apiKeyId ?? request.auth.subject}`
 
 /**
  * Rate limits on @fastify/rate-limit's counters (memory, or Redis for several instances):
@@ -195,13 +208,14 @@ const rateLimitPlugin: FastifyPluginAsync<RateLimitOptions> = async (fastify, op
     // Public routes count by address, their own limit in place of the global one. Authenticated
     // ones count the address before authentication, then the caller right after it, before the
     // body is read: their own limit, or the per-principal one.
-    const limits: Limits = Array.isArray(security) && isPublicRequirement(security)
-      ? { before: own === undefined ? addressLimiter : limiter(own.limit, `route:${name}:`, byAddress, own.failOpen), after: undefined }
-      : { before: addressLimiter, after: own === undefined ? principalLimiter : limiter(own.limit, `route:${name}:`, byPrincipal, own.failOpen) }
+    const limits: Limits =
+      Array.isArray(security) && isPublicRequirement(security)
+        ? { before: own === undefined ? addressLimiter : limiter(own.limit, `route:${name}:`, byAddress, own.failOpen), after: undefined }
+        : { before: addressLimiter, after: own === undefined ? principalLimiter : limiter(own.limit, `route:${name}:`, byPrincipal, own.failOpen) }
     route.config = { ...route.config, [kLimits]: limits } as LimitedConfig
     if (limits.after !== undefined) {
       const existing = route.onRequest
-      route.onRequest = [...(existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]) as onRequestHookHandler[], afterAuthentication]
+      route.onRequest = [...((existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]) as onRequestHookHandler[]), afterAuthentication]
     }
     if (route.schema?.hide === true) return
     route.schema = { ...route.schema, response: withLimitHeaders({ ...routeResponses(route.schema), 429: RESPONSE_429 }) }

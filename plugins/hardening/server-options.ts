@@ -15,7 +15,9 @@ const CLIENT_ERRORS: Record<string, [number, string]> = {
   HPE_HEADER_OVERFLOW: [431, frozenProblem(431, 'The request headers are too large.')]
 }
 const MALFORMED: [number, string] = [400, frozenProblem(400, 'The request is not valid HTTP.')]
-const HEADER_LINES = Object.entries({ ...API_HEADERS, 'content-type': `${PROBLEM_CONTENT_TYPE}; charset=utf-8`, connection: 'close' }).map(([k, v]) => `${k}: ${v}\r\n`).join('')
+const HEADER_LINES = Object.entries({ ...API_HEADERS, 'content-type': `${PROBLEM_CONTENT_TYPE}; charset=utf-8`, connection: 'close' })
+  .map(([k, v]) => `${k}: ${v}\r\n`)
+  .join('')
 
 function clientErrorHandler (error: Error & { code?: string }, socket: Socket): void {
   // Stryker disable next-line all: equivalent, a reset or destroyed socket takes no answer either way (Node's own handler returns here too)
@@ -40,7 +42,7 @@ function strictBodies (): ValidatorFactory {
   const factory = (externalSchemas: unknown, options: Options): Compile => {
     const text = pool(externalSchemas, options)
     const json = pool(externalSchemas, { ...options, customOptions: { ...options.customOptions, coerceTypes: false } })
-    return (route) => route.httpPart === 'body' ? json(route) : text(route)
+    return (route) => (route.httpPart === 'body' ? json(route) : text(route))
   }
   return factory as unknown as ValidatorFactory
 }

@@ -11,11 +11,15 @@ type Refuse = (request: FastifyRequest, kind: RefusalKind, detail: string, claim
  * What a verified token must still pass, on every request (cached tokens too): the app's
  * revocation check, then its current user. A callback's wrong answer fails closed.
  */
-export function admission (settings: Pick<BearerSettings, 'isRevoked' | 'resolveUser'>, refused: Refuse): (request: FastifyRequest, principal: AuthPrincipal) => AuthOutcome | Promise<AuthOutcome> {
+export function admission (
+  settings: Pick<BearerSettings, 'isRevoked' | 'resolveUser'>,
+  refused: Refuse
+): (request: FastifyRequest, principal: AuthPrincipal) => AuthOutcome | Promise<AuthOutcome> {
   const { isRevoked, resolveUser } = settings
-  const user = resolveUser === undefined
-    ? undefined
-    : currentUser<WardenClaims>('resolveUser', resolveUser, (request, principal) => refused(request, 'user', 'resolveUser found no user', principal.claims))
+  const user =
+    resolveUser === undefined
+      ? undefined
+      : currentUser<WardenClaims>('resolveUser', resolveUser, (request, principal) => refused(request, 'user', 'resolveUser found no user', principal.claims))
   const withUser = (request: FastifyRequest, principal: AuthPrincipal): AuthOutcome | Promise<AuthOutcome> =>
     user === undefined ? principal : user(request, principal, principal.claims as WardenClaims)
 

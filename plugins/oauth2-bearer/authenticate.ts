@@ -13,7 +13,7 @@ import type { BearerSettings } from './settings.js'
  * providers send a list), else `scp` (Entra ID, Okta: a string or a list), or `read(claims)`.
  */
 function tokenScopes (claims: WardenClaims, declared: ReadonlySet<string>, read?: (claims: WardenClaims) => unknown): string[] {
-  const raw = read !== undefined ? read(claims) : claims.scope ?? claims.scp
+  const raw = read !== undefined ? read(claims) : (claims.scope ?? claims.scp)
   const list: unknown[] = typeof raw === 'string' ? raw.split(' ') : Array.isArray(raw) ? raw : []
   return list.filter((s, i): s is string => typeof s === 'string' && declared.has(s) && list.indexOf(s) === i)
 }
@@ -39,14 +39,20 @@ export function bearerAuthenticator (
   const admit = admission(settings, refused)
 
   function accept (request: FastifyRequest, token: string, claims: WardenClaims): AuthOutcome | Promise<AuthOutcome> {
-    const read = claimScopes === undefined
-      ? undefined
-      : (c: WardenClaims): unknown => {
-          const found = claimScopes(c)
-          if (!Array.isArray(found)) callbackFault(request, 'claimScopes', '(result)', 'must be an array of scope names')
-          return found
-        }
-    const principal: AuthPrincipal = Object.freeze({ scheme: name, subject: claims.sub as string, scopes: Object.freeze(tokenScopes(claims, scopes, read)), claims: Object.freeze(claims) })
+    const read =
+      claimScopes === undefined
+        ? undefined
+        : (c: WardenClaims): unknown => {
+            const found = claimScopes(c)
+            if (!Array.isArray(found)) callbackFault(request, 'claimScopes', '(result)', 'must be an array of scope names')
+            return found
+          }
+    const principal: AuthPrincipal = Object.freeze({
+      scheme: name,
+      subject: claims.sub as string,
+      scopes: Object.freeze(tokenScopes(claims, scopes, read)),
+      claims: Object.freeze(claims)
+    })
     cache?.set(token, principal, (claims.exp as number) + clockTolerance)
     return admit(request, principal)
   }
@@ -69,7 +75,12 @@ export function bearerAuthenticator (
     }
     try {
       const claims = verifyToken(token)
-      if (claims instanceof Promise) return claims.then((c) => accept(request, token, c), (err) => refuse(request, err))
+      if (claims instanceof Promise) {
+        return claims.then(
+          (c) => accept(request, token, c),
+          (err) => refuse(request, err)
+        )
+      }
       return accept(request, token, claims)
     } catch (err) {
       return refuse(request, err)

@@ -5,14 +5,19 @@ import type { Keys } from './key-sources.js'
 import type { OAuth2BearerOptions } from './options.js'
 
 /** RFC 9728 §3: the metadata document and where it lives for a resource identifier. */
-export function resourceMetadata (opts: NonNullable<OAuth2BearerOptions['resourceMetadata']>, scopes: string[]): { url: string, path: string, document: Record<string, unknown> } {
+export function resourceMetadata (
+  opts: NonNullable<OAuth2BearerOptions['resourceMetadata']>,
+  scopes: string[]
+): { url: string; path: string; document: Record<string, unknown> } {
   let resource: URL
   try {
     resource = new URL(stringOption('resourceMetadata.resource', opts.resource))
   } catch {
     throw new errors.WARDEN_ERR_OPTION('resourceMetadata.resource', 'must be an absolute URL')
   }
-  if (resource.search !== '' || resource.hash !== '') throw new errors.WARDEN_ERR_OPTION('resourceMetadata.resource', 'must have no query or fragment (RFC 9728 §1.2)')
+  if (resource.search !== '' || resource.hash !== '') {
+    throw new errors.WARDEN_ERR_OPTION('resourceMetadata.resource', 'must have no query or fragment (RFC 9728 §1.2)')
+  }
   const path = '/.well-known/oauth-protected-resource' + (resource.pathname === '/' ? '' : resource.pathname)
   const authorizationServers = (opts.authorizationServers ?? []).map((s, i) => urlOption(`resourceMetadata.authorizationServers[${i}]`, s))
   return {
@@ -33,20 +38,48 @@ export function resourceMetadata (opts: NonNullable<OAuth2BearerOptions['resourc
  * service's token endpoint with its own keys; with a provider, `openIdConnect` (discovered) or an
  * HTTP bearer JWT, unless the app names the provider's flows.
  */
-export function schemeDocument (opts: OAuth2BearerOptions, keys: Keys, own: { tokenUrl: string, refreshUrl: string | undefined, scopes: Record<string, string> }): OpenAPIV3_1.SecuritySchemeObject {
+export function schemeDocument (
+  opts: OAuth2BearerOptions,
+  keys: Keys,
+  own: { tokenUrl: string; refreshUrl: string | undefined; scopes: Record<string, string> }
+): OpenAPIV3_1.SecuritySchemeObject {
   const described = (text: string): { description: string } => ({ description: opts.description ?? text })
   const documentation = opts.documentation
   if (documentation !== undefined && 'openIdConnectUrl' in documentation) {
-    return { type: 'openIdConnect', openIdConnectUrl: urlOption('documentation.openIdConnectUrl', documentation.openIdConnectUrl), ...described('Tokens of the OpenID provider; send the access token as `Authorization: Bearer <token>`.') }
+    return {
+      type: 'openIdConnect',
+      openIdConnectUrl: urlOption('documentation.openIdConnectUrl', documentation.openIdConnectUrl),
+      ...described('Tokens of the OpenID provider; send the access token as `Authorization: Bearer <token>`.')
+    }
   }
-  if (documentation !== undefined) return { type: 'oauth2', flows: documentation.flows, ...described('Tokens of the OAuth 2 provider; send the access token as `Authorization: Bearer <token>`.') }
+  if (documentation !== undefined) {
+    return {
+      type: 'oauth2',
+      flows: documentation.flows,
+      ...described('Tokens of the OAuth 2 provider; send the access token as `Authorization: Bearer <token>`.')
+    }
+  }
   if (keys.remote?.metadataUrl !== undefined) {
-    return { type: 'openIdConnect', openIdConnectUrl: keys.remote.metadataUrl, ...described('Tokens of the OpenID provider; send the access token as `Authorization: Bearer <token>`.') }
+    return {
+      type: 'openIdConnect',
+      openIdConnectUrl: keys.remote.metadataUrl,
+      ...described('Tokens of the OpenID provider; send the access token as `Authorization: Bearer <token>`.')
+    }
   }
-  if (keys.remote !== undefined) return { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', ...described('An access token (JWT) of the OAuth 2 provider, verified with its published keys.') }
+  if (keys.remote !== undefined) {
+    return {
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'JWT',
+      ...described('An access token (JWT) of the OAuth 2 provider, verified with its published keys.')
+    }
+  }
   return {
     type: 'oauth2',
-    ...described('OAuth2 password flow; send the access token as `Authorization: Bearer <token>`. Access tokens are JWTs (RFC 9068) issued and verified following RFC8725 (algorithm allow-list, typ, iss, aud, exp checked).'),
+    ...described(
+      'OAuth2 password flow; send the access token as `Authorization: Bearer <token>`. Access tokens are JWTs ' +
+        '(RFC 9068) issued and verified following RFC8725 (algorithm allow-list, typ, iss, aud, exp checked).'
+    ),
     flows: { password: { tokenUrl: own.tokenUrl, ...(own.refreshUrl === undefined ? {} : { refreshUrl: own.refreshUrl }), scopes: own.scopes } }
   }
 }

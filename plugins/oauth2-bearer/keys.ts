@@ -4,7 +4,7 @@ import { secretFault } from '../core/option-checks.js'
 
 /** Signature algorithms fastify-warden accepts; anything else (including `none`) is refused. */
 export const ALGORITHMS = ['HS256', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const
-export type Algorithm = typeof ALGORITHMS[number]
+export type Algorithm = (typeof ALGORITHMS)[number]
 
 /** Every asymmetric algorithm: the default allow-list of a resource server (the key type still decides). */
 export const ASYMMETRIC: readonly Algorithm[] = ALGORITHMS.filter((a) => a !== 'HS256')
@@ -56,7 +56,8 @@ const MIN_RSA_BITS = 2048
 export function algorithmsOf (option: string, key: KeyObject): readonly Algorithm[] {
   const details = key.asymmetricKeyDetails
   switch (key.asymmetricKeyType) {
-    case 'ed25519': return ['EdDSA']
+    case 'ed25519':
+      return ['EdDSA']
     case 'ec': {
       const alg = CURVES[details?.namedCurve ?? '']
       if (alg === undefined) throw new errors.WARDEN_ERR_KEY(option, `curve ${details?.namedCurve} is not supported (P-256, P-384 or P-521)`)
@@ -95,7 +96,12 @@ function checkKid (option: string, kid: unknown): string {
 }
 
 /** A private signing key (PEM or KeyObject) with its kid, for `algorithm` or the key's default one. */
-export function privateKey (option: string, kid: unknown, input: KeyInput, algorithm?: string): { kid: string, alg: Algorithm, key: KeyObject, publicKey: KeyObject } {
+export function privateKey (
+  option: string,
+  kid: unknown,
+  input: KeyInput,
+  algorithm?: string
+): { kid: string; alg: Algorithm; key: KeyObject; publicKey: KeyObject } {
   let key: KeyObject
   try {
     key = input instanceof KeyObject ? input : createPrivateKey(input)

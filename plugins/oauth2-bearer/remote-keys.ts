@@ -40,8 +40,8 @@ export function findKey (keys: readonly VerificationKey[], header: TokenHeader):
 
 /** A provider's key set: `resolve` finds a token's key, `load` fetches the keys now (at start-up). */
 export interface RemoteKeySet {
-  resolve (header: TokenHeader): Promise<VerificationKey | undefined>
-  load (): Promise<void>
+  resolve(header: TokenHeader): Promise<VerificationKey | undefined>
+  load(): Promise<void>
 }
 
 /**
@@ -60,7 +60,8 @@ export function remoteKeySet (jwksUrl: string | (() => Promise<string>), options
 
   async function load (): Promise<void> {
     const url = typeof jwksUrl === 'string' ? jwksUrl : await jwksUrl()
-    const get = async (): Promise<Response> => await fetch(url, { signal: AbortSignal.timeout(timeout), headers: { accept: 'application/json' }, redirect: 'error' })
+    const get = async (): Promise<Response> =>
+      await fetch(url, { signal: AbortSignal.timeout(timeout), headers: { accept: 'application/json' }, redirect: 'error' })
     // Once more on a network error: a pooled connection the provider closed (a restart) is common.
     try {
       const res = await get().catch(get)
@@ -78,7 +79,9 @@ export function remoteKeySet (jwksUrl: string | (() => Promise<string>), options
   function refresh (): Promise<void> {
     if (inflight === undefined) {
       attemptedAt = now()
-      inflight = load().finally(() => { inflight = undefined })
+      inflight = load().finally(() => {
+        inflight = undefined
+      })
     }
     return inflight
   }
@@ -103,7 +106,7 @@ export function remoteKeySet (jwksUrl: string | (() => Promise<string>), options
     }
   }
   // Staleness as a gauge: how old the keys in use are (a provider down keeps the last good ones).
-  watch('jwks', keySet, () => Number.isFinite(fetchedAt) ? [[(now() - fetchedAt) / 1000, { 'url.full': publicUrl(label) }]] : [])
+  watch('jwks', keySet, () => (Number.isFinite(fetchedAt) ? [[(now() - fetchedAt) / 1000, { 'url.full': publicUrl(label) }]] : []))
   return keySet
 }
 
@@ -123,7 +126,7 @@ export async function discoverJwksUri (issuer: string, urls: readonly string[], 
     const res = await fetch(url, { signal: AbortSignal.timeout(timeout), headers: { accept: 'application/json' }, redirect: 'error' })
     if (res.status === 404 && url !== urls[urls.length - 1]) continue
     if (!res.ok) throw new errors.WARDEN_ERR_JWKS(url, `answered ${res.status}`)
-    const metadata = await res.json() as { issuer?: unknown, jwks_uri?: unknown }
+    const metadata = (await res.json()) as { issuer?: unknown; jwks_uri?: unknown }
     if (metadata.issuer !== issuer) throw new errors.WARDEN_ERR_JWKS(url, `names issuer '${String(metadata.issuer)}', not '${issuer}'`)
     if (typeof metadata.jwks_uri !== 'string' || !secure(metadata.jwks_uri)) throw new errors.WARDEN_ERR_JWKS(url, 'has no https jwks_uri')
     return metadata.jwks_uri

@@ -43,7 +43,10 @@ function listOption (name: string, value: string | string[]): string[] {
 }
 
 function algorithmsOption (opts: OAuth2BearerOptions, keys: Keys): ReadonlySet<Algorithm> {
-  if (opts.algorithms !== undefined && (!Array.isArray(opts.algorithms) || opts.algorithms.length === 0 || opts.algorithms.some((a) => !(ALGORITHMS as readonly string[]).includes(a)))) {
+  if (
+    opts.algorithms !== undefined &&
+    (!Array.isArray(opts.algorithms) || opts.algorithms.length === 0 || opts.algorithms.some((a) => !(ALGORITHMS as readonly string[]).includes(a)))
+  ) {
     throw new errors.WARDEN_ERR_OPTION('algorithms', `must be a non-empty list of ${ALGORITHMS.join(', ')}`)
   }
   // The allow-list is explicit: the configured one, the local keys' own, or (resource server)
@@ -59,16 +62,17 @@ function claimsOption (claims: OAuth2BearerOptions['claims']): BearerSettings['o
   return TypeCompiler.Compile(claims)
 }
 
-export function bearerSettings (opts: OAuth2BearerOptions, core: { realm: string, scopes: Readonly<Record<string, string>> }): BearerSettings {
+export function bearerSettings (opts: OAuth2BearerOptions, core: { realm: string; scopes: Readonly<Record<string, string>> }): BearerSettings {
   const { name, realm, scopes } = schemeOptions(core, opts, 'oauth2')
   const described = scopeDescriptions(core.scopes, scopes)
   const now = functionOption<() => number>('now', opts.now) ?? Date.now
   const clockTolerance = integerOption('clockTolerance', opts.clockTolerance, 30, 0, 60)
   const issuers = listOption('issuer', opts.issuer)
   const audiences = listOption('audience', opts.audience)
-  const tokenTypes = opts.tokenTypes === undefined
-    ? ['at+jwt', 'application/at+jwt']
-    : opts.tokenTypes.map((t, i) => t === null ? null : stringOption(`tokenTypes[${i}]`, t).toLowerCase())
+  const tokenTypes =
+    opts.tokenTypes === undefined
+      ? ['at+jwt', 'application/at+jwt']
+      : opts.tokenTypes.map((t, i) => (t === null ? null : stringOption(`tokenTypes[${i}]`, t).toLowerCase()))
   const ownClaims = claimsOption(opts.claims)
   const keys = loadKeys(opts, now)
   const jwksPath = opts.jwksPath === false ? undefined : pathOption('jwksPath', opts.jwksPath, '/.well-known/jwks.json')

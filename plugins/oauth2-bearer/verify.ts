@@ -21,7 +21,12 @@ export type RefusalKind = 'malformed' | 'algorithm' | 'signature' | 'unknown_key
  * without trusting a forgery; `claim` names the claim at fault, if one is.
  */
 export class InvalidToken extends errors.WARDEN_ERR_INVALID_TOKEN {
-  constructor (readonly reason: string, readonly kind: RefusalKind = 'malformed', readonly claims?: WardenClaims, readonly claim?: string) {
+  constructor (
+    readonly reason: string,
+    readonly kind: RefusalKind = 'malformed',
+    readonly claims?: WardenClaims,
+    readonly claim?: string
+  ) {
     super(reason)
     this.name = 'InvalidToken'
   }
@@ -54,7 +59,17 @@ const COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
 // Headers that would let the token choose its own key, and `crit` extensions we do not implement.
 const FORBIDDEN_HEADERS = ['jku', 'jwk', 'x5u', 'x5c', 'crit', 'b64', 'zip', 'enc']
 const HASH: Record<Algorithm, string | null> = {
-  HS256: 'sha256', RS256: 'sha256', RS384: 'sha384', RS512: 'sha512', PS256: 'sha256', PS384: 'sha384', PS512: 'sha512', ES256: 'sha256', ES384: 'sha384', ES512: 'sha512', EdDSA: null
+  HS256: 'sha256',
+  RS256: 'sha256',
+  RS384: 'sha384',
+  RS512: 'sha512',
+  PS256: 'sha256',
+  PS384: 'sha384',
+  PS512: 'sha512',
+  ES256: 'sha256',
+  ES384: 'sha384',
+  ES512: 'sha512',
+  EdDSA: null
 }
 
 function decodeJson (segment: string, what: string): Record<string, unknown> {
@@ -69,7 +84,12 @@ function decodeJson (segment: string, what: string): Record<string, unknown> {
 }
 
 /** A compact JWS in its base64url segments, and the signing input (`header.payload`). */
-export interface TokenParts { readonly header: string, readonly payload: string, readonly signature: string, readonly input: string }
+export interface TokenParts {
+  readonly header: string
+  readonly payload: string
+  readonly signature: string
+  readonly input: string
+}
 
 /** Split a compact JWS, or refuse it; every part is a slice of the token, no new string. */
 export function splitToken (token: string): TokenParts {
@@ -92,7 +112,9 @@ export function parseHeader (segment: string, rules: ClaimRules, allowed: Readon
     if (name in header) throw new InvalidToken(`header ${name} not accepted`)
   }
   const typ = header.typ
-  if (typ === undefined ? !rules.tokenTypes.includes(null) : typeof typ !== 'string' || !rules.tokenTypes.includes(typ.toLowerCase())) throw new InvalidToken('typ not accepted')
+  if (typ === undefined ? !rules.tokenTypes.includes(null) : typeof typ !== 'string' || !rules.tokenTypes.includes(typ.toLowerCase())) {
+    throw new InvalidToken('typ not accepted')
+  }
   const kid = header.kid
   if (kid !== undefined && typeof kid !== 'string') throw new InvalidToken('kid is not a string')
   return { alg: alg as Algorithm, kid }
@@ -106,7 +128,12 @@ export function checkSignature (key: VerificationKey, alg: Algorithm, input: str
   if (alg === 'HS256') {
     ok = safeEqual(createHmac('sha256', key.key).update(input).digest(), sig)
   } else if (alg.startsWith('PS')) {
-    ok = verifySignature(HASH[alg], Buffer.from(input), { key: key.key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, sig)
+    ok = verifySignature(
+      HASH[alg],
+      Buffer.from(input),
+      { key: key.key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST },
+      sig
+    )
   } else {
     ok = verifySignature(HASH[alg], Buffer.from(input), { key: key.key, ...(alg.startsWith('ES') ? { dsaEncoding: 'ieee-p1363' as const } : {}) }, sig)
   }
@@ -116,8 +143,7 @@ export function checkSignature (key: VerificationKey, alg: Algorithm, input: str
 /** Decode the payload and check the registered claims of an RFC 9068 access token. */
 export function checkClaims (segment: string, rules: ClaimRules): WardenClaims {
   const claims = decodeJson(segment, 'payload') as WardenClaims
-  const refuse = (claim: string, reason = claim): InvalidToken =>
-    new InvalidToken(reason, reason === 'expired' ? 'expired' : 'claims', claims, claim)
+  const refuse = (claim: string, reason = claim): InvalidToken => new InvalidToken(reason, reason === 'expired' ? 'expired' : 'claims', claims, claim)
   const now = rules.now() / 1000
   const tolerance = rules.clockTolerance
   if (typeof claims.iss !== 'string' || !rules.issuers.includes(claims.iss)) throw refuse('iss')
@@ -139,7 +165,7 @@ export function checkClaims (segment: string, rules: ClaimRules): WardenClaims {
 
 /** Something that checks decoded claims against the app's own schema (a compiled TypeBox check). */
 export interface ClaimsCheck {
-  Check (value: unknown): boolean
+  Check(value: unknown): boolean
 }
 
 /**

@@ -30,7 +30,7 @@ const sha256 = (text: string): Buffer => createHash('sha256').update(text).diges
  * the token endpoint's own, RFC 6749 §2.3.1: id and secret are form-encoded before the Basic
  * encoding, and either part may be empty (Swagger UI sends ":" for a public client): empty is absent.
  */
-function basicClient (encoded: string): { id?: string, secret?: string } | undefined {
+function basicClient (encoded: string): { id?: string; secret?: string } | undefined {
   const basic = decodeBasic(encoded)
   if (basic === undefined) return undefined
   try {
@@ -47,11 +47,17 @@ function basicClient (encoded: string): { id?: string, secret?: string } | undef
  * public clients, whose id (if any) is taken as given. Secrets are compared as SHA-256 digests
  * in constant time.
  */
-export function clientAuthenticator (clients: Readonly<Record<string, OAuth2Client>>, scopes: ReadonlySet<string>, realm: string, publicClientId: string):
-(request: FastifyRequest, params: Record<string, string>) => CallingClient {
-  const registry = new Map<string, { digest: Buffer, scopes?: readonly string[] }>()
+export function clientAuthenticator (
+  clients: Readonly<Record<string, OAuth2Client>>,
+  scopes: ReadonlySet<string>,
+  realm: string,
+  publicClientId: string
+): (request: FastifyRequest, params: Record<string, string>) => CallingClient {
+  const registry = new Map<string, { digest: Buffer; scopes?: readonly string[] }>()
   for (const [id, client] of Object.entries(clients)) {
-    if (typeof client?.secret !== 'string' || client.secret.length < 16) throw new errors.WARDEN_ERR_OPTION(`clients.${id}.secret`, 'must be a string of at least 16 characters')
+    if (typeof client?.secret !== 'string' || client.secret.length < 16) {
+      throw new errors.WARDEN_ERR_OPTION(`clients.${id}.secret`, 'must be a string of at least 16 characters')
+    }
     if (client.scopes !== undefined && (!Array.isArray(client.scopes) || client.scopes.some((s) => !scopes.has(s)))) {
       throw new errors.WARDEN_ERR_OPTION(`clients.${id}.scopes`, 'must be an array of scopes the scheme grants')
     }

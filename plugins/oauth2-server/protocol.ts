@@ -4,13 +4,24 @@ import { problem, sendProblem } from '../core/problem.js'
 import { errors, isThrottled } from '../errors.js'
 
 /** The error codes of RFC 6749 §5.2 (and RFC 7009 §2.2.1). */
-export type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type' | 'invalid_scope' | 'unsupported_token_type'
+export type OAuthErrorCode =
+  'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type' | 'invalid_scope' | 'unsupported_token_type'
 
 export const FORM = 'application/x-www-form-urlencoded'
 export const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
 
 // Bounds before any lookup or hashing; parameters we do not know are ignored (RFC 6749 §3.1) but bounded too.
-const LIMITS: Readonly<Record<string, number>> = { grant_type: 64, username: 256, password: 1024, refresh_token: 256, scope: 1024, client_id: 256, client_secret: 256, token: 8192, token_type_hint: 64 }
+const LIMITS: Readonly<Record<string, number>> = {
+  grant_type: 64,
+  username: 256,
+  password: 1024,
+  refresh_token: 256,
+  scope: 1024,
+  client_id: 256,
+  client_secret: 256,
+  token: 8192,
+  token_type_hint: 64
+}
 const MAX_PARAMETER = 8192
 /** A token request is a few hundred bytes; this leaves room for long tokens at the revocation endpoint. */
 export const FORM_BODY_LIMIT = 16_384

@@ -2,8 +2,11 @@ import { REFRESH_TOKEN_LENGTH, REFRESH_TOKEN_PATTERN } from './sessions.js'
 
 /** JSON Schemas of the token endpoint, for validation bounds and for the OpenAPI document. */
 
-const str = (maxLength: number, description?: string): Record<string, unknown> =>
-  ({ type: 'string', maxLength, ...(description === undefined ? {} : { description }) })
+const str = (maxLength: number, description?: string): Record<string, unknown> => ({
+  type: 'string',
+  maxLength,
+  ...(description === undefined ? {} : { description })
+})
 
 /** `application/x-www-form-urlencoded` body of the token request (RFC 6749 §4.3, §4.4, §6). */
 export function tokenRequestSchema (grants: readonly string[]): Record<string, unknown> {
@@ -32,7 +35,16 @@ export function tokenResponseSchema (refresh: boolean): Record<string, unknown> 
       access_token: str(8192, 'A JWT (RFC 9068)'),
       token_type: { type: 'string', enum: ['Bearer'] },
       expires_in: { type: 'integer', format: 'int32', minimum: 1, maximum: 86_400, description: 'Seconds' },
-      ...(refresh ? { refresh_token: { type: 'string', pattern: REFRESH_TOKEN_PATTERN, maxLength: REFRESH_TOKEN_LENGTH, description: 'Rotated on every use; absent for client_credentials' } } : {}),
+      ...(refresh
+        ? {
+            refresh_token: {
+              type: 'string',
+              pattern: REFRESH_TOKEN_PATTERN,
+              maxLength: REFRESH_TOKEN_LENGTH,
+              description: 'Rotated on every use; absent for client_credentials'
+            }
+          }
+        : {}),
       scope: { type: 'string', maxLength: 1024, pattern: '^[\\x21\\x23-\\x5b\\x5d-\\x7e ]*$', description: 'The scopes granted, space-separated' }
     }
   }
@@ -44,7 +56,10 @@ export const oauthErrorSchema = {
   description: 'RFC 6749 §5.2 error',
   required: ['error'],
   properties: {
-    error: { type: 'string', enum: ['invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope', 'unsupported_token_type'] },
+    error: {
+      type: 'string',
+      enum: ['invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope', 'unsupported_token_type']
+    },
     error_description: { type: 'string', maxLength: 1024, pattern: '^[\\x20-\\x21\\x23-\\x5b\\x5d-\\x7e]*$' }
   }
 }

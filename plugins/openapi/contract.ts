@@ -31,7 +31,7 @@ const PLACEHOLDER = '00000000-0000-4000-8000-000000000000'
 
 /** A credential of the scheme's kind that no server accepts. */
 function madeUpCredential (scheme: SecurityScheme): Headers | undefined {
-  const doc = scheme.openapi as { type: string, scheme?: string, in?: string, name?: string }
+  const doc = scheme.openapi as { type: string; scheme?: string; in?: string; name?: string }
   if (doc.type === 'oauth2' || (doc.type === 'http' && doc.scheme === 'bearer')) return { authorization: 'Bearer eyJhbGciOiJIUzI1NiJ9.e30.invalid' }
   if (doc.type === 'http' && doc.scheme === 'basic') return { authorization: 'Basic ' + Buffer.from('nobody:not the password').toString('base64') }
   if (doc.type === 'apiKey' && doc.in === 'header' && doc.name !== undefined) return { [doc.name.toLowerCase()]: 'invalid-api-key' }
@@ -57,7 +57,13 @@ export async function checkSecurityContract (app: FastifyInstance, options: Cont
   async function expect (route: WardenRoute, label: string, headers: Headers, expected: number): Promise<void> {
     const res = await app.inject({ method: route.method as 'GET', url: fill(route.url), headers })
     if (res.statusCode !== expected || (expected === 401 && res.headers['www-authenticate'] === undefined)) {
-      findings.push({ operation: `${route.method} ${route.url}`, case: label, expected, actual: res.statusCode, documented: route.documented.includes(String(res.statusCode)) })
+      findings.push({
+        operation: `${route.method} ${route.url}`,
+        case: label,
+        expected,
+        actual: res.statusCode,
+        documented: route.documented.includes(String(res.statusCode))
+      })
     }
   }
 

@@ -21,17 +21,18 @@ export interface OpenApiOptions {
    * client id registered there (with `{docs}/static/oauth2-redirect.html` as its redirect URI),
    * and the provider's origin, which the docs page may then call (discovery, token endpoint).
    */
-  login?: { clientId: string, providerOrigin: string, scopes?: string[] }
+  login?: { clientId: string; providerOrigin: string; scopes?: string[] }
 }
 
 /** The Content-Security-Policy of the Swagger UI pages. */
-export const DOCS_CSP = "default-src 'self'; base-uri 'self'; connect-src 'self'; font-src 'self' data:; frame-ancestors 'none'; img-src 'self' data:; object-src 'none'; script-src 'self'; script-src-attr 'none'; style-src 'self' https: 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='; form-action 'self'"
+export const DOCS_CSP = [
+  "default-src 'self'", "base-uri 'self'", "connect-src 'self'", "font-src 'self' data:", "frame-ancestors 'none'",
+  "img-src 'self' data:", "object-src 'none'", "script-src 'self'", "script-src-attr 'none'",
+  "style-src 'self' https: 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='", "form-action 'self'"
+].join('; ')
 
 /** Add `headers` to every response of every operation (what plugins such as cors send on all of them). */
-function withResponseHeaders (
-  document: OpenAPIV3_1.Document,
-  headers: Readonly<Record<string, OpenAPIV3_1.HeaderObject>>
-): OpenAPIV3_1.Document {
+function withResponseHeaders (document: OpenAPIV3_1.Document, headers: Readonly<Record<string, OpenAPIV3_1.HeaderObject>>): OpenAPIV3_1.Document {
   for (const item of Object.values(document.paths ?? {})) {
     for (const [method, operation] of Object.entries(item ?? {})) {
       if (typeof operation !== 'object' || operation === null || !('responses' in operation) || method === 'parameters') continue
@@ -58,9 +59,14 @@ const kDocumented = Symbol('fastify-warden.documented')
 const openapiPlugin: FastifyPluginAsync<OpenApiOptions> = async (fastify, opts) => {
   const warden = fastify.warden
   const routePrefix = opts.routePrefix === false ? false : pathOption('routePrefix', opts.routePrefix, '/docs')
-  const login = opts.login === undefined
-    ? undefined
-    : { clientId: stringOption('login.clientId', opts.login.clientId), providerOrigin: originOption('login.providerOrigin', opts.login.providerOrigin), ...(opts.login.scopes === undefined ? {} : { scopes: opts.login.scopes }) }
+  const login =
+    opts.login === undefined
+      ? undefined
+      : {
+          clientId: stringOption('login.clientId', opts.login.clientId),
+          providerOrigin: originOption('login.providerOrigin', opts.login.providerOrigin),
+          ...(opts.login.scopes === undefined ? {} : { scopes: opts.login.scopes })
+        }
   const components: OpenAPIV3_1.ComponentsObject = {}
   // Read when the document is generated, after every scheme plugin has registered.
   Object.defineProperty(components, 'securitySchemes', { enumerable: true, get: () => warden.securitySchemes() })
@@ -91,7 +97,7 @@ const openapiPlugin: FastifyPluginAsync<OpenApiOptions> = async (fastify, opts) 
       return withResponseHeaders(document as OpenAPIV3_1.Document, headers) as typeof document
     },
     // Shared schemas keep their $id as their name under components.schemas.
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` }
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) }
   })
 
   if (routePrefix !== false) {
@@ -101,7 +107,11 @@ const openapiPlugin: FastifyPluginAsync<OpenApiOptions> = async (fastify, opts) 
         routePrefix,
         // No validator badge: it would send the document to a third party.
         uiConfig: { persistAuthorization: true, deepLinking: true, validatorUrl: null },
-        ...(login === undefined ? {} : { initOAuth: { clientId: login.clientId, usePkceWithAuthorizationCodeGrant: true, ...(login.scopes === undefined ? {} : { scopes: login.scopes }) } }),
+        ...(login === undefined
+          ? {}
+          : {
+              initOAuth: { clientId: login.clientId, usePkceWithAuthorizationCodeGrant: true, ...(login.scopes === undefined ? {} : { scopes: login.scopes }) }
+            }),
         // swagger-ui's own policy minus upgrade-insecure-requests (which breaks plain-http
         // development servers) and minus framing; everything loads from this server. The style
         // hash is the one inline style Swagger UI applies (the browser test finds a new one).

@@ -26,10 +26,30 @@ function childExecArgv (): string[] {
 
 interface Child {
   process: ChildProcess
-  pending: Map<number, { resolve: (value: string | boolean) => void, reject: (err: Error) => void }>
+  pending: Map<number, { resolve: (value: string | boolean) => void; reject: (err: Error) => void }>
 }
 
-type Request = HashingRequest extends infer R ? R extends unknown ? Omit<R, 'id'> : never : never
+type Request = HashingRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never
+
+/**
+ * While a check is pending, the child holds this process open, until its answer or the child's
+ * end has been heard; while nothing is, it does not.
+ */
+function holdOpen (c: Child, hold: boolean): void {
+  const channel = c.process.channel as { ref: () => void; unref: () => void } | undefined
+  if (hold) {
+    channel?.ref()
+    c.process.ref()
+  } else {
+    channel?.unref()
+    c.process.unref()
+  }
+}
+
+function settled (c: Child, id: number): void {
+  c.pending.delete(id)
+  if (c.pending.size === 0) holdOpen(c, false)
+}
 
 /**
  * Hashing in a child process at a lower CPU priority (`'idle'`, or a nice value): the kernel gives
@@ -43,7 +63,10 @@ export function childProcessHashing (priority: 'idle' | number): Hashing {
   let next = 0
 
   function start (): Child {
-    const started: Child = { process: fork(entry, [String(priority)], { execArgv: childExecArgv(), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }), pending: new Map() }
+    const started: Child = {
+      process: fork(entry, [String(priority)], { execArgv: childExecArgv(), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+      pending: new Map()
+    }
     started.process.on('message', (reply: HashingReply) => {
       const call = started.pending.get(reply.id)
       if (call === undefined) return
@@ -56,30 +79,14 @@ export function childProcessHashing (priority: 'idle' | number): Hashing {
       for (const call of started.pending.values()) call.reject(new errors.WARDEN_ERR_HASHING(why))
       started.pending.clear()
     }
-    started.process.on('exit', (code, signal) => { ended(`the hashing process ended (${signal ?? `exit code ${String(code)}`})`) })
-    started.process.on('error', (err) => { ended(`the hashing process failed (${err.message})`) })
+    started.process.on('exit', (code, signal) => {
+      ended(`the hashing process ended (${signal ?? `exit code ${String(code)}`})`)
+    })
+    started.process.on('error', (err) => {
+      ended(`the hashing process failed (${err.message})`)
+    })
     holdOpen(started, false)
     return started
-  }
-
-  /**
-   * While a check is pending, the child holds this process open, until its answer or the child's
-   * end has been heard; while nothing is, it does not.
-   */
-  function holdOpen (c: Child, hold: boolean): void {
-    const channel = c.process.channel as { ref: () => void, unref: () => void } | undefined
-    if (hold) {
-      channel?.ref()
-      c.process.ref()
-    } else {
-      channel?.unref()
-      c.process.unref()
-    }
-  }
-
-  function settled (c: Child, id: number): void {
-    c.pending.delete(id)
-    if (c.pending.size === 0) holdOpen(c, false)
   }
 
   async function call (request: Request): Promise<string | boolean> {
@@ -99,10 +106,10 @@ export function childProcessHashing (priority: 'idle' | number): Hashing {
 
   return {
     async hash (password, params) {
-      return await call({ op: 'hash', password, params }) as string
+      return (await call({ op: 'hash', password, params })) as string
     },
     async verify (hash, password) {
-      return await call({ op: 'verify', hash, password }) as boolean
+      return (await call({ op: 'verify', hash, password })) as boolean
     },
     async close () {
       const c = child

@@ -61,18 +61,18 @@ export interface PasswordHasherOptions {
 }
 
 export interface PasswordHasher {
-  hash (password: string): Promise<string>
+  hash(password: string): Promise<string>
   /**
    * Check a password against a stored hash: argon2id, or bcrypt (`$2a$`/`$2b$`/`$2y$`, as passlib
    * writes them). With no hash (unknown user) a dummy hash is checked instead, so the answer
    * takes as long as for a wrong password. `true` only for the right password.
    */
-  verify (hash: string | null | undefined, password: string, request?: LoginRequest): Promise<boolean>
+  verify(hash: string | null | undefined, password: string, request?: LoginRequest): Promise<boolean>
   /**
    * Whether a hash that just verified was made with other parameters or another algorithm
    * (bcrypt): then hash the password again and store the new hash.
    */
-  needsRehash (hash: string): boolean
+  needsRehash(hash: string): boolean
   /**
    * Refuse now, as `verify()` would (`WARDEN_ERR_BUSY`, after the refusal delay), if a check
    * arriving now would find the queue full; resolve otherwise. Call it before looking the user
@@ -80,22 +80,26 @@ export interface PasswordHasher {
    * the queue filled meanwhile). With the login's `request`, a refusal whose client has left
    * stops waiting at once and no longer slows the others' (see `refusalRate`).
    */
-  refuseIfBusy (request?: LoginRequest): Promise<void>
+  refuseIfBusy(request?: LoginRequest): Promise<void>
   /** Hashes running and checks waiting now (for health reports and tests). */
-  load (): { running: number, queued: number }
+  load(): { running: number; queued: number }
   /** End the hashing process (`isolate`); checks still running fail. Nothing to do otherwise. */
-  close (): Promise<void>
+  close(): Promise<void>
 }
 
 /** The request of a login, whose connection closing ends the wait of its refusal. */
-export interface LoginRequest { readonly raw: { readonly socket: Socket | null } }
+export interface LoginRequest {
+  readonly raw: { readonly socket: Socket | null }
+}
 
 /** Sleep `ms`, or less if the client's connection closes first. */
 async function pauseWhileConnected (ms: number, socket: Socket | null | undefined): Promise<void> {
   if (socket === null || socket === undefined) return await sleep(ms)
   if (socket.destroyed) return
   const left = new AbortController()
-  const abort = (): void => { left.abort() }
+  const abort = (): void => {
+    left.abort()
+  }
   socket.once('close', abort)
   try {
     await sleep(ms, undefined, { signal: left.signal })
@@ -111,9 +115,13 @@ class Gate {
   #running = 0
   readonly #waiting: Array<() => void> = []
   #refusing = 0
-  constructor (readonly concurrency: number, readonly queue: number, readonly refusal: { delay: number, rate: number }) {}
+  constructor (
+    readonly concurrency: number,
+    readonly queue: number,
+    readonly refusal: { delay: number; rate: number }
+  ) {}
 
-  get load (): { running: number, queued: number } {
+  get load (): { running: number; queued: number } {
     return { running: this.#running, queued: this.#waiting.length }
   }
 
@@ -128,7 +136,7 @@ class Gate {
       // The refusals waiting now, this one too, are answered at the refusal rate. Those whose
       // clients gave up (a client timeout, then a new connection) stop counting: a storm of
       // clients that time out must not stretch every pause without end.
-      const pause = Math.max(this.refusal.delay, 1000 * ++this.#refusing / this.refusal.rate)
+      const pause = Math.max(this.refusal.delay, (1000 * ++this.#refusing) / this.refusal.rate)
       try {
         await pauseWhileConnected(pause * (0.5 + Math.random()), request?.raw.socket)
       } finally {
@@ -138,13 +146,15 @@ class Gate {
     throw busy
   }
 
-  async run<T> (task: () => Promise<T>, request?: LoginRequest): Promise<T> {
+  async run<T>(task: () => Promise<T>, request?: LoginRequest): Promise<T> {
     if (this.full) return await this.refuse(request)
     if (this.#running < this.concurrency) {
       this.#running++
     } else {
       // The slot is handed over by the task that ends, so #running stays as it is.
-      await new Promise<void>((resolve) => { this.#waiting.push(resolve) })
+      await new Promise<void>((resolve) => {
+        this.#waiting.push(resolve)
+      })
     }
     try {
       return await task()
@@ -171,10 +181,15 @@ export function createPasswordHasher (opts: PasswordHasherOptions = {}): Passwor
   })
   if (opts.isolate !== undefined && typeof opts.isolate !== 'boolean') throw new errors.WARDEN_ERR_OPTION('isolate', 'must be a boolean')
   const priority = opts.priority ?? 'idle'
-  if (priority !== 'idle' && !(Number.isInteger(priority) && priority >= 0 && priority <= 19)) throw new errors.WARDEN_ERR_OPTION('priority', "must be 'idle' or a nice value, an integer from 0 to 19")
+  if (priority !== 'idle' && !(Number.isInteger(priority) && priority >= 0 && priority <= 19)) {
+    throw new errors.WARDEN_ERR_OPTION('priority', "must be 'idle' or a nice value, an integer from 0 to 19")
+  }
   if (opts.priority !== undefined && opts.isolate !== true) throw new errors.WARDEN_ERR_OPTION('priority', 'applies only with isolate: true')
   const hashing = opts.isolate === true ? childProcessHashing(priority) : inProcess
-  watch('hashing', gate, (g) => [[g.load.running, { 'warden.state': 'running' }], [g.load.queued, { 'warden.state': 'queued' }]])
+  watch('hashing', gate, (g) => [
+    [g.load.running, { 'warden.state': 'running' }],
+    [g.load.queued, { 'warden.state': 'queued' }]
+  ])
   let dummy: Promise<string> | undefined
 
   async function hash (password: string): Promise<string> {
@@ -182,9 +197,14 @@ export function createPasswordHasher (opts: PasswordHasherOptions = {}): Passwor
   }
 
   async function verify (stored: string | null | undefined, password: string, request?: LoginRequest): Promise<boolean> {
-    if (typeof stored === 'string' && (stored.startsWith('$argon2') || isBcrypt(stored))) return await gate.run(async () => await hashing.verify(stored, password), request)
+    if (typeof stored === 'string' && (stored.startsWith('$argon2') || isBcrypt(stored))) {
+      return await gate.run(async () => await hashing.verify(stored, password), request)
+    }
     // Made once; a failed attempt (the hashing process died) is not kept.
-    dummy ??= hashing.hash('fastify-warden dummy password', params).catch((err: unknown) => { dummy = undefined; throw err })
+    dummy ??= hashing.hash('fastify-warden dummy password', params).catch((err: unknown) => {
+      dummy = undefined
+      throw err
+    })
     const known = await dummy
     await gate.run(async () => await hashing.verify(known, password), request)
     return false
@@ -198,8 +218,12 @@ export function createPasswordHasher (opts: PasswordHasherOptions = {}): Passwor
     hash,
     verify,
     needsRehash,
-    async refuseIfBusy (request) { if (gate.full) await gate.refuse(request) },
+    async refuseIfBusy (request) {
+      if (gate.full) await gate.refuse(request)
+    },
     load: () => gate.load,
-    async close () { await hashing.close() }
+    async close () {
+      await hashing.close()
+    }
   }
 }

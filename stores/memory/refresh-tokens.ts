@@ -51,6 +51,39 @@ class Families {
     return token === undefined || family === undefined ? undefined : [token, family]
   }
 
+  /** Record the credential version a new session checked; false when the subject's is newer (the session must not start). */
+  recordCredential (subject: string, credential: number | undefined): boolean {
+    if (credential === undefined) return true
+    const current = this.credentials.get(subject)
+    if (current !== undefined && current.version > credential) return false
+    this.credentials.set(subject, { version: credential, updatedAt: current?.updatedAt ?? this.now() })
+    return true
+  }
+
+  revoke (f: Family, reason: string): void {
+    f.revokedAt = this.now()
+    f.revokedReason = reason
+  }
+
+  /** End the live sessions of a subject (those of an older credential only, when one is given); their ids. */
+  revokeSubject (subject: string, reason: string, credential: number | null | undefined): string[] {
+    let older: number | null = null
+    if (credential !== undefined) {
+      older = credential ?? GONE
+      const current = this.credentials.get(subject)
+      this.credentials.set(subject, { version: Math.max(current?.version ?? older, older), updatedAt: this.now() })
+    }
+    const revoked: string[] = []
+    for (const id of this.bySubject.get(subject) ?? []) {
+      const f = this.byId.get(id)
+      if (f === undefined || f.revokedAt !== null || f.expiresAt <= this.now()) continue
+      if (older !== null && f.credential !== null && f.credential >= older) continue
+      this.revoke(f, reason)
+      revoked.push(id)
+    }
+    return revoked
+  }
+
   add (family: Family, digest: string): void {
     this.byId.set(family.familyId, family)
     this.tokens.set(digest, { familyId: family.familyId, rotatedAt: null })
@@ -106,22 +139,25 @@ RefreshTokenStore & { now (): number, purge (): Promise<number>, readonly size: 
   const state = new Families(max, now)
   const family = (f: Family): RefreshFamily =>
     ({ familyId: f.familyId, subject: f.subject, scope: f.scope, clientId: f.clientId, credential: f.credential })
-  const revoke = (f: Family, reason: string): void => { f.revokedAt = now(); f.revokedReason = reason }
   return {
     now,
     get size () { return state.tokens.size },
     async createFamily ({ subject, scope, clientId, expiresAt, digest, successorKey, credential }) {
-      if (credential !== undefined) {
-        const current = state.credentials.get(subject)
-        if (current !== undefined && current.version > credential) return null
-        state.credentials.set(subject, { version: credential, updatedAt: current?.updatedAt ?? now() })
-      }
+      if (!state.recordCredential(subject, credential)) return null
       if (state.tokens.has(digest)) throw new Error('refresh token digest already stored')
       state.makeRoom(1)
       const familyId = randomUUID()
       state.add({
-        familyId, subject, scope, clientId, credential: credential ?? null, expiresAt: expiresAt.getTime(),
-        revokedAt: null, revokedReason: null, successorKey, digests: []
+        familyId,
+        subject,
+        scope,
+        clientId,
+        credential: credential ?? null,
+        expiresAt: expiresAt.getTime(),
+        revokedAt: null,
+        revokedReason: null,
+        successorKey,
+        digests: []
       }, digest)
       return familyId
     },
@@ -145,32 +181,18 @@ RefreshTokenStore & { now (): number, purge (): Promise<number>, readonly size: 
     async revokeFamily (familyId, reason) {
       const f = state.byId.get(familyId)
       if (f === undefined || f.revokedAt !== null) return false
-      revoke(f, reason)
+      state.revoke(f, reason)
       return true
     },
     async revokeByToken (digest) {
       const found = state.familyOf(digest)
       if (found === undefined) return null
       const f = found[1]
-      if (f.revokedAt === null) revoke(f, 'revoked')
+      if (f.revokedAt === null) state.revoke(f, 'revoked')
       return { familyId: f.familyId, subject: f.subject }
     },
     async revokeSubject (subject, reason, credential) {
-      let older: number | null = null
-      if (credential !== undefined) {
-        older = credential ?? GONE
-        const current = state.credentials.get(subject)
-        state.credentials.set(subject, { version: Math.max(current?.version ?? older, older), updatedAt: now() })
-      }
-      const revoked: string[] = []
-      for (const id of state.bySubject.get(subject) ?? []) {
-        const f = state.byId.get(id)
-        if (f === undefined || f.revokedAt !== null || f.expiresAt <= now()) continue
-        if (older !== null && f.credential !== null && f.credential >= older) continue
-        revoke(f, reason)
-        revoked.push(id)
-      }
-      return revoked
+      return state.revokeSubject(subject, reason, credential)
     },
     async isCurrent (subject, credential) {
       const current = state.credentials.get(subject)

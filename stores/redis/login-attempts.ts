@@ -9,14 +9,16 @@ import { memoryLoginAttempts, type AttemptPolicy, type LoginAttempts } from '../
  * key (one slot in a Cluster), and its time is the Redis server's, the same for every instance.
  */
 export interface LockoutRedis {
-  eval (script: string, numberOfKeys: number, ...args: Array<string | number>): Promise<unknown>
+  eval(script: string, numberOfKeys: number, ...args: Array<string | number>): Promise<unknown>
 }
 
 const NOW = "local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t[2] / 1000)\n"
 
 // The rule of lockout.ts, in one atomic script: refused while locked; else one more failure, and
 // the lock it would start set now. Fields: f failures, u locked until (ms).
-const RESERVE = NOW + `
+const RESERVE =
+  NOW +
+  `
 local f = tonumber(redis.call('HGET', KEYS[1], 'f') or '0')
 local u = tonumber(redis.call('HGET', KEYS[1], 'u') or '0')
 if u > now then return {0, u - now} end
@@ -37,7 +39,9 @@ f = f - 1
 if f < tonumber(ARGV[1]) then redis.call('HSET', KEYS[1], 'f', f, 'u', 0) else redis.call('HSET', KEYS[1], 'f', f) end
 return f`
 
-const LOCKED_FOR = NOW + `
+const LOCKED_FOR =
+  NOW +
+  `
 local u = tonumber(redis.call('HGET', KEYS[1], 'u') or '0')
 if u > now then return u - now end
 return 0`
@@ -66,7 +70,7 @@ function inRedis (redis: LockoutRedis, prefix: string): LoginAttempts {
   const args = (p: AttemptPolicy): number[] => [p.threshold, p.baseDelay, p.maxDelay, p.memory]
   return {
     async reserve (key, policy) {
-      const [granted, ms] = await redis.eval(RESERVE, 1, keyOf(key), ...args(policy)) as [number, number]
+      const [granted, ms] = (await redis.eval(RESERVE, 1, keyOf(key), ...args(policy))) as [number, number]
       const seconds = Math.ceil(ms / 1000)
       return granted === 1 ? { granted: true, lock: seconds } : { granted: false, retryAfter: seconds }
     },
@@ -77,14 +81,16 @@ function inRedis (redis: LockoutRedis, prefix: string): LoginAttempts {
       await redis.eval(RESET, 1, keyOf(key))
     },
     async lockedFor (key) {
-      return Math.ceil(await redis.eval(LOCKED_FOR, 1, keyOf(key)) as number / 1000)
+      return Math.ceil(((await redis.eval(LOCKED_FOR, 1, keyOf(key))) as number) / 1000)
     }
   }
 }
 
 const HELD_MAX = 100_000
 
-const isAttempts = (value: unknown): value is LoginAttempts => value !== null && typeof value === 'object' &&
+const isAttempts = (value: unknown): value is LoginAttempts =>
+  value !== null &&
+  typeof value === 'object' &&
   (['reserve', 'release', 'reset', 'lockedFor'] as const).every((m) => typeof (value as Record<string, unknown>)[m] === 'function')
 
 /**
@@ -94,7 +100,9 @@ const isAttempts = (value: unknown): value is LoginAttempts => value !== null &&
  */
 export function redisLoginAttempts (redis: LockoutRedis, options: RedisLoginAttemptsOptions = {}): LoginAttempts {
   if (typeof redis?.eval !== 'function') throw new errors.WARDEN_ERR_OPTION('redis', 'must be an ioredis client (Redis or Cluster)')
-  if (options.fallback !== undefined && options.fallback !== false && !isAttempts(options.fallback)) throw new errors.WARDEN_ERR_OPTION('fallback', 'must be LoginAttempts ({ reserve, release, reset, lockedFor }) or false')
+  if (options.fallback !== undefined && options.fallback !== false && !isAttempts(options.fallback)) {
+    throw new errors.WARDEN_ERR_OPTION('fallback', 'must be LoginAttempts ({ reserve, release, reset, lockedFor }) or false')
+  }
   const shared = inRedis(redis, `${options.namespace ?? 'fastify-warden'}:login:`)
   const fallback = options.fallback ?? memoryLoginAttempts()
   if (fallback === false) return shared
@@ -117,7 +125,10 @@ export function redisLoginAttempts (redis: LockoutRedis, options: RedisLoginAtte
   return {
     async reserve (key, policy, log) {
       let here = false
-      const reservation = await via(log, async (store) => { here = store === fallback; return await store.reserve(key, policy) })
+      const reservation = await via(log, async (store) => {
+        here = store === fallback
+        return await store.reserve(key, policy)
+      })
       if (here && reservation.granted) {
         const held = (heldHere.get(key) ?? 0) + 1
         heldHere.delete(key)
@@ -134,13 +145,17 @@ export function redisLoginAttempts (redis: LockoutRedis, options: RedisLoginAtte
         await fallback.release(key, policy)
         return
       }
-      await via(log, async (store) => { await store.release(key, policy) })
+      await via(log, async (store) => {
+        await store.release(key, policy)
+      })
     },
     async reset (key, log) {
       // What an outage counted here goes too: a success, or an administrator, forgets it all.
       heldHere.delete(key)
       await fallback.reset(key)
-      await via(log, async (store) => { await store.reset(key) })
+      await via(log, async (store) => {
+        await store.reset(key)
+      })
     },
     lockedFor: async (key, log) => await via(log, async (store) => await store.lockedFor(key))
   }

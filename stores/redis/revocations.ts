@@ -10,28 +10,29 @@ export interface RedisClient {
   readonly status: string
   readonly isCluster: boolean
   /** A new connection with the same options (the subscriber). */
-  duplicate (): RedisClient
-  connect (): Promise<void>
-  disconnect (): void
-  on (event: 'ready', listener: () => void): unknown
-  on (event: 'error', listener: (err: Error) => void): unknown
-  on (event: 'message', listener: (channel: string, message: string) => void): unknown
+  duplicate(): RedisClient
+  connect(): Promise<void>
+  disconnect(): void
+  on(event: 'ready', listener: () => void): unknown
+  on(event: 'error', listener: (err: Error) => void): unknown
+  on(event: 'message', listener: (channel: string, message: string) => void): unknown
   /** A Cluster's nodes joining and leaving (a single node never emits them). */
-  on (event: '+node' | '-node', listener: () => void): unknown
-  once (event: 'error', listener: (err: Error) => void): unknown
-  off (event: 'ready', listener: () => void): unknown
-  subscribe (channel: string): Promise<unknown>
-  publish (channel: string, message: string): Promise<unknown>
-  zadd (key: string, gt: 'GT', ...scoreMembers: Array<string | number>): Promise<unknown>
-  zscan (key: string, cursor: string, count: 'COUNT', n: number): Promise<[cursor: string, elements: string[]]>
-  zremrangebyscore (key: string, min: string, max: number): Promise<unknown>
+  on(event: '+node' | '-node', listener: () => void): unknown
+  once(event: 'error', listener: (err: Error) => void): unknown
+  off(event: 'ready', listener: () => void): unknown
+  subscribe(channel: string): Promise<unknown>
+  publish(channel: string, message: string): Promise<unknown>
+  zadd(key: string, gt: 'GT', ...scoreMembers: Array<string | number>): Promise<unknown>
+  zscan(key: string, cursor: string, count: 'COUNT', n: number): Promise<[cursor: string, elements: string[]]>
+  zremrangebyscore(key: string, min: string, max: number): Promise<unknown>
 }
 
 /** What is told of a dependency's state: an `Availability` logs one line per change, not one per failure. */
 export type DependencyState = Pick<Availability, 'failed' | 'succeeded'>
 
 /** What instances tell each other: a revoked token id or session, or a revoked API key's prefix. */
-export type Announcement = (Revocation & { /** When it was revoked, ms since the epoch (the revoking instance's clock). */ at?: number }) | { kind: 'apikey', id: string }
+export type Announcement =
+  (Revocation & { /** When it was revoked, ms since the epoch (the revoking instance's clock). */ at?: number }) | { kind: 'apikey'; id: string }
 
 /**
  * Announcements waiting for Redis during an outage, at most: older ones are dropped. A dropped one
@@ -82,11 +83,16 @@ export class RevocationChannel {
   #pending: Announcement[] = []
   #flushing = false
   #joins = 0
-  readonly #flushSoon = (): void => { void this.#flush() }
+  readonly #flushSoon = (): void => {
+    void this.#flush()
+  }
+
   #settling: NodeJS.Timeout | undefined
   readonly #settled = (): void => {
     clearTimeout(this.#settling)
-    this.#settling = setTimeout(() => { void this.#join() }, SETTLE)
+    this.#settling = setTimeout(() => {
+      void this.#join()
+    }, SETTLE)
     this.#settling.unref()
   }
 
@@ -103,17 +109,29 @@ export class RevocationChannel {
     const channel = new RevocationChannel(options)
     const subscriber = channel.#subscriber
     const first = new Promise<void>((resolve) => {
-      subscriber.once('error', () => { resolve() })
-      subscriber.on('ready', () => { channel.#join().then(resolve, resolve) })
+      subscriber.once('error', () => {
+        resolve()
+      })
+      subscriber.on('ready', () => {
+        channel.#join().then(resolve, resolve)
+      })
     })
-    subscriber.on('error', (err: Error) => { options.state.failed(err) })
-    subscriber.on('message', (name: string, text: string) => { if (name === channel.#channel) channel.#message(text) })
+    subscriber.on('error', (err: Error) => {
+      options.state.failed(err)
+    })
+    subscriber.on('message', (name: string, text: string) => {
+      if (name === channel.#channel) channel.#message(text)
+    })
     options.redis.on('ready', channel.#flushSoon)
     // A Cluster moves its subscription to another node when the one it used is lost, without a
     // 'ready' event: what was announced meanwhile is reread once its nodes have settled.
     subscriber.on('-node', channel.#settled)
     subscriber.on('+node', channel.#settled)
-    if (subscriber.status === 'wait') subscriber.connect().catch((err: Error) => { options.state.failed(err) })
+    if (subscriber.status === 'wait') {
+      subscriber.connect().catch((err: Error) => {
+        options.state.failed(err)
+      })
+    }
     await first
     return channel
   }

@@ -2,7 +2,13 @@ import t from 'tap'
 import Fastify from 'fastify'
 import { warden, apiKey, generateApiKey, type ApiKeyOptions, type ApiKeyRecord } from '../../plugins/index.js'
 import {
-  API_KEY_LENGTH, API_KEY_PATTERN, API_KEY_PREFIX_LENGTH, API_KEY_PREFIX_PATTERN, apiKeyPrefix, checksum, claimedPrefix
+  API_KEY_LENGTH,
+  API_KEY_PATTERN,
+  API_KEY_PREFIX_LENGTH,
+  API_KEY_PREFIX_PATTERN,
+  apiKeyPrefix,
+  checksum,
+  claimedPrefix
 } from '../../plugins/api-key/format.js'
 import { SECRET } from '../helpers/keys.js'
 import { SCOPES, NOW } from '../helpers/schemes.js'
@@ -49,8 +55,13 @@ t.test('stored keys: looked up by prefix, compared by HMAC digest, never by the 
   const used: string[] = []
   const store = new Map<string, ApiKeyRecord>()
   const app = await keyApp({
-    lookup: async (prefix) => { lookups.push(prefix); return store.get(prefix) ?? null },
-    onUse: (record) => { used.push(record.id) }
+    lookup: async (prefix) => {
+      lookups.push(prefix)
+      return store.get(prefix) ?? null
+    },
+    onUse: (record) => {
+      used.push(record.id)
+    }
   })
   const issued = app.apiKeys.issue()
   t.equal(issued.digest, app.apiKeys.digest(issued.key))
@@ -134,21 +145,44 @@ t.test('options are validated at registration', async (t) => {
     [{ lookup: 'db' as never }, /option 'lookup' must be a function/],
     [{ keys: [{ id: 'a', key: 'plain-text-key', subject: 's', scopes: [] }] }, /option 'keys\[0\].key' is not a well-formed key/],
     [{ keys: [{ id: 'a', key, subject: 's', scopes: ['root'] }] }, /option 'keys\[0\].scopes' names scope 'root'/],
-    [{ keys: [{ id: 'a', key, subject: 's', scopes: [] }, { id: 'b', key, subject: 's', scopes: [] }] }, /option 'keys\[1\].key' has the prefix of another key/],
+    [
+      {
+        keys: [
+          { id: 'a', key, subject: 's', scopes: [] },
+          { id: 'b', key, subject: 's', scopes: [] }
+        ]
+      },
+      /option 'keys\[1\].key' has the prefix of another key/
+    ],
     [{ keys: [{ id: '', key, subject: 's', scopes: [] }] }, /option 'keys\[0\].id'/]
   ]
   for (const [opts, message] of cases) {
     const app = Fastify()
     await app.register(warden, { scopes: SCOPES })
     app.register(apiKey, { secret: SECRET, ...opts } as ApiKeyOptions)
-    await t.rejects((async () => { await app.ready() })(), { code: 'WARDEN_ERR_OPTION', message }, message.source)
+    await t.rejects(
+      (async () => {
+        await app.ready()
+      })(),
+      { code: 'WARDEN_ERR_OPTION', message },
+      message.source
+    )
   }
 })
 
 t.test("a stored record's user is request.auth.user (a record without one has none); an expired key's refusal names the key, never the secret", async (t) => {
   const lines: Array<Record<string, unknown>> = []
   const store = new Map<string, ApiKeyRecord>()
-  const app = Fastify({ logger: { level: 'info', stream: { write: (line: string) => { lines.push(JSON.parse(line)) } } } })
+  const app = Fastify({
+    logger: {
+      level: 'info',
+      stream: {
+        write: (line: string) => {
+          lines.push(JSON.parse(line))
+        }
+      }
+    }
+  })
   await app.register(warden, { scopes: SCOPES })
   await app.register(apiKey, { secret: SECRET, now: () => NOW, lookup: (prefix) => store.get(prefix) ?? null })
   app.get('/r', { schema: { security: [{ apiKey: ['users:read'] }] } }, async (req) => ({ ...req.auth, hasUser: 'user' in req.auth! }))
@@ -160,9 +194,25 @@ t.test("a stored record's user is request.auth.user (a record without one has no
   store.set(owned.prefix, { id: 'o', digest: owned.digest, subject: 'u-1', scopes: ['users:read'], user: { name: 'Ada' } })
   store.set(bare.prefix, { id: 'b', digest: bare.digest, subject: 'u-2', scopes: ['users:read'] })
   store.set(expired.prefix, { id: 'e', digest: expired.digest, subject: 'u-3', scopes: ['users:read'], expiresAt: NOW / 1000 - 1 })
-  t.same((await app.inject({ url: '/r', headers: { 'x-api-key': owned.key } })).json(), { scheme: 'apiKey', subject: 'u-1', scopes: ['users:read'], apiKeyId: 'o', user: { name: 'Ada' }, hasUser: true })
-  t.same((await app.inject({ url: '/r', headers: { 'x-api-key': bare.key } })).json(), { scheme: 'apiKey', subject: 'u-2', scopes: ['users:read'], apiKeyId: 'b', hasUser: false })
+  t.same((await app.inject({ url: '/r', headers: { 'x-api-key': owned.key } })).json(), {
+    scheme: 'apiKey',
+    subject: 'u-1',
+    scopes: ['users:read'],
+    apiKeyId: 'o',
+    user: { name: 'Ada' },
+    hasUser: true
+  })
+  t.same((await app.inject({ url: '/r', headers: { 'x-api-key': bare.key } })).json(), {
+    scheme: 'apiKey',
+    subject: 'u-2',
+    scopes: ['users:read'],
+    apiKeyId: 'b',
+    hasUser: false
+  })
   t.equal((await app.inject({ url: '/r', headers: { 'x-api-key': expired.key } })).statusCode, 401)
-  t.match(lines.find((l) => l.event === 'auth.failed'), { scheme: 'apiKey', reason: 'expired', api_key: 'e' })
+  t.match(
+    lines.find((l) => l.event === 'auth.failed'),
+    { scheme: 'apiKey', reason: 'expired', api_key: 'e' }
+  )
   t.notMatch(JSON.stringify(lines), expired.key.slice(12), 'the secret part is never logged')
 })

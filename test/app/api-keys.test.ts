@@ -7,7 +7,12 @@ t.teardown(closeSharedDatabase)
 t.test('an API key is shown once, works on the routes its scopes allow, and is listed without its secret', async (t) => {
   const { app, login, bearer, stores } = await identityApp(t)
   const admin = await login('admin', undefined, 'users:read')
-  const created = await app.inject({ method: 'POST', url: '/api-keys', headers: bearer(admin.access_token), payload: { name: 'reporting', scopes: ['users:read'] } })
+  const created = await app.inject({
+    method: 'POST',
+    url: '/api-keys',
+    headers: bearer(admin.access_token),
+    payload: { name: 'reporting', scopes: ['users:read'] }
+  })
   t.equal(created.statusCode, 201)
   const key = created.json()
   t.same(Object.keys(key).sort(), ['created_at', 'expires_at', 'id', 'key', 'name', 'prefix', 'scopes'])
@@ -36,7 +41,12 @@ t.test('an API key is shown once, works on the routes its scopes allow, and is l
 t.test('a key cannot grant more than the token that creates it', async (t) => {
   const { app, login, bearer } = await identityApp(t)
   const narrow = await login('admin', undefined, 'users:read')
-  const res = await app.inject({ method: 'POST', url: '/api-keys', headers: bearer(narrow.access_token), payload: { name: 'too much', scopes: ['users:read', 'admin'] } })
+  const res = await app.inject({
+    method: 'POST',
+    url: '/api-keys',
+    headers: bearer(narrow.access_token),
+    payload: { name: 'too much', scopes: ['users:read', 'admin'] }
+  })
   t.equal(res.statusCode, 403)
   t.equal(res.json().detail, "A key cannot grant scopes the caller's token does not hold: admin.")
   const unknown = await app.inject({ method: 'POST', url: '/api-keys', headers: bearer(narrow.access_token), payload: { name: 'x', scopes: ['root'] } })
@@ -47,7 +57,8 @@ t.test('a key cannot grant more than the token that creates it', async (t) => {
 t.test('expiry: validated on creation, enforced on use', async (t) => {
   const { app, login, bearer, stores } = await identityApp(t)
   const admin = await login()
-  const create = async (expires_at: string) => await app.inject({ method: 'POST', url: '/api-keys', headers: bearer(admin.access_token), payload: { name: 'temp', scopes: [], expires_at } })
+  const create = async (expiresAt: string) =>
+    await app.inject({ method: 'POST', url: '/api-keys', headers: bearer(admin.access_token), payload: { name: 'temp', scopes: [], expires_at: expiresAt } })
   t.equal((await create(new Date(Date.now() - 1000).toISOString())).statusCode, 400)
   t.equal((await create(new Date(Date.now() + 400 * 86_400_000).toISOString())).statusCode, 400)
   t.equal((await create('tomorrow')).statusCode, 400)
@@ -65,7 +76,9 @@ t.test("revocation: only the caller's own keys; a revoked key stops at once", as
   await createUser('mallory', 'moderator')
   const admin = await login()
   const mallory = await login('mallory', 'mallory password 123')
-  const { id, key } = (await app.inject({ method: 'POST', url: '/api-keys', headers: bearer(admin.access_token), payload: { name: 'ci', scopes: ['admin'] } })).json()
+  const { id, key } = (
+    await app.inject({ method: 'POST', url: '/api-keys', headers: bearer(admin.access_token), payload: { name: 'ci', scopes: ['admin'] } })
+  ).json()
   t.equal((await app.inject({ url: '/users/me', headers: { 'x-api-key': key } })).statusCode, 200, 'cached after this use')
   const theirs = await app.inject({ method: 'DELETE', url: `/api-keys/${id}`, headers: bearer(mallory.access_token) })
   t.equal(theirs.statusCode, 404, "another user's key is not found, not forbidden")
@@ -79,7 +92,9 @@ t.test("revocation: only the caller's own keys; a revoked key stops at once", as
 t.test("a key never grants more than its owner's role allows today", async (t) => {
   const { app, login, bearer, stores } = await identityApp(t)
   const admin = await login()
-  const { key } = (await app.inject({ method: 'POST', url: '/api-keys', headers: bearer(admin.access_token), payload: { name: 'x', scopes: ['users:read', 'users:write'] } })).json()
+  const { key } = (
+    await app.inject({ method: 'POST', url: '/api-keys', headers: bearer(admin.access_token), payload: { name: 'x', scopes: ['users:read', 'users:write'] } })
+  ).json()
   const adminUser = await stores.users.findByUsername('admin')
   await stores.db.query("UPDATE users SET role = 'moderator' WHERE id = $1", [adminUser!.id])
   app.apiKeys.forget(key.slice(4, 12))
@@ -94,7 +109,9 @@ t.test('regression: a key dies with its owner at once, whatever the verified-key
   const { app, login, bearer, stores, createUser } = await identityApp(t)
   await createUser('nina', 'moderator', 'nina password 123')
   const nina = await login('nina', 'nina password 123')
-  const { key } = (await app.inject({ method: 'POST', url: '/api-keys', headers: bearer(nina.access_token), payload: { name: 'ci', scopes: ['users:read'] } })).json()
+  const { key } = (
+    await app.inject({ method: 'POST', url: '/api-keys', headers: bearer(nina.access_token), payload: { name: 'ci', scopes: ['users:read'] } })
+  ).json()
   t.equal((await app.inject({ url: '/users', headers: { 'x-api-key': key } })).statusCode, 200, 'verified, and cached for 30 s')
   const user = await stores.users.findByUsername('nina')
   await stores.db.query('UPDATE users SET active = false WHERE id = $1', [user!.id])
@@ -102,5 +119,5 @@ t.test('regression: a key dies with its owner at once, whatever the verified-key
   await stores.db.query('UPDATE users SET active = true WHERE id = $1', [user!.id])
   t.equal((await app.inject({ url: '/users', headers: { 'x-api-key': key } })).statusCode, 200)
   await stores.db.query('DELETE FROM users WHERE id = $1', [user!.id])
-  t.equal((await app.inject({ url: '/users', headers: { 'x-api-key': key } })).statusCode, 401, 'deleted behind the API\'s back: refused too')
+  t.equal((await app.inject({ url: '/users', headers: { 'x-api-key': key } })).statusCode, 401, "deleted behind the API's back: refused too")
 })

@@ -22,23 +22,46 @@ t.test('defaults are the documented ones (README, the reference app configuratio
   const cwd = dir()
   const config = loadConfig({ JWT_SECRET_KEY: SECRET, API_KEY_SECRET: SECRET }, cwd)
   t.match(config, {
-    environment: 'development', host: '127.0.0.1', port: 8000,
+    environment: 'development',
+    host: '127.0.0.1',
+    port: 8000,
     jwt: { algorithm: 'HS256', secret: SECRET, issuer: 'http://127.0.0.1:8000', audience: 'http://127.0.0.1:8000', accessTokenTtl: 900, refreshTokenTtl: 7 * 86_400, refreshReuseInterval: 10 },
-    database: join(cwd, 'data'), allowedOrigins: [], allowedHosts: [], trustProxy: false, apiKeys: [],
-    rateLimit: { max: 100, timeWindow: 60_000 }, loginRateLimit: { max: 5, timeWindow: 60_000 },
-    admin: { username: 'admin' }, notices: []
+    database: join(cwd, 'data'),
+    allowedOrigins: [],
+    allowedHosts: [],
+    trustProxy: false,
+    apiKeys: [],
+    rateLimit: { max: 100, timeWindow: 60_000 },
+    loginRateLimit: { max: 5, timeWindow: 60_000 },
+    admin: { username: 'admin' },
+    notices: []
   })
 })
 
 t.test('values are parsed and checked', async (t) => {
   const config = loadConfig({
-    ...production, PORT: '9000', ACCESS_TOKEN_EXPIRE_MINUTES: '5', REFRESH_TOKEN_EXPIRE_DAYS: '30', ALLOWED_ORIGINS: 'https://app.example.com, https://admin.example.com',
-    ALLOWED_HOSTS: 'api.example.com,*.example.org', TRUST_PROXY: '10.0.0.0/8,loopback', RATE_LIMIT: '1000/hour', REDIS_URL: 'redis://cache:6379', API_KEYS: 'wdn_a|users:read admin,wdn_b'
+    ...production,
+    PORT: '9000',
+    ACCESS_TOKEN_EXPIRE_MINUTES: '5',
+    REFRESH_TOKEN_EXPIRE_DAYS: '30',
+    ALLOWED_ORIGINS: 'https://app.example.com, https://admin.example.com',
+    ALLOWED_HOSTS: 'api.example.com,*.example.org',
+    TRUST_PROXY: '10.0.0.0/8,loopback',
+    RATE_LIMIT: '1000/hour',
+    REDIS_URL: 'redis://cache:6379',
+    API_KEYS: 'wdn_a|users:read admin,wdn_b'
   }, dir())
   t.match(config, {
-    port: 9000, jwt: { accessTokenTtl: 300, refreshTokenTtl: 30 * 86_400 }, database: 'postgres://db/app', databasePoolSize: 10, redis: { kind: 'node', url: 'redis://cache:6379' }, startupTimeout: 60,
-    allowedOrigins: ['https://app.example.com', 'https://admin.example.com'], allowedHosts: ['api.example.com', '*.example.org'],
-    trustProxy: ['10.0.0.0/8', 'loopback'], rateLimit: { max: 1000, timeWindow: 3_600_000 },
+    port: 9000,
+    jwt: { accessTokenTtl: 300, refreshTokenTtl: 30 * 86_400 },
+    database: 'postgres://db/app',
+    databasePoolSize: 10,
+    redis: { kind: 'node', url: 'redis://cache:6379' },
+    startupTimeout: 60,
+    allowedOrigins: ['https://app.example.com', 'https://admin.example.com'],
+    allowedHosts: ['api.example.com', '*.example.org'],
+    trustProxy: ['10.0.0.0/8', 'loopback'],
+    rateLimit: { max: 1000, timeWindow: 3_600_000 },
     apiKeys: [{ key: 'wdn_a', scopes: ['users:read', 'admin'] }, { key: 'wdn_b', scopes: [] }]
   })
   t.equal(loadConfig({ ...production, TRUST_PROXY: '2' }, dir()).trustProxy, 2)
@@ -79,7 +102,7 @@ t.test('an invalid value stops start-up with an error naming the variable', asyn
   for (const [env, variable] of cases) {
     const err = failure({ JWT_SECRET_KEY: SECRET, API_KEY_SECRET: SECRET, ...env })
     t.equal(err?.variable, variable, JSON.stringify(env))
-    t.ok(err?.message.startsWith(`${variable}: `), err?.message ?? "no error")
+    t.ok(err?.message.startsWith(`${variable}: `), err?.message ?? 'no error')
   }
 })
 

@@ -10,7 +10,7 @@ t.teardown(closeSharedDatabase)
  * The tests' hasher with a gate: while held, every password check waits at the gate after its
  * login has read the user (hash and credential version), as a real check is busy hashing.
  */
-function gatedHasher (): { passwords: PasswordHasher, hold: () => void, pass: () => void, waiting: (n: number) => Promise<void>, open: () => void } {
+function gatedHasher (): { passwords: PasswordHasher; hold: () => void; pass: () => void; waiting: (n: number) => Promise<void>; open: () => void } {
   let holding = false
   const held: Array<() => void> = []
   const passwords: PasswordHasher = {
@@ -22,10 +22,16 @@ function gatedHasher (): { passwords: PasswordHasher, hold: () => void, pass: ()
   }
   return {
     passwords,
-    hold: () => { holding = true },
+    hold: () => {
+      holding = true
+    },
     /** New checks pass; those held stay held. */
-    pass: () => { holding = false },
-    async waiting (n) { while (held.length < n) await sleep(2) },
+    pass: () => {
+      holding = false
+    },
+    async waiting (n) {
+      while (held.length < n) await sleep(2)
+    },
     open () {
       holding = false
       for (const go of held.splice(0)) go()
@@ -48,17 +54,28 @@ for (const backend of ['pglite', 'postgres'] as const) {
     const session = await login('kim', 'old password 123')
 
     gate.hold()
-    const tokens = Array.from({ length: 10 }, async () => await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'password', username: 'kim', password: 'old password 123' }) }))
+    const tokens = Array.from(
+      { length: 10 },
+      async () => await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'password', username: 'kim', password: 'old password 123' }) })
+    )
     const basics = Array.from({ length: 5 }, async () => await app.inject({ url: '/users/me', headers: basic('kim', 'old password 123') }))
     await gate.waiting(15)
     gate.pass()
-    const change = await app.inject({ method: 'PUT', url: '/users/me/password', headers: bearer(session.access_token), payload: { current_password: 'old password 123', new_password: 'new password 456' } })
+    const change = await app.inject({
+      method: 'PUT',
+      url: '/users/me/password',
+      headers: bearer(session.access_token),
+      payload: { current_password: 'old password 123', new_password: 'new password 456' }
+    })
     t.equal(change.statusCode, 204)
     gate.open()
     t.same(statuses(await Promise.all(tokens)), [400], 'every login that had checked the old password is refused')
     t.same(statuses(await Promise.all(basics)), [401], 'and so is every Basic request that had')
     t.equal(await liveSessions(identity, kim.id), 0, 'no session outlives the change')
-    t.equal((await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'refresh_token', refresh_token: session.refresh_token }) })).statusCode, 400)
+    t.equal(
+      (await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'refresh_token', refresh_token: session.refresh_token }) })).statusCode,
+      400
+    )
     t.match(await login('kim', 'new password 456'), { token_type: 'Bearer' }, 'the new password logs in')
     t.equal(await liveSessions(identity, kim.id), 1)
   })
@@ -71,7 +88,10 @@ for (const backend of ['pglite', 'postgres'] as const) {
     const admin = await login()
 
     gate.hold()
-    const tokens = Array.from({ length: 10 }, async () => await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'password', username: 'lee', password: 'lee password 123' }) }))
+    const tokens = Array.from(
+      { length: 10 },
+      async () => await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'password', username: 'lee', password: 'lee password 123' }) })
+    )
     const basics = Array.from({ length: 5 }, async () => await app.inject({ url: '/users', headers: basic('lee', 'lee password 123') }))
     await gate.waiting(15)
     gate.pass()
@@ -99,10 +119,21 @@ t.test('regression: a login that upgrades an old hash while the password changes
   const racing = app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'password', username: 'olga', password: 'old password 123' }) })
   await gate.waiting(1)
   gate.pass()
-  t.equal((await app.inject({ method: 'PUT', url: '/users/me/password', headers: bearer(session.access_token), payload: { current_password: 'old password 123', new_password: 'new password 456' } })).statusCode, 204)
+  t.equal(
+    (
+      await app.inject({
+        method: 'PUT',
+        url: '/users/me/password',
+        headers: bearer(session.access_token),
+        payload: { current_password: 'old password 123', new_password: 'new password 456' }
+      })
+    ).statusCode,
+    204
+  )
   gate.open()
   t.equal((await racing).statusCode, 400, 'the racing login gets nothing')
-  const token = async (password: string) => (await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'password', username: 'olga', password }) })).statusCode
+  const token = async (password: string) =>
+    (await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'password', username: 'olga', password }) })).statusCode
   t.equal(await token('old password 123'), 400, 'and its rehash did not bring the old password back')
   t.equal(await token('new password 456'), 200)
 })
@@ -111,10 +142,22 @@ t.test('a credential version recorded by a change is kept; a login reporting a n
   const identity = await identityApp(t)
   const { stores } = identity
   const subject = 'subject-1'
-  const family = (credential?: number) => ({ subject, scope: '', clientId: 'public', expiresAt: new Date(Date.now() + 60_000), digest: `d-${Math.random()}`, successorKey: 'k', ...(credential === undefined ? {} : { credential }) })
+  const family = (credential?: number) => ({
+    subject,
+    scope: '',
+    clientId: 'public',
+    expiresAt: new Date(Date.now() + 60_000),
+    digest: `d-${Math.random()}`,
+    successorKey: 'k',
+    ...(credential === undefined ? {} : { credential })
+  })
   t.type(await stores.refreshTokens.createFamily(family(3)), 'string', 'the first login of a subject records its version')
   t.equal(await stores.refreshTokens.isCurrent(subject, 3), true)
-  t.same(await stores.refreshTokens.revokeSubject(subject, 'password changed', 4), [(await stores.db.query<{ id: string }>('SELECT id FROM warden_refresh_families WHERE subject = $1', [subject]))[0].id], 'the older family is revoked')
+  t.same(
+    await stores.refreshTokens.revokeSubject(subject, 'password changed', 4),
+    [(await stores.db.query<{ id: string }>('SELECT id FROM warden_refresh_families WHERE subject = $1', [subject]))[0].id],
+    'the older family is revoked'
+  )
   t.equal(await stores.refreshTokens.createFamily(family(3)), null, 'an older version starts nothing')
   t.equal(await stores.refreshTokens.isCurrent(subject, 3), false)
   const newer = await stores.refreshTokens.createFamily(family(5))

@@ -9,7 +9,13 @@ const INJECTIONS = ["' OR 1=1--", "'; DROP TABLE users;--", "admin'--", '1; DELE
 t.test('injection strings through every input: refused by a schema, or stored and returned verbatim, never executed', async (t) => {
   const { app, login, bearer, stores } = await identityApp(t)
   const admin = await login()
-  const tables = async () => (await stores.db.query<{ n: number }>("SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = current_schema() AND table_name IN ('users', 'warden_api_keys', 'warden_refresh_tokens', 'warden_refresh_families', 'warden_revocations')"))[0].n
+  const tables = async () =>
+    (
+      await stores.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = current_schema()
+         AND table_name IN ('users', 'warden_api_keys', 'warden_refresh_tokens', 'warden_refresh_families', 'warden_revocations')`
+      )
+    )[0].n
 
   for (const text of INJECTIONS) {
     // Token endpoint: every parameter.
@@ -33,9 +39,39 @@ t.test('injection strings through every input: refused by a schema, or stored an
     t.equal((await app.inject({ url: `/users?limit=${encodeURIComponent(text)}`, headers: bearer(admin.access_token) })).statusCode, 400)
 
     // Bodies: refused by the schema, or stored verbatim.
-    t.equal((await app.inject({ method: 'POST', url: '/users', headers: bearer(admin.access_token), payload: { username: text, email: 'x@example.com', password: 'a long enough password', role: 'user' } })).statusCode, 400)
-    t.equal((await app.inject({ method: 'POST', url: '/users', headers: bearer(admin.access_token), payload: { username: 'someone', email: text, password: 'a long enough password', role: 'user' } })).statusCode, 400)
-    t.equal((await app.inject({ method: 'POST', url: '/users', headers: bearer(admin.access_token), payload: { username: 'someone', email: 'x@example.com', password: 'a long enough password', role: text } })).statusCode, 400)
+    t.equal(
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/users',
+          headers: bearer(admin.access_token),
+          payload: { username: text, email: 'x@example.com', password: 'a long enough password', role: 'user' }
+        })
+      ).statusCode,
+      400
+    )
+    t.equal(
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/users',
+          headers: bearer(admin.access_token),
+          payload: { username: 'someone', email: text, password: 'a long enough password', role: 'user' }
+        })
+      ).statusCode,
+      400
+    )
+    t.equal(
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/users',
+          headers: bearer(admin.access_token),
+          payload: { username: 'someone', email: 'x@example.com', password: 'a long enough password', role: text }
+        })
+      ).statusCode,
+      400
+    )
     const key = await app.inject({ method: 'POST', url: '/api-keys', headers: bearer(admin.access_token), payload: { name: text, scopes: [] } })
     t.equal(key.statusCode, 201)
     t.equal(key.json().name, text, 'the name comes back exactly as sent')

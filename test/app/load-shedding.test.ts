@@ -15,13 +15,19 @@ t.test('health reports the load; an overloaded server sheds with a problem+json 
     health = await app.inject({ url: '/health' })
   }
   t.equal(health.statusCode, 200)
-  t.match(health.json(), { status: 'ok', database: 'ok', load: { event_loop_delay_ms: Number, heap_used_bytes: Number, password_checks_running: 0, password_checks_queued: 0 } })
+  t.match(health.json(), {
+    status: 'ok',
+    database: 'ok',
+    load: { event_loop_delay_ms: Number, heap_used_bytes: Number, password_checks_running: 0, password_checks_queued: 0 }
+  })
 
   // Hold the event loop for 300 ms, as a CPU-bound storm would. One of the next two samples (every
   // 10 ms, the plugin's floor) sees it, depending on whether the histogram recorded the stall
   // before or after the first; until the sample after, the server sheds.
   const until = Date.now() + 300
-  while (Date.now() < until) { /* busy */ }
+  while (Date.now() < until) {
+    /* busy */
+  }
   let shed = await app.inject({ url: '/users/me' })
   for (let i = 0; i < 20 && shed.statusCode !== 503; i++) {
     await new Promise((resolve) => setTimeout(resolve, 2))
@@ -47,11 +53,22 @@ t.test('a login the hasher would refuse is refused before the user is looked up'
   const { app, stores } = await identityApp(t, { passwords })
   const lookups: string[] = []
   const findByUsername = stores.users.findByUsername.bind(stores.users)
-  stores.users.findByUsername = async (username) => { lookups.push(username); return await findByUsername(username) }
+  stores.users.findByUsername = async (username) => {
+    lookups.push(username)
+    return await findByUsername(username)
+  }
   const held = passwords.hash('holding the only slot')
-  const storm = await Promise.all(Array.from({ length: 3 }, async () => await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'password', username: 'admin', password: ADMIN_PASSWORD }) })))
+  const storm = await Promise.all(
+    Array.from(
+      { length: 3 },
+      async () => await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'password', username: 'admin', password: ADMIN_PASSWORD }) })
+    )
+  )
   await held
-  t.same(storm.map((r) => r.statusCode), [503, 503, 503])
+  t.same(
+    storm.map((r) => r.statusCode),
+    [503, 503, 503]
+  )
   t.same(lookups, [], 'no query for a refused login')
   const admitted = await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'password', username: 'admin', password: ADMIN_PASSWORD }) })
   t.equal(admitted.statusCode, 200, 'once the slot is free, the login goes through')
@@ -61,7 +78,7 @@ t.test('a login the hasher would refuse is refused before the user is looked up'
 t.test('without a hasher given, the reference app hashes in a process of its own at the lowest priority, ended with the app', async (t) => {
   const { app, login } = await identityApp(t, { passwords: undefined })
   const children = childProcesses()
-  t.equal(children.length, 1, 'one hashing process, started by the admin account\'s hash')
+  t.equal(children.length, 1, "one hashing process, started by the admin account's hash")
   t.same(new Set(schedulingPolicies(children[0])), new Set([5]), 'every thread of it in the idle scheduling class (SCHED_IDLE)')
   t.same(new Set(schedulingPolicies(process.pid)), new Set([0]), 'this process keeps its own')
   t.ok((await login('admin', ADMIN_PASSWORD)).access_token, 'logins are checked there')

@@ -20,25 +20,44 @@ t.test('three instances starting together on an empty database all start, with o
   const created: string[] = []
   // Each its own pool on the same, unmigrated schema: migrations and bootstrap race for real.
   // (No load shedding: three start-ups on two cores stall the loop; shedding has tests of its own.)
-  const instances = await Promise.allSettled([1, 2, 3].map(async () => {
-    const stores = await openStores({ database: openPostgres(POSTGRES_URL, { searchPath: schema, max: 2 }) })
-    const app = await buildApp({ config, stores, passwords: fastPasswords, logger: false, pressure: { maxEventLoopDelay: 0 }, onAdminCreated: (username) => { created.push(username) } })
-    try {
-      await app.ready()
-    } catch (err) {
-      await app.close()
-      throw err
-    }
-    t.teardown(() => app.close())
-    return app
-  }))
-  t.same(instances.map((i) => i.status === 'rejected' ? String(i.reason) : 'started'), ['started', 'started', 'started'])
+  const instances = await Promise.allSettled(
+    [1, 2, 3].map(async () => {
+      const stores = await openStores({ database: openPostgres(POSTGRES_URL, { searchPath: schema, max: 2 }) })
+      const app = await buildApp({
+        config,
+        stores,
+        passwords: fastPasswords,
+        logger: false,
+        pressure: { maxEventLoopDelay: 0 },
+        onAdminCreated: (username) => {
+          created.push(username)
+        }
+      })
+      try {
+        await app.ready()
+      } catch (err) {
+        await app.close()
+        throw err
+      }
+      t.teardown(() => app.close())
+      return app
+    })
+  )
+  t.same(
+    instances.map((i) => (i.status === 'rejected' ? String(i.reason) : 'started')),
+    ['started', 'started', 'started']
+  )
   t.same(created, ['admin'], 'one of them created the administrator, and said so once')
   t.same(await admin.query(`SELECT username, role FROM ${schema}.users`), [{ username: 'admin', role: 'admin' }], 'exactly one user row')
   for (const instance of instances) {
     if (instance.status !== 'fulfilled') continue
-    const login = await instance.value.inject({ method: 'POST', url: '/auth/token', payload: 'grant_type=password&username=admin&password=admin%20password%201234', headers: { 'content-type': 'application/x-www-form-urlencoded' } })
-    t.equal(login.statusCode, 200, login.statusCode === 200 ? "every instance logs the administrator in" : login.body)
+    const login = await instance.value.inject({
+      method: 'POST',
+      url: '/auth/token',
+      payload: 'grant_type=password&username=admin&password=admin%20password%201234',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' }
+    })
+    t.equal(login.statusCode, 200, login.statusCode === 200 ? 'every instance logs the administrator in' : login.body)
   }
 })
 
@@ -52,7 +71,13 @@ t.test('server.ts with PostgreSQL down: one line per attempt naming host:port, t
   t.ok(attempts.length >= 2 && attempts.length <= 4, `${attempts.length} attempts in 3 s (0.5, 1, 2 s apart)`)
   t.equal(attempts[0], `start-up: PostgreSQL at 127.0.0.1:${port} is not available (connect ECONNREFUSED 127.0.0.1:${port}); attempt 1 failed, next in 0.5 s`)
   t.match(attempts[1], /attempt 2 failed, next in 1 s$/)
-  t.match(output, new RegExp(`start-up failed: PostgreSQL at 127\\.0\\.0\\.1:${port} did not answer within 3 s \\(\\d attempts; last: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\)\\n`))
+  t.match(
+    output,
+    new RegExp(
+      `start-up failed: PostgreSQL at 127\\.0\\.0\\.1:${port} did not answer within 3 s ` +
+        `\\(\\d attempts; last: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\)\\n`
+    )
+  )
   t.notMatch(output, /db-s3cret|warden:/, 'no password, no user')
   t.notMatch(output, /\n\s+at /, 'no stack trace')
   t.ok(Date.now() - started < 15_000, 'gave up on time')
@@ -61,12 +86,19 @@ t.test('server.ts with PostgreSQL down: one line per attempt naming host:port, t
 t.test('server.ts with Redis down at start: waits, and serves once a Redis started mid-way answers', async (t) => {
   const port = await freePort()
   const server = spawnServer({ DATA_DIR: 'memory://', REDIS_URL: `redis://:r3dis-s3cret@127.0.0.1:${port}`, STARTUP_TIMEOUT: '60' })
-  t.teardown(() => { server.child.kill('SIGTERM') })
+  t.teardown(() => {
+    server.child.kill('SIGTERM')
+  })
   await server.printed(/attempt 2 failed/)
   const redis = await startRedisServer(port, ['--requirepass', 'r3dis-s3cret'])
   t.teardown(redis.stop)
   const [, url] = await server.printed(/Server listening at (http:\/\/127\.0\.0\.1:\d+)/)
-  t.match(server.output(), new RegExp(`start-up: Redis at 127\\.0\\.0\\.1:${port} is not available \\(connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\); attempt 1 failed, next in 0\\.5 s`))
+  t.match(
+    server.output(),
+    new RegExp(
+      `start-up: Redis at 127\\.0\\.0\\.1:${port} is not available \\(connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\); attempt 1 failed, next in 0\\.5 s`
+    )
+  )
   t.notMatch(server.output(), /r3dis-s3cret/)
   t.equal((await fetch(`${url}/health`)).status, 200)
   const limited = await fetch(`${url}/health`)

@@ -36,7 +36,11 @@ t.test('granted scopes are the requested ones the role allows; unknown scopes ar
   t.equal((await login('mod', 'mod password 123')).scope, 'users:read')
   t.equal((await login('mod', 'mod password 123', 'users:read admin')).scope, 'users:read', 'admin is not granted to a moderator')
   t.equal((await login('plain', 'plain password 123', 'users:write')).scope, '')
-  const res = await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'password', username: 'admin', password: ADMIN_PASSWORD, scope: 'users:read root' }) })
+  const res = await app.inject({
+    method: 'POST',
+    url: '/auth/token',
+    ...form({ grant_type: 'password', username: 'admin', password: ADMIN_PASSWORD, scope: 'users:read root' })
+  })
   t.equal(res.statusCode, 400)
   t.same(res.json(), { error: 'invalid_scope', error_description: 'Unknown scope: root.' })
 })
@@ -64,7 +68,6 @@ t.test('a wrong password and an unknown user get byte-identical invalid_grant an
   const median = (xs: number[]) => xs.sort((a, b) => a - b)[3]
   const ratio = median(samples.nobody) / median(samples.admin)
   t.ok(ratio > 0.5 && ratio < 2, `unknown user / wrong password: ${ratio.toFixed(2)}`)
-
 })
 
 t.test('an inactive account cannot log in, with the same answer', async (t) => {
@@ -90,7 +93,12 @@ t.test('malformed requests are invalid_request or unsupported_grant_type, never 
     ['grant_type=password&username=ad%00min&password=x', 'invalid_request', 'Parameter username is malformed.'],
     [`grant_type=password&username=admin&password=${'x'.repeat(1025)}`, 'invalid_request', 'Parameter password is malformed.'],
     ['grant_type=refresh_token', 'invalid_request', 'Parameter refresh_token is required.'],
-    ['{"grant_type":"password","username":"admin","password":"x"}', 'invalid_request', 'The request must be application/x-www-form-urlencoded.', 'application/json']
+    [
+      '{"grant_type":"password","username":"admin","password":"x"}',
+      'invalid_request',
+      'The request must be application/x-www-form-urlencoded.',
+      'application/json'
+    ]
   ]
   for (const [payload, error, description, type] of cases) {
     const res = await post(payload, type)
@@ -133,19 +141,32 @@ t.test('a bcrypt hash imported from passlib logs in and is replaced by argon2id'
   const { app, stores } = await identityApp(t)
   const legacy = await bcrypt.hash('imported password 1', 4)
   const user = await stores.users.create({ username: 'imported', email: 'imp@example.com', passwordHash: legacy.replace(/^\$2a\$/, '$2b$'), role: 'moderator' })
-  const res = await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'password', username: 'imported', password: 'imported password 1' }) })
+  const res = await app.inject({
+    method: 'POST',
+    url: '/auth/token',
+    ...form({ grant_type: 'password', username: 'imported', password: 'imported password 1' })
+  })
   t.equal(res.statusCode, 200)
   const after = await stores.users.findById(user.id)
   t.match(after!.passwordHash, /^\$argon2id\$/)
   t.equal(await fastPasswords.verify(after!.passwordHash, 'imported password 1'), true)
-  t.equal((await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'password', username: 'imported', password: 'imported password 1' }) })).statusCode, 200)
+  t.equal(
+    (await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'password', username: 'imported', password: 'imported password 1' }) }))
+      .statusCode,
+    200
+  )
 })
 
 t.test("a public client's empty Basic credentials (Swagger UI sends ':') are no client authentication", async (t) => {
   const { app } = await identityApp(t)
   const f = form({ grant_type: 'password', username: 'admin', password: ADMIN_PASSWORD })
   for (const raw of [':', 'swagger-ui:']) {
-    const res = await app.inject({ method: 'POST', url: '/auth/token', payload: f.payload, headers: { ...f.headers, authorization: 'Basic ' + Buffer.from(raw).toString('base64') } })
+    const res = await app.inject({
+      method: 'POST',
+      url: '/auth/token',
+      payload: f.payload,
+      headers: { ...f.headers, authorization: 'Basic ' + Buffer.from(raw).toString('base64') }
+    })
     t.equal(res.statusCode, 200, JSON.stringify(raw))
   }
   const broken = await app.inject({ method: 'POST', url: '/auth/token', payload: f.payload, headers: { ...f.headers, authorization: 'Basic not-base64!' } })

@@ -43,7 +43,10 @@ t.test('roles: a user reaches /users/me only, a moderator reads, an admin writes
   t.equal((await app.inject({ url: '/users', headers: bearer(mod.access_token) })).statusCode, 200)
   const write = await app.inject({ method: 'POST', url: '/users', headers: bearer(mod.access_token), payload: newUser })
   t.equal(write.statusCode, 403)
-  t.equal(write.headers['www-authenticate'], 'Bearer realm="fastify-warden", resource_metadata="http://127.0.0.1:8000/.well-known/oauth-protected-resource", error="insufficient_scope", scope="users:write"')
+  t.equal(
+    write.headers['www-authenticate'],
+    'Bearer realm="fastify-warden", resource_metadata="http://127.0.0.1:8000/.well-known/oauth-protected-resource", error="insufficient_scope", scope="users:write"'
+  )
   const basic = 'Basic ' + Buffer.from('mod:mod password 123').toString('base64')
   t.equal((await app.inject({ url: '/users', headers: { authorization: basic } })).statusCode, 200, 'Basic carries the role scopes')
   t.equal((await app.inject({ url: '/users/me', headers: { authorization: basic } })).json().username, 'mod')
@@ -70,7 +73,10 @@ t.test('invalid input is a 400 naming the field, and nothing is stored', async (
     t.equal(res.statusCode, 400, JSON.stringify(payload).slice(0, 60))
     t.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8')
     t.match(res.json(), { type: 'about:blank', title: 'Bad Request', status: 400 })
-    t.ok(res.json().errors.some((e: { in: string, field: string }) => e.in === 'body' && e.field === field), `names ${field || 'the body'}: ${res.body}`)
+    t.ok(
+      res.json().errors.some((e: { in: string; field: string }) => e.in === 'body' && e.field === field),
+      `names ${field || 'the body'}: ${res.body}`
+    )
   }
   t.equal(await stores.users.count(), 1, 'only the admin exists')
   const page = await app.inject({ url: '/users?limit=1000', headers: bearer(admin.access_token) })
@@ -79,7 +85,12 @@ t.test('invalid input is a 400 naming the field, and nothing is stored', async (
   const id = await app.inject({ url: '/users/not-a-uuid', headers: bearer(admin.access_token) })
   t.equal(id.statusCode, 400)
   t.match(id.json().errors, [{ in: 'params', field: '/id' }])
-  const broken = await app.inject({ method: 'POST', url: '/users', headers: { ...bearer(admin.access_token), 'content-type': 'application/json' }, payload: '{"username":' })
+  const broken = await app.inject({
+    method: 'POST',
+    url: '/users',
+    headers: { ...bearer(admin.access_token), 'content-type': 'application/json' },
+    payload: '{"username":'
+  })
   t.equal(broken.statusCode, 400, 'a broken JSON body is a 400, not a 500')
   t.equal(broken.headers['content-type'], 'application/problem+json; charset=utf-8')
 })
@@ -96,9 +107,19 @@ t.test('duplicates are a 409; injection strings are refused by the schema or sto
 
   for (const hostile of ["' OR 1=1--", "'; DROP TABLE users;--"]) {
     t.equal((await post({ ...newUser, username: hostile })).statusCode, 400, 'user names are pattern-bounded')
-    const withPassword = await post({ ...newUser, username: `u${Math.random().toString(36).slice(2, 8)}`, email: `x${Math.random().toString(36).slice(2, 8)}@example.com`, password: `${hostile} padding` })
+    const withPassword = await post({
+      ...newUser,
+      username: `u${Math.random().toString(36).slice(2, 8)}`,
+      email: `x${Math.random().toString(36).slice(2, 8)}@example.com`,
+      password: `${hostile} padding`
+    })
     t.equal(withPassword.statusCode, 201, 'a password may be anything, and is only ever hashed')
-    const login = await app.inject({ method: 'POST', url: '/auth/token', payload: new URLSearchParams({ grant_type: 'password', username: hostile, password: hostile }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+    const login = await app.inject({
+      method: 'POST',
+      url: '/auth/token',
+      payload: new URLSearchParams({ grant_type: 'password', username: hostile, password: hostile }).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' }
+    })
     t.equal(login.statusCode, 400)
     t.equal(login.json().error, 'invalid_grant')
   }

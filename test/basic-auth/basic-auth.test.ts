@@ -44,12 +44,22 @@ t.test('valid credentials admit the user; the verify function sees the decoded p
   t.equal(res.statusCode, 200)
   t.same(res.json(), { scheme: 'basic', subject: 'user-2', scopes: ['users:read'], user: { username: 'jürgen' } })
   t.same(calls, [['jürgen', 'a:b']])
-  t.equal((await app.inject({ url: '/r', headers: { authorization: 'basic ' + Buffer.from('jürgen:a:b').toString('base64') } })).statusCode, 200, 'scheme name is case-insensitive')
+  t.equal(
+    (await app.inject({ url: '/r', headers: { authorization: 'basic ' + Buffer.from('jürgen:a:b').toString('base64') } })).statusCode,
+    200,
+    'scheme name is case-insensitive'
+  )
 })
 
 t.test('wrong, malformed or missing credentials get the Basic challenge with charset', async (t) => {
   let calls = 0
-  const app = await basicApp(() => { calls++; return null }, { realm: 'identity' })
+  const app = await basicApp(
+    () => {
+      calls++
+      return null
+    },
+    { realm: 'identity' }
+  )
   for (const authorization of [encode('alice:wrong'), encode('alice\u0001:x'), 'Basic %%%', 'Basic ']) {
     const res = await app.inject({ url: '/r', headers: { authorization } })
     t.equal(res.statusCode, 401, authorization)
@@ -95,7 +105,12 @@ t.test('verify is required', async (t) => {
   const app = Fastify()
   await app.register(warden)
   app.register(basicAuth, {} as BasicAuthOptions)
-  await t.rejects((async () => { await app.ready() })(), { code: 'WARDEN_ERR_OPTION', message: /option 'verify' must be a function/ })
+  await t.rejects(
+    (async () => {
+      await app.ready()
+    })(),
+    { code: 'WARDEN_ERR_OPTION', message: /option 'verify' must be a function/ }
+  )
 })
 
 function median (values: number[]): number {
@@ -107,12 +122,12 @@ t.test('an unknown user takes as long as a wrong password (dummy hash)', async (
   const hasher = createPasswordHasher({ memoryCost: 4096, timeCost: 2 })
   const users = new Map([['alice', await hasher.hash('correct horse battery')]])
   const verify: BasicAuthOptions['verify'] = async (username, password) => {
-    return await hasher.verify(users.get(username), password) ? { subject: username, scopes: [] } : null
+    return (await hasher.verify(users.get(username), password)) ? { subject: username, scopes: [] } : null
   }
   const naive: BasicAuthOptions['verify'] = async (username, password) => {
     const hash = users.get(username)
     if (hash === undefined) return null
-    return await hasher.verify(hash, password) ? { subject: username, scopes: [] } : null
+    return (await hasher.verify(hash, password)) ? { subject: username, scopes: [] } : null
   }
   // Samples alternate between the two cases, so a busy machine slows both alike.
   const compare = async (app: Awaited<ReturnType<typeof basicApp>>, unknown: string, known: string): Promise<number> => {

@@ -10,28 +10,64 @@ const notes: FastifyPluginAsync = async (app) => {
   app.get('/notes', { schema: { security: [{ oauth2: ['notes:read'] }] } }, async () => ['a note'])
 }
 const SCOPES = { 'notes:read': 'Read notes' }
-const core = async (app: FastifyInstance): Promise<void> => { await app.register(warden, { scopes: SCOPES }) }
-const bearer = async (app: FastifyInstance): Promise<void> => { await app.register(oauth2Bearer, { secret: SECRET, issuer: ISSUER, audience: AUDIENCE }) }
-const start = async (app: FastifyInstance): Promise<void> => { await app.ready() }
+const core = async (app: FastifyInstance): Promise<void> => {
+  await app.register(warden, { scopes: SCOPES })
+}
+const bearer = async (app: FastifyInstance): Promise<void> => {
+  await app.register(oauth2Bearer, { secret: SECRET, issuer: ISSUER, audience: AUDIENCE })
+}
+const start = async (app: FastifyInstance): Promise<void> => {
+  await app.ready()
+}
 const token = (app: FastifyInstance, scope: string[] = ['notes:read']): string => `Bearer ${app.accessTokens.sign({ sub: 'u1', scope }).token}`
 
 t.test('routes before the core: ready() fails naming the route and what to move', async (t) => {
   const orders: Array<[string, (app: FastifyInstance) => Promise<void>]> = [
-    ['a route on the app, then the core', async (app) => { app.get('/notes', { schema: { security: [{ oauth2: ['notes:read'] }] } }, async () => 'open') }],
-    ['an awaited plugin, then the core', async (app) => { await app.register(notes) }],
-    ['a plugin in avvio order (no await), then the core', async (app) => { void app.register(notes) }],
-    ['a prefixed plugin, then the core', async (app) => { await app.register(notes, { prefix: '/v1' }) }],
-    ['app.route() with two methods, then the core', async (app) => { app.route({ method: ['GET', 'POST'], url: '/notes', schema: { security: [{ oauth2: [] }] }, handler: async () => 'open' }) }]
+    [
+      'a route on the app, then the core',
+      async (app) => {
+        app.get('/notes', { schema: { security: [{ oauth2: ['notes:read'] }] } }, async () => 'open')
+      }
+    ],
+    [
+      'an awaited plugin, then the core',
+      async (app) => {
+        await app.register(notes)
+      }
+    ],
+    [
+      'a plugin in avvio order (no await), then the core',
+      async (app) => {
+        void app.register(notes)
+      }
+    ],
+    [
+      'a prefixed plugin, then the core',
+      async (app) => {
+        await app.register(notes, { prefix: '/v1' })
+      }
+    ],
+    [
+      'app.route() with two methods, then the core',
+      async (app) => {
+        app.route({ method: ['GET', 'POST'], url: '/notes', schema: { security: [{ oauth2: [] }] }, handler: async () => 'open' })
+      }
+    ]
   ]
   for (const [order, before] of orders) {
     const app = Fastify()
     await before(app)
     await core(app)
     await bearer(app)
-    await t.rejects(start(app), {
-      code: 'WARDEN_ERR_UNGUARDED_ROUTE',
-      message: /route '(GET|POST) (\/v1)?\/notes' declares schema\.security but was registered before fastify-warden .* register fastify-warden before the plugin that adds the route/
-    }, order)
+    await t.rejects(
+      start(app),
+      {
+        code: 'WARDEN_ERR_UNGUARDED_ROUTE',
+        message:
+          /route '(GET|POST) (\/v1)?\/notes' declares schema\.security but was registered before fastify-warden .* register fastify-warden before the plugin that adds the route/
+      },
+      order
+    )
     // The server does not start, so nothing is served.
     await t.rejects(app.listen({ port: 0, host: '127.0.0.1' }), { code: 'WARDEN_ERR_UNGUARDED_ROUTE' }, `${order}: listen() refuses`)
     t.equal(app.server.listening, false, `${order}: not listening`)
@@ -44,7 +80,10 @@ t.test('a route under the default security before the core fails too, and may op
   app.get('/status', async () => 'open')
   await core(app)
   await bearer(app)
-  await t.rejects(start(app), { code: 'WARDEN_ERR_UNGUARDED_ROUTE', message: /route 'GET \/status' falls under the default security .* or make the route public with security: \[\]/ })
+  await t.rejects(start(app), {
+    code: 'WARDEN_ERR_UNGUARDED_ROUTE',
+    message: /route 'GET \/status' falls under the default security .* or make the route public with security: \[\]/
+  })
   await app.close()
 
   const ok = Fastify()
@@ -55,7 +94,13 @@ t.test('a route under the default security before the core fails too, and may op
   await ok.ready()
   t.equal((await ok.inject({ url: '/status' })).statusCode, 200, 'the public route is served')
   t.equal((await ok.inject({ url: '/notes' })).statusCode, 401)
-  t.match(ok.warden.routes.map((r) => `${r.method} ${r.url} ${JSON.stringify(r.security)}`), ['GET /status []', 'GET /notes [{"oauth2":["notes:read"]}]', 'HEAD /status []', 'HEAD /notes [{"oauth2":["notes:read"]}]'].map((s) => new RegExp(s.replace(/[[\]{}]/g, '\\$&'))), 'warden.routes lists every route of the app, also those the core did not see')
+  t.match(
+    ok.warden.routes.map((r) => `${r.method} ${r.url} ${JSON.stringify(r.security)}`),
+    ['GET /status []', 'GET /notes [{"oauth2":["notes:read"]}]', 'HEAD /status []', 'HEAD /notes [{"oauth2":["notes:read"]}]'].map(
+      (s) => new RegExp(s.replace(/[[\]{}]/g, '\\$&'))
+    ),
+    'warden.routes lists every route of the app, also those the core did not see'
+  )
   t.same(await checkSecurityContract(ok, { credentials: { oauth2: (scope) => ({ authorization: token(ok, scope) }) } }), [])
   await ok.close()
 })
@@ -84,12 +129,70 @@ t.test('a route outside the context the core was registered in fails', async (t)
 
 t.test('orders after the core are enforced: 401 without a token, 200 with one', async (t) => {
   const orders: Array<[string, (app: FastifyInstance) => Promise<void>, string]> = [
-    ['the route before the scheme it names', async (app) => { await core(app); await app.register(notes); await bearer(app) }, '/notes'],
-    ['the scheme before the route', async (app) => { await core(app); await bearer(app); await app.register(notes) }, '/notes'],
-    ['a prefixed, encapsulated plugin', async (app) => { await core(app); await app.register(async (outer) => { await outer.register(notes, { prefix: '/inner' }) }, { prefix: '/outer' }); await bearer(app) }, '/outer/inner/notes'],
-    ['a plugin in avvio order (no await)', async (app) => { void app.register(warden, { scopes: SCOPES }); void app.register(notes); void app.register(oauth2Bearer, { secret: SECRET, issuer: ISSUER, audience: AUDIENCE }) }, '/notes'],
-    ['app.route()', async (app) => { await core(app); app.route({ method: 'GET', url: '/notes', schema: { security: [{ oauth2: ['notes:read'] }] }, handler: async () => ['a note'] }); await bearer(app) }, '/notes'],
-    ['a prefixed root route with a trailing slash', async (app) => { await core(app); await bearer(app); await app.register(async (p) => { p.get('/', { schema: { security: [{ oauth2: ['notes:read'] }] } }, async () => ['a note']) }, { prefix: '/notes' }) }, '/notes/']
+    [
+      'the route before the scheme it names',
+      async (app) => {
+        await core(app)
+        await app.register(notes)
+        await bearer(app)
+      },
+      '/notes'
+    ],
+    [
+      'the scheme before the route',
+      async (app) => {
+        await core(app)
+        await bearer(app)
+        await app.register(notes)
+      },
+      '/notes'
+    ],
+    [
+      'a prefixed, encapsulated plugin',
+      async (app) => {
+        await core(app)
+        await app.register(
+          async (outer) => {
+            await outer.register(notes, { prefix: '/inner' })
+          },
+          { prefix: '/outer' }
+        )
+        await bearer(app)
+      },
+      '/outer/inner/notes'
+    ],
+    [
+      'a plugin in avvio order (no await)',
+      async (app) => {
+        void app.register(warden, { scopes: SCOPES })
+        void app.register(notes)
+        void app.register(oauth2Bearer, { secret: SECRET, issuer: ISSUER, audience: AUDIENCE })
+      },
+      '/notes'
+    ],
+    [
+      'app.route()',
+      async (app) => {
+        await core(app)
+        app.route({ method: 'GET', url: '/notes', schema: { security: [{ oauth2: ['notes:read'] }] }, handler: async () => ['a note'] })
+        await bearer(app)
+      },
+      '/notes'
+    ],
+    [
+      'a prefixed root route with a trailing slash',
+      async (app) => {
+        await core(app)
+        await bearer(app)
+        await app.register(
+          async (p) => {
+            p.get('/', { schema: { security: [{ oauth2: ['notes:read'] }] } }, async () => ['a note'])
+          },
+          { prefix: '/notes' }
+        )
+      },
+      '/notes/'
+    ]
   ]
   for (const [order, build, url] of orders) {
     const app = Fastify()
@@ -125,7 +228,10 @@ t.test('openapi after the routes fails loud; before them it documents every one'
   await bearer(late)
   await late.register(notes)
   await late.register(openapi, { info: { title: 'notes', version: '1' } })
-  await t.rejects(start(late), { code: 'WARDEN_ERR_UNDOCUMENTED_ROUTE', message: /route 'GET \/notes' was registered before the openapi plugin .* register openapi before the plugin that adds it/ })
+  await t.rejects(start(late), {
+    code: 'WARDEN_ERR_UNDOCUMENTED_ROUTE',
+    message: /route 'GET \/notes' was registered before the openapi plugin .* register openapi before the plugin that adds it/
+  })
   await late.close()
 
   const app = Fastify()
@@ -144,14 +250,20 @@ t.test('openapi after the routes fails loud; before them it documents every one'
 t.test('cors before or after the core: the preflight stays public, the route guarded', async (t) => {
   for (const first of ['cors', 'core'] as const) {
     const app = Fastify()
-    const corsPlugin = async (): Promise<void> => { await app.register(cors, { origins: ['https://app.example.com'] }) }
+    const corsPlugin = async (): Promise<void> => {
+      await app.register(cors, { origins: ['https://app.example.com'] })
+    }
     if (first === 'cors') await corsPlugin()
     await core(app)
     if (first === 'core') await corsPlugin()
     await bearer(app)
     await app.register(notes)
     await app.ready()
-    const preflight = await app.inject({ method: 'OPTIONS', url: '/notes', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'GET' } })
+    const preflight = await app.inject({
+      method: 'OPTIONS',
+      url: '/notes',
+      headers: { origin: 'https://app.example.com', 'access-control-request-method': 'GET' }
+    })
     t.equal(preflight.statusCode, 204, `${first} first: preflight`)
     t.equal(preflight.headers['access-control-allow-origin'], 'https://app.example.com')
     t.equal((await app.inject({ url: '/notes', headers: { origin: 'https://app.example.com' } })).statusCode, 401, `${first} first: the route`)

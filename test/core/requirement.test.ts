@@ -105,11 +105,19 @@ t.test('the reply is about the credential actually presented', async (t) => {
   await app.ready()
   const badToken = await app.inject({ url: '/r', headers: { authorization: 'Bearer abc.def.ghi' } })
   t.equal(badToken.statusCode, 401)
-  t.same(badToken.headers['www-authenticate'], ['Bearer realm="api", error="invalid_token"', 'ApiKey realm="api", header="X-API-Key"', 'Basic realm="api", charset="UTF-8"'])
+  t.same(badToken.headers['www-authenticate'], [
+    'Bearer realm="api", error="invalid_token"',
+    'ApiKey realm="api", header="X-API-Key"',
+    'Basic realm="api", charset="UTF-8"'
+  ])
   t.equal(badToken.json().detail, 'The credentials presented are invalid or have expired.')
 
   const badKey = await app.inject({ url: '/r', headers: { 'x-api-key': readKey.slice(0, -1) + (readKey.endsWith('A') ? 'B' : 'A') } })
-  t.same(badKey.headers['www-authenticate'], ['Bearer realm="api"', 'ApiKey realm="api", header="X-API-Key", error="invalid_token"', 'Basic realm="api", charset="UTF-8"'])
+  t.same(badKey.headers['www-authenticate'], [
+    'Bearer realm="api"',
+    'ApiKey realm="api", header="X-API-Key", error="invalid_token"',
+    'Basic realm="api", charset="UTF-8"'
+  ])
 
   const badPassword = await app.inject({ url: '/r', headers: { authorization: basic('alice', 'wrong') } })
   t.equal(badPassword.statusCode, 401)
@@ -130,7 +138,16 @@ t.test('authentication runs before the body is parsed and before route hooks', a
     seen.push('parse')
     done(null, JSON.parse(body as string))
   })
-  app.post('/p', { schema: { security: [{ oauth2: [] }] }, onRequest: async () => { seen.push('route hook') } }, echo)
+  app.post(
+    '/p',
+    {
+      schema: { security: [{ oauth2: [] }] },
+      onRequest: async () => {
+        seen.push('route hook')
+      }
+    },
+    echo
+  )
   await app.ready()
   const res = await app.inject({ method: 'POST', url: '/p', payload: { a: 1 } })
   t.equal(res.statusCode, 401)
@@ -148,8 +165,27 @@ t.test('HEAD routes are protected like their GET', async (t) => {
 t.test('a scheme that fails (store down) is a 503 with Retry-After: not an admission, not a 401, not a 500', async (t) => {
   const { app, token } = await schemesApp()
   const logs: Array<Record<string, unknown>> = []
-  app.addHook('onRequest', async (request) => { request.log = Object.assign(Object.create(request.log), { error: (entry: Record<string, unknown>) => { logs.push(entry) } }) })
-  for (const [name, authenticate] of [['flaky', async () => { throw new Error('store unavailable') }], ['broken', () => { throw new Error('lookup threw') }]] as const) {
+  app.addHook('onRequest', async (request) => {
+    request.log = Object.assign(Object.create(request.log), {
+      error: (entry: Record<string, unknown>) => {
+        logs.push(entry)
+      }
+    })
+  })
+  for (const [name, authenticate] of [
+    [
+      'flaky',
+      async () => {
+        throw new Error('store unavailable')
+      }
+    ],
+    [
+      'broken',
+      () => {
+        throw new Error('lookup threw')
+      }
+    ]
+  ] as const) {
     app.warden.addScheme({ name, scopes: new Set(), openapi: { type: 'http', scheme: 'bearer' }, challenge: () => 'Flaky', authenticate })
   }
   app.get('/f', { schema: { security: [{ flaky: [] }] } }, echo)
@@ -161,9 +197,21 @@ t.test('a scheme that fails (store down) is a 503 with Retry-After: not an admis
     t.equal(res.statusCode, 503, url)
     t.equal(res.headers['retry-after'], '5')
     t.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8')
-    t.same(res.json(), { type: 'about:blank', title: 'Service Unavailable', status: 503, detail: 'The service cannot check credentials right now; try again shortly.' })
+    t.same(res.json(), {
+      type: 'about:blank',
+      title: 'Service Unavailable',
+      status: 503,
+      detail: 'The service cannot check credentials right now; try again shortly.'
+    })
   }
-  t.match(logs, [{ event: 'auth.unavailable', scheme: 'flaky' }, { event: 'auth.unavailable', scheme: 'broken' }], 'an error event names the scheme')
+  t.match(
+    logs,
+    [
+      { event: 'auth.unavailable', scheme: 'flaky' },
+      { event: 'auth.unavailable', scheme: 'broken' }
+    ],
+    'an error event names the scheme'
+  )
   // The first alternative's store is down; the bearer token that came along does not turn it into an admission.
   const both = await app.inject({ url: '/either', headers: { authorization: `Bearer ${token()}` } })
   t.equal(both.statusCode, 503, 'also when another accepted credential came with it')
@@ -177,44 +225,73 @@ t.test('unknown routes are a problem+json 404; errorHandler: false leaves the ap
   t.same(res.json(), { type: 'about:blank', title: 'Not Found', status: 404, detail: 'No route for GET /nowhere.' })
 
   const own = await schemesApp({ warden: { errorHandler: false } })
-  own.app.get('/boom', { schema: { security: [] } }, async () => { throw new Error('internal detail') })
+  own.app.get('/boom', { schema: { security: [] } }, async () => {
+    throw new Error('internal detail')
+  })
   t.equal((await own.app.inject({ url: '/nowhere' })).json().message, 'Route GET:/nowhere not found')
   t.equal((await own.app.inject({ url: '/boom' })).json().message, 'internal detail', "Fastify's default handler, as the app asked")
 })
 
-t.test('pinned rules: each scheme once per request and per challenge list, AND terms without scopes are no 403 challenge, the presented credential decides', async (t) => {
-  const { app, token, readKey } = await schemesApp()
-  let calls = 0
-  const counted = app.warden.schemes.get('apiKey')!
-  app.warden.addScheme({ ...counted, name: 'counted', authenticate: (request) => { calls++; return counted.authenticate(request) } })
-  app.get('/twice', { schema: { security: [{ counted: ['users:write'] }, { counted: ['users:read'] }, { oauth2: ['admin'] }] } }, echo)
-  app.get('/and', { schema: { security: [{ oauth2: [], apiKey: ['users:write'] }] } }, echo)
-  await app.ready()
+t.test(
+  'pinned rules: each scheme once per request and per challenge list, AND terms without scopes are no 403 challenge, the presented credential decides',
+  async (t) => {
+    const { app, token, readKey } = await schemesApp()
+    let calls = 0
+    const counted = app.warden.schemes.get('apiKey')!
+    app.warden.addScheme({
+      ...counted,
+      name: 'counted',
+      authenticate: (request) => {
+        calls++
+        return counted.authenticate(request)
+      }
+    })
+    app.get('/twice', { schema: { security: [{ counted: ['users:write'] }, { counted: ['users:read'] }, { oauth2: ['admin'] }] } }, echo)
+    app.get('/and', { schema: { security: [{ oauth2: [], apiKey: ['users:write'] }] } }, echo)
+    await app.ready()
 
-  const twice = await app.inject({ url: '/twice', headers: { 'x-api-key': readKey } })
-  t.equal(twice.statusCode, 200)
-  t.equal(calls, 1, 'a scheme named by two alternatives runs once')
-  const none = await app.inject({ url: '/twice' })
-  t.same(none.headers['www-authenticate'], ['ApiKey realm="api", header="X-API-Key"', 'Bearer realm="api"'], 'and is challenged once')
+    const twice = await app.inject({ url: '/twice', headers: { 'x-api-key': readKey } })
+    t.equal(twice.statusCode, 200)
+    t.equal(calls, 1, 'a scheme named by two alternatives runs once')
+    const none = await app.inject({ url: '/twice' })
+    t.same(none.headers['www-authenticate'], ['ApiKey realm="api", header="X-API-Key"', 'Bearer realm="api"'], 'and is challenged once')
 
-  const short = await app.inject({ url: '/and', headers: { authorization: `Bearer ${token()}`, 'x-api-key': readKey } })
-  t.equal(short.statusCode, 403)
-  t.equal(short.headers['www-authenticate'], 'ApiKey realm="api", header="X-API-Key", error="insufficient_scope", scope="users:write"', 'only the term that asks for a scope is challenged for it')
+    const short = await app.inject({ url: '/and', headers: { authorization: `Bearer ${token()}`, 'x-api-key': readKey } })
+    t.equal(short.statusCode, 403)
+    t.equal(
+      short.headers['www-authenticate'],
+      'ApiKey realm="api", header="X-API-Key", error="insufficient_scope", scope="users:write"',
+      'only the term that asks for a scope is challenged for it'
+    )
 
-  const badKey = await app.inject({ url: '/and', headers: { 'x-api-key': 'wdn_bad' } })
-  t.equal(badKey.statusCode, 401)
-  t.same(badKey.headers['www-authenticate'], ['Bearer realm="api"', 'ApiKey realm="api", header="X-API-Key", error="invalid_token"'],
-    'the bearer term fails first (no token), yet the answer is about the key that was sent: every scheme is consulted')
-})
+    const badKey = await app.inject({ url: '/and', headers: { 'x-api-key': 'wdn_bad' } })
+    t.equal(badKey.statusCode, 401)
+    t.same(
+      badKey.headers['www-authenticate'],
+      ['Bearer realm="api"', 'ApiKey realm="api", header="X-API-Key", error="invalid_token"'],
+      'the bearer term fails first (no token), yet the answer is about the key that was sent: every scheme is consulted'
+    )
+  }
+)
 
 t.test("a user's scheme may answer with a thenable that is not a native Promise, and its rejection is a 503 naming the scheme", async (t) => {
   const { app, readKey } = await schemesApp()
   const apiKey = app.warden.schemes.get('apiKey')!
   const thenable = (run: () => unknown): PromiseLike<never> => ({
-    then: (resolve, reject) => Promise.resolve().then(run).then(resolve as never, reject) as never
+    then: (resolve, reject) =>
+      Promise.resolve()
+        .then(run)
+        .then(resolve as never, reject) as never
   })
   app.warden.addScheme({ ...apiKey, name: 'lazy', authenticate: (request) => thenable(() => apiKey.authenticate(request)) as never })
-  app.warden.addScheme({ ...apiKey, name: 'failing', authenticate: () => thenable(() => { throw new Error('store down') }) as never })
+  app.warden.addScheme({
+    ...apiKey,
+    name: 'failing',
+    authenticate: () =>
+      thenable(() => {
+        throw new Error('store down')
+      }) as never
+  })
   app.get('/lazy', { schema: { security: [{ lazy: ['users:read'] }] } }, echo)
   app.get('/failing', { schema: { security: [{ failing: [] }] } }, echo)
   await app.ready()

@@ -4,12 +4,17 @@ import { warden, errors } from '../../plugins/index.js'
 import { schemesApp } from '../helpers/schemes.js'
 
 const ok = async () => 'ok'
-const start = async (app: { ready: () => PromiseLike<unknown> }): Promise<void> => { await app.ready() }
+const start = async (app: { ready: () => PromiseLike<unknown> }): Promise<void> => {
+  await app.ready()
+}
 
 t.test('a requirement naming an unregistered scheme fails at start-up, naming route and scheme', async (t) => {
   const { app } = await schemesApp()
   app.get('/x', { schema: { security: [{ oauth: ['users:read'] }] } }, ok)
-  await t.rejects(start(app), { code: 'WARDEN_ERR_UNKNOWN_SCHEME', message: "route 'GET /x': security scheme 'oauth' is not registered (registered: oauth2, apiKey, basic)" })
+  await t.rejects(start(app), {
+    code: 'WARDEN_ERR_UNKNOWN_SCHEME',
+    message: "route 'GET /x': security scheme 'oauth' is not registered (registered: oauth2, apiKey, basic)"
+  })
 })
 
 t.test('a scope the scheme does not declare fails at start-up, naming route, scheme and scope', async (t) => {
@@ -58,7 +63,13 @@ t.test('a route naming a scheme when none is registered says so', async (t) => {
 
 t.test('a scheme name registered twice is refused', async (t) => {
   const { app } = await schemesApp()
-  const scheme = { name: 'apiKey', scopes: new Set<string>(), openapi: { type: 'http' as const, scheme: 'bearer' }, challenge: () => 'X', authenticate: () => null }
+  const scheme = {
+    name: 'apiKey',
+    scopes: new Set<string>(),
+    openapi: { type: 'http' as const, scheme: 'bearer' },
+    challenge: () => 'X',
+    authenticate: () => null
+  }
   t.throws(() => app.warden.addScheme(scheme), { code: 'WARDEN_ERR_DUPLICATE_SCHEME', message: "security scheme 'apiKey' is already registered" })
 })
 

@@ -34,7 +34,7 @@ trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new Sim
 const hasher = createPasswordHasher({ memoryCost: 1024, timeCost: 1 })
 const ADA = await hasher.hash('ada password 1')
 const verifyUser = async (username: string, password: string): Promise<UserGrant | null> =>
-  await hasher.verify(username === 'ada' ? ADA : undefined, password) ? { subject: 'u-ada', scopes: ['notes:read'] } : null
+  (await hasher.verify(username === 'ada' ? ADA : undefined, password)) ? { subject: 'u-ada', scopes: ['notes:read'] } : null
 const failing = generateApiKey()
 
 const app = Fastify()
@@ -42,15 +42,25 @@ await app.register(formbody)
 await app.register(warden, { scopes: { 'notes:read': 'Read notes', 'notes:write': 'Write notes' } })
 await app.register(oauth2Bearer, { secret: SECRET, issuer: 'https://notes.example', audience: 'https://notes.example', tokenUrl: '/token' })
 await app.register(oauth2Server, { verifyUser, tokenPath: '/token', lockout: { threshold: 2, baseDelay: 60_000, maxDelay: 60_000, memory: 60_000 } })
-await app.register(apiKey, { secret: SECRET, lookup: async () => { throw new Error('key store down') } })
+await app.register(apiKey, {
+  secret: SECRET,
+  lookup: async () => {
+    throw new Error('key store down')
+  }
+})
 await app.register(basicAuth, { verify: async (username, password, request) => await app.oauth2Server.login(username, password, request) })
 app.get('/notes', { schema: { security: [{ oauth2: ['notes:read'] }, { apiKey: ['notes:read'] }, { basic: ['notes:read'] }] } }, async () => ({ ok: true }))
 app.get('/drafts', { schema: { security: [{ oauth2: ['notes:write'] }] } }, async () => ({ ok: true }))
 t.teardown(() => app.close())
 await app.ready()
 
-const token = async (username: string, password: string): Promise<{ statusCode: number, token?: string }> => {
-  const res = await app.inject({ method: 'POST', url: '/token', payload: new URLSearchParams({ grant_type: 'password', username, password }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+const token = async (username: string, password: string): Promise<{ statusCode: number; token?: string }> => {
+  const res = await app.inject({
+    method: 'POST',
+    url: '/token',
+    payload: new URLSearchParams({ grant_type: 'password', username, password }).toString(),
+    headers: { 'content-type': 'application/x-www-form-urlencoded' }
+  })
   return { statusCode: res.statusCode, token: res.json().access_token }
 }
 
@@ -77,7 +87,10 @@ t.test('authentication outcomes by scheme and reason class, logins and lockouts,
   t.equal((await app.inject({ url: '/drafts' })).statusCode, 401)
   t.equal((await app.inject({ url: '/drafts', headers: { authorization: 'Bearer not.a.token' } })).statusCode, 401)
   t.equal((await app.inject({ url: '/notes', headers: { 'x-api-key': failing.key } })).statusCode, 503)
-  t.same([(await app.inject({ url: '/notes', headers: basicWrong })).statusCode, (await app.inject({ url: '/notes', headers: basicWrong })).statusCode], [401, 401])
+  t.same(
+    [(await app.inject({ url: '/notes', headers: basicWrong })).statusCode, (await app.inject({ url: '/notes', headers: basicWrong })).statusCode],
+    [401, 401]
+  )
   t.equal((await app.inject({ url: '/notes', headers: basicWrong })).statusCode, 429, 'locked after two failures')
 
   const auth = await points('warden.authentications')
@@ -98,17 +111,30 @@ t.test('authentication outcomes by scheme and reason class, logins and lockouts,
 
   const finished = spans.getFinishedSpans().filter((s) => s.name === 'warden.authenticate')
   t.equal(finished.length, 9, 'one span per guarded request')
-  t.same(finished.map((s) => [s.attributes['warden.scheme'], s.attributes['warden.outcome']]), [
-    ['oauth2', 'success'], ['oauth2', 'success'], ['oauth2', 'insufficient_scope'], ['none', 'missing'], ['oauth2', 'invalid'],
-    ['apiKey', 'unavailable'], ['basic', 'invalid'], ['basic', 'invalid'], ['basic', 'throttled']
-  ])
+  t.same(
+    finished.map((s) => [s.attributes['warden.scheme'], s.attributes['warden.outcome']]),
+    [
+      ['oauth2', 'success'],
+      ['oauth2', 'success'],
+      ['oauth2', 'insufficient_scope'],
+      ['none', 'missing'],
+      ['oauth2', 'invalid'],
+      ['apiKey', 'unavailable'],
+      ['basic', 'invalid'],
+      ['basic', 'invalid'],
+      ['basic', 'throttled']
+    ]
+  )
   t.equal(finished[5].status.code, 2, 'a dependency down is an error span; a refused caller is not')
   t.equal(finished[2].status.code, 0)
-  const exported = JSON.stringify([finished.map((s) => s.attributes), metricExporter.getMetrics().map((m) => m.scopeMetrics.map((s) => s.metrics.map((x) => x.dataPoints.map((p) => p.attributes))))])
+  const exported = JSON.stringify([
+    finished.map((s) => s.attributes),
+    metricExporter.getMetrics().map((m) => m.scopeMetrics.map((s) => s.metrics.map((x) => x.dataPoints.map((p) => p.attributes))))
+  ])
   for (const secret of [good.token!, 'wrong password', failing.key, 'ada password 1']) t.notOk(exported.includes(secret), 'no credential in a span or a metric')
 })
 
-t.test('with @fastify/otel, the authentication span belongs to the request\'s trace', async (t) => {
+t.test("with @fastify/otel, the authentication span belongs to the request's trace", async (t) => {
   const instrumentation = new FastifyOtelInstrumentation()
   const traced = Fastify()
   await traced.register(instrumentation.plugin())
@@ -142,7 +168,9 @@ t.test('provider key-set fetches by outcome, and the age of the keys in use', as
   const { publicKey } = ed25519()
   const jwk = { ...createPublicKey(publicKey).export({ format: 'jwk' }), kid: 'k1', use: 'sig', alg: 'EdDSA' }
   let up = true
-  const provider = createServer((_req, res) => { res.writeHead(up ? 200 : 500, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })) })
+  const provider = createServer((_req, res) => {
+    res.writeHead(up ? 200 : 500, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }))
+  })
   await new Promise<void>((resolve) => provider.listen(0, '127.0.0.1', resolve))
   t.teardown(() => provider.close())
   const url = `http://127.0.0.1:${(provider.address() as { port: number }).port}/jwks`
@@ -155,7 +183,11 @@ t.test('provider key-set fetches by outcome, and the age of the keys in use', as
   t.equal(valueOf(fetches, { 'url.full': url, 'warden.outcome': 'error' }), 1)
   const age = valueOf(await points('warden.jwks.age'), { 'url.full': url })
   t.ok(age >= 0 && age < 5, `the keys in use were fetched ${age} s ago`)
-  t.notMatch(JSON.stringify(metricExporter.getMetrics().map((m) => m.scopeMetrics.map((s) => s.metrics.map((x) => x.dataPoints.map((p) => p.attributes))))), /also-secret/, 'no query (where a key may be) in an attribute')
+  t.notMatch(
+    JSON.stringify(metricExporter.getMetrics().map((m) => m.scopeMetrics.map((s) => s.metrics.map((x) => x.dataPoints.map((p) => p.attributes))))),
+    /also-secret/,
+    'no query (where a key may be) in an attribute'
+  )
 })
 
 t.test('revocation propagation lag: what another instance revoked, as this one enforces it', { skip: await redisSkip() }, async (t) => {
@@ -163,19 +195,34 @@ t.test('revocation propagation lag: what another instance revoked, as this one e
   await migrateWarden(db)
   const namespace = `test-lag-${randomUUID()}`
   const redis = new Redis(REDIS_URL)
-  t.teardown(() => { redis.disconnect() })
-  const lists = await Promise.all([0, 1].map(async () => await RevocationList.open({ store: sqlRevocationStore(db), redis, namespace, pollInterval: 3_600_000 })))
-  t.teardown(async () => { for (const list of lists) await list.close() })
+  t.teardown(() => {
+    redis.disconnect()
+  })
+  const lists = await Promise.all(
+    [0, 1].map(async () => await RevocationList.open({ store: sqlRevocationStore(db), redis, namespace, pollInterval: 3_600_000 }))
+  )
+  t.teardown(async () => {
+    for (const list of lists) await list.close()
+  })
   const before = valueOf(await points('warden.revocation.lag'), {})
-  await lists[0].revoke([{ kind: 'jti', id: 'lag-1', expiresAt: Math.floor(Date.now() / 1000) + 60 }, { kind: 'jti', id: 'lag-2', expiresAt: Math.floor(Date.now() / 1000) + 60 }])
+  await lists[0].revoke([
+    { kind: 'jti', id: 'lag-1', expiresAt: Math.floor(Date.now() / 1000) + 60 },
+    { kind: 'jti', id: 'lag-2', expiresAt: Math.floor(Date.now() / 1000) + 60 }
+  ])
   for (let i = 0; i < 200 && !lists[1].isRevoked({ jti: 'lag-2' }); i++) await sleep(10)
   t.ok(lists[1].isRevoked({ jti: 'lag-1' }))
   t.equal(valueOf(await points('warden.revocation.lag'), {}) - before, 2, 'two revocations heard from the other instance; its own echo is not counted')
 })
 
 t.test('without @opentelemetry/api every recording is a no-op', async (t) => {
-  const { loadTelemetry: load, countAuthentication, startAuthenticationSpan } = await t.mockImport<typeof import('../../plugins/core/telemetry.js')>('../../plugins/core/telemetry.js')
-  await load(async () => { throw Object.assign(new Error("Cannot find package '@opentelemetry/api'"), { code: 'ERR_MODULE_NOT_FOUND' }) })
+  const {
+    loadTelemetry: load,
+    countAuthentication,
+    startAuthenticationSpan
+  } = await t.mockImport<typeof import('../../plugins/core/telemetry.js')>('../../plugins/core/telemetry.js')
+  await load(async () => {
+    throw Object.assign(new Error("Cannot find package '@opentelemetry/api'"), { code: 'ERR_MODULE_NOT_FOUND' })
+  })
   t.equal(startAuthenticationSpan(), undefined)
   t.doesNotThrow(() => countAuthentication('oauth2', 'success'))
   await loadTelemetry()

@@ -11,13 +11,29 @@ import { LINGER, linger } from '../../plugins/core/lingering-close.js'
 /** A socket and its request as Node's HTTP server holds them, recording what is done to them. */
 function connection () {
   const counts = { ended: 0, destroyed: 0, resumed: 0 }
-  const socket: EventEmitter & { destroySoon: () => void, end: () => void, destroy: () => void } = Object.assign(new EventEmitter(), {
+  const socket: EventEmitter & { destroySoon: () => void; end: () => void; destroy: () => void } = Object.assign(new EventEmitter(), {
     destroySoon: () => {},
-    end: () => { counts.ended++ },
-    destroy: () => { counts.destroyed++; socket.emit('close') }
+    end: () => {
+      counts.ended++
+    },
+    destroy: () => {
+      counts.destroyed++
+      socket.emit('close')
+    }
   })
-  const request = Object.assign(new EventEmitter(), { resume: () => { counts.resumed++ } })
-  return { socket, request, counts, close: () => { socket.destroySoon.call(socket) } }
+  const request = Object.assign(new EventEmitter(), {
+    resume: () => {
+      counts.resumed++
+    }
+  })
+  return {
+    socket,
+    request,
+    counts,
+    close: () => {
+      socket.destroySoon()
+    }
+  }
 }
 const start = (c: ReturnType<typeof connection>, limits = { ms: 60_000, bytes: 100 }) => {
   linger(c.socket as unknown as Socket, c.request as unknown as IncomingMessage, limits)
@@ -28,19 +44,24 @@ t.test('the limits: 5 s and 16 MiB', async (t) => {
   t.same(LINGER, { ms: 5_000, bytes: 16 * 1024 * 1024 })
 })
 
-t.test('closing: the write side ends at once, the body is read (its own listeners removed) and dropped, the socket destroyed when the client ends', async (t) => {
-  const c = connection()
-  let handed = 0
-  c.request.on('data', () => { handed++ })
-  start(c)
-  t.equal(c.counts.ended, 1, 'FIN sent first')
-  t.equal(c.counts.resumed, 1, 'the rest of the body flows')
-  c.request.emit('data', Buffer.alloc(10))
-  t.equal(handed, 0, 'and goes nowhere')
-  t.equal(c.counts.destroyed, 0, 'while the client sends within the limits')
-  c.request.emit('end')
-  t.equal(c.counts.destroyed, 1, 'destroyed when the body ends')
-})
+t.test(
+  'closing: the write side ends at once, the body is read (its own listeners removed) and dropped, the socket destroyed when the client ends',
+  async (t) => {
+    const c = connection()
+    let handed = 0
+    c.request.on('data', () => {
+      handed++
+    })
+    start(c)
+    t.equal(c.counts.ended, 1, 'FIN sent first')
+    t.equal(c.counts.resumed, 1, 'the rest of the body flows')
+    c.request.emit('data', Buffer.alloc(10))
+    t.equal(handed, 0, 'and goes nowhere')
+    t.equal(c.counts.destroyed, 0, 'while the client sends within the limits')
+    c.request.emit('end')
+    t.equal(c.counts.destroyed, 1, 'destroyed when the body ends')
+  }
+)
 
 t.test('closing: more than `bytes` dropped destroys the socket; exactly `bytes` does not', async (t) => {
   const c = connection()

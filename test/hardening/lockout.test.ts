@@ -10,7 +10,7 @@ import { redisLoginAttempts } from '../../stores/index.js'
 t.teardown(closeSharedDatabase)
 
 /** The tests' hasher, counting the passwords it checks; each check takes 20 ms, so checks started together overlap. */
-function countingHasher (): { passwords: PasswordHasher, checks: () => number } {
+function countingHasher (): { passwords: PasswordHasher; checks: () => number } {
   let checks = 0
   const passwords: PasswordHasher = {
     ...fastPasswords,
@@ -94,31 +94,48 @@ for (const backend of ['pglite', 'postgres'] as const) {
 
     await identity.createUser('hugo', 'user', 'hugo password 123')
     const before = checks()
-    const overBasic = await Promise.all(Array.from({ length: 12 }, async () => await identity.app.inject({ url: '/users/me', headers: basic('hugo', 'wrong') })))
+    const overBasic = await Promise.all(
+      Array.from({ length: 12 }, async () => await identity.app.inject({ url: '/users/me', headers: basic('hugo', 'wrong') }))
+    )
     t.same(statuses(overBasic), { 401: 5, 429: 7 })
     t.equal(checks() - before, 5, 'the same bound over Basic')
   })
 }
 
-t.test('two instances sharing Redis: 12 wrong passwords in flight across both check at most the threshold', { skip: skip.postgres || await redisSkip() }, async (t) => {
-  const redis = new Redis(REDIS_URL)
-  t.teardown(() => redis.disconnect())
-  const namespace = `test-${randomUUID()}`
-  const { passwords, checks } = countingHasher()
-  const database = await testDatabase(t, 'postgres')
-  const a = await identityApp(t, { database, passwords, lockout: { threshold: 5 }, loginAttempts: redisLoginAttempts(redis, { namespace }) })
-  const b = await identityApp(t, { database: { ...database, close: async () => {} }, passwords, lockout: { threshold: 5 }, loginAttempts: redisLoginAttempts(redis, { namespace }) })
-  await a.createUser('iris', 'user', 'iris password 123')
-  const storm = await Promise.all(Array.from({ length: 12 }, async (_, i) => await token(i % 2 === 0 ? a : b, 'iris', 'wrong')))
-  t.same(statuses(storm), { 400: 5, 429: 7 })
-  t.equal(checks(), 5, 'the count is the accounts\', not the instance\'s')
-})
+t.test(
+  'two instances sharing Redis: 12 wrong passwords in flight across both check at most the threshold',
+  { skip: skip.postgres || (await redisSkip()) },
+  async (t) => {
+    const redis = new Redis(REDIS_URL)
+    t.teardown(() => redis.disconnect())
+    const namespace = `test-${randomUUID()}`
+    const { passwords, checks } = countingHasher()
+    const database = await testDatabase(t, 'postgres')
+    const a = await identityApp(t, { database, passwords, lockout: { threshold: 5 }, loginAttempts: redisLoginAttempts(redis, { namespace }) })
+    const b = await identityApp(t, {
+      database: { ...database, close: async () => {} },
+      passwords,
+      lockout: { threshold: 5 },
+      loginAttempts: redisLoginAttempts(redis, { namespace })
+    })
+    await a.createUser('iris', 'user', 'iris password 123')
+    const storm = await Promise.all(Array.from({ length: 12 }, async (_, i) => await token(i % 2 === 0 ? a : b, 'iris', 'wrong')))
+    t.same(statuses(storm), { 400: 5, 429: 7 })
+    t.equal(checks(), 5, "the count is the accounts', not the instance's")
+  }
+)
 
 t.test('user names are one account in any case or form: unique, and one lockout counter', async (t) => {
   const identity = await identityApp(t, { lockout: { threshold: 5 } })
   const { app, login, bearer } = identity
   const admin = await login()
-  const create = async (username: string) => await app.inject({ method: 'POST', url: '/users', headers: bearer(admin.access_token), payload: { username, email: `${randomUUID()}@example.com`, password: 'a good long password', role: 'user' } })
+  const create = async (username: string) =>
+    await app.inject({
+      method: 'POST',
+      url: '/users',
+      headers: bearer(admin.access_token),
+      payload: { username, email: `${randomUUID()}@example.com`, password: 'a good long password', role: 'user' }
+    })
   t.equal((await create('Casev')).statusCode, 201)
   for (const twin of ['casev', 'CASEV', 'CaSeV']) {
     const res = await create(twin)
@@ -139,18 +156,38 @@ t.test('every login path shares the per-address budget: once the token endpoint 
   for (let i = 0; i < 5; i++) t.equal((await token(identity, `guess-${i}`, 'wrong', '10.20.0.1')).statusCode, 400)
   t.equal((await token(identity, 'guess-5', 'wrong', '10.20.0.1')).statusCode, 429)
   const checked = checks()
-  const guesses = await Promise.all(Array.from({ length: 20 }, async (_, i) => await app.inject({ url: '/users/me', headers: basic(`user-${i}`, 'wrong'), remoteAddress: '10.20.0.1' })))
+  const guesses = await Promise.all(
+    Array.from({ length: 20 }, async (_, i) => await app.inject({ url: '/users/me', headers: basic(`user-${i}`, 'wrong'), remoteAddress: '10.20.0.1' }))
+  )
   t.same(statuses(guesses), { 429: 20 }, '20 Basic guesses at 20 user names: all refused')
   const right = await app.inject({ url: '/users/me', headers: basic('jo', 'jo password 1234'), remoteAddress: '10.20.0.1' })
   t.equal(right.statusCode, 429, 'even the right password is not checked from that address')
   t.match(right.headers['retry-after'], /^\d+$/)
   t.equal(checks(), checked, 'not one password checked')
-  t.equal((await app.inject({ url: '/users/me', headers: basic('jo', 'jo password 1234'), remoteAddress: '10.20.0.2' })).statusCode, 200, 'another address logs in')
-  for (let i = 0; i < 10; i++) t.equal((await app.inject({ url: '/users/me', headers: basic('jo', 'jo password 1234'), remoteAddress: '10.20.0.3' })).statusCode, 200, 'successes spend no budget')
+  t.equal(
+    (await app.inject({ url: '/users/me', headers: basic('jo', 'jo password 1234'), remoteAddress: '10.20.0.2' })).statusCode,
+    200,
+    'another address logs in'
+  )
+  for (let i = 0; i < 10; i++) {
+    t.equal(
+      (await app.inject({ url: '/users/me', headers: basic('jo', 'jo password 1234'), remoteAddress: '10.20.0.3' })).statusCode,
+      200,
+      'successes spend no budget'
+    )
+  }
   // An IPv6 host has a whole /64 to send from: the budget is the network's.
   for (let i = 1; i <= 5; i++) t.equal((await token(identity, `six-${i}`, 'wrong', `2001:db8:0:7::${i}`)).statusCode, 400)
-  t.equal((await app.inject({ url: '/users/me', headers: basic('jo', 'jo password 1234'), remoteAddress: '2001:db8:0:7:ffff::9' })).statusCode, 429, 'another address of the same /64 is out of budget too')
-  t.equal((await app.inject({ url: '/users/me', headers: basic('jo', 'jo password 1234'), remoteAddress: '2001:db8:0:8::1' })).statusCode, 200, 'the next /64 is not')
+  t.equal(
+    (await app.inject({ url: '/users/me', headers: basic('jo', 'jo password 1234'), remoteAddress: '2001:db8:0:7:ffff::9' })).statusCode,
+    429,
+    'another address of the same /64 is out of budget too'
+  )
+  t.equal(
+    (await app.inject({ url: '/users/me', headers: basic('jo', 'jo password 1234'), remoteAddress: '2001:db8:0:8::1' })).statusCode,
+    200,
+    'the next /64 is not'
+  )
 })
 
 t.test('addresses are grouped as the clients that hold them: IPv4 one by one, IPv6 by /64', async (t) => {
@@ -173,7 +210,14 @@ t.test('addresses are grouped as the clients that hold them: IPv4 one by one, IP
 
 t.test('a lockout store that fails fails closed: 503, no password checked', async (t) => {
   const { passwords, checks } = countingHasher()
-  const down = { reserve: async () => { throw new Error('connection refused') }, release: async () => {}, reset: async () => {}, lockedFor: async () => 0 }
+  const down = {
+    reserve: async () => {
+      throw new Error('connection refused')
+    },
+    release: async () => {},
+    reset: async () => {},
+    lockedFor: async () => 0
+  }
   const identity = await identityApp(t, { passwords, loginAttempts: down, lockout: {} })
   const res = await token(identity, 'admin', ADMIN_PASSWORD)
   t.equal(res.statusCode, 503)
@@ -188,7 +232,13 @@ t.test('regression: the password-change route checks the current password throug
   const { app, createUser, login, bearer } = identity
   await createUser('pat', 'user', 'pat password 1234')
   const stolen = await login('pat', 'pat password 1234')
-  const change = async (current: string) => await app.inject({ method: 'PUT', url: '/users/me/password', headers: bearer(stolen.access_token), payload: { current_password: current, new_password: 'chosen by the thief 1' } })
+  const change = async (current: string) =>
+    await app.inject({
+      method: 'PUT',
+      url: '/users/me/password',
+      headers: bearer(stolen.access_token),
+      payload: { current_password: current, new_password: 'chosen by the thief 1' }
+    })
   for (let i = 0; i < 3; i++) t.equal((await change(`guess ${i}`)).statusCode, 400)
   const before = checks()
   const right = await change('pat password 1234')

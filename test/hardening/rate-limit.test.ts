@@ -42,7 +42,11 @@ t.test('per client address: headers on every answer, then a 429 problem with Ret
   t.equal((await app.inject({ url: '/open', remoteAddress: '10.0.0.9' })).statusCode, 200, 'another address has its own bucket')
   t.equal((await app.inject({ url: '/health' })).statusCode, 200, 'a route can opt out')
   for (let i = 1; i <= 3; i++) t.equal((await app.inject({ url: '/open', remoteAddress: `2001:db8:0:1::${i}` })).statusCode, 200)
-  t.equal((await app.inject({ url: '/open', remoteAddress: '2001:db8:0:1:abcd::1' })).statusCode, 429, 'an IPv6 client is its /64: another address of it shares the bucket')
+  t.equal(
+    (await app.inject({ url: '/open', remoteAddress: '2001:db8:0:1:abcd::1' })).statusCode,
+    429,
+    'an IPv6 client is its /64: another address of it shares the bucket'
+  )
   t.equal((await app.inject({ url: '/open', remoteAddress: '2001:db8:0:2::1' })).statusCode, 200)
 })
 
@@ -57,13 +61,21 @@ t.test('a spoofed X-Forwarded-For opens no fresh bucket unless trustProxy names 
   behindProxy.get('/x', async () => 'x')
   t.equal((await behindProxy.inject({ url: '/x', headers: { 'x-forwarded-for': '198.51.100.1' } })).statusCode, 200)
   t.equal((await behindProxy.inject({ url: '/x', headers: { 'x-forwarded-for': '198.51.100.1' } })).statusCode, 429)
-  t.equal((await behindProxy.inject({ url: '/x', headers: { 'x-forwarded-for': '198.51.100.2' } })).statusCode, 200, 'a trusted proxy forwards real client addresses')
+  t.equal(
+    (await behindProxy.inject({ url: '/x', headers: { 'x-forwarded-for': '198.51.100.2' } })).statusCode,
+    200,
+    'a trusted proxy forwards real client addresses'
+  )
 })
 
 t.test('per principal after authentication, and stricter per route', async (t) => {
   const { app, readKey } = await limitedApp({ max: 100, timeWindow: 60_000, principal: { max: 2, timeWindow: 60_000 } })
   for (let i = 0; i < 2; i++) t.equal((await app.inject({ url: '/mine', headers: { 'x-api-key': readKey }, remoteAddress: `10.1.0.${i}` })).statusCode, 200)
-  t.equal((await app.inject({ url: '/mine', headers: { 'x-api-key': readKey }, remoteAddress: '10.1.0.99' })).statusCode, 429, 'the key is limited wherever it comes from')
+  t.equal(
+    (await app.inject({ url: '/mine', headers: { 'x-api-key': readKey }, remoteAddress: '10.1.0.99' })).statusCode,
+    429,
+    'the key is limited wherever it comes from'
+  )
   t.equal((await app.inject({ url: '/login' })).statusCode, 200)
   t.equal((await app.inject({ url: '/login' })).statusCode, 200)
   t.equal((await app.inject({ url: '/login' })).statusCode, 429)
@@ -81,16 +93,28 @@ t.test('every limited route documents its 429', async (t) => {
 })
 
 t.test('options are validated', async (t) => {
-  for (const [opts, message] of [[{ max: 0, timeWindow: 1000 }, /rateLimit.max/], [{ max: 1, timeWindow: 10 }, /rateLimit.timeWindow/], [{ max: 1, timeWindow: 1000, failOpen: 'no' }, /failOpen/], [{ max: 1, timeWindow: 1000, redis: 'redis://127.0.0.1:6379' }, /option 'redis' must be an ioredis client/], [{ max: 1, timeWindow: 1000, redis: new Redis({ lazyConnect: true }), nameSpace: 7 }, /option 'nameSpace' must be a string/]] as const) {
+  for (const [opts, message] of [
+    [{ max: 0, timeWindow: 1000 }, /rateLimit.max/],
+    [{ max: 1, timeWindow: 10 }, /rateLimit.timeWindow/],
+    [{ max: 1, timeWindow: 1000, failOpen: 'no' }, /failOpen/],
+    [{ max: 1, timeWindow: 1000, redis: 'redis://127.0.0.1:6379' }, /option 'redis' must be an ioredis client/],
+    [{ max: 1, timeWindow: 1000, redis: new Redis({ lazyConnect: true }), nameSpace: 7 }, /option 'nameSpace' must be a string/]
+  ] as const) {
     const app = Fastify()
     app.register(rateLimit, opts as unknown as RateLimitOptions)
-    await t.rejects((async () => { await app.ready() })(), { code: 'WARDEN_ERR_OPTION', message })
+    await t.rejects(
+      (async () => {
+        await app.ready()
+      })(),
+      { code: 'WARDEN_ERR_OPTION', message }
+    )
   }
 })
 
 t.test('the token endpoint: LOGIN_RATE_LIMIT per address, and it fails closed when Redis is down', async (t) => {
   const { app } = await identityApp(t, { env: { LOGIN_RATE_LIMIT: '2/minute' } })
-  const attempt = async () => await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'password', username: 'admin', password: 'wrong' }) })
+  const attempt = async () =>
+    await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'password', username: 'admin', password: 'wrong' }) })
   t.equal((await attempt()).statusCode, 400)
   t.equal((await attempt()).statusCode, 400)
   const limited = await attempt()
@@ -100,7 +124,10 @@ t.test('the token endpoint: LOGIN_RATE_LIMIT per address, and it fails closed wh
   t.equal(right.statusCode, 429, 'even the right password waits')
 
   // Only the rate-limit counters are in the unreachable Redis here.
-  const down = await identityApp(t, { env: { REDIS_URL: 'redis://127.0.0.1:1', LOGIN_RATE_LIMIT: '5/minute' }, stores: await openStores({ database: await testDatabase(t) }) })
+  const down = await identityApp(t, {
+    env: { REDIS_URL: 'redis://127.0.0.1:1', LOGIN_RATE_LIMIT: '5/minute' },
+    stores: await openStores({ database: await testDatabase(t) })
+  })
   const closed = await down.app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'password', username: 'admin', password: ADMIN_PASSWORD }) })
   t.equal(closed.statusCode, 503, 'no counting, no login')
   t.equal(closed.headers['content-type'], 'application/problem+json; charset=utf-8')
@@ -109,15 +136,22 @@ t.test('the token endpoint: LOGIN_RATE_LIMIT per address, and it fails closed wh
 
 t.test('two instances sharing Redis share the counters', { skip: await redisSkip() }, async (t) => {
   const namespace = `test-rl-${randomUUID()}:`
-  const clients = [new Redis(REDIS_URL, { enableOfflineQueue: false, lazyConnect: true }), new Redis(REDIS_URL, { enableOfflineQueue: false, lazyConnect: true })]
+  const clients = [
+    new Redis(REDIS_URL, { enableOfflineQueue: false, lazyConnect: true }),
+    new Redis(REDIS_URL, { enableOfflineQueue: false, lazyConnect: true })
+  ]
   await Promise.all(clients.map((c) => c.connect()))
-  t.teardown(() => { for (const c of clients) c.disconnect() })
-  const apps = await Promise.all(clients.map(async (redis) => {
-    const app = Fastify()
-    await app.register(rateLimit, { max: 3, timeWindow: 60_000, redis, nameSpace: namespace })
-    app.get('/x', async () => 'x')
-    return app
-  }))
+  t.teardown(() => {
+    for (const c of clients) c.disconnect()
+  })
+  const apps = await Promise.all(
+    clients.map(async (redis) => {
+      const app = Fastify()
+      await app.register(rateLimit, { max: 3, timeWindow: 60_000, redis, nameSpace: namespace })
+      app.get('/x', async () => 'x')
+      return app
+    })
+  )
   const statuses = []
   for (let i = 0; i < 4; i++) statuses.push((await apps[i % 2].inject({ url: '/x' })).statusCode)
   t.same(statuses, [200, 200, 200, 429], 'the fourth request is refused, whichever instance gets it')
@@ -133,8 +167,15 @@ t.test('Redis keys name what they count: the address, the principal, the route',
   t.equal((await app.inject({ url: '/mine', headers: { 'x-api-key': readKey } })).statusCode, 200)
   const keys = (await redis.keys('*')).sort()
   t.same(keys, ['fastify-warden-rl:ip:127.0.0.1', 'fastify-warden-rl:principal:apiKey:key-read', 'fastify-warden-rl:route:GET /login:ip:127.0.0.1'])
-  t.same(await Promise.all(keys.map(async (k) => await redis.get(k))), ['3', '1', '1'], 'the address counted /open twice and /mine; the route and the key once each')
-  t.ok((await Promise.all(keys.map(async (k) => await redis.pttl(k)))).every((ms) => ms > 55_000 && ms <= 60_000), 'each key lives for its window')
+  t.same(
+    await Promise.all(keys.map(async (k) => await redis.get(k))),
+    ['3', '1', '1'],
+    'the address counted /open twice and /mine; the route and the key once each'
+  )
+  t.ok(
+    (await Promise.all(keys.map(async (k) => await redis.pttl(k)))).every((ms) => ms > 55_000 && ms <= 60_000),
+    'each key lives for its window'
+  )
 })
 
 t.test('a per-route limit with a setting the plugin does not apply stops the app, naming it', async (t) => {
@@ -148,7 +189,11 @@ t.test('a per-route limit with a setting the plugin does not apply stops the app
   for (const [limit, message] of cases) {
     const { app } = await schemesApp()
     await app.register(rateLimit, { max: 10, timeWindow: 60_000 })
-    t.throws(() => app.get('/x', { schema: { security: [] }, config: { rateLimit: limit as never } }, async () => 'ok'), { code: 'WARDEN_ERR_OPTION', message }, JSON.stringify(limit))
+    t.throws(
+      () => app.get('/x', { schema: { security: [] }, config: { rateLimit: limit as never } }, async () => 'ok'),
+      { code: 'WARDEN_ERR_OPTION', message },
+      JSON.stringify(limit)
+    )
     await app.close()
   }
 })

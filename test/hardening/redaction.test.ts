@@ -8,7 +8,12 @@ t.teardown(closeSharedDatabase)
 
 t.test('secrets planted in every request never reach the log; the security events do', async (t) => {
   let log = ''
-  const stream = new Writable({ write (chunk, _encoding, done) { log += String(chunk); done() } })
+  const stream = new Writable({
+    write (chunk, _encoding, done) {
+      log += String(chunk)
+      done()
+    }
+  })
   const { app, login, bearer } = await identityApp(t, {
     logger: {
       level: 'trace',
@@ -19,22 +24,50 @@ t.test('secrets planted in every request never reach the log; the security event
     }
   })
   const session = await login()
-  const refreshed = (await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'refresh_token', refresh_token: session.refresh_token }) })).json()
-  const { key } = (await app.inject({ method: 'POST', url: '/api-keys', headers: bearer(refreshed.access_token), payload: { name: 'logged', scopes: [] } })).json()
+  const refreshed = (
+    await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'refresh_token', refresh_token: session.refresh_token }) })
+  ).json()
+  const { key } = (
+    await app.inject({ method: 'POST', url: '/api-keys', headers: bearer(refreshed.access_token), payload: { name: 'logged', scopes: [] } })
+  ).json()
   const cookie = 'session=planted-cookie-value-123'
   await app.inject({ url: '/users/me', headers: { 'x-api-key': key, cookie } })
   await app.inject({ url: '/users/me', headers: { authorization: 'Basic ' + Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64') } })
-  await app.inject({ method: 'PUT', url: '/users/me/password', headers: bearer(refreshed.access_token), payload: { current_password: ADMIN_PASSWORD, new_password: 'planted new password 42' } })
+  await app.inject({
+    method: 'PUT',
+    url: '/users/me/password',
+    headers: bearer(refreshed.access_token),
+    payload: { current_password: ADMIN_PASSWORD, new_password: 'planted new password 42' }
+  })
   await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'password', username: 'admin', password: 'planted wrong password' }) })
-  await app.inject({ url: '/users/me', headers: { referer: `https://app.example/cb?access_token=${session.access_token}`, 'x-auth-token': refreshed.refresh_token } })
+  await app.inject({
+    url: '/users/me',
+    headers: { referer: `https://app.example/cb?access_token=${session.access_token}`, 'x-auth-token': refreshed.refresh_token }
+  })
   await app.inject({ method: 'POST', url: '/auth/revoke', ...form({ token: refreshed.refresh_token }) })
 
-  const secrets = [ADMIN_PASSWORD, session.access_token, session.refresh_token, refreshed.access_token, refreshed.refresh_token, key, key.slice(13), 'planted-cookie-value-123', 'planted new password 42', 'planted wrong password', Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')]
+  const secrets = [
+    ADMIN_PASSWORD,
+    session.access_token,
+    session.refresh_token,
+    refreshed.access_token,
+    refreshed.refresh_token,
+    key,
+    key.slice(13),
+    'planted-cookie-value-123',
+    'planted new password 42',
+    'planted wrong password',
+    Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')
+  ]
   for (const secret of secrets) t.notOk(log.includes(secret), `not in the log: ${secret.slice(0, 12)}…`)
   t.match(log, /"authorization":"\[redacted\]"/, 'the headers were logged, redacted')
   t.match(log, /"x-api-key":"\[redacted\]"/)
   t.match(log, /"cookie":"\[redacted\]"/)
-  const events = log.split('\n').filter(Boolean).map((line) => JSON.parse(line)).filter((entry) => entry.event !== undefined)
+  const events = log
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line))
+    .filter((entry) => entry.event !== undefined)
   const names = events.map((e) => e.event)
   for (const name of ['auth.login.succeeded', 'auth.token.refreshed', 'apikey.created', 'auth.password.changed', 'auth.login.failed', 'auth.token.revoked']) {
     t.ok(names.includes(name), `event ${name}`)
@@ -46,35 +79,73 @@ t.test('secrets planted in every request never reach the log; the security event
 
 t.test('regression: a token sent in the query string is refused and never written whole into the request log', async (t) => {
   let log = ''
-  const stream = new Writable({ write (chunk, _encoding, done) { log += String(chunk); done() } })
+  const stream = new Writable({
+    write (chunk, _encoding, done) {
+      log += String(chunk)
+      done()
+    }
+  })
   const { logSerializers } = await import('../../plugins/index.js')
   const { redactUrl } = await import('../../plugins/core/redaction.js')
-  const { app, login } = await identityApp(t, { logger: { level: 'info', stream, serializers: logSerializers, redact: { paths: [...REDACT_PATHS], censor: '[redacted]' } } })
+  const { app, login } = await identityApp(t, {
+    logger: { level: 'info', stream, serializers: logSerializers, redact: { paths: [...REDACT_PATHS], censor: '[redacted]' } }
+  })
   const { access_token: token, refresh_token: refresh } = await login()
-  const planted = { access_token: token, token, api_key: 'wdn_planted_key_value_123', key: 'planted-key-456', password: 'planted-password-789', refresh_token: refresh, client_secret: 'planted-client-secret', code: 'planted-code-0' }
+  const planted = {
+    access_token: token,
+    token,
+    api_key: 'wdn_planted_key_value_123',
+    key: 'planted-key-456',
+    password: 'planted-password-789',
+    refresh_token: refresh,
+    client_secret: 'planted-client-secret',
+    code: 'planted-code-0'
+  }
   for (const [name, value] of Object.entries(planted)) {
     const res = await app.inject({ url: `/users/me?page=2&${name}=${encodeURIComponent(value)}` })
     t.equal(res.statusCode, 401, `${name} in the query string is never read`)
   }
   for (const [name, value] of Object.entries(planted)) t.notOk(log.includes(value.slice(-16)), `${name}: not in the log`)
   t.match(log, /"url":"\/users\/me\?page=2&access_token=\[redacted\]"/, 'the URL is logged, its credential redacted')
-  t.equal(redactUrl('/x?A%63cess_Token=abc&q=1&key'), '/x?A%63cess_Token=[redacted]&q=1&key', 'names are matched decoded and case-blind (a bare name carries nothing)')
+  t.equal(
+    redactUrl('/x?A%63cess_Token=abc&q=1&key'),
+    '/x?A%63cess_Token=[redacted]&q=1&key',
+    'names are matched decoded and case-blind (a bare name carries nothing)'
+  )
   t.equal(redactUrl('/plain/path'), '/plain/path')
 })
 
 t.test('regression: credentials are redacted by any spelling of their name, and by their shape under any name', async (t) => {
   let log = ''
-  const stream = new Writable({ write (chunk, _encoding, done) { log += String(chunk); done() } })
+  const stream = new Writable({
+    write (chunk, _encoding, done) {
+      log += String(chunk)
+      done()
+    }
+  })
   const { logSerializers } = await import('../../plugins/index.js')
   const { redactUrl } = await import('../../plugins/core/redaction.js')
-  const { app, login } = await identityApp(t, { logger: { level: 'info', stream, serializers: logSerializers, redact: { paths: [...REDACT_PATHS], censor: '[redacted]' } } })
+  const { app, login } = await identityApp(t, {
+    logger: { level: 'info', stream, serializers: logSerializers, redact: { paths: [...REDACT_PATHS], censor: '[redacted]' } }
+  })
   const { access_token: jwt, refresh_token: refresh } = await login()
   const key = 'wdn_AbCd1234_' + 'k'.repeat(38)
   const planted: Array<[string, string]> = [
-    ['X-API-Key', key], ['api-key', key], ['Api_Key', key], ['jwt', jwt], ['accessToken', jwt], ['refreshToken', refresh], ['Authorization', `Bearer ${jwt}`],
-    ['id-token', jwt], ['private_key', 'planted-private-key-1'], ['session', 'planted-session-2'],
+    ['X-API-Key', key],
+    ['api-key', key],
+    ['Api_Key', key],
+    ['jwt', jwt],
+    ['accessToken', jwt],
+    ['refreshToken', refresh],
+    ['Authorization', `Bearer ${jwt}`],
+    ['id-token', jwt],
+    ['private_key', 'planted-private-key-1'],
+    ['session', 'planted-session-2'],
     // Innocent names, telling values.
-    ['q', key], ['next', jwt], ['state', refresh], ['h', `Basic ${Buffer.from('a:planted-basic-3').toString('base64')}`]
+    ['q', key],
+    ['next', jwt],
+    ['state', refresh],
+    ['h', `Basic ${Buffer.from('a:planted-basic-3').toString('base64')}`]
   ]
   for (const [name, value] of planted) await app.inject({ url: `/users/me?page=1&${encodeURIComponent(name)}=${encodeURIComponent(value)}` })
   await app.inject({ url: `/files/${jwt}/x` })
@@ -106,28 +177,34 @@ t.test('regression: the spellings an attacker tried next are redacted too (URLs 
     [`/cb?next=${encodeURIComponent('Bearer ' + jwt)}`, '/cb?next=[redacted]']
   ]
   for (const [url, logged] of cases) t.equal(redactUrl(url), logged, url.slice(0, 40))
-  t.same(redactHeaders({
-    referer: `https://app.example/cb?access_token=${jwt}&tab=2`,
-    'x-auth-token': jwt,
-    'x-refresh-token': refresh,
-    'x-custom': `Bearer ${jwt}`,
-    'user-agent': 'curl/8.5.0',
-    accept: ['application/json']
-  }), {
-    referer: 'https://app.example/cb?access_token=[redacted]&tab=2',
-    'x-auth-token': '[redacted]',
-    'x-refresh-token': '[redacted]',
-    'x-custom': '[redacted]',
-    'user-agent': 'curl/8.5.0',
-    accept: ['application/json']
-  })
+  t.same(
+    redactHeaders({
+      referer: `https://app.example/cb?access_token=${jwt}&tab=2`,
+      'x-auth-token': jwt,
+      'x-refresh-token': refresh,
+      'x-custom': `Bearer ${jwt}`,
+      'user-agent': 'curl/8.5.0',
+      accept: ['application/json']
+    }),
+    {
+      referer: 'https://app.example/cb?access_token=[redacted]&tab=2',
+      'x-auth-token': '[redacted]',
+      'x-refresh-token': '[redacted]',
+      'x-custom': '[redacted]',
+      'user-agent': 'curl/8.5.0',
+      accept: ['application/json']
+    }
+  )
 })
 
 t.test('each rule of the redaction, at its edge: the exact line logged', async (t) => {
   const { redactUrl, redactHeaders, REDACT_PATHS } = await import('../../plugins/core/redaction.js')
   const jwtHeader = 'eyJhbGciOiJIUzI1NiJ9.'
   const cases: Array<[string, string]> = [
-    ...['code', 'pw', 'pwd', 'sig', 'otp', 'pin', 'auth', 'jwt', 'key', 'P_W', 'O-T-P'].map((name): [string, string] => [`/x?${name}=v1&q=1`, `/x?${name}=[redacted]&q=1`]),
+    ...['code', 'pw', 'pwd', 'sig', 'otp', 'pin', 'auth', 'jwt', 'key', 'P_W', 'O-T-P'].map((name): [string, string] => [
+      `/x?${name}=v1&q=1`,
+      `/x?${name}=[redacted]&q=1`
+    ]),
     ['/x?X-Api-Key-V2=v1', '/x?X-Api-Key-V2=[redacted]'],
     ['/x?access_token=v1=v2', '/x?access_token=[redacted]'],
     [`/x?q=${jwtHeader}`, '/x?q=[redacted]'],
@@ -144,7 +221,10 @@ t.test('each rule of the redaction, at its edge: the exact line logged', async (
     ['/x?wdr_abc=1', '/x?[redacted]']
   ]
   for (const [url, logged] of cases) t.equal(redactUrl(url), logged, url)
-  t.same(redactHeaders({ 'x-note': 'Bearer abc/def', 'x-other': 'Bearer abc http://h/', 'x-path': '/a/Bearer%20abc/b', 'content-type': 'text/html' }),
-    { 'x-note': '[redacted]', 'x-other': '[redacted]', 'x-path': '/a/[redacted]/b', 'content-type': 'text/html' }, 'a value is read as a URL only when it starts as one')
+  t.same(
+    redactHeaders({ 'x-note': 'Bearer abc/def', 'x-other': 'Bearer abc http://h/', 'x-path': '/a/Bearer%20abc/b', 'content-type': 'text/html' }),
+    { 'x-note': '[redacted]', 'x-other': '[redacted]', 'x-path': '/a/[redacted]/b', 'content-type': 'text/html' },
+    'a value is read as a URL only when it starts as one'
+  )
   t.match(REDACT_PATHS, ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]'], 'the header paths pino censors')
 })

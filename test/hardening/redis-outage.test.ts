@@ -32,7 +32,7 @@ t.test('while Redis is down, Basic logins are counted per instance, never not at
   t.equal(right.headers['retry-after'], '30')
   t.equal(a.checks(), 6, 'and not checked')
   t.equal((await b.me(RIGHT)).statusCode, 200, 'the other instance counts for itself: the service stays usable')
-  t.equal((await a.app.inject({ url: '/open' })).statusCode, 200, 'a route\'s rate limit fails open by default')
+  t.equal((await a.app.inject({ url: '/open' })).statusCode, 200, "a route's rate limit fails open by default")
   const strict = await a.app.inject({ url: '/strict' })
   t.equal(strict.statusCode, 503, 'a route with skipOnError: false fails closed')
   t.equal(strict.headers['retry-after'], '1')
@@ -43,7 +43,7 @@ t.test('while Redis is down, Basic logins are counted per instance, never not at
   const shared = await Promise.all(Array.from({ length: 12 }, async (_, i) => await (i % 2 === 0 ? a : b).me(`again ${i}`)))
   t.same(statuses(shared), { 401: 5, 429: 7 }, 'Redis back: 12 wrong passwords across both instances lock after five')
   t.equal(a.checks() + b.checks() - before, 5, 'counted once for both, in Redis')
-  t.equal((await clients[0].keys(`${namespace}:login:*`)).length, 2, 'the account\'s and the address\'s counts are in Redis again')
+  t.equal((await clients[0].keys(`${namespace}:login:*`)).length, 2, "the account's and the address's counts are in Redis again")
 })
 
 const lines = (logs: LogLine[], from: number): Array<[number, string]> => logs.slice(from).map((l) => [l.level, l.msg])
@@ -57,12 +57,16 @@ t.test('an outage is one warn line per consumer when it starts and one info line
   await server.stop()
   // One login at a time: logins of one account in flight are reserved as failures until checked.
   const during = []
-  for (let i = 0; i < 100; i++) during.push(...await Promise.all([me(RIGHT), app.inject({ url: '/open' })]))
+  for (let i = 0; i < 100; i++) during.push(...(await Promise.all([me(RIGHT), app.inject({ url: '/open' })])))
   t.same(statuses(during), { 200: 200 }, '200 requests during the outage: logins on the per-instance counts, other routes open')
-  t.same(lines(logs, start), [
-    [40, 'Redis (rate limits) unavailable'],
-    [40, 'Redis (login attempts) unavailable']
-  ], 'one warn line for each consumer of Redis')
+  t.same(
+    lines(logs, start),
+    [
+      [40, 'Redis (rate limits) unavailable'],
+      [40, 'Redis (login attempts) unavailable']
+    ],
+    'one warn line for each consumer of Redis'
+  )
   t.notMatch(JSON.stringify(logs.slice(start)), /stack/, 'no stack trace')
 
   await server.start()
@@ -71,10 +75,14 @@ t.test('an outage is one warn line per consumer when it starts and one info line
   await sleep(1000)
   const back = logs.length
   t.equal((await me(RIGHT)).statusCode, 200)
-  t.same(lines(logs, back).sort(), [
-    [30, 'Redis (login attempts) available again'],
-    [30, 'Redis (rate limits) available again']
-  ], 'one info line for each when it answers again')
+  t.same(
+    lines(logs, back).sort(),
+    [
+      [30, 'Redis (login attempts) available again'],
+      [30, 'Redis (rate limits) available again']
+    ],
+    'one info line for each when it answers again'
+  )
 })
 
 t.test('fallback: false fails closed: every login is a 503 with Retry-After while Redis is down, no password checked', { skip }, async (t) => {
@@ -87,10 +95,20 @@ t.test('fallback: false fails closed: every login is a 503 with Retry-After whil
   t.same(statuses(refused), { 503: 20 })
   t.equal(refused[0].headers['retry-after'], '5')
   t.equal(checks(), 0, 'no password checked')
-  t.same(lines(logs, start).filter(([, msg]) => msg.includes('login-attempt store')), [[40, 'login-attempt store unavailable']], 'the login says it once')
+  t.same(
+    lines(logs, start).filter(([, msg]) => msg.includes('login-attempt store')),
+    [[40, 'login-attempt store unavailable']],
+    'the login says it once'
+  )
   await server.start()
   await ready(redis)
   await sleep(1000)
   t.equal((await me(RIGHT)).statusCode, 200, 'Redis back: logins again')
-  t.same(lines(logs, start).filter(([, msg]) => msg.includes('login-attempt store')), [[40, 'login-attempt store unavailable'], [30, 'login-attempt store available again']])
+  t.same(
+    lines(logs, start).filter(([, msg]) => msg.includes('login-attempt store')),
+    [
+      [40, 'login-attempt store unavailable'],
+      [30, 'login-attempt store available again']
+    ]
+  )
 })

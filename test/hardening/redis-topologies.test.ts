@@ -38,27 +38,37 @@ t.test('a 3-master Cluster: the lockout and the rate limits count across instanc
 
   for (let i = 0; i < 4; i++) t.equal((await (i % 2 === 0 ? a : b).me(`before ${i}`)).statusCode, 401)
   t.equal((await a.me(RIGHT)).statusCode, 200, 'four failures, then the right password')
-  for (let i = 0; i < 4; i++) t.equal((await (i % 2 === 0 ? b : a).me(`after ${i}`)).statusCode, 401, 'the success reset the count: four more failures lock nothing')
+  for (let i = 0; i < 4; i++) {
+    t.equal((await (i % 2 === 0 ? b : a).me(`after ${i}`)).statusCode, 401, 'the success reset the count: four more failures lock nothing')
+  }
   t.equal((await b.me(RIGHT)).statusCode, 200)
-  t.same(a.logs.concat(b.logs).filter((l) => l.msg.includes('unavailable')), [], 'Redis answered every call')
+  t.same(
+    a.logs.concat(b.logs).filter((l) => l.msg.includes('unavailable')),
+    [],
+    'Redis answered every call'
+  )
 
   await storm(t, a, b)
   await strictLimit(t, a, b)
 
   const keys = (await Promise.all(clients[0].nodes('master').map(async (node) => await node.keys(`${namespace}*`)))).flat().sort()
   // Login keys are digests under a hash tag; the rate-limit keys say what they count.
-  t.same(keys.map((k) => k.slice(namespace.length).replace(/\{[\w-]{43}\}$/, '{digest}')), [
-    '-rl:ip:127.0.0.1',
-    '-rl:principal:basic:ann',
-    '-rl:route:GET /strict:ip:127.0.0.1',
-    ':login:{digest}',
-    ':login:{digest}'
-  ], 'every key written through the Cluster client, so each maps to its slot, spread over the masters')
+  t.same(
+    keys.map((k) => k.slice(namespace.length).replace(/\{[\w-]{43}\}$/, '{digest}')),
+    ['-rl:ip:127.0.0.1', '-rl:principal:basic:ann', '-rl:route:GET /strict:ip:127.0.0.1', ':login:{digest}', ':login:{digest}'],
+    'every key written through the Cluster client, so each maps to its slot, spread over the masters'
+  )
 })
 
 /** A Sentinel-made client as the README says: no offline queue, and a reconnection (to the new master) on READONLY. */
-const sentinelClient = (sentinel: { name: string, sentinels: ReadonlyArray<{ host: string, port: number }> }, extra: RedisOptions = {}): Redis =>
-  new Redis({ sentinels: [...sentinel.sentinels], name: sentinel.name, enableOfflineQueue: false, reconnectOnError: (err) => err.message.includes('READONLY'), ...extra })
+const sentinelClient = (sentinel: { name: string; sentinels: ReadonlyArray<{ host: string; port: number }> }, extra: RedisOptions = {}): Redis =>
+  new Redis({
+    sentinels: [...sentinel.sentinels],
+    name: sentinel.name,
+    enableOfflineQueue: false,
+    reconnectOnError: (err) => err.message.includes('READONLY'),
+    ...extra
+  })
 
 t.test('Sentinel: after a failover, logins go on and count in the new master, the rate limits too', { skip }, async (t) => {
   const sentinel = await startRedisSentinel(t)
@@ -83,12 +93,19 @@ t.test('Sentinel: after a failover, logins go on and count in the new master, th
   await strictLimit(t, a, b)
   const master = await disconnectAtEnd(t, new Redis({ port, host: '127.0.0.1' }))
   t.equal((await master.keys(`${namespace}:login:*`)).length, 2, 'the counts are in the new master')
-  t.same(a.logs.concat(b.logs).filter((l) => l.msg.includes('unavailable')), [], 'the new master answered every call')
+  t.same(
+    a.logs.concat(b.logs).filter((l) => l.msg.includes('unavailable')),
+    [],
+    'the new master answered every call'
+  )
 
   const answers = []
   for (let i = 0; i < 5; i++) answers.push((await stale.me(RIGHT)).statusCode)
-  t.same(answers, [200, 200, 200, 200, 200], 'a client left on a replica (READONLY): logins still go on, on this instance\'s own counts')
+  t.same(answers, [200, 200, 200, 200, 200], "a client left on a replica (READONLY): logins still go on, on this instance's own counts")
   const warned = stale.logs.filter((l) => l.msg.includes('unavailable')).sort((x, y) => x.msg.localeCompare(y.msg))
-  t.match(warned, [{ msg: 'Redis (login attempts) unavailable', reason: /^READONLY/ }, { msg: 'Redis (rate limits) unavailable', reason: /^READONLY/ }])
+  t.match(warned, [
+    { msg: 'Redis (login attempts) unavailable', reason: /^READONLY/ },
+    { msg: 'Redis (rate limits) unavailable', reason: /^READONLY/ }
+  ])
   t.equal(warned.length, 2, 'the operator is told once by each consumer, naming READONLY')
 })

@@ -7,9 +7,17 @@ t.test('security headers on every answer: 200, 401, 404, 500', async (t) => {
   const { app, readKey } = await schemesApp()
   await app.register(securityHeaders)
   app.get('/ok', { schema: { security: [] } }, async () => ({ ok: true }))
-  app.get('/boom', { schema: { security: [] } }, async () => { throw new Error('x') })
+  app.get('/boom', { schema: { security: [] } }, async () => {
+    throw new Error('x')
+  })
   app.get('/mine', { schema: { security: [{ apiKey: [] }] } }, async () => ({ mine: true }))
-  for (const [url, status, headers] of [['/ok', 200, {}], ['/mine', 401, {}], ['/nowhere', 404, {}], ['/boom', 500, {}], ['/mine', 200, { 'x-api-key': readKey }]] as const) {
+  for (const [url, status, headers] of [
+    ['/ok', 200, {}],
+    ['/mine', 401, {}],
+    ['/nowhere', 404, {}],
+    ['/boom', 500, {}],
+    ['/mine', 200, { 'x-api-key': readKey }]
+  ] as const) {
     const res = await app.inject({ url, headers })
     t.equal(res.statusCode, status)
     t.equal(res.headers['x-content-type-options'], 'nosniff', url)
@@ -21,7 +29,14 @@ t.test('security headers on every answer: 200, 401, 404, 500', async (t) => {
   }
   t.equal((await app.inject({ url: '/mine', headers: { 'x-api-key': readKey } })).headers['cache-control'], 'no-store', 'authenticated answers are not cached')
   t.equal((await app.inject({ url: '/ok' })).headers['cache-control'], undefined, 'public ones are left alone')
-  await t.rejects((async () => { const a = Fastify(); await a.register(securityHeaders, { hstsMaxAge: 60 }); await a.ready() })(), { code: 'WARDEN_ERR_OPTION', message: /hstsMaxAge/ })
+  await t.rejects(
+    (async () => {
+      const a = Fastify()
+      await a.register(securityHeaders, { hstsMaxAge: 60 })
+      await a.ready()
+    })(),
+    { code: 'WARDEN_ERR_OPTION', message: /hstsMaxAge/ }
+  )
 })
 
 t.test('Swagger UI keeps a policy that lets it run', async (t) => {

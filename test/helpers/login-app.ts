@@ -8,7 +8,11 @@ import { redisLoginAttempts } from '../../stores/index.js'
 
 export const RIGHT = 'ann password 1234'
 
-export interface LogLine { level: number, msg: string, [field: string]: unknown }
+export interface LogLine {
+  level: number
+  msg: string
+  [field: string]: unknown
+}
 
 /** A user's app on one Redis client: Basic through `passwordLogin` on `redisLoginAttempts`, and `rateLimit` on the same client. */
 export interface LoginApp {
@@ -18,7 +22,7 @@ export interface LoginApp {
   /** Every line the app logged, parsed, but Fastify's two per request. */
   logs: LogLine[]
   /** GET /me over Basic as `ann`. */
-  me: (password: string) => Promise<{ statusCode: number, headers: Record<string, unknown> }>
+  me: (password: string) => Promise<{ statusCode: number; headers: Record<string, unknown> }>
 }
 
 export interface LoginAppOptions {
@@ -31,8 +35,9 @@ export interface LoginAppOptions {
   fallback?: LoginAttempts | false
 }
 
-export const basic = (username: string, password: string): { authorization: string } =>
-  ({ authorization: 'Basic ' + Buffer.from(`${username}:${password}`).toString('base64') })
+export const basic = (username: string, password: string): { authorization: string } => ({
+  authorization: 'Basic ' + Buffer.from(`${username}:${password}`).toString('base64')
+})
 
 /**
  * One instance of a user's app: GET /me (Basic), GET /open (public, the address limit), GET
@@ -41,15 +46,26 @@ export const basic = (username: string, password: string): { authorization: stri
  */
 export async function loginApp (t: Test, redis: Redis | Cluster, options: LoginAppOptions): Promise<LoginApp> {
   const logs: LogLine[] = []
-  const keep = (line: LogLine): void => { if (line.msg !== 'incoming request' && line.msg !== 'request completed') logs.push(line) }
-  const stream = new Writable({ write (chunk: Buffer, _encoding, done) { for (const line of chunk.toString().split('\n').filter(Boolean)) keep(JSON.parse(line) as LogLine); done() } })
+  const keep = (line: LogLine): void => {
+    if (line.msg !== 'incoming request' && line.msg !== 'request completed') logs.push(line)
+  }
+  const stream = new Writable({
+    write (chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) keep(JSON.parse(line) as LogLine)
+      done()
+    }
+  })
   const app = Fastify({ logger: { level: 'info', stream } })
   let checks = 0
   await app.register(warden, { scopes: { read: 'Read' } })
   await app.register(rateLimit, { max: options.max ?? 1000, timeWindow: 60_000, redis, nameSpace: `${options.namespace}-rl:` })
   const login = passwordLogin({
     scopes: ['read'],
-    attempts: redisLoginAttempts(redis, { namespace: options.namespace, ...(options.fallback === undefined ? {} : { fallback: options.fallback }), log: app.log }),
+    attempts: redisLoginAttempts(redis, {
+      namespace: options.namespace,
+      ...(options.fallback === undefined ? {} : { fallback: options.fallback }),
+      log: app.log
+    }),
     lockout: { threshold: options.threshold ?? 5 },
     addressLimit: { max: 1000, timeWindow: 60_000 },
     async verifyUser (username, password) {

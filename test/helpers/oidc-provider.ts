@@ -6,7 +6,7 @@ import Provider, { type ClientMetadata } from 'oidc-provider'
 export const RESOURCE = 'urn:warden:api'
 
 /** A P-256 signing key for the provider, with its private key for forging look-alikes. */
-export function ecKey (kid: string): { kid: string, privateKey: KeyObject, jwk: JsonWebKey } {
+export function ecKey (kid: string): { kid: string; privateKey: KeyObject; jwk: JsonWebKey } {
   const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   return { kid, privateKey: pair.privateKey, jwk: { ...pair.privateKey.export({ format: 'jwk' }), kid, alg: 'ES256', use: 'sig' } }
 }
@@ -17,7 +17,10 @@ export function ecKey (kid: string): { kid: string, privateKey: KeyObject, jwk: 
  * sign-in and consent pages (for a browser), and lets pages of other origins call it.
  * Returns a function that stops it.
  */
-export async function startProvider (port: number, options: { keys: JsonWebKey[], clients: ClientMetadata[], scopes: string[], interactive?: boolean }): Promise<() => Promise<void>> {
+export async function startProvider (
+  port: number,
+  options: { keys: JsonWebKey[]; clients: ClientMetadata[]; scopes: string[]; interactive?: boolean }
+): Promise<() => Promise<void>> {
   const scope = options.scopes.join(' ')
   const provider = new Provider(`http://127.0.0.1:${port}`, {
     jwks: { keys: options.keys as never },
@@ -38,5 +41,8 @@ export async function startProvider (port: number, options: { keys: JsonWebKey[]
   })
   const server = provider.listen(port, '127.0.0.1') as HttpServer
   await new Promise<void>((resolve) => server.once('listening', resolve))
-  return async () => { server.closeAllConnections(); await new Promise((resolve) => server.close(resolve)) }
+  return async () => {
+    server.closeAllConnections()
+    await new Promise((resolve) => server.close(resolve))
+  }
 }

@@ -16,19 +16,22 @@ export const fastPasswords = createPasswordHasher({ memoryCost: 1024, timeCost: 
 export const ADMIN_PASSWORD = 'admin password 1234'
 
 export function testConfig (env: Record<string, string> = {}): Config {
-  return loadConfig({
-    ENVIRONMENT: 'development',
-    JWT_SECRET_KEY: randomBytes(32).toString('base64url'),
-    API_KEY_SECRET: randomBytes(32).toString('base64url'),
-    DATA_DIR: 'memory://',
-    ADMIN_PASSWORD,
-    // Tests log in far more often than people do; the limits have tests of their own.
-    RATE_LIMIT: '100000/minute',
-    LOGIN_RATE_LIMIT: '100000/minute',
-    // Reuse of a rotated refresh token is detected at once; the retry window has tests of its own.
-    REFRESH_TOKEN_REUSE_INTERVAL: '0',
-    ...env
-  }, mkdtempSync(join(tmpdir(), 'warden-config-')))
+  return loadConfig(
+    {
+      ENVIRONMENT: 'development',
+      JWT_SECRET_KEY: randomBytes(32).toString('base64url'),
+      API_KEY_SECRET: randomBytes(32).toString('base64url'),
+      DATA_DIR: 'memory://',
+      ADMIN_PASSWORD,
+      // Tests log in far more often than people do; the limits have tests of their own.
+      RATE_LIMIT: '100000/minute',
+      LOGIN_RATE_LIMIT: '100000/minute',
+      // Reuse of a rotated refresh token is detected at once; the retry window has tests of its own.
+      REFRESH_TOKEN_REUSE_INTERVAL: '0',
+      ...env
+    },
+    mkdtempSync(join(tmpdir(), 'warden-config-'))
+  )
 }
 
 export interface Identity {
@@ -36,22 +39,22 @@ export interface Identity {
   stores: Stores
   config: Config
   /** Password grant; returns the token response body (and fails the test on a non-200). */
-  login (username?: string, password?: string, scope?: string): Promise<{ access_token: string, refresh_token: string, scope: string, expires_in: number }>
+  login(username?: string, password?: string, scope?: string): Promise<{ access_token: string; refresh_token: string; scope: string; expires_in: number }>
   /** A user created straight in the store. */
-  createUser (username: string, role: 'user' | 'moderator' | 'admin', password?: string): Promise<{ id: string }>
-  bearer (token: string): { authorization: string }
+  createUser(username: string, role: 'user' | 'moderator' | 'admin', password?: string): Promise<{ id: string }>
+  bearer(token: string): { authorization: string }
 }
 
-export const form = (fields: Record<string, string>): { payload: string, headers: Record<string, string> } => ({
+export const form = (fields: Record<string, string>): { payload: string; headers: Record<string, string> } => ({
   payload: new URLSearchParams(fields).toString(),
   headers: { 'content-type': 'application/x-www-form-urlencoded' }
 })
 
 /** The reference app on a fresh test database (PGlite locally, PostgreSQL with TEST_DATABASE=postgres). */
-export async function identityApp (t: Test, options: Partial<AppOptions> & { env?: Record<string, string>, database?: Database } = {}): Promise<Identity> {
+export async function identityApp (t: Test, options: Partial<AppOptions> & { env?: Record<string, string>; database?: Database } = {}): Promise<Identity> {
   const config = options.config ?? testConfig(options.env)
   // Revocations stay in this instance unless a test gives stores sharing them (a Redis client of its own).
-  const stores = options.stores ?? await openStores({ database: options.database ?? await testDatabase(t) })
+  const stores = options.stores ?? (await openStores({ database: options.database ?? (await testDatabase(t)) }))
   // Tests fail logins on purpose; the lockout has tests of its own.
   // A cold PGlite blocks the event loop for a while: load shedding has tests of its own.
   const app = await buildApp({ config, stores, passwords: fastPasswords, logger: false, lockout: false, pressure: { maxEventLoopDelay: 10_000 }, ...options })
@@ -62,7 +65,11 @@ export async function identityApp (t: Test, options: Partial<AppOptions> & { env
     stores,
     config,
     async login (username = 'admin', password = ADMIN_PASSWORD, scope) {
-      const res = await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'password', username, password, ...(scope === undefined ? {} : { scope }) }) })
+      const res = await app.inject({
+        method: 'POST',
+        url: '/auth/token',
+        ...form({ grant_type: 'password', username, password, ...(scope === undefined ? {} : { scope }) })
+      })
       if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`)
       return res.json()
     },

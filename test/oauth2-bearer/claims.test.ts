@@ -10,7 +10,12 @@ async function clockApp (clockTolerance?: number) {
   let now = NOW
   const fixture = await schemesApp({ clock: () => now, bearer: clockTolerance === undefined ? {} : { clockTolerance } })
   fixture.app.get('/r', { schema: { security: [{ oauth2: [] }] } }, async (req) => req.auth)
-  return { ...fixture, at: (ms: number) => { now = ms } }
+  return {
+    ...fixture,
+    at: (ms: number) => {
+      now = ms
+    }
+  }
 }
 
 t.test('exp is honoured with the clock tolerance (30 s by default)', async (t) => {
@@ -26,7 +31,8 @@ t.test('exp is honoured with the clock tolerance (30 s by default)', async (t) =
 
 t.test('nbf and iat allow the same leeway, and no more', async (t) => {
   const { app } = await clockApp(10)
-  const call = async (extra: Record<string, unknown>) => (await app.inject({ url: '/r', headers: { authorization: `Bearer ${forge(HS, claims(NOW, extra), SECRET)}` } })).statusCode
+  const call = async (extra: Record<string, unknown>) =>
+    (await app.inject({ url: '/r', headers: { authorization: `Bearer ${forge(HS, claims(NOW, extra), SECRET)}` } })).statusCode
   t.equal(await call({ nbf: NOW / 1000 + 10 }), 200)
   t.equal(await call({ nbf: NOW / 1000 + 11 }), 401)
   t.equal(await call({ iat: NOW / 1000 + 10 }), 200)
@@ -37,11 +43,20 @@ t.test('issued tokens are RFC 9068 access tokens', async (t) => {
   const { app } = await clockApp()
   await app.ready()
   const issued = app.accessTokens.sign({ sub: 'user-7', scope: ['users:read', 'admin'], role: 'admin' })
-  const [header, payload] = issued.token.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()))
+  const [header, payload] = issued.token
+    .split('.')
+    .slice(0, 2)
+    .map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()))
   t.same(header, { alg: 'HS256', typ: 'at+jwt' })
   t.same(payload, {
-    iss: ISSUER, aud: 'https://api.test', sub: 'user-7', scope: 'users:read admin', role: 'admin',
-    iat: NOW / 1000, exp: NOW / 1000 + 900, jti: issued.jti
+    iss: ISSUER,
+    aud: 'https://api.test',
+    sub: 'user-7',
+    scope: 'users:read admin',
+    role: 'admin',
+    iat: NOW / 1000,
+    exp: NOW / 1000 + 900,
+    jti: issued.jti
   })
   t.same({ expiresIn: issued.expiresIn, expiresAt: issued.expiresAt }, { expiresIn: 900, expiresAt: NOW / 1000 + 900 })
   t.match(issued.jti, /^[0-9a-f-]{36}$/)
@@ -81,8 +96,13 @@ t.test('request.user is free for the app, and no second verifier with other rule
   const { app } = await schemesApp({ clock: Date.now })
   // Regression: the internal @fastify/jwt decorated request.user, so this threw FST_ERR_DEC_ALREADY_PRESENT.
   app.decorateRequest('user', null as never)
-  app.addHook('preHandler', async (request) => { (request as unknown as { user: unknown }).user = { name: 'set by the app' } })
-  app.get('/r', { schema: { security: [{ oauth2: [] }] } }, async (request) => ({ user: (request as unknown as { user: unknown }).user, jwtVerify: typeof (request as unknown as Record<string, unknown>).jwtVerify }))
+  app.addHook('preHandler', async (request) => {
+    ;(request as unknown as { user: unknown }).user = { name: 'set by the app' }
+  })
+  app.get('/r', { schema: { security: [{ oauth2: [] }] } }, async (request) => ({
+    user: (request as unknown as { user: unknown }).user,
+    jwtVerify: typeof (request as unknown as Record<string, unknown>).jwtVerify
+  }))
   await app.ready()
   t.notOk(app.hasDecorator('jwt'), 'no fastify.jwt with its own verify()')
   t.notOk(app.hasRequestDecorator('jwtVerify'), 'no request.jwtVerify() that skips typ and revocation')
@@ -103,5 +123,5 @@ t.test("an app's own @fastify/jwt, registered first, is left alone and does not 
   await app.ready()
   const { token } = app.accessTokens.sign({ sub: 'u' })
   t.equal((await app.inject({ url: '/r', headers: { authorization: `Bearer ${token}` } })).statusCode, 200)
-  t.throws(() => app.jwt.verify(token), 'the app\'s own verifier does not know our key')
+  t.throws(() => app.jwt.verify(token), "the app's own verifier does not know our key")
 })

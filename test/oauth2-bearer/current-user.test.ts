@@ -2,7 +2,10 @@ import t from 'tap'
 import { schemesApp } from '../helpers/schemes.js'
 import type { WardenClaims } from '../../plugins/index.js'
 
-const USERS = new Map([['u-1', { name: 'Ada', active: true }], ['u-2', { name: 'Bob', active: false }]])
+const USERS = new Map([
+  ['u-1', { name: 'Ada', active: true }],
+  ['u-2', { name: 'Bob', active: false }]
+])
 
 t.test('resolveUser: the current user of a bearer token, as get_current_user, on every request, cached tokens too', async (t) => {
   for (const cache of [false, { max: 100 }] as const) {
@@ -35,7 +38,15 @@ t.test('resolveUser: the current user of a bearer token, as get_current_user, on
 
 t.test('a revoked token is refused before its user is looked up', async (t) => {
   const looked: string[] = []
-  const { app } = await schemesApp({ bearer: { isRevoked: () => true, resolveUser: (claims: WardenClaims) => { looked.push(claims.sub as string); return {} } } })
+  const { app } = await schemesApp({
+    bearer: {
+      isRevoked: () => true,
+      resolveUser: (claims: WardenClaims) => {
+        looked.push(claims.sub as string)
+        return {}
+      }
+    }
+  })
   app.get('/me', { schema: { security: [{ oauth2: [] }] } }, async () => 'ok')
   await app.ready()
   t.equal((await app.inject({ url: '/me', headers: { authorization: `Bearer ${app.accessTokens.sign({ sub: 'u-1' }).token}` } })).statusCode, 401)
@@ -44,9 +55,15 @@ t.test('a revoked token is refused before its user is looked up', async (t) => {
 
 t.test('sign() refuses scopes the scheme does not declare and a scopes claim in place of scope', async (t) => {
   const { app } = await schemesApp({ bearer: { scopes: ['users:read'] } })
-  t.throws(() => app.accessTokens.sign({ sub: 'u', scope: ['users:read', 'admin'] }), { code: 'WARDEN_ERR_SIGN', message: "cannot sign token: scope 'admin' is not one the 'oauth2' scheme grants" })
+  t.throws(() => app.accessTokens.sign({ sub: 'u', scope: ['users:read', 'admin'] }), {
+    code: 'WARDEN_ERR_SIGN',
+    message: "cannot sign token: scope 'admin' is not one the 'oauth2' scheme grants"
+  })
   t.throws(() => app.accessTokens.sign({ sub: 'u', scope: 'users:read root' }), { code: 'WARDEN_ERR_SIGN', message: /scope 'root'/ })
-  t.throws(() => app.accessTokens.sign({ sub: 'u', scopes: ['users:read'] }), { code: 'WARDEN_ERR_SIGN', message: "cannot sign token: the claim is 'scope' (RFC 9068), a list or a space-separated string, not 'scopes'" })
+  t.throws(() => app.accessTokens.sign({ sub: 'u', scopes: ['users:read'] }), {
+    code: 'WARDEN_ERR_SIGN',
+    message: "cannot sign token: the claim is 'scope' (RFC 9068), a list or a space-separated string, not 'scopes'"
+  })
   const claims = await app.accessTokens.verify(app.accessTokens.sign({ sub: 'u', scope: ' users:read  ' }).token)
   t.equal(claims.scope, 'users:read', 'a scope string is normalised')
 })
@@ -72,5 +89,8 @@ t.test('a claims schema: tokens without a required claim are invalid_token, and 
     t.equal(res.statusCode, 401, JSON.stringify(extra))
     t.equal(res.headers['www-authenticate'], 'Bearer realm="api", error="invalid_token"')
   }
-  await t.rejects(schemesApp({ bearer: { claims: Type.String() as never } }), { code: 'WARDEN_ERR_OPTION', message: "option 'claims' must be an object schema (TypeBox Type.Object)" })
+  await t.rejects(schemesApp({ bearer: { claims: Type.String() as never } }), {
+    code: 'WARDEN_ERR_OPTION',
+    message: "option 'claims' must be an object schema (TypeBox Type.Object)"
+  })
 })

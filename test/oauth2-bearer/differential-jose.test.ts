@@ -29,7 +29,35 @@ function corpus (): Array<[string, string]> {
   const base = claims(NOW)
   const header = { alg: 'HS256', typ: 'at+jwt' }
   const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 })
-  const values: unknown[] = [undefined, null, '', 'x', 0, -1, 1.5, true, [], {}, ['x'], 'HS256', 'none', 'at+jwt', 'JWT', ISSUER, AUDIENCE, [AUDIENCE], [AUDIENCE, 'other'], NOW / 1000, NOW / 1000 + 3600, NOW / 1000 - 3600, NOW / 1000 + 20, NOW / 1000 - 20, '1e10', 2 ** 53, Number.MAX_VALUE]
+  const values: unknown[] = [
+    undefined,
+    null,
+    '',
+    'x',
+    0,
+    -1,
+    1.5,
+    true,
+    [],
+    {},
+    ['x'],
+    'HS256',
+    'none',
+    'at+jwt',
+    'JWT',
+    ISSUER,
+    AUDIENCE,
+    [AUDIENCE],
+    [AUDIENCE, 'other'],
+    NOW / 1000,
+    NOW / 1000 + 3600,
+    NOW / 1000 - 3600,
+    NOW / 1000 + 20,
+    NOW / 1000 - 20,
+    '1e10',
+    2 ** 53,
+    Number.MAX_VALUE
+  ]
   const tokens: Array<[string, string]> = [['the valid token', forge(header, base, SECRET)]]
   for (const field of ['alg', 'typ', 'kid', 'crit', 'b64', 'jku']) {
     for (const value of values) tokens.push([`header ${field}=${JSON.stringify(value)}`, forge({ ...header, [field]: value }, base, SECRET)])
@@ -42,7 +70,9 @@ function corpus (): Array<[string, string]> {
   tokens.push(['RS256 signature', forge({ alg: 'RS256', typ: 'at+jwt' }, base, rsa.privateKey)])
   const valid = forge(header, base, SECRET)
   const [h, p, s] = valid.split('.')
-  for (let i = 0; i < s.length; i += 7) tokens.push([`signature character ${i} changed`, `${h}.${p}.${s.slice(0, i)}${s[i] === 'A' ? 'B' : 'A'}${s.slice(i + 1)}`])
+  for (let i = 0; i < s.length; i += 7) {
+    tokens.push([`signature character ${i} changed`, `${h}.${p}.${s.slice(0, i)}${s[i] === 'A' ? 'B' : 'A'}${s.slice(i + 1)}`])
+  }
   tokens.push(['payload re-encoded with padding', `${h}.${p}=.${s}`], ['trailing dot', `${valid}.`], ['whitespace', ` ${valid}`])
   return tokens
 }
@@ -57,7 +87,10 @@ t.test('differential against jose: every token the scheme accepts, jose accepts 
   for (const [what, token] of tokens) {
     const ours = (await app.inject({ url: '/r', headers: { authorization: `Bearer ${token}` } })).statusCode
     t.ok(ours === 200 || ours === 401, `${what}: a 200 or a 401, never a 5xx`)
-    const theirs = await jwtVerify(token, key, rules).then(() => true, () => false)
+    const theirs = await jwtVerify(token, key, rules).then(
+      () => true,
+      () => false
+    )
     if (ours === 200) t.ok(theirs, `${what}: accepted by the scheme, so jose must accept it too`)
     else if (!theirs) agreedRefusals++
     else stricter++

@@ -40,8 +40,13 @@ for (const [alg, pair] of Object.entries(pairs)) {
 }
 
 const families: Array<[string, KeyObject]> = [
-  ['RS384', pairs.RS256.privateKey], ['RS512', pairs.RS256.privateKey], ['PS256', pairs.RS256.privateKey], ['PS384', pairs.RS256.privateKey], ['PS512', pairs.RS256.privateKey],
-  ['ES384', generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey], ['ES512', generateKeyPairSync('ec', { namedCurve: 'P-521' }).privateKey]
+  ['RS384', pairs.RS256.privateKey],
+  ['RS512', pairs.RS256.privateKey],
+  ['PS256', pairs.RS256.privateKey],
+  ['PS384', pairs.RS256.privateKey],
+  ['PS512', pairs.RS256.privateKey],
+  ['ES384', generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey],
+  ['ES512', generateKeyPairSync('ec', { namedCurve: 'P-521' }).privateKey]
 ]
 for (const [alg, privateKey] of families) {
   t.test(`${alg}: the algorithm option signs and verifies it, and only it`, async (t) => {
@@ -50,7 +55,13 @@ for (const [alg, privateKey] of families) {
     t.equal(JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString()).alg, alg)
     t.equal(await call(token), 200)
     t.match((await app.inject({ url: '/.well-known/jwks.json' })).json().keys, [{ kid: alg, alg }])
-    if (alg.startsWith('PS')) t.equal(await call(forge({ alg: 'RS256', typ: 'at+jwt', kid: alg }, claims(Date.now()), privateKey)), 401, 'the same RSA key with another algorithm is refused')
+    if (alg.startsWith('PS')) {
+      t.equal(
+        await call(forge({ alg: 'RS256', typ: 'at+jwt', kid: alg }, claims(Date.now()), privateKey)),
+        401,
+        'the same RSA key with another algorithm is refused'
+      )
+    }
   })
 }
 
@@ -65,7 +76,10 @@ t.test('kid rotation: old keys verify, only the current one signs', async (t) =>
   t.equal(await call(forge({ alg: 'EdDSA', typ: 'at+jwt', kid: 'k3' }, claims(Date.now()), old.privateKey)), 401, 'unknown kid')
   t.equal(await call(forge({ alg: 'EdDSA', typ: 'at+jwt', kid: 'k2' }, claims(Date.now()), old.privateKey)), 401, 'kid of another key')
   t.equal(await call(forge({ alg: 'EdDSA', typ: 'at+jwt' }, claims(Date.now()), old.privateKey)), 401, 'no kid with several keys')
-  t.same((await app.inject({ url: '/.well-known/jwks.json' })).json().keys.map((k: { kid: string }) => k.kid), ['k2', 'k1'])
+  t.same(
+    (await app.inject({ url: '/.well-known/jwks.json' })).json().keys.map((k: { kid: string }) => k.kid),
+    ['k2', 'k1']
+  )
   t.match(app.accessTokens.sign({ sub: 'u' }).token, /^eyJ/)
   t.equal(JSON.parse(Buffer.from(app.accessTokens.sign({ sub: 'u' }).token.split('.')[0], 'base64url').toString()).kid, 'k2')
 })
@@ -98,7 +112,11 @@ t.test('unusable keys and options fail at registration with the option named', a
     [{ signingKey: { kid: 'a', privateKey: weakRsa.privateKey } }, 'WARDEN_ERR_KEY', /at least 2048 bits/],
     [{ signingKey: { kid: 'a', privateKey: k256.privateKey } }, 'WARDEN_ERR_KEY', /curve secp256k1 is not supported/],
     // Regression: JWT_ALGORITHM was read but not used, so ES256 with an Ed25519 key signed EdDSA.
-    [{ signingKey: { kid: 'a', privateKey: pairs.EdDSA.privateKey }, algorithm: 'ES256' }, 'WARDEN_ERR_KEY', /a ed25519 key cannot be used with ES256 \(it fits EdDSA\)/],
+    [
+      { signingKey: { kid: 'a', privateKey: pairs.EdDSA.privateKey }, algorithm: 'ES256' },
+      'WARDEN_ERR_KEY',
+      /a ed25519 key cannot be used with ES256 \(it fits EdDSA\)/
+    ],
     [{ signingKey: { kid: 'a', privateKey: p384.privateKey }, algorithm: 'ES256' }, 'WARDEN_ERR_KEY', /cannot be used with ES256 \(it fits ES384\)/],
     [{ secret: SECRET, algorithm: 'RS256' }, 'WARDEN_ERR_KEY', /a secret signs HS256, not RS256/],
     [{ secret: SECRET, algorithm: 'none' as never }, 'WARDEN_ERR_OPTION', /option 'algorithm' must be one of/],
@@ -107,8 +125,16 @@ t.test('unusable keys and options fail at registration with the option named', a
     [{ signingKey: { kid: 'a', privateKey: 'not a pem' } }, 'WARDEN_ERR_KEY', /signingKey.privateKey': is not a PEM private key/],
     [{ signingKey: { kid: 'a', privateKey: pairs.EdDSA.publicKey } }, 'WARDEN_ERR_KEY', /must be a private key/],
     [{ signingKey: { kid: '', privateKey: pairs.EdDSA.privateKey } }, 'WARDEN_ERR_KEY', /kid must be/],
-    [{ signingKey: { kid: 'a', privateKey: pairs.EdDSA.privateKey }, verificationKeys: [{ kid: 'a', publicKey: pairs.RS256.publicKey }] }, 'WARDEN_ERR_KEY', /kid 'a' is used twice/],
-    [{ signingKey: { kid: 'a', privateKey: pairs.EdDSA.privateKey }, verificationKeys: [{ kid: 'b', publicKey: weakRsa.publicKey }] }, 'WARDEN_ERR_KEY', /verificationKeys\[0\]'.*2048/],
+    [
+      { signingKey: { kid: 'a', privateKey: pairs.EdDSA.privateKey }, verificationKeys: [{ kid: 'a', publicKey: pairs.RS256.publicKey }] },
+      'WARDEN_ERR_KEY',
+      /kid 'a' is used twice/
+    ],
+    [
+      { signingKey: { kid: 'a', privateKey: pairs.EdDSA.privateKey }, verificationKeys: [{ kid: 'b', publicKey: weakRsa.publicKey }] },
+      'WARDEN_ERR_KEY',
+      /verificationKeys\[0\]'.*2048/
+    ],
     [{ secret: SECRET, clockTolerance: 120 }, 'WARDEN_ERR_OPTION', /option 'clockTolerance' must be an integer from 0 to 60/],
     [{ secret: SECRET, expiresIn: 0 }, 'WARDEN_ERR_OPTION', /option 'expiresIn'/],
     [{ secret: SECRET, issuer: '' }, 'WARDEN_ERR_OPTION', /option 'issuer'/],
@@ -124,12 +150,25 @@ t.test('unusable keys and options fail at registration with the option named', a
     const app = Fastify()
     await app.register(warden, { scopes: SCOPES })
     app.register(oauth2Bearer, { issuer: ISSUER, audience: AUDIENCE, ...opts } as OAuth2BearerOptions)
-    await t.rejects((async () => { await app.ready() })(), { code, message }, message.source)
+    await t.rejects(
+      (async () => {
+        await app.ready()
+      })(),
+      { code, message },
+      message.source
+    )
   }
 })
 
 t.test('resourceMetadata: RFC 9728 document at the well-known path of the resource, advertised in challenges', async (t) => {
-  const { app } = await bearerApp({ secret: SECRET, resourceMetadata: { resource: 'https://api.example.com/v1', authorizationServers: ['https://id.example.com'], documentation: 'https://api.example.com/docs' } })
+  const { app } = await bearerApp({
+    secret: SECRET,
+    resourceMetadata: {
+      resource: 'https://api.example.com/v1',
+      authorizationServers: ['https://id.example.com'],
+      documentation: 'https://api.example.com/docs'
+    }
+  })
   const denied = await app.inject({ url: '/r' })
   t.equal(denied.headers['www-authenticate'], 'Bearer realm="api", resource_metadata="https://api.example.com/.well-known/oauth-protected-resource/v1"')
   const doc = await app.inject({ url: '/.well-known/oauth-protected-resource/v1' })
@@ -144,6 +183,11 @@ t.test('resourceMetadata: RFC 9728 document at the well-known path of the resour
     const app = Fastify()
     await app.register(warden)
     app.register(oauth2Bearer, { issuer: ISSUER, audience: AUDIENCE, secret: SECRET, resourceMetadata: { resource } })
-    await t.rejects((async () => { await app.ready() })(), { code: 'WARDEN_ERR_OPTION', message: /resourceMetadata.resource/ })
+    await t.rejects(
+      (async () => {
+        await app.ready()
+      })(),
+      { code: 'WARDEN_ERR_OPTION', message: /resourceMetadata.resource/ }
+    )
   }
 })

@@ -33,7 +33,14 @@ async function resourceServer (jwksUrl: string, opts: Partial<OAuth2BearerOption
   app.get('/r', { schema: { security: [{ oauth2: ['users:read'] }] } }, async (req) => req.auth)
   await app.ready()
   const call = async (token: string) => await app.inject({ url: '/r', headers: { authorization: `Bearer ${token}` } })
-  return { app, call, tick: (ms: number) => { now += ms }, now: () => now }
+  return {
+    app,
+    call,
+    tick: (ms: number) => {
+      now += ms
+    },
+    now: () => now
+  }
 }
 
 t.test('tokens of an external provider are verified with its JWKS; rotation refetches', async (t) => {
@@ -79,7 +86,11 @@ t.test('a provider outage is a 503 with Retry-After, not a 401 that sends client
   t.equal((await call(forge({ alg: 'ES256', typ: 'at+jwt', kid: 'k1' }, claims(now()), k1.privateKey))).statusCode, 200)
   state.status = 500
   tick(11 * 60_000)
-  t.equal((await call(forge({ alg: 'ES256', typ: 'at+jwt', kid: 'k1' }, claims(now()), k1.privateKey))).statusCode, 200, 'stale keys still verify while the provider is down')
+  t.equal(
+    (await call(forge({ alg: 'ES256', typ: 'at+jwt', kid: 'k1' }, claims(now()), k1.privateKey))).statusCode,
+    200,
+    'stale keys still verify while the provider is down'
+  )
 })
 
 t.test('a JWKS with no usable key verifies nothing: the service cannot check, 503', async (t) => {
@@ -106,7 +117,11 @@ t.test('PS256, as FAPI profiles require, and ES384 from the provider; a JWK alg 
   t.equal((await call(forge({ alg: 'ES384', typ: 'at+jwt', kid: 'es' }, claims(now()), p384.privateKey))).statusCode, 200, 'ES384')
   t.equal((await call(forge({ alg: 'RS256', typ: 'at+jwt', kid: 'ps' }, claims(now()), k2.privateKey))).statusCode, 401, 'the PS256 key does not verify RS256')
   const strict = await resourceServer(url, { algorithms: ['ES384'] })
-  t.equal((await strict.call(forge({ alg: 'PS256', typ: 'at+jwt', kid: 'ps' }, claims(strict.now()), k2.privateKey))).statusCode, 401, 'outside the explicit allow-list')
+  t.equal(
+    (await strict.call(forge({ alg: 'PS256', typ: 'at+jwt', kid: 'ps' }, claims(strict.now()), k2.privateKey))).statusCode,
+    401,
+    'outside the explicit allow-list'
+  )
 })
 
 /** A provider with OpenID Connect Discovery metadata and a JWKS, on 127.0.0.1. */
@@ -137,10 +152,16 @@ t.test('discovery: issuer → openid-configuration → jwks_uri, fetched at star
   await app.ready()
   t.same(state.requests, ['/.well-known/openid-configuration', '/jwks'], 'metadata and keys fetched while the app starts')
   const token = forge({ alg: 'ES256', typ: 'at+jwt', kid: 'k1' }, claims(Date.now(), { iss: base, aud: 'account' }), k1.privateKey)
-  t.equal((await app.inject({ url: '/r', headers: { authorization: `Bearer ${token}` } })).statusCode, 200, 'a non-URL audience such as Keycloak\'s account')
-  t.same((app.swagger() as { components: { securitySchemes: Record<string, unknown> } }).components.securitySchemes.oauth2, {
-    type: 'openIdConnect', openIdConnectUrl: `${base}/.well-known/openid-configuration`, description: 'Tokens of the OpenID provider; send the access token as `Authorization: Bearer <token>`.'
-  }, 'no password flow whose token URL does not exist here')
+  t.equal((await app.inject({ url: '/r', headers: { authorization: `Bearer ${token}` } })).statusCode, 200, "a non-URL audience such as Keycloak's account")
+  t.same(
+    (app.swagger() as { components: { securitySchemes: Record<string, unknown> } }).components.securitySchemes.oauth2,
+    {
+      type: 'openIdConnect',
+      openIdConnectUrl: `${base}/.well-known/openid-configuration`,
+      description: 'Tokens of the OpenID provider; send the access token as `Authorization: Bearer <token>`.'
+    },
+    'no password flow whose token URL does not exist here'
+  )
   await app.close()
 })
 
@@ -149,21 +170,30 @@ t.test('discovery: metadata naming another issuer is refused (exact match), and 
   const app = Fastify()
   await app.register(warden, { scopes: SCOPES })
   await app.register(oauth2Bearer, { discovery: true, issuer: base, audience: 'api', prefetch: 'required' })
-  await t.rejects((async () => { await app.ready() })(), { code: 'WARDEN_ERR_JWKS', message: /names issuer 'https:\/\/evil\.example', not 'http:\/\/127\.0\.0\.1:\d+'/ })
+  await t.rejects(
+    (async () => {
+      await app.ready()
+    })(),
+    { code: 'WARDEN_ERR_JWKS', message: /names issuer 'https:\/\/evil\.example', not 'http:\/\/127\.0\.0\.1:\d+'/ }
+  )
   await app.close()
   const lenient = Fastify()
   await lenient.register(warden, { scopes: SCOPES })
   await lenient.register(oauth2Bearer, { discovery: true, issuer: base, audience: 'api' })
   lenient.get('/r', { schema: { security: [{ oauth2: [] }] } }, async () => 'x')
   await lenient.ready()
-  const res = await lenient.inject({ url: '/r', headers: { authorization: `Bearer ${forge({ alg: 'ES256', typ: 'at+jwt', kid: 'k1' }, claims(Date.now(), { iss: base, aud: 'api' }), k1.privateKey)}` } })
+  const res = await lenient.inject({
+    url: '/r',
+    headers: { authorization: `Bearer ${forge({ alg: 'ES256', typ: 'at+jwt', kid: 'k1' }, claims(Date.now(), { iss: base, aud: 'api' }), k1.privateKey)}` }
+  })
   t.equal(res.statusCode, 503, 'no trusted keys: the service cannot check, it does not let in')
   await lenient.close()
 })
 
 t.test("real providers' tokens: no typ (Okta), no jti (Entra ID), several audiences, scope lists, scp, Keycloak roles", async (t) => {
   const { url } = await provider(t)
-  const make = (header: Record<string, unknown>, extra: Record<string, unknown>, now: number) => forge({ alg: 'ES256', kid: 'k1', ...header }, claims(now, extra), k1.privateKey)
+  const make = (header: Record<string, unknown>, extra: Record<string, unknown>, now: number) =>
+    forge({ alg: 'ES256', kid: 'k1', ...header }, claims(now, extra), k1.privateKey)
   const strict = await resourceServer(url)
   t.equal((await strict.call(make({}, {}, strict.now()))).statusCode, 401, 'no typ: refused by default (RFC 8725 explicit typing)')
   t.equal((await strict.call(make({ typ: 'at+jwt' }, { jti: undefined }, strict.now()))).statusCode, 401, 'no jti: refused by default')
@@ -172,18 +202,25 @@ t.test("real providers' tokens: no typ (Okta), no jti (Entra ID), several audien
   t.equal((await okta.call(make({}, { aud: 'api://default' }, okta.now()))).statusCode, 200, 'no typ, when null is among tokenTypes; the second audience')
   t.equal((await okta.call(make({ typ: 'JWT' }, { jti: undefined }, okta.now()))).statusCode, 200, 'no jti, when requireJti is false')
   t.equal((await okta.call(make({ typ: 'JWT' }, { aud: 'someone-else' }, okta.now()))).statusCode, 401, 'an audience not listed')
-  const scopesOf = async (server: typeof okta, extra: Record<string, unknown>) => (await server.call(make({ typ: 'JWT' }, { scope: undefined, ...extra }, server.now()))).json()?.scopes
+  const scopesOf = async (server: typeof okta, extra: Record<string, unknown>) =>
+    (await server.call(make({ typ: 'JWT' }, { scope: undefined, ...extra }, server.now()))).json()?.scopes
   t.same(await scopesOf(okta, { scope: ['users:read', 'openid'] }), ['users:read'], 'a scope list; undeclared scopes dropped')
   t.same(await scopesOf(okta, { scp: 'users:read profile' }), ['users:read'], 'scp as a string (Okta)')
   t.same(await scopesOf(okta, { scp: ['users:read'] }), ['users:read'], 'scp as a list (Entra ID)')
 
-  const keycloak = await resourceServer(url, { tokenTypes: ['jwt'], audience: 'account', claimScopes: (c) => (c.realm_access as { roles?: string[] } | undefined)?.roles ?? [] })
-  const kc = await keycloak.call(make({ typ: 'JWT' }, { aud: 'account', scope: 'openid email', realm_access: { roles: ['users:read', 'offline_access'] } }, keycloak.now()))
+  const keycloak = await resourceServer(url, {
+    tokenTypes: ['jwt'],
+    audience: 'account',
+    claimScopes: (c) => (c.realm_access as { roles?: string[] } | undefined)?.roles ?? []
+  })
+  const kc = await keycloak.call(
+    make({ typ: 'JWT' }, { aud: 'account', scope: 'openid email', realm_access: { roles: ['users:read', 'offline_access'] } }, keycloak.now())
+  )
   t.equal(kc.statusCode, 200)
   t.same(kc.json().scopes, ['users:read'], 'roles mapped to scopes by claimScopes')
 })
 
-t.test('a resource server documents an HTTP bearer JWT unless told the provider\'s flows', async (t) => {
+t.test("a resource server documents an HTTP bearer JWT unless told the provider's flows", async (t) => {
   const { url } = await provider(t)
   const { openapi } = await import('../../plugins/index.js')
   const documented = async (opts: Partial<OAuth2BearerOptions>) => {
@@ -197,7 +234,9 @@ t.test('a resource server documents an HTTP bearer JWT unless told the provider\
     return scheme
   }
   t.match(await documented({}), { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
-  const flows = { authorizationCode: { authorizationUrl: 'https://id.example/authorize', tokenUrl: 'https://id.example/token', scopes: { 'users:read': 'Read users' } } }
+  const flows = {
+    authorizationCode: { authorizationUrl: 'https://id.example/authorize', tokenUrl: 'https://id.example/token', scopes: { 'users:read': 'Read users' } }
+  }
   t.match(await documented({ documentation: { flows } }), { type: 'oauth2', flows })
 })
 
@@ -209,5 +248,8 @@ t.test('the key set cooldown and timeout are options', async (t) => {
   tick(2_100)
   await call(forge({ alg: 'ES256', typ: 'at+jwt', kid: 'newer' }, claims(now()), k1.privateKey))
   t.equal(state.fetches, 2, 'an unknown kid refetches once the shorter cooldown has passed')
-  await t.rejects(resourceServer(url, { keySet: { timeout: 5 } }), { code: 'WARDEN_ERR_OPTION', message: /option 'keySet.timeout' must be an integer from 100/ })
+  await t.rejects(resourceServer(url, { keySet: { timeout: 5 } }), {
+    code: 'WARDEN_ERR_OPTION',
+    message: /option 'keySet.timeout' must be an integer from 100/
+  })
 })

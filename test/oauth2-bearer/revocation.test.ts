@@ -6,7 +6,15 @@ t.test('isRevoked refuses a revoked jti, on every request, cached or not', async
   for (const cache of [false, { max: 100 }] as const) {
     const revoked = new Set<string>()
     const seen: string[] = []
-    const { app } = await schemesApp({ bearer: { cache, isRevoked: (claims: WardenClaims) => { seen.push(claims.jti as string); return revoked.has(claims.jti as string) } } })
+    const { app } = await schemesApp({
+      bearer: {
+        cache,
+        isRevoked: (claims: WardenClaims) => {
+          seen.push(claims.jti as string)
+          return revoked.has(claims.jti as string)
+        }
+      }
+    })
     app.get('/r', { schema: { security: [{ oauth2: [] }] } }, async (req) => req.auth)
     await app.ready()
     const issued = app.accessTokens.sign({ sub: 'u' })

@@ -8,7 +8,11 @@ async function documentedApp () {
   const fixture = await schemesApp()
   const { app } = fixture
   await app.register(openapi, { info: { title: 'Test API', version: '1.2.3' } })
-  app.get('/users', { schema: { security: [{ oauth2: ['users:read'] }, { apiKey: ['users:read'] }], response: { 200: { type: 'array', items: { type: 'string' } } } } }, async () => [])
+  app.get(
+    '/users',
+    { schema: { security: [{ oauth2: ['users:read'] }, { apiKey: ['users:read'] }], response: { 200: { type: 'array', items: { type: 'string' } } } } },
+    async () => []
+  )
   app.get('/me', async (req) => req.auth)
   app.get('/health', { schema: { security: [] } }, async () => ({ ok: true }))
   app.get('/custom', { schema: { security: [{ basic: [] }], response: { 401: { description: 'Mine', type: 'object' } } } }, async () => 'x')
@@ -30,7 +34,9 @@ t.test('the document is valid OpenAPI 3.1 and holds the registered schemes', asy
   t.same(doc.components?.securitySchemes, {
     oauth2: {
       type: 'oauth2',
-      description: 'OAuth2 password flow; send the access token as `Authorization: Bearer <token>`. Access tokens are JWTs (RFC 9068) issued and verified following RFC8725 (algorithm allow-list, typ, iss, aud, exp checked).',
+      description:
+        'OAuth2 password flow; send the access token as `Authorization: Bearer <token>`. Access tokens are JWTs ' +
+        '(RFC 9068) issued and verified following RFC8725 (algorithm allow-list, typ, iss, aud, exp checked).',
       flows: { password: { tokenUrl: '/auth/token', scopes: { 'users:read': 'Read users', 'users:write': 'Create users', admin: 'Administer' } } }
     },
     apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'API key in the `X-API-Key` header (`wdn_…`); scopes are set per key.' },
@@ -40,7 +46,10 @@ t.test('the document is valid OpenAPI 3.1 and holds the registered schemes', asy
 
 t.test('every operation shows the requirement that is enforced, with 401/403 where they can happen', async (t) => {
   const { app } = await documentedApp()
-  const paths = app.swagger().paths as Record<string, Record<string, { security?: unknown, responses: Record<string, { description: string, headers?: object, content?: Record<string, { schema: unknown }> }> }>>
+  const paths = app.swagger().paths as Record<
+    string,
+    Record<string, { security?: unknown; responses: Record<string, { description: string; headers?: object; content?: Record<string, { schema: unknown }> }> }>
+  >
   const users = paths['/users'].get
   t.same(users.security, [{ oauth2: ['users:read'] }, { apiKey: ['users:read'] }])
   t.same(Object.keys(users.responses).sort(), ['200', '401', '403'])
@@ -59,7 +68,10 @@ t.test('every operation shows the requirement that is enforced, with 401/403 whe
   t.same(Object.keys(paths['/either'].get.responses).sort(), ['200', '401', '403'], 'one alternative with a scope: 403 documented')
   t.same(Object.keys(paths['/and'].get.responses).sort(), ['200', '401', '403'], 'one term with a scope: 403 documented')
   t.same(Object.keys(paths['/none'].get.responses).sort(), ['200', '401'], 'no scope anywhere: no 403')
-  t.notOk(Object.keys(paths).some((p) => p.startsWith('/docs')), 'Swagger UI routes are not in the document')
+  t.notOk(
+    Object.keys(paths).some((p) => p.startsWith('/docs')),
+    'Swagger UI routes are not in the document'
+  )
 })
 
 t.test('Swagger UI and the live document are public; persistAuthorization is on', async (t) => {

@@ -13,8 +13,13 @@ const cheap = { memoryCost: 1024, timeCost: 1 }
 function countVerifications (t: Test): () => number {
   const original = argon2.verify
   let calls = 0
-  argon2.verify = (async (...args: Parameters<typeof original>) => { calls++; return await original(...args) }) as typeof original
-  t.teardown(() => { argon2.verify = original })
+  argon2.verify = (async (...args: Parameters<typeof original>) => {
+    calls++
+    return await original(...args)
+  }) as typeof original
+  t.teardown(() => {
+    argon2.verify = original
+  })
   return () => calls
 }
 
@@ -23,7 +28,16 @@ async function refusalTimes (hasher: PasswordHasher, count: number): Promise<num
   const hash = await hasher.hash('pw')
   const started = performance.now()
   const running = hasher.verify(hash, 'pw')
-  const answered = await Promise.all(Array.from({ length: count }, async () => await hasher.verify(hash, 'pw').then(() => Number.NaN, () => performance.now() - started)))
+  const answered = await Promise.all(
+    Array.from(
+      { length: count },
+      async () =>
+        await hasher.verify(hash, 'pw').then(
+          () => Number.NaN,
+          () => performance.now() - started
+        )
+    )
+  )
   await running
   return answered
 }
@@ -35,7 +49,10 @@ t.test('the hasher runs a bounded number of hashes and refuses beyond its queue,
   const checks = [hasher.verify(hash, 'pw'), hasher.verify(hash, 'pw'), hasher.verify(hash, 'pw')]
   t.same(hasher.load(), { running: 1, queued: 1 })
   const results = await Promise.allSettled(checks)
-  t.same(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected'])
+  t.same(
+    results.map((r) => r.status),
+    ['fulfilled', 'fulfilled', 'rejected']
+  )
   t.match((results[2] as PromiseRejectedResult).reason, { code: 'WARDEN_ERR_BUSY', statusCode: 503 })
   t.equal(verified(), 2, 'the refused check was never hashed')
   t.same(hasher.load(), { running: 0, queued: 0 }, 'slots are given back')
@@ -49,7 +66,10 @@ t.test('a refusal is answered after a pause around the refusal delay, holding no
   const verified = countVerifications(t)
   const started = performance.now()
   const first = hasher.verify(hash, 'pw')
-  const second = hasher.verify(hash, 'pw').then(() => 'admitted', (err: unknown) => err)
+  const second = hasher.verify(hash, 'pw').then(
+    () => 'admitted',
+    (err: unknown) => err
+  )
   t.equal(await first, true)
   t.same(hasher.load(), { running: 0, queued: 0 }, 'while its refusal waits, the refused check holds no slot and no place in the queue')
   t.equal((await Promise.allSettled([hasher.verify(hash, 'pw')]))[0].status, 'fulfilled', 'a check arriving meanwhile is admitted')
@@ -76,17 +96,29 @@ t.test('a refusal whose client has left stops waiting and stops counting: client
   const started = performance.now()
   const running = hasher.verify(hash, 'pw')
   const leaving = Array.from({ length: 30 }, client)
-  const abandoned = leaving.map(async (request) => await hasher.verify(hash, 'pw', request).then(() => Number.NaN, (err: { code?: string }) => { t.equal(err.code, 'WARDEN_ERR_BUSY'); return performance.now() - started }))
+  const abandoned = leaving.map(
+    async (request) =>
+      await hasher.verify(hash, 'pw', request).then(
+        () => Number.NaN,
+        (err: { code?: string }) => {
+          t.equal(err.code, 'WARDEN_ERR_BUSY')
+          return performance.now() - started
+        }
+      )
+  )
   await running
   await sleep(5)
   const closedAt = performance.now() - started
   for (const request of leaving) request.raw.socket.emit('close')
-  const late = Math.max(...await Promise.all(abandoned)) - closedAt
+  const late = Math.max(...(await Promise.all(abandoned))) - closedAt
   t.ok(late < 50, `the 30 refusals ended when their clients left (the last ${late.toFixed(0)} ms after), not up to 450 ms later`)
   // Alone again: the next refusal waits the refusal delay, not 31 refusals at 100 a second.
   const next = performance.now()
   const again = hasher.verify(hash, 'pw')
-  const refused = await hasher.verify(hash, 'pw', client()).then(() => Number.NaN, () => performance.now() - next)
+  const refused = await hasher.verify(hash, 'pw', client()).then(
+    () => Number.NaN,
+    () => performance.now() - next
+  )
   await again
   t.ok(refused < 80, `the next refusal after ${refused.toFixed(0)} ms: the refusal delay (10–30 ms)`)
   const gone = client()
@@ -124,16 +156,50 @@ t.test('a login storm at the token endpoint is shed with 503 and Retry-After bef
   const hasher = createPasswordHasher({ ...cheap, concurrency: 1, queue: 0, refusalDelay: 0 })
   const stored = await hasher.hash('the right password')
   let held = 0
-  const loginAttempts: LoginAttempts = { reserve: async () => { held++; return { granted: true, lock: 0 } }, release: async () => { held-- }, reset: async () => {}, lockedFor: async () => 0 }
+  const loginAttempts: LoginAttempts = {
+    reserve: async () => {
+      held++
+      return { granted: true, lock: 0 }
+    },
+    release: async () => {
+      held--
+    },
+    reset: async () => {},
+    lockedFor: async () => 0
+  }
   const lines: Array<Record<string, unknown>> = []
-  const app = Fastify({ logger: { level: 'warn', stream: { write: (line: string) => { lines.push(JSON.parse(line)) } } } })
+  const app = Fastify({
+    logger: {
+      level: 'warn',
+      stream: {
+        write: (line: string) => {
+          lines.push(JSON.parse(line))
+        }
+      }
+    }
+  })
   await app.register(warden, { scopes: {} })
   await app.register(oauth2Bearer, { secret: SECRET, issuer: 'https://id', audience: 'https://api' })
-  await app.register(oauth2Server, { loginAttempts, rateLimit: false, verifyUser: async (username, password) => await hasher.verify(username === 'ada' ? stored : undefined, password) ? { subject: 'ada', scopes: [] } : null })
+  await app.register(oauth2Server, {
+    loginAttempts,
+    rateLimit: false,
+    verifyUser: async (username, password) => ((await hasher.verify(username === 'ada' ? stored : undefined, password)) ? { subject: 'ada', scopes: [] } : null)
+  })
   t.teardown(() => app.close())
   await app.ready()
   const verified = countVerifications(t)
-  const storm = await Promise.all(Array.from({ length: 8 }, async () => await app.inject({ method: 'POST', url: '/auth/token', payload: 'grant_type=password&username=ada&password=wrong', headers: { 'content-type': 'application/x-www-form-urlencoded' } })))
+  const storm = await Promise.all(
+    Array.from(
+      { length: 8 },
+      async () =>
+        await app.inject({
+          method: 'POST',
+          url: '/auth/token',
+          payload: 'grant_type=password&username=ada&password=wrong',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' }
+        })
+    )
+  )
   const shed = storm.filter((r) => r.statusCode === 503)
   const refused = storm.filter((r) => r.statusCode === 400)
   t.ok(shed.length > 0, `${shed.length} of 8 shed`)
@@ -145,5 +211,8 @@ t.test('a login storm at the token endpoint is shed with 503 and Retry-After bef
   }
   t.equal(verified(), refused.length, 'only the refused ones were hashed')
   t.equal(held, refused.length, 'a shed login gives its reservation back: only the refused ones count as failed')
-  t.ok(lines.some((l) => l.event === 'auth.login.shed'), 'logged as auth.login.shed')
+  t.ok(
+    lines.some((l) => l.event === 'auth.login.shed'),
+    'logged as auth.login.shed'
+  )
 })

@@ -8,13 +8,16 @@ import { Identifier, SafeText, StringMap, NormalizedEmail, RichText, inputKeywor
 import { problemErrorHandler } from '../../plugins/core/error-handler.js'
 
 /** The seeds' AgentRunRequest, with the toolkit instead of Pydantic validators. */
-const AgentRun = Type.Object({
-  agent_id: Identifier(),
-  input_text: SafeText({ minLength: 1, maxLength: 50_000, maxBytes: 200_000 }),
-  parameters: StringMap({ maxKeys: 20, maxKeyLength: 64, maxValueLength: 1000 }),
-  email: Type.Optional(NormalizedEmail()),
-  notes: Type.Optional(RichText({ maxLength: 10_000 }))
-}, { additionalProperties: false })
+const AgentRun = Type.Object(
+  {
+    agent_id: Identifier(),
+    input_text: SafeText({ minLength: 1, maxLength: 50_000, maxBytes: 200_000 }),
+    parameters: StringMap({ maxKeys: 20, maxKeyLength: 64, maxValueLength: 1000 }),
+    email: Type.Optional(NormalizedEmail()),
+    notes: Type.Optional(RichText({ maxLength: 10_000 }))
+  },
+  { additionalProperties: false }
+)
 
 async function toolkitApp () {
   const app = Fastify({ ajv: { plugins: [inputKeywords], customOptions: { removeAdditional: false } } })
@@ -52,7 +55,10 @@ t.test('hostile input is a 400 naming the field', async (t) => {
   for (const [payload, field] of cases) {
     const res = await app.inject({ method: 'POST', url: '/agents/run', payload })
     t.equal(res.statusCode, 400, JSON.stringify(payload).slice(0, 80))
-    t.ok(res.json().errors.some((e: { field: string }) => e.field.startsWith(field)), `${field}: ${res.json().detail.slice(0, 120)}`)
+    t.ok(
+      res.json().errors.some((e: { field: string }) => e.field.startsWith(field)),
+      `${field}: ${res.json().detail.slice(0, 120)}`
+    )
   }
 })
 
@@ -95,7 +101,16 @@ t.test('Timestamp: what a JavaScript Date can hold, nothing else', async (t) => 
     t.equal(res.statusCode, 200, at)
     t.equal(res.json().ms, Date.parse(at), `${at}: the handler's Date is valid`)
   }
-  for (const at of ['2026-12-31T23:59:60Z', '2026-02-30T00:00:00Z', '2027-02-29T00:00:00Z', '2026-13-01T00:00:00Z', '+275760-09-13T00:00:00Z', '2026-12-31', 'tomorrow', '2026-12-31T24:00:00Z']) {
+  for (const at of [
+    '2026-12-31T23:59:60Z',
+    '2026-02-30T00:00:00Z',
+    '2027-02-29T00:00:00Z',
+    '2026-13-01T00:00:00Z',
+    '+275760-09-13T00:00:00Z',
+    '2026-12-31',
+    'tomorrow',
+    '2026-12-31T24:00:00Z'
+  ]) {
     const res = await post(at)
     t.equal(res.statusCode, 400, `${at}: a 400, not a 500`)
   }
@@ -113,13 +128,26 @@ t.test('safePath: stays inside its folder, whatever the request says', async (t)
   t.equal(await safePath(base, 'docs/a.txt'), join(await import('node:fs/promises').then((fs) => fs.realpath(base)), 'docs', 'a.txt'))
   t.ok((await safePath(base, 'link-in')).endsWith(join('docs', 'a.txt')), 'a link inside the folder is fine')
   const refused: Array<[string, number]> = [
-    ['../secret.txt', 400], ['docs/../../secret.txt', 400], ['/etc/passwd', 400], ['docs/a.txt\u0000.png', 400],
-    ['%2e%2e%2fsecret.txt', 400], ['%252e%252e%252f', 400], ['..\\secret.txt', 400], ['link-out', 400], ['', 400], ['docs/missing.txt', 404],
+    ['../secret.txt', 400],
+    ['docs/../../secret.txt', 400],
+    ['/etc/passwd', 400],
+    ['docs/a.txt\u0000.png', 400],
+    ['%2e%2e%2fsecret.txt', 400],
+    ['%252e%252e%252f', 400],
+    ['..\\secret.txt', 400],
+    ['link-out', 400],
+    ['', 400],
+    ['docs/missing.txt', 404],
     // Regression: a folder was returned, and the README's download route answered 500 (EISDIR).
-    ['docs', 404], ['docs/', 404], ['.', 404]
+    ['docs', 404],
+    ['docs/', 404],
+    ['.', 404]
   ]
   for (const [requested, status] of refused) {
-    const err = await safePath(base, requested).then(() => undefined, (e: unknown) => e)
+    const err = await safePath(base, requested).then(
+      () => undefined,
+      (e: unknown) => e
+    )
     t.ok(err instanceof UnsafePathError, JSON.stringify(requested))
     t.equal((err as UnsafePathError).status, status, `${JSON.stringify(requested)}: ${(err as Error).message}`)
   }

@@ -17,7 +17,11 @@ for (const backend of ['pglite', 'postgres'] as const) {
     const key = await keys.create({ subject: alice.id, name: 'ci', prefix: 'AbCd1234', digest: 'digest-1', scopes: ['users:read'], expiresAt })
     t.match(key, { subject: alice.id, name: 'ci', prefix: 'AbCd1234', scopes: ['users:read'], lastUsedAt: null, requestCount: 0 })
     t.equal(key.expiresAt?.getTime(), expiresAt.getTime())
-    t.same(await keys.findByPrefix('AbCd1234'), { id: key.id, digest: 'digest-1', subject: alice.id, scopes: ['users:read'], expiresAt: Math.floor(expiresAt.getTime() / 1000) }, 'the record the apiKey scheme takes, expiry in seconds')
+    t.same(
+      await keys.findByPrefix('AbCd1234'),
+      { id: key.id, digest: 'digest-1', subject: alice.id, scopes: ['users:read'], expiresAt: Math.floor(expiresAt.getTime() / 1000) },
+      'the record the apiKey scheme takes, expiry in seconds'
+    )
     t.notOk('digest' in (await keys.listBySubject(alice.id))[0], 'listings carry no digest')
 
     const t1 = new Date(Date.now() - 2000)

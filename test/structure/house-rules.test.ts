@@ -27,12 +27,19 @@ const LIBRARY = ['plugins', 'stores', 'schemas']
 const REFERENCE_APP = ['app', 'routes']
 const ENTRY_POINTS = ['plugins/index.ts', 'stores/index.ts', 'schemas/index.ts']
 const files = [...LIBRARY, ...REFERENCE_APP].flatMap(sources)
-const inside = (folders: readonly string[]) => (path: string): boolean => folders.some((f) => path.startsWith(`${f}/`))
+const inside =
+  (folders: readonly string[]) =>
+    (path: string): boolean =>
+      folders.some((f) => path.startsWith(`${f}/`))
 const isLibrary = inside(LIBRARY)
 const isReferenceApp = inside(REFERENCE_APP)
 const parsed = new Map(files.map((file) => [file, ts.createSourceFile(file, readFileSync(join(root, file), 'utf8'), ts.ScriptTarget.Latest, true)]))
 
-interface Import { from: string, to: string, typeOnly: boolean }
+interface Import {
+  from: string
+  to: string
+  typeOnly: boolean
+}
 
 /** `import type { A }`, or `import { type A, type B }`: erased from the JavaScript. */
 function isTypeOnly (clause: ts.ImportClause | undefined): boolean {
@@ -66,7 +73,9 @@ const imports = [...parsed].flatMap(([file, source]) => importsOf(file, source))
 const owner = (path: string): string => SCHEMES.find((s) => path.startsWith(`${s}/`)) ?? path
 
 t.test(`no file over ${MAX_FILE_LINES} lines`, async (t) => {
-  const long = [...parsed].map(([file, source]) => [file, source.getLineAndCharacterOfPosition(source.end).line] as const).filter(([, lines]) => lines > MAX_FILE_LINES)
+  const long = [...parsed]
+    .map(([file, source]) => [file, source.getLineAndCharacterOfPosition(source.end).line] as const)
+    .filter(([, lines]) => lines > MAX_FILE_LINES)
   t.same(long, [])
 })
 
@@ -87,16 +96,28 @@ t.test(`no function over ${MAX_FUNCTION_LINES} lines`, async (t) => {
 })
 
 t.test('every relative import names a file that exists', async (t) => {
-  t.same(imports.filter((i) => !parsed.has(i.to) && !files.includes(i.to)).map((i) => `${i.from} -> ${i.to}`), [])
+  t.same(
+    imports.filter((i) => !parsed.has(i.to) && !files.includes(i.to)).map((i) => `${i.from} -> ${i.to}`),
+    []
+  )
 })
 
 t.test('the library never imports the reference app; schemes never import each other', async (t) => {
-  t.same(imports.filter((i) => isLibrary(i.from) && !isLibrary(i.to)).map((i) => `${i.from} -> ${i.to}`), [])
-  t.same(imports.filter((i) => SCHEMES.includes(owner(i.from)) && SCHEMES.includes(owner(i.to)) && owner(i.from) !== owner(i.to)).map((i) => `${i.from} -> ${i.to}`), [])
+  t.same(
+    imports.filter((i) => isLibrary(i.from) && !isLibrary(i.to)).map((i) => `${i.from} -> ${i.to}`),
+    []
+  )
+  t.same(
+    imports.filter((i) => SCHEMES.includes(owner(i.from)) && SCHEMES.includes(owner(i.to)) && owner(i.from) !== owner(i.to)).map((i) => `${i.from} -> ${i.to}`),
+    []
+  )
 })
 
-t.test('the reference app uses the library through its entry points only, as a user\'s app does', async (t) => {
-  t.same(imports.filter((i) => isReferenceApp(i.from) && isLibrary(i.to) && !ENTRY_POINTS.includes(i.to)).map((i) => `${i.from} -> ${i.to}`), [])
+t.test("the reference app uses the library through its entry points only, as a user's app does", async (t) => {
+  t.same(
+    imports.filter((i) => isReferenceApp(i.from) && isLibrary(i.to) && !ENTRY_POINTS.includes(i.to)).map((i) => `${i.from} -> ${i.to}`),
+    []
+  )
 })
 
 t.test('every published file is reached from an entry point (a published folder holds only what is published)', async (t) => {
@@ -111,19 +132,29 @@ t.test('every published file is reached from an entry point (a published folder 
   ENTRY_POINTS.forEach(walk)
   // The hashing child is started by path (a process of its own), not imported.
   reached.add('plugins/passwords/hashing-child.ts')
-  t.same(files.filter((f) => isLibrary(f) && !reached.has(f)), [])
+  t.same(
+    files.filter((f) => isLibrary(f) && !reached.has(f)),
+    []
+  )
 })
 
 t.test('every scheme is a folder of the same shape', async (t) => {
   for (const scheme of SCHEMES) {
     const names = files.filter((f) => f.startsWith(`${scheme}/`)).map((f) => f.slice(scheme.length + 1))
-    t.same(SCHEME_FILES.filter((n) => !names.includes(n)), [], `${scheme} has ${SCHEME_FILES.join(', ')}`)
+    t.same(
+      SCHEME_FILES.filter((n) => !names.includes(n)),
+      [],
+      `${scheme} has ${SCHEME_FILES.join(', ')}`
+    )
   }
 })
 
 t.test('stores take from the plugins only types, the core and its errors (what every part shares)', async (t) => {
   const shared = (path: string): boolean => path.startsWith('plugins/core/') || path === 'plugins/errors.ts'
-  t.same(imports.filter((i) => i.from.startsWith('stores/') && i.to.startsWith('plugins/') && !i.typeOnly && !shared(i.to)).map((i) => `${i.from} -> ${i.to}`), [])
+  t.same(
+    imports.filter((i) => i.from.startsWith('stores/') && i.to.startsWith('plugins/') && !i.typeOnly && !shared(i.to)).map((i) => `${i.from} -> ${i.to}`),
+    []
+  )
 })
 
 t.test('no import circle, type-only imports included', async (t) => {
@@ -149,5 +180,8 @@ t.test('the rules are checked on the real tree', async (t) => {
   // A rule that reads nothing passes anything: the tree must be the one described here.
   t.ok(files.length > 60, `${files.length} source files read`)
   t.ok(imports.length > 150, `${imports.length} imports read`)
-  t.ok(imports.some((i) => i.from === 'plugins/oauth2-bearer/index.ts' && i.to === 'plugins/oauth2-bearer/verify.ts'), 'a known import is seen')
+  t.ok(
+    imports.some((i) => i.from === 'plugins/oauth2-bearer/index.ts' && i.to === 'plugins/oauth2-bearer/verify.ts'),
+    'a known import is seen'
+  )
 })

@@ -14,17 +14,31 @@ const SECRET = 'a-client-secret-long-enough-for-the-provider'
 
 /** The provider with the reports service as its confidential client; `keys[0]` signs. */
 const startProvider = async (port: number, keys: JsonWebKey[]): Promise<() => Promise<void>> =>
-  await start(port, { keys, scopes: ['users:read', 'users:write'], clients: [{ client_id: 'reports', client_secret: SECRET, grant_types: ['client_credentials'], redirect_uris: [], response_types: [], scope: 'users:read users:write' }] })
+  await start(port, {
+    keys,
+    scopes: ['users:read', 'users:write'],
+    clients: [
+      {
+        client_id: 'reports',
+        client_secret: SECRET,
+        grant_types: ['client_credentials'],
+        redirect_uris: [],
+        response_types: [],
+        scope: 'users:read users:write'
+      }
+    ]
+  })
 
 async function clientCredentialsToken (issuer: string, scope: string): Promise<string> {
   // After a provider restart, the first request may land on a pooled connection the old one closed.
-  const post = async (): Promise<Response> => await fetch(`${issuer}/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: 'Basic ' + Buffer.from(`reports:${SECRET}`).toString('base64') },
-    body: new URLSearchParams({ grant_type: 'client_credentials', scope }).toString()
-  })
+  const post = async (): Promise<Response> =>
+    await fetch(`${issuer}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: 'Basic ' + Buffer.from(`reports:${SECRET}`).toString('base64') },
+      body: new URLSearchParams({ grant_type: 'client_credentials', scope }).toString()
+    })
   const res = await post().catch(post)
-  const body = await res.json() as { access_token: string }
+  const body = (await res.json()) as { access_token: string }
   if (res.status !== 200) throw new Error(`token endpoint: ${res.status} ${JSON.stringify(body)}`)
   return body.access_token
 }
@@ -34,13 +48,19 @@ async function resourceServer (issuer: string) {
   const app = Fastify()
   await app.register(warden, { scopes: SCOPES })
   await app.register(oauth2Bearer, { discovery: true, issuer, audience: AUDIENCE, now: () => Date.now() + skew })
-  app.get('/reports', { schema: { security: [{ oauth2: ['users:read'] }] } }, async (request) => ({ subject: request.auth.subject, scopes: request.auth.scopes, client: request.auth.claims?.client_id }))
+  app.get('/reports', { schema: { security: [{ oauth2: ['users:read'] }] } }, async (request) => ({
+    subject: request.auth.subject,
+    scopes: request.auth.scopes,
+    client: request.auth.claims?.client_id
+  }))
   app.post('/reports', { schema: { security: [{ oauth2: ['users:write'] }] } }, async () => 'written')
   await app.ready()
   return {
     app,
     call: async (token: string, method: 'GET' | 'POST' = 'GET') => await app.inject({ method, url: '/reports', headers: { authorization: `Bearer ${token}` } }),
-    tick: (ms: number) => { skew += ms }
+    tick: (ms: number) => {
+      skew += ms
+    }
   }
 }
 
@@ -49,7 +69,9 @@ t.test('a real OpenID provider: client-credentials JWTs, scopes, key rotation, a
   const issuer = `http://127.0.0.1:${port}`
   const k1 = ecKey('k1')
   let stop = await startProvider(port, [k1.jwk])
-  t.teardown(async () => { await stop() })
+  t.teardown(async () => {
+    await stop()
+  })
 
   const rs = await resourceServer(issuer)
   t.teardown(() => rs.app.close())
@@ -73,7 +95,11 @@ t.test('a real OpenID provider: client-credentials JWTs, scopes, key rotation, a
 
   // A forgery that names a published kid is refused on its signature.
   const claims = JSON.parse(Buffer.from(rotated.split('.')[1], 'base64url').toString()) as Record<string, unknown>
-  const forged = forge({ alg: 'ES256', typ: 'at+jwt', kid: 'k2' }, { ...claims, scope: 'users:read users:write' }, generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey)
+  const forged = forge(
+    { alg: 'ES256', typ: 'at+jwt', kid: 'k2' },
+    { ...claims, scope: 'users:read users:write' },
+    generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey
+  )
   t.equal((await rs.call(forged, 'POST')).statusCode, 401)
 
   // The provider goes away: a server that already holds its keys goes on; one that has none
@@ -89,7 +115,7 @@ t.test('a real OpenID provider: client-credentials JWTs, scopes, key rotation, a
   t.equal(down.json().status, 503)
 })
 
-t.test('the reference app in resource-server mode (OIDC_ISSUER, JWT_AUDIENCE): the provider\'s tokens on its protected routes', async (t) => {
+t.test("the reference app in resource-server mode (OIDC_ISSUER, JWT_AUDIENCE): the provider's tokens on its protected routes", async (t) => {
   const { identityApp, ADMIN_PASSWORD } = await import('../helpers/reference-app.js')
   const { closeSharedDatabase } = await import('../helpers/services.js')
   t.teardown(closeSharedDatabase)
@@ -101,9 +127,26 @@ t.test('the reference app in resource-server mode (OIDC_ISSUER, JWT_AUDIENCE): t
   const token = await clientCredentialsToken(issuer, 'users:read')
   const list = await app.inject({ url: '/users', headers: { authorization: `Bearer ${token}` } })
   t.equal(list.statusCode, 200, "GET /users with the provider's token carrying users:read")
-  t.equal((await app.inject({ method: 'POST', url: '/users', headers: { authorization: `Bearer ${token}` }, payload: {} })).statusCode, 403, 'users:write was not granted')
-  t.equal((await app.inject({ method: 'POST', url: '/auth/token', payload: 'grant_type=password', headers: { 'content-type': 'application/x-www-form-urlencoded' } })).statusCode, 404, 'this service issues no tokens of its own')
-  t.equal((await app.inject({ url: '/users/me', headers: { authorization: 'Basic ' + Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64') } })).statusCode, 200, 'Basic for local users still works')
+  t.equal(
+    (await app.inject({ method: 'POST', url: '/users', headers: { authorization: `Bearer ${token}` }, payload: {} })).statusCode,
+    403,
+    'users:write was not granted'
+  )
+  t.equal(
+    (await app.inject({ method: 'POST', url: '/auth/token', payload: 'grant_type=password', headers: { 'content-type': 'application/x-www-form-urlencoded' } }))
+      .statusCode,
+    404,
+    'this service issues no tokens of its own'
+  )
+  t.equal(
+    (await app.inject({ url: '/users/me', headers: { authorization: 'Basic ' + Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64') } })).statusCode,
+    200,
+    'Basic for local users still works'
+  )
   const doc = (await app.inject({ url: '/docs/json' })).json()
-  t.same(doc.components.securitySchemes.oauth2, { type: 'openIdConnect', openIdConnectUrl: `${issuer}/.well-known/openid-configuration`, description: 'Tokens of the OpenID provider; send the access token as `Authorization: Bearer <token>`.' })
+  t.same(doc.components.securitySchemes.oauth2, {
+    type: 'openIdConnect',
+    openIdConnectUrl: `${issuer}/.well-known/openid-configuration`,
+    description: 'Tokens of the OpenID provider; send the access token as `Authorization: Bearer <token>`.'
+  })
 })

@@ -13,7 +13,11 @@ async function invoices (options = secureServerOptions()) {
   await app.register(warden, { scopes: {} })
   await app.register(apiKey, { secret: SECRET, lookup: () => null })
   app.get('/invoices/:id', { schema: { security: [{ apiKey: [] }] } }, async () => 'invoice')
-  app.post('/totals', { schema: { security: [], body: { type: 'object', required: ['amount'], properties: { amount: { type: 'integer', minimum: 1 } } } } }, async (request) => request.body)
+  app.post(
+    '/totals',
+    { schema: { security: [], body: { type: 'object', required: ['amount'], properties: { amount: { type: 'integer', minimum: 1 } } } } },
+    async (request) => request.body
+  )
   return app
 }
 
@@ -25,7 +29,13 @@ t.test('regression: a malformed URL is a problem+json 400 with the security head
   t.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8')
   t.same(res.json(), { type: 'about:blank', title: 'Bad Request', status: 400, detail: 'The request URL is not valid.' })
   t.notOk(res.body.includes(key) || res.body.includes('%ZZ'), 'nothing of the URL is echoed')
-  t.match(res.headers, { 'content-security-policy': "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'", 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY', 'cache-control': 'no-store', 'x-request-id': 'bad-url-1' })
+  t.match(res.headers, {
+    'content-security-policy': "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    'x-content-type-options': 'nosniff',
+    'x-frame-options': 'DENY',
+    'cache-control': 'no-store',
+    'x-request-id': 'bad-url-1'
+  })
 
   const plain = Fastify()
   plain.get('/invoices/:id', async () => 'x')
@@ -51,13 +61,23 @@ t.test('regression: during close() a request on a kept-alive connection gets a p
   const app = await invoices()
   let release: () => void = () => {}
   let entered: () => void = () => {}
-  const inside = new Promise<void>((resolve) => { entered = resolve })
-  app.get('/slow', { schema: { security: [] } }, async () => { entered(); await new Promise<void>((resolve) => { release = resolve }); return 'done' })
+  const inside = new Promise<void>((resolve) => {
+    entered = resolve
+  })
+  app.get('/slow', { schema: { security: [] } }, async () => {
+    entered()
+    await new Promise<void>((resolve) => {
+      release = resolve
+    })
+    return 'done'
+  })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as { port: number }
   const socket = connect(port, '127.0.0.1')
   let received = ''
-  socket.on('data', (chunk) => { received += chunk.toString() })
+  socket.on('data', (chunk) => {
+    received += chunk.toString()
+  })
   socket.write('GET /slow HTTP/1.1\r\nHost: localhost\r\n\r\n')
   await inside
   const closed = app.close()
@@ -65,7 +85,10 @@ t.test('regression: during close() a request on a kept-alive connection gets a p
   await new Promise((resolve) => setImmediate(resolve))
   release()
   await closed
-  await new Promise((resolve) => { if (socket.closed) resolve(undefined); else socket.on('close', resolve) })
+  await new Promise((resolve) => {
+    if (socket.closed) resolve(undefined)
+    else socket.on('close', resolve)
+  })
   const [first, second] = received.split(/(?=HTTP\/1\.1 )/)
   t.match(first, /^HTTP\/1\.1 200/)
   t.match(second, /^HTTP\/1\.1 503/)
@@ -78,15 +101,19 @@ t.test('regression: during close() a request on a kept-alive connection gets a p
 })
 
 /** What a raw client on a socket gets back after writing `request` (and nothing more): the answer and how long it took. */
-async function rawAnswer (port: number, request: string, body?: { size: number }): Promise<{ answer: string, ms: number, sent: number }> {
+async function rawAnswer (port: number, request: string, body?: { size: number }): Promise<{ answer: string; ms: number; sent: number }> {
   const started = Date.now()
   return await new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1')
     let answer = ''
     let sent = 0
-    socket.on('data', (chunk) => { answer += chunk.toString() })
+    socket.on('data', (chunk) => {
+      answer += chunk.toString()
+    })
     socket.on('error', () => {})
-    socket.on('close', () => { resolve({ answer, ms: Date.now() - started, sent }) })
+    socket.on('close', () => {
+      resolve({ answer, ms: Date.now() - started, sent })
+    })
     socket.write(request)
     const chunk = Buffer.alloc(1_000_000, 'x')
     const more = (): void => {
@@ -127,7 +154,9 @@ t.test('regression: an answer given before the body was read closes the connecti
   await app.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => app.close())
   const { port } = app.server.address() as { port: number }
-  const refused = await rawAnswer(port, 'POST /invoices HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 104857600\r\n\r\n', { size: 104_857_600 })
+  const refused = await rawAnswer(port, 'POST /invoices HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 104857600\r\n\r\n', {
+    size: 104_857_600
+  })
   t.match(refused.answer, /^HTTP\/1\.1 401 /, 'refused at once, before the body')
   t.match(refused.answer, /connection: close\r\n/i)
   t.ok(refused.sent <= 40_000_000, `the server stopped reading after ${(refused.sent / 1e6).toFixed(0)} MB (16 MiB past the answer, and the socket buffers)`)

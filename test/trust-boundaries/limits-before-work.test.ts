@@ -11,10 +11,23 @@ async function keyedApp () {
   const two = generateApiKey().key
   await app.register(warden, { scopes: {} })
   await app.register(rateLimit, { max: 1000, timeWindow: 60_000, principal: { max: 2, timeWindow: 60_000 } })
-  await app.register(apiKey, { secret: SECRET, keys: [{ id: 'one', key: one, subject: 'svc-1', scopes: [] }, { id: 'two', key: two, subject: 'svc-2', scopes: [] }] })
+  await app.register(apiKey, {
+    secret: SECRET,
+    keys: [
+      { id: 'one', key: one, subject: 'svc-1', scopes: [] },
+      { id: 'two', key: two, subject: 'svc-2', scopes: [] }
+    ]
+  })
   let parsed = 0
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => { parsed++; done(null, JSON.parse(body as string)) })
-  app.post('/invoices', { schema: { security: [{ apiKey: [] }], body: { type: 'object', required: ['amount'], properties: { amount: { type: 'integer' } } } } }, async () => 'created')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    parsed++
+    done(null, JSON.parse(body as string))
+  })
+  app.post(
+    '/invoices',
+    { schema: { security: [{ apiKey: [] }], body: { type: 'object', required: ['amount'], properties: { amount: { type: 'integer' } } } } },
+    async () => 'created'
+  )
   app.get('/exports', { schema: { security: [{ apiKey: [] }] }, config: { rateLimit: { max: 3, timeWindow: 60_000 } } }, async () => 'export')
   t.teardown(() => app.close())
   await app.ready()
@@ -24,7 +37,13 @@ async function keyedApp () {
 t.test('regression: a key over its limit is refused right after authentication, before its 900 kB body is read', async (t) => {
   const { app, one, parsed } = await keyedApp()
   const big = JSON.stringify({ amount: 'x'.repeat(900_000) })
-  for (let i = 0; i < 2; i++) t.equal((await app.inject({ method: 'POST', url: '/invoices', headers: { 'x-api-key': one, 'content-type': 'application/json' }, payload: big })).statusCode, 400, 'within the limit: read, and invalid')
+  for (let i = 0; i < 2; i++) {
+    t.equal(
+      (await app.inject({ method: 'POST', url: '/invoices', headers: { 'x-api-key': one, 'content-type': 'application/json' }, payload: big })).statusCode,
+      400,
+      'within the limit: read, and invalid'
+    )
+  }
   const before = parsed()
   const over = await app.inject({ method: 'POST', url: '/invoices', headers: { 'x-api-key': one, 'content-type': 'application/json' }, payload: big })
   t.equal(over.statusCode, 429, 'counted even though its body would be refused')

@@ -8,7 +8,18 @@ import { problemErrorHandler } from '../../plugins/core/error-handler.js'
 async function app () {
   const server = Fastify({ ...secureServerOptions(), ajv: { plugins: [inputKeywords], customOptions: { removeAdditional: false } } })
   server.setErrorHandler(problemErrorHandler)
-  server.post('/notes', { schema: { body: Type.Object({ title: SafeText({ minLength: 1, maxLength: 40 }), amount: Type.Optional(Money()), count: Type.Optional(Integer({ minimum: 1 })) }, { additionalProperties: false }) } }, async (request) => request.body)
+  server.post(
+    '/notes',
+    {
+      schema: {
+        body: Type.Object(
+          { title: SafeText({ minLength: 1, maxLength: 40 }), amount: Type.Optional(Money()), count: Type.Optional(Integer({ minimum: 1 })) },
+          { additionalProperties: false }
+        )
+      }
+    },
+    async (request) => request.body
+  )
   server.get('/pages', { schema: { querystring: Type.Object({ limit: QueryInteger({ minimum: 1, maximum: 100 }) }) } }, async (request) => request.query)
   server.get('/loose', { schema: { querystring: Type.Object({ limit: Type.Integer({ minimum: 1 }) }) } }, async (request) => request.query)
   t.teardown(() => server.close())
@@ -56,7 +67,11 @@ t.test('regression: strict numbers — QueryInteger refuses "0x10", " 42 ", "Inf
     t.equal(res.statusCode, 400, JSON.stringify(limit))
   }
   t.same((await server.inject({ url: '/pages?limit=42' })).json(), { limit: 42 }, 'a number reaches the handler')
-  t.equal((await server.inject({ url: '/loose?limit=Infinity' })).json().limit, null, 'without QueryInteger, Fastify turns "Infinity" into a number (serialised as null): why it exists')
+  t.equal(
+    (await server.inject({ url: '/loose?limit=Infinity' })).json().limit,
+    null,
+    'without QueryInteger, Fastify turns "Infinity" into a number (serialised as null): why it exists'
+  )
 
   for (const count of [0, 1.5, 2 ** 53, '3', true, [3]]) {
     t.equal((await server.inject({ method: 'POST', url: '/notes', payload: { title: 't', count } })).statusCode, 400, `count ${JSON.stringify(count)}`)
@@ -64,5 +79,9 @@ t.test('regression: strict numbers — QueryInteger refuses "0x10", " 42 ", "Inf
   for (const amount of ['19.999', '-1.00', '1e3', '01.00', 19.99, '.5', 'NaN']) {
     t.equal((await server.inject({ method: 'POST', url: '/notes', payload: { title: 't', amount } })).statusCode, 400, `amount ${JSON.stringify(amount)}`)
   }
-  t.same((await server.inject({ method: 'POST', url: '/notes', payload: { title: 't', amount: '19.99', count: 3 } })).json(), { title: 't', amount: '19.99', count: 3 })
+  t.same((await server.inject({ method: 'POST', url: '/notes', payload: { title: 't', amount: '19.99', count: 3 } })).json(), {
+    title: 't',
+    amount: '19.99',
+    count: 3
+  })
 })

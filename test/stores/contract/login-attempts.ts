@@ -44,4 +44,3 @@ export async function loginAttemptsContract (t: Test, attempts: LoginAttempts, a
   t.equal(many.filter((r) => r.granted).length, 5, '12 reservations at once: exactly the threshold granted')
   t.ok(many.filter((r) => !r.granted).every((r) => !r.granted && r.retryAfter === 30), 'the rest refused for the first lock (30 s)')
 }
-

@@ -67,7 +67,12 @@ export function refreshTokenStoreContract (t: Test, open: RefreshTokenStoreFacto
   let clock = 1_800_000_000_000
   const now = (): number => clock
   const family = (subject: string, digest: string, ms = 60_000, credential?: number) => ({
-    subject, scope: 'notes:read', clientId: 'app', expiresAt: new Date(clock + ms), digest, successorKey: 'k',
+    subject,
+    scope: 'notes:read',
+    clientId: 'app',
+    expiresAt: new Date(clock + ms),
+    digest,
+    successorKey: 'k',
     ...(credential === undefined ? {} : { credential })
   })
 
