@@ -184,8 +184,34 @@ const scenarios: Record<string, (t: Test, cwd: string) => Promise<void>> = {
     t.equal((await fetch(`${base}/files/folder`)).status, 404, 'regression: a folder is not a file (it was a 500, EISDIR)')
   },
 
+  async 'typed-app.ts' (t, cwd) {
+    // A token of the Quick start's app, as the README says: the same secret, issuer and audience.
+    const notes = await serve(t, cwd, 'notes-app.ts')
+    const base = await serve(t, cwd, 'typed-app.ts')
+    const login = await fetch(
+      `${notes}/auth/token`,
+      form({ grant_type: 'password', username: 'ada', password: 'correct horse battery staple', scope: 'notes:write' })
+    )
+    const { access_token: token } = (await login.json()) as { access_token: string }
+    const post = async (body: unknown, headers: Record<string, string> = { authorization: `Bearer ${token}` }, folder = 'work') =>
+      await fetch(`${base}/folders/${folder}/notes`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: JSON.stringify(body)
+      })
+    const created = await post({ title: '  Plan  ', tags: ['q3'] })
+    t.equal(created.status, 201)
+    t.same(await created.json(), { folder: 'work', title: 'Plan', tags: ['q3'], pinned: false, author: 'u-1' }, 'the typed body, params and principal')
+    t.equal((await post({ title: 'x', tags: [], author: 'eve' })).status, 400, 'a field outside the schema')
+    t.equal((await post({ tags: [] })).status, 400, 'a missing field')
+    t.equal((await post({ title: 'x', tags: [] }, undefined, 'not%20an%20id')).status, 400, 'params are checked too')
+    const anonymous = await post({ title: 'x', tags: [] }, {})
+    t.equal(anonymous.status, 401)
+    t.match(anonymous.headers.get('www-authenticate'), /^Bearer realm="api"/)
+  },
+
   async 'contract.test.ts' (t, cwd) {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'contract.test.ts'], { cwd, env: { ...env, ...secrets } })
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', '--test-reporter=tap', 'contract.test.ts'], { cwd, env: { ...env, ...secrets } })
     t.match(stdout, /# pass 1\n/, 'the README contract test passes')
   }
 }
@@ -253,7 +279,7 @@ t.test(
     for (const [file, code] of Object.entries(named)) await writeFile(join(scratch, file), code)
     const version = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')).devDependencies.typescript as string
     const packages = [...installed].map((p) => (p === 'fastify-warden' ? join(scratch, packed.filename) : p))
-    await run('npm', ['install', '--no-audit', '--no-fund', ...packages, `typescript@${version}`, '@types/node@20', 'tsx@4'], {
+    await run('npm', ['install', '--no-audit', '--no-fund', ...packages, `typescript@${version}`, '@types/node@22', 'tsx@4'], {
       cwd: scratch,
       env,
       maxBuffer: 16 * 1024 * 1024
