@@ -111,7 +111,7 @@ const READS_MESSAGE = new RegExp([
 const THIRD_PARTY: Record<string, RegExp> = {
   'plugins/hardening/rate-limit-counters.ts': /'NOSCRIPT'/,
   'app/redis.ts': /READONLY|WRONGPASS/,
-  'stores/sql/postgres.ts': /PG_MESSAGES/
+  'stores/sql/connection-errors.ts': /PG_MESSAGES/
 }
 
 function sources (dir: string): string[] {
