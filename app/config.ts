@@ -224,9 +224,10 @@ function webConfig (e: EnvValues, production: boolean, notices: string[]): Pick<
   const allowedOrigins = list(e.ALLOWED_ORIGINS)
   for (const origin of allowedOrigins) {
     if (origin === '*') {
-      // Credentials (Authorization headers) are allowed cross-origin, so a wildcard would hand them to any site.
-      if (production) throw new ConfigError('ALLOWED_ORIGINS', "'*' is refused in production: credentials are allowed, name the origins")
-      notices.push("ALLOWED_ORIGINS contains '*': any site may call this API with credentials (refused in production)")
+      // The app then turns CORS credentials off (the cors plugin refuses '*' with them); even so, in
+      // production the sites whose scripts may read the answers are named.
+      if (production) throw new ConfigError('ALLOWED_ORIGINS', "'*' is refused in production: name the origins")
+      notices.push("ALLOWED_ORIGINS contains '*': any site's scripts may call this API and read its answers, without credentials (refused in production)")
       continue
     }
     if (!isOrigin(origin)) throw new ConfigError('ALLOWED_ORIGINS', `'${origin}' is not an origin such as https://app.example.com`)
