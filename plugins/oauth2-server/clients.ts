@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import { errors } from '../errors.js'
 import { authorizationCredentials, decodeBasic } from '../core/authorization.js'
-import { basicChallenge } from '../core/challenge.js'
+import { CONTROL, basicChallenge } from '../core/challenge.js'
 import { safeEqual } from '../core/compare.js'
 import { OAuthFailure } from './protocol.js'
 
@@ -22,6 +22,9 @@ export interface CallingClient {
   /** What `client_credentials` may grant it; undefined for public clients. */
   scopes?: readonly string[]
 }
+
+/** The longest client id taken (a UUID or a URL-like id fits many times). */
+const MAX_CLIENT_ID = 255
 
 const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest()
 
@@ -82,6 +85,11 @@ export function clientAuthenticator (
     if (id === undefined) {
       if (secret !== undefined) throw new OAuthFailure('invalid_request', 'client_secret needs a client_id.')
       return { id: publicClientId, confidential: false }
+    }
+    // Checked as decoded (Basic parts are form-encoded): a public client's id becomes the token's
+    // client_id claim and a stored session's column, so no control character and a bounded length.
+    if (id.length > MAX_CLIENT_ID || CONTROL.test(id)) {
+      throw new OAuthFailure('invalid_client', 'Client authentication failed.', 401, basic ? challenge : undefined)
     }
     const expected = registry.get(id)
     if (expected === undefined && secret === undefined) return { id, confidential: false }

@@ -68,7 +68,7 @@ export function parameters (request: FastifyRequest): Record<string, string> {
   const out: Record<string, string> = {}
   for (const [name, value] of Object.entries(body)) {
     if (Array.isArray(value)) throw new OAuthFailure('invalid_request', `Parameter ${name} is repeated.`)
-    if (typeof value !== 'string' || value.length > (LIMITS[name] ?? MAX_PARAMETER) || value.includes('\u0000')) {
+    if (typeof value !== 'string' || value.length > (Object.hasOwn(LIMITS, name) ? LIMITS[name] : MAX_PARAMETER) || value.includes('\u0000')) {
       throw new OAuthFailure('invalid_request', `Parameter ${name} is malformed.`)
     }
     if (value !== '') out[name] = value
