@@ -9,7 +9,7 @@ import type { Config } from './config.js'
 import { identityAdapters, type Stores } from './stores.js'
 import { createFirstUser } from './users.js'
 import { createRedis, type RedisClient } from './redis.js'
-import { SCOPES } from './schemas/scopes.js'
+import { ROLE_SCOPES, SCOPES } from './schemas/scopes.js'
 import { inputKeywords } from '../schemas/index.js'
 import userRoutes from '../routes/users.js'
 import apiKeyRoutes from '../routes/api-keys.js'
@@ -168,6 +168,8 @@ async function registerSchemes (app: FastifyInstance, options: AppOptions, passw
   if (jwt.provider === undefined) {
     await app.register(oauth2Server, {
       verifyUser: identity.verifyUser,
+      // The verifier answers the user's role; the token gets the role's scopes.
+      roles: ROLE_SCOPES,
       // A refresh never grants more than the role allows today, and ends with a disabled account.
       findSubject: identity.findSubject,
       sessions: stores,
@@ -182,7 +184,14 @@ async function registerSchemes (app: FastifyInstance, options: AppOptions, passw
   // Basic shares the token endpoint's login: one lockout and one address budget for both.
   const login = jwt.provider === undefined
     ? app.oauth2Server.login
-    : passwordLogin({ verifyUser: identity.verifyUser, scopes: Object.keys(SCOPES), attempts, lockout, addressLimit: config.loginRateLimit })
+    : passwordLogin({
+      verifyUser: identity.verifyUser,
+      scopes: Object.keys(SCOPES),
+      roles: ROLE_SCOPES,
+      attempts,
+      lockout,
+      addressLimit: config.loginRateLimit
+    })
   await app.register(basicAuth, {
     async verify (username, password, request) {
       const grant = await login(username, password, request)
