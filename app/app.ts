@@ -14,6 +14,7 @@ import { inputKeywords } from '../schemas/index.js'
 import userRoutes from '../routes/users.js'
 import apiKeyRoutes from '../routes/api-keys.js'
 import healthRoutes from '../routes/health.js'
+import loginRoute from '../routes/login.js'
 
 // app.ts runs from the repository (tests, tsx) and from dist/ (npm start).
 const pkg = JSON.parse(readFileSync(new URL(import.meta.url.includes('/dist/') ? '../../package.json' : '../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -225,6 +226,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes, { stores, passwords })
   await app.register(userRoutes, { stores, passwords, login, endSessions, unlock: login.unlock })
   await app.register(apiKeyRoutes, { stores })
+  // The JSON login: the token endpoint's, so not with a provider's tokens.
+  if (config.jwt.provider === undefined) await app.register(loginRoute, { rateLimit: config.loginRateLimit })
 
   app.addHook('onReady', async () => {
     if (await stores.users.count() > 0) return
