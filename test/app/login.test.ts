@@ -47,7 +47,8 @@ t.test('POST /login: the token endpoint\'s token pair, for JSON, and it works li
 
   const narrowed = await app.inject(json({ username: 'ADMIN', password: ADMIN_PASSWORD, scope: 'users:read' }))
   t.equal(narrowed.json().scope, 'users:read', 'narrowed to the scope asked for')
-  t.equal((await app.inject({ method: 'DELETE', url: `/users/${admin!.id}`, headers: bearer(narrowed.json().access_token) })).statusCode, 403)
+  const headers = bearer(narrowed.json().access_token)
+  t.equal((await app.inject({ method: 'DELETE', url: `/users/${admin!.id}`, headers })).statusCode, 403)
 })
 
 t.test('a wrong password, an unknown user and a disabled account get the same 401', async (t) => {
@@ -55,14 +56,16 @@ t.test('a wrong password, an unknown user and a disabled account get the same 40
   const gone = await createUser('gone', 'user')
   await stores.db.query('UPDATE users SET active = false WHERE id = $1', [gone.id])
   const bodies = []
-  for (const [username, password] of [['admin', 'not the password'], ['nobody', ADMIN_PASSWORD], ['gone', 'gone password 123']]) {
+  const attempts = [['admin', 'not the password'], ['nobody', ADMIN_PASSWORD], ['gone', 'gone password 123']]
+  for (const [username, password] of attempts) {
     const res = await app.inject(json({ username, password }))
     t.equal(res.statusCode, 401, username)
     t.match(res.headers['content-type'], /^application\/problem\+json/)
     t.equal(res.headers['cache-control'], 'no-store')
     bodies.push(res.body)
   }
-  t.same(JSON.parse(bodies[0]), { type: 'about:blank', title: 'Unauthorized', status: 401, detail: 'Invalid username or password.' })
+  const detail = 'Invalid username or password.'
+  t.same(JSON.parse(bodies[0]), { type: 'about:blank', title: 'Unauthorized', status: 401, detail })
   t.equal(new Set(bodies).size, 1, 'byte-identical answers')
   t.equal(await sessionCount(stores.db), 0)
 })

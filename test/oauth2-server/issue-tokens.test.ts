@@ -29,7 +29,8 @@ interface NotesApp {
 /** A user's app with a JSON login of its own, as a FastAPI port writes it: login, then issueTokens. */
 async function notesApp (t: Test, server: Partial<OAuth2ServerOptions> = {}, withSessions = true): Promise<NotesApp> {
   const lines: Array<Record<string, unknown>> = []
-  const app = Fastify({ logger: { level: 'info', stream: { write: (line: string) => { lines.push(JSON.parse(line)) } } } })
+  const stream = { write: (line: string) => { lines.push(JSON.parse(line)) } }
+  const app = Fastify({ logger: { level: 'info', stream } })
   await app.register(warden, { scopes: { 'notes:read': 'Read notes', 'notes:write': 'Write notes' } })
   const db = await testDatabase(t, 'pglite')
   const revocations = await RevocationList.open({ store: sqlRevocationStore(db) })
@@ -64,16 +65,22 @@ async function notesApp (t: Test, server: Partial<OAuth2ServerOptions> = {}, wit
       }
     }
   }, async (request, reply) => {
-    const { username, password, scopes, client } = request.body as { username: string, password: string, scopes?: string[], client?: string }
+    type Body = { username: string, password: string, scopes?: string[], client?: string }
+    const { username, password, scopes, client } = request.body as Body
     reply.header('cache-control', 'no-store')
     const grant = await app.oauth2Server.login(username, password, request)
     await meanwhile.run?.()
-    const options: IssueTokensOptions = { ...(scopes === undefined ? {} : { scopes }), ...(client === undefined ? {} : { clientId: client }) }
-    const tokens: TokenResponse | undefined = grant === null ? undefined : await app.oauth2Server.issueTokens(grant, request, options)
+    const options: IssueTokensOptions = {
+      ...(scopes === undefined ? {} : { scopes }),
+      ...(client === undefined ? {} : { clientId: client })
+    }
+    const tokens: TokenResponse | undefined =
+      grant === null ? undefined : await app.oauth2Server.issueTokens(grant, request, options)
     if (tokens === undefined) return await reply.code(401).send({ detail: 'Invalid username or password.' })
     return tokens
   })
-  app.get('/notes', { schema: { security: [{ oauth2: ['notes:read'] }] } }, async (request) => ({ owner: request.auth!.subject }))
+  app.get('/notes', { schema: { security: [{ oauth2: ['notes:read'] }] } },
+    async (request) => ({ owner: request.auth!.subject }))
   app.post('/notes', { schema: { security: [{ oauth2: ['notes:write'] }] } }, async () => ({ ok: true }))
   t.teardown(() => app.close())
   await app.ready()
@@ -84,7 +91,7 @@ async function notesApp (t: Test, server: Partial<OAuth2ServerOptions> = {}, wit
 
 const login = (body: Record<string, unknown>) => ({ method: 'POST' as const, url: '/login', payload: body })
 
-t.test('issueTokens in a user\'s own login route: the token pair works, refreshes, and is logged as a login', async (t) => {
+t.test('issueTokens in a user\'s own login route: the pair works, refreshes, is logged as a login', async (t) => {
   const { app, lines, rows } = await notesApp(t)
   const res = await app.inject(login({ username: 'ada', password: 'ada password' }))
   t.equal(res.statusCode, 200)
@@ -92,11 +99,12 @@ t.test('issueTokens in a user\'s own login route: the token pair works, refreshe
   t.same(Object.keys(body).sort(), ['access_token', 'expires_in', 'refresh_token', 'scope', 'token_type'])
   t.equal(body.token_type, 'Bearer')
   t.equal(body.scope, 'notes:read notes:write', 'all of the grant when none is asked for')
-  t.match(claimsOf(body.access_token), { sub: 'u-ada', client_id: 'public', tenant_id: 't1', scope: 'notes:read notes:write' })
+  const scope = 'notes:read notes:write'
+  t.match(claimsOf(body.access_token), { sub: 'u-ada', client_id: 'public', tenant_id: 't1', scope })
   t.match(claimsOf(body.access_token).sid, /^[0-9a-f-]{36}$/, 'a session was started')
   t.equal(await rows(), 1)
   t.same((await app.inject({ url: '/notes', headers: bearer(body.access_token) })).json(), { owner: 'u-ada' })
-  t.match(lines.find((l) => l.event === 'auth.login.succeeded'), { subject: 'u-ada', scope: 'notes:read notes:write', client_id: 'public' })
+  t.match(lines.find((l) => l.event === 'auth.login.succeeded'), { subject: 'u-ada', scope, client_id: 'public' })
 
   const refreshed = await app.inject(form({ grant_type: 'refresh_token', refresh_token: body.refresh_token }))
   t.equal(refreshed.statusCode, 200, 'the token endpoint refreshes it')
@@ -110,14 +118,16 @@ t.test('issueTokens in a user\'s own login route: the token pair works, refreshe
 
 t.test('narrowing as the password grant: the scopes asked for, unknown ones refused, the client bound', async (t) => {
   const { app, rows } = await notesApp(t)
-  const narrowed = (await app.inject(login({ username: 'ada', password: 'ada password', scopes: ['notes:read'] }))).json()
+  const ada = { username: 'ada', password: 'ada password' }
+  const narrowed = (await app.inject(login({ ...ada, scopes: ['notes:read'] }))).json()
   t.equal(narrowed.scope, 'notes:read')
   t.equal((await app.inject({ method: 'POST', url: '/notes', headers: bearer(narrowed.access_token) })).statusCode, 403)
   const none = (await app.inject(login({ username: 'ada', password: 'ada password', scopes: [] }))).json()
   t.equal(none.scope, '', 'an empty list asks for no scope')
-  const unknown = await app.inject(login({ username: 'ada', password: 'ada password', scopes: ['notes:read', 'notes:delete'] }))
+  const unknown = await app.inject(login({ ...ada, scopes: ['notes:read', 'notes:delete'] }))
   t.equal(unknown.statusCode, 400, 'WARDEN_ERR_OAUTH is a client error')
-  t.match(unknown.json(), { status: 400, detail: /^token request refused \(invalid_scope\): Unknown scope: notes:delete\.$/ })
+  const detail = /^token request refused \(invalid_scope\): Unknown scope: notes:delete\.$/
+  t.match(unknown.json(), { status: 400, detail })
   const before = await rows()
 
   const mobile = (await app.inject(login({ username: 'ada', password: 'ada password', client: 'mobile' }))).json()
@@ -125,7 +135,10 @@ t.test('narrowing as the password grant: the scopes asked for, unknown ones refu
   const asPublic = await app.inject(form({ grant_type: 'refresh_token', refresh_token: mobile.refresh_token }))
   t.equal(asPublic.json().error, 'invalid_grant', 'the refresh token is bound to its client')
   const asMobile = await app.inject(form({
-    grant_type: 'refresh_token', refresh_token: mobile.refresh_token, client_id: 'mobile', client_secret: 'the mobile app secret'
+    grant_type: 'refresh_token',
+    refresh_token: mobile.refresh_token,
+    client_id: 'mobile',
+    client_secret: 'the mobile app secret'
   }))
   t.equal(asMobile.statusCode, 200)
   t.equal(await rows(), before + 1)
@@ -137,7 +150,8 @@ t.test('a credential changed between the login and issueTokens gets no tokens', 
   const res = await app.inject(login({ username: 'ada', password: 'ada password' }))
   t.equal(res.statusCode, 401)
   t.equal(await rows(), 0, 'no session was stored')
-  t.match(lines.find((l) => l.event === 'auth.login.failed'), { subject: 'u-ada', reason: 'the credential changed while it was checked' })
+  const reason = 'the credential changed while it was checked'
+  t.match(lines.find((l) => l.event === 'auth.login.failed'), { subject: 'u-ada', reason })
   t.notOk(lines.some((l) => l.event === 'auth.login.succeeded'))
 })
 
@@ -156,6 +170,7 @@ t.test('without sessions: an access token only; a grant of the wrong shape is a 
     [grant, { clientId: '' }, /^option 'clientId' must be a non-empty string$/]
   ]
   for (const [bad, options, message] of cases) {
-    await t.rejects(app.oauth2Server.issueTokens(bad as UserGrant, request, options as IssueTokensOptions), { code: 'WARDEN_ERR_OPTION', message })
+    const issued = app.oauth2Server.issueTokens(bad as UserGrant, request, options as IssueTokensOptions)
+    await t.rejects(issued, { code: 'WARDEN_ERR_OPTION', message })
   }
 })
