@@ -9,11 +9,12 @@ import type { Config } from './config.js'
 import { identityAdapters, type Stores } from './stores.js'
 import { createFirstUser } from './users.js'
 import { createRedis, type RedisClient } from './redis.js'
-import { SCOPES } from './schemas/scopes.js'
+import { ROLE_SCOPES, SCOPES } from './schemas/scopes.js'
 import { inputKeywords } from '../schemas/index.js'
 import userRoutes from '../routes/users.js'
 import apiKeyRoutes from '../routes/api-keys.js'
 import healthRoutes from '../routes/health.js'
+import loginRoute from '../routes/login.js'
 
 // app.ts runs from the repository (tests, tsx) and from dist/ (npm start).
 const pkg = JSON.parse(readFileSync(new URL(import.meta.url.includes('/dist/') ? '../../package.json' : '../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -168,6 +169,8 @@ async function registerSchemes (app: FastifyInstance, options: AppOptions, passw
   if (jwt.provider === undefined) {
     await app.register(oauth2Server, {
       verifyUser: identity.verifyUser,
+      // The verifier answers the user's role; the token gets the role's scopes.
+      roles: ROLE_SCOPES,
       // A refresh never grants more than the role allows today, and ends with a disabled account.
       findSubject: identity.findSubject,
       sessions: stores,
@@ -182,7 +185,14 @@ async function registerSchemes (app: FastifyInstance, options: AppOptions, passw
   // Basic shares the token endpoint's login: one lockout and one address budget for both.
   const login = jwt.provider === undefined
     ? app.oauth2Server.login
-    : passwordLogin({ verifyUser: identity.verifyUser, scopes: Object.keys(SCOPES), attempts, lockout, addressLimit: config.loginRateLimit })
+    : passwordLogin({
+      verifyUser: identity.verifyUser,
+      scopes: Object.keys(SCOPES),
+      roles: ROLE_SCOPES,
+      attempts,
+      lockout,
+      addressLimit: config.loginRateLimit
+    })
   await app.register(basicAuth, {
     async verify (username, password, request) {
       const grant = await login(username, password, request)
@@ -216,6 +226,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes, { stores, passwords })
   await app.register(userRoutes, { stores, passwords, login, endSessions, unlock: login.unlock })
   await app.register(apiKeyRoutes, { stores })
+  // The JSON login: the token endpoint's, so not with a provider's tokens.
+  if (config.jwt.provider === undefined) await app.register(loginRoute, { rateLimit: config.loginRateLimit })
 
   app.addHook('onReady', async () => {
     if (await stores.users.count() > 0) return

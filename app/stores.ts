@@ -1,8 +1,8 @@
 import { migrate } from './migrations.js'
 import { sqlUserStore, type User, type UserStore } from './users.js'
 import { openDatabase, wardenStores, type Database, type WardenStoreOptions, type WardenStores } from '../stores/index.js'
-import { ROLE_SCOPES, grantable } from './schemas/scopes.js'
-import type { ApiKeyRecord, PasswordHasher, UserGrant, VerifyUser, WardenUser } from '../plugins/index.js'
+import { grantable } from './schemas/scopes.js'
+import type { ApiKeyRecord, PasswordHasher, VerifiedUser, VerifyUser, WardenUser } from '../plugins/index.js'
 
 /** The reference app's stores: fastify-warden's, and its own users. */
 export interface Stores extends WardenStores {
@@ -42,16 +42,17 @@ export { DuplicateError } from './errors.js'
 /**
  * The reference app's users as the plugins ask for them: `verifyUser` for logins (the hash
  * upgraded when its parameters are old), `findSubject` for refreshes, `lookup` for API keys.
- * A grant is what the user's role allows today, and nothing for a disabled account.
+ * A grant is the user's role (the token endpoint's `roles` option gives its scopes), read
+ * today, and nothing for a disabled account.
  */
 export function identityAdapters (stores: Stores, passwords: PasswordHasher): {
   verifyUser: VerifyUser
-  findSubject: (subject: string) => Promise<UserGrant | null>
+  findSubject: (subject: string) => Promise<VerifiedUser | null>
   lookup: (prefix: string) => Promise<ApiKeyRecord | null>
   keyOwner: (record: ApiKeyRecord) => Promise<WardenUser | null>
 } {
   // The credential version read with the hash: a password changed meanwhile refuses the session.
-  const grantOf = (user: User): UserGrant => ({ subject: user.id, scopes: ROLE_SCOPES[user.role], credential: user.credentialVersion })
+  const grantOf = (user: User): VerifiedUser => ({ subject: user.id, roles: [user.role], credential: user.credentialVersion })
   return {
     async verifyUser (username, password, request) {
       // The request: a refusal whose client has left stops waiting (and counting) at once.

@@ -28,11 +28,18 @@ export { generateApiKey, API_KEY_LENGTH, API_KEY_PATTERN, API_KEY_PREFIX_LENGTH,
 export { basicAuth, type BasicAuthOptions, type BasicAuthUser } from './basic-auth/index.js'
 
 // The token endpoint, password logins and the contracts of the stores it uses.
-export { oauth2Server, type OAuth2ServerOptions } from './oauth2-server/index.js'
+export {
+  oauth2Server,
+  type OAuth2ServerOptions,
+  type OAuth2Server,
+  type IssueTokensOptions
+} from './oauth2-server/index.js'
+export type { TokenResponse } from './oauth2-server/sessions.js'
 export type { OAuth2Client } from './oauth2-server/clients.js'
 export {
   passwordLogin,
   type UserGrant,
+  type VerifiedUser,
   type VerifyUser,
   type PasswordLogin,
   type PasswordLoginOptions

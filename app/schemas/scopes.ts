@@ -10,8 +10,9 @@ export const SCOPES = {
 export type Scope = keyof typeof SCOPES
 
 /**
- * The roles, and what each may be granted: the one definition the schemas, the
- * stores and the grants read. (The users table's CHECK constraint, migration 1, is its record in
+ * The roles, and what each may be granted: the one definition the schemas, the stores and the
+ * grants read. It is the token endpoint's `roles` option (app.ts): a login answers the user's
+ * role, and the token carries its scopes. (The users table's CHECK constraint, migration 1, is its record in
  * the database; test/stores checks that the two agree.)
  */
 export const ROLE_SCOPES = {

@@ -61,6 +61,30 @@ export function checkGrant (value: unknown, declared: ReadonlySet<string>): { su
   return { subject: value.subject, scopes: granted, ...(value.user === undefined ? {} : { user: value.user }) }
 }
 
+/** Role name → the scopes it grants: the `roles` option, checked. */
+export type RoleScopes = ReadonlyMap<string, readonly string[]>
+
+type Fault = { fault: string, expected: string }
+
+/**
+ * A grant that names `roles` gets their scopes beside any `scopes` it names (the union). A wrong
+ * shape, an unknown role, or roles without the `roles` option are a fault: the grant fails closed.
+ */
+export function withRoleScopes (value: unknown, roles: RoleScopes | undefined): { value: unknown } | Fault {
+  if (!isObject(value) || value.roles === undefined) return { value }
+  const named = value.roles
+  if (!Array.isArray(named) || !named.every((r) => typeof r === 'string')) {
+    return { fault: 'roles', expected: 'must be an array of role names' }
+  }
+  if (roles === undefined) return { fault: 'roles', expected: 'needs the roles option (role name to scopes)' }
+  if (!named.every((r) => roles.has(r))) return { fault: 'roles', expected: 'must name roles of the roles option' }
+  const fromRoles = named.flatMap((r) => roles.get(r)!)
+  const scopes = value.scopes
+  // Scopes of another shape are left as they are, for checkGrant to name.
+  const merged = scopes === undefined ? fromRoles : Array.isArray(scopes) ? [...scopes, ...fromRoles] : scopes
+  return { value: { ...value, scopes: merged } }
+}
+
 /** Seconds since the epoch, as records carry expiry: a finite number below 10^11 (year 5138), so milliseconds are refused. */
 export function isEpochSeconds (value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 && value < 1e11

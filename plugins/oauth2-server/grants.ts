@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { securityEvent } from '../core/events.js'
 import type { AccessTokens } from '../oauth2-bearer/options.js'
 import type { CallingClient } from './clients.js'
-import { checkUserGrant, type Login } from './login.js'
+import { checkUserGrant, type Login, type UserGrant } from './login.js'
 import { OAuthFailure, oauthError, parameters, requestedScopes, required, NO_STORE } from './protocol.js'
 import type { Sessions, TokenResponse } from './sessions.js'
 import type { ServerSettings } from './options.js'
@@ -19,22 +19,46 @@ export interface GrantContext {
 type Wanted = readonly string[] | undefined
 
 /** What a grant may carry: the requested scopes it allows (all of them when none were asked for), only the scheme's. */
-function grantable (ctx: GrantContext, allowed: readonly string[], wanted: Wanted): string[] {
+function grantable (ctx: Pick<GrantContext, 'tokens'>, allowed: readonly string[], wanted: Wanted): string[] {
   return allowed.filter((s, i) => ctx.tokens.scopes.has(s) && allowed.indexOf(s) === i && (wanted === undefined || wanted.includes(s)))
 }
 
-async function passwordGrant (ctx: GrantContext, request: FastifyRequest, reply: FastifyReply, params: Record<string, string>, client: CallingClient, wanted: Wanted): Promise<FastifyReply> {
+/**
+ * Tokens for a user's grant (the password grant's, and `fastify.oauth2Server.issueTokens`): its
+ * scopes narrowed to the wanted ones, a session when sessions are on; undefined when the
+ * credential the login checked changed meanwhile.
+ */
+export async function issueTokens (
+  ctx: Pick<GrantContext, 'tokens' | 'sessions'>, request: FastifyRequest, grant: UserGrant,
+  clientId: string, wanted: Wanted
+): Promise<TokenResponse | undefined> {
+  const scopes = grantable(ctx, grant.scopes, wanted)
+  const session = await ctx.sessions.start({
+    subject: grant.subject,
+    scopes,
+    clientId,
+    ...(grant.claims === undefined ? {} : { claims: grant.claims }),
+    ...(grant.credential === undefined ? {} : { credential: grant.credential })
+  }, true)
+  if (session === undefined) {
+    securityEvent(request, 'auth.login.failed', { subject: grant.subject, reason: 'the credential changed while it was checked' })
+    return undefined
+  }
+  const scope = scopes.join(' ')
+  securityEvent(request, 'auth.login.succeeded', { subject: grant.subject, scope, client_id: clientId })
+  return session
+}
+
+async function passwordGrant (
+  ctx: GrantContext, request: FastifyRequest, reply: FastifyReply, params: Record<string, string>,
+  client: CallingClient, wanted: Wanted
+): Promise<FastifyReply> {
   const grant = await ctx.login(required(params, 'username'), required(params, 'password'), request)
   // One answer for an unknown user, a wrong password, a disabled account and a password changed meanwhile.
   const refused = new OAuthFailure('invalid_grant', 'Invalid username or password.')
   if (grant === null) throw refused
-  const scopes = grantable(ctx, grant.scopes, wanted)
-  const session = await ctx.sessions.start({ subject: grant.subject, scopes, clientId: client.id, ...(grant.claims === undefined ? {} : { claims: grant.claims }), ...(grant.credential === undefined ? {} : { credential: grant.credential }) }, true)
-  if (session === undefined) {
-    securityEvent(request, 'auth.login.failed', { subject: grant.subject, reason: 'the credential changed while it was checked' })
-    throw refused
-  }
-  securityEvent(request, 'auth.login.succeeded', { subject: grant.subject, scope: scopes.join(' '), client_id: client.id })
+  const session = await issueTokens(ctx, request, grant, client.id, wanted)
+  if (session === undefined) throw refused
   return await reply.send(session)
 }
 
@@ -58,7 +82,8 @@ async function refreshSerially (ctx: GrantContext, request: FastifyRequest, repl
   const answer = await ctx.sessions.refresh(refreshToken, presented, async (family) => {
     const granted = family.scope.split(' ').filter(Boolean)
     if (findSubject === undefined) return grantable(ctx, granted, wanted)
-    const today = checkUserGrant(request, 'findSubject', await findSubject(family.subject, request), ctx.tokens.scopes)
+    const found = await findSubject(family.subject, request)
+    const today = checkUserGrant(request, 'findSubject', found, ctx.tokens.scopes, ctx.settings.roles)
     // Gone, disabled, or a credential newer than the one the session was started with: it ends.
     if (today === null || (today.credential !== undefined && family.credential !== null && today.credential > family.credential)) return undefined
     return grantable(ctx, granted.filter((s) => today.scopes.includes(s)), wanted)

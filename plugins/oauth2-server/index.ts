@@ -1,12 +1,15 @@
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { clientAuthenticator } from './clients.js'
-import { createLogin } from './login.js'
+import { createLogin, type UserGrant } from './login.js'
 import { createSessions } from './sessions.js'
 import { registerEndpoints } from './endpoints.js'
-import { serverSettings, type OAuth2Server, type OAuth2ServerOptions } from './options.js'
+import { issueTokens } from './grants.js'
+import { requestedScopes } from './protocol.js'
+import { errors } from '../errors.js'
+import { serverSettings, type IssueTokensOptions, type OAuth2Server, type OAuth2ServerOptions } from './options.js'
 
-export type { OAuth2Server, OAuth2ServerOptions } from './options.js'
+export type { IssueTokensOptions, OAuth2Server, OAuth2ServerOptions } from './options.js'
 
 /**
  * The authorization-server half for the app's own users: `POST` token (password,
@@ -18,16 +21,41 @@ const oauth2ServerPlugin: FastifyPluginAsync<OAuth2ServerOptions> = async (fasti
   const settings = serverSettings(fastify, opts)
   const tokens = fastify.accessTokens
   const sessions = createSessions(tokens, settings.sessions, settings)
-  const login = createLogin(settings.verifyUser ?? (() => null), tokens.scopes, settings.login, sessions.isCurrent)
+  const verifyUser = settings.verifyUser ?? (() => null)
+  const login = createLogin(verifyUser, tokens.scopes, settings.login, sessions.isCurrent, settings.roles)
   fastify.decorate('oauth2Server', {
     login,
     endSessions: sessions.endAll,
-    unlock: login.unlock
+    unlock: login.unlock,
+    async issueTokens (grant, request, options = {}) {
+      checkIssue(grant, options)
+      // The password grant's checks on the scope asked for: known to the scheme, or invalid_scope.
+      const wanted = options.scopes === undefined
+        ? undefined
+        : requestedScopes({ scope: options.scopes.join(' ') }, tokens.scopes)
+      const clientId = options.clientId ?? settings.publicClientId
+      return await issueTokens({ tokens, sessions }, request, grant, clientId, wanted)
+    }
   } satisfies OAuth2Server)
   // The bearer scheme's document shows this endpoint's flows: the core composes them.
   fastify.warden.addTokenEndpoint(tokens.scheme, { url: settings.tokenPath, grants: settings.grants })
   const authenticateClient = clientAuthenticator(settings.clients, tokens.scopes, settings.realm, settings.publicClientId)
   await registerEndpoints(fastify, { settings, tokens, sessions, login, authenticateClient })
+}
+
+/** What `issueTokens` is given is the app's code, not a client's input: a wrong shape is a programming error. */
+function checkIssue (grant: UserGrant, options: IssueTokensOptions): void {
+  const { subject, scopes } = (grant ?? {}) as Partial<UserGrant>
+  if (typeof subject !== 'string' || subject === '' || !Array.isArray(scopes)) {
+    throw new errors.WARDEN_ERR_OPTION('grant', 'must be a grant login() gave: { subject, scopes }')
+  }
+  const wanted = options.scopes
+  if (wanted !== undefined && (!Array.isArray(wanted) || !wanted.every((s) => typeof s === 'string'))) {
+    throw new errors.WARDEN_ERR_OPTION('scopes', 'must be an array of scope names')
+  }
+  if (options.clientId !== undefined && (typeof options.clientId !== 'string' || options.clientId === '')) {
+    throw new errors.WARDEN_ERR_OPTION('clientId', 'must be a non-empty string')
+  }
 }
 
 /** The token endpoint as a plugin: password, refresh-token and client-credentials grants, revocation and metadata. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import { errors, throttled } from '../errors.js'
 import { securityEvent } from '../core/events.js'
-import { callbackFault, checkGrant } from '../core/callback-results.js'
+import { callbackFault, checkGrant, withRoleScopes, type RoleScopes } from '../core/callback-results.js'
 import { integerOption } from '../core/option-checks.js'
 import { canonicalUsername } from '../core/username.js'
 import { addressGroup } from '../core/address.js'
@@ -14,8 +14,13 @@ import { DEFAULT_LOCKOUT, memoryLoginAttempts, type AttemptPolicy, type LoginAtt
 export interface UserGrant {
   /** Stable identifier of the user: the access token's `sub`. */
   subject: string
-  /** Every scope the user may be granted; a token gets those of them that were asked for (all when none were). */
+  /**
+   * Every scope the user may be granted, their roles' included; a token gets those of them that
+   * were asked for (all when none were).
+   */
   scopes: readonly string[]
+  /** The user's roles, as the verifier named them: each granted the scopes the `roles` option gives it. */
+  roles?: readonly string[]
   /** Extra claims for the access token (e.g. `tenant_id`); registered claims are refused by the signer. */
   claims?: Record<string, unknown>
   /**
@@ -28,7 +33,16 @@ export interface UserGrant {
   credential?: number
 }
 
-export type VerifyUser = (username: string, password: string, request: FastifyRequest) => UserGrant | null | PromiseLike<UserGrant | null>
+/**
+ * What `verifyUser` and `findSubject` answer of a user: a grant whose scopes may be given as
+ * `roles` (names of the `roles` option), as `scopes`, or both (the union). An unknown role
+ * fails closed: no grant, an `auth.callback.invalid` event.
+ */
+export type VerifiedUser = Omit<UserGrant, 'scopes'> & { scopes?: readonly string[] }
+
+export type VerifyUser = (
+  username: string, password: string, request: FastifyRequest
+) => VerifiedUser | null | PromiseLike<VerifiedUser | null>
 
 /**
  * A user name and password through the verifier, behind the lockout and the address budget:
@@ -47,6 +61,8 @@ export interface PasswordLoginOptions {
   verifyUser: VerifyUser
   /** The scopes a grant may hold (the others are dropped). */
   scopes: ReadonlySet<string> | readonly string[]
+  /** Role name → the scopes it grants (each one of `scopes`), for a verifier that answers `roles`. */
+  roles?: Readonly<Record<string, readonly string[]>>
   /** Where attempts are counted. Default: in memory (`redisLoginAttempts(redis)` shares them between instances). */
   attempts?: LoginAttempts
   /** Failed logins per account (its canonical user name). Default 5, then 30 s doubling up to 15 min; `false` for none. */
@@ -101,7 +117,13 @@ const addressKey = (ip: string): string => digest('address', addressGroup(ip))
  * per-address budget of failed logins. Both attempts are reserved before the password is checked
  * (`lockout.ts`), so concurrency lets no extra guess through.
  */
-export function createLogin (verifyUser: VerifyUser, scopes: ReadonlySet<string>, settings: LoginSettings, isCurrent?: PasswordLoginOptions['isCurrent']): PasswordLogin {
+export function createLogin (
+  verifyUser: VerifyUser,
+  scopes: ReadonlySet<string>,
+  settings: LoginSettings,
+  isCurrent?: PasswordLoginOptions['isCurrent'],
+  roles?: RoleScopes
+): PasswordLogin {
   const { attempts, account, address } = settings
   // A store that fails (one that fails closed) is one line when it starts and one when it ends:
   // it is back once a whole login went through it without a fault.
@@ -143,7 +165,7 @@ export function createLogin (verifyUser: VerifyUser, scopes: ReadonlySet<string>
     try {
       if (addressK !== undefined) await reserve('address', addressK, address!)
       if (accountK !== undefined) lock = await reserve('account', accountK, account!)
-      grant = checkUserGrant(request, 'verifyUser', await verifyUser(username, password, request), scopes)
+      grant = checkUserGrant(request, 'verifyUser', await verifyUser(username, password, request), scopes, roles)
       // The password was right for a credential that has changed since: it is not the password now.
       if (grant?.credential !== undefined && isCurrent !== undefined && !await isCurrent(grant.subject, grant.credential)) grant = null
     } catch (err) {
@@ -173,21 +195,52 @@ export function createLogin (verifyUser: VerifyUser, scopes: ReadonlySet<string>
  */
 export function passwordLogin (options: PasswordLoginOptions): PasswordLogin {
   if (typeof options?.verifyUser !== 'function') throw new errors.WARDEN_ERR_OPTION('verifyUser', 'must be a function (username, password, request) => grant | null')
-  return createLogin(options.verifyUser, new Set(options.scopes), loginSettings(options), options.isCurrent)
+  const scopes = new Set(options.scopes)
+  const roles = roleOption(options.roles, scopes)
+  return createLogin(options.verifyUser, scopes, loginSettings(options), options.isCurrent, roles)
+}
+
+/** The `roles` option, checked at registration: each role non-empty by name, granting scopes of `catalog`. */
+export function roleOption (roles: unknown, catalog: ReadonlySet<string>): RoleScopes | undefined {
+  if (roles === undefined) return undefined
+  if (roles === null || typeof roles !== 'object' || Array.isArray(roles)) {
+    throw new errors.WARDEN_ERR_OPTION('roles', 'must be an object of role name to scopes')
+  }
+  const checked = new Map<string, readonly string[]>()
+  for (const [name, granted] of Object.entries(roles)) {
+    if (name.trim() === '') throw new errors.WARDEN_ERR_OPTION('roles', 'must name every role (an empty role name)')
+    if (!Array.isArray(granted) || !granted.every((s) => typeof s === 'string')) {
+      throw new errors.WARDEN_ERR_OPTION(`roles.${name}`, 'must be an array of scope names')
+    }
+    const unknown = granted.find((s) => !catalog.has(s))
+    if (unknown !== undefined) {
+      throw new errors.WARDEN_ERR_OPTION(`roles.${name}`, `names scope '${unknown}', which is not declared`)
+    }
+    checked.set(name, Object.freeze([...new Set(granted)]))
+  }
+  return checked
 }
 
 /**
  * What the app's verifier returned, checked: a wrong shape fails closed (no grant, the fault
  * logged naming the callback and field), and only scopes the scheme grants are kept.
  */
-export function checkUserGrant (request: FastifyRequest, callback: string, value: unknown, scopes: ReadonlySet<string>): UserGrant | null {
+export function checkUserGrant (
+  request: FastifyRequest, callback: string, answer: unknown, scopes: ReadonlySet<string>, roles?: RoleScopes
+): UserGrant | null {
+  const withRoles = withRoleScopes(answer, roles)
+  if ('fault' in withRoles) {
+    callbackFault(request, callback, withRoles.fault, withRoles.expected)
+    return null
+  }
+  const value = withRoles.value
   const grant = checkGrant(value, scopes)
   if (grant === null) return null
   if ('fault' in grant) {
     callbackFault(request, callback, grant.fault, grant.expected)
     return null
   }
-  const { claims, credential } = value as { claims?: unknown, credential?: unknown }
+  const { claims, credential, roles: named } = value as { claims?: unknown, credential?: unknown, roles?: string[] }
   if (claims !== undefined && (claims === null || typeof claims !== 'object' || Array.isArray(claims))) {
     callbackFault(request, callback, 'claims', 'must be an object')
     return null
@@ -199,6 +252,7 @@ export function checkUserGrant (request: FastifyRequest, callback: string, value
   return {
     subject: grant.subject,
     scopes: grant.scopes,
+    ...(named === undefined ? {} : { roles: Object.freeze([...named]) }),
     ...(claims === undefined ? {} : { claims: claims as Record<string, unknown> }),
     ...(credential === undefined ? {} : { credential: credential as number })
   }

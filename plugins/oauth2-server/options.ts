@@ -5,8 +5,11 @@ import { functionOption, integerOption, pathOption, stringOption } from '../core
 import type { Limit } from '../hardening/rate-limit.js'
 import type { OAuth2Client } from './clients.js'
 import type { AttemptPolicy, LoginAttempts } from '../core/login-attempts.js'
-import { loginSettings, type PasswordLogin, type UserGrant, type VerifyUser } from './login.js'
+import {
+  loginSettings, roleOption, type PasswordLogin, type UserGrant, type VerifiedUser, type VerifyUser
+} from './login.js'
 import type { SessionStore } from './session-store.js'
+import type { TokenResponse } from './sessions.js'
 
 export interface OAuth2ServerOptions {
   /**
@@ -20,7 +23,14 @@ export interface OAuth2ServerOptions {
    * At every refresh: the subject's grant today, or `null` when the account is gone or disabled
    * (the session then ends). Default: the session keeps what it was granted at login.
    */
-  findSubject?: (subject: string, request: FastifyRequest) => UserGrant | null | PromiseLike<UserGrant | null>
+  findSubject?: (subject: string, request: FastifyRequest) => VerifiedUser | null | PromiseLike<VerifiedUser | null>
+  /**
+   * Role name → the scopes it grants (each in the core's `scopes`). `verifyUser` and
+   * `findSubject` may then answer `{ subject, roles: ['admin'] }`: the grant holds the roles'
+   * scopes and any `scopes` beside them. A route for a role asks for a scope only it grants
+   * (`security: [{ oauth2: ['admin'] }]`). An unknown role fails closed.
+   */
+  roles?: Readonly<Record<string, readonly string[]>>
   /** Refresh-token families and revoked ids. Turns on `refresh_token` and the RFC 7009 revocation endpoint. */
   sessions?: SessionStore
   /** Confidential clients, id → `{ secret, scopes? }`; a client with `scopes` may use `client_credentials`. */
@@ -80,6 +90,25 @@ export interface OAuth2Server {
   endSessions (subject: string, reason: string, change?: { credential: number | null }): Promise<number>
   /** Lift an account's lockout (by user name, in any case or form). */
   unlock (username: string): Promise<void>
+  /**
+   * The token endpoint's answer for a grant `login` gave, for an app's own login route (JSON,
+   * say): the grant's scopes narrowed to `scopes` as the password grant does (all of them when
+   * none are asked for), a session (a refresh token) when sessions are configured, the
+   * `auth.login.succeeded` event. `undefined` when the credential the login checked changed
+   * meanwhile (answer it as a wrong password). A scope the bearer scheme does not declare throws
+   * `WARDEN_ERR_OAUTH` (`invalid_scope`, answered 400); a grant of the wrong shape throws
+   * `WARDEN_ERR_OPTION`. Set `Cache-Control: no-store` on the answer.
+   */
+  issueTokens (
+    grant: UserGrant, request: FastifyRequest, options?: IssueTokensOptions
+  ): Promise<TokenResponse | undefined>
+}
+
+export interface IssueTokensOptions {
+  /** The scopes asked for (RFC 6749 §3.3); the grant's that are among them are issued. Default: all of the grant's. */
+  scopes?: readonly string[]
+  /** The client the tokens are issued to: a refresh must come from it. Default: the `publicClientId`. */
+  clientId?: string
 }
 
 declare module 'fastify' {
@@ -114,12 +143,14 @@ export function serverSettings (fastify: FastifyInstance, opts: OAuth2ServerOpti
     ...(clientCredentials ? ['client_credentials'] : [])
   ]
   if (verifyUser === undefined && !clientCredentials) throw new errors.WARDEN_ERR_OPTION('verifyUser', "must be given (password grant), or a client with 'scopes' (client_credentials)")
+  const roles = roleOption(opts.roles, new Set(Object.keys(fastify.warden.scopes)))
   const realm = opts.realm ?? fastify.warden.realm
   assertHeaderSafe('realm', realm)
   const limit: Limit | false = login.address === undefined ? false : { max: login.address.threshold, timeWindow: login.address.baseDelay }
   return {
     verifyUser,
     findSubject,
+    roles,
     sessions,
     clients,
     login,

@@ -158,6 +158,31 @@ const sessions: W.SessionStore = { refreshTokens, revocations }
 const client: W.OAuth2Client = { secret: 'a client secret!', scopes: ['a:read'] }
 const serverOptions: W.OAuth2ServerOptions = { verifyUser, sessions, clients: { c: client }, loginAttempts: attempts }
 await app.register(W.oauth2Server, serverOptions)
+// Roles instead of scopes: the verifier names them, the option gives their scopes.
+const byRole: W.VerifiedUser = { subject: 'u', roles: ['reader'], credential: 1 }
+const verifyByRole: W.VerifyUser = async () => byRole
+const roleOptions: W.OAuth2ServerOptions = { verifyUser: verifyByRole, roles: { reader: ['a:read'] } }
+// @ts-expect-error roles are a list of names
+const badRoles: W.VerifiedUser = { subject: 'u', roles: 'reader' }
+// @ts-expect-error a role's scopes are a list
+const badRoleOption: W.OAuth2ServerOptions = { verifyUser, roles: { reader: 'a:read' } }
+// The token endpoint's answer, for an app's own login route.
+const tokenServer: W.OAuth2Server = app.oauth2Server
+const loggedIn: W.UserGrant | null = await tokenServer.login('u', 'password', request)
+const issueOptions: W.IssueTokensOptions = { scopes: ['a:read'], clientId: 'c' }
+const tokenPair: W.TokenResponse | undefined = loggedIn === null
+  ? undefined
+  : await tokenServer.issueTokens(loggedIn, request, issueOptions)
+if (tokenPair !== undefined) {
+  const pair: { access: string, refresh: string | undefined, bearer: 'Bearer' } = {
+    access: tokenPair.access_token, refresh: tokenPair.refresh_token, bearer: tokenPair.token_type
+  }
+  request.log.info(pair)
+}
+// @ts-expect-error a grant from login has its scopes resolved: a verifier's answer is not one
+await tokenServer.issueTokens(byRole, request)
+// @ts-expect-error the scopes asked for are a list
+const badIssue: W.IssueTokensOptions = { scopes: 'a:read' }
 const hasherOptions: W.PasswordHasherOptions = { isolate: false, concurrency: 2 }
 const hasher: W.PasswordHasher = W.createPasswordHasher(hasherOptions)
 const valid: Promise<boolean> = hasher.verify(null, 'password')
@@ -239,5 +264,5 @@ export {
   core, coreOptions, requirement, kind, custom, notRefusal, claims, bearerOptions, algorithm, noAlgorithm, jwk, signable,
   ownedClaim, keyOptions, keyRecord, dateExpiry, basicOptions, presented, rotation, badRotation, revocation, valid,
   openApiOptions, findings, badCors, routeRate, configChecks, secretProblem, badJwk, body, headers, redis, code, noCode,
-  retryAfter, optionError, ajvPlugins, schema, patterns, policyOf, server
+  retryAfter, optionError, ajvPlugins, schema, patterns, policyOf, server, roleOptions, badRoles, badRoleOption, badIssue
 }
