@@ -3,10 +3,15 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import underPressure from '@fastify/under-pressure'
 import { createHash, createPublicKey, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import warden, { REDACT_PATHS, redactHeaders, problem, sendProblem, apiKey, logSerializers, basicAuth, cors, createPasswordHasher, memoryLoginAttempts, oauth2Bearer, oauth2Server, openapi, passwordLogin, rateLimit, requestId, secureServerOptions, securityHeaders, trustedHosts, type AttemptPolicy, type LoginAttempts, type PasswordLogin, type OAuth2BearerOptions, type OAuth2Client, type PasswordHasher, Availability } from '../plugins/index.js'
+import warden, {
+  REDACT_PATHS, redactHeaders, problem, sendProblem, apiKey, logSerializers, basicAuth, cors,
+  createPasswordHasher, memoryLoginAttempts, oauth2Bearer, oauth2Server, openapi, passwordLogin, rateLimit,
+  requestId, secureServerOptions, securityHeaders, trustedHosts, type AttemptPolicy, type LoginAttempts,
+  type PasswordLogin, type OAuth2BearerOptions, type OAuth2Client, type PasswordHasher, Availability
+} from '../plugins/index.js'
 import { redisLoginAttempts } from '../stores/index.js'
 import type { Config } from './config.js'
-import { identityAdapters, type Stores } from './stores.js'
+import { storeCallbacks, type Stores } from './stores.js'
 import { createFirstUser } from './users.js'
 import { createRedis, type RedisClient } from './redis.js'
 import { ROLE_SCOPES, SCOPES } from './schemas/scopes.js'
@@ -17,7 +22,8 @@ import healthRoutes from '../routes/health.js'
 import loginRoute from '../routes/login.js'
 
 // app.ts runs from the repository (tests, tsx) and from dist/ (npm start).
-const pkg = JSON.parse(readFileSync(new URL(import.meta.url.includes('/dist/') ? '../../package.json' : '../package.json', import.meta.url), 'utf8')) as { version: string }
+const packageFile = new URL(import.meta.url.includes('/dist/') ? '../../package.json' : '../package.json', import.meta.url)
+const pkg = JSON.parse(readFileSync(packageFile, 'utf8')) as { version: string }
 
 export interface AppOptions {
   config: Config
@@ -44,7 +50,6 @@ export interface AppOptions {
   /** Told the bootstrap admin's password when it was generated (print it once). */
   onAdminCreated?: (username: string, generatedPassword: string | undefined) => void
 }
-
 
 function createServer (config: Config, logger: AppOptions['logger']): FastifyInstance {
   return Fastify({
@@ -107,7 +112,8 @@ async function registerHardening (app: FastifyInstance, options: AppOptions, red
   })
   // The core first: its 401/403 responses are in place when the limit headers are documented.
   await app.register(warden, { scopes: SCOPES, realm: 'fastify-warden' })
-  await app.register(rateLimit, { ...config.rateLimit, ...(redis === undefined ? {} : { redis, nameSpace: options.rateLimitNamespace ?? 'fastify-warden-rl:' }) })
+  const sharedLimits = redis === undefined ? {} : { redis, nameSpace: options.rateLimitNamespace ?? 'fastify-warden-rl:' }
+  await app.register(rateLimit, { ...config.rateLimit, ...sharedLimits })
 }
 
 async function registerDocs (app: FastifyInstance, config: Config): Promise<void> {
@@ -115,9 +121,10 @@ async function registerDocs (app: FastifyInstance, config: Config): Promise<void
     // The API is meant for clients outside this network (OWASP API9: the audience is declared).
     servers: [{ url: config.publicUrl, description: `The ${config.environment} deployment (PUBLIC_URL)`, 'x-internal': false } as { url: string }],
     info: {
-      title: 'fastify-warden identity service',
+      title: 'fastify-warden reference app',
       version: pkg.version,
-      description: 'The reference API of fastify-warden: OAuth2 password flow with rotating refresh tokens, API keys and HTTP Basic, every route secured by its OpenAPI security requirement.'
+      description: 'The reference app of fastify-warden: OAuth2 password flow with rotating refresh tokens, API keys and HTTP Basic, ' +
+        'every route secured by its OpenAPI security requirement.'
     },
     tags: [
       { name: 'auth', description: 'Tokens (RFC 6749, RFC 7009)' },
@@ -144,7 +151,7 @@ function bearerKeys ({ jwt }: Config): Pick<OAuth2BearerOptions, 'secret' | 'sig
 async function registerSchemes (app: FastifyInstance, options: AppOptions, passwords: PasswordHasher, attempts: LoginAttempts): Promise<PasswordLogin> {
   const { config, stores } = options
   const { jwt } = config
-  const identity = identityAdapters(stores, passwords)
+  const callbacks = storeCallbacks(stores, passwords)
   const lockout = options.lockout ?? {}
   await app.register(oauth2Bearer, {
     ...bearerKeys(config),
@@ -161,18 +168,18 @@ async function registerSchemes (app: FastifyInstance, options: AppOptions, passw
     secret: config.apiKeySecret,
     keys: config.apiKeys.map((k, i) => ({ id: `static-${i + 1}`, key: k.key, subject: `service:static-${i + 1}`, scopes: k.scopes })),
     cache: { max: 10_000, ttl: 30 },
-    lookup: identity.lookup,
-    resolveUser: identity.keyOwner,
+    lookup: callbacks.lookup,
+    resolveUser: callbacks.keyOwner,
     onUse: (record) => { if (!record.id.startsWith('static-')) stores.apiKeyUsage.record(record.id) }
   })
   // With a provider, tokens and sessions are the provider's.
   if (jwt.provider === undefined) {
     await app.register(oauth2Server, {
-      verifyUser: identity.verifyUser,
+      verifyUser: callbacks.verifyUser,
       // The verifier answers the user's role; the token gets the role's scopes.
       roles: ROLE_SCOPES,
       // A refresh never grants more than the role allows today, and ends with a disabled account.
-      findSubject: identity.findSubject,
+      findSubject: callbacks.findSubject,
       sessions: stores,
       clients: options.clients ?? {},
       refreshTokenTtl: jwt.refreshTokenTtl,
@@ -186,7 +193,7 @@ async function registerSchemes (app: FastifyInstance, options: AppOptions, passw
   const login = jwt.provider === undefined
     ? app.oauth2Server.login
     : passwordLogin({
-      verifyUser: identity.verifyUser,
+      verifyUser: callbacks.verifyUser,
       scopes: Object.keys(SCOPES),
       roles: ROLE_SCOPES,
       attempts,
@@ -202,7 +209,7 @@ async function registerSchemes (app: FastifyInstance, options: AppOptions, passw
   return login
 }
 
-/** The reference identity service: every plugin, on the given stores. */
+/** The reference app: every plugin, on the given stores. */
 export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const { config, stores } = options
   // Hashing in a process of its own at the lowest CPU priority: a login storm takes only the CPU
@@ -219,7 +226,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const redis = await appRedis(app, options)
   await registerHardening(app, options, redis)
   await registerDocs(app, config)
-  const attempts = options.loginAttempts ?? (redis === undefined ? memoryLoginAttempts() : redisLoginAttempts(redis, { namespace: options.rateLimitNamespace ?? 'fastify-warden' }))
+  const attempts = options.loginAttempts ??
+    (redis === undefined ? memoryLoginAttempts() : redisLoginAttempts(redis, { namespace: options.rateLimitNamespace ?? 'fastify-warden' }))
   const login = await registerSchemes(app, options, passwords, attempts)
   // With a provider, sessions are the provider's: nothing of ours to end.
   const endSessions = config.jwt.provider === undefined ? app.oauth2Server.endSessions : async () => 0
@@ -233,7 +241,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     if (await stores.users.count() > 0) return
     const password = config.admin.password ?? randomPassword()
     // Several instances may start together on an empty database: one creates the administrator.
-    const admin = await createFirstUser(stores.db, { username: config.admin.username, email: `${config.admin.username}@localhost`, passwordHash: await passwords.hash(password), role: 'admin' })
+    const { username } = config.admin
+    const admin = await createFirstUser(stores.db, { username, email: `${username}@localhost`, passwordHash: await passwords.hash(password), role: 'admin' })
     if (admin !== null) options.onAdminCreated?.(config.admin.username, config.admin.password === undefined ? password : undefined)
   })
   return app

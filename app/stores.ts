@@ -45,7 +45,7 @@ export { DuplicateError } from './errors.js'
  * A grant is the user's role (the token endpoint's `roles` option gives its scopes), read
  * today, and nothing for a disabled account.
  */
-export function identityAdapters (stores: Stores, passwords: PasswordHasher): {
+export function storeCallbacks (stores: Stores, passwords: PasswordHasher): {
   verifyUser: VerifyUser
   findSubject: (subject: string) => Promise<VerifiedUser | null>
   lookup: (prefix: string) => Promise<ApiKeyRecord | null>

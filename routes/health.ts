@@ -7,16 +7,26 @@ import type { PasswordHasher } from '../plugins/index.js'
 
 const State = StringEnum(['ok', 'unavailable'] as const)
 const Count = Type.Integer({ format: 'int32', minimum: 0, maximum: 1_000_000 })
-const Health = Type.Object({
-  status: State,
-  database: State,
-  load: Type.Object({
-    event_loop_delay_ms: Type.Number({ minimum: 0, maximum: 1e9, description: 'Event-loop delay (@fastify/under-pressure); the server sheds requests with 503 above its limit' }),
-    heap_used_bytes: Type.Integer({ format: 'int64', minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
-    password_checks_running: Count,
-    password_checks_queued: Count
-  }, { additionalProperties: false })
-}, { additionalProperties: false })
+const Health = Type.Object(
+  {
+    status: State,
+    database: State,
+    load: Type.Object(
+      {
+        event_loop_delay_ms: Type.Number({
+          minimum: 0,
+          maximum: 1e9,
+          description: 'Event-loop delay (@fastify/under-pressure); the server sheds requests with 503 above its limit'
+        }),
+        heap_used_bytes: Type.Integer({ format: 'int64', minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+        password_checks_running: Count,
+        password_checks_queued: Count
+      },
+      { additionalProperties: false }
+    )
+  },
+  { additionalProperties: false }
+)
 
 // Seconds a probe should wait after a 503, whichever its cause.
 const RETRY_AFTER = 1
@@ -35,24 +45,41 @@ const Unavailable = {
   }
 }
 
-const healthRoutes: FastifyPluginAsyncTypebox<{ stores: Stores, passwords: PasswordHasher }> = async (app, { stores, passwords }) => {
-  app.get('/health', {
-    schema: { security: [], tags: ['health'], summary: 'Liveness and store readiness', response: { 200: { description: 'Up, and the database answers', ...Health }, 503: Unavailable } }
-  }, async (request, reply) => {
-    const database = await stores.db.query('SELECT 1').then(() => 'ok' as const, (err: Error) => {
-      // A lost connection is logged once per outage by the database's Availability; anything else here.
-      if (!(err instanceof DatabaseUnavailable)) request.log.error({ err }, 'database unavailable')
-      return 'unavailable' as const
-    })
-    if (database !== 'ok') reply.header('retry-after', RETRY_AFTER)
-    const pressure = app.memoryUsage()
-    const hashing = passwords.load()
-    return await reply.code(database === 'ok' ? 200 : 503).send({
-      status: database,
-      database,
-      load: { event_loop_delay_ms: Number.isFinite(pressure.eventLoopDelay) ? Math.round(pressure.eventLoopDelay * 10) / 10 : 0, heap_used_bytes: pressure.heapUsed, password_checks_running: hashing.running, password_checks_queued: hashing.queued }
-    })
-  })
+const healthRoutes: FastifyPluginAsyncTypebox<{ stores: Stores; passwords: PasswordHasher }> = async (app, { stores, passwords }) => {
+  app.get(
+    '/health',
+    {
+      schema: {
+        security: [],
+        tags: ['health'],
+        summary: 'Liveness and store readiness',
+        response: { 200: { description: 'Up, and the database answers', ...Health }, 503: Unavailable }
+      }
+    },
+    async (request, reply) => {
+      const database = await stores.db.query('SELECT 1').then(
+        () => 'ok' as const,
+        (err: Error) => {
+          // A lost connection is logged once per outage by the database's Availability; anything else here.
+          if (!(err instanceof DatabaseUnavailable)) request.log.error({ err }, 'database unavailable')
+          return 'unavailable' as const
+        }
+      )
+      if (database !== 'ok') reply.header('retry-after', RETRY_AFTER)
+      const pressure = app.memoryUsage()
+      const hashing = passwords.load()
+      return await reply.code(database === 'ok' ? 200 : 503).send({
+        status: database,
+        database,
+        load: {
+          event_loop_delay_ms: Number.isFinite(pressure.eventLoopDelay) ? Math.round(pressure.eventLoopDelay * 10) / 10 : 0,
+          heap_used_bytes: pressure.heapUsed,
+          password_checks_running: hashing.running,
+          password_checks_queued: hashing.queued
+        }
+      })
+    }
+  )
 }
 
 export default healthRoutes

@@ -9,7 +9,10 @@ import { securityEvent } from './events.js'
  * `WARDEN_ERR_DEPENDENCY`.
  */
 export class DependencyUnavailable extends errors.WARDEN_ERR_DEPENDENCY {
-  constructor (readonly scheme: string, cause: unknown) {
+  constructor (
+    readonly scheme: string,
+    cause: unknown
+  ) {
     super(scheme, { cause })
     this.name = 'DependencyUnavailable'
   }
@@ -40,7 +43,9 @@ export function afterCallback<T, R> (value: T | PromiseLike<T>, next: (value: T)
     return Promise.reject(err)
   }
   if (typeof then !== 'function') return next(value as T)
-  return new Promise<T>((resolve, reject) => { then.call(value, resolve, reject) }).then(next) as Promise<Awaited<R>>
+  return new Promise<T>((resolve, reject) => {
+    then.call(value, resolve, reject)
+  }).then(next) as Promise<Awaited<R>>
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value)
@@ -49,7 +54,10 @@ const isObject = (value: unknown): value is Record<string, unknown> => value !==
  * Check a grant an app callback returned (`{ subject, scopes, user? }` or null) and keep only
  * the scopes the scheme declares. Returns the field at fault instead when the shape is wrong.
  */
-export function checkGrant (value: unknown, declared: ReadonlySet<string>): { subject: string, scopes: readonly string[], user?: Record<string, unknown> } | null | { fault: string, expected: string } {
+export function checkGrant (
+  value: unknown,
+  declared: ReadonlySet<string>
+): { subject: string; scopes: readonly string[]; user?: Record<string, unknown> } | null | { fault: string; expected: string } {
   if (value === null) return null
   if (!isObject(value)) return { fault: '(result)', expected: 'must be an object or null' }
   if (typeof value.subject !== 'string' || value.subject.length === 0) return { fault: 'subject', expected: 'must be a non-empty string' }
@@ -64,7 +72,7 @@ export function checkGrant (value: unknown, declared: ReadonlySet<string>): { su
 /** Role name → the scopes it grants: the `roles` option, checked. */
 export type RoleScopes = ReadonlyMap<string, readonly string[]>
 
-type Fault = { fault: string, expected: string }
+type Fault = { fault: string; expected: string }
 
 /**
  * A grant that names `roles` gets their scopes beside any `scopes` it names (the union). A wrong

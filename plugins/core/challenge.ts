@@ -12,7 +12,7 @@ export const CONTROL = /[\u0000-\u001f\u007f]/
 export function assertHeaderSafe (option: string, value: string): void {
   // A header value is Latin-1 (Node refuses any other character when the reply is written, which
   // would turn every challenge into a 500): such a realm is refused here, at registration.
-  if (typeof value !== 'string' || value.length === 0 || value.length > 200 || CONTROL.test(value) || /[^\u0000-\u00ff]/.test(value)) {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 200 || CONTROL.test(value) || /[\u0100-\uffff]/.test(value)) {
     throw new errors.WARDEN_ERR_OPTION(option, 'must be a non-empty string of at most 200 Latin-1 characters without control characters')
   }
 }

@@ -12,38 +12,53 @@ const oauthErrors = {
 function tokenRoute (app: FastifyInstance, ctx: GrantContext, refresh: boolean): void {
   const { settings } = ctx
   const limit = settings.limit
-  app.post(settings.tokenPath, {
-    schema: {
-      security: [],
-      tags: ['auth'],
-      summary: `Get tokens: ${settings.grants.join(', ')}`,
-      description: 'RFC 6749 §4.3, §4.4 and §6. Answers carry `Cache-Control: no-store`. ' +
-        (refresh ? 'Refresh tokens are rotated on every use; presenting a rotated one again revokes the whole session.' : ''),
-      consumes: [FORM],
-      body: tokenRequestSchema(settings.grants),
-      response: { 200: { description: 'Tokens (RFC 6749 §5.1)', $ref: 'TokenResponse#' }, ...oauthErrors }
+  app.post(
+    settings.tokenPath,
+    {
+      schema: {
+        security: [],
+        tags: ['auth'],
+        summary: `Get tokens: ${settings.grants.join(', ')}`,
+        description:
+          'RFC 6749 §4.3, §4.4 and §6. Answers carry `Cache-Control: no-store`. ' +
+          (refresh ? 'Refresh tokens are rotated on every use; presenting a rotated one again revokes the whole session.' : ''),
+        consumes: [FORM],
+        body: tokenRequestSchema(settings.grants),
+        response: { 200: { description: 'Tokens (RFC 6749 §5.1)', $ref: 'TokenResponse#' }, ...oauthErrors }
+      },
+      bodyLimit: FORM_BODY_LIMIT,
+      // RFC 6749 errors, not the generic validation problem: the handler checks everything itself.
+      attachValidation: true,
+      ...(limit === false ? {} : { config: { rateLimit: { max: limit.max, timeWindow: limit.timeWindow, skipOnError: false } } })
     },
-    bodyLimit: FORM_BODY_LIMIT,
-    // RFC 6749 errors, not the generic validation problem: the handler checks everything itself.
-    attachValidation: true,
-    ...(limit === false ? {} : { config: { rateLimit: { max: limit.max, timeWindow: limit.timeWindow, skipOnError: false } } })
-  }, tokenHandler(ctx))
+    tokenHandler(ctx)
+  )
 }
 
 function revokeRoute (app: FastifyInstance, ctx: GrantContext): void {
-  app.post(ctx.settings.revokePath, {
-    schema: {
-      security: [],
-      tags: ['auth'],
-      summary: 'Revoke an access or refresh token (RFC 7009)',
-      description: 'Answers 200 for every well-formed request, known token or not. Revoking a refresh token ends its session, including the access tokens issued from it.',
-      consumes: [FORM],
-      body: revokeRequestSchema,
-      response: { 200: { type: 'null', description: 'Revoked, or nothing to revoke' }, 400: { description: 'invalid_request', $ref: 'OAuthError#' }, 401: oauthErrors[401] }
+  app.post(
+    ctx.settings.revokePath,
+    {
+      schema: {
+        security: [],
+        tags: ['auth'],
+        summary: 'Revoke an access or refresh token (RFC 7009)',
+        description:
+          'Answers 200 for every well-formed request, known token or not. ' +
+          'Revoking a refresh token ends its session, including the access tokens issued from it.',
+        consumes: [FORM],
+        body: revokeRequestSchema,
+        response: {
+          200: { type: 'null', description: 'Revoked, or nothing to revoke' },
+          400: { description: 'invalid_request', $ref: 'OAuthError#' },
+          401: oauthErrors[401]
+        }
+      },
+      bodyLimit: FORM_BODY_LIMIT,
+      attachValidation: true
     },
-    bodyLimit: FORM_BODY_LIMIT,
-    attachValidation: true
-  }, revokeHandler(ctx))
+    revokeHandler(ctx)
+  )
 }
 
 /** RFC 8414 §3: the well-known path is inserted before the issuer's own path. */
@@ -61,9 +76,13 @@ function metadataRoute (app: FastifyInstance, tokens: AccessTokens, settings: Gr
     token_endpoint_auth_methods_supported: authMethods,
     ...(tokens.jwksPath === undefined ? {} : { jwks_uri: at(tokens.jwksPath) })
   })
-  app.get('/.well-known/oauth-authorization-server' + (issuer.pathname === '/' ? '' : issuer.pathname), {
-    schema: { security: [], tags: ['auth'], summary: 'Authorization-server metadata (RFC 8414)', response: { 200: metadataSchema } }
-  }, async (_request, reply) => await reply.type('application/json').header('cache-control', 'public, max-age=3600').send(body))
+  app.get(
+    '/.well-known/oauth-authorization-server' + (issuer.pathname === '/' ? '' : issuer.pathname),
+    {
+      schema: { security: [], tags: ['auth'], summary: 'Authorization-server metadata (RFC 8414)', response: { 200: metadataSchema } }
+    },
+    async (_request, reply) => await reply.type('application/json').header('cache-control', 'public, max-age=3600').send(body)
+  )
 }
 
 /** The token endpoint, revocation (with sessions) and metadata, in a context of their own (the form parser). */

@@ -29,17 +29,23 @@ function grantable (ctx: Pick<GrantContext, 'tokens'>, allowed: readonly string[
  * credential the login checked changed meanwhile.
  */
 export async function issueTokens (
-  ctx: Pick<GrantContext, 'tokens' | 'sessions'>, request: FastifyRequest, grant: UserGrant,
-  clientId: string, wanted: Wanted
+  ctx: Pick<GrantContext, 'tokens' | 'sessions'>,
+  request: FastifyRequest,
+  grant: UserGrant,
+  clientId: string,
+  wanted: Wanted
 ): Promise<TokenResponse | undefined> {
   const scopes = grantable(ctx, grant.scopes, wanted)
-  const session = await ctx.sessions.start({
-    subject: grant.subject,
-    scopes,
-    clientId,
-    ...(grant.claims === undefined ? {} : { claims: grant.claims }),
-    ...(grant.credential === undefined ? {} : { credential: grant.credential })
-  }, true)
+  const session = await ctx.sessions.start(
+    {
+      subject: grant.subject,
+      scopes,
+      clientId,
+      ...(grant.claims === undefined ? {} : { claims: grant.claims }),
+      ...(grant.credential === undefined ? {} : { credential: grant.credential })
+    },
+    true
+  )
   if (session === undefined) {
     securityEvent(request, 'auth.login.failed', { subject: grant.subject, reason: 'the credential changed while it was checked' })
     return undefined
@@ -50,8 +56,12 @@ export async function issueTokens (
 }
 
 async function passwordGrant (
-  ctx: GrantContext, request: FastifyRequest, reply: FastifyReply, params: Record<string, string>,
-  client: CallingClient, wanted: Wanted
+  ctx: GrantContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  params: Record<string, string>,
+  client: CallingClient,
+  wanted: Wanted
 ): Promise<FastifyReply> {
   const grant = await ctx.login(required(params, 'username'), required(params, 'password'), request)
   // One answer for an unknown user, a wrong password, a disabled account and a password changed meanwhile.
@@ -62,12 +72,26 @@ async function passwordGrant (
   return await reply.send(session)
 }
 
-async function refreshGrant (ctx: GrantContext, request: FastifyRequest, reply: FastifyReply, params: Record<string, string>, client: CallingClient, wanted: Wanted): Promise<FastifyReply> {
+async function refreshGrant (
+  ctx: GrantContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  params: Record<string, string>,
+  client: CallingClient,
+  wanted: Wanted
+): Promise<FastifyReply> {
   const refreshToken = required(params, 'refresh_token')
   return await ctx.sessions.serially(refreshToken, async () => await refreshSerially(ctx, request, reply, refreshToken, client, wanted))
 }
 
-async function refreshSerially (ctx: GrantContext, request: FastifyRequest, reply: FastifyReply, refreshToken: string, client: CallingClient, wanted: Wanted): Promise<FastifyReply> {
+async function refreshSerially (
+  ctx: GrantContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  refreshToken: string,
+  client: CallingClient,
+  wanted: Wanted
+): Promise<FastifyReply> {
   const { findSubject } = ctx.settings
   const invalid = new OAuthFailure('invalid_grant', 'The refresh token is invalid, expired or revoked.')
   const presented = await ctx.sessions.find(refreshToken)
@@ -79,25 +103,40 @@ async function refreshSerially (ctx: GrantContext, request: FastifyRequest, repl
   if (presented.rotatedAt === null && wanted !== undefined && wanted.some((s) => !presented.scope.split(' ').includes(s))) {
     throw new OAuthFailure('invalid_scope', 'The scope is wider than the one granted.')
   }
-  const answer = await ctx.sessions.refresh(refreshToken, presented, async (family) => {
-    const granted = family.scope.split(' ').filter(Boolean)
-    if (findSubject === undefined) return grantable(ctx, granted, wanted)
-    const found = await findSubject(family.subject, request)
-    const today = checkUserGrant(request, 'findSubject', found, ctx.tokens.scopes, ctx.settings.roles)
-    // Gone, disabled, or a credential newer than the one the session was started with: it ends.
-    if (today === null || (today.credential !== undefined && family.credential !== null && today.credential > family.credential)) return undefined
-    return grantable(ctx, granted.filter((s) => today.scopes.includes(s)), wanted)
-  }, request)
+  const answer = await ctx.sessions.refresh(
+    refreshToken,
+    presented,
+    async (family) => {
+      const granted = family.scope.split(' ').filter(Boolean)
+      if (findSubject === undefined) return grantable(ctx, granted, wanted)
+      const found = await findSubject(family.subject, request)
+      const today = checkUserGrant(request, 'findSubject', found, ctx.tokens.scopes, ctx.settings.roles)
+      // Gone, disabled, or a credential newer than the one the session was started with: it ends.
+      if (today === null || (today.credential !== undefined && family.credential !== null && today.credential > family.credential)) return undefined
+      return grantable(
+        ctx,
+        granted.filter((s) => today.scopes.includes(s)),
+        wanted
+      )
+    },
+    request
+  )
   if (answer === undefined) throw invalid
   return await reply.send(answer)
 }
 
-async function clientCredentialsGrant (ctx: GrantContext, request: FastifyRequest, reply: FastifyReply, client: CallingClient, wanted: Wanted): Promise<FastifyReply> {
+async function clientCredentialsGrant (
+  ctx: GrantContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  client: CallingClient,
+  wanted: Wanted
+): Promise<FastifyReply> {
   if (!client.confidential) throw new OAuthFailure('invalid_client', 'Client authentication failed.', 401)
   if (client.scopes === undefined) throw new OAuthFailure('unauthorized_client', 'This client may not use client_credentials.')
   const scopes = grantable(ctx, client.scopes, wanted)
   securityEvent(request, 'auth.login.succeeded', { subject: client.id, scope: scopes.join(' '), client_id: client.id, grant_type: 'client_credentials' })
-  return await reply.send(await ctx.sessions.start({ subject: client.id, scopes, clientId: client.id }, false) as TokenResponse)
+  return await reply.send((await ctx.sessions.start({ subject: client.id, scopes, clientId: client.id }, false)) as TokenResponse)
 }
 
 /** The token endpoint's handler (RFC 6749 §4.3, §4.4, §6); every failure is an RFC 6749 §5.2 error. */

@@ -86,7 +86,9 @@ export function loginSettings (options: Pick<PasswordLoginOptions, 'attempts' | 
     throw new errors.WARDEN_ERR_OPTION('loginAttempts', 'must be LoginAttempts ({ reserve, release, reset, lockedFor })')
   }
   const lockout = options.lockout
-  if (lockout !== undefined && lockout !== false && (lockout === null || typeof lockout !== 'object')) throw new errors.WARDEN_ERR_OPTION(name, 'must be { threshold, baseDelay, maxDelay, memory } or false')
+  if (lockout !== undefined && lockout !== false && (lockout === null || typeof lockout !== 'object')) {
+    throw new errors.WARDEN_ERR_OPTION(name, 'must be { threshold, baseDelay, maxDelay, memory } or false')
+  }
   const account = lockout === false
     ? undefined
     : {
@@ -143,7 +145,9 @@ export function createLogin (
     const accountK = account === undefined ? undefined : accountKey(username)
     const addressK = address === undefined ? undefined : addressKey(request.ip)
     const held: Array<[string, AttemptPolicy]> = []
-    const giveBack = async (): Promise<void> => { for (const [key, policy] of held) await quietly(request, async () => { await attempts.release(key, policy, request.log) }) }
+    const giveBack = async (): Promise<void> => {
+      for (const [key, policy] of held) await quietly(request, async () => { await attempts.release(key, policy, request.log) })
+    }
     /** Reserve an attempt; the seconds of the lock it starts should it fail. */
     const reserve = async (what: 'address' | 'account', key: string, policy: AttemptPolicy): Promise<number> => {
       let reservation: Reservation
@@ -194,7 +198,9 @@ export function createLogin (
  * use `fastify.oauth2Server.login`: every login path then shares one count.
  */
 export function passwordLogin (options: PasswordLoginOptions): PasswordLogin {
-  if (typeof options?.verifyUser !== 'function') throw new errors.WARDEN_ERR_OPTION('verifyUser', 'must be a function (username, password, request) => grant | null')
+  if (typeof options?.verifyUser !== 'function') {
+    throw new errors.WARDEN_ERR_OPTION('verifyUser', 'must be a function (username, password, request) => grant | null')
+  }
   const scopes = new Set(options.scopes)
   const roles = roleOption(options.roles, scopes)
   return createLogin(options.verifyUser, scopes, loginSettings(options), options.isCurrent, roles)

@@ -5,9 +5,7 @@ import { functionOption, integerOption, pathOption, stringOption } from '../core
 import type { Limit } from '../hardening/rate-limit.js'
 import type { OAuth2Client } from './clients.js'
 import type { AttemptPolicy, LoginAttempts } from '../core/login-attempts.js'
-import {
-  loginSettings, roleOption, type PasswordLogin, type UserGrant, type VerifiedUser, type VerifyUser
-} from './login.js'
+import { loginSettings, roleOption, type PasswordLogin, type UserGrant, type VerifiedUser, type VerifyUser } from './login.js'
 import type { SessionStore } from './session-store.js'
 import type { TokenResponse } from './sessions.js'
 
@@ -87,9 +85,9 @@ export interface OAuth2Server {
    * report), or `null` when the account is gone: a login that checked an older one, even one in
    * flight now, gets no session.
    */
-  endSessions (subject: string, reason: string, change?: { credential: number | null }): Promise<number>
+  endSessions(subject: string, reason: string, change?: { credential: number | null }): Promise<number>
   /** Lift an account's lockout (by user name, in any case or form). */
-  unlock (username: string): Promise<void>
+  unlock(username: string): Promise<void>
   /**
    * The token endpoint's answer for a grant `login` gave, for an app's own login route (JSON,
    * say): the grant's scopes narrowed to `scopes` as the password grant does (all of them when
@@ -99,9 +97,7 @@ export interface OAuth2Server {
    * `WARDEN_ERR_OAUTH` (`invalid_scope`, answered 400); a grant of the wrong shape throws
    * `WARDEN_ERR_OPTION`. Set `Cache-Control: no-store` on the answer.
    */
-  issueTokens (
-    grant: UserGrant, request: FastifyRequest, options?: IssueTokensOptions
-  ): Promise<TokenResponse | undefined>
+  issueTokens(grant: UserGrant, request: FastifyRequest, options?: IssueTokensOptions): Promise<TokenResponse | undefined>
 }
 
 export interface IssueTokensOptions {
@@ -126,23 +122,34 @@ export function serverSettings (fastify: FastifyInstance, opts: OAuth2ServerOpti
   const verifyUser = functionOption<VerifyUser>('verifyUser', opts.verifyUser)
   const findSubject = functionOption<NonNullable<OAuth2ServerOptions['findSubject']>>('findSubject', opts.findSubject)
   const clients = opts.clients ?? {}
-  if (clients === null || typeof clients !== 'object' || Array.isArray(clients)) throw new errors.WARDEN_ERR_OPTION('clients', 'must be an object of client id to { secret, scopes }')
+  if (clients === null || typeof clients !== 'object' || Array.isArray(clients)) {
+    throw new errors.WARDEN_ERR_OPTION('clients', 'must be an object of client id to { secret, scopes }')
+  }
   const sessions = opts.sessions
   if (sessions !== undefined && (typeof sessions?.refreshTokens?.rotate !== 'function' || typeof sessions?.revocations?.revoke !== 'function')) {
     throw new errors.WARDEN_ERR_OPTION('sessions', 'must be a SessionStore: { refreshTokens, revocations }')
   }
   const tokens = fastify.accessTokens
   if (sessions !== undefined && !tokens.revocable) {
-    throw new errors.WARDEN_ERR_OPTION('sessions', `needs the '${tokens.scheme}' scheme's isRevoked option reading the same revocations, or ended sessions would keep their access tokens`)
+    throw new errors.WARDEN_ERR_OPTION(
+      'sessions',
+      `needs the '${tokens.scheme}' scheme's isRevoked option reading the same revocations, or ended sessions would keep their access tokens`
+    )
   }
-  const login = loginSettings({ ...(opts.loginAttempts === undefined ? {} : { attempts: opts.loginAttempts }), ...(opts.lockout === undefined ? {} : { lockout: opts.lockout }), ...(opts.rateLimit === undefined ? {} : { addressLimit: opts.rateLimit }) })
+  const login = loginSettings({
+    ...(opts.loginAttempts === undefined ? {} : { attempts: opts.loginAttempts }),
+    ...(opts.lockout === undefined ? {} : { lockout: opts.lockout }),
+    ...(opts.rateLimit === undefined ? {} : { addressLimit: opts.rateLimit })
+  })
   const clientCredentials = Object.values(clients).some((c) => c?.scopes !== undefined)
   const grants = [
     ...(verifyUser === undefined ? [] : ['password']),
     ...(sessions === undefined ? [] : ['refresh_token']),
     ...(clientCredentials ? ['client_credentials'] : [])
   ]
-  if (verifyUser === undefined && !clientCredentials) throw new errors.WARDEN_ERR_OPTION('verifyUser', "must be given (password grant), or a client with 'scopes' (client_credentials)")
+  if (verifyUser === undefined && !clientCredentials) {
+    throw new errors.WARDEN_ERR_OPTION('verifyUser', "must be given (password grant), or a client with 'scopes' (client_credentials)")
+  }
   const roles = roleOption(opts.roles, new Set(Object.keys(fastify.warden.scopes)))
   const realm = opts.realm ?? fastify.warden.realm
   assertHeaderSafe('realm', realm)

@@ -2,9 +2,7 @@ import { createHash, createHmac, randomBytes } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import type { AccessTokens } from '../oauth2-bearer/index.js'
 import { securityEvent } from '../core/events.js'
-import type {
-  PresentedToken, RefreshFamily, RefreshTokenStore, Revocation, Rotation, SessionStore
-} from './session-store.js'
+import type { PresentedToken, RefreshFamily, RefreshTokenStore, Revocation, Rotation, SessionStore } from './session-store.js'
 
 /** What the token endpoint answers on success (RFC 6749 §5.1). */
 export interface TokenResponse {
@@ -36,27 +34,38 @@ const successorOf = (token: string, key: string | null): string =>
 export const isRefreshToken = (token: string): boolean => REFRESH_SHAPE.test(token)
 
 /** The grant a session starts with. */
-export interface SessionGrant { subject: string, scopes: readonly string[], clientId: string, claims?: Record<string, unknown>, credential?: number }
+export interface SessionGrant {
+  subject: string
+  scopes: readonly string[]
+  clientId: string
+  claims?: Record<string, unknown>
+  credential?: number
+}
 
 export interface Sessions {
   /** Sign an access token and, with a store, start a refresh-token family; undefined when the credential changed meanwhile. */
-  start (grant: SessionGrant, refresh: boolean): Promise<TokenResponse | undefined>
+  start(grant: SessionGrant, refresh: boolean): Promise<TokenResponse | undefined>
   /** The family of a live refresh token (current or rotated), read only. */
-  find (refreshToken: string): Promise<PresentedToken | null>
+  find(refreshToken: string): Promise<PresentedToken | null>
   /** Rotate a presented refresh token and sign `scopes`; undefined when the token is refused. */
-  refresh (refreshToken: string, presented: PresentedToken, scopes: (family: RefreshFamily) => Promise<readonly string[] | undefined>, request: FastifyRequest): Promise<TokenResponse | undefined>
+  refresh(
+    refreshToken: string,
+    presented: PresentedToken,
+    scopes: (family: RefreshFamily) => Promise<readonly string[] | undefined>,
+    request: FastifyRequest
+  ): Promise<TokenResponse | undefined>
   /**
    * Run `task` for one refresh token at a time on this instance: concurrent presentations of a
    * token (a replay storm, two tabs) wait here in turn, each then reading what the one before
    * left (rotated, revoked), instead of all racing for its row lock.
    */
-  serially<T> (refreshToken: string, task: () => Promise<T>): Promise<T>
+  serially<T>(refreshToken: string, task: () => Promise<T>): Promise<T>
   /** RFC 7009: end what a token stands for, whatever kind it is; unknown tokens are ignored. */
-  revoke (token: string, hint: string | undefined, request: FastifyRequest): Promise<void>
+  revoke(token: string, hint: string | undefined, request: FastifyRequest): Promise<void>
   /** End every session of a subject; their access tokens are refused from now on. */
-  endAll (subject: string, reason: string, change?: { credential: number | null }): Promise<number>
+  endAll(subject: string, reason: string, change?: { credential: number | null }): Promise<number>
   /** Whether a credential version is still the subject's current one (true without a store). */
-  isCurrent (subject: string, credential: number): Promise<boolean>
+  isCurrent(subject: string, credential: number): Promise<boolean>
 }
 
 /** Runs one task at a time per key; `keys` is how many keys have a task running or waiting. */
@@ -87,18 +96,30 @@ interface SessionContext {
   readonly store: SessionStore
   readonly reuseInterval: number
   /** A revocation of a whole session, until no access token of it can be valid. */
-  sessionRevocation (familyId: string): Revocation
+  sessionRevocation(familyId: string): Revocation
 }
 
 const CLOCK_TOLERANCE = 60
 
-function answer (tokens: AccessTokens, subject: string, scopes: readonly string[], clientId: string, claims: Record<string, unknown>, refreshToken?: string): TokenResponse {
+function answer (
+  tokens: AccessTokens,
+  subject: string,
+  scopes: readonly string[],
+  clientId: string,
+  claims: Record<string, unknown>,
+  refreshToken?: string
+): TokenResponse {
   const access = tokens.sign({ ...claims, sub: subject, scope: scopes, client_id: clientId })
-  return { access_token: access.token, token_type: 'Bearer', expires_in: access.expiresIn, ...(refreshToken === undefined ? {} : { refresh_token: refreshToken }), scope: scopes.join(' ') }
+  return {
+    access_token: access.token,
+    token_type: 'Bearer',
+    expires_in: access.expiresIn,
+    ...(refreshToken === undefined ? {} : { refresh_token: refreshToken }),
+    scope: scopes.join(' ')
+  }
 }
 
-const familyOf = ({ familyId, subject, scope, clientId, credential }: RefreshFamily): RefreshFamily =>
-  ({ familyId, subject, scope, clientId, credential })
+const familyOf = ({ familyId, subject, scope, clientId, credential }: RefreshFamily): RefreshFamily => ({ familyId, subject, scope, clientId, credential })
 
 /**
  * Refresh-token reuse detection (RFC 9700 §4.14.2), the one rule every store gets: a token is
@@ -109,7 +130,11 @@ const familyOf = ({ familyId, subject, scope, clientId, credential }: RefreshFam
  * client that never heard the answer retries, and gets that successor again.
  */
 async function decideRotation (
-  store: RefreshTokenStore, presented: PresentedToken, current: string, successor: string, reuseInterval: number
+  store: RefreshTokenStore,
+  presented: PresentedToken,
+  current: string,
+  successor: string,
+  reuseInterval: number
 ): Promise<Rotation> {
   let token = presented
   let rotatedAt = presented.rotatedAt
@@ -129,12 +154,18 @@ async function decideRotation (
     if (unrotated) return { outcome: 'retried', ...familyOf(token) }
   }
   // Revoked once: of concurrent reuses of one family, one reports it.
-  if (!await store.revokeFamily(token.familyId, 'reuse')) return { outcome: 'invalid' }
+  if (!(await store.revokeFamily(token.familyId, 'reuse'))) return { outcome: 'invalid' }
   return { outcome: 'reused', familyId: token.familyId, subject: token.subject }
 }
 
 /** A presented refresh token, turned into a successor (a retry: the same one again), or refused. */
-async function rotate (ctx: SessionContext, refreshToken: string, presented: PresentedToken, scopesFor: (family: RefreshFamily) => Promise<readonly string[] | undefined>, request: FastifyRequest): Promise<TokenResponse | undefined> {
+async function rotate (
+  ctx: SessionContext,
+  refreshToken: string,
+  presented: PresentedToken,
+  scopesFor: (family: RefreshFamily) => Promise<readonly string[] | undefined>,
+  request: FastifyRequest
+): Promise<TokenResponse | undefined> {
   const { store } = ctx
   // A session revoked by its sid (an administrator, another instance) refreshes no more.
   if (await store.revocations.isRevoked({ sid: presented.familyId })) {
@@ -142,11 +173,15 @@ async function rotate (ctx: SessionContext, refreshToken: string, presented: Pre
     return undefined
   }
   const next = successorOf(refreshToken, presented.successorKey)
-  const rotation = await decideRotation(
-    store.refreshTokens, presented, digest(refreshToken), digest(next), ctx.reuseInterval * 1000)
+  const rotation = await decideRotation(store.refreshTokens, presented, digest(refreshToken), digest(next), ctx.reuseInterval * 1000)
   if (rotation.outcome === 'reused') {
     await store.revocations.revoke([ctx.sessionRevocation(rotation.familyId)])
-    securityEvent(request, 'auth.refresh.reuse_detected', { subject: rotation.subject, session: rotation.familyId, reason: 'rotated refresh token presented again' }, 'refresh token reuse: the session is revoked')
+    securityEvent(
+      request,
+      'auth.refresh.reuse_detected',
+      { subject: rotation.subject, session: rotation.familyId, reason: 'rotated refresh token presented again' },
+      'refresh token reuse: the session is revoked'
+    )
     return undefined
   }
   if (rotation.outcome === 'invalid') return undefined
@@ -157,7 +192,11 @@ async function rotate (ctx: SessionContext, refreshToken: string, presented: Pre
     await store.revocations.revoke([ctx.sessionRevocation(rotation.familyId)])
     return undefined
   }
-  securityEvent(request, 'auth.token.refreshed', { subject: rotation.subject, session: rotation.familyId, ...(rotation.outcome === 'retried' ? { retry: true } : {}) })
+  securityEvent(request, 'auth.token.refreshed', {
+    subject: rotation.subject,
+    session: rotation.familyId,
+    ...(rotation.outcome === 'retried' ? { retry: true } : {})
+  })
   return answer(ctx.tokens, rotation.subject, scopes, rotation.clientId, { sid: rotation.familyId }, next)
 }
 
@@ -180,18 +219,26 @@ async function revoke (ctx: SessionContext, token: string, hint: string | undefi
     // Stryker disable next-line BooleanLiteral: equivalent, what is tried after an access token is the refresh format, which it never has
     return true
   }
-  if (hint === 'access_token') await asAccess() || await asRefresh()
-  else await asRefresh() || await asAccess()
+  if (hint === 'access_token') (await asAccess()) || (await asRefresh())
+  else (await asRefresh()) || (await asAccess())
 }
 
 /**
  * Sessions are refresh-token families. Every access token issued in one carries it as `sid`,
  * so revoking a family also refuses the access tokens issued from it until they expire.
  */
-export function createSessions (tokens: AccessTokens, store: SessionStore | undefined, options: { refreshTokenTtl: number, reuseInterval: number, now: () => number }): Sessions {
+export function createSessions (
+  tokens: AccessTokens,
+  store: SessionStore | undefined,
+  options: { refreshTokenTtl: number; reuseInterval: number; now: () => number }
+): Sessions {
   const { refreshTokenTtl, reuseInterval, now } = options
   const oneAtATime = serialised()
-  const sessionRevocation = (familyId: string): Revocation => ({ kind: 'sid', id: familyId, expiresAt: Math.floor(now() / 1000) + tokens.expiresIn + CLOCK_TOLERANCE })
+  const sessionRevocation = (familyId: string): Revocation => ({
+    kind: 'sid',
+    id: familyId,
+    expiresAt: Math.floor(now() / 1000) + tokens.expiresIn + CLOCK_TOLERANCE
+  })
   const ctx: SessionContext | undefined = store === undefined ? undefined : { tokens, store, reuseInterval, sessionRevocation }
 
   return {
@@ -214,15 +261,18 @@ export function createSessions (tokens: AccessTokens, store: SessionStore | unde
       if (store === undefined || !isRefreshToken(refreshToken)) return null
       return await store.refreshTokens.find(digest(refreshToken))
     },
-    refresh: async (refreshToken, presented, scopesFor, request) => ctx === undefined ? undefined : await rotate(ctx, refreshToken, presented, scopesFor, request),
+    refresh: async (refreshToken, presented, scopesFor, request) =>
+      ctx === undefined ? undefined : await rotate(ctx, refreshToken, presented, scopesFor, request),
     serially: async (refreshToken, task) => await oneAtATime(digest(refreshToken), task),
-    async revoke (token, hint, request) { if (ctx !== undefined) await revoke(ctx, token, hint, request) },
+    async revoke (token, hint, request) {
+      if (ctx !== undefined) await revoke(ctx, token, hint, request)
+    },
     async endAll (subject, reason, change) {
       if (store === undefined) return 0
       const families = await store.refreshTokens.revokeSubject(subject, reason, change?.credential)
       await store.revocations.revoke(families.map(sessionRevocation))
       return families.length
     },
-    isCurrent: async (subject, credential) => store === undefined || await store.refreshTokens.isCurrent(subject, credential)
+    isCurrent: async (subject, credential) => store === undefined || (await store.refreshTokens.isCurrent(subject, credential))
   }
 }

@@ -1,11 +1,11 @@
 import t from 'tap'
-import { identityApp } from '../helpers/reference-app.js'
+import { referenceApp } from '../helpers/reference-app.js'
 import { closeSharedDatabase } from '../helpers/services.js'
 
 t.teardown(closeSharedDatabase)
 
 t.test('an API key is shown once, works on the routes its scopes allow, and is listed without its secret', async (t) => {
-  const { app, login, bearer, stores } = await identityApp(t)
+  const { app, login, bearer, stores } = await referenceApp(t)
   const admin = await login('admin', undefined, 'users:read')
   const created = await app.inject({
     method: 'POST',
@@ -39,7 +39,7 @@ t.test('an API key is shown once, works on the routes its scopes allow, and is l
 })
 
 t.test('a key cannot grant more than the token that creates it', async (t) => {
-  const { app, login, bearer } = await identityApp(t)
+  const { app, login, bearer } = await referenceApp(t)
   const narrow = await login('admin', undefined, 'users:read')
   const res = await app.inject({
     method: 'POST',
@@ -55,7 +55,7 @@ t.test('a key cannot grant more than the token that creates it', async (t) => {
 })
 
 t.test('expiry: validated on creation, enforced on use', async (t) => {
-  const { app, login, bearer, stores } = await identityApp(t)
+  const { app, login, bearer, stores } = await referenceApp(t)
   const admin = await login()
   const create = async (expiresAt: string) =>
     await app.inject({ method: 'POST', url: '/api-keys', headers: bearer(admin.access_token), payload: { name: 'temp', scopes: [], expires_at: expiresAt } })
@@ -72,7 +72,7 @@ t.test('expiry: validated on creation, enforced on use', async (t) => {
 })
 
 t.test("revocation: only the caller's own keys; a revoked key stops at once", async (t) => {
-  const { app, login, bearer, createUser } = await identityApp(t)
+  const { app, login, bearer, createUser } = await referenceApp(t)
   await createUser('mallory', 'moderator')
   const admin = await login()
   const mallory = await login('mallory', 'mallory password 123')
@@ -90,7 +90,7 @@ t.test("revocation: only the caller's own keys; a revoked key stops at once", as
 })
 
 t.test("a key never grants more than its owner's role allows today", async (t) => {
-  const { app, login, bearer, stores } = await identityApp(t)
+  const { app, login, bearer, stores } = await referenceApp(t)
   const admin = await login()
   const { key } = (
     await app.inject({ method: 'POST', url: '/api-keys', headers: bearer(admin.access_token), payload: { name: 'x', scopes: ['users:read', 'users:write'] } })
@@ -106,7 +106,7 @@ t.test("a key never grants more than its owner's role allows today", async (t) =
 })
 
 t.test('regression: a key dies with its owner at once, whatever the verified-key cache holds', async (t) => {
-  const { app, login, bearer, stores, createUser } = await identityApp(t)
+  const { app, login, bearer, stores, createUser } = await referenceApp(t)
   await createUser('nina', 'moderator', 'nina password 123')
   const nina = await login('nina', 'nina password 123')
   const { key } = (

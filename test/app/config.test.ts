@@ -184,10 +184,10 @@ t.test('regression: JWT_ALGORITHM must fit the key (ES256 with an Ed25519 key do
 })
 
 t.test('regression: an audience that is not a URL (a client id such as account) starts; PUBLIC_URL is the resource and the server', async (t) => {
-  const { identityApp } = await import('../helpers/reference-app.js')
+  const { referenceApp } = await import('../helpers/reference-app.js')
   const { closeSharedDatabase } = await import('../helpers/services.js')
   t.teardown(closeSharedDatabase)
-  const { app } = await identityApp(t, { env: { JWT_AUDIENCE: 'account', PUBLIC_URL: 'https://api.example.com/' } })
+  const { app } = await referenceApp(t, { env: { JWT_AUDIENCE: 'account', PUBLIC_URL: 'https://api.example.com/' } })
   const metadata = (await app.inject({ url: '/.well-known/oauth-protected-resource' })).json()
   t.equal(metadata.resource, 'https://api.example.com')
   t.same((await app.inject({ url: '/docs/json' })).json().servers, [{ url: 'https://api.example.com', description: 'The development deployment (PUBLIC_URL)', 'x-internal': false }], 'no empty servers')
@@ -201,10 +201,10 @@ t.test('DATABASE_POOL_SIZE and STARTUP_TIMEOUT: defaults and values', async (t) 
 })
 
 t.test('LOGIN_RATE_LIMIT: one bound, the token endpoint\'s; the largest accepted value starts the app, the next is refused by name', async (t) => {
-  const { identityApp } = await import('../helpers/reference-app.js')
+  const { referenceApp } = await import('../helpers/reference-app.js')
   const { closeSharedDatabase } = await import('../helpers/services.js')
   t.teardown(closeSharedDatabase)
-  const { app } = await identityApp(t, { env: { LOGIN_RATE_LIMIT: '1000000/minute' } })
+  const { app } = await referenceApp(t, { env: { LOGIN_RATE_LIMIT: '1000000/minute' } })
   t.equal((await app.inject({ url: '/health' })).statusCode, 200, '1000000/minute: started')
   for (const value of ['1000001/minute', '9999999/second']) {
     const err = failure({ JWT_SECRET_KEY: SECRET, API_KEY_SECRET: SECRET, LOGIN_RATE_LIMIT: value })

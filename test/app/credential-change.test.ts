@@ -1,6 +1,6 @@
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { identityApp, form, fastPasswords, type Identity } from '../helpers/reference-app.js'
+import { referenceApp, form, fastPasswords, type ReferenceApp } from '../helpers/reference-app.js'
 import { closeSharedDatabase, postgresSkip, testDatabase, type Backend } from '../helpers/services.js'
 import { createPasswordHasher, type PasswordHasher } from '../../plugins/index.js'
 
@@ -41,14 +41,14 @@ function gatedHasher (): { passwords: PasswordHasher; hold: () => void; pass: ()
 
 const basic = (username: string, password: string) => ({ authorization: 'Basic ' + Buffer.from(`${username}:${password}`).toString('base64') })
 const statuses = (responses: Array<{ statusCode: number }>): number[] => [...new Set(responses.map((r) => r.statusCode))]
-const liveSessions = async ({ stores }: Identity, subject: string): Promise<number> =>
+const liveSessions = async ({ stores }: ReferenceApp, subject: string): Promise<number> =>
   (await stores.db.query<{ n: number }>('SELECT count(*)::int AS n FROM warden_refresh_families WHERE subject = $1 AND revoked_at IS NULL', [subject]))[0].n
 
 const skip: Record<Backend, string | false> = { pglite: false, postgres: await postgresSkip() }
 for (const backend of ['pglite', 'postgres'] as const) {
   t.test(`${backend}: a password change wins over the logins checking the old password at that moment`, { skip: skip[backend] }, async (t) => {
     const gate = gatedHasher()
-    const identity = await identityApp(t, { database: await testDatabase(t, backend), passwords: gate.passwords })
+    const identity = await referenceApp(t, { database: await testDatabase(t, backend), passwords: gate.passwords })
     const { app, login, bearer, createUser } = identity
     const kim = await createUser('kim', 'user', 'old password 123')
     const session = await login('kim', 'old password 123')
@@ -82,7 +82,7 @@ for (const backend of ['pglite', 'postgres'] as const) {
 
   t.test(`${backend}: a deletion wins over the logins in flight for the account`, { skip: skip[backend] }, async (t) => {
     const gate = gatedHasher()
-    const identity = await identityApp(t, { database: await testDatabase(t, backend), passwords: gate.passwords })
+    const identity = await referenceApp(t, { database: await testDatabase(t, backend), passwords: gate.passwords })
     const { app, login, bearer, createUser } = identity
     const lee = await createUser('lee', 'moderator', 'lee password 123')
     const admin = await login()
@@ -105,7 +105,7 @@ for (const backend of ['pglite', 'postgres'] as const) {
 
 t.test('regression: a login that upgrades an old hash while the password changes does not put the old password back', async (t) => {
   const gate = gatedHasher()
-  const identity = await identityApp(t, { passwords: gate.passwords })
+  const identity = await referenceApp(t, { passwords: gate.passwords })
   const { app, login, bearer, stores } = identity
   // Made with other argon2 parameters than the app's: the next login rehashes it.
   const old = await createPasswordHasher({ memoryCost: 2048, timeCost: 1 }).hash('old password 123')
@@ -139,7 +139,7 @@ t.test('regression: a login that upgrades an old hash while the password changes
 })
 
 t.test('a credential version recorded by a change is kept; a login reporting a newer one records it', async (t) => {
-  const identity = await identityApp(t)
+  const identity = await referenceApp(t)
   const { stores } = identity
   const subject = 'subject-1'
   const family = (credential?: number) => ({

@@ -1,11 +1,11 @@
 import t from 'tap'
-import { identityApp } from '../helpers/reference-app.js'
+import { referenceApp } from '../helpers/reference-app.js'
 import { closeSharedDatabase } from '../helpers/services.js'
 
 t.teardown(closeSharedDatabase)
 
 t.test('a client can discover how to get a token: 401 challenge → RFC 9728 → RFC 8414 → token endpoint', async (t) => {
-  const { app } = await identityApp(t, { env: { JWT_ISSUER: 'https://id.example.com', JWT_AUDIENCE: 'https://api.example.com', PUBLIC_URL: 'https://api.example.com' } })
+  const { app } = await referenceApp(t, { env: { JWT_ISSUER: 'https://id.example.com', JWT_AUDIENCE: 'https://api.example.com', PUBLIC_URL: 'https://api.example.com' } })
   const denied = await app.inject({ url: '/api-keys' })
   t.equal(denied.statusCode, 401)
   t.equal(denied.headers['www-authenticate'], 'Bearer realm="fastify-warden", resource_metadata="https://api.example.com/.well-known/oauth-protected-resource"')
@@ -31,7 +31,7 @@ t.test('a client can discover how to get a token: 401 challenge → RFC 9728 →
 })
 
 t.test('the reference app uses the hardening plugins from its configuration', async (t) => {
-  const { app } = await identityApp(t, { env: { ALLOWED_HOSTS: 'api.example.com', ALLOWED_ORIGINS: 'https://app.example.com' } })
+  const { app } = await referenceApp(t, { env: { ALLOWED_HOSTS: 'api.example.com', ALLOWED_ORIGINS: 'https://app.example.com' } })
   const ok = await app.inject({ url: '/health', headers: { host: 'api.example.com', origin: 'https://app.example.com', 'x-request-id': 'trace-0001' } })
   t.equal(ok.statusCode, 200)
   t.equal(ok.headers['x-request-id'], 'trace-0001')

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { connect, createServer, type Server, type Socket } from 'node:net'
-import { identityApp } from '../helpers/reference-app.js'
+import { referenceApp } from '../helpers/reference-app.js'
 import { closeSharedDatabase, freePort, postgresSkip, testDatabase, POSTGRES_URL } from '../helpers/services.js'
 import { openPostgres } from '../../stores/sql/postgres.js'
 
@@ -11,7 +11,7 @@ const sleep = async (ms: number): Promise<void> => {
 }
 
 t.test('/health while the server sheds load: the documented 503 (a problem with Retry-After), never a 500', async (t) => {
-  const { app } = await identityApp(t, { pressure: { maxEventLoopDelay: 50, sampleInterval: 5 } })
+  const { app } = await referenceApp(t, { pressure: { maxEventLoopDelay: 50, sampleInterval: 5 } })
   let health = await app.inject({ url: '/health' })
   for (let i = 0; i < 100 && health.statusCode !== 200; i++) {
     await sleep(10)
@@ -104,7 +104,7 @@ t.test(
         }
       }
     }
-    const { app } = await identityApp(t, { database: openPostgres(proxy.url, { searchPath, max: 2 }), logger })
+    const { app } = await referenceApp(t, { database: openPostgres(proxy.url, { searchPath, max: 2 }), logger })
     t.equal((await app.inject({ url: '/health' })).statusCode, 200)
 
     await proxy.stop()

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { identityApp, form } from '../helpers/reference-app.js'
+import { referenceApp, form } from '../helpers/reference-app.js'
 import { closeSharedDatabase } from '../helpers/services.js'
 
 t.teardown(closeSharedDatabase)
@@ -7,7 +7,7 @@ t.teardown(closeSharedDatabase)
 const INJECTIONS = ["' OR 1=1--", "'; DROP TABLE users;--", "admin'--", '1; DELETE FROM api_keys', "\\'; SELECT pg_sleep(5);--"]
 
 t.test('injection strings through every input: refused by a schema, or stored and returned verbatim, never executed', async (t) => {
-  const { app, login, bearer, stores } = await identityApp(t)
+  const { app, login, bearer, stores } = await referenceApp(t)
   const admin = await login()
   const tables = async () =>
     (
@@ -89,7 +89,7 @@ t.test('injection strings through every input: refused by a schema, or stored an
 
 t.test('bootstrap: the first start creates the administrator once; a configured password is never reported', async (t) => {
   const told: Array<[string, string | undefined]> = []
-  const { login } = await identityApp(t, { onAdminCreated: (username, password) => told.push([username, password]) })
+  const { login } = await referenceApp(t, { onAdminCreated: (username, password) => told.push([username, password]) })
   t.same(told, [['admin', undefined]], 'ADMIN_PASSWORD was configured: nothing to print')
   t.ok(await login())
 })

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { ADMIN_PASSWORD, form, identityApp } from '../helpers/reference-app.js'
+import { ADMIN_PASSWORD, form, referenceApp } from '../helpers/reference-app.js'
 import { childProcesses, schedulingPolicies } from '../helpers/processes.js'
 import { closeSharedDatabase } from '../helpers/services.js'
 import { createPasswordHasher } from '../../plugins/index.js'
@@ -7,7 +7,7 @@ import { createPasswordHasher } from '../../plugins/index.js'
 t.teardown(closeSharedDatabase)
 
 t.test('health reports the load; an overloaded server sheds with a problem+json 503 and Retry-After (@fastify/under-pressure)', async (t) => {
-  const { app } = await identityApp(t, { pressure: { maxEventLoopDelay: 50, sampleInterval: 5 } })
+  const { app } = await referenceApp(t, { pressure: { maxEventLoopDelay: 50, sampleInterval: 5 } })
   // Start-up itself keeps the loop busy; wait for quiet samples (a load balancer would see 503 meanwhile).
   let health = await app.inject({ url: '/health' })
   for (let i = 0; i < 100 && health.statusCode !== 200; i++) {
@@ -50,7 +50,7 @@ t.test('health reports the load; an overloaded server sheds with a problem+json 
 t.test('a login the hasher would refuse is refused before the user is looked up', async (t) => {
   // A hash of ~100 ms holds the only slot while the storm arrives.
   const passwords = createPasswordHasher({ memoryCost: 65_536, timeCost: 3, concurrency: 1, queue: 0, refusalDelay: 0 })
-  const { app, stores } = await identityApp(t, { passwords })
+  const { app, stores } = await referenceApp(t, { passwords })
   const lookups: string[] = []
   const findByUsername = stores.users.findByUsername.bind(stores.users)
   stores.users.findByUsername = async (username) => {
@@ -76,7 +76,7 @@ t.test('a login the hasher would refuse is refused before the user is looked up'
 })
 
 t.test('without a hasher given, the reference app hashes in a process of its own at the lowest priority, ended with the app', async (t) => {
-  const { app, login } = await identityApp(t, { passwords: undefined })
+  const { app, login } = await referenceApp(t, { passwords: undefined })
   const children = childProcesses()
   t.equal(children.length, 1, "one hashing process, started by the admin account's hash")
   t.same(new Set(schedulingPolicies(children[0])), new Set([5]), 'every thread of it in the idle scheduling class (SCHED_IDLE)')

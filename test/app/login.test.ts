@@ -1,5 +1,5 @@
 import t from 'tap'
-import { identityApp, fastPasswords, ADMIN_PASSWORD } from '../helpers/reference-app.js'
+import { referenceApp, fastPasswords, ADMIN_PASSWORD } from '../helpers/reference-app.js'
 import type { PasswordHasher } from '../../plugins/index.js'
 import { closeSharedDatabase } from '../helpers/services.js'
 
@@ -23,7 +23,7 @@ function countingPasswords (): { passwords: PasswordHasher, checked: () => numbe
 }
 
 t.test('POST /login: the token endpoint\'s token pair, for JSON, and it works like one', async (t) => {
-  const { app, stores, bearer } = await identityApp(t)
+  const { app, stores, bearer } = await referenceApp(t)
   const res = await app.inject(json({ username: 'admin', password: ADMIN_PASSWORD }))
   t.equal(res.statusCode, 200)
   t.equal(res.headers['cache-control'], 'no-store')
@@ -52,7 +52,7 @@ t.test('POST /login: the token endpoint\'s token pair, for JSON, and it works li
 })
 
 t.test('a wrong password, an unknown user and a disabled account get the same 401', async (t) => {
-  const { app, stores, createUser } = await identityApp(t)
+  const { app, stores, createUser } = await referenceApp(t)
   const gone = await createUser('gone', 'user')
   await stores.db.query('UPDATE users SET active = false WHERE id = $1', [gone.id])
   const bodies = []
@@ -72,7 +72,7 @@ t.test('a wrong password, an unknown user and a disabled account get the same 40
 
 t.test('the lockout: many wrong logins at once check no more passwords than the threshold, then 429', async (t) => {
   const { passwords, checked } = countingPasswords()
-  const { app, stores } = await identityApp(t, { passwords, lockout: { threshold: 3 } })
+  const { app, stores } = await referenceApp(t, { passwords, lockout: { threshold: 3 } })
   const answers = await Promise.all(Array.from({ length: 20 }, async () =>
     await app.inject(json({ username: 'admin', password: 'a wrong password' }))))
   const statuses = answers.map((r) => r.statusCode)
@@ -98,7 +98,7 @@ t.test('the lockout: many wrong logins at once check no more passwords than the 
 
 t.test('invalid input is a 400 before any password is checked, and nothing is stored', async (t) => {
   const { passwords, checked } = countingPasswords()
-  const { app, stores } = await identityApp(t, { passwords })
+  const { app, stores } = await referenceApp(t, { passwords })
   const cases: Array<[unknown, string]> = [
     [{ username: 'admin' }, '/password'],
     [{ username: 'admin', password: ADMIN_PASSWORD, extra: 1 }, '/extra'],

@@ -1,14 +1,14 @@
 import t from 'tap'
-import { identityApp, form, testConfig, type Identity } from '../helpers/reference-app.js'
+import { referenceApp, form, testConfig, type ReferenceApp } from '../helpers/reference-app.js'
 import { closeSharedDatabase, postgresSkip, testDatabase, type Backend } from '../helpers/services.js'
 import { openStores } from '../../app/stores.js'
 import type { Database } from '../../stores/sql/database.js'
 
 t.teardown(closeSharedDatabase)
 
-const refresh = async ({ app }: Identity, token: string) =>
+const refresh = async ({ app }: ReferenceApp, token: string) =>
   await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'refresh_token', refresh_token: token }) })
-const me = async ({ app, bearer }: Identity, token: string) => (await app.inject({ url: '/users/me', headers: bearer(token) })).statusCode
+const me = async ({ app, bearer }: ReferenceApp, token: string) => (await app.inject({ url: '/users/me', headers: bearer(token) })).statusCode
 const sidOf = (jwt: string): string => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString()).sid
 
 /** The database, counting the statements run on it (in transactions too). */
@@ -42,7 +42,7 @@ for (const backend of ['pglite', 'postgres'] as const) {
     `${backend}: two tabs refreshing one token at once, within REFRESH_TOKEN_REUSE_INTERVAL: both get the same successor and the session lives`,
     { skip: skip[backend] },
     async (t) => {
-      const identity = await identityApp(t, { database: await testDatabase(t, backend), env: { REFRESH_TOKEN_REUSE_INTERVAL: '10' } })
+      const identity = await referenceApp(t, { database: await testDatabase(t, backend), env: { REFRESH_TOKEN_REUSE_INTERVAL: '10' } })
       const session = await identity.login()
       const tabs = await Promise.all([refresh(identity, session.refresh_token), refresh(identity, session.refresh_token)])
       t.same(
@@ -64,7 +64,7 @@ for (const backend of ['pglite', 'postgres'] as const) {
     `${backend}: without a reuse interval (REFRESH_TOKEN_REUSE_INTERVAL=0) the second tab is a reuse and the session ends`,
     { skip: skip[backend] },
     async (t) => {
-      const identity = await identityApp(t, { database: await testDatabase(t, backend), env: { REFRESH_TOKEN_REUSE_INTERVAL: '0' } })
+      const identity = await referenceApp(t, { database: await testDatabase(t, backend), env: { REFRESH_TOKEN_REUSE_INTERVAL: '0' } })
       const session = await identity.login()
       const tabs = await Promise.all([refresh(identity, session.refresh_token), refresh(identity, session.refresh_token)])
       t.same(tabs.map((r) => r.statusCode).sort(), [200, 400])
@@ -79,7 +79,7 @@ for (const backend of ['pglite', 'postgres'] as const) {
     { skip: skip[backend] },
     async (t) => {
       const database = counting(await testDatabase(t, backend))
-      const identity = await identityApp(t, { database: database.db })
+      const identity = await referenceApp(t, { database: database.db })
       const { stores } = identity
       await identity.createUser('mo', 'user', 'mo password 1234')
       const bystander = await identity.login('mo', 'mo password 1234')
@@ -105,7 +105,7 @@ for (const backend of ['pglite', 'postgres'] as const) {
 t.test('outside the reuse interval, presenting a rotated token again is reuse: the session ends', async (t) => {
   let clock = Date.now()
   const database = await testDatabase(t)
-  const identity = await identityApp(t, {
+  const identity = await referenceApp(t, {
     config: testConfig({ REFRESH_TOKEN_REUSE_INTERVAL: '10' }),
     stores: await openStores({ database, now: () => clock })
   })
@@ -120,7 +120,7 @@ t.test('outside the reuse interval, presenting a rotated token again is reuse: t
 })
 
 t.test('a session revoked by its sid refreshes no more', async (t) => {
-  const identity = await identityApp(t)
+  const identity = await referenceApp(t)
   const session = await identity.login()
   const sid = sidOf(session.access_token)
   await identity.stores.revocations.revoke([{ kind: 'sid', id: sid, expiresAt: Math.floor(Date.now() / 1000) + 900 }])
@@ -133,7 +133,7 @@ t.test('a session revoked by its sid refreshes no more', async (t) => {
 })
 
 t.test("regression: a session revoked by its sid refreshes no more, even once the sid's revocation has expired", async (t) => {
-  const identity = await identityApp(t)
+  const identity = await referenceApp(t)
   const session = await identity.login()
   const sid = sidOf(session.access_token)
   // Revoked for a second only (a revocation of a sid lasts as long as its access tokens), and no refresh meanwhile.

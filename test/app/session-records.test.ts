@@ -1,6 +1,6 @@
 import t from 'tap'
 import { Writable } from 'node:stream'
-import { identityApp, form, testConfig } from '../helpers/reference-app.js'
+import { referenceApp, form, testConfig } from '../helpers/reference-app.js'
 import { closeSharedDatabase } from '../helpers/services.js'
 
 t.teardown(closeSharedDatabase)
@@ -10,7 +10,7 @@ const payload = (jwt: string): { jti: string; exp: number; sid: string } => JSON
 t.test(
   "what revocation stores: an access token's id outlives the token; a session lasts REFRESH_TOKEN_EXPIRE_DAYS; the hint only orders the search",
   async (t) => {
-    const { app, login, stores } = await identityApp(t, { config: testConfig({ REFRESH_TOKEN_EXPIRE_DAYS: '3' }) })
+    const { app, login, stores } = await referenceApp(t, { config: testConfig({ REFRESH_TOKEN_EXPIRE_DAYS: '3' }) })
     const revoke = async (fields: Record<string, string>) => await app.inject({ method: 'POST', url: '/auth/revoke', ...form(fields) })
     const session = await login()
     const { jti, exp, sid } = payload(session.access_token)
@@ -48,7 +48,7 @@ t.test('the events an attack leaves: a refused scope and a reused refresh token 
       done()
     }
   })
-  const { app, login, bearer, createUser } = await identityApp(t, { logger: { level: 'info', stream } })
+  const { app, login, bearer, createUser } = await referenceApp(t, { logger: { level: 'info', stream } })
   await createUser('quinn', 'user', 'quinn password 12')
   const quinn = await login('quinn', 'quinn password 12')
   t.equal((await app.inject({ url: '/users', headers: bearer(quinn.access_token) })).statusCode, 403)

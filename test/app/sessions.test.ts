@@ -1,6 +1,6 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
-import { identityApp, form, ADMIN_PASSWORD, testConfig } from '../helpers/reference-app.js'
+import { referenceApp, form, ADMIN_PASSWORD, testConfig } from '../helpers/reference-app.js'
 import { closeSharedDatabase, postgresSkip, redisSkip, testDatabase, POSTGRES_URL, REDIS_URL } from '../helpers/services.js'
 import { openStores } from '../../app/stores.js'
 import { openPostgres } from '../../stores/sql/postgres.js'
@@ -9,7 +9,7 @@ import { Redis } from 'ioredis'
 t.teardown(closeSharedDatabase)
 
 t.test('refresh: rotation on every use; a replayed token revokes the whole session, access tokens included', async (t) => {
-  const { app, login, bearer } = await identityApp(t)
+  const { app, login, bearer } = await referenceApp(t)
   const refresh = async (token: string, scope?: string) =>
     await app.inject({
       method: 'POST',
@@ -45,7 +45,7 @@ t.test('refresh: rotation on every use; a replayed token revokes the whole sessi
 t.test(
   'regression: a wider refresh scope is invalid_scope and the refresh token stays usable; refresh may narrow, never beyond the role of today',
   async (t) => {
-    const { app, login, stores } = await identityApp(t)
+    const { app, login, stores } = await referenceApp(t)
     const refresh = async (token: string, scope?: string) =>
       await app.inject({
         method: 'POST',
@@ -71,7 +71,7 @@ t.test(
 )
 
 t.test('a session ends after REFRESH_TOKEN_EXPIRE_DAYS, however often it is refreshed', async (t) => {
-  const { app, login, stores } = await identityApp(t)
+  const { app, login, stores } = await referenceApp(t)
   const session = await login()
   await stores.db.query("UPDATE warden_refresh_families SET expires_at = now() - interval '1 second'")
   const res = await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'refresh_token', refresh_token: session.refresh_token }) })
@@ -80,7 +80,7 @@ t.test('a session ends after REFRESH_TOKEN_EXPIRE_DAYS, however often it is refr
 })
 
 t.test('RFC 7009: revoking an access token refuses it; revoking a refresh token ends its session', async (t) => {
-  const { app, login, bearer } = await identityApp(t)
+  const { app, login, bearer } = await referenceApp(t)
   const revoke = async (fields: Record<string, string>) => await app.inject({ method: 'POST', url: '/auth/revoke', ...form(fields) })
   const a = await login()
   const b = await login()
@@ -107,7 +107,7 @@ t.test('RFC 7009: revoking an access token refuses it; revoking a refresh token 
 })
 
 t.test('changing the password ends every session of the user', async (t) => {
-  const { app, login, bearer, createUser } = await identityApp(t)
+  const { app, login, bearer, createUser } = await referenceApp(t)
   await createUser('carol', 'moderator', 'carol password 12')
   const s1 = await login('carol', 'carol password 12')
   const s2 = await login('carol', 'carol password 12')
@@ -166,11 +166,11 @@ t.test(
     t.teardown(async () => {
       await redis.quit()
     })
-    const one = await identityApp(t, {
+    const one = await referenceApp(t, {
       config,
       stores: await openStores({ database: db, redis, redisNamespace: namespace, revocationPollInterval: 3_600_000 })
     })
-    const two = await identityApp(t, {
+    const two = await referenceApp(t, {
       config,
       stores: await openStores({
         database: openPostgres(POSTGRES_URL, { searchPath: schema }),

@@ -1,6 +1,6 @@
 import t from 'tap'
 import bcrypt from 'bcryptjs'
-import { identityApp, form, ADMIN_PASSWORD, fastPasswords } from '../helpers/reference-app.js'
+import { referenceApp, form, ADMIN_PASSWORD, fastPasswords } from '../helpers/reference-app.js'
 import { createPasswordHasher } from '../../plugins/index.js'
 import { closeSharedDatabase } from '../helpers/services.js'
 
@@ -8,7 +8,7 @@ t.teardown(closeSharedDatabase)
 const decode = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString())
 
 t.test('password grant: RFC 6749 §5.1 answer with a rotating refresh token', async (t) => {
-  const { app, stores, config } = await identityApp(t)
+  const { app, stores, config } = await referenceApp(t)
   const res = await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'password', username: 'admin', password: ADMIN_PASSWORD }) })
   t.equal(res.statusCode, 200)
   t.equal(res.headers['cache-control'], 'no-store')
@@ -29,7 +29,7 @@ t.test('password grant: RFC 6749 §5.1 answer with a rotating refresh token', as
 })
 
 t.test('granted scopes are the requested ones the role allows; unknown scopes are invalid_scope', async (t) => {
-  const { app, login, createUser } = await identityApp(t)
+  const { app, login, createUser } = await referenceApp(t)
   await createUser('mod', 'moderator')
   await createUser('plain', 'user')
   t.equal((await login('admin', ADMIN_PASSWORD, 'users:read')).scope, 'users:read')
@@ -47,7 +47,7 @@ t.test('granted scopes are the requested ones the role allows; unknown scopes ar
 
 t.test('a wrong password and an unknown user get byte-identical invalid_grant answers in about the same time', async (t) => {
   // A hash that costs a few milliseconds, so the comparison is about hashing, not about the noise of a busy machine.
-  const { app } = await identityApp(t, { passwords: createPasswordHasher({ memoryCost: 8192, timeCost: 2 }) })
+  const { app } = await referenceApp(t, { passwords: createPasswordHasher({ memoryCost: 8192, timeCost: 2 }) })
   await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'password', username: 'admin', password: 'warm up' }) })
   const attempt = async (username: string) => {
     const start = process.hrtime.bigint()
@@ -71,7 +71,7 @@ t.test('a wrong password and an unknown user get byte-identical invalid_grant an
 })
 
 t.test('an inactive account cannot log in, with the same answer', async (t) => {
-  const { app, stores, createUser } = await identityApp(t)
+  const { app, stores, createUser } = await referenceApp(t)
   const user = await createUser('gone', 'user')
   await stores.db.query('UPDATE users SET active = false WHERE id = $1', [user.id])
   const res = await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'password', username: 'gone', password: 'gone password 123' }) })
@@ -80,7 +80,7 @@ t.test('an inactive account cannot log in, with the same answer', async (t) => {
 })
 
 t.test('malformed requests are invalid_request or unsupported_grant_type, never a 5xx', async (t) => {
-  const { app } = await identityApp(t)
+  const { app } = await referenceApp(t)
   const post = async (payload: string, contentType = 'application/x-www-form-urlencoded') =>
     await app.inject({ method: 'POST', url: '/auth/token', payload, headers: { 'content-type': contentType } })
   const cases: Array<[string, string, string, string?]> = [
@@ -112,7 +112,7 @@ t.test('malformed requests are invalid_request or unsupported_grant_type, never 
 })
 
 t.test('client credentials: optional, in Basic or in the body but not both, checked when given', async (t) => {
-  const { app } = await identityApp(t, { clients: { 'ci-bot': { secret: 'client secret of the ci bot' } } })
+  const { app } = await referenceApp(t, { clients: { 'ci-bot': { secret: 'client secret of the ci bot' } } })
   const login = { grant_type: 'password', username: 'admin', password: ADMIN_PASSWORD }
   const basic = (id: string, secret: string) => 'Basic ' + Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')
   const post = async (fields: Record<string, string>, headers: Record<string, string> = {}) => {
@@ -138,7 +138,7 @@ t.test('client credentials: optional, in Basic or in the body but not both, chec
 })
 
 t.test('a bcrypt hash imported from passlib logs in and is replaced by argon2id', async (t) => {
-  const { app, stores } = await identityApp(t)
+  const { app, stores } = await referenceApp(t)
   const legacy = await bcrypt.hash('imported password 1', 4)
   const user = await stores.users.create({ username: 'imported', email: 'imp@example.com', passwordHash: legacy.replace(/^\$2a\$/, '$2b$'), role: 'moderator' })
   const res = await app.inject({
@@ -158,7 +158,7 @@ t.test('a bcrypt hash imported from passlib logs in and is replaced by argon2id'
 })
 
 t.test("a public client's empty Basic credentials (Swagger UI sends ':') are no client authentication", async (t) => {
-  const { app } = await identityApp(t)
+  const { app } = await referenceApp(t)
   const f = form({ grant_type: 'password', username: 'admin', password: ADMIN_PASSWORD })
   for (const raw of [':', 'swagger-ui:']) {
     const res = await app.inject({

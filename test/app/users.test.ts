@@ -1,5 +1,5 @@
 import t from 'tap'
-import { identityApp } from '../helpers/reference-app.js'
+import { referenceApp } from '../helpers/reference-app.js'
 import { closeSharedDatabase } from '../helpers/services.js'
 
 t.teardown(closeSharedDatabase)
@@ -7,7 +7,7 @@ t.teardown(closeSharedDatabase)
 const newUser = { username: 'dave', email: 'Dave@Example.com', password: 'dave password 123', role: 'user' }
 
 t.test('users: create, read, list and delete with the scopes of each role; never a hash in a response', async (t) => {
-  const { app, login, bearer, stores } = await identityApp(t)
+  const { app, login, bearer, stores } = await referenceApp(t)
   const admin = await login()
   const created = await app.inject({ method: 'POST', url: '/users', headers: bearer(admin.access_token), payload: newUser })
   t.equal(created.statusCode, 201)
@@ -33,7 +33,7 @@ t.test('users: create, read, list and delete with the scopes of each role; never
 })
 
 t.test('roles: a user reaches /users/me only, a moderator reads, an admin writes', async (t) => {
-  const { app, login, bearer, createUser } = await identityApp(t)
+  const { app, login, bearer, createUser } = await referenceApp(t)
   await createUser('plain', 'user')
   await createUser('mod', 'moderator')
   const plain = await login('plain', 'plain password 123')
@@ -54,7 +54,7 @@ t.test('roles: a user reaches /users/me only, a moderator reads, an admin writes
 })
 
 t.test('invalid input is a 400 naming the field, and nothing is stored', async (t) => {
-  const { app, login, bearer, stores } = await identityApp(t)
+  const { app, login, bearer, stores } = await referenceApp(t)
   const admin = await login()
   const cases: Array<[Record<string, unknown>, string]> = [
     [{ ...newUser, username: 'a b' }, '/username'],
@@ -96,7 +96,7 @@ t.test('invalid input is a 400 naming the field, and nothing is stored', async (
 })
 
 t.test('duplicates are a 409; injection strings are refused by the schema or stored verbatim', async (t) => {
-  const { app, login, bearer, stores } = await identityApp(t)
+  const { app, login, bearer, stores } = await referenceApp(t)
   const admin = await login()
   const post = async (payload: object) => await app.inject({ method: 'POST', url: '/users', headers: bearer(admin.access_token), payload })
   t.equal((await post(newUser)).statusCode, 201)
@@ -129,7 +129,7 @@ t.test('duplicates are a 409; injection strings are refused by the schema or sto
 t.test('/users/me of a static service key is a 404, not an error', async (t) => {
   const { generateApiKey } = await import('../../plugins/index.js')
   const key = generateApiKey().key
-  const { app } = await identityApp(t, { env: { API_KEYS: `${key}|users:read` } })
+  const { app } = await referenceApp(t, { env: { API_KEYS: `${key}|users:read` } })
   const me = await app.inject({ url: '/users/me', headers: { 'x-api-key': key } })
   t.equal(me.statusCode, 404)
   t.equal(me.json().detail, 'This credential does not belong to a user.')

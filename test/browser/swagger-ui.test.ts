@@ -2,7 +2,7 @@ import t from 'tap'
 import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { chromium, type Page } from 'playwright-core'
-import { identityApp, ADMIN_PASSWORD } from '../helpers/reference-app.js'
+import { referenceApp, ADMIN_PASSWORD } from '../helpers/reference-app.js'
 import { freePort } from '../helpers/services.js'
 import { closeSharedDatabase } from '../helpers/services.js'
 
@@ -32,7 +32,7 @@ t.test(
     // Swagger UI calls the document's server (PUBLIC_URL), so it is this one.
     const port = await freePort()
     const url = `http://127.0.0.1:${port}`
-    const { app } = await identityApp(t, { env: { PUBLIC_URL: url } })
+    const { app } = await referenceApp(t, { env: { PUBLIC_URL: url } })
     t.ok(app.hasPlugin('fastify-warden/security-headers'), 'the reference app sends its security headers')
     await app.listen({ host: '127.0.0.1', port })
 

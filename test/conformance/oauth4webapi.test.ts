@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as oauth from 'oauth4webapi'
 import { loadConfig } from '../../app/config.js'
-import { identityApp, ADMIN_PASSWORD } from '../helpers/reference-app.js'
+import { referenceApp, ADMIN_PASSWORD } from '../helpers/reference-app.js'
 import { closeSharedDatabase, freePort } from '../helpers/services.js'
 
 // The reference app's token endpoint and resource server, spoken to by a strict third-party client
@@ -34,7 +34,7 @@ t.test('a strict OAuth 2 client (oauth4webapi) against the reference app', async
     },
     cwd
   )
-  const { app } = await identityApp(t, { config })
+  const { app } = await referenceApp(t, { config })
   await app.listen({ port, host: '127.0.0.1' })
 
   // RFC 8414 discovery: the metadata's issuer is checked by the client.

@@ -1,12 +1,12 @@
 import t from 'tap'
 import { connect } from 'node:net'
-import { identityApp } from '../helpers/reference-app.js'
+import { referenceApp } from '../helpers/reference-app.js'
 import { closeSharedDatabase } from '../helpers/services.js'
 
 t.teardown(closeSharedDatabase)
 
 t.test('bodies: 64 KiB at most (413), prototype pollution refused (400), broken JSON a 400', async (t) => {
-  const { app, login, bearer } = await identityApp(t)
+  const { app, login, bearer } = await referenceApp(t)
   const admin = await login()
   const post = async (payload: string) =>
     await app.inject({ method: 'POST', url: '/users', headers: { ...bearer(admin.access_token), 'content-type': 'application/json' }, payload })
@@ -63,7 +63,7 @@ async function upload (port: number, headers: string, size: number): Promise<{ s
 }
 
 t.test('regression: a body over the limit is answered 413 to a client still sending it, never a connection reset (lingering close)', async (t) => {
-  const { app, login } = await identityApp(t)
+  const { app, login } = await referenceApp(t)
   const admin = await login()
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as { port: number }

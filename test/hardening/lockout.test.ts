@@ -2,7 +2,7 @@ import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
-import { identityApp, form, fastPasswords, ADMIN_PASSWORD, type Identity } from '../helpers/reference-app.js'
+import { referenceApp, form, fastPasswords, ADMIN_PASSWORD, type ReferenceApp } from '../helpers/reference-app.js'
 import { closeSharedDatabase, postgresSkip, redisSkip, testDatabase, REDIS_URL, type Backend } from '../helpers/services.js'
 import { memoryLoginAttempts, type PasswordHasher } from '../../plugins/index.js'
 import { redisLoginAttempts } from '../../stores/index.js'
@@ -24,14 +24,14 @@ function countingHasher (): { passwords: PasswordHasher; checks: () => number } 
 }
 
 const basic = (username: string, password: string) => ({ authorization: 'Basic ' + Buffer.from(`${username}:${password}`).toString('base64') })
-const token = async ({ app }: Identity, username: string, password: string, remoteAddress = '127.0.0.1') =>
+const token = async ({ app }: ReferenceApp, username: string, password: string, remoteAddress = '127.0.0.1') =>
   await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'password', username, password }), remoteAddress })
 const statuses = (responses: Array<{ statusCode: number }>): Record<number, number> =>
   responses.reduce<Record<number, number>>((count, r) => ({ ...count, [r.statusCode]: (count[r.statusCode] ?? 0) + 1 }), {})
 
 t.test('consecutive failed logins lock the account for a growing delay; success and an admin reset it', async (t) => {
   let now = Date.now()
-  const identity = await identityApp(t, { loginAttempts: memoryLoginAttempts({ now: () => now }), lockout: { threshold: 3, baseDelay: 30_000 } })
+  const identity = await referenceApp(t, { loginAttempts: memoryLoginAttempts({ now: () => now }), lockout: { threshold: 3, baseDelay: 30_000 } })
   const { app, login, bearer, createUser, stores } = identity
   await createUser('erin', 'user', 'erin password 123')
   const from = () => `10.9.${Math.floor(Math.random() * 250)}.1`
@@ -63,14 +63,14 @@ t.test('consecutive failed logins lock the account for a growing delay; success 
 })
 
 t.test('failed Basic logins count toward the same lock', async (t) => {
-  const identity = await identityApp(t, { lockout: { threshold: 3 } })
+  const identity = await referenceApp(t, { lockout: { threshold: 3 } })
   await identity.createUser('frank', 'user', 'frank password 123')
   for (let i = 0; i < 3; i++) t.equal((await identity.app.inject({ url: '/users/me', headers: basic('frank', 'guess ' + i) })).statusCode, 401)
   t.equal((await token(identity, 'frank', 'frank password 123')).statusCode, 429, 'three wrong Basic passwords locked the account for the token endpoint too')
 })
 
 t.test('unknown user names lock the same way, so a lock tells nothing about an account', async (t) => {
-  const identity = await identityApp(t, { lockout: { threshold: 2 } })
+  const identity = await referenceApp(t, { lockout: { threshold: 2 } })
   for (const username of ['admin', 'nobody-here']) {
     await token(identity, username, 'wrong')
     await token(identity, username, 'wrong')
@@ -86,7 +86,7 @@ const skip: Record<Backend, string | false> = { pglite: false, postgres: await p
 for (const backend of ['pglite', 'postgres'] as const) {
   t.test(`${backend}: 12 wrong passwords in flight check at most the threshold, at the token endpoint and over Basic`, { skip: skip[backend] }, async (t) => {
     const { passwords, checks } = countingHasher()
-    const identity = await identityApp(t, { database: await testDatabase(t, backend), passwords, lockout: { threshold: 5 } })
+    const identity = await referenceApp(t, { database: await testDatabase(t, backend), passwords, lockout: { threshold: 5 } })
     await identity.createUser('gina', 'user', 'gina password 123')
     const storm = await Promise.all(Array.from({ length: 12 }, async () => await token(identity, 'gina', 'wrong')))
     t.same(statuses(storm), { 400: 5, 429: 7 }, 'five refused after their check, seven locked out before it')
@@ -111,8 +111,8 @@ t.test(
     const namespace = `test-${randomUUID()}`
     const { passwords, checks } = countingHasher()
     const database = await testDatabase(t, 'postgres')
-    const a = await identityApp(t, { database, passwords, lockout: { threshold: 5 }, loginAttempts: redisLoginAttempts(redis, { namespace }) })
-    const b = await identityApp(t, {
+    const a = await referenceApp(t, { database, passwords, lockout: { threshold: 5 }, loginAttempts: redisLoginAttempts(redis, { namespace }) })
+    const b = await referenceApp(t, {
       database: { ...database, close: async () => {} },
       passwords,
       lockout: { threshold: 5 },
@@ -126,7 +126,7 @@ t.test(
 )
 
 t.test('user names are one account in any case or form: unique, and one lockout counter', async (t) => {
-  const identity = await identityApp(t, { lockout: { threshold: 5 } })
+  const identity = await referenceApp(t, { lockout: { threshold: 5 } })
   const { app, login, bearer } = identity
   const admin = await login()
   const create = async (username: string) =>
@@ -150,7 +150,7 @@ t.test('user names are one account in any case or form: unique, and one lockout 
 
 t.test('every login path shares the per-address budget: once the token endpoint refuses an address, Basic checks nothing from it', async (t) => {
   const { passwords, checks } = countingHasher()
-  const identity = await identityApp(t, { passwords, env: { LOGIN_RATE_LIMIT: '5/minute' } })
+  const identity = await referenceApp(t, { passwords, env: { LOGIN_RATE_LIMIT: '5/minute' } })
   const { app, createUser } = identity
   await createUser('jo', 'user', 'jo password 1234')
   for (let i = 0; i < 5; i++) t.equal((await token(identity, `guess-${i}`, 'wrong', '10.20.0.1')).statusCode, 400)
@@ -218,7 +218,7 @@ t.test('a lockout store that fails fails closed: 503, no password checked', asyn
     reset: async () => {},
     lockedFor: async () => 0
   }
-  const identity = await identityApp(t, { passwords, loginAttempts: down, lockout: {} })
+  const identity = await referenceApp(t, { passwords, loginAttempts: down, lockout: {} })
   const res = await token(identity, 'admin', ADMIN_PASSWORD)
   t.equal(res.statusCode, 503)
   t.equal(res.headers['retry-after'], '5')
@@ -228,7 +228,7 @@ t.test('a lockout store that fails fails closed: 503, no password checked', asyn
 
 t.test('regression: the password-change route checks the current password through the login, so a stolen token guesses no faster there', async (t) => {
   const { passwords, checks } = countingHasher()
-  const identity = await identityApp(t, { passwords, lockout: { threshold: 3 } })
+  const identity = await referenceApp(t, { passwords, lockout: { threshold: 3 } })
   const { app, createUser, login, bearer } = identity
   await createUser('pat', 'user', 'pat password 1234')
   const stolen = await login('pat', 'pat password 1234')

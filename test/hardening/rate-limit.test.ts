@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { openapi, rateLimit, type RateLimitOptions } from '../../plugins/index.js'
 import { schemesApp } from '../helpers/schemes.js'
-import { identityApp, form, ADMIN_PASSWORD } from '../helpers/reference-app.js'
+import { referenceApp, form, ADMIN_PASSWORD } from '../helpers/reference-app.js'
 import { closeSharedDatabase, redisSkip, testDatabase, REDIS_URL } from '../helpers/services.js'
 import { openStores } from '../../app/stores.js'
 import { redisServerSkip, startRedisServer } from '../helpers/redis-servers.js'
@@ -112,7 +112,7 @@ t.test('options are validated', async (t) => {
 })
 
 t.test('the token endpoint: LOGIN_RATE_LIMIT per address, and it fails closed when Redis is down', async (t) => {
-  const { app } = await identityApp(t, { env: { LOGIN_RATE_LIMIT: '2/minute' } })
+  const { app } = await referenceApp(t, { env: { LOGIN_RATE_LIMIT: '2/minute' } })
   const attempt = async () =>
     await app.inject({ method: 'POST', url: '/auth/token', ...form({ grant_type: 'password', username: 'admin', password: 'wrong' }) })
   t.equal((await attempt()).statusCode, 400)
@@ -124,7 +124,7 @@ t.test('the token endpoint: LOGIN_RATE_LIMIT per address, and it fails closed wh
   t.equal(right.statusCode, 429, 'even the right password waits')
 
   // Only the rate-limit counters are in the unreachable Redis here.
-  const down = await identityApp(t, {
+  const down = await referenceApp(t, {
     env: { REDIS_URL: 'redis://127.0.0.1:1', LOGIN_RATE_LIMIT: '5/minute' },
     stores: await openStores({ database: await testDatabase(t) })
   })

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { Writable } from 'node:stream'
-import { identityApp, form, ADMIN_PASSWORD } from '../helpers/reference-app.js'
+import { referenceApp, form, ADMIN_PASSWORD } from '../helpers/reference-app.js'
 import { closeSharedDatabase } from '../helpers/services.js'
 import { REDACT_PATHS, logSerializers, redactHeaders } from '../../plugins/index.js'
 
@@ -14,7 +14,7 @@ t.test('secrets planted in every request never reach the log; the security event
       done()
     }
   })
-  const { app, login, bearer } = await identityApp(t, {
+  const { app, login, bearer } = await referenceApp(t, {
     logger: {
       level: 'trace',
       stream,
@@ -87,7 +87,7 @@ t.test('regression: a token sent in the query string is refused and never writte
   })
   const { logSerializers } = await import('../../plugins/index.js')
   const { redactUrl } = await import('../../plugins/core/redaction.js')
-  const { app, login } = await identityApp(t, {
+  const { app, login } = await referenceApp(t, {
     logger: { level: 'info', stream, serializers: logSerializers, redact: { paths: [...REDACT_PATHS], censor: '[redacted]' } }
   })
   const { access_token: token, refresh_token: refresh } = await login()
@@ -125,7 +125,7 @@ t.test('regression: credentials are redacted by any spelling of their name, and 
   })
   const { logSerializers } = await import('../../plugins/index.js')
   const { redactUrl } = await import('../../plugins/core/redaction.js')
-  const { app, login } = await identityApp(t, {
+  const { app, login } = await referenceApp(t, {
     logger: { level: 'info', stream, serializers: logSerializers, redact: { paths: [...REDACT_PATHS], censor: '[redacted]' } }
   })
   const { access_token: jwt, refresh_token: refresh } = await login()

@@ -34,7 +34,7 @@ export function testConfig (env: Record<string, string> = {}): Config {
   )
 }
 
-export interface Identity {
+export interface ReferenceApp {
   app: FastifyInstance
   stores: Stores
   config: Config
@@ -51,7 +51,7 @@ export const form = (fields: Record<string, string>): { payload: string; headers
 })
 
 /** The reference app on a fresh test database (PGlite locally, PostgreSQL with TEST_DATABASE=postgres). */
-export async function identityApp (t: Test, options: Partial<AppOptions> & { env?: Record<string, string>; database?: Database } = {}): Promise<Identity> {
+export async function referenceApp (t: Test, options: Partial<AppOptions> & { env?: Record<string, string>; database?: Database } = {}): Promise<ReferenceApp> {
   const config = options.config ?? testConfig(options.env)
   // Revocations stay in this instance unless a test gives stores sharing them (a Redis client of its own).
   const stores = options.stores ?? (await openStores({ database: options.database ?? (await testDatabase(t)) }))
@@ -60,7 +60,7 @@ export async function identityApp (t: Test, options: Partial<AppOptions> & { env
   const app = await buildApp({ config, stores, passwords: fastPasswords, logger: false, lockout: false, pressure: { maxEventLoopDelay: 10_000 }, ...options })
   t.teardown(() => app.close())
   await app.ready()
-  const identity: Identity = {
+  const identity: ReferenceApp = {
     app,
     stores,
     config,

@@ -36,7 +36,10 @@ async function notesApp (t: Test, server: Partial<OAuth2ServerOptions> = {}, wit
   const revocations = await RevocationList.open({ store: sqlRevocationStore(db) })
   t.teardown(() => revocations.close())
   await app.register(oauth2Bearer, {
-    secret: SECRET, issuer: 'https://notes.example', audience: 'https://notes.example', tokenUrl: '/token',
+    secret: SECRET,
+    issuer: 'https://notes.example',
+    audience: 'https://notes.example',
+    tokenUrl: '/token',
     isRevoked: (c) => revocations.isRevoked(c)
   })
   await app.register(oauth2Server, {

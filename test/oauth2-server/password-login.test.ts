@@ -11,10 +11,19 @@ const basic = (username: string, password: string) => ({ authorization: 'Basic '
 /** Basic on a login of its own (no token endpoint), as an app without oauth2Server has it; every log line kept. */
 async function basicApp (options: Partial<Options> = {}) {
   const lines: Array<Record<string, unknown>> = []
-  const app = Fastify({ logger: { level: 'info', stream: { write: (line: string) => { lines.push(JSON.parse(line)) } } } })
+  const app = Fastify({
+    logger: {
+      level: 'info',
+      stream: {
+        write: (line: string) => {
+          lines.push(JSON.parse(line))
+        }
+      }
+    }
+  })
   await app.register(warden, { scopes: SCOPES })
   const login = passwordLogin({
-    verifyUser: (username, password) => username === 'ada' && password === 'right' ? { subject: 'u-ada', scopes: ['notes:read'], credential: 3 } : null,
+    verifyUser: (username, password) => (username === 'ada' && password === 'right' ? { subject: 'u-ada', scopes: ['notes:read'], credential: 3 } : null),
     scopes: Object.keys(SCOPES),
     ...options
   })
@@ -28,15 +37,25 @@ async function basicApp (options: Partial<Options> = {}) {
 t.test('passwordLogin: the lockout and the address budget without a token endpoint, and the events they leave', async (t) => {
   const { app, login, lines } = await basicApp({ lockout: { threshold: 2 }, addressLimit: { max: 10, timeWindow: 60_000 } })
   t.equal((await app.inject({ url: '/notes', headers: basic('ada', 'wrong') })).statusCode, 401)
-  t.match(lines.find((l) => l.event === 'auth.login.failed'), { level: 30, reason: 'invalid credentials' })
+  t.match(
+    lines.find((l) => l.event === 'auth.login.failed'),
+    { level: 30, reason: 'invalid credentials' }
+  )
   t.notOk('locked_for' in lines.find((l) => l.event === 'auth.login.failed')!, 'under the threshold: no lock to report')
   lines.length = 0
   t.equal((await app.inject({ url: '/notes', headers: basic('ADA', 'wrong') })).statusCode, 401)
-  t.match(lines.find((l) => l.event === 'auth.login.failed'), { locked_for: 30 }, 'the failure that locks says for how long')
+  t.match(
+    lines.find((l) => l.event === 'auth.login.failed'),
+    { locked_for: 30 },
+    'the failure that locks says for how long'
+  )
   const locked = await app.inject({ url: '/notes', headers: basic('ada', 'right') })
   t.equal(locked.statusCode, 429)
   t.equal(locked.headers['retry-after'], '30')
-  t.match(lines.find((l) => l.event === 'auth.login.locked'), { level: 40, reason: 'too many failed logins for this account', retry_after: 30 })
+  t.match(
+    lines.find((l) => l.event === 'auth.login.locked'),
+    { level: 40, reason: 'too many failed logins for this account', retry_after: 30 }
+  )
   await login.unlock('Ada')
   t.equal((await app.inject({ url: '/notes', headers: basic('ada', 'right') })).statusCode, 200, 'unlocked by the name in any case')
 })
@@ -51,7 +70,17 @@ t.test('passwordLogin: a credential that changed since it was checked is refused
 
 t.test('passwordLogin: a store that fails after a success is logged once, and the logins stand', async (t) => {
   const attempts = memoryLoginAttempts()
-  const { app, lines } = await basicApp({ attempts: { ...attempts, reset: async () => { throw new Error('redis gone') }, release: async () => { throw new Error('redis gone') } } })
+  const { app, lines } = await basicApp({
+    attempts: {
+      ...attempts,
+      reset: async () => {
+        throw new Error('redis gone')
+      },
+      release: async () => {
+        throw new Error('redis gone')
+      }
+    }
+  })
   for (let i = 0; i < 3; i++) t.equal((await app.inject({ url: '/notes', headers: basic('ada', 'right') })).statusCode, 200)
   const told = lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('login-attempt store'))
   t.match(told, [{ level: 40, msg: 'login-attempt store unavailable', reason: 'redis gone' }], 'one warn line for three logins, with the reason and no stack')
@@ -60,21 +89,42 @@ t.test('passwordLogin: a store that fails after a success is logged once, and th
 })
 
 t.test('passwordLogin: what the verifier returns is checked like any callback', async (t) => {
-  for (const [credential, ok] of [[-1, false], [1.5, false], ['3', false], [Number.MAX_SAFE_INTEGER + 1, false], [0, true], [Number.MAX_SAFE_INTEGER, true]] as const) {
+  for (const [credential, ok] of [
+    [-1, false],
+    [1.5, false],
+    ['3', false],
+    [Number.MAX_SAFE_INTEGER + 1, false],
+    [0, true],
+    [Number.MAX_SAFE_INTEGER, true]
+  ] as const) {
     const lines: Array<Record<string, unknown>> = []
-    const app = Fastify({ logger: { level: 'info', stream: { write: (line: string) => { lines.push(JSON.parse(line)) } } } })
+    const app = Fastify({
+      logger: {
+        level: 'info',
+        stream: {
+          write: (line: string) => {
+            lines.push(JSON.parse(line))
+          }
+        }
+      }
+    })
     await app.register(warden, { scopes: SCOPES })
-    await app.register(basicAuth, { verify: passwordLogin({ verifyUser: () => ({ subject: 's', scopes: [], credential } as never), scopes: [] }) })
+    await app.register(basicAuth, { verify: passwordLogin({ verifyUser: () => ({ subject: 's', scopes: [], credential }) as never, scopes: [] }) })
     app.get('/r', { schema: { security: [{ basic: [] }] } }, async () => 'ok')
     await app.ready()
     t.equal((await app.inject({ url: '/r', headers: basic('a', 'b') })).statusCode, ok ? 200 : 401, `credential ${String(credential)}`)
-    if (!ok) t.match(lines.find((l) => l.event === 'auth.callback.invalid'), { callback: 'verifyUser', field: 'credential', expected: 'must be a non-negative integer (a version that grows with every change)' })
+    if (!ok) {
+      t.match(
+        lines.find((l) => l.event === 'auth.callback.invalid'),
+        { callback: 'verifyUser', field: 'credential', expected: 'must be a non-negative integer (a version that grows with every change)' }
+      )
+    }
     await app.close()
   }
   for (const claims of [null, 'x', ['a']]) {
     const app = Fastify()
     await app.register(warden, { scopes: SCOPES })
-    await app.register(basicAuth, { verify: passwordLogin({ verifyUser: () => ({ subject: 's', scopes: [], claims } as never), scopes: [] }) })
+    await app.register(basicAuth, { verify: passwordLogin({ verifyUser: () => ({ subject: 's', scopes: [], claims }) as never, scopes: [] }) })
     app.get('/r', { schema: { security: [{ basic: [] }] } }, async () => 'ok')
     t.equal((await app.inject({ url: '/r', headers: basic('a', 'b') })).statusCode, 401, `claims ${JSON.stringify(claims)}`)
     await app.close()

@@ -11,7 +11,15 @@ import type { WardenClaims } from '../../plugins/index.js'
 const NOW = 1_800_000_000_000
 const EXPIRES_IN = 900
 const TTL = 7 * 86_400
-const FAMILY: PresentedToken = { familyId: 'fam-1', subject: 'u-ada', scope: 'notes:read notes:write', clientId: 'web', credential: 3, rotatedAt: null, successorKey: 'family key' }
+const FAMILY: PresentedToken = {
+  familyId: 'fam-1',
+  subject: 'u-ada',
+  scope: 'notes:read notes:write',
+  clientId: 'web',
+  credential: 3,
+  rotatedAt: null,
+  successorKey: 'family key'
+}
 const REFRESH = 'wdr_' + 'a'.repeat(43)
 
 /** Access tokens as JSON after `at.`: what was signed is read back by `verify`. */
@@ -25,7 +33,12 @@ function accessTokens (): AccessTokens & { verified: string[] } {
     scopes: new Set(['notes:read', 'notes:write']),
     revocable: true,
     jwksPath: undefined,
-    sign: (claims) => ({ token: 'at.' + JSON.stringify({ ...claims, jti: 'jti-1', exp: NOW / 1000 + EXPIRES_IN }), jti: 'jti-1', expiresIn: EXPIRES_IN, expiresAt: NOW / 1000 + EXPIRES_IN }),
+    sign: (claims) => ({
+      token: 'at.' + JSON.stringify({ ...claims, jti: 'jti-1', exp: NOW / 1000 + EXPIRES_IN }),
+      jti: 'jti-1',
+      expiresIn: EXPIRES_IN,
+      expiresAt: NOW / 1000 + EXPIRES_IN
+    }),
     verify: async (token) => {
       verified.push(token)
       if (!token.startsWith('at.')) throw new Error('not an access token')
@@ -35,7 +48,10 @@ function accessTokens (): AccessTokens & { verified: string[] } {
   }
 }
 
-interface Call { method: string, args: unknown[] }
+interface Call {
+  method: string
+  args: unknown[]
+}
 
 interface Script {
   /** What `rotate` (the compare-and-swap) answers: the family, or null when the token was not current. */
@@ -45,33 +61,37 @@ interface Script {
   /** What `revokeFamily` answers: whether this call revoked it. */
   revokedFamily?: boolean
   revoked?: boolean
-  family?: { familyId: string, subject: string } | null
+  family?: { familyId: string; subject: string } | null
   familyId?: string | null
 }
 
 /** A store that answers as scripted and records every call; its clock is NOW. */
-function scriptedStore (script: Script = {}): SessionStore & { calls: Call[], revocations: SessionStore['revocations'] & { list: Revocation[] } } {
+function scriptedStore (script: Script = {}): SessionStore & { calls: Call[]; revocations: SessionStore['revocations'] & { list: Revocation[] } } {
   const calls: Call[] = []
   const list: Revocation[] = []
-  const record = <T>(method: string, answer: (first: string) => T) => async (...args: unknown[]): Promise<T> => {
-    calls.push({ method, args })
-    return answer(args[0] as string)
-  }
+  const record =
+    <T>(method: string, answer: (first: string) => T) =>
+      async (...args: unknown[]): Promise<T> => {
+        calls.push({ method, args })
+        return answer(args[0] as string)
+      }
   return {
     calls,
     refreshTokens: {
-      createFamily: record('createFamily', () => script.familyId === undefined ? 'fam-1' : script.familyId),
-      find: record('find', (digest) => script.find === undefined ? FAMILY : script.find(digest)),
-      rotate: record('rotate', () => script.rotated === undefined ? FAMILY : script.rotated),
+      createFamily: record('createFamily', () => (script.familyId === undefined ? 'fam-1' : script.familyId)),
+      find: record('find', (digest) => (script.find === undefined ? FAMILY : script.find(digest))),
+      rotate: record('rotate', () => (script.rotated === undefined ? FAMILY : script.rotated)),
       revokeFamily: record('revokeFamily', () => script.revokedFamily ?? true),
-      revokeByToken: record('revokeByToken', () => script.family === undefined ? { familyId: 'fam-1', subject: 'u-ada' } : script.family),
+      revokeByToken: record('revokeByToken', () => (script.family === undefined ? { familyId: 'fam-1', subject: 'u-ada' } : script.family)),
       revokeSubject: record('revokeSubject', () => ['fam-1', 'fam-2']),
       isCurrent: record('isCurrent', () => false),
       now: () => NOW
     },
     revocations: {
       list,
-      revoke: async (revocations) => { list.push(...revocations) },
+      revoke: async (revocations) => {
+        list.push(...revocations)
+      },
       isRevoked: (claims) => script.revoked === true && claims.sid === FAMILY.familyId
     }
   }
@@ -80,7 +100,9 @@ function scriptedStore (script: Script = {}): SessionStore & { calls: Call[], re
 /** A request whose log keeps the security events. */
 function request (): FastifyRequest & { events: Array<Record<string, unknown>> } {
   const events: Array<Record<string, unknown>> = []
-  const log = (level: string) => (entry: Record<string, unknown>, msg: string) => { events.push({ level, ...entry, ...(msg === entry.event ? {} : { msg }) }) }
+  const log = (level: string) => (entry: Record<string, unknown>, msg: string) => {
+    events.push({ level, ...entry, ...(msg === entry.event ? {} : { msg }) })
+  }
   return { events, ip: '192.0.2.1', auth: null, log: { info: log('info'), warn: log('warn'), error: log('error') } } as never
 }
 
@@ -114,7 +136,14 @@ t.test('start: the family records the grant, its lifetime and the credential che
   t.ok(isRefreshToken(started!.refresh_token!))
   t.match(claimsOf(started!.access_token), { sub: 'u-ada', client_id: 'web', acr: '1', sid: 'fam-1', scope: ['notes:read', 'notes:write'] })
   const [created] = store.calls
-  t.match(created.args[0], { subject: 'u-ada', scope: 'notes:read notes:write', clientId: 'web', credential: 3, digest: /^[\w-]{43}$/, successorKey: /^[\w-]{43}$/ })
+  t.match(created.args[0], {
+    subject: 'u-ada',
+    scope: 'notes:read notes:write',
+    clientId: 'web',
+    credential: 3,
+    digest: /^[\w-]{43}$/,
+    successorKey: /^[\w-]{43}$/
+  })
   t.equal((created.args[0] as { expiresAt: Date }).expiresAt.getTime(), NOW + TTL * 1000, 'the refresh lifetime')
   t.not((created.args[0] as { digest: string }).digest, started!.refresh_token, 'only a digest is stored')
 
@@ -122,7 +151,11 @@ t.test('start: the family records the grant, its lifetime and the credential che
   t.notOk('credential' in (store.calls[1].args[0] as object), 'no credential reported, none recorded')
 
   const stale = sessionsOn(scriptedStore({ familyId: null })).sessions
-  t.equal(await stale.start({ subject: 'u-ada', scopes: [], clientId: 'web', credential: 2 }, true), undefined, 'the credential changed meanwhile: no tokens at all')
+  t.equal(
+    await stale.start({ subject: 'u-ada', scopes: [], clientId: 'web', credential: 2 }, true),
+    undefined,
+    'the credential changed meanwhile: no tokens at all'
+  )
 
   const once = await sessions.start({ subject: 'u-ada', scopes: ['notes:read'], clientId: 'web' }, false)
   t.notOk('refresh_token' in once!, 'without refresh, the answer has no refresh_token member')
@@ -141,17 +174,21 @@ t.test('refresh: rotation signs the scopes asked in the same session; a retry is
   t.match(claimsOf(rotated!.access_token), { sub: 'u-ada', client_id: 'web', sid: 'fam-1' })
   const [rotate] = store.calls
   t.equal(rotate.method, 'rotate')
-  t.equal(rotate.args.length, 2, 'a compare-and-swap of the digest for its successor\'s')
+  t.equal(rotate.args.length, 2, "a compare-and-swap of the digest for its successor's")
   t.not(rotate.args[0], REFRESH, 'digests only: the store never sees a token')
   t.same(req.events, [{ level: 'info', event: 'auth.token.refreshed', ip: '192.0.2.1', subject: 'u-ada', session: 'fam-1' }])
 
   // Presented again 30 s after its rotation (the interval, in ms on the store's clock), its successor still current.
   const successor = rotate.args[1]
-  const retry = scriptedStore({ find: (digest) => digest === successor ? FAMILY : null })
+  const retry = scriptedStore({ find: (digest) => (digest === successor ? FAMILY : null) })
   const again = await sessionsOn(retry, 30).sessions.refresh(REFRESH, { ...FAMILY, rotatedAt: NOW - 30_000 }, scopes, req)
   t.equal(again!.refresh_token, rotated!.refresh_token, 'a retry is given the same successor (derived from the family key)')
   t.match(req.events[1], { event: 'auth.token.refreshed', retry: true })
-  t.same(retry.calls.map((c) => c.method), ['find'], 'nothing changed in the store')
+  t.same(
+    retry.calls.map((c) => c.method),
+    ['find'],
+    'nothing changed in the store'
+  )
 
   const keyless = sessionsOn(scriptedStore()).sessions
   const one = await keyless.refresh(REFRESH, { ...FAMILY, successorKey: null }, scopes, req)
@@ -164,17 +201,39 @@ t.test('refresh: reuse revokes the session for as long as its access tokens live
   const store = scriptedStore({ find: () => null })
   const req = request()
   t.equal(await sessionsOn(store, 30).sessions.refresh(REFRESH, { ...FAMILY, rotatedAt: NOW - 30_001 }, scopes, req), undefined)
-  t.same(store.calls.map((c) => [c.method, c.args[1]]), [['revokeFamily', 'reuse']], 'past the interval: no retry looked for')
+  t.same(
+    store.calls.map((c) => [c.method, c.args[1]]),
+    [['revokeFamily', 'reuse']],
+    'past the interval: no retry looked for'
+  )
   t.same(store.revocations.list, [{ kind: 'sid', id: 'fam-1', expiresAt: NOW / 1000 + EXPIRES_IN + 60 }])
-  t.same(req.events, [{ level: 'warn', event: 'auth.refresh.reuse_detected', ip: '192.0.2.1', subject: 'u-ada', session: 'fam-1', reason: 'rotated refresh token presented again', msg: 'refresh token reuse: the session is revoked' }])
+  t.same(req.events, [
+    {
+      level: 'warn',
+      event: 'auth.refresh.reuse_detected',
+      ip: '192.0.2.1',
+      subject: 'u-ada',
+      session: 'fam-1',
+      reason: 'rotated refresh token presented again',
+      msg: 'refresh token reuse: the session is revoked'
+    }
+  ])
 
   const moved = scriptedStore({ find: () => ({ ...FAMILY, rotatedAt: NOW }) })
   t.equal(await sessionsOn(moved, 30).sessions.refresh(REFRESH, { ...FAMILY, rotatedAt: NOW }, scopes, req), undefined)
-  t.same(moved.calls.map((c) => c.method), ['find', 'revokeFamily'], 'within the interval, a successor rotated already is reuse too')
+  t.same(
+    moved.calls.map((c) => c.method),
+    ['find', 'revokeFamily'],
+    'within the interval, a successor rotated already is reuse too'
+  )
 
   const raced = scriptedStore({ rotated: null, find: () => ({ ...FAMILY, rotatedAt: NOW }) })
   t.equal(await sessionsOn(raced).sessions.refresh(REFRESH, FAMILY, scopes, req), undefined)
-  t.same(raced.calls.map((c) => c.method), ['rotate', 'find', 'revokeFamily'], 'rotated meanwhile (another instance): read again, and reuse')
+  t.same(
+    raced.calls.map((c) => c.method),
+    ['rotate', 'find', 'revokeFamily'],
+    'rotated meanwhile (another instance): read again, and reuse'
+  )
   t.equal(req.events.length, 3)
 
   const invalid = scriptedStore({ rotated: null, find: () => null })
@@ -186,10 +245,14 @@ t.test('refresh: reuse revokes the session for as long as its access tokens live
   t.equal(req.events.length, 3)
 })
 
-t.test("refresh: a session revoked by its sid, on a store that leaves its family alone, refreshes no more and the family is revoked", async (t) => {
+t.test('refresh: a session revoked by its sid, on a store that leaves its family alone, refreshes no more and the family is revoked', async (t) => {
   const store = scriptedStore({ revoked: true })
   t.equal(await sessionsOn(store).sessions.refresh(REFRESH, FAMILY, scopes, request()), undefined)
-  t.same(store.calls.map((c) => c.method), ['revokeByToken'], 'never rotated')
+  t.same(
+    store.calls.map((c) => c.method),
+    ['revokeByToken'],
+    'never rotated'
+  )
 })
 
 t.test('refresh: a subject gone or disabled ends the session and its successor', async (t) => {
@@ -215,7 +278,11 @@ t.test('RFC 7009 revocation: the hint orders the tries, both kinds are found wha
     t.same(tokens.verified, hint === 'access_token' ? [REFRESH] : [], 'tried as an access token only when the hint says so first')
 
     await sessions.revoke(access, hint, req)
-    t.same(store.revocations.list.slice(1), [{ kind: 'jti', id: 'jti-9', expiresAt: NOW / 1000 + 600 + 60 }], `an access token, hint ${hint}: its id, until it can no longer be valid`)
+    t.same(
+      store.revocations.list.slice(1),
+      [{ kind: 'jti', id: 'jti-9', expiresAt: NOW / 1000 + 600 + 60 }],
+      `an access token, hint ${hint}: its id, until it can no longer be valid`
+    )
     t.same(req.events[1], { level: 'info', event: 'auth.token.revoked', ip: '192.0.2.1', subject: 'u-ada', token_type: 'access_token' })
     t.same(store.calls.length, 1, 'an access token is never looked up as a refresh token (wrong shape)')
   }
@@ -236,7 +303,10 @@ t.test('endAll: every family of the subject, the credential change passed on, ea
   const { sessions } = sessionsOn(store)
   t.equal(await sessions.endAll('u-ada', 'password changed', { credential: 4 }), 2)
   t.same(store.calls[0].args, ['u-ada', 'password changed', 4])
-  t.same(store.revocations.list.map((r) => r.id), ['fam-1', 'fam-2'])
+  t.same(
+    store.revocations.list.map((r) => r.id),
+    ['fam-1', 'fam-2']
+  )
   t.equal(await sessions.isCurrent('u-ada', 3), false, "the store's answer")
   t.equal(await sessionsOn(undefined).sessions.endAll('u-ada', 'x'), 0)
   t.equal(await sessionsOn(undefined).sessions.isCurrent('u-ada', 3), true, 'no store, nothing to compare')
@@ -245,13 +315,15 @@ t.test('endAll: every family of the subject, the credential change passed on, ea
 t.test('serially: one task at a time per key, in order, a failure does not stop the next, and finished keys are forgotten', async (t) => {
   const serially = serialised()
   const log: string[] = []
-  const task = (name: string, ms: number, fail = false) => async () => {
-    log.push(`${name} start`)
-    await new Promise((resolve) => setTimeout(resolve, ms))
-    log.push(`${name} end`)
-    if (fail) throw new Error(name)
-    return name
-  }
+  const task =
+    (name: string, ms: number, fail = false) =>
+      async () => {
+        log.push(`${name} start`)
+        await new Promise((resolve) => setTimeout(resolve, ms))
+        log.push(`${name} end`)
+        if (fail) throw new Error(name)
+        return name
+      }
   const a = serially('k', task('a', 20, true))
   const b = serially('k', task('b', 1))
   const c = serially('other', task('c', 1))

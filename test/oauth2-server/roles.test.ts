@@ -39,7 +39,10 @@ async function rolesApp (t: Test, users: Directory, server: Partial<OAuth2Server
   const revocations = await RevocationList.open({ store: sqlRevocationStore(db) })
   t.teardown(() => revocations.close())
   await app.register(oauth2Bearer, {
-    secret: SECRET, issuer: 'https://notes.example', audience: 'https://notes.example', tokenUrl: '/token',
+    secret: SECRET,
+    issuer: 'https://notes.example',
+    audience: 'https://notes.example',
+    tokenUrl: '/token',
     isRevoked: (c) => revocations.isRevoked(c)
   })
   await app.register(oauth2Server, {

@@ -12,20 +12,26 @@ const { sqlRefreshTokenStore, sqlRevocationStore, RevocationList } = stores
 
 // A notes API with its own users, as in the README: nothing of the reference app.
 const hasher = createPasswordHasher({ memoryCost: 1024, timeCost: 1 })
-const USERS = new Map<string, { id: string, hash: string, scopes: string[] }>([
+const USERS = new Map<string, { id: string; hash: string; scopes: string[] }>([
   ['ada', { id: 'u-ada', hash: await hasher.hash('ada password 1'), scopes: ['notes:read', 'notes:write'] }],
   ['bob', { id: 'u-bob', hash: await hasher.hash('bob password 1'), scopes: ['notes:read'] }]
 ])
 const verifyUser = async (username: string, password: string): Promise<UserGrant | null> => {
   const user = USERS.get(username)
-  return await hasher.verify(user?.hash, password) && user !== undefined ? { subject: user.id, scopes: user.scopes } : null
+  return (await hasher.verify(user?.hash, password)) && user !== undefined ? { subject: user.id, scopes: user.scopes } : null
 }
 const form = (fields: Record<string, string>, headers: Record<string, string> = {}) => ({
-  method: 'POST' as const, url: '/token', payload: new URLSearchParams(fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }
+  method: 'POST' as const,
+  url: '/token',
+  payload: new URLSearchParams(fields).toString(),
+  headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }
 })
 const claimsOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString())
 
-async function notesApp (server: Partial<OAuth2ServerOptions> = {}, bearer: { isRevoked?: (c: { jti?: unknown, sid?: unknown }) => boolean } = {}): Promise<FastifyInstance> {
+async function notesApp (
+  server: Partial<OAuth2ServerOptions> = {},
+  bearer: { isRevoked?: (c: { jti?: unknown; sid?: unknown }) => boolean } = {}
+): Promise<FastifyInstance> {
   const app = Fastify()
   await app.register(warden, { scopes: { 'notes:read': 'Read notes', 'notes:write': 'Write notes' } })
   await app.register(openapi, { info: { title: 'notes', version: '1' } })
@@ -58,7 +64,11 @@ t.test('the smallest token endpoint: a verifier, and the password grant works en
   t.equal((await app.inject({ method: 'POST', url: '/revoke' })).statusCode, 404, 'no revocation endpoint without sessions')
 
   const doc = (await app.inject({ url: '/docs/json' })).json()
-  t.same(doc.components.securitySchemes.oauth2.flows, { password: { tokenUrl: '/token', scopes: { 'notes:read': 'Read notes', 'notes:write': 'Write notes' } } }, 'no refreshUrl when refresh is off')
+  t.same(
+    doc.components.securitySchemes.oauth2.flows,
+    { password: { tokenUrl: '/token', scopes: { 'notes:read': 'Read notes', 'notes:write': 'Write notes' } } },
+    'no refreshUrl when refresh is off'
+  )
   t.same(Object.keys(doc.paths['/token'].post.requestBody.content), ['application/x-www-form-urlencoded'])
   t.same(doc.paths['/token'].post.requestBody.content['application/x-www-form-urlencoded'].schema.properties.grant_type.enum, ['password'])
   t.equal(doc.paths['/token'].post.responses['400'].content['application/json'].schema.$ref, '#/components/schemas/OAuthError')
@@ -91,7 +101,13 @@ t.test('bad input gets the RFC 6749 error, never a 5xx, and stores nothing', asy
   const revocations = await RevocationList.open({ store: sqlRevocationStore(db) })
   t.teardown(() => revocations.close())
   const app = await notesApp({ sessions: { refreshTokens: sqlRefreshTokenStore(db), revocations } }, { isRevoked: (c) => revocations.isRevoked(c) })
-  const rows = async () => (await db.query<{ n: number }>('SELECT (SELECT count(*) FROM warden_refresh_families)::int + (SELECT count(*) FROM warden_refresh_tokens)::int + (SELECT count(*) FROM warden_revocations)::int AS n'))[0].n
+  const rows = async () =>
+    (
+      await db.query<{ n: number }>(
+        'SELECT (SELECT count(*) FROM warden_refresh_families)::int + (SELECT count(*) FROM warden_refresh_tokens)::int ' +
+          '+ (SELECT count(*) FROM warden_revocations)::int AS n'
+      )
+    )[0].n
   const before = await rows()
   const cases: Array<[string, string, number, string]> = [
     ['', 'application/x-www-form-urlencoded', 400, 'invalid_request'],
@@ -115,7 +131,12 @@ t.test('bad input gets the RFC 6749 error, never a 5xx, and stores nothing', asy
     t.equal(res.json().error, error, payload.slice(0, 60))
     t.equal(res.headers['cache-control'], 'no-store')
   }
-  const huge = await app.inject({ method: 'POST', url: '/token', payload: 'grant_type=password&x=' + 'a'.repeat(20_000), headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+  const huge = await app.inject({
+    method: 'POST',
+    url: '/token',
+    payload: 'grant_type=password&x=' + 'a'.repeat(20_000),
+    headers: { 'content-type': 'application/x-www-form-urlencoded' }
+  })
   t.equal(huge.statusCode, 413, 'a body over 16 KiB is refused before parsing')
   for (const payload of ['', 'token=', 'token=a&token=b']) {
     const res = await app.inject({ method: 'POST', url: '/revoke', payload, headers: { 'content-type': 'application/x-www-form-urlencoded' } })
@@ -134,8 +155,14 @@ t.test('sessions: rotation, reuse revokes the family and its access tokens, RFC 
   t.match(login.refresh_token, /^wdr_/)
   t.match(claimsOf(login.access_token), { client_id: 'notes-web', sid: /^[0-9a-f-]{36}$/ })
   const other = await app.inject(form({ grant_type: 'refresh_token', refresh_token: login.refresh_token, client_id: 'another-app' }))
-  t.same(other.json(), { error: 'invalid_grant', error_description: 'The refresh token is invalid, expired or revoked.' }, 'a refresh token is bound to its client')
-  const rotated = (await app.inject(form({ grant_type: 'refresh_token', refresh_token: login.refresh_token, client_id: 'notes-web', scope: 'notes:read' }))).json()
+  t.same(
+    other.json(),
+    { error: 'invalid_grant', error_description: 'The refresh token is invalid, expired or revoked.' },
+    'a refresh token is bound to its client'
+  )
+  const rotated = (
+    await app.inject(form({ grant_type: 'refresh_token', refresh_token: login.refresh_token, client_id: 'notes-web', scope: 'notes:read' }))
+  ).json()
   t.equal(rotated.scope, 'notes:read')
   t.not(rotated.refresh_token, login.refresh_token)
   const bearer = { authorization: `Bearer ${rotated.access_token}` }
@@ -157,26 +184,51 @@ t.test('sessions: rotation, reuse revokes the family and its access tokens, RFC 
 })
 
 t.test('client credentials for confidential clients with scopes', async (t) => {
-  const app = await notesApp({ clients: { 'nightly-export': { secret: 'export client secret 0123', scopes: ['notes:read'] }, 'web-backend': { secret: 'web backend secret 0123' } } })
+  const app = await notesApp({
+    clients: { 'nightly-export': { secret: 'export client secret 0123', scopes: ['notes:read'] }, 'web-backend': { secret: 'web backend secret 0123' } }
+  })
   const basic = (id: string, secret: string) => ({ authorization: 'Basic ' + Buffer.from(`${id}:${secret}`).toString('base64') })
   const res = await app.inject(form({ grant_type: 'client_credentials' }, basic('nightly-export', 'export client secret 0123')))
   t.equal(res.statusCode, 200)
   t.same(Object.keys(res.json()).sort(), ['access_token', 'expires_in', 'scope', 'token_type'])
   t.match(claimsOf(res.json().access_token), { sub: 'nightly-export', client_id: 'nightly-export', scope: 'notes:read' })
-  t.equal((await app.inject(form({ grant_type: 'client_credentials', client_id: 'nightly-export', client_secret: 'export client secret 0123', scope: 'notes:write' }))).json().scope, '', 'never more than the client has')
+  t.equal(
+    (
+      await app.inject(
+        form({ grant_type: 'client_credentials', client_id: 'nightly-export', client_secret: 'export client secret 0123', scope: 'notes:write' })
+      )
+    ).json().scope,
+    '',
+    'never more than the client has'
+  )
   const wrong = await app.inject(form({ grant_type: 'client_credentials' }, basic('nightly-export', 'wrong')))
   t.equal(wrong.statusCode, 401)
   t.equal(wrong.headers['www-authenticate'], 'Basic realm="api", charset="UTF-8"')
-  t.same((await app.inject(form({ grant_type: 'client_credentials', client_id: 'nightly-export' }))).json(), { error: 'invalid_client', error_description: 'Client authentication failed.' })
-  t.same((await app.inject(form({ grant_type: 'client_credentials' }))).json(), { error: 'invalid_client', error_description: 'Client authentication failed.' }, 'a public client cannot')
-  t.same((await app.inject(form({ grant_type: 'client_credentials' }, basic('web-backend', 'web backend secret 0123')))).json(), { error: 'unauthorized_client', error_description: 'This client may not use client_credentials.' })
+  t.same((await app.inject(form({ grant_type: 'client_credentials', client_id: 'nightly-export' }))).json(), {
+    error: 'invalid_client',
+    error_description: 'Client authentication failed.'
+  })
+  t.same(
+    (await app.inject(form({ grant_type: 'client_credentials' }))).json(),
+    { error: 'invalid_client', error_description: 'Client authentication failed.' },
+    'a public client cannot'
+  )
+  t.same((await app.inject(form({ grant_type: 'client_credentials' }, basic('web-backend', 'web backend secret 0123')))).json(), {
+    error: 'unauthorized_client',
+    error_description: 'This client may not use client_credentials.'
+  })
   const doc = (await app.inject({ url: '/docs/json' })).json()
   t.same(Object.keys(doc.components.securitySchemes.oauth2.flows).sort(), ['clientCredentials', 'password'])
 })
 
 t.test('the lockout is on by default: five failures lock the account with 429 and Retry-After', async (t) => {
   const app = await notesApp()
-  for (let i = 0; i < 5; i++) t.equal((await app.inject({ ...form({ grant_type: 'password', username: 'bob', password: 'wrong' }), remoteAddress: `10.0.0.${i}` })).json().error, 'invalid_grant')
+  for (let i = 0; i < 5; i++) {
+    t.equal(
+      (await app.inject({ ...form({ grant_type: 'password', username: 'bob', password: 'wrong' }), remoteAddress: `10.0.0.${i}` })).json().error,
+      'invalid_grant'
+    )
+  }
   const locked = await app.inject({ ...form({ grant_type: 'password', username: 'bob', password: 'bob password 1' }), remoteAddress: '10.0.0.9' })
   t.equal(locked.statusCode, 429)
   t.match(locked.headers['retry-after'], /^\d+$/)
@@ -184,7 +236,7 @@ t.test('the lockout is on by default: five failures lock the account with 429 an
   t.equal((await app.inject(form({ grant_type: 'password', username: 'bob', password: 'bob password 1' }))).statusCode, 200)
 })
 
-t.test('with the app\'s own form parser and the rateLimit plugin', async (t) => {
+t.test("with the app's own form parser and the rateLimit plugin", async (t) => {
   const app = Fastify()
   await app.register(formbody)
   await app.register(warden, { scopes: { 'notes:read': 'Read notes' } })
@@ -195,7 +247,11 @@ t.test('with the app\'s own form parser and the rateLimit plugin', async (t) => 
   await app.ready()
   const login = { ...form({ grant_type: 'password', username: 'ada', password: 'ada password 1' }), url: '/auth/token' }
   t.equal((await app.inject(login)).statusCode, 200)
-  t.same((await app.inject({ ...login, payload: 'grant_type=password&username=a&username=b' })).json().error, 'invalid_request', 'repeats refused with @fastify/formbody too')
+  t.same(
+    (await app.inject({ ...login, payload: 'grant_type=password&username=a&username=b' })).json().error,
+    'invalid_request',
+    'repeats refused with @fastify/formbody too'
+  )
   const limited = await app.inject(login)
   t.equal(limited.statusCode, 429, 'the token endpoint has its own, stricter limit')
 })
@@ -205,9 +261,15 @@ t.test('options are checked at registration, naming the option', async (t) => {
     [{ verifyUser: undefined }, /option 'verifyUser' must be given/],
     [{ verifyUser: 'yes' as never }, /option 'verifyUser' must be a function/],
     [{ clients: { c: { secret: 'short' } } }, /option 'clients.c.secret' must be a string of at least 16 characters/],
-    [{ clients: { c: { secret: 'long enough secret 1', scopes: ['notes:delete'] } } }, /option 'clients.c.scopes' must be an array of scopes the scheme grants/],
+    [
+      { clients: { c: { secret: 'long enough secret 1', scopes: ['notes:delete'] } } },
+      /option 'clients.c.scopes' must be an array of scopes the scheme grants/
+    ],
     [{ sessions: {} as never }, /option 'sessions' must be a SessionStore/],
-    [{ sessions: { refreshTokens: sqlRefreshTokenStore(undefined as never), revocations: { revoke: async () => {}, isRevoked: () => false } } }, /option 'sessions' needs the 'oauth2' scheme's isRevoked option/],
+    [
+      { sessions: { refreshTokens: sqlRefreshTokenStore(undefined as never), revocations: { revoke: async () => {}, isRevoked: () => false } } },
+      /option 'sessions' needs the 'oauth2' scheme's isRevoked option/
+    ],
     [{ tokenPath: 'token' }, /option 'tokenPath' must be an absolute path/],
     [{ refreshTokenTtl: 0 }, /option 'refreshTokenTtl' must be an integer/],
     [{ loginAttempts: {} as never }, /option 'loginAttempts' must be LoginAttempts/],
@@ -220,10 +282,24 @@ t.test('options are checked at registration, naming the option', async (t) => {
     const app = Fastify()
     await app.register(warden, { scopes: { 'notes:read': 'Read notes' } })
     await app.register(oauth2Bearer, { secret: SECRET, issuer: 'https://notes.example', audience: 'https://notes.example' })
-    await t.rejects(async () => { await app.register(oauth2Server, { verifyUser, ...opts } as OAuth2ServerOptions); await app.ready() }, { code: 'WARDEN_ERR_OPTION', message }, String(message))
+    await t.rejects(
+      async () => {
+        await app.register(oauth2Server, { verifyUser, ...opts } as OAuth2ServerOptions)
+        await app.ready()
+      },
+      { code: 'WARDEN_ERR_OPTION', message },
+      String(message)
+    )
     await app.close()
   }
   const alone = Fastify()
   await alone.register(warden)
-  await t.rejects(async () => { await alone.register(oauth2Server, { verifyUser }); await alone.ready() }, /fastify-warden\/oauth2-bearer/, 'needs the bearer scheme that signs')
+  await t.rejects(
+    async () => {
+      await alone.register(oauth2Server, { verifyUser })
+      await alone.ready()
+    },
+    /fastify-warden\/oauth2-bearer/,
+    'needs the bearer scheme that signs'
+  )
 })

@@ -1,13 +1,13 @@
 import t from 'tap'
 import { checkSecurityContract } from '../../plugins/index.js'
 import { schemesApp } from '../helpers/schemes.js'
-import { identityApp } from '../helpers/reference-app.js'
+import { referenceApp } from '../helpers/reference-app.js'
 import { closeSharedDatabase } from '../helpers/services.js'
 
 t.teardown(closeSharedDatabase)
 
 t.test('the reference API enforces exactly what openapi.yaml documents', async (t) => {
-  const { app, stores, createUser } = await identityApp(t)
+  const { app, stores, createUser } = await referenceApp(t)
   const admin = (await stores.users.findByUsername('admin'))!
   await createUser('nobody-special', 'user', 'plain user password 1')
   const findings = await checkSecurityContract(app, {

@@ -30,6 +30,13 @@ t.test('the committed document is valid OpenAPI 3.1 and every operation states i
       .filter(({ op }) => (op.security as unknown[]).length === 0)
       .map((o) => o.name)
       .sort(),
-    ['GET /.well-known/oauth-authorization-server', 'GET /.well-known/oauth-protected-resource', 'GET /health', 'POST /auth/revoke', 'POST /auth/token']
+    [
+      'GET /.well-known/oauth-authorization-server',
+      'GET /.well-known/oauth-protected-resource',
+      'GET /health',
+      'POST /auth/revoke',
+      'POST /auth/token',
+      'POST /login'
+    ]
   )
 })

@@ -1911,6 +1911,146 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Log in with JSON: the token pair of the password grant
+         * @description The password grant of the token endpoint (the same lockout) for clients that send JSON; refresh at the token endpoint. Answers carry `Cache-Control: no-store`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        username: string;
+                        password: string;
+                        /** @description Space-separated scopes; default: all of the role */
+                        scope?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Tokens (RFC 6749 §5.1) */
+                200: {
+                    headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TokenPair"];
+                    };
+                };
+                /** @description Invalid input, or a scope this API does not have */
+                400: {
+                    headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Invalid username or password */
+                401: {
+                    headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests */
+                429: {
+                    headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
+                        /** @description Requests allowed in the window */
+                        "X-RateLimit-Limit"?: number;
+                        /** @description Requests left in the window */
+                        "X-RateLimit-Remaining"?: number;
+                        /** @description Seconds until the window resets */
+                        "X-RateLimit-Reset"?: number;
+                        /** @description Seconds until the limit resets */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Logins cannot be checked right now: see Retry-After */
+                503: {
+                    headers: {
+                        /** @description Sent when the request's Origin is one of these, exactly (CORS) */
+                        "Access-Control-Allow-Origin"?: "https://app.example.com";
+                        /** @description Sent with Access-Control-Allow-Origin */
+                        "Access-Control-Allow-Credentials"?: "true";
+                        /** @description Answers vary by Origin */
+                        Vary?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1986,6 +2126,21 @@ export interface components {
             last_used_at: string | null;
             /** Format: int64 */
             request_count: number;
+        };
+        TokenPair: {
+            /** @description A JWT (RFC 9068) */
+            access_token: string;
+            /** @enum {string} */
+            token_type: "Bearer";
+            /**
+             * Format: int32
+             * @description Seconds
+             */
+            expires_in: number;
+            /** @description For the refresh_token grant; rotated on every use */
+            refresh_token: string;
+            /** @description The scopes granted, space-separated */
+            scope: string;
         };
     };
     responses: never;

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { readFile } from 'node:fs/promises'
 import { sdkTypes } from '../../scripts/sdk-types.js'
-import { identityApp, ADMIN_PASSWORD } from '../helpers/reference-app.js'
+import { referenceApp, ADMIN_PASSWORD } from '../helpers/reference-app.js'
 import { closeSharedDatabase } from '../helpers/services.js'
 import { identityClient, type Problem } from './client.js'
 
@@ -12,7 +12,7 @@ t.test('the committed SDK types are what openapi-typescript makes of openapi.yam
 })
 
 t.test('a typed openapi-fetch client works against the live server, errors included', async (t) => {
-  const { app } = await identityApp(t)
+  const { app } = await referenceApp(t)
   await app.listen({ host: '127.0.0.1', port: 0 })
   const address = app.server.address() as { port: number }
   const api = identityClient(`http://127.0.0.1:${address.port}`)

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { randomBytes } from 'node:crypto'
-import { identityApp } from '../helpers/reference-app.js'
+import { referenceApp } from '../helpers/reference-app.js'
 import { postgresSkip, POSTGRES_URL } from '../helpers/services.js'
 import { openPostgres } from '../../stores/sql/postgres.js'
 import { migrate } from '../../app/migrations.js'
@@ -55,7 +55,7 @@ t.test(
         }
       }
     }
-    const { app, login, bearer } = await identityApp(t, { database: db, logger })
+    const { app, login, bearer } = await referenceApp(t, { database: db, logger })
     const { access_token: token } = await login()
 
     let killing = true

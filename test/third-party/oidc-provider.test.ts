@@ -116,14 +116,14 @@ t.test('a real OpenID provider: client-credentials JWTs, scopes, key rotation, a
 })
 
 t.test("the reference app in resource-server mode (OIDC_ISSUER, JWT_AUDIENCE): the provider's tokens on its protected routes", async (t) => {
-  const { identityApp, ADMIN_PASSWORD } = await import('../helpers/reference-app.js')
+  const { referenceApp, ADMIN_PASSWORD } = await import('../helpers/reference-app.js')
   const { closeSharedDatabase } = await import('../helpers/services.js')
   t.teardown(closeSharedDatabase)
   const port = await freePort()
   const issuer = `http://127.0.0.1:${port}`
   const stop = await startProvider(port, [ecKey('k1').jwk])
   t.teardown(stop)
-  const { app } = await identityApp(t, { env: { OIDC_ISSUER: issuer, JWT_AUDIENCE: AUDIENCE, JWT_SECRET_KEY: undefined as never } })
+  const { app } = await referenceApp(t, { env: { OIDC_ISSUER: issuer, JWT_AUDIENCE: AUDIENCE, JWT_SECRET_KEY: undefined as never } })
   const token = await clientCredentialsToken(issuer, 'users:read')
   const list = await app.inject({ url: '/users', headers: { authorization: `Bearer ${token}` } })
   t.equal(list.statusCode, 200, "GET /users with the provider's token carrying users:read")

@@ -18,15 +18,63 @@ const root = new URL('../..', import.meta.url).pathname
 const read = (path: string): string => readFileSync(join(root, path), 'utf8')
 
 const PLUGIN_VALUES = [
-  'ALGORITHMS', 'API_KEY_LENGTH', 'API_KEY_PATTERN', 'API_KEY_PREFIX_LENGTH', 'API_KEY_PREFIX_PATTERN', 'Availability', 'INVALID_CREDENTIALS', 'InvalidToken', 'REDACT_PATHS', 'apiKey', 'basicAuth',
-  'canonicalUsername', 'checkSecurityContract', 'cors', 'createPasswordHasher', 'default', 'errors', 'generateApiKey',
-  'invalidFields', 'isHostEntry', 'isOrigin', 'logSerializers', 'memoryLoginAttempts', 'oauth2Bearer', 'oauth2Server',
-  'openapi', 'passwordLogin', 'problem', 'rateLimit', 'redactHeaders', 'requestId', 'requestIdOptions', 'secretFault',
-  'secureServerOptions', 'securityEvent', 'securityHeaders', 'sendProblem', 'trustedHosts', 'warden'
+  'ALGORITHMS',
+  'API_KEY_LENGTH',
+  'API_KEY_PATTERN',
+  'API_KEY_PREFIX_LENGTH',
+  'API_KEY_PREFIX_PATTERN',
+  'Availability',
+  'INVALID_CREDENTIALS',
+  'InvalidToken',
+  'REDACT_PATHS',
+  'apiKey',
+  'basicAuth',
+  'canonicalUsername',
+  'checkSecurityContract',
+  'cors',
+  'createPasswordHasher',
+  'default',
+  'errors',
+  'generateApiKey',
+  'invalidFields',
+  'isHostEntry',
+  'isOrigin',
+  'logSerializers',
+  'memoryLoginAttempts',
+  'oauth2Bearer',
+  'oauth2Server',
+  'openapi',
+  'passwordLogin',
+  'problem',
+  'rateLimit',
+  'redactHeaders',
+  'requestId',
+  'requestIdOptions',
+  'secretFault',
+  'secureServerOptions',
+  'securityEvent',
+  'securityHeaders',
+  'sendProblem',
+  'trustedHosts',
+  'warden'
 ]
 const SCHEMA_VALUES = [
-  'Identifier', 'Integer', 'Money', 'NO_CONTROL', 'NormalizedEmail', 'PLAIN_TEXT', 'QueryInteger', 'RICH_TEXT_POLICY',
-  'RichText', 'SafeText', 'StringMap', 'Timestamp', 'UnsafePathError', 'canonicalUsername', 'inputKeywords', 'safePath',
+  'Identifier',
+  'Integer',
+  'Money',
+  'NO_CONTROL',
+  'NormalizedEmail',
+  'PLAIN_TEXT',
+  'QueryInteger',
+  'RICH_TEXT_POLICY',
+  'RichText',
+  'SafeText',
+  'StringMap',
+  'Timestamp',
+  'UnsafePathError',
+  'canonicalUsername',
+  'inputKeywords',
+  'safePath',
   'sanitizeRichText'
 ]
 
@@ -46,14 +94,19 @@ t.test('the entry points export the chosen values, nothing more', async (t) => {
 
 t.test('every exported name, value or type, is used in the type tests', async (t) => {
   const typeTests = read('test/types/public-api.tst.ts')
-  for (const [entry, alias] of [['plugins/index.ts', 'W'], ['schemas/index.ts', 'S']] as const) {
+  for (const [entry, alias] of [
+    ['plugins/index.ts', 'W'],
+    ['schemas/index.ts', 'S']
+  ] as const) {
     const names = exportedNames(entry).filter((name) => name !== 'default')
     t.ok(names.length > 10, `${entry} read`)
     // `W.name`, or the name in the named imports of the file's first lines.
     const from = `'../../${entry.replace('.ts', '.js')}'`
-    const imports = typeTests.split('\n').filter((line) => line.startsWith('import ') && line.endsWith(from)).join('\n')
-    const used = (name: string): boolean =>
-      new RegExp(`\\b${alias}\\.${name}\\b`).test(typeTests) || new RegExp(`[{,] (?:type )?${name}\\b`).test(imports)
+    const imports = typeTests
+      .split('\n')
+      .filter((line) => line.startsWith('import ') && line.endsWith(from))
+      .join('\n')
+    const used = (name: string): boolean => new RegExp(`\\b${alias}\\.${name}\\b`).test(typeTests) || new RegExp(`[{,] (?:type )?${name}\\b`).test(imports)
     for (const name of names) t.ok(used(name), `${entry}: ${name}`)
   }
 })
@@ -73,10 +126,13 @@ t.test('every error a user can catch carries a code of the list (or, for the ref
   const coded = [
     [new InvalidToken('iss', 'claims', { sub: 'u' }, 'iss'), 'WARDEN_ERR_INVALID_TOKEN', 401, 'iss'],
     [new InvalidToken('bad signature', 'signature'), 'WARDEN_ERR_INVALID_TOKEN', 401, 'bad signature'],
-    [new OAuthFailure('invalid_client', 'Client authentication failed.', 401), 'WARDEN_ERR_OAUTH', 401,
-      'token request refused (invalid_client): Client authentication failed.'],
-    [new DependencyUnavailable('apiKey', new Error('down')), 'WARDEN_ERR_DEPENDENCY', 503,
-      "security scheme 'apiKey' could not check the credential"],
+    [
+      new OAuthFailure('invalid_client', 'Client authentication failed.', 401),
+      'WARDEN_ERR_OAUTH',
+      401,
+      'token request refused (invalid_client): Client authentication failed.'
+    ],
+    [new DependencyUnavailable('apiKey', new Error('down')), 'WARDEN_ERR_DEPENDENCY', 503, "security scheme 'apiKey' could not check the credential"],
     [new UnsafePathError('no such file', 404), 'WARDEN_ERR_UNSAFE_PATH', 404, 'path refused: no such file']
   ] as const
   for (const [err, code, status, message] of coded) {
@@ -88,26 +144,38 @@ t.test('every error a user can catch carries a code of the list (or, for the ref
   t.equal(new DependencyUnavailable('apiKey', 'down').cause, 'down', 'the cause is kept')
   const rules = { issuers: ['i'], audiences: ['a'], tokenTypes: ['at+jwt'], requireJti: false, clockTolerance: 0, now: () => 10_000 }
   const payload = (claims: object): string => Buffer.from(JSON.stringify(claims)).toString('base64url')
-  t.throws(() => checkClaims(payload({ iss: 'i', aud: 'a', sub: 'u', exp: 1 }), rules),
-    { code: 'WARDEN_ERR_INVALID_TOKEN', kind: 'expired', reason: 'expired', claim: 'exp', message: 'expired' }, 'a claim refused names it')
-  t.throws(() => checkClaims(payload({ iss: 'x', aud: 'a', sub: 'u', exp: 100 }), rules),
-    { code: 'WARDEN_ERR_INVALID_TOKEN', kind: 'claims', reason: 'iss', claim: 'iss' })
+  t.throws(
+    () => checkClaims(payload({ iss: 'i', aud: 'a', sub: 'u', exp: 1 }), rules),
+    { code: 'WARDEN_ERR_INVALID_TOKEN', kind: 'expired', reason: 'expired', claim: 'exp', message: 'expired' },
+    'a claim refused names it'
+  )
+  t.throws(() => checkClaims(payload({ iss: 'x', aud: 'a', sub: 'u', exp: 100 }), rules), {
+    code: 'WARDEN_ERR_INVALID_TOKEN',
+    kind: 'claims',
+    reason: 'iss',
+    claim: 'iss'
+  })
   t.equal(plugins.InvalidToken, InvalidToken)
   t.equal(schemas.UnsafePathError, UnsafePathError)
-  t.ok(Object.hasOwn(errors, new DatabaseUnavailable(new Error('x')).code), 'the stores\' DatabaseUnavailable too')
+  t.ok(Object.hasOwn(errors, new DatabaseUnavailable(new Error('x')).code), "the stores' DatabaseUnavailable too")
   const duplicate = new DuplicateError('email')
-  t.same({ code: duplicate.code, statusCode: duplicate.statusCode, field: duplicate.field },
-    { code: 'APP_ERR_DUPLICATE', statusCode: 409, field: 'email' }, 'the reference app\'s DuplicateError')
+  t.same(
+    { code: duplicate.code, statusCode: duplicate.statusCode, field: duplicate.field },
+    { code: 'APP_ERR_DUPLICATE', statusCode: 409, field: 'email' },
+    "the reference app's DuplicateError"
+  )
 })
 
 // Errors are recognised by their code or class, never by their text. The exceptions are errors of
 // other libraries that carry no code: Redis replies, whose first word is the error's kind (RESP),
 // and pg's own connection errors.
-const READS_MESSAGE = new RegExp([
-  String.raw`\.message\??\.(?:includes|startsWith|endsWith|match|indexOf|search|split)\(`,
-  String.raw`\.message\s*[!=]==?`,
-  String.raw`\.(?:test|exec)\((?:[^)]*\.)?message\b`
-].join('|'))
+const READS_MESSAGE = new RegExp(
+  [
+    String.raw`\.message\??\.(?:includes|startsWith|endsWith|match|indexOf|search|split)\(`,
+    String.raw`\.message\s*[!=]==?`,
+    String.raw`\.(?:test|exec)\((?:[^)]*\.)?message\b`
+  ].join('|')
+)
 const THIRD_PARTY: Record<string, RegExp> = {
   'plugins/hardening/rate-limit-counters.ts': /'NOSCRIPT'/,
   'app/redis.ts': /READONLY|WRONGPASS/,
@@ -125,10 +193,12 @@ function sources (dir: string): string[] {
 t.test('no error is recognised by its message', async (t) => {
   const found: string[] = []
   for (const file of ['plugins', 'stores', 'schemas', 'app', 'routes'].flatMap(sources)) {
-    read(file).split('\n').forEach((line, i) => {
-      if (!READS_MESSAGE.test(line) || THIRD_PARTY[file]?.test(line) === true) return
-      found.push(`${file}:${i + 1}: ${line.trim()}`)
-    })
+    read(file)
+      .split('\n')
+      .forEach((line, i) => {
+        if (!READS_MESSAGE.test(line) || THIRD_PARTY[file]?.test(line) === true) return
+        found.push(`${file}:${i + 1}: ${line.trim()}`)
+      })
   }
   t.same(found, [], 'by code or class instead')
 })
