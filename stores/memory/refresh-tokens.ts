@@ -3,9 +3,10 @@ import type { PresentedToken, RefreshFamily, RefreshTokenStore } from '../../plu
 
 export interface MemoryRefreshTokenOptions {
   /**
-   * Most token digests held (every token of a family is kept, so reuse of a rotated one is
-   * recognised). When full, what can no longer be used is purged first, then the oldest families
-   * are dropped: their sessions end. Default 100 000.
+   * Most token digests held. A family keeps its last 64 (reuse of any of them is recognised; an
+   * older one is unknown, refused without ending the session), so one session cannot fill the
+   * store. When full, what can no longer be used is purged first (at most once a second), then
+   * the least recently used families are dropped: their sessions end. Default 100 000.
    */
   max?: number
   /** Clock in ms since the epoch, for rotation times, expiry and purges. Default `Date.now`. */
@@ -25,6 +26,8 @@ interface Token { familyId: string, rotatedAt: number | null }
 /** The credential version of a subject that is gone: greater than any a login can report. */
 const GONE = Number.POSITIVE_INFINITY
 const DAY = 86_400_000
+/** The digests a family keeps: its current token and the last rotated ones. */
+const FAMILY_DIGESTS = 64
 
 /** Bookkeeping of one store: what `RefreshTokenStore` exposes is in `memoryRefreshTokenStore`. */
 class Families {
@@ -32,6 +35,7 @@ class Families {
   readonly tokens = new Map<string, Token>()
   readonly bySubject = new Map<string, Set<string>>()
   readonly credentials = new Map<string, { version: number, updatedAt: number }>()
+  lastPurge = Number.NEGATIVE_INFINITY
 
   constructor (readonly max: number, readonly now: () => number) {}
 
@@ -100,10 +104,19 @@ class Families {
     if (subjects?.size === 0) this.bySubject.delete(family.subject)
   }
 
-  /** Room for `more` digests: the unusable purged first, then the oldest families but `keep`. */
+  /** A family's next token: its oldest digests forgotten past FAMILY_DIGESTS, the family now the most recently used. */
+  extend (family: Family, digest: string): void {
+    this.tokens.set(digest, { familyId: family.familyId, rotatedAt: null })
+    family.digests.push(digest)
+    for (const old of family.digests.splice(0, Math.max(0, family.digests.length - FAMILY_DIGESTS))) this.tokens.delete(old)
+    this.byId.delete(family.familyId)
+    this.byId.set(family.familyId, family)
+  }
+
+  /** Room for `more` digests: the unusable purged first (once a second at most), then the least recently used families but `keep`. */
   makeRoom (more: number, keep?: string): void {
     if (this.tokens.size + more <= this.max) return
-    this.purge()
+    if (this.now() - this.lastPurge >= 1000) this.purge()
     for (const family of this.byId.values()) {
       if (this.tokens.size + more <= this.max) return
       if (family.familyId !== keep) this.drop(family)
@@ -112,6 +125,7 @@ class Families {
 
   purge (): number {
     const now = this.now()
+    this.lastPurge = now
     let purged = 0
     for (const family of this.byId.values()) {
       if (family.expiresAt <= now || (family.revokedAt !== null && family.revokedAt <= now - DAY)) {
@@ -174,8 +188,7 @@ RefreshTokenStore & { now (): number, purge (): Promise<number>, readonly size: 
       const [token, f] = found
       state.makeRoom(1, f.familyId)
       token.rotatedAt = now()
-      state.tokens.set(nextDigest, { familyId: f.familyId, rotatedAt: null })
-      f.digests.push(nextDigest)
+      state.extend(f, nextDigest)
       return family(f)
     },
     async revokeFamily (familyId, reason) {

@@ -57,3 +57,29 @@ t.test('memorySessionStore: revocations in force until their end, on the store\'
   t.equal(list.size, 1, 'the expired leave as the list grows')
   t.equal(list.isRevoked({ jti: 'new' }), true)
 })
+
+t.test('regression: one session rotated again and again neither grows the store past max nor ends the others', async (t) => {
+  const store = memoryRefreshTokenStore({ max: 200 })
+  const family = (subject: string, digest: string) =>
+    ({ subject, scope: '', clientId: 'app', expiresAt: new Date(Date.now() + 86_400_000), digest, successorKey: 'k' })
+  for (let i = 0; i < 5; i++) await store.createFamily(family(`victim-${i}`, `v${i}`))
+  const attacker = await store.createFamily(family('attacker', 'a0'))
+  for (let i = 0; i < 500; i++) t.ok(await store.rotate(`a${i}`, `a${i + 1}`), `rotation ${i + 1}`)
+  t.ok(store.size <= 69, `the attacker's session keeps its last 64 digests (${store.size} held)`)
+  for (let i = 0; i < 5; i++) t.match(await store.find(`v${i}`), { subject: `victim-${i}` }, `victim ${i}'s session lives`)
+  t.match(await store.find('a450'), { familyId: attacker, rotatedAt: Number }, 'a recent rotated token is recognised (reuse)')
+  t.equal(await store.find('a1'), null, 'an old one is forgotten: unknown, refused')
+})
+
+t.test('when full, the least recently used sessions go first: a session in use outlives idle ones', async (t) => {
+  const store = memoryRefreshTokenStore({ max: 3 })
+  const family = (subject: string, digest: string) =>
+    ({ subject, scope: '', clientId: 'app', expiresAt: new Date(Date.now() + 86_400_000), digest, successorKey: 'k' })
+  await store.createFamily(family('active', 'x1'))
+  await store.createFamily(family('idle', 'y1'))
+  await store.rotate('x1', 'x2')
+  t.equal(store.size, 3)
+  await store.createFamily(family('new', 'z1'))
+  t.equal(await store.find('y1'), null, 'the idle session was dropped')
+  t.match(await store.find('x2'), { subject: 'active' }, 'the one rotated since lives on')
+})
