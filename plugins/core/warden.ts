@@ -1,15 +1,17 @@
-import type { FastifyInstance, FastifyPluginAsync, RouteOptions, onRequestHookHandler } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import type { OpenAPIV3_1 } from 'openapi-types'
 import { errors } from '../errors.js'
 import { challengeBuilder, assertHeaderSafe } from './challenge.js'
-import { SCOPE, compileRequirement, parseRequirement, type Evaluator } from './requirement.js'
+import { SCOPE, parseRequirement } from './requirement.js'
 import { problemErrorHandler } from './error-handler.js'
 import { problem, sendProblem } from './problem.js'
-import { addProblemSchema, isPublicRequirement, withAuthResponses } from './responses.js'
-import { answerWhileClosing, routeGuard, type Outages } from './guard.js'
+import { addProblemSchema } from './responses.js'
+import { answerWhileClosing } from './guard.js'
 import { lingeringClose } from './lingering-close.js'
-import { routeName, routeTable, type RouteEntry } from './route-table.js'
+import { compileRoutes, guardRoutes, kDefaultSecurity, type Pending, type Read, type Scoped, type WardenRoute } from './route-guards.js'
+
+export type { WardenRoute }
 import type { AuthPrincipal, SecurityRequirement, SecurityScheme } from './types.js'
 import { loadTelemetry } from './telemetry.js'
 import { addHeaders, checkTokenEndpoint, schemeDocuments, type ResponseHeader, type TokenEndpoint } from './documentation.js'
@@ -35,13 +37,6 @@ export interface WardenOptions {
 }
 
 /** A route and the requirement it enforces (after `ready()`; `[]` for public routes). */
-export interface WardenRoute {
-  readonly method: string
-  readonly url: string
-  readonly security: readonly SecurityRequirement[]
-  /** Status codes its schema documents. */
-  readonly documented: readonly string[]
-}
 
 /** The core's registry, decorated as `fastify.warden`. */
 export interface Warden {
@@ -114,39 +109,7 @@ export type AuthOf<Schema> = Schema extends { security: infer Requirement }
         : AuthPrincipal | null
   : AuthPrincipal | null
 
-const kDefaultSecurity = Symbol('fastify-warden.default-security')
-type Scoped = FastifyInstance & { [kDefaultSecurity]?: SecurityRequirement[] }
-
 export const DEFAULT_REALM = 'api'
-
-/** Marks the config of every route the core compiled; Fastify copies it into the route's context. */
-const kGuarded = Symbol('fastify-warden.guarded')
-
-/**
- * Routes the core never saw: registered before it (in the app or in a plugin loaded earlier),
- * or in a context outside the one it was registered in. Those that need authentication would be
- * served open, so they stop the app; public ones (`security: []`) are only listed.
- */
-function unguarded (table: readonly RouteEntry[]): Error | undefined {
-  const open = table.filter(
-    (r) => r.config[kGuarded] !== true && r.method !== 'HEAD' && !(Array.isArray(r.schema?.security) && isPublicRequirement(r.schema.security))
-  )
-  if (open.length === 0) return undefined
-  const route = open[0]
-  const what = route.schema?.security === undefined ? 'falls under the default security' : 'declares schema.security'
-  return new errors.WARDEN_ERR_UNGUARDED_ROUTE(
-    `${route.method} ${route.url}`,
-    `${what} but was registered before fastify-warden (or outside the context it was registered in) ` +
-      'and would be served without authentication: register fastify-warden before the plugin that adds the route' +
-      (route.schema?.security === undefined ? ', or make the route public with security: []' : '') +
-      (open.length > 1
-        ? ` (${open.length - 1} more: ${open
-            .slice(1, 6)
-            .map((r) => `${r.method} ${r.url}`)
-            .join(', ')}${open.length > 6 ? ', …' : ''})`
-        : '')
-  )
-}
 
 function checkOptions (opts: WardenOptions): Required<Omit<WardenOptions, 'defaultSecurity'>> & { defaultSecurity?: SecurityRequirement[] } {
   const realm = opts.realm ?? DEFAULT_REALM
@@ -162,13 +125,6 @@ function checkOptions (opts: WardenOptions): Required<Omit<WardenOptions, 'defau
   const defaultSecurity = opts.defaultSecurity === undefined ? undefined : parseRequirement('defaultSecurity', opts.defaultSecurity)
   if (opts.errorHandler !== undefined && typeof opts.errorHandler !== 'boolean') throw new errors.WARDEN_ERR_OPTION('errorHandler', 'must be a boolean')
   return { realm, scopes: Object.freeze({ ...scopes }), defaultSecurity, errorHandler: opts.errorHandler ?? true }
-}
-
-interface Pending {
-  name: string
-  requirement: SecurityRequirement[] | undefined
-  route: RouteOptions
-  bind: (e: Evaluator) => void
 }
 
 function decorate (
@@ -208,60 +164,11 @@ function decorate (
   fastify.decorateRequest('auth', null)
 }
 
-/**
- * Every route added after the core: its requirement parsed (or the context's default), its
- * auth replies documented, and, unless it is public, the guard as its first onRequest hook.
- */
-function guardRoutes (fastify: FastifyInstance, pending: Pending[]): void {
-  // Shared by the app's routes: an outage of a scheme is logged once, whichever routes meet it.
-  const outages: Outages = new Map()
-  fastify.addHook('onRoute', function (this: Scoped, route) {
-    const name = routeName(route)
-    const declared = route.schema?.security
-    // undefined: "every registered scheme", known only once all plugins have loaded.
-    const requirement = declared !== undefined ? parseRequirement(name, declared) : this[kDefaultSecurity]
-    const isPublic = requirement !== undefined && isPublicRequirement(requirement)
-    route.config = { ...route.config, [kGuarded]: true } as typeof route.config
-    route.schema = withAuthResponses(route.schema, requirement, isPublic)
-    if (isPublic) return
-    const guard = routeGuard(outages)
-    pending.push({ name, requirement, route, bind: guard.bind })
-    const own = route.onRequest
-    route.onRequest = own === undefined ? [guard.hook] : [guard.hook, ...((Array.isArray(own) ? own : [own]) as onRequestHookHandler[])]
-  })
-}
-
-/** At `ready()`: compile every guarded route's requirement, refuse unguarded routes, list them all. */
-function compileRoutes (fastify: FastifyInstance, pending: Pending[], schemes: ReadonlyMap<string, SecurityScheme>, routes: WardenRoute[]): void {
-  for (const entry of pending) {
-    let requirement = entry.requirement
-    if (requirement === undefined) {
-      if (schemes.size === 0) throw new errors.WARDEN_ERR_UNKNOWN_SCHEME(entry.name, '(default: any)', 'none')
-      // The schema object, as later onRoute hooks left it, is the one the route's context and
-      // @fastify/swagger hold; the document is generated after this.
-      requirement = entry.route.schema!.security = [...schemes.keys()].map((name) => ({ [name]: [] }))
-    }
-    entry.bind(compileRequirement(entry.name, requirement, schemes))
-  }
-  pending.length = 0
-  const table = routeTable(fastify)
-  // No routes listed although there are some: this Fastify cannot list them, fail closed.
-  if (table.length === 0 && fastify.printRoutes() !== '(empty tree)') {
-    throw new errors.WARDEN_ERR_UNGUARDED_ROUTE('*', 'cannot be checked: this version of Fastify does not list its routes to fastify-warden')
-  }
-  const open = unguarded(table)
-  if (open !== undefined) throw open
-  for (const route of table) {
-    routes.push(
-      Object.freeze({ method: route.method, url: route.url, security: route.schema?.security ?? [], documented: Object.keys(route.schema?.response ?? {}) })
-    )
-  }
-}
-
 const wardenPlugin: FastifyPluginAsync<WardenOptions> = async (fastify, opts) => {
   const options = checkOptions(opts)
   const schemes = new Map<string, SecurityScheme>()
   const pending: Pending[] = []
+  const read: Read[] = []
   const routes: WardenRoute[] = []
   // Metrics and spans through @opentelemetry/api when the app has it.
   await loadTelemetry()
@@ -275,10 +182,10 @@ const wardenPlugin: FastifyPluginAsync<WardenOptions> = async (fastify, opts) =>
       sendProblem(reply, 404, problem(404, `No route for ${request.method} ${request.url.split('?')[0].slice(0, 200)}.`))
     })
   }
-  guardRoutes(fastify, pending)
+  guardRoutes(fastify, pending, read)
   fastify.addHook('onReady', function (done) {
     try {
-      compileRoutes(fastify, pending, schemes, routes)
+      compileRoutes(fastify, pending, read, schemes, routes)
       done()
     } catch (err) {
       done(err as Error)
