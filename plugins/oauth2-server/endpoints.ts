@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { errors } from '../errors.js'
 import type { AccessTokens } from '../oauth2-bearer/options.js'
 import { FORM, FORM_BODY_LIMIT, addFormParser } from './protocol.js'
 import { metadataSchema, oauthErrorSchema, revokeRequestSchema, tokenRequestSchema, tokenResponseSchema } from './schemas.js'
@@ -64,7 +65,7 @@ function revokeRoute (app: FastifyInstance, ctx: GrantContext): void {
 /** RFC 8414 §3: the well-known path is inserted before the issuer's own path. */
 function metadataRoute (app: FastifyInstance, tokens: AccessTokens, settings: GrantContext['settings'], refresh: boolean): void {
   const issuer = new URL(tokens.issuer)
-  const at = (path: string): string => new URL(path, issuer.origin).href
+  const at = (path: string): string => new URL(app.prefix + path, issuer.origin).href
   const authMethods = ['none', 'client_secret_basic', 'client_secret_post']
   const body = JSON.stringify({
     issuer: tokens.issuer,
@@ -88,6 +89,13 @@ function metadataRoute (app: FastifyInstance, tokens: AccessTokens, settings: Gr
 /** The token endpoint, revocation (with sessions) and metadata, in a context of their own (the form parser). */
 export async function registerEndpoints (fastify: FastifyInstance, ctx: GrantContext): Promise<void> {
   const refresh = ctx.settings.sessions !== undefined
+  // RFC 8414 §3 puts the metadata at the root of the issuer's origin, where a prefixed context cannot add a route.
+  if (ctx.settings.metadata && fastify.prefix !== '') {
+    throw new errors.WARDEN_ERR_OPTION(
+      'metadata',
+      `cannot be served under the prefix '${fastify.prefix}': set metadata: false, or register oauth2Server at the root`
+    )
+  }
   await fastify.register(async function tokenEndpoint (app) {
     addFormParser(app)
     app.addSchema(tokenResponseSchema(refresh))

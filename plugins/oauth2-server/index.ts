@@ -38,7 +38,8 @@ const oauth2ServerPlugin: FastifyPluginAsync<OAuth2ServerOptions> = async (fasti
     }
   } satisfies OAuth2Server)
   // The bearer scheme's document shows this endpoint's flows: the core composes them.
-  fastify.warden.addTokenEndpoint(tokens.scheme, { url: settings.tokenPath, grants: settings.grants })
+  // Its URL as clients call it: under the prefix of the context it is registered in.
+  fastify.warden.addTokenEndpoint(tokens.scheme, { url: fastify.prefix + settings.tokenPath, grants: settings.grants })
   const authenticateClient = clientAuthenticator(settings.clients, tokens.scopes, settings.realm, settings.publicClientId)
   await registerEndpoints(fastify, { settings, tokens, sessions, login, authenticateClient })
 }

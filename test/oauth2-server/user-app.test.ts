@@ -303,3 +303,70 @@ t.test('options are checked at registration, naming the option', async (t) => {
     'needs the bearer scheme that signs'
   )
 })
+
+t.test('regression: under a prefix, the documented token URL is the prefixed one; metadata there is refused by name', async (t) => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(warden, { scopes: { 'notes:read': 'Read notes' } })
+  await app.register(openapi, { info: { title: 'notes', version: '1' } })
+  await app.register(async (v1) => {
+    await v1.register(oauth2Bearer, { secret: SECRET, issuer: 'https://notes.example', audience: 'https://notes.example' })
+    await v1.register(oauth2Server, { verifyUser, tokenPath: '/token', metadata: false })
+  }, { prefix: '/v1' })
+  await app.ready()
+  const document = app.swagger() as unknown as { components: { securitySchemes: { oauth2: { flows: { password: { tokenUrl: string } } } } } }
+  const flows = document.components.securitySchemes.oauth2.flows
+  t.equal(flows.password.tokenUrl, '/v1/token')
+  t.equal((await app.inject(form({ grant_type: 'password', username: 'ada', password: 'ada password 1' }))).statusCode, 404, 'not at /token')
+  const res = await app.inject({ ...form({ grant_type: 'password', username: 'ada', password: 'ada password 1' }), url: '/v1/token' })
+  t.equal(res.statusCode, 200, 'at /v1/token, as documented')
+
+  const metadata = Fastify()
+  t.teardown(() => metadata.close())
+  await metadata.register(warden, { scopes: { 'notes:read': 'Read notes' } })
+  await t.rejects(async () => {
+    await metadata.register(async (v1) => {
+      await v1.register(oauth2Bearer, { secret: SECRET, issuer: 'https://notes.example', audience: 'https://notes.example' })
+      await v1.register(oauth2Server, { verifyUser })
+    }, { prefix: '/v1' })
+  }, { code: 'WARDEN_ERR_OPTION', message: /metadata.*prefix '\/v1'/ })
+})
+
+t.test('regression: client ids are checked as decoded: a control character is invalid_client, never a stored session', async (t) => {
+  const app = await notesApp()
+  const basic = (id: string): Record<string, string> => ({ authorization: 'Basic ' + Buffer.from(`${id}:`).toString('base64') })
+  for (const id of ['%00', 'a%0Ab', '%7F', `${'x'.repeat(256)}`]) {
+    const res = await app.inject(form({ grant_type: 'password', username: 'ada', password: 'ada password 1' }, basic(id)))
+    t.equal(res.statusCode, 401, `Basic client id ${id.slice(0, 8)}`)
+    t.equal(res.json().error, 'invalid_client')
+    t.match(res.headers['www-authenticate'], /^Basic realm=/)
+  }
+  const body = await app.inject(form({ grant_type: 'password', username: 'ada', password: 'ada password 1', client_id: 'a\nb' }))
+  t.equal(body.statusCode, 401, 'the same in the body')
+  t.equal(body.json().error, 'invalid_client')
+  const fine = await app.inject(form({ grant_type: 'password', username: 'ada', password: 'ada password 1' }, basic('my%20app')))
+  t.equal(fine.statusCode, 200, 'a form-encoded id with a space is a fine public client')
+  t.equal(claimsOf(fine.json().access_token).client_id, 'my app')
+})
+
+t.test('regression: a parameter named after an Object.prototype member has the default bound (constructor= escaped it)', async (t) => {
+  const app = await notesApp()
+  const res = await app.inject(form({ grant_type: 'password', username: 'ada', password: 'ada password 1', constructor: 'x'.repeat(9000) }))
+  t.equal(res.statusCode, 400)
+  t.equal(res.json().error, 'invalid_request')
+})
+
+t.test('regression: a realm a header cannot carry (beyond Latin-1) is refused at registration, not a 500 on every challenge', async (t) => {
+  const core = Fastify()
+  t.teardown(() => core.close())
+  await t.rejects(async () => { await core.register(warden, { realm: '東京 API' }) }, { code: 'WARDEN_ERR_OPTION', message: /realm/ })
+  const server = Fastify()
+  t.teardown(() => server.close())
+  await server.register(warden, { scopes: { 'notes:read': 'Read notes' } })
+  await server.register(oauth2Bearer, { secret: SECRET, issuer: 'https://notes.example', audience: 'https://notes.example' })
+  await t.rejects(async () => { await server.register(oauth2Server, { verifyUser, realm: 'x\u2028y' }) }, { code: 'WARDEN_ERR_OPTION', message: /realm/ })
+  const latin = await notesApp({ realm: 'Café' })
+  const res = await latin.inject(form({ grant_type: 'password', username: 'ada', password: 'x' }, { authorization: 'Basic %%%' }))
+  t.equal(res.statusCode, 401)
+  t.equal(res.headers['www-authenticate'], 'Basic realm="Café", charset="UTF-8"', 'Latin-1 is fine')
+})
