@@ -1,4 +1,5 @@
 import createError from '@fastify/error'
+import type { WardenClaims } from './core/types.js'
 
 /**
  * Every error fastify-warden throws, by code. Configuration errors are thrown at registration or
@@ -82,4 +83,60 @@ export function throttled (what: 'account' | 'address', retryAfter: number): Thr
 
 export function isThrottled (err: unknown): err is Throttled {
   return (err as { code?: unknown } | null)?.code === 'WARDEN_ERR_THROTTLED' && typeof (err as { retryAfter?: unknown }).retryAfter === 'number'
+}
+
+// The errors with fields of their own: each extends its entry above, so its code and status are the list's.
+
+/**
+ * A dependency an authentication check needs did not answer: an app callback threw, a store is
+ * down, a provider's key set cannot be fetched. The core answers 503 with Retry-After: the
+ * caller's credential is not to blame, and must not be sent back to log in. Its code is
+ * `WARDEN_ERR_DEPENDENCY`.
+ */
+export class DependencyUnavailable extends errors.WARDEN_ERR_DEPENDENCY {
+  constructor (
+    readonly scheme: string,
+    cause: unknown
+  ) {
+    super(scheme, { cause })
+    this.name = 'DependencyUnavailable'
+  }
+}
+
+/** The class of a refusal, as security events report it. */
+export type RefusalKind = 'malformed' | 'algorithm' | 'signature' | 'unknown_key' | 'expired' | 'claims' | 'revoked' | 'user'
+
+/**
+ * Why a token was refused (`WARDEN_ERR_INVALID_TOKEN`); logged, never sent to the client.
+ * `claims` is set once the signature has held, so the event can name the token (`jti`, `sub`)
+ * without trusting a forgery; `claim` names the claim at fault, if one is.
+ */
+export class InvalidToken extends errors.WARDEN_ERR_INVALID_TOKEN {
+  constructor (
+    readonly reason: string,
+    readonly kind: RefusalKind = 'malformed',
+    readonly claims?: WardenClaims,
+    readonly claim?: string
+  ) {
+    super(reason)
+    this.name = 'InvalidToken'
+  }
+}
+
+/** The error codes of RFC 6749 §5.2 (and RFC 7009 §2.2.1). */
+export type OAuthErrorCode =
+  'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type' | 'invalid_scope' | 'unsupported_token_type'
+
+/** A refusal in the terms of RFC 6749 §5.2 (`WARDEN_ERR_OAUTH`), answered as `{ error, error_description }`. */
+export class OAuthFailure extends errors.WARDEN_ERR_OAUTH {
+  constructor (
+    readonly error: OAuthErrorCode,
+    readonly description: string,
+    readonly status: 400 | 401 = 400,
+    readonly challenge?: string
+  ) {
+    super(error, description)
+    this.name = 'OAuthFailure'
+    this.statusCode = status
+  }
 }

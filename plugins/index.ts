@@ -21,7 +21,7 @@ export {
   type IssuedAccessToken,
   type SignableClaims
 } from './oauth2-bearer/index.js'
-export { InvalidToken } from './oauth2-bearer/verify.js'
+export { InvalidToken } from './errors.js'
 export { ALGORITHMS, type Algorithm, type Jwk } from './oauth2-bearer/keys.js'
 export { apiKey, type ApiKeyOptions, type ApiKeyRecord, type StaticApiKey } from './api-key/index.js'
 export { generateApiKey, API_KEY_LENGTH, API_KEY_PATTERN, API_KEY_PREFIX_LENGTH, API_KEY_PREFIX_PATTERN } from './api-key/format.js'

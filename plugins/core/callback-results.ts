@@ -1,22 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import { errors } from '../errors.js'
 import { securityEvent } from './events.js'
-
-/**
- * A dependency an authentication check needs did not answer: an app callback threw, a store is
- * down, a provider's key set cannot be fetched. The core answers 503 with Retry-After: the
- * caller's credential is not to blame, and must not be sent back to log in. Its code is
- * `WARDEN_ERR_DEPENDENCY`.
- */
-export class DependencyUnavailable extends errors.WARDEN_ERR_DEPENDENCY {
-  constructor (
-    readonly scheme: string,
-    cause: unknown
-  ) {
-    super(scheme, { cause })
-    this.name = 'DependencyUnavailable'
-  }
-}
 
 /**
  * What an app's callback returned does not have the shape fastify-warden needs: the request

@@ -3,7 +3,7 @@ import { Denial, type Decision, type Evaluator } from './requirement.js'
 import { securityEvent } from './events.js'
 import { PROBLEM_CONTENT_TYPE, frozenProblem, sendProblem } from './problem.js'
 import { isThrottled } from '../errors.js'
-import { DependencyUnavailable } from './callback-results.js'
+import { DependencyUnavailable } from '../errors.js'
 import { endAuthenticationSpan, reportAuthentication, startAuthenticationSpan } from './telemetry.js'
 import type { Span } from '@opentelemetry/api'
 

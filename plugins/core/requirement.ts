@@ -2,7 +2,8 @@ import type { FastifyRequest } from 'fastify'
 import { errors } from '../errors.js'
 import { frozenProblem } from './problem.js'
 import { INVALID_CREDENTIALS, type AuthOutcome, type AuthPrincipal, type SecurityRequirement, type SecurityScheme } from './types.js'
-import { afterCallback, DependencyUnavailable } from './callback-results.js'
+import { afterCallback } from './callback-results.js'
+import { DependencyUnavailable } from '../errors.js'
 
 /** A refusal, built once per route at start-up and sent as is. */
 export class Denial {

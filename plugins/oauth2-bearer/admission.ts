@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import { afterCallback, callbackFault } from '../core/callback-results.js'
 import { INVALID_CREDENTIALS, type AuthOutcome, type AuthPrincipal, type WardenClaims } from '../core/types.js'
 import { currentUser } from '../core/current-user.js'
-import type { RefusalKind } from './verify.js'
+import type { RefusalKind } from '../errors.js'
 import type { BearerSettings } from './settings.js'
 
 type Refuse = (request: FastifyRequest, kind: RefusalKind, detail: string, claims?: WardenClaims) => AuthOutcome

@@ -5,7 +5,7 @@ import { credentialRefused } from '../core/events.js'
 import { ExpiringCache } from '../core/expiring-cache.js'
 import type { AuthOutcome, AuthPrincipal, WardenClaims } from '../core/types.js'
 import { admission } from './admission.js'
-import { InvalidToken, type RefusalKind } from './verify.js'
+import { InvalidToken, type RefusalKind } from '../errors.js'
 import type { BearerSettings } from './settings.js'
 
 /**

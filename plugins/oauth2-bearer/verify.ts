@@ -1,6 +1,6 @@
 import { constants, createHmac, verify as verifySignature } from 'node:crypto'
 import { safeEqual } from '../core/compare.js'
-import { errors } from '../errors.js'
+import { InvalidToken } from '../errors.js'
 import type { WardenClaims } from '../core/types.js'
 import type { Algorithm, VerificationKey } from './keys.js'
 
@@ -11,26 +11,6 @@ import type { Algorithm, VerificationKey } from './keys.js'
  * algorithm). test/oauth2-bearer/differential-jose.test.ts keeps it honest: over ~400 mutated
  * tokens, nothing this accepts is refused by jose under the same rules.
  */
-
-/** The class of a refusal, as security events report it. */
-export type RefusalKind = 'malformed' | 'algorithm' | 'signature' | 'unknown_key' | 'expired' | 'claims' | 'revoked' | 'user'
-
-/**
- * Why a token was refused (`WARDEN_ERR_INVALID_TOKEN`); logged, never sent to the client.
- * `claims` is set once the signature has held, so the event can name the token (`jti`, `sub`)
- * without trusting a forgery; `claim` names the claim at fault, if one is.
- */
-export class InvalidToken extends errors.WARDEN_ERR_INVALID_TOKEN {
-  constructor (
-    readonly reason: string,
-    readonly kind: RefusalKind = 'malformed',
-    readonly claims?: WardenClaims,
-    readonly claim?: string
-  ) {
-    super(reason)
-    this.name = 'InvalidToken'
-  }
-}
 
 /** The header fields that matter once a header has passed the checks below. */
 export interface TokenHeader {

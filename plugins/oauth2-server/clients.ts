@@ -4,7 +4,7 @@ import { errors } from '../errors.js'
 import { authorizationCredentials, decodeBasic } from '../core/authorization.js'
 import { CONTROL, basicChallenge } from '../core/challenge.js'
 import { safeEqual } from '../core/compare.js'
-import { OAuthFailure } from './protocol.js'
+import { OAuthFailure } from '../errors.js'
 
 /** A confidential client of the token endpoint. */
 export interface OAuth2Client {

@@ -1,11 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { securityEvent } from '../core/events.js'
 import { problem, sendProblem } from '../core/problem.js'
-import { errors, isThrottled } from '../errors.js'
-
-/** The error codes of RFC 6749 §5.2 (and RFC 7009 §2.2.1). */
-export type OAuthErrorCode =
-  'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type' | 'invalid_scope' | 'unsupported_token_type'
+import { OAuthFailure, isThrottled } from '../errors.js'
 
 export const FORM = 'application/x-www-form-urlencoded'
 export const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
@@ -25,20 +21,6 @@ const LIMITS: Readonly<Record<string, number>> = {
 const MAX_PARAMETER = 8192
 /** A token request is a few hundred bytes; this leaves room for long tokens at the revocation endpoint. */
 export const FORM_BODY_LIMIT = 16_384
-
-/** A refusal in the terms of RFC 6749 §5.2 (`WARDEN_ERR_OAUTH`), answered as `{ error, error_description }`. */
-export class OAuthFailure extends errors.WARDEN_ERR_OAUTH {
-  constructor (
-    readonly error: OAuthErrorCode,
-    readonly description: string,
-    readonly status: 400 | 401 = 400,
-    readonly challenge?: string
-  ) {
-    super(error, description)
-    this.name = 'OAuthFailure'
-    this.statusCode = status
-  }
-}
 
 /**
  * Parse `application/x-www-form-urlencoded` for the token routes only (the app's own parsers are
