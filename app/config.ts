@@ -227,7 +227,7 @@ function webConfig (e: EnvValues, production: boolean, notices: string[]): Pick<
       // The app then turns CORS credentials off (the cors plugin refuses '*' with them); even so, in
       // production the sites whose scripts may read the answers are named.
       if (production) throw new ConfigError('ALLOWED_ORIGINS', "'*' is refused in production: name the origins")
-      notices.push("ALLOWED_ORIGINS contains '*': any site's scripts may call this API and read its answers, without credentials (refused in production)")
+      notices.push("ALLOWED_ORIGINS contains '*': any site may call this API and read its answers, without credentials (refused in production)")
       continue
     }
     if (!isOrigin(origin)) throw new ConfigError('ALLOWED_ORIGINS', `'${origin}' is not an origin such as https://app.example.com`)
