@@ -1,4 +1,4 @@
-import { canonicalUsername } from '../schemas/index.js'
+import { canonicalUsername } from '../plugins/index.js'
 import type { Database, Queryable } from '../stores/index.js'
 import { rethrowDuplicate } from './errors.js'
 import type { Role } from './schemas/scopes.js'

@@ -17,4 +17,3 @@ export {
   PLAIN_TEXT
 } from './toolkit.js'
 export { safePath, UnsafePathError } from './safe-path.js'
-export { canonicalUsername } from '../plugins/core/username.js'

@@ -71,7 +71,6 @@ const SCHEMA_VALUES = [
   'StringMap',
   'Timestamp',
   'UnsafePathError',
-  'canonicalUsername',
   'inputKeywords',
   'safePath',
   'sanitizeRichText'
