@@ -30,8 +30,10 @@ const kGuarded = Symbol('fastify-warden.guarded')
  * served open, so they stop the app; public ones (`security: []`) are only listed.
  */
 function unguarded (table: readonly RouteEntry[]): Error | undefined {
+  // A HEAD route Fastify made from a GET is the GET's twin: the GET is checked. One declared as HEAD is checked itself.
+  const twin = (r: RouteEntry): boolean => r.method === 'HEAD' && table.some((g) => g.method === 'GET' && g.url === r.url)
   const open = table.filter(
-    (r) => r.config[kGuarded] !== true && r.method !== 'HEAD' && !(Array.isArray(r.schema?.security) && isPublicRequirement(r.schema.security))
+    (r) => r.config[kGuarded] !== true && !twin(r) && !(Array.isArray(r.schema?.security) && isPublicRequirement(r.schema.security))
   )
   if (open.length === 0) return undefined
   const route = open[0]
@@ -54,6 +56,7 @@ export interface Pending {
   name: string
   requirement: SecurityRequirement[] | undefined
   route: RouteOptions
+  hook: onRequestHookHandler
   bind: (e: Evaluator) => void
 }
 
@@ -82,7 +85,7 @@ export function guardRoutes (fastify: FastifyInstance, pending: Pending[], read:
     read.push({ name, route, security: JSON.stringify(route.schema.security) })
     if (isPublic) return
     const guard = routeGuard(outages)
-    pending.push({ name, requirement, route, bind: guard.bind })
+    pending.push({ name, requirement, route, hook: guard.hook, bind: guard.bind })
     const own = route.onRequest
     route.onRequest = own === undefined ? [guard.hook] : [guard.hook, ...((Array.isArray(own) ? own : [own]) as onRequestHookHandler[])]
   })
@@ -129,6 +132,14 @@ export function compileRoutes (
       // The schema object, as later onRoute hooks left it, is the one the route's context and
       // @fastify/swagger hold; the document is generated after this.
       requirement = entry.route.schema!.security = [...schemes.keys()].map((name) => ({ [name]: [] }))
+    }
+    // An onRoute hook added after the core may have replaced the route's onRequest hooks, the guard with them.
+    const hooks = entry.route.onRequest
+    if (!(Array.isArray(hooks) ? hooks.includes(entry.hook) : hooks === entry.hook)) {
+      throw new errors.WARDEN_ERR_UNGUARDED_ROUTE(
+        entry.name,
+        "lost fastify-warden's guard: an onRoute hook added after it replaced the route's onRequest hooks (add to them instead)"
+      )
     }
     entry.bind(compileRequirement(entry.name, requirement, schemes))
   }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import { errors } from '../errors.js'
 import { authorizationCredentials, decodeBasic } from '../core/authorization.js'
-import { CONTROL, basicChallenge } from '../core/challenge.js'
+import { basicChallenge } from '../core/challenge.js'
 import { safeEqual } from '../core/compare.js'
 import { OAuthFailure } from '../errors.js'
 
@@ -25,6 +25,7 @@ export interface CallingClient {
 
 /** The longest client id taken (a UUID or a URL-like id fits many times). */
 const MAX_CLIENT_ID = 255
+const UNSAFE_ID = /[\p{Cc}\p{Cf}\u2028\u2029]/u
 
 const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest()
 
@@ -87,8 +88,9 @@ export function clientAuthenticator (
       return { id: publicClientId, confidential: false }
     }
     // Checked as decoded (Basic parts are form-encoded): a public client's id becomes the token's
-    // client_id claim and a stored session's column, so no control character and a bounded length.
-    if (id.length > MAX_CLIENT_ID || CONTROL.test(id)) {
+    // client_id claim, a stored session's column and a logged field, so a bounded length and no
+    // control or format character (C0, C1, bidi overrides, line separators).
+    if (id.length > MAX_CLIENT_ID || UNSAFE_ID.test(id)) {
       throw new OAuthFailure('invalid_client', 'Client authentication failed.', 401, basic ? challenge : undefined)
     }
     const expected = registry.get(id)

@@ -39,7 +39,8 @@ const oauth2ServerPlugin: FastifyPluginAsync<OAuth2ServerOptions> = async (fasti
   } satisfies OAuth2Server)
   // The bearer scheme's document shows this endpoint's flows: the core composes them.
   // Its URL as clients call it: under the prefix of the context it is registered in.
-  fastify.warden.addTokenEndpoint(tokens.scheme, { url: fastify.prefix + settings.tokenPath, grants: settings.grants })
+  // (Fastify joins a prefix ending in '/' and a path without doubling the slash; so does this.)
+  fastify.warden.addTokenEndpoint(tokens.scheme, { url: fastify.prefix.replace(/\/$/, '') + settings.tokenPath, grants: settings.grants })
   const authenticateClient = clientAuthenticator(settings.clients, tokens.scopes, settings.realm, settings.publicClientId)
   await registerEndpoints(fastify, { settings, tokens, sessions, login, authenticateClient })
 }

@@ -3,10 +3,10 @@ import type { PresentedToken, RefreshFamily, RefreshTokenStore } from '../../plu
 
 export interface MemoryRefreshTokenOptions {
   /**
-   * Most token digests held. A family keeps its last 64 (reuse of any of them is recognised; an
-   * older one is unknown, refused without ending the session), so one session cannot fill the
-   * store. When full, what can no longer be used is purged first (at most once a second), then
-   * the least recently used families are dropped: their sessions end. Default 100 000.
+   * Most token digests held. A family keeps every token it had, so reuse of any is recognised.
+   * When full, what can no longer be used is purged first (at most once a second), then sessions
+   * end: those rotated more than 64 times first (one session refreshed over and over cannot push
+   * the others out), then the least recently used. Default 100 000.
    */
   max?: number
   /** Clock in ms since the epoch, for rotation times, expiry and purges. Default `Date.now`. */
@@ -26,7 +26,7 @@ interface Token { familyId: string, rotatedAt: number | null }
 /** The credential version of a subject that is gone: greater than any a login can report. */
 const GONE = Number.POSITIVE_INFINITY
 const DAY = 86_400_000
-/** The digests a family keeps: its current token and the last rotated ones. */
+/** A family past this many tokens is the first to go when the store is full. */
 const FAMILY_DIGESTS = 64
 
 /** Bookkeeping of one store: what `RefreshTokenStore` exposes is in `memoryRefreshTokenStore`. */
@@ -104,23 +104,32 @@ class Families {
     if (subjects?.size === 0) this.bySubject.delete(family.subject)
   }
 
-  /** A family's next token: its oldest digests forgotten past FAMILY_DIGESTS, the family now the most recently used. */
+  /** A family's next token; the family is now the most recently used. */
   extend (family: Family, digest: string): void {
     this.tokens.set(digest, { familyId: family.familyId, rotatedAt: null })
     family.digests.push(digest)
-    for (const old of family.digests.splice(0, Math.max(0, family.digests.length - FAMILY_DIGESTS))) this.tokens.delete(old)
     this.byId.delete(family.familyId)
     this.byId.set(family.familyId, family)
   }
 
-  /** Room for `more` digests: the unusable purged first (once a second at most), then the least recently used families but `keep`. */
-  makeRoom (more: number, keep?: string): void {
-    if (this.tokens.size + more <= this.max) return
+  /**
+   * Room for `more` digests: the unusable purged first (once a second at most), then families
+   * past FAMILY_DIGESTS, `keep` included, then the least recently used but `keep`. False when
+   * `keep` itself had to go.
+   */
+  makeRoom (more: number, keep?: Family): boolean {
+    const fits = (): boolean => this.tokens.size + more <= this.max
+    if (fits()) return true
     if (this.now() - this.lastPurge >= 1000) this.purge()
-    for (const family of this.byId.values()) {
-      if (this.tokens.size + more <= this.max) return
-      if (family.familyId !== keep) this.drop(family)
+    for (const family of [...this.byId.values()]) {
+      if (fits()) break
+      if (family.digests.length > FAMILY_DIGESTS) this.drop(family)
     }
+    for (const family of this.byId.values()) {
+      if (fits()) break
+      if (family !== keep) this.drop(family)
+    }
+    return keep === undefined || this.byId.has(keep.familyId)
   }
 
   purge (): number {
@@ -186,7 +195,8 @@ RefreshTokenStore & { now (): number, purge (): Promise<number>, readonly size: 
       if (found === undefined || !state.live(found[1]) || found[0].rotatedAt !== null) return null
       if (state.tokens.has(nextDigest)) throw new Error('refresh token digest already stored')
       const [token, f] = found
-      state.makeRoom(1, f.familyId)
+      // A session rotated past its share when the store is full ends here: its token is refused.
+      if (!state.makeRoom(1, f)) return null
       token.rotatedAt = now()
       state.extend(f, nextDigest)
       return family(f)

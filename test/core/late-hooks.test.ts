@@ -1,6 +1,7 @@
 import t from 'tap'
+import Fastify from 'fastify'
 import fp from 'fastify-plugin'
-import { openapi } from '../../plugins/index.js'
+import { openapi, warden } from '../../plugins/index.js'
 import { schemesApp } from '../helpers/schemes.js'
 
 // An onRoute hook added after the core ("protect everything under /admin") changes a route's
@@ -52,4 +53,39 @@ t.test('a guarded route a later hook made public is public: no challenge, reques
   const res = await app.inject({ url: '/status' })
   t.equal(res.statusCode, 200)
   t.same(res.json(), { auth: null })
+})
+
+t.test("regression: a later hook that replaces a route's onRequest hooks (the guard with them) stops ready()", async (t) => {
+  const { app } = await schemesApp()
+  await app.register(fp(async (fastify) => {
+    fastify.addHook('onRoute', (route) => {
+      if (route.url === '/secret') route.onRequest = async () => {}
+    })
+  }))
+  app.get('/secret', { schema: { security: [{ oauth2: ['admin'] }] } }, async () => ({ secret: 1 }))
+  await t.rejects(async () => { await app.ready() }, { code: 'WARDEN_ERR_UNGUARDED_ROUTE', message: /GET \/secret.*lost fastify-warden's guard/ })
+})
+
+t.test('a later hook that adds to the onRequest hooks keeps the guard', async (t) => {
+  const { app, token } = await schemesApp()
+  const seen: string[] = []
+  await app.register(fp(async (fastify) => {
+    fastify.addHook('onRoute', (route) => {
+      const own = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]
+      route.onRequest = [...own, async (request) => { seen.push(request.url) }]
+    })
+  }))
+  app.get('/secret', { schema: { security: [{ oauth2: ['admin'] }] } }, async () => ({ secret: 1 }))
+  await app.ready()
+  t.equal((await app.inject({ url: '/secret' })).statusCode, 401)
+  t.equal((await app.inject({ url: '/secret', headers: { authorization: `Bearer ${token(['admin'])}` } })).statusCode, 200)
+  t.same(seen, ['/secret'], 'the hook ran after the guard, for the admitted request only')
+})
+
+t.test('regression: a HEAD route declared before fastify-warden is refused like a GET (only the HEAD twin of a GET is left to the GET)', async (t) => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  app.head('/export', { schema: { security: [{ oauth2: ['admin'] }] } }, async (_request, reply) => await reply.header('x-secret', 'leaked').send())
+  await app.register(warden, { scopes: { admin: 'Administer' } })
+  await t.rejects(async () => { await app.ready() }, { code: 'WARDEN_ERR_UNGUARDED_ROUTE', message: /HEAD \/export/ })
 })

@@ -64,11 +64,24 @@ t.test('regression: one session rotated again and again neither grows the store 
     ({ subject, scope: '', clientId: 'app', expiresAt: new Date(Date.now() + 86_400_000), digest, successorKey: 'k' })
   for (let i = 0; i < 5; i++) await store.createFamily(family(`victim-${i}`, `v${i}`))
   const attacker = await store.createFamily(family('attacker', 'a0'))
-  for (let i = 0; i < 500; i++) t.ok(await store.rotate(`a${i}`, `a${i + 1}`), `rotation ${i + 1}`)
-  t.ok(store.size <= 69, `the attacker's session keeps its last 64 digests (${store.size} held)`)
+  let rotated = 0
+  while (rotated < 500 && await store.rotate(`a${rotated}`, `a${rotated + 1}`) !== null) {
+    rotated++
+    if (rotated === 150) t.match(await store.find('a1'), { familyId: attacker, rotatedAt: Number }, 'a token 149 rotations old is still known (reuse)')
+  }
+  t.equal(rotated, 194, 'rotations go on until the store is full')
+  t.ok(store.size <= 200, `never past max (${store.size} held)`)
+  t.equal(await store.find(`a${rotated}`), null, 'then the session past its share ends, not another')
   for (let i = 0; i < 5; i++) t.match(await store.find(`v${i}`), { subject: `victim-${i}` }, `victim ${i}'s session lives`)
-  t.match(await store.find('a450'), { familyId: attacker, rotatedAt: Number }, 'a recent rotated token is recognised (reuse)')
-  t.equal(await store.find('a1'), null, 'an old one is forgotten: unknown, refused')
+})
+
+t.test('regression: a token rotated 64 times and more ago is still recognised, so its reuse ends the session', async (t) => {
+  const store = memoryRefreshTokenStore()
+  const family = await store.createFamily({
+    subject: 'ann', scope: '', clientId: 'app', expiresAt: new Date(Date.now() + 86_400_000), digest: 't0', successorKey: 'k'
+  })
+  for (let i = 0; i < 100; i++) await store.rotate(`t${i}`, `t${i + 1}`)
+  t.match(await store.find('t0'), { familyId: family, rotatedAt: Number }, 'the first token, 100 rotations ago')
 })
 
 t.test('when full, the least recently used sessions go first: a session in use outlives idle ones', async (t) => {
