@@ -27,6 +27,11 @@ export const FORM_BODY_LIMIT = 16_384
  * left alone): a repeated parameter becomes a list, which `parameters()` refuses.
  */
 export function addFormParser (fastify: FastifyInstance): void {
+  // Any other body (multipart, XML, none named) is read within the same bound and left unparsed,
+  // so the answer is RFC 6749's invalid_request, not Fastify's 415 problem.
+  if (!fastify.hasContentTypeParser('*')) {
+    fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: FORM_BODY_LIMIT }, (_request, _body, done) => { done(null, undefined) })
+  }
   if (fastify.hasContentTypeParser(FORM)) return
   fastify.addContentTypeParser(FORM, { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT }, (_request, body, done) => {
     const out: Record<string, string | string[]> = Object.create(null)
@@ -43,7 +48,7 @@ export function addFormParser (fastify: FastifyInstance): void {
  * bounds (length, no NUL) come before any lookup. Empty parameters count as absent (§3.1).
  */
 export function parameters (request: FastifyRequest): Record<string, string> {
-  if (!(request.headers['content-type'] ?? '').toLowerCase().startsWith(FORM)) {
+  if ((request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase() !== FORM) {
     throw new OAuthFailure('invalid_request', `The request must be ${FORM}.`)
   }
   const body = (request.body ?? {}) as Record<string, unknown>

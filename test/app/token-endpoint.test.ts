@@ -109,6 +109,15 @@ t.test('malformed requests are invalid_request or unsupported_grant_type, never 
   const text = await post('grant_type=password', 'text/plain')
   t.equal(text.statusCode, 400)
   t.equal(text.json().error, 'invalid_request', 'a text body is not a form')
+  // Found by a probe: a type with no parser was Fastify's 415 problem+json, not an RFC 6749 error.
+  for (const type of ['multipart/form-data; boundary=x', 'application/xml', 'application/x-www-form-urlencodedx']) {
+    const res = await post('--x\r\nContent-Disposition: form-data; name="grant_type"\r\n\r\npassword\r\n--x--', type)
+    t.equal(res.statusCode, 400, type)
+    t.same(res.json(), { error: 'invalid_request', error_description: 'The request must be application/x-www-form-urlencoded.' }, type)
+    t.equal(res.headers['cache-control'], 'no-store')
+  }
+  const large = await post('x'.repeat(20_000), 'application/xml')
+  t.equal(large.statusCode, 413, 'an unparsed body has the form\'s bound')
 })
 
 t.test('client credentials: optional, in Basic or in the body but not both, checked when given', async (t) => {
