@@ -31,7 +31,8 @@ const kGuarded = Symbol('fastify-warden.guarded')
  */
 function unguarded (table: readonly RouteEntry[]): Error | undefined {
   // A HEAD route Fastify made from a GET is the GET's twin: the GET is checked. One declared as HEAD is checked itself.
-  const twin = (r: RouteEntry): boolean => r.method === 'HEAD' && table.some((g) => g.method === 'GET' && g.url === r.url)
+  const gets = new Set(table.filter((r) => r.method === 'GET').map((r) => r.url))
+  const twin = (r: RouteEntry): boolean => r.method === 'HEAD' && gets.has(r.url)
   const open = table.filter(
     (r) => r.config[kGuarded] !== true && !twin(r) && !(Array.isArray(r.schema?.security) && isPublicRequirement(r.schema.security))
   )

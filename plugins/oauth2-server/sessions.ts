@@ -167,13 +167,14 @@ async function rotate (
   request: FastifyRequest
 ): Promise<TokenResponse | undefined> {
   const { store } = ctx
+  const current = digest(refreshToken)
   // A session revoked by its sid (an administrator, another instance) refreshes no more.
   if (await store.revocations.isRevoked({ sid: presented.familyId })) {
-    await store.refreshTokens.revokeByToken(digest(refreshToken))
+    await store.refreshTokens.revokeByToken(current)
     return undefined
   }
   const next = successorOf(refreshToken, presented.successorKey)
-  const rotation = await decideRotation(store.refreshTokens, presented, digest(refreshToken), digest(next), ctx.reuseInterval * 1000)
+  const rotation = await decideRotation(store.refreshTokens, presented, current, digest(next), ctx.reuseInterval * 1000)
   if (rotation.outcome === 'reused') {
     await store.revocations.revoke([ctx.sessionRevocation(rotation.familyId)])
     securityEvent(

@@ -35,6 +35,8 @@ class Families {
   readonly tokens = new Map<string, Token>()
   readonly bySubject = new Map<string, Set<string>>()
   readonly credentials = new Map<string, { version: number, updatedAt: number }>()
+  /** Families past FAMILY_DIGESTS, the first to go when full (so a full store need not scan them all). */
+  readonly oversized = new Set<Family>()
   lastPurge = Number.NEGATIVE_INFINITY
 
   constructor (readonly max: number, readonly now: () => number) {}
@@ -98,6 +100,7 @@ class Families {
 
   drop (family: Family): void {
     this.byId.delete(family.familyId)
+    this.oversized.delete(family)
     for (const digest of family.digests) this.tokens.delete(digest)
     const subjects = this.bySubject.get(family.subject)
     subjects?.delete(family.familyId)
@@ -108,6 +111,7 @@ class Families {
   extend (family: Family, digest: string): void {
     this.tokens.set(digest, { familyId: family.familyId, rotatedAt: null })
     family.digests.push(digest)
+    if (family.digests.length > FAMILY_DIGESTS) this.oversized.add(family)
     this.byId.delete(family.familyId)
     this.byId.set(family.familyId, family)
   }
@@ -121,9 +125,9 @@ class Families {
     const fits = (): boolean => this.tokens.size + more <= this.max
     if (fits()) return true
     if (this.now() - this.lastPurge >= 1000) this.purge()
-    for (const family of [...this.byId.values()]) {
+    for (const family of this.oversized) {
       if (fits()) break
-      if (family.digests.length > FAMILY_DIGESTS) this.drop(family)
+      this.drop(family)
     }
     for (const family of this.byId.values()) {
       if (fits()) break
