@@ -9,7 +9,7 @@ export const errors = {
   /** An option given to a plugin is missing or has the wrong type or value. */
   WARDEN_ERR_OPTION: createError('WARDEN_ERR_OPTION', "option '%s' %s", 500, TypeError),
   /** A route's `schema.security` is not an OpenAPI Security Requirement list. */
-  WARDEN_ERR_REQUIREMENT: createError('WARDEN_ERR_REQUIREMENT', "route '%s': schema.security %s", 500, TypeError),
+  WARDEN_ERR_REQUIREMENT: createError('WARDEN_ERR_REQUIREMENT', "route '%s': %s", 500, TypeError),
   /** A route's requirement names a scheme that no plugin registered. */
   WARDEN_ERR_UNKNOWN_SCHEME: createError('WARDEN_ERR_UNKNOWN_SCHEME', "route '%s': security scheme '%s' is not registered (registered: %s)", 500),
   /** A route's requirement asks a scheme for a scope it does not declare. */

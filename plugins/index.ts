@@ -7,8 +7,11 @@
 export { warden, warden as default, type WardenOptions } from './core/warden.js'
 export {
   INVALID_CREDENTIALS,
+  CredentialRefusal,
   type AuthPrincipal,
   type AuthOutcome,
+  type RouteDemands,
+  type DpopMode,
   type SecurityScheme,
   type SecurityRequirement,
   type ChallengeKind,

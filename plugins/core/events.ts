@@ -15,6 +15,7 @@ export type SecurityEvent =
   | 'auth.refresh.reuse_detected'
   | 'auth.token.revoked'
   | 'auth.scope.denied'
+  | 'auth.step_up.required'
   | 'auth.failed'
   | 'auth.unavailable'
   | 'auth.callback.invalid'

@@ -72,6 +72,7 @@ function settle (
     if (decision.outcome === 'invalid' && outages.size > 0) recovered(request, outages, decision.scheme)
     reportAuthentication(span, decision.scheme, decision.outcome)
     if (decision.status === 403) securityEvent(request, 'auth.scope.denied', { route: request.routeOptions.url, challenge: decision.challenges[0] })
+    if (decision.headers !== undefined) reply.headers(decision.headers)
     reply
       .code(decision.status)
       .header('www-authenticate', decision.challenges.length === 1 ? decision.challenges[0] : decision.challenges)

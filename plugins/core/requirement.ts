@@ -1,8 +1,17 @@
 import type { FastifyRequest } from 'fastify'
 import { errors } from '../errors.js'
 import { frozenProblem } from './problem.js'
-import { INVALID_CREDENTIALS, type AuthOutcome, type AuthPrincipal, type SecurityRequirement, type SecurityScheme } from './types.js'
+import {
+  CredentialRefusal,
+  INVALID_CREDENTIALS,
+  type AuthOutcome,
+  type AuthPrincipal,
+  type RouteDemands,
+  type SecurityRequirement,
+  type SecurityScheme
+} from './types.js'
 import { afterCallback } from './callback-results.js'
+import { forRoute, takesTokens } from './demands.js'
 import { DependencyUnavailable } from '../errors.js'
 
 /** A refusal, built once per route at start-up and sent as is. */
@@ -13,7 +22,9 @@ export class Denial {
     readonly body: string,
     /** For metrics and spans: the scheme at fault ('none' when nothing was presented) and why. */
     readonly scheme: string,
-    readonly outcome: 'missing' | 'invalid' | 'insufficient_scope'
+    readonly outcome: 'missing' | 'invalid' | 'insufficient_scope',
+    /** Headers of the reply beside the challenges (a scheme's `CredentialRefusal`). */
+    readonly headers?: Readonly<Record<string, string>>
   ) {}
 }
 
@@ -40,16 +51,16 @@ export const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/
  * Only its shape is checked here; scheme and scope names are resolved at `ready()`.
  */
 export function parseRequirement (route: string, security: unknown): SecurityRequirement[] {
-  if (!Array.isArray(security)) throw new errors.WARDEN_ERR_REQUIREMENT(route, 'must be an array of Security Requirement objects')
+  if (!Array.isArray(security)) throw new errors.WARDEN_ERR_REQUIREMENT(route, 'schema.security must be an array of Security Requirement objects')
   return security.map((alternative: unknown, i) => {
     if (alternative === null || typeof alternative !== 'object' || Array.isArray(alternative)) {
-      throw new errors.WARDEN_ERR_REQUIREMENT(route, `[${i}] must be an object of scheme name to scopes`)
+      throw new errors.WARDEN_ERR_REQUIREMENT(route, `schema.security [${i}] must be an object of scheme name to scopes`)
     }
     const copy: Record<string, string[]> = {}
     for (const [name, scopes] of Object.entries(alternative)) {
-      if (!SCHEME_NAME.test(name)) throw new errors.WARDEN_ERR_REQUIREMENT(route, `[${i}] has an invalid scheme name '${name}'`)
+      if (!SCHEME_NAME.test(name)) throw new errors.WARDEN_ERR_REQUIREMENT(route, `schema.security [${i}] has an invalid scheme name '${name}'`)
       if (!Array.isArray(scopes) || !scopes.every((s) => typeof s === 'string' && SCOPE.test(s))) {
-        throw new errors.WARDEN_ERR_REQUIREMENT(route, `[${i}].${name} must be an array of scope names`)
+        throw new errors.WARDEN_ERR_REQUIREMENT(route, `schema.security [${i}].${name} must be an array of scope names`)
       }
       copy[name] = [...new Set(scopes as string[])]
     }
@@ -75,7 +86,7 @@ function hasScopes (principal: AuthPrincipal, scopes: readonly string[]): boolea
  * never an admission.
  */
 function checked (scheme: string, outcome: unknown): AuthOutcome {
-  if (outcome === null || outcome === INVALID_CREDENTIALS) return outcome
+  if (outcome === null || outcome === INVALID_CREDENTIALS || outcome instanceof CredentialRefusal) return outcome
   const principal = outcome as Partial<AuthPrincipal> | undefined
   if (typeof principal !== 'object' || typeof principal.subject !== 'string' || principal.subject === '' || !Array.isArray(principal.scopes)) {
     throw new TypeError(`security scheme '${scheme}': authenticate() must answer null, INVALID_CREDENTIALS or a principal { subject, scopes }`)
@@ -117,12 +128,23 @@ interface Resolved {
 }
 
 /** The requirement against the registered schemes; throws, naming the route, when a scheme or scope is unknown. */
-function resolve (route: string, requirement: readonly SecurityRequirement[], registry: ReadonlyMap<string, SecurityScheme>): Resolved {
+function resolve (
+  route: string,
+  requirement: readonly SecurityRequirement[],
+  registry: ReadonlyMap<string, SecurityScheme>,
+  demands: RouteDemands | undefined
+): Resolved {
   const schemes: SecurityScheme[] = []
+  const bound = new Map<SecurityScheme, SecurityScheme>()
   const indexOf = (name: string): number => {
-    const scheme = registry.get(name)
-    if (scheme === undefined) {
+    const registered = registry.get(name)
+    if (registered === undefined) {
       throw new errors.WARDEN_ERR_UNKNOWN_SCHEME(route, name, [...registry.keys()].join(', ') || 'none')
+    }
+    let scheme = bound.get(registered)
+    if (scheme === undefined) {
+      scheme = demands === undefined ? registered : forRoute(route, registered, demands)
+      bound.set(registered, scheme)
     }
     let i = schemes.indexOf(scheme)
     if (i === -1) i = schemes.push(scheme) - 1
@@ -146,6 +168,7 @@ function resolve (route: string, requirement: readonly SecurityRequirement[], re
       })
     )
   }
+  if (demands?.dpop !== undefined) takesTokens(route, schemes)
   return { schemes, alternatives, optional }
 }
 
@@ -158,13 +181,7 @@ interface Denials {
 
 function denials ({ schemes, alternatives }: Resolved): Denials {
   return {
-    missing: new Denial(
-      401,
-      schemes.map((s) => s.challenge('missing')),
-      MISSING_BODY,
-      'none',
-      'missing'
-    ),
+    missing: new Denial(401, schemes.map((s) => s.challenge('missing')), MISSING_BODY, 'none', 'missing'),
     invalid: schemes.map(
       (scheme, i) =>
         new Denial(
@@ -188,11 +205,24 @@ function denials ({ schemes, alternatives }: Resolved): Denials {
   }
 }
 
+/** The reply to a scheme's own refusal: its challenge for this request, the other schemes' usual ones. */
+function refusedBy (schemes: readonly SecurityScheme[], i: number, refusal: CredentialRefusal): Denial {
+  return new Denial(
+    401,
+    schemes.map((s, j) => (i === j ? refusal.challenge : s.challenge('missing'))),
+    frozenProblem(401, refusal.detail),
+    schemes[i].name,
+    'invalid',
+    refusal.headers
+  )
+}
+
 /** The common case, one scheme without alternatives: no per-request allocation. */
 function oneScheme (scheme: SecurityScheme, scopes: readonly string[], { missing, invalid, insufficient }: Denials): Evaluator {
   const decide = (outcome: AuthOutcome): Decision => {
     if (outcome === null) return missing
     if (outcome === INVALID_CREDENTIALS) return invalid[0]
+    if (outcome instanceof CredentialRefusal) return refusedBy([scheme], 0, outcome)
     return hasScopes(outcome, scopes) ? outcome : insufficient[0]
   }
   return (request) => {
@@ -220,7 +250,7 @@ function anyOf ({ schemes, alternatives, optional }: Resolved, { missing, invali
       let satisfied = true
       for (const term of alt) {
         const outcome = await outcomeOf(term.scheme)
-        if (outcome === null || outcome === INVALID_CREDENTIALS || !hasScopes(outcome, term.scopes)) {
+        if (outcome === null || outcome === INVALID_CREDENTIALS || outcome instanceof CredentialRefusal || !hasScopes(outcome, term.scopes)) {
           satisfied = false
           break
         }
@@ -231,8 +261,11 @@ function anyOf ({ schemes, alternatives, optional }: Resolved, { missing, invali
 
     // Refused: answer about what the caller actually presented, so every scheme is consulted.
     for (let i = 0; i < schemes.length; i++) await outcomeOf(i)
-    const bad = outcomes.indexOf(INVALID_CREDENTIALS)
-    if (bad !== -1) return invalid[bad]
+    const bad = outcomes.findIndex((o) => o === INVALID_CREDENTIALS || o instanceof CredentialRefusal)
+    if (bad !== -1) {
+      const outcome = outcomes[bad]
+      return outcome instanceof CredentialRefusal ? refusedBy(schemes, bad, outcome) : invalid[bad]
+    }
     if (optional) {
       const presented = outcomes.find((o) => o !== null) as AuthPrincipal | undefined
       return presented ?? null
@@ -246,8 +279,13 @@ function anyOf ({ schemes, alternatives, optional }: Resolved, { missing, invali
  * Resolve a route's requirement against the registered schemes and compile it into one
  * function. Throws, naming the route, when a scheme or scope is unknown.
  */
-export function compileRequirement (route: string, requirement: readonly SecurityRequirement[], registry: ReadonlyMap<string, SecurityScheme>): Evaluator {
-  const resolved = resolve(route, requirement, registry)
+export function compileRequirement (
+  route: string,
+  requirement: readonly SecurityRequirement[],
+  registry: ReadonlyMap<string, SecurityScheme>,
+  demands?: RouteDemands
+): Evaluator {
+  const resolved = resolve(route, requirement, registry, demands)
   const replies = denials(resolved)
   const { schemes, alternatives, optional } = resolved
   // Two shortcuts of anyOf, which decides these cases the same, only slower (a promise per request):

@@ -1,6 +1,7 @@
 import type { FastifyInstance, RouteOptions, onRequestHookHandler } from 'fastify'
 import { errors } from '../errors.js'
 import { compileRequirement, parseRequirement, type Evaluator } from './requirement.js'
+import { parseDemands } from './demands.js'
 import { isPublicRequirement, withAuthResponses } from './responses.js'
 import { routeGuard, type Outages } from './guard.js'
 import { routeName, routeTable, type RouteEntry } from './route-table.js'
@@ -84,7 +85,12 @@ export function guardRoutes (fastify: FastifyInstance, pending: Pending[], read:
     route.config = { ...route.config, [kGuarded]: true } as typeof route.config
     route.schema = withAuthResponses(route.schema, requirement, isPublic)
     read.push({ name, route, security: JSON.stringify(route.schema.security) })
-    if (isPublic) return
+    if (isPublic) {
+      if (parseDemands(name, route.schema) !== undefined) {
+        throw new errors.WARDEN_ERR_REQUIREMENT(name, "is public (security: []) but asks for 'x-dpop' or 'x-step-up', which only a token can meet")
+      }
+      return
+    }
     const guard = routeGuard(outages)
     pending.push({ name, requirement, route, hook: guard.hook, bind: guard.bind })
     const own = route.onRequest
@@ -106,7 +112,7 @@ function rereadChanged (read: Read[], pending: Pending[]): void {
     if (entry === undefined) {
       throw new errors.WARDEN_ERR_REQUIREMENT(
         name,
-        'was changed from public after fastify-warden read it (by an onRoute hook added after it): add that hook before fastify-warden, ' +
+        'schema.security was changed from public after fastify-warden read it (by an onRoute hook added after it): add that hook before fastify-warden, ' +
           'or declare the requirement on the route'
       )
     }
@@ -142,7 +148,7 @@ export function compileRoutes (
         "lost fastify-warden's guard: an onRoute hook added after it replaced the route's onRequest hooks (add to them instead)"
       )
     }
-    entry.bind(compileRequirement(entry.name, requirement, schemes))
+    entry.bind(compileRequirement(entry.name, requirement, schemes, parseDemands(entry.name, entry.route.schema)))
   }
   pending.length = 0
   const table = routeTable(fastify)

@@ -47,10 +47,39 @@ export interface AuthPrincipal {
 export const INVALID_CREDENTIALS: unique symbol = Symbol('fastify-warden.invalid-credentials')
 
 /**
- * What a scheme makes of a request: a principal, `INVALID_CREDENTIALS` when the request carries
- * a credential for this scheme that does not hold, or `null` when it carries none.
+ * A credential refused with an answer of its own: the scheme's challenge for this request (an
+ * RFC 9470 step-up demand, an RFC 9449 nonce to use) in place of its `invalid` one, the problem's
+ * `detail`, and headers to send with the 401 (`DPoP-Nonce`). Otherwise it is `INVALID_CREDENTIALS`.
  */
-export type AuthOutcome = AuthPrincipal | typeof INVALID_CREDENTIALS | null
+export class CredentialRefusal {
+  constructor (
+    /** The scheme's `WWW-Authenticate` challenge (or challenges, comma-separated) for this reply. */
+    readonly challenge: string,
+    /** The reply's problem `detail`: what the client can do about it, nothing of the credential. */
+    readonly detail: string,
+    readonly headers?: Readonly<Record<string, string>>
+  ) {}
+}
+
+/**
+ * What a scheme makes of a request: a principal, `INVALID_CREDENTIALS` (or a `CredentialRefusal`)
+ * when the request carries a credential for this scheme that does not hold, or `null` when it
+ * carries none.
+ */
+export type AuthOutcome = AuthPrincipal | typeof INVALID_CREDENTIALS | CredentialRefusal | null
+
+/** How a route uses DPoP (RFC 9449): only DPoP-bound tokens with a proof, either kind, or bearer tokens only. */
+export type DpopMode = 'required' | 'allowed' | 'off'
+
+/**
+ * What a route asks of a token beyond its scopes, declared in its schema beside `security`:
+ * `'x-dpop'` and `'x-step-up'` (RFC 9470: an authentication context class among `acrValues`
+ * and/or a login at most `maxAge` seconds old).
+ */
+export interface RouteDemands {
+  readonly dpop?: DpopMode
+  readonly stepUp?: { readonly acrValues?: readonly string[]; readonly maxAge?: number }
+}
 
 /** One object of an OpenAPI Security Requirement list: scheme name → scopes (keys are AND). */
 export type SecurityRequirement = { [securityLabel: string]: readonly string[] }
@@ -73,4 +102,10 @@ export interface SecurityScheme {
   challenge(kind: ChallengeKind, scope?: string): string
   /** Turn a request into a principal, or say why not. Must not throw for a bad credential. */
   authenticate(request: FastifyRequest): AuthOutcome | PromiseLike<AuthOutcome>
+  /**
+   * The scheme as a route with demands uses it (token schemes: per-route DPoP, step-up). Called
+   * once per such route at `ready()`; a scheme without it cannot serve a route that asks for
+   * step-up, and is left as is by `x-dpop`.
+   */
+  forRoute?(demands: RouteDemands): SecurityScheme
 }

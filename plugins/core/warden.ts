@@ -12,7 +12,7 @@ import { lingeringClose } from './lingering-close.js'
 import { compileRoutes, guardRoutes, kDefaultSecurity, type Pending, type Read, type Scoped, type WardenRoute } from './route-guards.js'
 
 export type { WardenRoute }
-import type { AuthPrincipal, SecurityRequirement, SecurityScheme } from './types.js'
+import type { AuthPrincipal, DpopMode, SecurityRequirement, SecurityScheme } from './types.js'
 import { loadTelemetry } from './telemetry.js'
 import { addHeaders, checkTokenEndpoint, schemeDocuments, type ResponseHeader, type TokenEndpoint } from './documentation.js'
 
@@ -90,6 +90,10 @@ declare module 'fastify' {
   }
   interface FastifySchema {
     security?: ReadonlyArray<{ [securityLabel: string]: readonly string[] }>
+    /** How the route's token schemes take DPoP-bound tokens (RFC 9449); default: the scheme's `dpop.mode`. */
+    'x-dpop'?: DpopMode
+    /** RFC 9470 step-up: the token's login must be of one of `acr_values` and/or at most `max_age` seconds old. */
+    'x-step-up'?: { acr_values?: readonly string[]; max_age?: number }
   }
 }
 

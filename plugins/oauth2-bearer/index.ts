@@ -7,6 +7,9 @@ import { bearerAuthenticator } from './authenticate.js'
 import { accessTokens } from './signer.js'
 import { publishKeys, publishResourceMetadata } from './well-known.js'
 import type { OAuth2BearerOptions } from './options.js'
+import { stepUpCheck } from './step-up.js'
+import { afterCallback } from '../core/callback-results.js'
+import type { RouteDemands, SecurityScheme } from '../core/types.js'
 
 export type { OAuth2BearerOptions, AccessTokens, IssuedAccessToken, SignableClaims } from './options.js'
 
@@ -35,13 +38,23 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
 
   const challengeParams: Array<[string, string]> = [['realm', settings.realm]]
   if (metadata !== undefined) challengeParams.push(['resource_metadata', metadata.url])
-  warden.addScheme({
+  const scheme: SecurityScheme = {
     name,
     scopes: settings.scopes,
     openapi: schemeDocument(opts, keys, { tokenUrl: settings.tokenUrl, refreshUrl: settings.refreshUrl, scopes: settings.scopeDescriptions }),
     challenge: warden.challenge('Bearer', challengeParams, true),
-    authenticate: bearerAuthenticator(settings, verifyToken)
-  })
+    authenticate: bearerAuthenticator(settings, verifyToken),
+    forRoute: (demands) => routeScheme(scheme, demands)
+  }
+  // A route's step-up demand (RFC 9470), checked after the token holds: one challenge per route, built here.
+  function routeScheme (base: SecurityScheme, { stepUp }: RouteDemands): SecurityScheme {
+    if (stepUp === undefined) return base
+    const challenge = (authScheme: string, extra: Array<[string, string]>): string =>
+      warden.challenge(authScheme, [...challengeParams, ...extra], false)('missing')
+    const check = stepUpCheck(stepUp, { name, challenge }, settings.now)
+    return { ...base, authenticate: (request) => afterCallback(base.authenticate(request), (outcome) => check(request, outcome)) }
+  }
+  warden.addScheme(scheme)
 }
 
 /** OAuth2 bearer scheme: verifies RFC 9068 JWT access tokens and signs them for the token endpoint. */

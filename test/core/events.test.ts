@@ -21,6 +21,7 @@ t.test('security events: attacks at warn, the service\'s own faults at error, th
     'auth.refresh.reuse_detected': 'warn',
     'auth.token.revoked': 'info',
     'auth.scope.denied': 'info',
+    'auth.step_up.required': 'info',
     'auth.failed': 'info',
     'auth.unavailable': 'error',
     'auth.callback.invalid': 'error',

@@ -87,7 +87,12 @@ const custom: W.SecurityScheme = {
   openapi: { type: 'http', scheme: 'custom' },
   scopes: new Set(['a:read']),
   challenge: () => 'Custom',
-  authenticate: (req): W.AuthOutcome => req.headers['x-custom'] === undefined ? null : W.INVALID_CREDENTIALS
+  authenticate: (req): W.AuthOutcome => req.headers['x-custom'] === undefined ? null : W.INVALID_CREDENTIALS,
+  // A route's demands reach a scheme that takes them; its own refusal carries its challenge.
+  forRoute: (demands: W.RouteDemands): W.SecurityScheme => ({
+    ...custom,
+    authenticate: () => new W.CredentialRefusal(`Custom dpop="${demands.dpop satisfies W.DpopMode | undefined ?? 'off'}"`, 'Try again.', { 'x-hint': '1' })
+  })
 }
 // @ts-expect-error INVALID_CREDENTIALS is a unique symbol: no other symbol stands for it
 const notRefusal: W.AuthOutcome = Symbol('invalid')

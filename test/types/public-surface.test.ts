@@ -23,6 +23,7 @@ const PLUGIN_VALUES = [
   'API_KEY_PREFIX_LENGTH',
   'API_KEY_PREFIX_PATTERN',
   'Availability',
+  'CredentialRefusal',
   'INVALID_CREDENTIALS',
   'InvalidToken',
   'REDACT_PATHS',

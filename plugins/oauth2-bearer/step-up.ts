@@ -1,0 +1,44 @@
+import type { FastifyRequest } from 'fastify'
+import { securityEvent } from '../core/events.js'
+import { CredentialRefusal, type AuthOutcome, type RouteDemands } from '../core/types.js'
+
+type StepUp = NonNullable<RouteDemands['stepUp']>
+
+/**
+ * RFC 9470 for one route: a token whose login is not of one of `acrValues`, or older than
+ * `maxAge` seconds (`auth_time`), is refused with a challenge that says what would do, built
+ * once here: `error="insufficient_user_authentication"` with the route's `acr_values` and
+ * `max_age`, so the client can send its user to log in again and come back.
+ */
+export function stepUpCheck (
+  stepUp: StepUp,
+  scheme: { name: string; challenge: (authScheme: string, error: Array<[string, string]>) => string },
+  now: () => number
+): (request: FastifyRequest, outcome: AuthOutcome) => AuthOutcome {
+  const { acrValues, maxAge } = stepUp
+  const demanded: Array<[string, string]> = [
+    ...(acrValues === undefined ? [] : [['acr_values', acrValues.join(' ')] as [string, string]]),
+    ...(maxAge === undefined ? [] : [['max_age', String(maxAge)] as [string, string]])
+  ]
+  const refusal = (description: string): CredentialRefusal =>
+    new CredentialRefusal(
+      scheme.challenge('Bearer', [['error', 'insufficient_user_authentication'], ['error_description', description], ...demanded]),
+      description
+    )
+  const weak = refusal('A login with a stronger authentication method is required.')
+  const old = refusal('A more recent login is required.')
+
+  return (request, outcome) => {
+    if (outcome === null || typeof outcome !== 'object' || outcome instanceof CredentialRefusal) return outcome
+    const claims = outcome.claims
+    let refused: CredentialRefusal | undefined
+    if (acrValues !== undefined && !(typeof claims?.acr === 'string' && acrValues.includes(claims.acr))) refused = weak
+    else if (maxAge !== undefined) {
+      const authTime = claims?.auth_time
+      if (typeof authTime !== 'number' || !Number.isFinite(authTime) || now() / 1000 - authTime > maxAge) refused = old
+    }
+    if (refused === undefined) return outcome
+    securityEvent(request, 'auth.step_up.required', { scheme: scheme.name, subject: outcome.subject, reason: refused === weak ? 'acr' : 'max_age' })
+    return refused
+  }
+}
