@@ -31,7 +31,7 @@ export function decodeBasic (encoded: string): { username: string, password: str
  * scheme name, lower case here, is matched case-insensitively), or `undefined` when the header
  * is absent or names another scheme: that is another scheme's business.
  */
-export function authorizationCredentials (authorization: string | undefined, scheme: 'basic' | 'bearer'): string | undefined {
+export function authorizationCredentials (authorization: string | undefined, scheme: 'basic' | 'bearer' | 'dpop'): string | undefined {
   const n = scheme.length
   if (authorization === undefined || authorization.length <= n || authorization.charCodeAt(n) !== 32) return undefined
   // Compared letter by letter (every request passes here): `| 0x20` lowers an ASCII letter, and

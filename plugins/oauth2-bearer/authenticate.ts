@@ -3,10 +3,14 @@ import { authorizationCredentials } from '../core/authorization.js'
 import { callbackFault } from '../core/callback-results.js'
 import { credentialRefused } from '../core/events.js'
 import { ExpiringCache } from '../core/expiring-cache.js'
-import type { AuthOutcome, AuthPrincipal, WardenClaims } from '../core/types.js'
+import { CredentialRefusal, type AuthOutcome, type AuthPrincipal, type DpopMode, type WardenClaims } from '../core/types.js'
 import { admission } from './admission.js'
-import { InvalidToken, type RefusalKind } from '../errors.js'
+import { InvalidDpopProof, InvalidToken, type RefusalKind } from '../errors.js'
+import { checkProof, nonceHeader } from './dpop.js'
+import type { BearerChallenges } from './challenges.js'
 import type { BearerSettings } from './settings.js'
+
+type Outcome = AuthOutcome | Promise<AuthOutcome>
 
 /**
  * The scopes a token grants, of those the scheme declares: `scope` (RFC 9068, a string; some
@@ -18,12 +22,21 @@ function tokenScopes (claims: WardenClaims, declared: ReadonlySet<string>, read?
   return list.filter((s, i): s is string => typeof s === 'string' && declared.has(s) && list.indexOf(s) === i)
 }
 
-/** The scheme's `authenticate`: the bearer token of a request, verified (or cached) and admitted. */
+/** The key a token is bound to (RFC 9449 §6.1 `cnf.jkt`), if it is. */
+function boundKey (claims: Readonly<WardenClaims> | undefined): string | undefined {
+  const cnf = claims?.cnf as { jkt?: unknown } | undefined
+  return typeof cnf === 'object' && cnf !== null && typeof cnf.jkt === 'string' ? cnf.jkt : undefined
+}
+
+/**
+ * The scheme's `authenticate` for each DPoP mode: the token of a request (`Bearer`, or `DPoP`
+ * with its proof), verified (or cached), its binding checked, and admitted. One cache for all.
+ */
 export function bearerAuthenticator (
   settings: BearerSettings,
   verifyToken: (token: string) => WardenClaims | Promise<WardenClaims>
-): (request: FastifyRequest) => AuthOutcome | Promise<AuthOutcome> {
-  const { name, scopes, claimScopes, clockTolerance, now } = settings
+): (mode: DpopMode, challenges: BearerChallenges) => (request: FastifyRequest) => Outcome {
+  const { name, scopes, claimScopes, clockTolerance, now, dpop } = settings
   const cache = settings.cacheMax === undefined ? undefined : new ExpiringCache<AuthPrincipal>(settings.cacheMax)
 
   // The first refusal of each kind is a warning: a misconfigured issuer or audience shows at once.
@@ -38,7 +51,7 @@ export function bearerAuthenticator (
   }
   const admit = admission(settings, refused)
 
-  function accept (request: FastifyRequest, token: string, claims: WardenClaims): AuthOutcome | Promise<AuthOutcome> {
+  function principalOf (request: FastifyRequest, token: string, claims: WardenClaims): AuthPrincipal {
     const read =
       claimScopes === undefined
         ? undefined
@@ -54,7 +67,7 @@ export function bearerAuthenticator (
       claims: Object.freeze(claims)
     })
     cache?.set(token, principal, (claims.exp as number) + clockTolerance)
-    return admit(request, principal)
+    return principal
   }
 
   /** A refusal for what the token is; anything else (the provider's key set is down) is thrown, for a 503. */
@@ -63,27 +76,60 @@ export function bearerAuthenticator (
     return refused(request, err.kind, err.reason, err.claims)
   }
 
-  return function authenticate (request) {
-    // RFC 6750 §2.1; any other scheme is another scheme's business.
-    const token = authorizationCredentials(request.headers.authorization, 'bearer')
-    if (token === undefined) return null
-    if (cache !== undefined) {
-      // Keyed by the whole token: only the exact string that was verified before can hit, and
-      // V8's seeded string hashing gives a caller no byte-by-byte timing to learn from.
-      const hit = cache.get(token, now() / 1000)
-      if (hit !== undefined) return admit(request, hit)
+  return (mode, challenges) => {
+    /** A proof at fault: its own challenge (`invalid_dpop_proof`, `use_dpop_nonce` with the nonce), logged like any refusal. */
+    function badProof (request: FastifyRequest, err: unknown, claims?: Readonly<WardenClaims>): AuthOutcome {
+      if (!(err instanceof InvalidDpopProof) || dpop === undefined) throw err
+      refused(request, 'dpop', err.reason, claims)
+      const description = err.error === 'use_dpop_nonce' ? 'Sign the DPoP proof with the nonce given.' : 'The DPoP proof is invalid.'
+      return new CredentialRefusal(challenges.refusal([['error', err.error], ['error_description', description]]), description, nonceHeader(dpop, err))
     }
-    try {
-      const claims = verifyToken(token)
-      if (claims instanceof Promise) {
-        return claims.then(
-          (c) => accept(request, token, c),
-          (err) => refuse(request, err)
-        )
+
+    /** The token's binding against how it was sent: a bound token needs the DPoP scheme and a proof of its key; an unbound one, Bearer. */
+    function bound (request: FastifyRequest, token: string, principal: AuthPrincipal, proved: boolean): Outcome {
+      const jkt = boundKey(principal.claims)
+      if (!proved) return jkt === undefined ? admit(request, principal) : refused(request, 'dpop', 'a DPoP-bound token sent as Bearer', principal.claims)
+      if (jkt === undefined) return refused(request, 'dpop', 'an unbound token sent with DPoP', principal.claims)
+      try {
+        const proof = checkProof(dpop!, request, token)
+        const keyed = (p: { jkt: string }): Outcome =>
+          p.jkt === jkt ? admit(request, principal) : badProof(request, new InvalidDpopProof('the proof is not signed with the token\'s key'), principal.claims)
+        return proof instanceof Promise ? proof.then(keyed, (err) => badProof(request, err, principal.claims)) : keyed(proof)
+      } catch (err) {
+        return badProof(request, err, principal.claims)
       }
-      return accept(request, token, claims)
-    } catch (err) {
-      return refuse(request, err)
+    }
+
+    return function authenticate (request) {
+      // RFC 6750 §2.1 and RFC 9449 §7.1; any other scheme is another scheme's business.
+      const authorization = request.headers.authorization
+      let token = mode === 'required' ? undefined : authorizationCredentials(authorization, 'bearer')
+      const proved = token === undefined && mode !== 'off' && (token = authorizationCredentials(authorization, 'dpop')) !== undefined
+      if (token === undefined) {
+        if (mode === 'required' && authorizationCredentials(authorization, 'bearer') !== undefined) {
+          return refused(request, 'dpop', 'a bearer token where DPoP is required')
+        }
+        return null
+      }
+      const presented = token
+      if (cache !== undefined) {
+        // Keyed by the whole token: only the exact string that was verified before can hit, and
+        // V8's seeded string hashing gives a caller no byte-by-byte timing to learn from.
+        const hit = cache.get(presented, now() / 1000)
+        if (hit !== undefined) return bound(request, presented, hit, proved)
+      }
+      try {
+        const claims = verifyToken(presented)
+        if (claims instanceof Promise) {
+          return claims.then(
+            (c) => bound(request, presented, principalOf(request, presented, c), proved),
+            (err) => refuse(request, err)
+          )
+        }
+        return bound(request, presented, principalOf(request, presented, claims), proved)
+      } catch (err) {
+        return refuse(request, err)
+      }
     }
   }
 }

@@ -3,11 +3,13 @@ import { errors } from '../errors.js'
 import { stringOption, urlOption } from '../core/option-checks.js'
 import type { Keys } from './key-sources.js'
 import type { OAuth2BearerOptions } from './options.js'
+import type { DpopSettings } from './dpop.js'
 
 /** RFC 9728 §3: the metadata document and where it lives for a resource identifier. */
 export function resourceMetadata (
   opts: NonNullable<OAuth2BearerOptions['resourceMetadata']>,
-  scopes: string[]
+  scopes: string[],
+  dpop: DpopSettings | undefined
 ): { url: string; path: string; document: Record<string, unknown> } {
   let resource: URL
   try {
@@ -28,6 +30,9 @@ export function resourceMetadata (
       ...(authorizationServers.length === 0 ? {} : { authorization_servers: authorizationServers }),
       scopes_supported: scopes,
       bearer_methods_supported: ['header'],
+      ...(dpop === undefined
+        ? {}
+        : { dpop_signing_alg_values_supported: dpop.algorithms, ...(dpop.mode === 'required' ? { dpop_bound_access_tokens_required: true } : {}) }),
       ...(opts.documentation === undefined ? {} : { resource_documentation: urlOption('resourceMetadata.documentation', opts.documentation) })
     }
   }
@@ -82,4 +87,24 @@ export function schemeDocument (
     ),
     flows: { password: { tokenUrl: own.tokenUrl, ...(own.refreshUrl === undefined ? {} : { refreshUrl: own.refreshUrl }), scopes: own.scopes } }
   }
+}
+
+/**
+ * The scheme's document with its DPoP use (RFC 9449), which OpenAPI has no field for: a sentence
+ * in the description (unless the app wrote its own) and the `x-dpop` extension, `{ mode, algs }`;
+ * a route that differs says so with its own `x-dpop`.
+ */
+export function withDpop (
+  document: OpenAPIV3_1.SecuritySchemeObject,
+  dpop: DpopSettings | undefined,
+  ownDescription: boolean
+): OpenAPIV3_1.SecuritySchemeObject {
+  if (dpop === undefined) return document
+  const how = dpop.mode === 'required' ? 'Tokens must be DPoP-bound (RFC 9449)' : dpop.mode === 'allowed' ? 'DPoP-bound tokens (RFC 9449) are accepted' : 'DPoP is off'
+  const sentence = dpop.mode === 'off' ? '' : `${how}: send \`Authorization: DPoP <token>\` with a \`DPoP\` proof signed with ${dpop.algorithms.join(', ')}.`
+  return {
+    ...document,
+    ...(ownDescription || sentence === '' ? {} : { description: `${document.description ?? ''} ${sentence}`.trim() }),
+    'x-dpop': { mode: dpop.mode, algs: dpop.algorithms }
+  } as OpenAPIV3_1.SecuritySchemeObject
 }

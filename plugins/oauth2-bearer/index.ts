@@ -1,7 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { bearerSettings } from './settings.js'
-import { schemeDocument } from './document.js'
+import { schemeDocument, withDpop } from './document.js'
+import { bearerChallenges } from './challenges.js'
+import { errors } from '../errors.js'
 import { tokenVerifier } from './verify.js'
 import { bearerAuthenticator } from './authenticate.js'
 import { accessTokens } from './signer.js'
@@ -38,22 +40,33 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
 
   const challengeParams: Array<[string, string]> = [['realm', settings.realm]]
   if (metadata !== undefined) challengeParams.push(['resource_metadata', metadata.url])
-  const scheme: SecurityScheme = {
-    name,
-    scopes: settings.scopes,
-    openapi: schemeDocument(opts, keys, { tokenUrl: settings.tokenUrl, refreshUrl: settings.refreshUrl, scopes: settings.scopeDescriptions }),
-    challenge: warden.challenge('Bearer', challengeParams, true),
-    authenticate: bearerAuthenticator(settings, verifyToken),
-    forRoute: (demands) => routeScheme(scheme, demands)
+  const algorithms = settings.dpop?.algorithms ?? []
+  const authenticators = bearerAuthenticator(settings, verifyToken)
+  // The scheme as a route uses it: its DPoP mode (the route's 'x-dpop', else the scheme's) and
+  // its step-up demand (RFC 9470), each checked after the token holds; built once per route.
+  function routeScheme ({ dpop, stepUp }: RouteDemands): SecurityScheme {
+    const mode = dpop ?? settings.dpop?.mode ?? 'off'
+    if (mode !== 'off' && settings.dpop === undefined) {
+      throw new errors.WARDEN_ERR_OPTION('dpop', `must be set on scheme '${name}' for a route to take DPoP ('x-dpop': '${mode}')`)
+    }
+    const challenges = bearerChallenges(warden.challenge, challengeParams, mode, algorithms)
+    const authenticate = authenticators(mode, challenges)
+    const check = stepUp === undefined ? undefined : stepUpCheck(stepUp, name, challenges, settings.now)
+    return {
+      name,
+      scopes: settings.scopes,
+      openapi,
+      challenge: challenges.challenge,
+      authenticate: check === undefined ? authenticate : (request) => afterCallback(authenticate(request), (outcome) => check(request, outcome)),
+      forRoute: routeScheme
+    }
   }
-  // A route's step-up demand (RFC 9470), checked after the token holds: one challenge per route, built here.
-  function routeScheme (base: SecurityScheme, { stepUp }: RouteDemands): SecurityScheme {
-    if (stepUp === undefined) return base
-    const challenge = (authScheme: string, extra: Array<[string, string]>): string =>
-      warden.challenge(authScheme, [...challengeParams, ...extra], false)('missing')
-    const check = stepUpCheck(stepUp, { name, challenge }, settings.now)
-    return { ...base, authenticate: (request) => afterCallback(base.authenticate(request), (outcome) => check(request, outcome)) }
-  }
+  const openapi = withDpop(
+    schemeDocument(opts, keys, { tokenUrl: settings.tokenUrl, refreshUrl: settings.refreshUrl, scopes: settings.scopeDescriptions }),
+    settings.dpop,
+    opts.description !== undefined
+  )
+  const scheme = routeScheme({})
   warden.addScheme(scheme)
 }
 

@@ -3,6 +3,9 @@ import type { OpenAPIV3_1 } from 'openapi-types'
 import type { TObject } from '@sinclair/typebox'
 import type { WardenClaims, WardenUser } from '../core/types.js'
 import type { Algorithm, Jwk, KeyInput } from './keys.js'
+import type { DpopMode } from '../core/types.js'
+import type { DpopReplayCache } from './dpop-replay.js'
+import type { DpopNonceOptions } from './dpop-nonce.js'
 
 export interface OAuth2BearerOptions {
   /** Scheme name (key in `components.securitySchemes` and in route requirements). Default `'oauth2'`. */
@@ -97,8 +100,38 @@ export interface OAuth2BearerOptions {
    * client can discover where to get a token.
    */
   resourceMetadata?: { resource: string, authorizationServers?: string[], documentation?: string }
+  /**
+   * DPoP (RFC 9449): tokens bound to a key the client proves it holds with every request, so a
+   * stolen token is useless without it. `true` for the defaults. With it, the token endpoint
+   * (`oauth2Server`) binds the tokens of requests that carry a proof.
+   */
+  dpop?: boolean | DpopOptions
   /** Clock in ms since the epoch (tests). Default `Date.now`. */
   now?: () => number
+}
+
+export interface DpopOptions {
+  /**
+   * How routes take DPoP unless one says otherwise in its schema (`'x-dpop'`): `'allowed'` (bearer
+   * tokens, and bound tokens with their proof), `'required'` (bound tokens only) or `'off'`
+   * (bearer tokens only; a bound token is refused). Default `'allowed'`.
+   */
+  mode?: DpopMode
+  /** Algorithms accepted in proofs (asymmetric only). Default every asymmetric one, ES256 first. */
+  algorithms?: Algorithm[]
+  /** Seconds a proof is accepted after its `iat` (plus `clockTolerance` either side). Default 60, at most 600. */
+  proofLifetime?: number
+  /**
+   * Where the `jti` of used proofs are remembered, so none is accepted twice: shared by every
+   * instance (`redisDpopReplay` from `fastify-warden/stores`); a cache that cannot answer refuses
+   * the request (503). Default: this process's memory, 100 000 proofs at most.
+   */
+  replay?: DpopReplayCache
+  /**
+   * Server nonces (RFC 9449 §8-9): a proof must carry a recent `DPoP-Nonce` of this server,
+   * bounding how early a proof can be made. `{ secret }` shared by the instances (≥ 32 bytes).
+   */
+  nonce?: boolean | DpopNonceOptions
 }
 
 /** The claims the signer sets itself; `sign()` refuses them. */

@@ -7,6 +7,7 @@ import { loadKeys, type Keys } from './key-sources.js'
 import { resourceMetadata } from './document.js'
 import type { ClaimRules } from './verify.js'
 import type { OAuth2BearerOptions } from './options.js'
+import { dpopSettings, type DpopSettings } from './dpop.js'
 
 /** The scheme's options, checked once at registration; each error names the option at fault. */
 export interface BearerSettings {
@@ -34,6 +35,8 @@ export interface BearerSettings {
   readonly metadata: ReturnType<typeof resourceMetadata> | undefined
   /** Where the public keys are published on this server; `undefined` when they are not (HS256, a provider's keys, `jwksPath: false`). */
   readonly jwksPath: string | undefined
+  /** DPoP (RFC 9449), when the scheme takes it. */
+  readonly dpop: DpopSettings | undefined
 }
 
 function listOption (name: string, value: string | string[]): string[] {
@@ -74,6 +77,7 @@ export function bearerSettings (opts: OAuth2BearerOptions, core: { realm: string
       ? ['at+jwt', 'application/at+jwt']
       : opts.tokenTypes.map((t, i) => (t === null ? null : stringOption(`tokenTypes[${i}]`, t).toLowerCase()))
   const ownClaims = claimsOption(opts.claims)
+  const dpop = dpopSettings(opts.dpop, now, clockTolerance)
   const keys = loadKeys(opts, now)
   const jwksPath = opts.jwksPath === false ? undefined : pathOption('jwksPath', opts.jwksPath, '/.well-known/jwks.json')
   return {
@@ -96,7 +100,8 @@ export function bearerSettings (opts: OAuth2BearerOptions, core: { realm: string
     resolveUser: functionOption<NonNullable<OAuth2BearerOptions['resolveUser']>>('resolveUser', opts.resolveUser),
     claimScopes: functionOption<NonNullable<OAuth2BearerOptions['claimScopes']>>('claimScopes', opts.claimScopes),
     cacheMax: opts.cache === undefined || opts.cache === false ? undefined : integerOption('cache.max', opts.cache.max, 10_000, 1, 10_000_000),
-    metadata: opts.resourceMetadata === undefined ? undefined : resourceMetadata(opts.resourceMetadata, Object.keys(described)),
-    jwksPath: keys.publicKeys.length === 0 ? undefined : jwksPath
+    metadata: opts.resourceMetadata === undefined ? undefined : resourceMetadata(opts.resourceMetadata, Object.keys(described), dpop),
+    jwksPath: keys.publicKeys.length === 0 ? undefined : jwksPath,
+    dpop
   }
 }

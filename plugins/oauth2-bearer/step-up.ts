@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import { securityEvent } from '../core/events.js'
 import { CredentialRefusal, type AuthOutcome, type RouteDemands } from '../core/types.js'
+import type { BearerChallenges } from './challenges.js'
 
 type StepUp = NonNullable<RouteDemands['stepUp']>
 
@@ -12,7 +13,8 @@ type StepUp = NonNullable<RouteDemands['stepUp']>
  */
 export function stepUpCheck (
   stepUp: StepUp,
-  scheme: { name: string; challenge: (authScheme: string, error: Array<[string, string]>) => string },
+  scheme: string,
+  challenges: BearerChallenges,
   now: () => number
 ): (request: FastifyRequest, outcome: AuthOutcome) => AuthOutcome {
   const { acrValues, maxAge } = stepUp
@@ -22,7 +24,7 @@ export function stepUpCheck (
   ]
   const refusal = (description: string): CredentialRefusal =>
     new CredentialRefusal(
-      scheme.challenge('Bearer', [['error', 'insufficient_user_authentication'], ['error_description', description], ...demanded]),
+      challenges.refusal([['error', 'insufficient_user_authentication'], ['error_description', description], ...demanded]),
       description
     )
   const weak = refusal('A login with a stronger authentication method is required.')
@@ -38,7 +40,7 @@ export function stepUpCheck (
       if (typeof authTime !== 'number' || !Number.isFinite(authTime) || now() / 1000 - authTime > maxAge) refused = old
     }
     if (refused === undefined) return outcome
-    securityEvent(request, 'auth.step_up.required', { scheme: scheme.name, subject: outcome.subject, reason: refused === weak ? 'acr' : 'max_age' })
+    securityEvent(request, 'auth.step_up.required', { scheme, subject: outcome.subject, reason: refused === weak ? 'acr' : 'max_age' })
     return refused
   }
 }

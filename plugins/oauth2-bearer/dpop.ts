@@ -1,0 +1,70 @@
+import type { FastifyRequest } from 'fastify'
+import { errors, InvalidDpopProof } from '../errors.js'
+import type { DpopMode } from '../core/types.js'
+import { integerOption } from '../core/option-checks.js'
+import { ASYMMETRIC, type Algorithm } from './keys.js'
+import { dpopProofHeader, requestUri, verifyProof, type ProofRules, type VerifiedProof } from './dpop-proof.js'
+import { dpopNonces, type DpopNonces } from './dpop-nonce.js'
+import { memoryDpopReplay, refuseReplay, type DpopReplayCache } from './dpop-replay.js'
+import type { OAuth2BearerOptions } from './options.js'
+
+/** A scheme's DPoP settings (RFC 9449), checked at registration. */
+export interface DpopSettings {
+  /** How the scheme's routes take DPoP unless one says otherwise (`x-dpop`). */
+  readonly mode: DpopMode
+  /** The proof algorithms accepted, in the order challenges and metadata list them. */
+  readonly algorithms: readonly Algorithm[]
+  readonly rules: ProofRules
+  readonly replay: DpopReplayCache
+  readonly nonces: DpopNonces | undefined
+}
+
+const MODES: readonly unknown[] = ['required', 'allowed', 'off']
+const DEFAULT_ALGORITHMS: readonly Algorithm[] = ['ES256', 'ES384', 'ES512', 'EdDSA', 'PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512']
+
+export function dpopSettings (opts: OAuth2BearerOptions['dpop'], now: () => number, clockTolerance: number): DpopSettings | undefined {
+  if (opts === undefined || opts === false) return undefined
+  const dpop = opts === true ? {} : opts
+  if (dpop === null || typeof dpop !== 'object') throw new errors.WARDEN_ERR_OPTION('dpop', 'must be true or an object { mode, algorithms, proofLifetime, replay, nonce }')
+  if (dpop.mode !== undefined && !MODES.includes(dpop.mode)) throw new errors.WARDEN_ERR_OPTION('dpop.mode', "must be 'required', 'allowed' or 'off'")
+  const algorithms = dpop.algorithms ?? DEFAULT_ALGORITHMS
+  if (!Array.isArray(algorithms) || algorithms.length === 0 || !algorithms.every((a) => ASYMMETRIC.includes(a))) {
+    throw new errors.WARDEN_ERR_OPTION('dpop.algorithms', `must be a non-empty list of ${ASYMMETRIC.join(', ')} (a proof is signed with the client's private key)`)
+  }
+  if (dpop.replay !== undefined && typeof dpop.replay?.firstUse !== 'function') {
+    throw new errors.WARDEN_ERR_OPTION('dpop.replay', 'must be a replay cache { firstUse(key, expiresAt) } (redisDpopReplay from fastify-warden/stores)')
+  }
+  const nonce = dpop.nonce
+  if (nonce !== undefined && typeof nonce !== 'boolean' && (nonce === null || typeof nonce !== 'object')) {
+    throw new errors.WARDEN_ERR_OPTION('dpop.nonce', 'must be a boolean or { secret, lifetime }')
+  }
+  return {
+    mode: dpop.mode ?? 'allowed',
+    algorithms: [...new Set(algorithms)],
+    rules: { algorithms: new Set(algorithms), lifetime: integerOption('dpop.proofLifetime', dpop.proofLifetime, 60, 1, 600), clockTolerance, now },
+    replay: dpop.replay ?? memoryDpopReplay({ now }),
+    nonces: nonce === undefined || nonce === false ? undefined : dpopNonces({ ...(nonce === true ? {} : nonce), now })
+  }
+}
+
+/**
+ * The request's DPoP proof, verified for it (and for `accessToken`, `ath`) and used once: the
+ * proof's key thumbprint. Refused with `InvalidDpopProof` (no proof, a bad one, a replay, a nonce
+ * to use); what the replay cache cannot tell (it is down, full) is thrown as is, for a 503.
+ */
+export function checkProof (dpop: DpopSettings, request: FastifyRequest, accessToken?: string): VerifiedProof | Promise<VerifiedProof> {
+  const proof = dpopProofHeader(request.headers)
+  if (proof === undefined) throw new InvalidDpopProof('no DPoP proof')
+  const verified = verifyProof(
+    proof,
+    { method: request.method, uri: requestUri(request), ...(accessToken === undefined ? {} : { accessToken }), ...(dpop.nonces === undefined ? {} : { nonce: dpop.nonces.check }) },
+    dpop.rules
+  )
+  const used = refuseReplay(dpop.replay, verified)
+  return used instanceof Promise ? used.then(() => verified) : verified
+}
+
+/** The `DPoP-Nonce` header to send with a `use_dpop_nonce` refusal. */
+export function nonceHeader (dpop: DpopSettings, err: InvalidDpopProof): Record<string, string> | undefined {
+  return err.error === 'use_dpop_nonce' && dpop.nonces !== undefined ? { 'dpop-nonce': dpop.nonces.current() } : undefined
+}
