@@ -55,6 +55,16 @@ export const errors = {
    */
   WARDEN_ERR_INVALID_TOKEN: createError('WARDEN_ERR_INVALID_TOKEN', '%s', 401),
   /**
+   * A DPoP proof (RFC 9449) was refused (`InvalidDpopProof`): the message is its `reason`; its
+   * `error` says how to answer, `invalid_dpop_proof` or `use_dpop_nonce` (a server nonce is needed).
+   */
+  WARDEN_ERR_INVALID_DPOP_PROOF: createError('WARDEN_ERR_INVALID_DPOP_PROOF', '%s', 401),
+  /**
+   * The in-memory DPoP replay cache holds as many unexpired proofs as its bound: a new proof is
+   * refused (answered 503 with `Retry-After`), never let through by forgetting a live one.
+   */
+  WARDEN_ERR_DPOP_REPLAY_FULL: createError('WARDEN_ERR_DPOP_REPLAY_FULL', 'the DPoP replay cache holds %s unexpired proofs', 503),
+  /**
    * A scheme's dependency failed during a check (an app callback threw, a store or a provider's
    * key set is down): answered 503 with `Retry-After`, the credential not blamed.
    */
@@ -120,6 +130,23 @@ export class InvalidToken extends errors.WARDEN_ERR_INVALID_TOKEN {
   ) {
     super(reason)
     this.name = 'InvalidToken'
+  }
+}
+
+/** How a refused DPoP proof is answered (RFC 9449 §7.1 and §8): `use_dpop_nonce` asks for a proof with the server's nonce. */
+export type DpopErrorCode = 'invalid_dpop_proof' | 'use_dpop_nonce'
+
+/**
+ * Why a DPoP proof was refused (`WARDEN_ERR_INVALID_DPOP_PROOF`); logged, never sent with the
+ * proof or token text. `error` is the RFC 9449 error code to answer with.
+ */
+export class InvalidDpopProof extends errors.WARDEN_ERR_INVALID_DPOP_PROOF {
+  constructor (
+    readonly reason: string,
+    readonly error: DpopErrorCode = 'invalid_dpop_proof'
+  ) {
+    super(reason)
+    this.name = 'InvalidDpopProof'
   }
 }
 

@@ -101,6 +101,7 @@ export async function wardenStores (db: Database, options: WardenStoreOptions = 
 export { DatabaseUnavailable, type Database, type Queryable } from './sql/database.js'
 export { isConnectionError } from './sql/connection-errors.js'
 export { redisLoginAttempts, type LockoutRedis, type RedisLoginAttemptsOptions } from './redis/login-attempts.js'
+export { redisDpopReplay, type DpopReplayRedis, type RedisDpopReplayOptions } from './redis/dpop-replay.js'
 export { openDatabase } from './sql/open-database.js'
 export { migrateWarden, applyMigrations, type Migration } from './sql/migrations.js'
 // The parts wardenStores is made of, for an app that composes its own (its revocations elsewhere,

@@ -3,6 +3,8 @@
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
 import * as W from '../../plugins/index.js'
 import * as S from '../../schemas/index.js'
+import type { Cluster, Redis } from 'ioredis'
+import { redisDpopReplay, type DpopReplayRedis, type RedisDpopReplayOptions } from '../../stores/index.js'
 import warden, { apiKey, basicAuth, oauth2Bearer, openapi, type AuthPrincipal, type IssuedAccessToken, type WardenClaims } from '../../plugins/index.js'
 
 // Users type their own claims by merging into WardenClaims.
@@ -163,6 +165,18 @@ const sessions: W.SessionStore = { refreshTokens, revocations }
 const client: W.OAuth2Client = { secret: 'a client secret!', scopes: ['a:read'] }
 const serverOptions: W.OAuth2ServerOptions = { verifyUser, sessions, clients: { c: client }, loginAttempts: attempts }
 await app.register(W.oauth2Server, serverOptions)
+
+// DPoP proofs remembered in Redis: an ioredis Redis or Cluster fits the one command it uses.
+declare const replayNode: Redis
+declare const replayCluster: Cluster
+const replayOptions: RedisDpopReplayOptions = { prefix: 'app:dpop:' }
+const replayClient: DpopReplayRedis = replayCluster
+const replay = [redisDpopReplay(replayNode, replayOptions), redisDpopReplay(replayClient)]
+const firstUse: boolean | Promise<boolean> = replay[0].firstUse('key', Date.now() + 60_000)
+// @ts-expect-error the prefix is a string
+redisDpopReplay(replayNode, { prefix: 1 })
+// @ts-expect-error a client without SET is no client
+redisDpopReplay({ get: async () => null })
 // Roles instead of scopes: the verifier names them, the option gives their scopes.
 const byRole: W.VerifiedUser = { subject: 'u', roles: ['reader'], credential: 1 }
 const verifyByRole: W.VerifyUser = async () => byRole
@@ -269,5 +283,5 @@ export {
   core, coreOptions, requirement, kind, custom, notRefusal, claims, bearerOptions, algorithm, noAlgorithm, jwk, signable,
   ownedClaim, keyOptions, keyRecord, dateExpiry, basicOptions, presented, rotation, badRotation, revocation, valid,
   openApiOptions, findings, badCors, routeRate, configChecks, secretProblem, badJwk, body, headers, redis, code, noCode,
-  retryAfter, optionError, ajvPlugins, schema, patterns, policyOf, server, roleOptions, badRoles, badRoleOption, badIssue
+  retryAfter, optionError, firstUse, ajvPlugins, schema, patterns, policyOf, server, roleOptions, badRoles, badRoleOption, badIssue
 }

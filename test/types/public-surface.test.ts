@@ -4,9 +4,10 @@ import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import * as plugins from '../../plugins/index.js'
 import * as schemas from '../../schemas/index.js'
+import * as stores from '../../stores/index.js'
 import { errors } from '../../plugins/errors.js'
 import { checkClaims } from '../../plugins/oauth2-bearer/verify.js'
-import { DependencyUnavailable, InvalidToken, OAuthFailure } from '../../plugins/errors.js'
+import { DependencyUnavailable, InvalidDpopProof, InvalidToken, OAuthFailure } from '../../plugins/errors.js'
 import { UnsafePathError } from '../../schemas/safe-path.js'
 import { DatabaseUnavailable } from '../../stores/index.js'
 import { DuplicateError } from '../../app/errors.js'
@@ -76,6 +77,23 @@ const SCHEMA_VALUES = [
   'safePath',
   'sanitizeRichText'
 ]
+const STORE_VALUES = [
+  'DatabaseUnavailable',
+  'RevocationList',
+  'applyMigrations',
+  'isConnectionError',
+  'memoryRefreshTokenStore',
+  'memoryRevocations',
+  'memorySessionStore',
+  'migrateWarden',
+  'openDatabase',
+  'redisDpopReplay',
+  'redisLoginAttempts',
+  'sqlApiKeyStore',
+  'sqlRefreshTokenStore',
+  'sqlRevocationStore',
+  'wardenStores'
+]
 
 /** Every name an entry point exports, types included, as written in its export statements. */
 function exportedNames (entry: string): string[] {
@@ -89,6 +107,7 @@ function exportedNames (entry: string): string[] {
 t.test('the entry points export the chosen values, nothing more', async (t) => {
   t.same(Object.keys(plugins).sort(), [...PLUGIN_VALUES].sort(), 'fastify-warden')
   t.same(Object.keys(schemas).sort(), [...SCHEMA_VALUES].sort(), 'fastify-warden/schemas')
+  t.same(Object.keys(stores).sort(), [...STORE_VALUES].sort(), 'fastify-warden/stores')
 })
 
 t.test('every exported name, value or type, is used in the type tests', async (t) => {
@@ -131,6 +150,7 @@ t.test('every error a user can catch carries a code of the list (or, for the ref
       401,
       'token request refused (invalid_client): Client authentication failed.'
     ],
+    [new InvalidDpopProof('nonce missing', 'use_dpop_nonce'), 'WARDEN_ERR_INVALID_DPOP_PROOF', 401, 'nonce missing'],
     [new DependencyUnavailable('apiKey', new Error('down')), 'WARDEN_ERR_DEPENDENCY', 503, "security scheme 'apiKey' could not check the credential"],
     [new UnsafePathError('no such file', 404), 'WARDEN_ERR_UNSAFE_PATH', 404, 'path refused: no such file']
   ] as const
