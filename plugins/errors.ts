@@ -114,7 +114,7 @@ export class DependencyUnavailable extends errors.WARDEN_ERR_DEPENDENCY {
 }
 
 /** The class of a refusal, as security events report it. */
-export type RefusalKind = 'malformed' | 'algorithm' | 'signature' | 'unknown_key' | 'expired' | 'claims' | 'revoked' | 'user'
+export type RefusalKind = 'malformed' | 'algorithm' | 'signature' | 'unknown_key' | 'expired' | 'claims' | 'revoked' | 'user' | 'dpop'
 
 /**
  * Why a token was refused (`WARDEN_ERR_INVALID_TOKEN`); logged, never sent to the client.

@@ -21,10 +21,13 @@ export {
 export {
   oauth2Bearer,
   type OAuth2BearerOptions,
+  type DpopOptions,
   type IssuedAccessToken,
   type SignableClaims
 } from './oauth2-bearer/index.js'
-export { InvalidToken } from './errors.js'
+export { InvalidToken, InvalidDpopProof } from './errors.js'
+export { memoryDpopReplay, type DpopReplayCache, type MemoryDpopReplayOptions } from './oauth2-bearer/dpop-replay.js'
+export type { DpopNonceOptions } from './oauth2-bearer/dpop-nonce.js'
 export { ALGORITHMS, type Algorithm, type Jwk } from './oauth2-bearer/keys.js'
 export { apiKey, type ApiKeyOptions, type ApiKeyRecord, type StaticApiKey } from './api-key/index.js'
 export { generateApiKey, API_KEY_LENGTH, API_KEY_PATTERN, API_KEY_PREFIX_LENGTH, API_KEY_PREFIX_PATTERN } from './api-key/format.js'

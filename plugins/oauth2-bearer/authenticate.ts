@@ -6,7 +6,7 @@ import { ExpiringCache } from '../core/expiring-cache.js'
 import { CredentialRefusal, type AuthOutcome, type AuthPrincipal, type DpopMode, type WardenClaims } from '../core/types.js'
 import { admission } from './admission.js'
 import { InvalidDpopProof, InvalidToken, type RefusalKind } from '../errors.js'
-import { checkProof, nonceHeader } from './dpop.js'
+import { checkProof, nonceHeader, type DpopSettings } from './dpop.js'
 import type { BearerChallenges } from './challenges.js'
 import type { BearerSettings } from './settings.js'
 
@@ -26,6 +26,41 @@ function tokenScopes (claims: WardenClaims, declared: ReadonlySet<string>, read?
 function boundKey (claims: Readonly<WardenClaims> | undefined): string | undefined {
   const cnf = claims?.cnf as { jkt?: unknown } | undefined
   return typeof cnf === 'object' && cnf !== null && typeof cnf.jkt === 'string' ? cnf.jkt : undefined
+}
+
+type Refused = (request: FastifyRequest, kind: RefusalKind, detail: string, claims?: WardenClaims) => AuthOutcome
+
+/**
+ * A verified token's binding against how it was sent (RFC 9449 §7): a bound token needs the DPoP
+ * scheme and a fresh proof of its key for this request; an unbound one, Bearer. Then admitted.
+ */
+function binding (
+  dpop: DpopSettings | undefined,
+  challenges: BearerChallenges,
+  refused: Refused,
+  admit: (request: FastifyRequest, principal: AuthPrincipal) => Outcome
+): (request: FastifyRequest, token: string, principal: AuthPrincipal, proved: boolean) => Outcome {
+  /** A proof at fault: its own challenge (`invalid_dpop_proof`, `use_dpop_nonce` with the nonce), logged like any refusal. */
+  function badProof (request: FastifyRequest, err: unknown, claims?: Readonly<WardenClaims>): AuthOutcome {
+    if (!(err instanceof InvalidDpopProof)) throw err
+    refused(request, 'dpop', err.reason, claims)
+    const description = err.error === 'use_dpop_nonce' ? 'Sign the DPoP proof with the nonce given.' : 'The DPoP proof is invalid.'
+    return new CredentialRefusal(challenges.refusal([['error', err.error], ['error_description', description]]), description, nonceHeader(dpop!, err))
+  }
+
+  return (request, token, principal, proved) => {
+    const jkt = boundKey(principal.claims)
+    if (!proved) return jkt === undefined ? admit(request, principal) : refused(request, 'dpop', 'a DPoP-bound token sent as Bearer', principal.claims)
+    if (jkt === undefined) return refused(request, 'dpop', 'an unbound token sent with DPoP', principal.claims)
+    try {
+      const proof = checkProof(dpop!, request, token)
+      const keyed = (p: { jkt: string }): Outcome =>
+        p.jkt === jkt ? admit(request, principal) : badProof(request, new InvalidDpopProof('the proof is not signed with the token\'s key'), principal.claims)
+      return proof instanceof Promise ? proof.then(keyed, (err) => badProof(request, err, principal.claims)) : keyed(proof)
+    } catch (err) {
+      return badProof(request, err, principal.claims)
+    }
+  }
 }
 
 /**
@@ -77,29 +112,7 @@ export function bearerAuthenticator (
   }
 
   return (mode, challenges) => {
-    /** A proof at fault: its own challenge (`invalid_dpop_proof`, `use_dpop_nonce` with the nonce), logged like any refusal. */
-    function badProof (request: FastifyRequest, err: unknown, claims?: Readonly<WardenClaims>): AuthOutcome {
-      if (!(err instanceof InvalidDpopProof) || dpop === undefined) throw err
-      refused(request, 'dpop', err.reason, claims)
-      const description = err.error === 'use_dpop_nonce' ? 'Sign the DPoP proof with the nonce given.' : 'The DPoP proof is invalid.'
-      return new CredentialRefusal(challenges.refusal([['error', err.error], ['error_description', description]]), description, nonceHeader(dpop, err))
-    }
-
-    /** The token's binding against how it was sent: a bound token needs the DPoP scheme and a proof of its key; an unbound one, Bearer. */
-    function bound (request: FastifyRequest, token: string, principal: AuthPrincipal, proved: boolean): Outcome {
-      const jkt = boundKey(principal.claims)
-      if (!proved) return jkt === undefined ? admit(request, principal) : refused(request, 'dpop', 'a DPoP-bound token sent as Bearer', principal.claims)
-      if (jkt === undefined) return refused(request, 'dpop', 'an unbound token sent with DPoP', principal.claims)
-      try {
-        const proof = checkProof(dpop!, request, token)
-        const keyed = (p: { jkt: string }): Outcome =>
-          p.jkt === jkt ? admit(request, principal) : badProof(request, new InvalidDpopProof('the proof is not signed with the token\'s key'), principal.claims)
-        return proof instanceof Promise ? proof.then(keyed, (err) => badProof(request, err, principal.claims)) : keyed(proof)
-      } catch (err) {
-        return badProof(request, err, principal.claims)
-      }
-    }
-
+    const bound = binding(dpop, challenges, refused, admit)
     return function authenticate (request) {
       // RFC 6750 §2.1 and RFC 9449 §7.1; any other scheme is another scheme's business.
       const authorization = request.headers.authorization

@@ -100,11 +100,12 @@ export function withDpop (
   ownDescription: boolean
 ): OpenAPIV3_1.SecuritySchemeObject {
   if (dpop === undefined) return document
-  const how = dpop.mode === 'required' ? 'Tokens must be DPoP-bound (RFC 9449)' : dpop.mode === 'allowed' ? 'DPoP-bound tokens (RFC 9449) are accepted' : 'DPoP is off'
+  const how =
+    dpop.mode === 'required' ? 'Tokens must be DPoP-bound (RFC 9449)' : dpop.mode === 'allowed' ? 'DPoP-bound tokens (RFC 9449) are accepted' : 'DPoP is off'
   const sentence = dpop.mode === 'off' ? '' : `${how}: send \`Authorization: DPoP <token>\` with a \`DPoP\` proof signed with ${dpop.algorithms.join(', ')}.`
   return {
     ...document,
     ...(ownDescription || sentence === '' ? {} : { description: `${document.description ?? ''} ${sentence}`.trim() }),
     'x-dpop': { mode: dpop.mode, algs: dpop.algorithms }
-  } as OpenAPIV3_1.SecuritySchemeObject
+  } as unknown as OpenAPIV3_1.SecuritySchemeObject
 }

@@ -25,11 +25,16 @@ const DEFAULT_ALGORITHMS: readonly Algorithm[] = ['ES256', 'ES384', 'ES512', 'Ed
 export function dpopSettings (opts: OAuth2BearerOptions['dpop'], now: () => number, clockTolerance: number): DpopSettings | undefined {
   if (opts === undefined || opts === false) return undefined
   const dpop = opts === true ? {} : opts
-  if (dpop === null || typeof dpop !== 'object') throw new errors.WARDEN_ERR_OPTION('dpop', 'must be true or an object { mode, algorithms, proofLifetime, replay, nonce }')
+  if (dpop === null || typeof dpop !== 'object') {
+    throw new errors.WARDEN_ERR_OPTION('dpop', 'must be true or an object { mode, algorithms, proofLifetime, replay, nonce }')
+  }
   if (dpop.mode !== undefined && !MODES.includes(dpop.mode)) throw new errors.WARDEN_ERR_OPTION('dpop.mode', "must be 'required', 'allowed' or 'off'")
   const algorithms = dpop.algorithms ?? DEFAULT_ALGORITHMS
   if (!Array.isArray(algorithms) || algorithms.length === 0 || !algorithms.every((a) => ASYMMETRIC.includes(a))) {
-    throw new errors.WARDEN_ERR_OPTION('dpop.algorithms', `must be a non-empty list of ${ASYMMETRIC.join(', ')} (a proof is signed with the client's private key)`)
+    throw new errors.WARDEN_ERR_OPTION(
+      'dpop.algorithms',
+      `must be a non-empty list of ${ASYMMETRIC.join(', ')} (a proof is signed with the client's private key)`
+    )
   }
   if (dpop.replay !== undefined && typeof dpop.replay?.firstUse !== 'function') {
     throw new errors.WARDEN_ERR_OPTION('dpop.replay', 'must be a replay cache { firstUse(key, expiresAt) } (redisDpopReplay from fastify-warden/stores)')
@@ -57,7 +62,12 @@ export function checkProof (dpop: DpopSettings, request: FastifyRequest, accessT
   if (proof === undefined) throw new InvalidDpopProof('no DPoP proof')
   const verified = verifyProof(
     proof,
-    { method: request.method, uri: requestUri(request), ...(accessToken === undefined ? {} : { accessToken }), ...(dpop.nonces === undefined ? {} : { nonce: dpop.nonces.check }) },
+    {
+      method: request.method,
+      uri: requestUri(request),
+      ...(accessToken === undefined ? {} : { accessToken }),
+      ...(dpop.nonces === undefined ? {} : { nonce: dpop.nonces.check })
+    },
     dpop.rules
   )
   const used = refuseReplay(dpop.replay, verified)

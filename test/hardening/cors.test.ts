@@ -42,7 +42,7 @@ t.test('preflight: allowed methods and headers, cached for max_age, never blocke
   const res = await app.inject({ method: 'OPTIONS', url: '/data', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,x-api-key' } })
   t.equal(res.statusCode, 204)
   t.equal(res.headers['access-control-allow-origin'], 'https://app.example.com')
-  t.equal(res.headers['access-control-allow-headers'], 'Authorization, Content-Type, X-API-Key, X-Request-ID')
+  t.equal(res.headers['access-control-allow-headers'], 'Authorization, Content-Type, X-API-Key, X-Request-ID, DPoP')
   t.match(res.headers['access-control-allow-methods'], /POST/)
   t.equal(res.headers['access-control-max-age'], '900')
 })

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { once } from 'node:events'
 import { Redis } from 'ioredis'
 import { schemesApp } from '../helpers/schemes.js'
 import { proofKey } from '../helpers/dpop.js'
@@ -50,20 +51,52 @@ t.test('what a thief or a sloppy client sends is refused, each with the error th
   const call = async (authorization: string, dpop?: string, url = '/r', method: 'GET' | 'POST' = 'GET') =>
     await app.inject({ method, url, headers: { authorization, ...(dpop === undefined ? {} : { dpop }) } })
   const errorOf = (res: { headers: Record<string, unknown> }) => /error="([a-z_]+)"/.exec(String(res.headers['www-authenticate']))?.[1]
-  const cases: Array<[string, () => Promise<{ statusCode: number, headers: Record<string, unknown> }>, string]> = [
+  const cases: Array<[string, () => Promise<{ statusCode: number; headers: Record<string, unknown> }>, string]> = [
     ['a bound token sent as Bearer', async () => await call(`Bearer ${bound}`), 'invalid_token'],
     ['a bound token without a proof', async () => await call(`DPoP ${bound}`), 'invalid_dpop_proof'],
-    ['a proof of another key (the thief\'s)', async () => await call(`DPoP ${bound}`, await other.proof({ htm: 'GET', htu: `${HTU}/r`, token: bound })), 'invalid_dpop_proof'],
-    ['a proof for another URL', async () => await call(`DPoP ${bound}`, await key.proof({ htm: 'GET', htu: `${HTU}/strict`, token: bound })), 'invalid_dpop_proof'],
-    ['a proof for another method', async () => await call(`DPoP ${bound}`, await key.proof({ htm: 'POST', htu: `${HTU}/r`, token: bound })), 'invalid_dpop_proof'],
-    ['a proof for another token', async () => await call(`DPoP ${bound}`, await key.proof({ htm: 'GET', htu: `${HTU}/r`, token: token() })), 'invalid_dpop_proof'],
-    ['an expired proof', async () => await call(`DPoP ${bound}`, await key.proof({ htm: 'GET', htu: `${HTU}/r`, token: bound, iat: Math.floor(Date.now() / 1000) - 600 })), 'invalid_dpop_proof'],
-    ['a proof carrying its private key', async () => await call(`DPoP ${bound}`, await key.proof({ htm: 'GET', htu: `${HTU}/r`, token: bound }, { jwk: { ...key.jwk, d: 'AAAA' } })), 'invalid_dpop_proof'],
-    ['an unbound token sent with DPoP', async () => await call(`DPoP ${token()}`, await key.proof({ htm: 'GET', htu: `${HTU}/r`, token: token() })), 'invalid_token'],
-    ['two DPoP headers', async () => {
-      const proof = await key.proof({ htm: 'GET', htu: `${HTU}/r`, token: bound })
-      return await app.inject({ url: '/r', headers: { authorization: `DPoP ${bound}`, dpop: [proof, proof] } })
-    }, 'invalid_dpop_proof']
+    [
+      "a proof of another key (the thief's)",
+      async () => await call(`DPoP ${bound}`, await other.proof({ htm: 'GET', htu: `${HTU}/r`, token: bound })),
+      'invalid_dpop_proof'
+    ],
+    [
+      'a proof for another URL',
+      async () => await call(`DPoP ${bound}`, await key.proof({ htm: 'GET', htu: `${HTU}/strict`, token: bound })),
+      'invalid_dpop_proof'
+    ],
+    [
+      'a proof for another method',
+      async () => await call(`DPoP ${bound}`, await key.proof({ htm: 'POST', htu: `${HTU}/r`, token: bound })),
+      'invalid_dpop_proof'
+    ],
+    [
+      'a proof for another token',
+      async () => await call(`DPoP ${bound}`, await key.proof({ htm: 'GET', htu: `${HTU}/r`, token: token() })),
+      'invalid_dpop_proof'
+    ],
+    [
+      'an expired proof',
+      async () => await call(`DPoP ${bound}`, await key.proof({ htm: 'GET', htu: `${HTU}/r`, token: bound, iat: Math.floor(Date.now() / 1000) - 600 })),
+      'invalid_dpop_proof'
+    ],
+    [
+      'a proof carrying its private key',
+      async () => await call(`DPoP ${bound}`, await key.proof({ htm: 'GET', htu: `${HTU}/r`, token: bound }, { jwk: { ...key.jwk, d: 'AAAA' } })),
+      'invalid_dpop_proof'
+    ],
+    [
+      'an unbound token sent with DPoP',
+      async () => await call(`DPoP ${token()}`, await key.proof({ htm: 'GET', htu: `${HTU}/r`, token: token() })),
+      'invalid_token'
+    ],
+    [
+      'two DPoP headers',
+      async () => {
+        const proof = await key.proof({ htm: 'GET', htu: `${HTU}/r`, token: bound })
+        return await app.inject({ url: '/r', headers: { authorization: `DPoP ${bound}`, dpop: [proof, proof] } })
+      },
+      'invalid_dpop_proof'
+    ]
   ]
   for (const [name, send, error] of cases) {
     const res = await send()
@@ -71,7 +104,11 @@ t.test('what a thief or a sloppy client sends is refused, each with the error th
     t.equal(errorOf(res), error, name)
   }
   t.equal((await call(`Bearer ${token()}`)).statusCode, 200, 'an unbound bearer token, where DPoP is allowed')
-  t.equal((await call(`DPoP ${bound}`, await key.proof({ htm: 'POST', htu: `${HTU}/r`, token: bound }), '/r', 'POST')).statusCode, 200, 'POST with a POST proof')
+  t.equal(
+    (await call(`DPoP ${bound}`, await key.proof({ htm: 'POST', htu: `${HTU}/r`, token: bound }), '/r', 'POST')).statusCode,
+    200,
+    'POST with a POST proof'
+  )
 })
 
 t.test('each route takes DPoP as it declares, and its challenge says so', async (t) => {
@@ -84,20 +121,31 @@ t.test('each route takes DPoP as it declares, and its challenge says so', async 
   const bearerOnStrict = await app.inject({ url: '/strict', headers: { authorization: `Bearer ${token()}` } })
   t.equal(bearerOnStrict.statusCode, 401, 'a bearer token where DPoP is required')
   t.equal(bearerOnStrict.headers['www-authenticate'], `DPoP realm="api", algs="${ALGS}", error="invalid_token"`)
-  const strict = await app.inject({ url: '/strict', headers: { authorization: `DPoP ${bound}`, dpop: await key.proof({ htm: 'GET', htu: `${HTU}/strict`, token: bound }) } })
+  const strict = await app.inject({
+    url: '/strict',
+    headers: { authorization: `DPoP ${bound}`, dpop: await key.proof({ htm: 'GET', htu: `${HTU}/strict`, token: bound }) }
+  })
   t.equal(strict.statusCode, 200)
 
   t.equal((await app.inject({ url: '/legacy', headers: { authorization: `Bearer ${token()}` } })).statusCode, 200)
   t.equal((await app.inject({ url: '/legacy', headers: { authorization: `Bearer ${bound}` } })).statusCode, 401, 'off: a bound token is still bound')
-  const dpopOnLegacy = await app.inject({ url: '/legacy', headers: { authorization: `DPoP ${bound}`, dpop: await key.proof({ htm: 'GET', htu: `${HTU}/legacy`, token: bound }) } })
-  t.equal(dpopOnLegacy.statusCode, 401, 'off: the DPoP scheme is not this route\'s')
+  const dpopOnLegacy = await app.inject({
+    url: '/legacy',
+    headers: { authorization: `DPoP ${bound}`, dpop: await key.proof({ htm: 'GET', htu: `${HTU}/legacy`, token: bound }) }
+  })
+  t.equal(dpopOnLegacy.statusCode, 401, "off: the DPoP scheme is not this route's")
   t.equal(dpopOnLegacy.headers['www-authenticate'], 'Bearer realm="api"')
 })
 
 t.test('a scheme without dpop: a route asking for it stops the app; its challenges are unchanged', async (t) => {
   const { app } = await schemesApp()
   app.get('/strict', { schema: { security: [{ oauth2: [] }], 'x-dpop': 'required' } }, async () => 'ok')
-  await t.rejects(async () => { await app.ready() }, { code: 'WARDEN_ERR_OPTION', message: /dpop.*scheme 'oauth2'/ })
+  await t.rejects(
+    async () => {
+      await app.ready()
+    },
+    { code: 'WARDEN_ERR_OPTION', message: /dpop.*scheme 'oauth2'/ }
+  )
   const plain = await schemesApp()
   plain.app.get('/r', { schema: { security: [{ oauth2: [] }] } }, async () => 'ok')
   t.equal((await plain.app.inject({ url: '/r' })).headers['www-authenticate'], 'Bearer realm="api"')
@@ -106,14 +154,23 @@ t.test('a scheme without dpop: a route asking for it stops the app; its challeng
 
 t.test('server nonces: a proof without the current nonce gets use_dpop_nonce and the nonce; with it, 200', async (t) => {
   const { app, key, bound } = await dpopApp({ nonce: { secret: 'n'.repeat(32) } })
-  const first = await app.inject({ url: '/r', headers: { authorization: `DPoP ${bound}`, dpop: await key.proof({ htm: 'GET', htu: `${HTU}/r`, token: bound }) } })
+  const first = await app.inject({
+    url: '/r',
+    headers: { authorization: `DPoP ${bound}`, dpop: await key.proof({ htm: 'GET', htu: `${HTU}/r`, token: bound }) }
+  })
   t.equal(first.statusCode, 401)
   t.match(first.headers['www-authenticate'], /DPoP realm="api", algs="[^"]+", error="use_dpop_nonce"/)
   const nonce = first.headers['dpop-nonce'] as string
   t.match(nonce, /^[\x21\x23-\x5b\x5d-\x7e]+$/, 'an RFC 9449 NQCHAR nonce')
-  const second = await app.inject({ url: '/r', headers: { authorization: `DPoP ${bound}`, dpop: await key.proof({ htm: 'GET', htu: `${HTU}/r`, token: bound, nonce }) } })
+  const second = await app.inject({
+    url: '/r',
+    headers: { authorization: `DPoP ${bound}`, dpop: await key.proof({ htm: 'GET', htu: `${HTU}/r`, token: bound, nonce }) }
+  })
   t.equal(second.statusCode, 200)
-  const forged = await app.inject({ url: '/r', headers: { authorization: `DPoP ${bound}`, dpop: await key.proof({ htm: 'GET', htu: `${HTU}/r`, token: bound, nonce: nonce.slice(0, -2) + 'AA' }) } })
+  const forged = await app.inject({
+    url: '/r',
+    headers: { authorization: `DPoP ${bound}`, dpop: await key.proof({ htm: 'GET', htu: `${HTU}/r`, token: bound, nonce: nonce.slice(0, -2) + 'AA' }) }
+  })
   t.equal(forged.statusCode, 401)
 })
 
@@ -121,7 +178,9 @@ t.test('20 requests in flight with one proof: exactly one is served (cached toke
   for (const cache of [false, { max: 100 }] as const) {
     const { app, key, bound } = await dpopApp(true, { cache })
     const proof = await key.proof({ htm: 'GET', htu: `${HTU}/r`, token: bound })
-    const statuses = await Promise.all(Array.from({ length: 20 }, async () => (await app.inject({ url: '/r', headers: { authorization: `DPoP ${bound}`, dpop: proof } })).statusCode))
+    const statuses = await Promise.all(
+      Array.from({ length: 20 }, async () => (await app.inject({ url: '/r', headers: { authorization: `DPoP ${bound}`, dpop: proof } })).statusCode)
+    )
     t.equal(statuses.filter((s) => s === 200).length, 1, `cache ${JSON.stringify(cache)}`)
     t.equal(statuses.filter((s) => s === 401).length, 19)
   }
@@ -132,7 +191,10 @@ t.test('resource metadata advertises the proof algorithms and whether bound toke
   const metadata = (await app.inject({ url: '/.well-known/oauth-protected-resource' })).json()
   t.same(metadata.dpop_signing_alg_values_supported, ['ES256', 'EdDSA'])
   t.equal(metadata.dpop_bound_access_tokens_required, true)
-  t.equal((await app.inject({ url: '/r' })).headers['www-authenticate'], 'DPoP realm="api", resource_metadata="https://api.example/.well-known/oauth-protected-resource", algs="ES256 EdDSA"')
+  t.equal(
+    (await app.inject({ url: '/r' })).headers['www-authenticate'],
+    'DPoP realm="api", resource_metadata="https://api.example/.well-known/oauth-protected-resource", algs="ES256 EdDSA"'
+  )
 })
 
 t.test('dpop options are checked at registration, naming the option', async (t) => {
@@ -147,7 +209,11 @@ t.test('dpop options are checked at registration, naming the option', async (t) 
     ['on', /dpop/]
   ]
   for (const [dpop, message] of cases) {
-    await t.rejects(async () => await schemesApp({ bearer: { dpop } as Partial<OAuth2BearerOptions> }), { code: 'WARDEN_ERR_OPTION', message }, JSON.stringify(dpop))
+    await t.rejects(
+      async () => await schemesApp({ bearer: { dpop } as Partial<OAuth2BearerOptions> }),
+      { code: 'WARDEN_ERR_OPTION', message },
+      JSON.stringify(dpop)
+    )
   }
 })
 
@@ -169,6 +235,7 @@ t.test('Redis down: DPoP requests fail closed with 503, bearer requests go on', 
   const redis = new Redis(server.url, { maxRetriesPerRequest: 0, enableOfflineQueue: false, commandTimeout: 500 })
   redis.on('error', () => {})
   t.teardown(() => redis.disconnect())
+  await once(redis, 'ready')
   const { app, key, bound, token } = await dpopApp({ replay: redisDpopReplay(redis) })
   const proof = async () => await key.proof({ htm: 'GET', htu: `${HTU}/r`, token: bound })
   t.equal((await app.inject({ url: '/r', headers: { authorization: `DPoP ${bound}`, dpop: await proof() } })).statusCode, 200)

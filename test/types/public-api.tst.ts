@@ -123,6 +123,17 @@ try { await app.accessTokens.verify('t') } catch (err) {
     request.log.info({ why, claim, code, kind: err.kind })
   }
 }
+// DPoP: the scheme's options, a replay cache of the app's own or the memory one, a refused proof.
+const ownReplay: W.DpopReplayCache = { firstUse: async () => true }
+const memoryReplay: W.DpopReplayCache = W.memoryDpopReplay({ max: 1000 } satisfies W.MemoryDpopReplayOptions)
+const nonce: W.DpopNonceOptions = { secret: 'n'.repeat(32), lifetime: 300 }
+const dpop: W.DpopOptions = { mode: 'allowed', algorithms: ['ES256', 'EdDSA'], proofLifetime: 60, replay: ownReplay, nonce }
+bearerOptions.dpop = dpop
+bearerOptions.dpop = { replay: memoryReplay }
+// @ts-expect-error the mode is one of required, allowed, off
+const badMode: W.DpopOptions = { mode: 'sometimes' }
+const refusedProof = new W.InvalidDpopProof('nonce missing', 'use_dpop_nonce')
+const proofError: 'invalid_dpop_proof' | 'use_dpop_nonce' = refusedProof.error
 
 // apiKey and basicAuth.
 const generated: { key: string, prefix: string } = W.generateApiKey()
@@ -283,5 +294,5 @@ export {
   core, coreOptions, requirement, kind, custom, notRefusal, claims, bearerOptions, algorithm, noAlgorithm, jwk, signable,
   ownedClaim, keyOptions, keyRecord, dateExpiry, basicOptions, presented, rotation, badRotation, revocation, valid,
   openApiOptions, findings, badCors, routeRate, configChecks, secretProblem, badJwk, body, headers, redis, code, noCode,
-  retryAfter, optionError, firstUse, ajvPlugins, schema, patterns, policyOf, server, roleOptions, badRoles, badRoleOption, badIssue
+  retryAfter, optionError, firstUse, badMode, proofError, ajvPlugins, schema, patterns, policyOf, server, roleOptions, badRoles, badRoleOption, badIssue
 }
