@@ -2,6 +2,7 @@ import { createHash, createHmac, randomBytes } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import type { AccessTokens } from '../oauth2-bearer/index.js'
 import { securityEvent } from '../core/events.js'
+import { serialised } from './serialised.js'
 import type { PresentedToken, RefreshFamily, RefreshTokenStore, Revocation, Rotation, SessionStore } from './session-store.js'
 
 /** What the token endpoint answers on success (RFC 6749 §5.1). */
@@ -66,29 +67,6 @@ export interface Sessions {
   endAll(subject: string, reason: string, change?: { credential: number | null }): Promise<number>
   /** Whether a credential version is still the subject's current one (true without a store). */
   isCurrent(subject: string, credential: number): Promise<boolean>
-}
-
-/** Runs one task at a time per key; `keys` is how many keys have a task running or waiting. */
-export interface Serialiser {
-  <T>(key: string, task: () => Promise<T>): Promise<T>
-  readonly keys: number
-}
-
-/** One task at a time per key; a key is forgotten once its last task is done, so memory follows the load. */
-export function serialised (): Serialiser {
-  const tails = new Map<string, Promise<unknown>>()
-  const run = async <T>(key: string, task: () => Promise<T>): Promise<T> => {
-    const previous = tails.get(key) ?? Promise.resolve()
-    const current = previous.then(task, task)
-    const tail = current.catch(() => {})
-    tails.set(key, tail)
-    try {
-      return await current
-    } finally {
-      if (tails.get(key) === tail) tails.delete(key)
-    }
-  }
-  return Object.defineProperty(run, 'keys', { get: () => tails.size }) as Serialiser
 }
 
 interface SessionContext {
