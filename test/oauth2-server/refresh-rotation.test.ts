@@ -18,6 +18,9 @@ const FAMILY: PresentedToken = {
   scope: 'notes:read notes:write',
   clientId: 'web',
   credential: 3,
+  authTime: null,
+  acr: null,
+  jkt: null,
   rotatedAt: null,
   successorKey: 'family key'
 }
