@@ -5,19 +5,41 @@ import type { CallingClient } from './clients.js'
 import { checkUserGrant, type Login, type UserGrant } from './login.js'
 import { oauthError, parameters, requestedScopes, required, NO_STORE } from './protocol.js'
 import { OAuthFailure } from '../errors.js'
-import type { Sessions, TokenResponse } from './sessions.js'
+import type { SessionGrant, Sessions, TokenResponse } from './sessions.js'
 import type { ServerSettings } from './options.js'
 
-/** What the grants share: the settings, the scheme's signer, sessions, login and client authentication. */
+/**
+ * The JWK SHA-256 thumbprint of the key of a request's DPoP proof (RFC 9449 §4.3), verified;
+ * undefined when the request carries none. Throws an `OAuthFailure` for a proof it refuses.
+ */
+export type ProofKey = (request: FastifyRequest) => Promise<string | undefined>
+
+/** What the grants share: the settings, the scheme's signer, sessions, login, client authentication and DPoP proofs. */
 export interface GrantContext {
   readonly settings: ServerSettings
   readonly tokens: AccessTokens
   readonly sessions: Sessions
   readonly login: Login
   readonly authenticateClient: (request: FastifyRequest, params: Record<string, string>) => CallingClient
+  readonly proofKey: ProofKey
 }
 
 type Wanted = readonly string[] | undefined
+
+/** A token request, read: its parameters, the client, the scopes asked for and the key of its DPoP proof. */
+interface TokenRequest {
+  params: Record<string, string>
+  client: CallingClient
+  wanted: Wanted
+  jkt: string | undefined
+}
+
+/**
+ * A proof's key binds the access token (RFC 9449 §6), and a public client's refresh tokens too
+ * (§5): a confidential client proves itself at each refresh, so its refresh tokens are not bound.
+ */
+const binding = ({ client, jkt }: TokenRequest): Pick<SessionGrant, 'jkt' | 'bindRefresh'> =>
+  jkt === undefined ? {} : { jkt, bindRefresh: !client.confidential }
 
 /** What a grant may carry: the requested scopes it allows (all of them when none were asked for), only the scheme's. */
 function grantable (ctx: Pick<GrantContext, 'tokens'>, allowed: readonly string[], wanted: Wanted): string[] {
@@ -26,15 +48,17 @@ function grantable (ctx: Pick<GrantContext, 'tokens'>, allowed: readonly string[
 
 /**
  * Tokens for a user's grant (the password grant's, and `fastify.oauth2Server.issueTokens`): its
- * scopes narrowed to the wanted ones, a session when sessions are on; undefined when the
+ * scopes narrowed to the wanted ones, its `acr` and `auth_time` (now, when the grant has none),
+ * bound to a DPoP key as `key` says, a session when sessions are on; undefined when the
  * credential the login checked changed meanwhile.
  */
 export async function issueTokens (
-  ctx: Pick<GrantContext, 'tokens' | 'sessions'>,
+  ctx: Pick<GrantContext, 'tokens' | 'sessions' | 'settings'>,
   request: FastifyRequest,
   grant: UserGrant,
   clientId: string,
-  wanted: Wanted
+  wanted: Wanted,
+  key: Pick<SessionGrant, 'jkt' | 'bindRefresh'> = {}
 ): Promise<TokenResponse | undefined> {
   const scopes = grantable(ctx, grant.scopes, wanted)
   const session = await ctx.sessions.start(
@@ -42,8 +66,11 @@ export async function issueTokens (
       subject: grant.subject,
       scopes,
       clientId,
+      authTime: grant.authTime ?? Math.floor(ctx.settings.now() / 1000),
+      ...(grant.acr === undefined ? {} : { acr: grant.acr }),
       ...(grant.claims === undefined ? {} : { claims: grant.claims }),
-      ...(grant.credential === undefined ? {} : { credential: grant.credential })
+      ...(grant.credential === undefined ? {} : { credential: grant.credential }),
+      ...key
     },
     true
   )
@@ -56,33 +83,20 @@ export async function issueTokens (
   return session
 }
 
-async function passwordGrant (
-  ctx: GrantContext,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  params: Record<string, string>,
-  client: CallingClient,
-  wanted: Wanted
-): Promise<FastifyReply> {
+async function passwordGrant (ctx: GrantContext, request: FastifyRequest, reply: FastifyReply, token: TokenRequest): Promise<FastifyReply> {
+  const { params, client, wanted } = token
   const grant = await ctx.login(required(params, 'username'), required(params, 'password'), request)
   // One answer for an unknown user, a wrong password, a disabled account and a password changed meanwhile.
   const refused = new OAuthFailure('invalid_grant', 'Invalid username or password.')
   if (grant === null) throw refused
-  const session = await issueTokens(ctx, request, grant, client.id, wanted)
+  const session = await issueTokens(ctx, request, grant, client.id, wanted, binding(token))
   if (session === undefined) throw refused
   return await reply.send(session)
 }
 
-async function refreshGrant (
-  ctx: GrantContext,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  params: Record<string, string>,
-  client: CallingClient,
-  wanted: Wanted
-): Promise<FastifyReply> {
-  const refreshToken = required(params, 'refresh_token')
-  return await ctx.sessions.serially(refreshToken, async () => await refreshSerially(ctx, request, reply, refreshToken, client, wanted))
+async function refreshGrant (ctx: GrantContext, request: FastifyRequest, reply: FastifyReply, token: TokenRequest): Promise<FastifyReply> {
+  const refreshToken = required(token.params, 'refresh_token')
+  return await ctx.sessions.serially(refreshToken, async () => await refreshSerially(ctx, request, reply, refreshToken, token))
 }
 
 async function refreshSerially (
@@ -90,14 +104,22 @@ async function refreshSerially (
   request: FastifyRequest,
   reply: FastifyReply,
   refreshToken: string,
-  client: CallingClient,
-  wanted: Wanted
+  { client, wanted, jkt }: TokenRequest
 ): Promise<FastifyReply> {
   const { findSubject } = ctx.settings
   const invalid = new OAuthFailure('invalid_grant', 'The refresh token is invalid, expired or revoked.')
   const presented = await ctx.sessions.find(refreshToken)
   // RFC 6749 §6: a refresh token is bound to the client it was issued to.
   if (presented === null || presented.clientId !== client.id) throw invalid
+  // RFC 9449 §5: a bound refresh token needs a proof of its key, checked before anything is
+  // rotated or revoked: without the key, a stolen token neither refreshes nor ends the session.
+  // A family started without a key stays unbound, a proof at a refresh binding only the access
+  // token: RFC 9449 §5 allows it, and a family's key is set once, when the store creates it.
+  if (presented.jkt !== null && presented.jkt !== jkt) {
+    const reason = jkt === undefined ? 'a bound refresh token without a DPoP proof' : 'a refresh token bound to another DPoP key'
+    securityEvent(request, 'auth.failed', { scheme: 'oauth2Server', reason, subject: presented.subject, session: presented.familyId })
+    throw invalid
+  }
   // RFC 6749 §6: the scope may narrow, never widen; a wider one is refused before the token is
   // rotated, so the client's refresh token stays usable. A rotated token goes on to rotation,
   // which tells a retry from a reuse.
@@ -120,24 +142,21 @@ async function refreshSerially (
         wanted
       )
     },
-    request
+    request,
+    jkt
   )
   if (answer === undefined) throw invalid
   return await reply.send(answer)
 }
 
-async function clientCredentialsGrant (
-  ctx: GrantContext,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  client: CallingClient,
-  wanted: Wanted
-): Promise<FastifyReply> {
+async function clientCredentialsGrant (ctx: GrantContext, request: FastifyRequest, reply: FastifyReply, token: TokenRequest): Promise<FastifyReply> {
+  const { client, wanted } = token
   if (!client.confidential) throw new OAuthFailure('invalid_client', 'Client authentication failed.', 401)
   if (client.scopes === undefined) throw new OAuthFailure('unauthorized_client', 'This client may not use client_credentials.')
   const scopes = grantable(ctx, client.scopes, wanted)
   securityEvent(request, 'auth.login.succeeded', { subject: client.id, scope: scopes.join(' '), client_id: client.id, grant_type: 'client_credentials' })
-  return await reply.send((await ctx.sessions.start({ subject: client.id, scopes, clientId: client.id }, false)) as TokenResponse)
+  // No user authenticated, so no auth_time or acr; no refresh token, so only the access token is bound.
+  return await reply.send((await ctx.sessions.start({ subject: client.id, scopes, clientId: client.id, ...binding(token) }, false)) as TokenResponse)
 }
 
 /** The token endpoint's handler (RFC 6749 §4.3, §4.4, §6); every failure is an RFC 6749 §5.2 error. */
@@ -150,9 +169,11 @@ export function tokenHandler (ctx: GrantContext): (request: FastifyRequest, repl
       if (!ctx.settings.grants.includes(grant)) throw new OAuthFailure('unsupported_grant_type', `Grant type ${grant} is not supported.`)
       const client = ctx.authenticateClient(request, params)
       const wanted = requestedScopes(params, ctx.tokens.scopes)
-      if (grant === 'password') return await passwordGrant(ctx, request, reply, params, client, wanted)
-      if (grant === 'refresh_token') return await refreshGrant(ctx, request, reply, params, client, wanted)
-      return await clientCredentialsGrant(ctx, request, reply, client, wanted)
+      // The proof after the cheap checks, and before any password is checked or token rotated.
+      const token: TokenRequest = { params, client, wanted, jkt: await ctx.proofKey(request) }
+      if (grant === 'password') return await passwordGrant(ctx, request, reply, token)
+      if (grant === 'refresh_token') return await refreshGrant(ctx, request, reply, token)
+      return await clientCredentialsGrant(ctx, request, reply, token)
     } catch (err) {
       return await oauthError(request, reply, err)
     }

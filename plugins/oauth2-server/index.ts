@@ -1,12 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { clientAuthenticator } from './clients.js'
-import { createLogin, type UserGrant } from './login.js'
+import { createLogin, isAcr, type UserGrant } from './login.js'
 import { createSessions } from './sessions.js'
 import { registerEndpoints } from './endpoints.js'
-import { issueTokens } from './grants.js'
+import { issueTokens, type ProofKey } from './grants.js'
 import { requestedScopes } from './protocol.js'
 import { errors } from '../errors.js'
+import { isEpochSeconds } from '../core/callback-results.js'
 import { serverSettings, type IssueTokensOptions, type OAuth2Server, type OAuth2ServerOptions } from './options.js'
 
 export type { IssueTokensOptions, OAuth2Server, OAuth2ServerOptions } from './options.js'
@@ -15,9 +16,10 @@ export type { IssueTokensOptions, OAuth2Server, OAuth2ServerOptions } from './op
  * The authorization-server half for the app's own users: `POST` token (password,
  * refresh_token with rotation and reuse detection, client_credentials), RFC 7009 revocation,
  * RFC 8414 metadata, RFC 6749 §5.2 errors, `no-store`, its own form parser, account lockout and
- * a per-address limit. The app gives it a user verifier and, for sessions, a store.
+ * a per-address limit. The app gives it a user verifier and, for sessions, a store. `proofKey`
+ * reads the DPoP proof of a token request (RFC 9449 §5).
  */
-const oauth2ServerPlugin: FastifyPluginAsync<OAuth2ServerOptions> = async (fastify, opts) => {
+const serverPlugin = (proofKey: ProofKey): FastifyPluginAsync<OAuth2ServerOptions> => async (fastify, opts) => {
   const settings = serverSettings(fastify, opts)
   const tokens = fastify.accessTokens
   const sessions = createSessions(tokens, settings.sessions, settings)
@@ -34,7 +36,7 @@ const oauth2ServerPlugin: FastifyPluginAsync<OAuth2ServerOptions> = async (fasti
         ? undefined
         : requestedScopes({ scope: options.scopes.join(' ') }, tokens.scopes)
       const clientId = options.clientId ?? settings.publicClientId
-      return await issueTokens({ tokens, sessions }, request, grant, clientId, wanted)
+      return await issueTokens({ tokens, sessions, settings }, request, grant, clientId, wanted)
     }
   } satisfies OAuth2Server)
   // The bearer scheme's document shows this endpoint's flows: the core composes them.
@@ -42,14 +44,18 @@ const oauth2ServerPlugin: FastifyPluginAsync<OAuth2ServerOptions> = async (fasti
   // (Fastify joins a prefix ending in '/' and a path without doubling the slash; so does this.)
   fastify.warden.addTokenEndpoint(tokens.scheme, { url: fastify.prefix.replace(/\/$/, '') + settings.tokenPath, grants: settings.grants })
   const authenticateClient = clientAuthenticator(settings.clients, tokens.scopes, settings.realm, settings.publicClientId)
-  await registerEndpoints(fastify, { settings, tokens, sessions, login, authenticateClient })
+  await registerEndpoints(fastify, { settings, tokens, sessions, login, authenticateClient, proofKey })
 }
 
 /** What `issueTokens` is given is the app's code, not a client's input: a wrong shape is a programming error. */
 function checkIssue (grant: UserGrant, options: IssueTokensOptions): void {
-  const { subject, scopes } = (grant ?? {}) as Partial<UserGrant>
+  const { subject, scopes, acr, authTime } = (grant ?? {}) as Partial<UserGrant>
   if (typeof subject !== 'string' || subject === '' || !Array.isArray(scopes)) {
     throw new errors.WARDEN_ERR_OPTION('grant', 'must be a grant login() gave: { subject, scopes }')
+  }
+  if (acr !== undefined && !isAcr(acr)) throw new errors.WARDEN_ERR_OPTION('grant.acr', 'must be 1 to 255 visible ASCII characters, without space')
+  if (authTime !== undefined && !(Number.isSafeInteger(authTime) && isEpochSeconds(authTime))) {
+    throw new errors.WARDEN_ERR_OPTION('grant.authTime', 'must be whole seconds since the epoch')
   }
   const wanted = options.scopes
   if (wanted !== undefined && (!Array.isArray(wanted) || !wanted.every((s) => typeof s === 'string'))) {
@@ -60,10 +66,13 @@ function checkIssue (grant: UserGrant, options: IssueTokensOptions): void {
   }
 }
 
-/** The token endpoint as a plugin: password, refresh-token and client-credentials grants, revocation and metadata. */
-export const oauth2Server = fp(oauth2ServerPlugin, {
+/** The plugin reading DPoP proofs with `proofKey`: the published one reads none yet; tests give their own. */
+export const oauth2ServerWith = (proofKey: ProofKey) => fp(serverPlugin(proofKey), {
   fastify: '5.x',
   name: 'fastify-warden/oauth2-server',
   dependencies: ['fastify-warden', 'fastify-warden/oauth2-bearer']
 })
+
+/** The token endpoint as a plugin: password, refresh-token and client-credentials grants, revocation and metadata. */
+export const oauth2Server = oauth2ServerWith(async () => undefined)
 export default oauth2Server

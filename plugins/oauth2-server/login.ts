@@ -31,14 +31,23 @@ export interface UserGrant {
    * changed, or when the account was deleted, gets no tokens.
    */
   credential?: number
+  /**
+   * The authentication context class the app decided for this login (RFC 9470), e.g.
+   * `urn:example:mfa` after a second factor: every access token of the session carries it as
+   * `acr`. 1 to 255 visible ASCII characters, or the grant fails closed. A refresh keeps the
+   * login's: `findSubject`'s is checked, not used.
+   */
+  acr?: string
+  /** When `login` verified the credentials, seconds since the epoch (`auth_time`); `issueTokens` takes its call's time without it. */
+  authTime?: number
 }
 
 /**
  * What `verifyUser` and `findSubject` answer of a user: a grant whose scopes may be given as
  * `roles` (names of the `roles` option), as `scopes`, or both (the union). An unknown role
- * fails closed: no grant, an `auth.callback.invalid` event.
+ * fails closed: no grant, an `auth.callback.invalid` event. The time of the login is the library's.
  */
-export type VerifiedUser = Omit<UserGrant, 'scopes'> & { scopes?: readonly string[] }
+export type VerifiedUser = Omit<UserGrant, 'scopes' | 'authTime'> & { scopes?: readonly string[] }
 
 export type VerifyUser = (
   username: string, password: string, request: FastifyRequest
@@ -78,9 +87,13 @@ export interface LoginSettings {
   readonly attempts: LoginAttempts
   readonly account: AttemptPolicy | undefined
   readonly address: AttemptPolicy | undefined
+  /** The clock a grant's `authTime` is read on, ms since the epoch. */
+  readonly now: () => number
 }
 
-export function loginSettings (options: Pick<PasswordLoginOptions, 'attempts' | 'lockout' | 'addressLimit'>, name = 'lockout'): LoginSettings {
+export function loginSettings (
+  options: Pick<PasswordLoginOptions, 'attempts' | 'lockout' | 'addressLimit'>, name = 'lockout', now: () => number = Date.now
+): LoginSettings {
   const attempts = options.attempts ?? memoryLoginAttempts()
   if (typeof attempts.reserve !== 'function' || typeof attempts.release !== 'function') {
     throw new errors.WARDEN_ERR_OPTION('loginAttempts', 'must be LoginAttempts ({ reserve, release, reset, lockedFor })')
@@ -104,7 +117,7 @@ export function loginSettings (options: Pick<PasswordLoginOptions, 'attempts' | 
         const window = integerOption('rateLimit.timeWindow', limit?.timeWindow, 60_000, 1000, 86_400_000)
         return { threshold: integerOption('rateLimit.max', limit?.max, 5, 1, 1_000_000), baseDelay: window, maxDelay: window, memory: window }
       })()
-  return { attempts, account, address }
+  return { attempts, account, address, now }
 }
 
 /** Keys are digests: no user name or address is stored in clear, and every key has one length. */
@@ -126,7 +139,7 @@ export function createLogin (
   isCurrent?: PasswordLoginOptions['isCurrent'],
   roles?: RoleScopes
 ): PasswordLogin {
-  const { attempts, account, address } = settings
+  const { attempts, account, address, now } = settings
   // A store that fails (one that fails closed) is one line when it starts and one when it ends:
   // it is back once a whole login went through it without a fault.
   const store = dependency('login-attempt store')
@@ -170,6 +183,7 @@ export function createLogin (
       if (addressK !== undefined) await reserve('address', addressK, address!)
       if (accountK !== undefined) lock = await reserve('account', accountK, account!)
       grant = checkUserGrant(request, 'verifyUser', await verifyUser(username, password, request), scopes, roles)
+      if (grant !== null) grant = { ...grant, authTime: Math.floor(now() / 1000) }
       // The password was right for a credential that has changed since: it is not the password now.
       if (grant?.credential !== undefined && isCurrent !== undefined && !await isCurrent(grant.subject, grant.credential)) grant = null
     } catch (err) {
@@ -227,6 +241,12 @@ export function roleOption (roles: unknown, catalog: ReadonlySet<string>): RoleS
   return checked
 }
 
+/** An `acr`: visible ASCII without space (`acr_values` lists are space-separated), 1 to 255 characters. */
+export const isAcr = (value: unknown): value is string => typeof value === 'string' && /^[\x21-\x7e]{1,255}$/.test(value)
+
+/** The library's claims: an app's would name a key never checked, or an authentication refreshed tokens drop. */
+const SESSION_CLAIMS = ['acr', 'auth_time', 'cnf']
+
 /**
  * What the app's verifier returned, checked: a wrong shape fails closed (no grant, the fault
  * logged naming the callback and field), and only scopes the scheme grants are kept.
@@ -246,9 +266,17 @@ export function checkUserGrant (
     callbackFault(request, callback, grant.fault, grant.expected)
     return null
   }
-  const { claims, credential, roles: named } = value as { claims?: unknown, credential?: unknown, roles?: string[] }
+  const { claims, credential, acr, roles: named } = value as { claims?: unknown, credential?: unknown, acr?: unknown, roles?: string[] }
   if (claims !== undefined && (claims === null || typeof claims !== 'object' || Array.isArray(claims))) {
     callbackFault(request, callback, 'claims', 'must be an object')
+    return null
+  }
+  if (claims !== undefined && SESSION_CLAIMS.some((name) => Object.hasOwn(claims, name))) {
+    callbackFault(request, callback, 'claims', `must not name ${SESSION_CLAIMS.join(', ')}: the library sets them (report acr as acr)`)
+    return null
+  }
+  if (acr !== undefined && !isAcr(acr)) {
+    callbackFault(request, callback, 'acr', 'must be 1 to 255 visible ASCII characters, without space')
     return null
   }
   if (credential !== undefined && !(Number.isSafeInteger(credential) && (credential as number) >= 0)) {
@@ -260,6 +288,7 @@ export function checkUserGrant (
     scopes: grant.scopes,
     ...(named === undefined ? {} : { roles: Object.freeze([...named]) }),
     ...(claims === undefined ? {} : { claims: claims as Record<string, unknown> }),
-    ...(credential === undefined ? {} : { credential: credential as number })
+    ...(credential === undefined ? {} : { credential: credential as number }),
+    ...(acr === undefined ? {} : { acr })
   }
 }

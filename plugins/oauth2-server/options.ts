@@ -67,7 +67,7 @@ export interface OAuth2ServerOptions {
   publicClientId?: string
   /** Realm of the `Basic` challenge of a failed client authentication. Default: the core's. */
   realm?: string
-  /** Clock in ms since the epoch (tests). Default `Date.now`. */
+  /** Clock in ms since the epoch (tests): of sessions, and of a login's `auth_time`. Default `Date.now`. */
   now?: () => number
 }
 
@@ -95,7 +95,10 @@ export interface OAuth2Server {
    * `auth.login.succeeded` event. `undefined` when the credential the login checked changed
    * meanwhile (answer it as a wrong password). A scope the bearer scheme does not declare throws
    * `WARDEN_ERR_OAUTH` (`invalid_scope`, answered 400); a grant of the wrong shape throws
-   * `WARDEN_ERR_OPTION`. Set `Cache-Control: no-store` on the answer.
+   * `WARDEN_ERR_OPTION`. Set `Cache-Control: no-store` on the answer. The tokens carry the
+   * grant's `acr` and `authTime` (`auth_time`; the time of this call when it has none): after a
+   * second factor of its own, give `{ ...grant, acr, authTime }`. They are Bearer tokens: no
+   * DPoP proof is read here.
    */
   issueTokens(grant: UserGrant, request: FastifyRequest, options?: IssueTokensOptions): Promise<TokenResponse | undefined>
 }
@@ -136,11 +139,12 @@ export function serverSettings (fastify: FastifyInstance, opts: OAuth2ServerOpti
       `needs the '${tokens.scheme}' scheme's isRevoked option reading the same revocations, or ended sessions would keep their access tokens`
     )
   }
+  const now = functionOption<() => number>('now', opts.now) ?? Date.now
   const login = loginSettings({
     ...(opts.loginAttempts === undefined ? {} : { attempts: opts.loginAttempts }),
     ...(opts.lockout === undefined ? {} : { lockout: opts.lockout }),
     ...(opts.rateLimit === undefined ? {} : { addressLimit: opts.rateLimit })
-  })
+  }, 'lockout', now)
   const clientCredentials = Object.values(clients).some((c) => c?.scopes !== undefined)
   const grants = [
     ...(verifyUser === undefined ? [] : ['password']),
@@ -170,6 +174,6 @@ export function serverSettings (fastify: FastifyInstance, opts: OAuth2ServerOpti
     revokePath: pathOption('revokePath', opts.revokePath, '/auth/revoke'),
     metadata: opts.metadata ?? true,
     publicClientId: stringOption('publicClientId', opts.publicClientId, 'public'),
-    now: functionOption<() => number>('now', opts.now) ?? Date.now
+    now
   }
 }

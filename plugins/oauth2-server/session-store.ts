@@ -12,6 +12,18 @@ export interface RefreshFamily {
   clientId: string
   /** The credential version the login checked (`UserGrant.credential`); null when the verifier reports none. */
   credential: number | null
+  /**
+   * When the login verified the user's credentials, seconds since the epoch: every access token
+   * of the family carries it as `auth_time` (RFC 9470 §4), a refresh being no new authentication.
+   */
+  authTime: number | null
+  /** The authentication context class the login reached (`UserGrant.acr`), carried as `acr`; null when none was reported. */
+  acr: string | null
+  /**
+   * The JWK SHA-256 thumbprint of the DPoP key the family's refresh tokens are bound to (a public
+   * client's, RFC 9449 §5): a refresh must come with a proof of that key. Null: unbound.
+   */
+  jkt: string | null
 }
 
 /** A presented refresh token whose family is live: the current one, or one already rotated. */
@@ -57,6 +69,9 @@ export interface RefreshTokenStore {
     digest: string
     successorKey: string
     credential?: number
+    authTime?: number
+    acr?: string
+    jkt?: string
   }): Promise<string | null>
   /** The token's family while it is live (the token current or rotated), without changing anything; null otherwise. */
   find (digest: string): Promise<PresentedToken | null>

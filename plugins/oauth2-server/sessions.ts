@@ -2,12 +2,13 @@ import { createHash, createHmac, randomBytes } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import type { AccessTokens } from '../oauth2-bearer/index.js'
 import { securityEvent } from '../core/events.js'
+import { serialised } from './serialised.js'
 import type { PresentedToken, RefreshFamily, RefreshTokenStore, Revocation, Rotation, SessionStore } from './session-store.js'
 
-/** What the token endpoint answers on success (RFC 6749 §5.1). */
+/** What the token endpoint answers on success (RFC 6749 §5.1); `DPoP` for an access token bound to a key (RFC 9449 §5). */
 export interface TokenResponse {
   access_token: string
-  token_type: 'Bearer'
+  token_type: 'Bearer' | 'DPoP'
   expires_in: number
   refresh_token?: string
   scope: string
@@ -33,13 +34,25 @@ const successorOf = (token: string, key: string | null): string =>
   key === null ? newRefreshToken() : REFRESH_PREFIX + createHmac('sha256', key).update(token).digest('base64url')
 export const isRefreshToken = (token: string): boolean => REFRESH_SHAPE.test(token)
 
+/** What an access token says of how its user authenticated (RFC 9470 §4) and of the key it is bound to (RFC 9449 §6). */
+export interface TokenContext {
+  /** When the login verified the user's credentials, seconds since the epoch: `auth_time`. */
+  authTime?: number | null
+  /** The authentication context class the login reached: `acr`. */
+  acr?: string | null
+  /** The thumbprint of the key of the request's DPoP proof: the token carries `cnf: { jkt }` and is a DPoP token. */
+  jkt?: string
+}
+
 /** The grant a session starts with. */
-export interface SessionGrant {
+export interface SessionGrant extends TokenContext {
   subject: string
   scopes: readonly string[]
   clientId: string
   claims?: Record<string, unknown>
   credential?: number
+  /** Whether the session's refresh tokens are bound to `jkt` too (a public client's, RFC 9449 §5). */
+  bindRefresh?: boolean
 }
 
 export interface Sessions {
@@ -47,12 +60,16 @@ export interface Sessions {
   start(grant: SessionGrant, refresh: boolean): Promise<TokenResponse | undefined>
   /** The family of a live refresh token (current or rotated), read only. */
   find(refreshToken: string): Promise<PresentedToken | null>
-  /** Rotate a presented refresh token and sign `scopes`; undefined when the token is refused. */
+  /**
+   * Rotate a presented refresh token and sign `scopes`, with the login's `auth_time` and `acr`,
+   * bound to `jkt` when given (the key of the request's DPoP proof); undefined when the token is refused.
+   */
   refresh(
     refreshToken: string,
     presented: PresentedToken,
     scopes: (family: RefreshFamily) => Promise<readonly string[] | undefined>,
-    request: FastifyRequest
+    request: FastifyRequest,
+    jkt?: string
   ): Promise<TokenResponse | undefined>
   /**
    * Run `task` for one refresh token at a time on this instance: concurrent presentations of a
@@ -68,29 +85,6 @@ export interface Sessions {
   isCurrent(subject: string, credential: number): Promise<boolean>
 }
 
-/** Runs one task at a time per key; `keys` is how many keys have a task running or waiting. */
-export interface Serialiser {
-  <T>(key: string, task: () => Promise<T>): Promise<T>
-  readonly keys: number
-}
-
-/** One task at a time per key; a key is forgotten once its last task is done, so memory follows the load. */
-export function serialised (): Serialiser {
-  const tails = new Map<string, Promise<unknown>>()
-  const run = async <T>(key: string, task: () => Promise<T>): Promise<T> => {
-    const previous = tails.get(key) ?? Promise.resolve()
-    const current = previous.then(task, task)
-    const tail = current.catch(() => {})
-    tails.set(key, tail)
-    try {
-      return await current
-    } finally {
-      if (tails.get(key) === tail) tails.delete(key)
-    }
-  }
-  return Object.defineProperty(run, 'keys', { get: () => tails.size }) as Serialiser
-}
-
 interface SessionContext {
   readonly tokens: AccessTokens
   readonly store: SessionStore
@@ -101,25 +95,36 @@ interface SessionContext {
 
 const CLOCK_TOLERANCE = 60
 
+/** The app's claims first: what the library states of the session cannot be overridden by them. */
 function answer (
   tokens: AccessTokens,
   subject: string,
   scopes: readonly string[],
   clientId: string,
   claims: Record<string, unknown>,
+  { authTime, acr, jkt }: TokenContext,
   refreshToken?: string
 ): TokenResponse {
-  const access = tokens.sign({ ...claims, sub: subject, scope: scopes, client_id: clientId })
+  const access = tokens.sign({
+    ...claims,
+    sub: subject,
+    scope: scopes,
+    client_id: clientId,
+    ...(authTime == null ? {} : { auth_time: authTime }),
+    ...(acr == null ? {} : { acr }),
+    ...(jkt === undefined ? {} : { cnf: { jkt } })
+  })
   return {
     access_token: access.token,
-    token_type: 'Bearer',
+    token_type: jkt === undefined ? 'Bearer' : 'DPoP',
     expires_in: access.expiresIn,
     ...(refreshToken === undefined ? {} : { refresh_token: refreshToken }),
     scope: scopes.join(' ')
   }
 }
 
-const familyOf = ({ familyId, subject, scope, clientId, credential }: RefreshFamily): RefreshFamily => ({ familyId, subject, scope, clientId, credential })
+const familyOf = ({ familyId, subject, scope, clientId, credential, authTime, acr, jkt }: RefreshFamily): RefreshFamily =>
+  ({ familyId, subject, scope, clientId, credential, authTime, acr, jkt })
 
 /**
  * Refresh-token reuse detection (RFC 9700 §4.14.2), the one rule every store gets: a token is
@@ -164,7 +169,8 @@ async function rotate (
   refreshToken: string,
   presented: PresentedToken,
   scopesFor: (family: RefreshFamily) => Promise<readonly string[] | undefined>,
-  request: FastifyRequest
+  request: FastifyRequest,
+  jkt: string | undefined
 ): Promise<TokenResponse | undefined> {
   const { store } = ctx
   const current = digest(refreshToken)
@@ -198,7 +204,9 @@ async function rotate (
     session: rotation.familyId,
     ...(rotation.outcome === 'retried' ? { retry: true } : {})
   })
-  return answer(ctx.tokens, rotation.subject, scopes, rotation.clientId, { sid: rotation.familyId }, next)
+  // A refresh is no new authentication: the login's auth_time and acr go on (RFC 9470 §4).
+  const { authTime, acr } = rotation
+  return answer(ctx.tokens, rotation.subject, scopes, rotation.clientId, { sid: rotation.familyId }, { authTime, acr, jkt }, next)
 }
 
 /** RFC 7009: end what a token stands for, a session or one access token; the hint only decides the order (§2.1). */
@@ -243,8 +251,9 @@ export function createSessions (
   const ctx: SessionContext | undefined = store === undefined ? undefined : { tokens, store, reuseInterval, sessionRevocation }
 
   return {
-    async start ({ subject, scopes, clientId, claims = {}, credential }, refresh) {
-      if (store === undefined || !refresh) return answer(tokens, subject, scopes, clientId, claims)
+    async start ({ subject, scopes, clientId, claims = {}, credential, authTime, acr, jkt, bindRefresh = false }, refresh) {
+      const context = { authTime, acr, jkt }
+      if (store === undefined || !refresh) return answer(tokens, subject, scopes, clientId, claims, context)
       const refreshToken = newRefreshToken()
       const familyId = await store.refreshTokens.createFamily({
         subject,
@@ -253,17 +262,20 @@ export function createSessions (
         expiresAt: new Date(now() + refreshTokenTtl * 1000),
         digest: digest(refreshToken),
         successorKey: randomBytes(32).toString('base64url'),
-        ...(credential === undefined ? {} : { credential })
+        ...(credential === undefined ? {} : { credential }),
+        ...(authTime == null ? {} : { authTime }),
+        ...(acr == null ? {} : { acr }),
+        ...(bindRefresh && jkt !== undefined ? { jkt } : {})
       })
       if (familyId === null) return undefined
-      return answer(tokens, subject, scopes, clientId, { ...claims, sid: familyId }, refreshToken)
+      return answer(tokens, subject, scopes, clientId, { ...claims, sid: familyId }, context, refreshToken)
     },
     async find (refreshToken) {
       if (store === undefined || !isRefreshToken(refreshToken)) return null
       return await store.refreshTokens.find(digest(refreshToken))
     },
-    refresh: async (refreshToken, presented, scopesFor, request) =>
-      ctx === undefined ? undefined : await rotate(ctx, refreshToken, presented, scopesFor, request),
+    refresh: async (refreshToken, presented, scopesFor, request, jkt) =>
+      ctx === undefined ? undefined : await rotate(ctx, refreshToken, presented, scopesFor, request, jkt),
     serially: async (refreshToken, task) => await oneAtATime(digest(refreshToken), task),
     async revoke (token, hint, request) {
       if (ctx !== undefined) await revoke(ctx, token, hint, request)

@@ -164,12 +164,12 @@ export function memoryRefreshTokenStore (options: MemoryRefreshTokenOptions = {}
 RefreshTokenStore & { now (): number, purge (): Promise<number>, readonly size: number } {
   const { max = 100_000, now = Date.now } = options
   const state = new Families(max, now)
-  const family = (f: Family): RefreshFamily =>
-    ({ familyId: f.familyId, subject: f.subject, scope: f.scope, clientId: f.clientId, credential: f.credential })
+  const family = ({ familyId, subject, scope, clientId, credential, authTime, acr, jkt }: Family): RefreshFamily =>
+    ({ familyId, subject, scope, clientId, credential, authTime, acr, jkt })
   return {
     now,
     get size () { return state.tokens.size },
-    async createFamily ({ subject, scope, clientId, expiresAt, digest, successorKey, credential }) {
+    async createFamily ({ subject, scope, clientId, expiresAt, digest, successorKey, credential, authTime, acr, jkt }) {
       if (!state.recordCredential(subject, credential)) return null
       if (state.tokens.has(digest)) throw new Error('refresh token digest already stored')
       state.makeRoom(1)
@@ -180,6 +180,9 @@ RefreshTokenStore & { now (): number, purge (): Promise<number>, readonly size: 
         scope,
         clientId,
         credential: credential ?? null,
+        authTime: authTime ?? null,
+        acr: acr ?? null,
+        jkt: jkt ?? null,
         expiresAt: expiresAt.getTime(),
         revokedAt: null,
         revokedReason: null,

@@ -23,7 +23,9 @@ export const WARDEN_MIGRATIONS: readonly Migration[] = [
       -- One family per login; every refresh token of the family is kept (as a digest) so that
       -- presenting an already-rotated one is recognised as reuse. credential: the version the
       -- login checked; successor_key: what its successors are derived with (a retry within the
-      -- reuse interval gets the same successor).
+      -- reuse interval gets the same successor); auth_time and acr: when and how the login
+      -- authenticated the user, which every access token of the family carries (RFC 9470); jkt:
+      -- the DPoP key thumbprint its refresh tokens are bound to (a public client's, RFC 9449 §5).
       CREATE TABLE warden_refresh_families (
         id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
         subject text NOT NULL,
@@ -34,7 +36,10 @@ export const WARDEN_MIGRATIONS: readonly Migration[] = [
         revoked_at timestamptz,
         revoked_reason text,
         credential bigint,
-        successor_key text
+        successor_key text,
+        auth_time timestamptz,
+        acr text,
+        jkt text
       );
       CREATE INDEX warden_refresh_families_subject ON warden_refresh_families (subject);
       CREATE INDEX warden_refresh_families_expires ON warden_refresh_families (expires_at);

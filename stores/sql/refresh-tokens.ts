@@ -12,6 +12,9 @@ interface Presented {
   revoked_at: Date | null
   credential: number | null
   successor_key: string | null
+  auth_time: Date | null
+  acr: string | null
+  jkt: string | null
   /** The subject's credential changed (or the subject is gone) since the family's login. */
   stale: boolean
 }
@@ -21,12 +24,15 @@ const family = (row: Presented): RefreshFamily => ({
   subject: row.subject,
   scope: row.scope,
   clientId: row.client_id,
-  credential: row.credential === null ? null : Number(row.credential)
+  credential: row.credential === null ? null : Number(row.credential),
+  authTime: row.auth_time === null ? null : new Date(row.auth_time).getTime() / 1000,
+  acr: row.acr,
+  jkt: row.jkt
 })
 
 // A family without a credential version is stale only once its subject is gone.
 const PRESENTED = `SELECT t.family_id, t.rotated_at, f.subject, f.scope, f.client_id, f.expires_at, f.revoked_at,
-                          f.credential::float8 AS credential, f.successor_key,
+                          f.credential::float8 AS credential, f.successor_key, f.auth_time, f.acr, f.jkt,
                           COALESCE(c.version > COALESCE(f.credential, ${GONE} - 1), false) AS stale
                      FROM warden_refresh_tokens t JOIN warden_refresh_families f ON f.id = t.family_id
                      LEFT JOIN warden_credentials c ON c.subject = f.subject
@@ -68,7 +74,7 @@ export function sqlRefreshTokenStore (db: Database, now: () => number = Date.now
   const at = (): Date => new Date(now())
   return {
     now,
-    async createFamily ({ subject, scope, clientId, expiresAt, digest, successorKey, credential }) {
+    async createFamily ({ subject, scope, clientId, expiresAt, digest, successorKey, credential, authTime, acr, jkt }) {
       // One statement, so one round trip and no transaction held open across awaits (PGlite runs
       // one at a time: every other query of the app would wait for it). With a credential version,
       // the subject's row is written in the same statement, only while the version is current:
@@ -76,15 +82,16 @@ export function sqlRefreshTokenStore (db: Database, now: () => number = Date.now
       // comes first and nothing is created, or the family exists when the change revokes it.
       const current = credential === undefined
         ? 'SELECT $1::text AS subject, NULL::bigint AS version'
-        : `INSERT INTO warden_credentials (subject, version, updated_at) VALUES ($1, $7, $8) ON CONFLICT (subject)
+        : `INSERT INTO warden_credentials (subject, version, updated_at) VALUES ($1, $10, $11) ON CONFLICT (subject)
              DO UPDATE SET version = EXCLUDED.version WHERE warden_credentials.version <= EXCLUDED.version
              RETURNING subject, version`
       const [created] = await db.query<{ id: string }>(
         `WITH current AS (${current}),
-              family AS (INSERT INTO warden_refresh_families (subject, scope, client_id, expires_at, successor_key, credential)
-                         SELECT $1, $2, $3, $4, $6, version FROM current RETURNING id)
+              family AS (INSERT INTO warden_refresh_families (subject, scope, client_id, expires_at, successor_key, credential, auth_time, acr, jkt)
+                         SELECT $1, $2, $3, $4, $6, version, $7::timestamptz, $8::text, $9::text FROM current RETURNING id)
          INSERT INTO warden_refresh_tokens (digest, family_id) SELECT $5, id FROM family RETURNING family_id AS id`,
         [subject, scope, clientId, expiresAt, digest, successorKey,
+          authTime === undefined ? null : new Date(authTime * 1000), acr ?? null, jkt ?? null,
           ...(credential === undefined ? [] : [credential, at()])])
       return created?.id ?? null
     },

@@ -1,6 +1,7 @@
 import t from 'tap'
 import type { FastifyRequest } from 'fastify'
-import { createSessions, isRefreshToken, serialised, REFRESH_TOKEN_LENGTH, REFRESH_TOKEN_PATTERN } from '../../plugins/oauth2-server/sessions.js'
+import { createSessions, isRefreshToken, REFRESH_TOKEN_LENGTH, REFRESH_TOKEN_PATTERN } from '../../plugins/oauth2-server/sessions.js'
+import { serialised } from '../../plugins/oauth2-server/serialised.js'
 import type { PresentedToken, Revocation, SessionStore } from '../../plugins/oauth2-server/session-store.js'
 import type { AccessTokens } from '../../plugins/oauth2-bearer/index.js'
 import type { WardenClaims } from '../../plugins/index.js'
@@ -17,6 +18,9 @@ const FAMILY: PresentedToken = {
   scope: 'notes:read notes:write',
   clientId: 'web',
   credential: 3,
+  authTime: null,
+  acr: null,
+  jkt: null,
   rotatedAt: null,
   successorKey: 'family key'
 }

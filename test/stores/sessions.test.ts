@@ -81,7 +81,7 @@ t.test('migrations are recorded and run once; at 0.1.0 each house has one', asyn
       )
     ).map((r) => r.c)
   t.same(await columns('warden_revocations'), ['kind text', 'id text', 'expires_at timestamptz', 'added xid8'], 'incremental reads by transaction id')
-  t.same((await columns('warden_refresh_families')).slice(-2), ['credential int8', 'successor_key text'])
+  t.same((await columns('warden_refresh_families')).slice(-5), ['credential int8', 'successor_key text', 'auth_time timestamptz', 'acr text', 'jkt text'])
   t.same((await columns('users')).slice(-2), ['username_key text', 'credential_version int8'])
 })
 

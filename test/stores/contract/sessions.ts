@@ -80,7 +80,7 @@ export function refreshTokenStoreContract (t: Test, open: RefreshTokenStoreFacto
     const store = await open(t, now)
     const subject = 'auth0|5f7c8ec7c33c6c004bbafe82'
     const familyId = await store.createFamily(family(subject, 'r1'))
-    const expected = { familyId, subject, scope: 'notes:read', clientId: 'app', credential: null }
+    const expected = { familyId, subject, scope: 'notes:read', clientId: 'app', credential: null, authTime: null, acr: null, jkt: null }
     t.same(await store.find('r1'), { ...expected, rotatedAt: null, successorKey: 'k' }, 'found, without rotating it')
     t.same(await store.rotate('r1', 'r2'), expected, 'a session belongs to any subject, not only a row of users')
     t.same(await store.find('r1'), { ...expected, rotatedAt: clock, successorKey: 'k' }, 'rotated, at the store\'s time')
@@ -131,6 +131,44 @@ export function refreshTokenStoreContract (t: Test, open: RefreshTokenStoreFacto
     t.same(await presentAtOnce(racing, start!.refresh_token!), Array(IN_FLIGHT).fill(undefined), 'past the interval: reuse')
     t.equal(count(racing.events, (e) => e === 'auth.refresh.reuse_detected'), 1, 'reported once')
     t.equal(await racing.all[0].find(answers[0]!), null, 'the successor died with its session')
+  })
+
+  t.test('the login\'s auth time, acr and key binding: as created, through find, rotations and a retry', async (t) => {
+    const store = await open(t, now)
+    const login = { authTime: 1_799_999_000, acr: 'urn:example:mfa', jkt: 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs' }
+    const familyId = await store.createFamily({ ...family('s', 'l1'), ...login })
+    const expected = { familyId, subject: 's', scope: 'notes:read', clientId: 'app', credential: null, ...login }
+    t.same(await store.find('l1'), { ...expected, rotatedAt: null, successorKey: 'k' })
+    t.same(await store.rotate('l1', 'l2'), expected, 'the family the swap returns')
+    t.same(await store.find('l1'), { ...expected, rotatedAt: clock, successorKey: 'k' }, 'a rotated token, as a retry reads it')
+    t.same(await store.rotate('l2', 'l3'), expected, 'and the next rotation')
+    t.same(await store.find('l3'), { ...expected, rotatedAt: null, successorKey: 'k' })
+
+    // Through the library: what each access token is signed with, a retry within the interval included.
+    const signed: Array<Record<string, unknown>> = []
+    const tokens: AccessTokens = { ...accessTokens, sign: (claims) => { signed.push(claims); return accessTokens.sign(claims) } }
+    const sessions = createSessions(tokens, { refreshTokens: store, revocations: { revoke: async () => {}, isRevoked: () => false } },
+      { refreshTokenTtl: 3600, reuseInterval: 10, now })
+    const grant = { subject: 's', scopes: ['notes:read'], clientId: 'app', authTime: login.authTime, acr: login.acr, jkt: login.jkt }
+    const started = await sessions.start({ ...grant, bindRefresh: true }, true)
+    const events: string[] = []
+    const refresh = async (token: string) =>
+      await sessions.refresh(token, (await sessions.find(token))!, async () => ['notes:read'], request(events), login.jkt)
+    const first = await refresh(started!.refresh_token!)
+    clock += 1000
+    const retried = await refresh(started!.refresh_token!)
+    t.equal(retried?.refresh_token, first?.refresh_token, 'a retry: the same successor')
+    const second = await refresh(first!.refresh_token!)
+    t.match(await sessions.find(second!.refresh_token!), { ...login, rotatedAt: null })
+    t.equal(signed.length, 4)
+    for (const claims of signed) {
+      t.match(claims, { auth_time: login.authTime, acr: login.acr, cnf: { jkt: login.jkt } }, 'every token states the login and the key')
+    }
+    t.same(events, ['auth.token.refreshed', 'auth.token.refreshed', 'auth.token.refreshed'])
+
+    const plain = await store.createFamily(family('s', 'p1'))
+    const none = { credential: null, authTime: null, acr: null, jkt: null }
+    t.same(await store.rotate('p1', 'p2'), { familyId: plain, subject: 's', scope: 'notes:read', clientId: 'app', ...none }, 'none given: null')
   })
 
   t.test('expiry follows the store\'s clock', async (t) => {
