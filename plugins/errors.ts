@@ -152,7 +152,9 @@ export class InvalidDpopProof extends errors.WARDEN_ERR_INVALID_DPOP_PROOF {
 
 /** The error codes of RFC 6749 §5.2 (and RFC 7009 §2.2.1). */
 export type OAuthErrorCode =
-  'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type' | 'invalid_scope' | 'unsupported_token_type'
+  | 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type' | 'invalid_scope' | 'unsupported_token_type'
+  // RFC 9449 §5 and §8: a token request's DPoP proof at fault, or without the server's nonce.
+  | 'invalid_dpop_proof' | 'use_dpop_nonce'
 
 /** A refusal in the terms of RFC 6749 §5.2 (`WARDEN_ERR_OAUTH`), answered as `{ error, error_description }`. */
 export class OAuthFailure extends errors.WARDEN_ERR_OAUTH {
@@ -160,7 +162,9 @@ export class OAuthFailure extends errors.WARDEN_ERR_OAUTH {
     readonly error: OAuthErrorCode,
     readonly description: string,
     readonly status: 400 | 401 = 400,
-    readonly challenge?: string
+    readonly challenge?: string,
+    /** More headers of the answer (`DPoP-Nonce`). */
+    readonly headers?: Readonly<Record<string, string>>
   ) {
     super(error, description)
     this.name = 'OAuthFailure'

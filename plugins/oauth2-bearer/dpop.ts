@@ -6,7 +6,7 @@ import { ASYMMETRIC, type Algorithm } from './keys.js'
 import { dpopProofHeader, requestUri, verifyProof, type ProofRules, type VerifiedProof } from './dpop-proof.js'
 import { dpopNonces, type DpopNonces } from './dpop-nonce.js'
 import { memoryDpopReplay, refuseReplay, type DpopReplayCache } from './dpop-replay.js'
-import type { OAuth2BearerOptions } from './options.js'
+import type { DpopProofs, OAuth2BearerOptions } from './options.js'
 
 /** A scheme's DPoP settings (RFC 9449), checked at registration. */
 export interface DpopSettings {
@@ -72,6 +72,18 @@ export function checkProof (dpop: DpopSettings, request: FastifyRequest, accessT
   )
   const used = refuseReplay(dpop.replay, verified)
   return used instanceof Promise ? used.then(() => verified) : verified
+}
+
+/** `accessTokens.dpop`: the proofs of token requests, checked like those of API requests. */
+export function dpopProofs (dpop: DpopSettings): DpopProofs {
+  return {
+    algorithms: dpop.algorithms,
+    async proofKey (request) {
+      if (request.headers.dpop === undefined) return undefined
+      return (await checkProof(dpop, request)).jkt
+    },
+    nonce: () => dpop.nonces?.current()
+  }
 }
 
 /** The `DPoP-Nonce` header to send with a `use_dpop_nonce` refusal. */

@@ -177,6 +177,25 @@ export interface AccessTokens {
   verify (token: string): Promise<WardenClaims>
   /** The public keys, as a JWK Set (empty for HS256 and resource-server mode). */
   jwks (): { keys: Jwk[] }
+  /**
+   * DPoP as the scheme takes it (its `dpop` option), for the token endpoint that binds tokens;
+   * undefined without it.
+   */
+  readonly dpop: DpopProofs | undefined
+}
+
+/** The DPoP proofs of token requests (RFC 9449 §5), checked as the scheme checks those of API requests. */
+export interface DpopProofs {
+  /** The proof algorithms accepted (RFC 8414 `dpop_signing_alg_values_supported`). */
+  readonly algorithms: readonly Algorithm[]
+  /**
+   * The thumbprint of the key of the request's DPoP proof, checked for this request and used
+   * once; undefined when it carries none. Throws `InvalidDpopProof` for a proof at fault; what
+   * the replay cache cannot tell (it is down) is thrown as is.
+   */
+  proofKey (request: FastifyRequest): Promise<string | undefined>
+  /** The server nonce to send with `use_dpop_nonce`; undefined when nonces are off. */
+  nonce (): string | undefined
 }
 
 declare module 'fastify' {

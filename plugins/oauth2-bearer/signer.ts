@@ -5,6 +5,7 @@ import { integerOption } from '../core/option-checks.js'
 import type { WardenClaims } from '../core/types.js'
 import { toJwk } from './keys.js'
 import type { BearerSettings } from './settings.js'
+import { dpopProofs } from './dpop.js'
 import type { AccessTokens, SignableClaims } from './options.js'
 
 /** The claims the signer sets itself. */
@@ -75,6 +76,7 @@ export function accessTokens (settings: BearerSettings, verifyToken: (token: str
     },
     jwks () {
       return { keys: keys.publicKeys.map(toJwk) }
-    }
+    },
+    dpop: settings.dpop === undefined ? undefined : dpopProofs(settings.dpop)
   }
 }

@@ -6,7 +6,12 @@ import { metadataSchema, oauthErrorSchema, revokeRequestSchema, tokenRequestSche
 import { revokeHandler, tokenHandler, type GrantContext } from './grants.js'
 
 const oauthErrors = {
-  400: { description: 'invalid_request, invalid_grant, invalid_scope, unauthorized_client or unsupported_grant_type (RFC 6749 §5.2)', $ref: 'OAuthError#' },
+  400: {
+    description:
+      'invalid_request, invalid_grant, invalid_scope, unauthorized_client or unsupported_grant_type (RFC 6749 §5.2); ' +
+      'invalid_dpop_proof, or use_dpop_nonce with a DPoP-Nonce header (RFC 9449 §5, §8)',
+    $ref: 'OAuthError#'
+  },
   401: { description: 'invalid_client', $ref: 'OAuthError#' }
 }
 
@@ -75,7 +80,8 @@ function metadataRoute (app: FastifyInstance, tokens: AccessTokens, settings: Gr
     response_types_supported: [],
     scopes_supported: [...tokens.scopes],
     token_endpoint_auth_methods_supported: authMethods,
-    ...(tokens.jwksPath === undefined ? {} : { jwks_uri: at(tokens.jwksPath) })
+    ...(tokens.jwksPath === undefined ? {} : { jwks_uri: at(tokens.jwksPath) }),
+    ...(tokens.dpop === undefined ? {} : { dpop_signing_alg_values_supported: tokens.dpop.algorithms })
   })
   app.get(
     '/.well-known/oauth-authorization-server' + (issuer.pathname === '/' ? '' : issuer.pathname),

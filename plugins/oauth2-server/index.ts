@@ -6,7 +6,8 @@ import { createSessions } from './sessions.js'
 import { registerEndpoints } from './endpoints.js'
 import { issueTokens, type ProofKey } from './grants.js'
 import { requestedScopes } from './protocol.js'
-import { errors } from '../errors.js'
+import { InvalidDpopProof, OAuthFailure, errors } from '../errors.js'
+import type { AccessTokens } from '../oauth2-bearer/options.js'
 import { isEpochSeconds } from '../core/callback-results.js'
 import { serverSettings, type IssueTokensOptions, type OAuth2Server, type OAuth2ServerOptions } from './options.js'
 
@@ -16,12 +17,13 @@ export type { IssueTokensOptions, OAuth2Server, OAuth2ServerOptions } from './op
  * The authorization-server half for the app's own users: `POST` token (password,
  * refresh_token with rotation and reuse detection, client_credentials), RFC 7009 revocation,
  * RFC 8414 metadata, RFC 6749 §5.2 errors, `no-store`, its own form parser, account lockout and
- * a per-address limit. The app gives it a user verifier and, for sessions, a store. `proofKey`
- * reads the DPoP proof of a token request (RFC 9449 §5).
+ * a per-address limit. The app gives it a user verifier and, for sessions, a store. With the
+ * bearer scheme's `dpop`, a token request's DPoP proof binds the tokens (RFC 9449 §5).
  */
-const serverPlugin = (proofKey: ProofKey): FastifyPluginAsync<OAuth2ServerOptions> => async (fastify, opts) => {
+const serverPlugin: FastifyPluginAsync<OAuth2ServerOptions> = async (fastify, opts) => {
   const settings = serverSettings(fastify, opts)
   const tokens = fastify.accessTokens
+  const proofKey = proofKeyOf(tokens)
   const sessions = createSessions(tokens, settings.sessions, settings)
   const verifyUser = settings.verifyUser ?? (() => null)
   const login = createLogin(verifyUser, tokens.scopes, settings.login, sessions.isCurrent, settings.roles)
@@ -66,13 +68,30 @@ function checkIssue (grant: UserGrant, options: IssueTokensOptions): void {
   }
 }
 
-/** The plugin reading DPoP proofs with `proofKey`: the published one reads none yet; tests give their own. */
-export const oauth2ServerWith = (proofKey: ProofKey) => fp(serverPlugin(proofKey), {
+/**
+ * The key of a token request's DPoP proof, checked as the bearer scheme checks proofs (its
+ * algorithms, lifetime, replay cache and nonces); a proof at fault is RFC 9449 §5's 400
+ * `invalid_dpop_proof`, or `use_dpop_nonce` with the nonce to sign. No proofs without `dpop`.
+ */
+function proofKeyOf (tokens: AccessTokens): ProofKey {
+  const dpop = tokens.dpop
+  if (dpop === undefined) return async () => undefined
+  return async (request) => {
+    try {
+      return await dpop.proofKey(request)
+    } catch (err) {
+      if (!(err instanceof InvalidDpopProof)) throw err
+      const nonce = err.error === 'use_dpop_nonce' ? dpop.nonce() : undefined
+      const description = nonce === undefined ? 'The DPoP proof is invalid.' : 'Sign the DPoP proof with the nonce given.'
+      throw new OAuthFailure(err.error, description, 400, undefined, nonce === undefined ? undefined : { 'dpop-nonce': nonce })
+    }
+  }
+}
+
+/** The token endpoint as a plugin: password, refresh-token and client-credentials grants, revocation and metadata. */
+export const oauth2Server = fp(serverPlugin, {
   fastify: '5.x',
   name: 'fastify-warden/oauth2-server',
   dependencies: ['fastify-warden', 'fastify-warden/oauth2-bearer']
 })
-
-/** The token endpoint as a plugin: password, refresh-token and client-credentials grants, revocation and metadata. */
-export const oauth2Server = oauth2ServerWith(async () => undefined)
 export default oauth2Server

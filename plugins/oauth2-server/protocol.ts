@@ -100,5 +100,6 @@ export async function oauthError (request: FastifyRequest, reply: FastifyReply, 
     return await sendProblem(reply, 503, problem(503, 'The service cannot issue tokens right now; try again shortly.'))
   }
   if (err.challenge !== undefined) reply.header('www-authenticate', err.challenge)
+  if (err.headers !== undefined) reply.headers(err.headers)
   return await reply.code(err.status).send({ error: err.error, error_description: err.description })
 }

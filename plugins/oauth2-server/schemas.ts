@@ -33,7 +33,7 @@ export function tokenResponseSchema (refresh: boolean): Record<string, unknown> 
     required: ['access_token', 'token_type', 'expires_in', 'scope'],
     properties: {
       access_token: str(8192, 'A JWT (RFC 9068)'),
-      token_type: { type: 'string', enum: ['Bearer'] },
+      token_type: { type: 'string', enum: ['Bearer', 'DPoP'] },
       expires_in: { type: 'integer', format: 'int32', minimum: 1, maximum: 86_400, description: 'Seconds' },
       ...(refresh
         ? {
@@ -58,7 +58,17 @@ export const oauthErrorSchema = {
   properties: {
     error: {
       type: 'string',
-      enum: ['invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope', 'unsupported_token_type']
+      enum: [
+        'invalid_request',
+        'invalid_client',
+        'invalid_grant',
+        'unauthorized_client',
+        'unsupported_grant_type',
+        'invalid_scope',
+        'unsupported_token_type',
+        'invalid_dpop_proof',
+        'use_dpop_nonce'
+      ]
     },
     error_description: { type: 'string', maxLength: 1024, pattern: '^[\\x20-\\x21\\x23-\\x5b\\x5d-\\x7e]*$' }
   }

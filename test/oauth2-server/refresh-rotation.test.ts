@@ -31,6 +31,7 @@ function accessTokens (): AccessTokens & { verified: string[] } {
   const verified: string[] = []
   return {
     verified,
+    dpop: undefined,
     expiresIn: EXPIRES_IN,
     issuer: 'https://id.test',
     scheme: 'oauth2',

@@ -16,7 +16,7 @@ const secondFactor = (grant: Record<string, unknown>, request: FastifyRequest) =
 
 t.test('the password grant: auth_time is when the password was checked, acr what the verifier decided', async (t) => {
   const { app, store, clock } = await tokenApp(t, { answer: secondFactor })
-  const res = await app.inject(tokenRequest({ ...ADA, otp: '123456' }))
+  const res = await app.inject(await tokenRequest({ ...ADA, otp: '123456' }))
   t.equal(res.statusCode, 200)
   const body = res.json()
   t.equal(body.token_type, 'Bearer')
@@ -24,7 +24,7 @@ t.test('the password grant: auth_time is when the password was checked, acr what
   t.match(await store.refreshTokens.find(digestOf(body.refresh_token)), { authTime: LOGIN_TIME, acr: MFA, jkt: null }, 'the family keeps them')
 
   clock.now += 5 * MINUTE
-  const later = (await app.inject(tokenRequest(ADA))).json()
+  const later = (await app.inject(await tokenRequest(ADA))).json()
   t.match(claimsOf(later.access_token), { auth_time: LOGIN_TIME + 300 }, 'a new login is a new authentication')
   t.notOk('acr' in claimsOf(later.access_token), 'no acr when the verifier reports none')
   t.match(await store.refreshTokens.find(digestOf(later.refresh_token)), { authTime: LOGIN_TIME + 300, acr: null })
@@ -32,11 +32,11 @@ t.test('the password grant: auth_time is when the password was checked, acr what
 
 t.test('two refreshes, the clock moved on: the login\'s auth_time and acr, unchanged', async (t) => {
   const { app, store, clock } = await tokenApp(t, { answer: secondFactor })
-  let body = (await app.inject(tokenRequest({ ...ADA, otp: '123456' }))).json()
-  const plain = (await app.inject(tokenRequest(ADA))).json()
+  let body = (await app.inject(await tokenRequest({ ...ADA, otp: '123456' }))).json()
+  const plain = (await app.inject(await tokenRequest(ADA))).json()
   for (const minutes of [10, 20]) {
     clock.now += minutes * MINUTE
-    const res = await app.inject(tokenRequest(refreshOf(body.refresh_token)))
+    const res = await app.inject(await tokenRequest(refreshOf(body.refresh_token)))
     t.equal(res.statusCode, 200)
     body = res.json()
     const claims = claimsOf(body.access_token)
@@ -44,7 +44,7 @@ t.test('two refreshes, the clock moved on: the login\'s auth_time and acr, uncha
     t.equal(claims.iat, clock.now / 1000, 'in a token signed now')
     t.match(await store.refreshTokens.find(digestOf(body.refresh_token)), { authTime: LOGIN_TIME, acr: MFA })
   }
-  const refreshed = (await app.inject(tokenRequest(refreshOf(plain.refresh_token)))).json()
+  const refreshed = (await app.inject(await tokenRequest(refreshOf(plain.refresh_token)))).json()
   t.match(claimsOf(refreshed.access_token), { auth_time: LOGIN_TIME })
   t.notOk('acr' in claimsOf(refreshed.access_token), 'none reported at login: none after a refresh')
 })
@@ -55,7 +55,7 @@ t.test('a bad acr from the verifier fails closed: no tokens, no session, the cal
   for (const bad of ['', 'urn:example:mfa level2', 'a'.repeat(256), 'urn:exämple', 'mfa\t', 42, null, ['mfa']]) {
     acr = bad
     lines.length = 0
-    const res = await app.inject(tokenRequest(ADA))
+    const res = await app.inject(await tokenRequest(ADA))
     t.same([res.statusCode, res.json()], [400, { error: 'invalid_grant', error_description: 'Invalid username or password.' }], `acr ${JSON.stringify(bad)}`)
     t.match(lines.find((l) => l.event === 'auth.callback.invalid'), { level: 50, callback: 'verifyUser', field: 'acr' })
     t.match(lines.find((l) => l.event === 'auth.login.failed'), { reason: 'invalid credentials' })
@@ -63,7 +63,7 @@ t.test('a bad acr from the verifier fails closed: no tokens, no session, the cal
   t.equal(store.refreshTokens.size, 0, 'no session was started')
   for (const good of ['!', 'a'.repeat(255), '0']) {
     acr = good
-    t.equal(claimsOf((await app.inject(tokenRequest(ADA))).json().access_token).acr, good, `acr ${good.length} characters`)
+    t.equal(claimsOf((await app.inject(await tokenRequest(ADA))).json().access_token).acr, good, `acr ${good.length} characters`)
   }
 })
 
@@ -73,23 +73,23 @@ t.test('claims of the verifier may not state acr, auth_time or cnf: the library 
   for (const name of ['acr', 'auth_time', 'cnf']) {
     claims = { tenant_id: 't1', [name]: name === 'cnf' ? { jkt: 'another key' } : 1 }
     lines.length = 0
-    t.equal((await app.inject(tokenRequest(ADA))).json().error, 'invalid_grant', name)
+    t.equal((await app.inject(await tokenRequest(ADA))).json().error, 'invalid_grant', name)
     t.match(lines.find((l) => l.event === 'auth.callback.invalid'), { callback: 'verifyUser', field: 'claims', expected: /acr, auth_time, cnf/ })
   }
   t.equal(store.refreshTokens.size, 0)
   claims = { tenant_id: 't1' }
-  t.match(claimsOf((await app.inject(tokenRequest(ADA))).json().access_token), { tenant_id: 't1', auth_time: LOGIN_TIME })
+  t.match(claimsOf((await app.inject(await tokenRequest(ADA))).json().access_token), { tenant_id: 't1', auth_time: LOGIN_TIME })
 })
 
 t.test('findSubject: its acr is checked, not used (the login\'s is kept); a bad one ends the session', async (t) => {
   let today: Record<string, unknown> = { subject: 'u-ada', scopes: ['notes:read'], acr: 'urn:example:password' }
   const { app, store, lines } = await tokenApp(t, { answer: secondFactor, server: { findSubject: async () => today as never } })
-  const first = (await app.inject(tokenRequest({ ...ADA, otp: '123456' }))).json()
-  const second = (await app.inject(tokenRequest(refreshOf(first.refresh_token)))).json()
+  const first = (await app.inject(await tokenRequest({ ...ADA, otp: '123456' }))).json()
+  const second = (await app.inject(await tokenRequest(refreshOf(first.refresh_token)))).json()
   t.match(claimsOf(second.access_token), { acr: MFA, auth_time: LOGIN_TIME, scope: 'notes:read' })
 
   today = { ...today, acr: 'two words' }
-  const refused = await app.inject(tokenRequest(refreshOf(second.refresh_token)))
+  const refused = await app.inject(await tokenRequest(refreshOf(second.refresh_token)))
   t.equal(refused.json().error, 'invalid_grant')
   t.match(lines.find((l) => l.event === 'auth.callback.invalid'), { callback: 'findSubject', field: 'acr' })
   t.equal(await store.refreshTokens.find(digestOf(second.refresh_token)), null, 'the session ended, failing closed')
@@ -131,7 +131,7 @@ t.test('issueTokens: a grant from login carries the time it was verified; the ap
 
 t.test('client_credentials: no user authenticated, so neither auth_time nor acr', async (t) => {
   const { app } = await tokenApp(t)
-  const claims = claimsOf((await app.inject(tokenRequest({ grant_type: 'client_credentials', ...MOBILE }))).json().access_token)
+  const claims = claimsOf((await app.inject(await tokenRequest({ grant_type: 'client_credentials', ...MOBILE }))).json().access_token)
   t.match(claims, { sub: 'mobile', client_id: 'mobile' })
   t.notOk('auth_time' in claims || 'acr' in claims)
 })

@@ -1,29 +1,23 @@
 import type { Test } from 'tap'
 import { createHash } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
-import { warden, oauth2Bearer, type OAuth2ServerOptions } from '../../plugins/index.js'
-import { OAuthFailure } from '../../plugins/errors.js'
-import { oauth2ServerWith } from '../../plugins/oauth2-server/index.js'
+import { warden, oauth2Bearer, type OAuth2BearerOptions, type OAuth2ServerOptions } from '../../plugins/index.js'
+import { oauth2Server } from '../../plugins/oauth2-server/index.js'
+import { proofKey, type ProofKey } from '../helpers/dpop.js'
 import { memorySessionStore, type MemorySessionStore } from '../../stores/index.js'
 import { SECRET } from '../helpers/keys.js'
 
-// A token endpoint whose DPoP proofs are read from a header: the proof's verification is the
-// bearer scheme's, so here a test names the key a verified proof would have (or a bad proof).
+// A token endpoint that binds tokens to the key of a request's DPoP proof (RFC 9449 §5): the
+// client's proofs are signed with real keys, on the server's clock.
 
-/** The thumbprint a verified proof of the request would give; `bad` for a proof refused. */
-export const PROOF = 'x-test-dpop-jkt'
-/** JWK SHA-256 thumbprints (RFC 7638) of two keys of the client. */
-export const KEY_A = createHash('sha256').update('key a').digest('base64url')
-export const KEY_B = createHash('sha256').update('key b').digest('base64url')
+/** Two keys of the client; `.jkt` is the RFC 7638 thumbprint a bound token names. */
+export const KEY_A: ProofKey = await proofKey()
+export const KEY_B: ProofKey = await proofKey('EdDSA')
 export const CLIENT_SECRET = 'the mobile app secret'
 /** When the tests start, ms since the epoch. */
 export const START = 1_800_000_000_000
-
-async function proofKey (request: FastifyRequest): Promise<string | undefined> {
-  const jkt = request.headers[PROOF]
-  if (jkt === 'bad') throw new OAuthFailure('invalid_request', 'The DPoP proof is invalid.')
-  return typeof jkt === 'string' ? jkt : undefined
-}
+/** The clock of the app made last: proofs are signed at its time. */
+let current = { now: START }
 
 export interface TokenApp {
   app: FastifyInstance
@@ -38,6 +32,7 @@ export interface TokenApp {
 
 export interface TokenAppOptions {
   server?: Partial<OAuth2ServerOptions>
+  bearer?: Partial<OAuth2BearerOptions>
   /** What `verifyUser` answers for ada, given her grant and the request. Default: the grant as it is. */
   answer?: (grant: Record<string, unknown>, request: FastifyRequest) => unknown
   /** Routes of the app's own. */
@@ -48,9 +43,10 @@ export interface TokenAppOptions {
  * `oauth2Server` with memory sessions, `ada` (password `ada password`, both scopes), and a
  * confidential client `mobile` that may use client_credentials.
  */
-export async function tokenApp (t: Test, { server = {}, answer = (grant) => grant, routes }: TokenAppOptions = {}): Promise<TokenApp> {
+export async function tokenApp (t: Test, { server = {}, bearer = {}, answer = (grant) => grant, routes }: TokenAppOptions = {}): Promise<TokenApp> {
   const lines: Array<Record<string, unknown>> = []
   const clock = { now: START }
+  current = clock
   const now = (): number => clock.now
   const app = Fastify({ logger: { level: 'info', stream: { write: (line: string) => { lines.push(JSON.parse(line)) } } } })
   const store = memorySessionStore({ now })
@@ -61,10 +57,12 @@ export async function tokenApp (t: Test, { server = {}, answer = (grant) => gran
     audience: 'https://notes.example',
     tokenUrl: '/token',
     isRevoked: (c) => store.isRevoked(c),
-    now
+    dpop: true,
+    now,
+    ...bearer
   })
   let checks = 0
-  await app.register(oauth2ServerWith(proofKey), {
+  await app.register(oauth2Server, {
     verifyUser: async (username, password, request) => {
       checks++
       if (username !== 'ada' || password !== 'ada password') return null
@@ -84,13 +82,19 @@ export async function tokenApp (t: Test, { server = {}, answer = (grant) => gran
   return { app, lines, store, clock, checks: () => checks }
 }
 
-/** A token request: the form's fields, and the key of its DPoP proof when it carries one. */
-export const tokenRequest = (fields: Record<string, string>, jkt?: string) => ({
-  method: 'POST' as const,
-  url: '/token',
-  payload: new URLSearchParams(fields).toString(),
-  headers: { 'content-type': 'application/x-www-form-urlencoded', ...(jkt === undefined ? {} : { [PROOF]: jkt }) }
-})
+/** A token request: the form's fields, and a DPoP proof of `key` when given (`'bad'`: a proof that is not one). */
+export async function tokenRequest (fields: Record<string, string>, key?: ProofKey | 'bad', nonce?: string) {
+  const iat = Math.floor(current.now / 1000)
+  const proof = key === undefined
+    ? undefined
+    : key === 'bad' ? 'not.a.proof' : await key.proof({ htm: 'POST', htu: 'http://localhost:80/token', iat, ...(nonce === undefined ? {} : { nonce }) })
+  return {
+    method: 'POST' as const,
+    url: '/token',
+    payload: new URLSearchParams(fields).toString(),
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...(proof === undefined ? {} : { dpop: proof }) }
+  }
+}
 
 export const ADA = { grant_type: 'password', username: 'ada', password: 'ada password' }
 export const MOBILE = { client_id: 'mobile', client_secret: CLIENT_SECRET }

@@ -133,7 +133,7 @@ export interface paths {
                         "application/json": components["schemas"]["TokenResponse"];
                     };
                 };
-                /** @description invalid_request, invalid_grant, invalid_scope, unauthorized_client or unsupported_grant_type (RFC 6749 §5.2) */
+                /** @description invalid_request, invalid_grant, invalid_scope, unauthorized_client or unsupported_grant_type (RFC 6749 §5.2); invalid_dpop_proof, or use_dpop_nonce with a DPoP-Nonce header (RFC 9449 §5, §8) */
                 400: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
@@ -2077,7 +2077,7 @@ export interface components {
             /** @description A JWT (RFC 9068) */
             access_token: string;
             /** @enum {string} */
-            token_type: "Bearer";
+            token_type: "Bearer" | "DPoP";
             /**
              * Format: int32
              * @description Seconds
@@ -2091,7 +2091,7 @@ export interface components {
         /** @description RFC 6749 §5.2 error */
         OAuthError: {
             /** @enum {string} */
-            error: "invalid_request" | "invalid_client" | "invalid_grant" | "unauthorized_client" | "unsupported_grant_type" | "invalid_scope" | "unsupported_token_type";
+            error: "invalid_request" | "invalid_client" | "invalid_grant" | "unauthorized_client" | "unsupported_grant_type" | "invalid_scope" | "unsupported_token_type" | "invalid_dpop_proof" | "use_dpop_nonce";
             error_description?: string;
         };
         User: {

@@ -164,7 +164,9 @@ if (reservation.granted) {
 const loginOptions: W.PasswordLoginOptions = { verifyUser, scopes: ['a:read'], attempts, lockout: policy }
 const login: W.PasswordLogin = W.passwordLogin(loginOptions)
 await login.unlock(W.canonicalUsername('Ada'))
-const family: W.RefreshFamily = { familyId: 'f', subject: 'u', scope: 'a:read', clientId: 'c', credential: 1 }
+const family: W.RefreshFamily = {
+  familyId: 'f', subject: 'u', scope: 'a:read', clientId: 'c', credential: 1, authTime: 1_800_000_000, acr: 'urn:example:mfa', jkt: null
+}
 const presented: W.PresentedToken = { ...family, rotatedAt: null, successorKey: null }
 const rotation: W.Rotation = { outcome: 'reused', familyId: 'f', subject: 'u' }
 // @ts-expect-error a rotation's outcome is one of four
@@ -192,6 +194,10 @@ redisDpopReplay({ get: async () => null })
 const byRole: W.VerifiedUser = { subject: 'u', roles: ['reader'], credential: 1 }
 const verifyByRole: W.VerifyUser = async () => byRole
 const roleOptions: W.OAuth2ServerOptions = { verifyUser: verifyByRole, roles: { reader: ['a:read'] } }
+// Step-up (RFC 9470): the verifier reports the acr it decided; the time of the login is the library's.
+const afterSecondFactor: W.VerifiedUser = { subject: 'u', scopes: ['a:read'], acr: 'urn:example:mfa' }
+// @ts-expect-error auth_time is when login() verified the credentials, not the verifier's to say
+const timedByVerifier: W.VerifiedUser = { subject: 'u', authTime: 1_800_000_000 }
 // @ts-expect-error roles are a list of names
 const badRoles: W.VerifiedUser = { subject: 'u', roles: 'reader' }
 // @ts-expect-error a role's scopes are a list
@@ -204,8 +210,8 @@ const tokenPair: W.TokenResponse | undefined = loggedIn === null
   ? undefined
   : await tokenServer.issueTokens(loggedIn, request, issueOptions)
 if (tokenPair !== undefined) {
-  const pair: { access: string, refresh: string | undefined, bearer: 'Bearer' } = {
-    access: tokenPair.access_token, refresh: tokenPair.refresh_token, bearer: tokenPair.token_type
+  const pair: { access: string, refresh: string | undefined, type: 'Bearer' | 'DPoP' } = {
+    access: tokenPair.access_token, refresh: tokenPair.refresh_token, type: tokenPair.token_type
   }
   request.log.info(pair)
 }
@@ -294,5 +300,6 @@ export {
   core, coreOptions, requirement, kind, custom, notRefusal, claims, bearerOptions, algorithm, noAlgorithm, jwk, signable,
   ownedClaim, keyOptions, keyRecord, dateExpiry, basicOptions, presented, rotation, badRotation, revocation, valid,
   openApiOptions, findings, badCors, routeRate, configChecks, secretProblem, badJwk, body, headers, redis, code, noCode,
-  retryAfter, optionError, firstUse, badMode, proofError, ajvPlugins, schema, patterns, policyOf, server, roleOptions, badRoles, badRoleOption, badIssue
+  retryAfter, optionError, firstUse, badMode, proofError, ajvPlugins, schema, patterns, policyOf, server, roleOptions, badRoles, badRoleOption, badIssue,
+  afterSecondFactor, timedByVerifier
 }

@@ -14,6 +14,7 @@ const DAY = 86_400_000
 const IN_FLIGHT = 12
 
 const accessTokens: AccessTokens = {
+  dpop: undefined,
   expiresIn: 900,
   issuer: 'https://id.test',
   scheme: 'oauth2',
