@@ -43,7 +43,8 @@ function binding (
   /** A proof at fault: its own challenge (`invalid_dpop_proof`, `use_dpop_nonce` with the nonce), logged like any refusal. */
   function badProof (request: FastifyRequest, err: unknown, claims?: Readonly<WardenClaims>): AuthOutcome {
     if (!(err instanceof InvalidDpopProof)) throw err
-    refused(request, 'dpop', err.reason, claims)
+    // A nonce to use is the protocol's second step (RFC 9449 §9), not a refusal worth an event.
+    if (err.error !== 'use_dpop_nonce') refused(request, 'dpop', err.reason, claims)
     const description = err.error === 'use_dpop_nonce' ? 'Sign the DPoP proof with the nonce given.' : 'The DPoP proof is invalid.'
     return new CredentialRefusal(challenges.refusal([['error', err.error], ['error_description', description]]), description, nonceHeader(dpop!, err))
   }

@@ -6,7 +6,9 @@ import { proofKey } from '../helpers/dpop.js'
 import { redisSkip, REDIS_URL } from '../helpers/services.js'
 import { startRedisServer, redisServerSkip } from '../helpers/redis-servers.js'
 import { redisDpopReplay } from '../../stores/index.js'
-import type { OAuth2BearerOptions } from '../../plugins/index.js'
+import Fastify from 'fastify'
+import { warden, oauth2Bearer, type OAuth2BearerOptions } from '../../plugins/index.js'
+import { SECRET, ISSUER, AUDIENCE } from '../helpers/keys.js'
 
 // RFC 9449 at the resource server: a bound token is accepted only with a fresh proof of its key,
 // for this request; each route takes DPoP as it declares ('x-dpop'), else as the scheme does.
@@ -244,4 +246,25 @@ t.test('Redis down: DPoP requests fail closed with 503, bearer requests go on', 
   t.equal(down.statusCode, 503)
   t.ok(down.headers['retry-after'])
   t.equal((await app.inject({ url: '/r', headers: { authorization: `Bearer ${token()}` } })).statusCode, 200, 'bearer tokens need no replay cache')
+})
+
+t.test('refusals are logged as auth.failed with why; a nonce to use is not a refusal', async (t) => {
+  const lines: Array<Record<string, unknown>> = []
+  const app = Fastify({ logger: { level: 'info', stream: { write: (line: string) => { lines.push(JSON.parse(line)) } } } })
+  await app.register(warden, { scopes: { read: 'Read' } })
+  await app.register(oauth2Bearer, { secret: SECRET, issuer: ISSUER, audience: AUDIENCE, dpop: { nonce: true } })
+  app.get('/r', { schema: { security: [{ oauth2: [] }] } }, async () => 'ok')
+  await app.ready()
+  const key = await proofKey()
+  const bound = app.accessTokens.sign({ sub: 'user-1', cnf: { jkt: key.jkt } }).token
+  const proof = await key.proof({ htm: 'GET', htu: `${HTU}/r`, token: bound })
+  const first = await app.inject({ url: '/r', headers: { authorization: `DPoP ${bound}`, dpop: proof } })
+  t.equal(first.statusCode, 401)
+  t.notOk(lines.some((l) => l.event === 'auth.failed'), 'the nonce challenge is no failure')
+  const other = await proofKey()
+  const nonce = first.headers['dpop-nonce'] as string
+  const stolen = await other.proof({ htm: 'GET', htu: `${HTU}/r`, token: bound, nonce })
+  await app.inject({ url: '/r', headers: { authorization: `DPoP ${bound}`, dpop: stolen } })
+  t.match(lines.find((l) => l.event === 'auth.failed'), { scheme: 'oauth2', reason: 'dpop', sub: 'user-1' })
+  t.notOk(JSON.stringify(lines).includes(bound), 'no token in the log')
 })
