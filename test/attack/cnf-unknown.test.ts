@@ -14,7 +14,12 @@ t.test('a token with a confirmation the resource server cannot check is not acce
   app.get('/notes', { schema: { security: [{ oauth2: [] }] } }, async () => 'ok')
   app.get('/legacy', { schema: { security: [{ oauth2: [] }], 'x-dpop': 'off' } }, async () => 'ok')
   await app.ready()
-  const confirmations = [{ 'x5t#S256': 'bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2' }, { jwk: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' } }, { jkt: ['a'] }, { jkt: 12 }]
+  const confirmations = [
+    { 'x5t#S256': 'bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2' },
+    { jwk: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' } },
+    { jkt: ['a'] },
+    { jkt: 12 }
+  ]
   for (const cnf of confirmations) {
     const token = fixture.token([], { cnf })
     for (const url of ['/notes', '/legacy']) {

@@ -20,7 +20,8 @@ t.test('a refresh token issued to a public client that presented a valid proof i
 
   const thiefKey = await app.inject(await tokenRequest(refreshOf(stolen), KEY_B))
   const jkt = thiefKey.statusCode === 200 ? (claimsOf(thiefKey.json().access_token).cnf as { jkt: string }).jkt : undefined
-  t.equal(thiefKey.statusCode, 400, `a thief's key is refused (got ${thiefKey.statusCode}${jkt === KEY_B.jkt ? ', an access token bound to the thief\'s key' : ''})`)
+  const what = jkt === KEY_B.jkt ? ', an access token bound to the thief\'s key' : ''
+  t.equal(thiefKey.statusCode, 400, `a thief's key is refused (got ${thiefKey.statusCode}${what})`)
 })
 
 t.test('… and one without any proof is refused too', async (t) => {
