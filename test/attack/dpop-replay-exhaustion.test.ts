@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto'
 import { forge } from '../helpers/jwt.js'
 import { memoryDpopReplay } from '../../plugins/index.js'
@@ -20,7 +20,7 @@ function attackerProof (htm: string, htu: string, iat: number, extra: Record<str
   return forge({ typ: 'dpop+jwt', alg: 'ES256', jwk: attackerJwk }, { htm, htu, iat, jti: randomUUID(), ...extra }, attacker.privateKey)
 }
 
-async function app (t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+async function app (t: Test) {
   let clock: { now: number } = { now: START }
   const fixture = await tokenApp(t, {
     bearer: { dpop: { replay: memoryDpopReplay({ max: MAX, now: () => clock.now }) } },
