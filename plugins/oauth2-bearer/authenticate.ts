@@ -22,10 +22,16 @@ function tokenScopes (claims: WardenClaims, declared: ReadonlySet<string>, read?
   return list.filter((s, i): s is string => typeof s === 'string' && declared.has(s) && list.indexOf(s) === i)
 }
 
-/** The key a token is bound to (RFC 9449 §6.1 `cnf.jkt`), if it is. */
-function boundKey (claims: Readonly<WardenClaims> | undefined): string | undefined {
-  const cnf = claims?.cnf as { jkt?: unknown } | undefined
-  return typeof cnf === 'object' && cnf !== null && typeof cnf.jkt === 'string' ? cnf.jkt : undefined
+/**
+ * The key a token is bound to (RFC 9449 §6.1 `cnf.jkt`); undefined for an unbound token; null
+ * for a confirmation this scheme cannot check (a certificate's `x5t#S256`, RFC 8705; a `jwk`):
+ * such a token is bound to something the caller must prove, so it is refused, never taken as Bearer.
+ */
+function boundKey (claims: Readonly<WardenClaims> | undefined): string | null | undefined {
+  const cnf = claims?.cnf
+  if (cnf === undefined) return undefined
+  const jkt = (cnf as { jkt?: unknown } | null)?.jkt
+  return typeof cnf === 'object' && typeof jkt === 'string' && Object.keys(cnf as object).length === 1 ? jkt : null
 }
 
 type Refused = (request: FastifyRequest, kind: RefusalKind, detail: string, claims?: WardenClaims) => AuthOutcome
@@ -51,13 +57,17 @@ function binding (
 
   return (request, token, principal, proved) => {
     const jkt = boundKey(principal.claims)
+    if (jkt === null) return refused(request, 'dpop', 'a confirmation (cnf) this scheme cannot check', principal.claims)
     if (!proved) return jkt === undefined ? admit(request, principal) : refused(request, 'dpop', 'a DPoP-bound token sent as Bearer', principal.claims)
     if (jkt === undefined) return refused(request, 'dpop', 'an unbound token sent with DPoP', principal.claims)
     try {
-      const proof = checkProof(dpop!, request, token)
-      const keyed = (p: { jkt: string }): Outcome =>
-        p.jkt === jkt ? admit(request, principal) : badProof(request, new InvalidDpopProof('the proof is not signed with the token\'s key'), principal.claims)
-      return proof instanceof Promise ? proof.then(keyed, (err) => badProof(request, err, principal.claims)) : keyed(proof)
+      const used = checkProof(dpop!, request, token, jkt)
+      return used instanceof Promise
+        ? used.then(
+          () => admit(request, principal),
+          (err) => badProof(request, err, principal.claims)
+        )
+        : admit(request, principal)
     } catch (err) {
       return badProof(request, err, principal.claims)
     }

@@ -90,6 +90,9 @@ function decodeObject (segment: string, what: string): Record<string, unknown> {
   return value
 }
 
+const MAX_RSA_BITS = 4096
+const MAX_RSA_EXPONENT = 65537n
+
 function importKey (jwk: Record<string, unknown>, alg: Algorithm): VerificationKey {
   for (const name of PRIVATE_MEMBERS) {
     if (name in jwk) throw new InvalidDpopProof('jwk is not a public key')
@@ -104,6 +107,13 @@ function importKey (jwk: Record<string, unknown>, alg: Algorithm): VerificationK
     throw new InvalidDpopProof('jwk is not a supported public key')
   }
   if (!algs.includes(alg)) throw new InvalidDpopProof('jwk key type does not fit the alg')
+  // A client's key costs what its verification costs, and anyone may send one (a token request
+  // needs no login): an RSA exponent or modulus beyond what keys use would make each check a
+  // long modular exponentiation on the event loop.
+  const details = key.asymmetricKeyDetails
+  if (key.asymmetricKeyType === 'rsa' && ((details?.modulusLength ?? 0) > MAX_RSA_BITS || (details?.publicExponent ?? 0n) > MAX_RSA_EXPONENT)) {
+    throw new InvalidDpopProof('RSA key of more than 4096 bits or an exponent above 65537')
+  }
   return { kid: undefined, alg, algs: new Set([alg]), key }
 }
 
@@ -148,8 +158,23 @@ function withoutQuery (uri: string): string | undefined {
   return url.href
 }
 
+/**
+ * The request's URI as `htu` is compared with it, or undefined when its path is not in normal
+ * form: Fastify routes the path as sent, so one whose dot segments, `%2e` or backslashes URL
+ * normalisation would remove reaches another route than the one a proof for its normal form names.
+ */
+function requestTarget (uri: string): string | undefined {
+  const normal = withoutQuery(uri)
+  if (normal === undefined) return undefined
+  const path = /^[^?#]*/.exec(uri.slice(uri.indexOf('/', uri.indexOf('//') + 2)))![0]
+  return new URL(normal).pathname === path ? normal : undefined
+}
+
 // Most clients send the URI exactly as the server rebuilds it: equal strings need no parsing.
-const sameUri = (htu: string, uri: string): boolean => htu === uri || (withoutQuery(htu) ?? false) === withoutQuery(uri)
+const sameUri = (htu: string, uri: string): boolean => {
+  const target = requestTarget(uri)
+  return target !== undefined && (htu === uri || withoutQuery(htu) === target)
+}
 
 const digest = (text: string): string => createHash('sha256').update(text).digest('base64url')
 

@@ -17,6 +17,8 @@ export interface DpopSettings {
   readonly rules: ProofRules
   readonly replay: DpopReplayCache
   readonly nonces: DpopNonces | undefined
+  /** The origin proofs name (`https://api.example`); undefined: the request's own, as Fastify reads it. */
+  readonly origin: string | undefined
 }
 
 const MODES: readonly unknown[] = ['required', 'allowed', 'off']
@@ -48,39 +50,54 @@ export function dpopSettings (opts: OAuth2BearerOptions['dpop'], now: () => numb
     algorithms: [...new Set(algorithms)],
     rules: { algorithms: new Set(algorithms), lifetime: integerOption('dpop.proofLifetime', dpop.proofLifetime, 60, 1, 600), clockTolerance, now },
     replay: dpop.replay ?? memoryDpopReplay({ now }),
-    nonces: nonce === undefined || nonce === false ? undefined : dpopNonces({ ...(nonce === true ? {} : nonce), now })
+    nonces: nonce === undefined || nonce === false ? undefined : dpopNonces({ ...(nonce === true ? {} : nonce), now }),
+    origin: dpop.origin === undefined ? undefined : originOption(dpop.origin)
   }
 }
 
-/**
- * The request's DPoP proof, verified for it (and for `accessToken`, `ath`) and used once: the
- * proof's key thumbprint. Refused with `InvalidDpopProof` (no proof, a bad one, a replay, a nonce
- * to use); what the replay cache cannot tell (it is down, full) is thrown as is, for a 503.
- */
-export function checkProof (dpop: DpopSettings, request: FastifyRequest, accessToken?: string): VerifiedProof | Promise<VerifiedProof> {
+/** The request's DPoP proof, verified for it (and for `accessToken`, `ath`), not yet used; `InvalidDpopProof` if it does not hold. */
+function verifiedProof (dpop: DpopSettings, request: FastifyRequest, accessToken?: string): VerifiedProof {
   const proof = dpopProofHeader(request.headers)
   if (proof === undefined) throw new InvalidDpopProof('no DPoP proof')
-  const verified = verifyProof(
-    proof,
-    {
-      method: request.method,
-      uri: requestUri(request),
-      ...(accessToken === undefined ? {} : { accessToken }),
-      ...(dpop.nonces === undefined ? {} : { nonce: dpop.nonces.check })
-    },
-    dpop.rules
-  )
-  const used = refuseReplay(dpop.replay, verified)
-  return used instanceof Promise ? used.then(() => verified) : verified
+  const uri = requestUri(request)
+  // With a configured origin, the URI a proof must name is this API's, whatever Host the request says.
+  const target = dpop.origin === undefined ? uri : dpop.origin + uri.slice(uri.indexOf('/', uri.indexOf('//') + 2))
+  const nonce = dpop.nonces === undefined ? {} : { nonce: dpop.nonces.check }
+  return verifyProof(proof, { method: request.method, uri: target, ...(accessToken === undefined ? {} : { accessToken }), ...nonce }, dpop.rules)
 }
 
-/** `accessTokens.dpop`: the proofs of token requests, checked like those of API requests. */
+function originOption (value: unknown): string {
+  let url: URL | undefined
+  try {
+    url = new URL(value as string)
+  } catch {}
+  if (typeof value !== 'string' || url === undefined || !/^https?:$/.test(url.protocol) || url.href !== url.origin + '/' || value.endsWith('/')) {
+    throw new errors.WARDEN_ERR_OPTION('dpop.origin', 'must be an http(s) origin without a path, such as https://api.example.com')
+  }
+  return url.origin
+}
+
+/**
+ * The request's DPoP proof for a token bound to `jkt`: verified for this request and token, of
+ * that key, then used once. Refused with `InvalidDpopProof` (no proof, a bad one, another key's,
+ * a replay, a nonce to use), the key compared before the replay cache is written, so proofs of
+ * keys that are not the token's take no room in it; what the cache cannot tell (it is down,
+ * full) is thrown as is, for a 503.
+ */
+export function checkProof (dpop: DpopSettings, request: FastifyRequest, accessToken: string, jkt: string): void | Promise<void> {
+  const proof = verifiedProof(dpop, request, accessToken)
+  if (proof.jkt !== jkt) throw new InvalidDpopProof('the proof is not signed with the token\'s key')
+  return refuseReplay(dpop.replay, proof)
+}
+
+/** `accessTokens.dpop`: the proofs of token requests, checked like those of API requests, used once the request is granted. */
 export function dpopProofs (dpop: DpopSettings): DpopProofs {
   return {
     algorithms: dpop.algorithms,
-    async proofKey (request) {
+    check (request) {
       if (request.headers.dpop === undefined) return undefined
-      return (await checkProof(dpop, request)).jkt
+      const proof = verifiedProof(dpop, request)
+      return { jkt: proof.jkt, use: () => refuseReplay(dpop.replay, proof) }
     },
     nonce: () => dpop.nonces?.current()
   }

@@ -132,6 +132,13 @@ export interface DpopOptions {
    * bounding how early a proof can be made. `{ secret }` shared by the instances (≥ 32 bytes).
    */
   nonce?: boolean | DpopNonceOptions
+  /**
+   * This API's origin as clients call it (`https://api.example.com`): proofs must name it. By
+   * default the request's own, from its Host header (and X-Forwarded-* with `trustProxy`): pair it
+   * with `trustedHosts`, or a proof captured for another service that takes the same tokens can
+   * be replayed here with that service's Host.
+   */
+  origin?: string
 }
 
 /** The claims the signer sets itself; `sign()` refuses them. */
@@ -184,16 +191,26 @@ export interface AccessTokens {
   readonly dpop: DpopProofs | undefined
 }
 
+/** A token request's verified DPoP proof: the thumbprint of its key, and the step that uses it up. */
+export interface DpopProof {
+  readonly jkt: string
+  /**
+   * Record the proof as used, once the request is granted (so refused requests take no room in
+   * the replay cache): `InvalidDpopProof` when it was used before; what the cache cannot tell
+   * (it is down, full) is thrown as is.
+   */
+  use (): void | Promise<void>
+}
+
 /** The DPoP proofs of token requests (RFC 9449 §5), checked as the scheme checks those of API requests. */
 export interface DpopProofs {
   /** The proof algorithms accepted (RFC 8414 `dpop_signing_alg_values_supported`). */
   readonly algorithms: readonly Algorithm[]
   /**
-   * The thumbprint of the key of the request's DPoP proof, checked for this request and used
-   * once; undefined when it carries none. Throws `InvalidDpopProof` for a proof at fault; what
-   * the replay cache cannot tell (it is down) is thrown as is.
+   * The request's DPoP proof, verified for this request, not yet used; undefined when it carries
+   * none. Throws `InvalidDpopProof` for a proof at fault.
    */
-  proofKey (request: FastifyRequest): Promise<string | undefined>
+  check (request: FastifyRequest): DpopProof | undefined
   /** The server nonce to send with `use_dpop_nonce`; undefined when nonces are off. */
   nonce (): string | undefined
 }

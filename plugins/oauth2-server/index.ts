@@ -78,7 +78,9 @@ function proofKeyOf (tokens: AccessTokens): ProofKey {
   if (dpop === undefined) return async () => undefined
   return async (request) => {
     try {
-      return await dpop.proofKey(request)
+      const proof = dpop.check(request)
+      await proof?.use()
+      return proof?.jkt
     } catch (err) {
       if (!(err instanceof InvalidDpopProof)) throw err
       const nonce = err.error === 'use_dpop_nonce' ? dpop.nonce() : undefined
