@@ -97,15 +97,14 @@ t.test("the provider's bound token without its key, or with a replayed proof: re
   t.equal((await call(token, { DPoP })).status, 200, 'the owner, with a fresh proof, is still served')
 })
 
-t.test('an Ed25519 key: the provider binds it (alg Ed25519), our API should take the proofs too', async (t) => {
+t.test('an Ed25519 key: the provider binds it (alg Ed25519), our API takes the proofs too', async (t) => {
   t.ok(as.dpop_signing_alg_values_supported?.includes('Ed25519'), 'the provider announces Ed25519 for DPoP')
   const keyPair = await oauth.generateKeyPair('Ed25519')
   const DPoP = oauth.DPoP(client, keyPair)
   const { token } = await boundToken(DPoP)
   t.match(claimsOf(token), { cnf: { jkt: await DPoP.calculateThumbprint() } })
   await call(token, { DPoP }).catch(() => undefined)
-  const status = await call(token, { DPoP }).then((res) => res.status, (err: oauth.WWWAuthenticateChallengeError) => err.status)
-  t.equal(status, 200, 'a proof with alg Ed25519 (RFC 9864 §2.2) is accepted', { todo: 'fastify-warden takes EdDSA, not its fully-specified name Ed25519' })
+  t.equal((await call(token, { DPoP })).status, 200, 'a proof with alg Ed25519 (RFC 9864 §2.2) is accepted')
 
   const remapped = oauth.DPoP(client, keyPair, remapEd25519)
   await call(token, { DPoP: remapped }).catch(() => undefined)
