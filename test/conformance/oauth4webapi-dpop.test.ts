@@ -40,6 +40,7 @@ async function notesApp (nonce: boolean) {
   })
   app.get('/notes', { schema: { security: [{ oauth2: ['notes:read'] }] } }, async (request) => ({ subject: request.auth.subject }))
   app.post('/notes', { schema: { security: [{ oauth2: ['notes:write'] }] } }, async () => ({ saved: true }))
+  app.get('/vault', { schema: { security: [{ oauth2: ['notes:read'] }], 'x-dpop': 'required' } }, async () => ({ opened: true }))
   await app.listen({ port, host: '127.0.0.1' })
   t.teardown(() => app.close())
   const as = await oauth.processDiscoveryResponse(new URL(base), await oauth.discoveryRequest(new URL(base), { algorithm: 'oauth2', ...insecure }))
@@ -87,6 +88,7 @@ t.test('a DPoP-bound token through oauth4webapi: cnf.jkt of its key, fresh proof
   const checked = await oauth.validateJwtAccessToken(as, asSent, as.issuer, { requireDPoP: true, ...insecure })
   t.match(checked, { sub: 'u-ada', cnf: { jkt } }, "our token and the client's proof pass oauth4webapi's own resource-server checks")
   t.equal((await call(tokens.access_token, { DPoP }, 'POST')).status, 200, 'POST too (htm)')
+  t.equal((await call(tokens.access_token, { DPoP }, 'HEAD')).status, 200, "HEAD, on the GET route's twin")
 
   const refreshed = await refresh(tokens.refresh_token!, DPoP)
   t.equal(refreshed.token_type, 'dpop')
@@ -136,6 +138,10 @@ t.test('a stolen token, a replayed proof, a proof for another request: refused w
 
   const asBearer = await challengeOf(call(token))
   t.same([asBearer.status, asBearer.schemes.bearer?.error], [401, 'invalid_token'], 'the bound token sent as Bearer (no key): invalid_token')
+  const vault = new URL(`${as.issuer}/vault`)
+  const strict = await challengeOf(call(token, {}, 'GET', vault))
+  t.same([strict.status, Object.keys(strict.schemes), strict.schemes.dpop?.error], [401, ['dpop'], 'invalid_token'], 'where DPoP is required: DPoP only')
+  t.equal((await call(token, { DPoP }, 'GET', vault)).status, 200, 'and the owner is served there')
   const thief = oauth.DPoP(client, await oauth.generateKeyPair('ES256'))
   t.same(await dpopError({ DPoP: thief }), [401, 'invalid_dpop_proof'], "a proof of the thief's own key: invalid_dpop_proof")
 
