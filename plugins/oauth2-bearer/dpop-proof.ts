@@ -93,11 +93,17 @@ function decodeObject (segment: string, what: string): Record<string, unknown> {
 const MAX_RSA_BITS = 4096
 const MAX_RSA_EXPONENT = 65537n
 
+/**
+ * An `alg` as it is checked: RFC 9864 §2.2's fully-specified `Ed25519` is EdDSA on Ed25519, the
+ * one EdDSA curve taken here (oauth4webapi signs proofs so, oidc-provider takes them).
+ */
+const asChecked = (alg: unknown): unknown => (alg === 'Ed25519' ? 'EdDSA' : alg)
+
 function importKey (jwk: Record<string, unknown>, alg: Algorithm): VerificationKey {
   for (const name of PRIVATE_MEMBERS) {
     if (name in jwk) throw new InvalidDpopProof('jwk is not a public key')
   }
-  if (jwk.alg !== undefined && jwk.alg !== alg) throw new InvalidDpopProof('jwk alg does not match the header alg')
+  if (jwk.alg !== undefined && asChecked(jwk.alg) !== alg) throw new InvalidDpopProof('jwk alg does not match the header alg')
   let key: KeyObject
   let algs: readonly Algorithm[]
   try {
@@ -122,7 +128,7 @@ function parseHeader (segment: string): ProofHeader {
   const header = decodeObject(segment, 'header')
   if (header.typ !== 'dpop+jwt') throw new InvalidDpopProof('typ is not dpop+jwt')
   // Checked against the rules' allow-list on every proof; here only what no rule can allow (none, HS256).
-  const alg = header.alg
+  const alg = asChecked(header.alg)
   if (!ASYMMETRIC.includes(alg as Algorithm)) throw new InvalidDpopProof('algorithm not allowed')
   // We implement no extension: RFC 7515 §4.1.11 says refuse one marked critical.
   if ('crit' in header) throw new InvalidDpopProof('header crit not accepted')
