@@ -2,7 +2,7 @@ import t from 'tap'
 import { generateKeyPairSync } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { tokenApp, ADA, START } from '../oauth2-server/token-app.js'
-import { bigExponentKey, rsaProof, type BigExponentKey } from './rsa-big-exponent.js'
+import { bigExponentKey, rsaProof, type BigExponentKey } from '../helpers/rsa-big-exponent.js'
 
 // RFC 9449 §11 / RFC 8725 §3.1 spirit: the proof's key is the client's, chosen by whoever sends
 // the request, before any authentication. An RSA JWK with a 3072-bit public exponent is a valid
