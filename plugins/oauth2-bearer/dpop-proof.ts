@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify'
 import { safeEqual } from '../core/compare.js'
 import { InvalidDpopProof } from '../errors.js'
 import { ASYMMETRIC, algorithmsOf, jwkInput, type Algorithm, type Jwk, type VerificationKey } from './keys.js'
-import { checkSignature, splitToken, type TokenParts } from './verify.js'
+import { checkSignature, decodeJson, splitToken, type TokenParts } from './verify.js'
 import type { DpopNonces } from './dpop-nonce.js'
 
 /*
@@ -79,16 +79,7 @@ interface ProofHeader {
 
 const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value)
 
-function decodeObject (segment: string, what: string): Record<string, unknown> {
-  let value: unknown
-  try {
-    value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'))
-  } catch {
-    throw new InvalidDpopProof(`${what} is not JSON`)
-  }
-  if (!isObject(value)) throw new InvalidDpopProof(`${what} is not an object`)
-  return value
-}
+const decodeObject = (segment: string, what: string): Record<string, unknown> => decodeJson(segment, what, (reason) => new InvalidDpopProof(reason))
 
 const MAX_RSA_BITS = 4096
 const MAX_RSA_EXPONENT = 65537n

@@ -52,14 +52,19 @@ const HASH: Record<Algorithm, string | null> = {
   EdDSA: null
 }
 
-function decodeJson (segment: string, what: string): Record<string, unknown> {
+/** A JWS segment's JSON object, or the error `fail` makes of what is wrong with it (a token's `InvalidToken` by default). */
+export function decodeJson (
+  segment: string,
+  what: string,
+  fail: (reason: string) => Error = (reason) => new InvalidToken(reason)
+): Record<string, unknown> {
   let value: unknown
   try {
     value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'))
   } catch {
-    throw new InvalidToken(`${what} is not JSON`)
+    throw fail(`${what} is not JSON`)
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidToken(`${what} is not an object`)
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw fail(`${what} is not an object`)
   return value as Record<string, unknown>
 }
 
