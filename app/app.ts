@@ -9,7 +9,7 @@ import warden, {
   requestId, secureServerOptions, securityHeaders, trustedHosts, type AttemptPolicy, type LoginAttempts,
   type PasswordLogin, type OAuth2BearerOptions, type OAuth2Client, type PasswordHasher, Availability
 } from '../plugins/index.js'
-import { redisLoginAttempts } from '../stores/index.js'
+import { redisDpopReplay, redisLoginAttempts } from '../stores/index.js'
 import type { Config } from './config.js'
 import { storeCallbacks, type Stores } from './stores.js'
 import { createFirstUser } from './users.js'
@@ -49,6 +49,8 @@ export interface AppOptions {
   pressure?: { maxEventLoopDelay?: number, sampleInterval?: number }
   /** Told the bootstrap admin's password when it was generated (print it once). */
   onAdminCreated?: (username: string, generatedPassword: string | undefined) => void
+  /** Clock of tokens, sessions and DPoP proofs, ms since the epoch (tests move it on). Default `Date.now`. */
+  now?: () => number
 }
 
 function createServer (config: Config, logger: AppOptions['logger']): FastifyInstance {
@@ -147,12 +149,34 @@ function bearerKeys ({ jwt }: Config): Pick<OAuth2BearerOptions, 'secret' | 'sig
   }
 }
 
+/**
+ * DPoP (RFC 9449) allowed on every route: a client that binds its tokens to a key proves it holds
+ * the key with each request, so a stolen token is no use alone; bearer clients go on as before.
+ * Proofs are used once across instances in Redis when the app has it (Redis down: DPoP requests
+ * get a 503, never a replay let through), else in this process's memory.
+ */
+function dpopOptions ({ config, rateLimitNamespace }: AppOptions, redis: RedisClient | undefined): OAuth2BearerOptions['dpop'] {
+  return {
+    mode: 'allowed',
+    ...(redis === undefined ? {} : { replay: redisDpopReplay(redis, { prefix: `${rateLimitNamespace ?? 'fastify-warden'}:dpop:` }) }),
+    // Every instance makes and accepts the same nonces from the shared secret.
+    ...(config.dpopNonceSecret === undefined ? {} : { nonce: { secret: config.dpopNonceSecret } })
+  }
+}
+
 /** The three schemes and the token endpoint, on the reference stores; one login, lockout and address budget for the endpoint and Basic. */
-async function registerSchemes (app: FastifyInstance, options: AppOptions, passwords: PasswordHasher, attempts: LoginAttempts): Promise<PasswordLogin> {
+async function registerSchemes (
+  app: FastifyInstance,
+  options: AppOptions,
+  passwords: PasswordHasher,
+  attempts: LoginAttempts,
+  redis: RedisClient | undefined
+): Promise<PasswordLogin> {
   const { config, stores } = options
   const { jwt } = config
   const callbacks = storeCallbacks(stores, passwords)
   const lockout = options.lockout ?? {}
+  const clock = options.now === undefined ? {} : { now: options.now }
   await app.register(oauth2Bearer, {
     ...bearerKeys(config),
     issuer: jwt.issuer,
@@ -162,7 +186,9 @@ async function registerSchemes (app: FastifyInstance, options: AppOptions, passw
     // RFC 9728: this API's own identifier is its public URL; the audience may be any string (a client id such as account).
     resourceMetadata: { resource: config.publicUrl, authorizationServers: [jwt.issuer] },
     isRevoked: (claims) => stores.revocations.isRevoked(claims),
-    cache: { max: 10_000 }
+    cache: { max: 10_000 },
+    dpop: dpopOptions(options, redis),
+    ...clock
   })
   await app.register(apiKey, {
     secret: config.apiKeySecret,
@@ -186,7 +212,8 @@ async function registerSchemes (app: FastifyInstance, options: AppOptions, passw
       reuseInterval: jwt.refreshReuseInterval,
       loginAttempts: attempts,
       lockout,
-      rateLimit: config.loginRateLimit
+      rateLimit: config.loginRateLimit,
+      ...clock
     })
   }
   // Basic shares the token endpoint's login: one lockout and one address budget for both.
@@ -228,7 +255,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await registerDocs(app, config)
   const attempts = options.loginAttempts ??
     (redis === undefined ? memoryLoginAttempts() : redisLoginAttempts(redis, { namespace: options.rateLimitNamespace ?? 'fastify-warden' }))
-  const login = await registerSchemes(app, options, passwords, attempts)
+  const login = await registerSchemes(app, options, passwords, attempts, redis)
   // With a provider, sessions are the provider's: nothing of ours to end.
   const endSessions = config.jwt.provider === undefined ? app.oauth2Server.endSessions : async () => 0
   await app.register(healthRoutes, { stores, passwords })

@@ -11,7 +11,9 @@ export class ConfigError extends Error {
 }
 
 /** Secrets that may also come from a file named by `NAME_FILE` (Docker and Kubernetes secrets). */
-const FILE_VARIABLES = ['JWT_SECRET_KEY', 'API_KEY_SECRET', 'API_KEYS', 'DATABASE_URL', 'REDIS_URL', 'REDIS_PASSWORD', 'ADMIN_PASSWORD'] as const
+const FILE_VARIABLES = [
+  'JWT_SECRET_KEY', 'API_KEY_SECRET', 'DPOP_NONCE_SECRET', 'API_KEYS', 'DATABASE_URL', 'REDIS_URL', 'REDIS_PASSWORD', 'ADMIN_PASSWORD'
+] as const
 
 /** `.env` (when present) under the real environment, with `NAME_FILE` indirections resolved. */
 export function rawEnvironment (env: NodeJS.ProcessEnv, cwd: string): Record<string, string> {
@@ -51,4 +53,18 @@ export function serverUrl (variable: string, value: string, example: string): UR
   } catch {}
   if (url === undefined || url.hostname === '') throw new ConfigError(variable, `is not a URL such as ${example}`)
   return url
+}
+
+/** TRUST_PROXY: off, on, a hop count, or the proxies' addresses, CIDR ranges and named ranges. */
+export function trustProxy (value: string): boolean | number | string[] {
+  if (value === '' || value === 'false') return false
+  if (value === 'true') return true
+  if (/^\d+$/.test(value)) return Number(value)
+  const entries = list(value)
+  for (const entry of entries) {
+    if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(entry) && !['loopback', 'linklocal', 'uniquelocal'].includes(entry)) {
+      throw new ConfigError('TRUST_PROXY', `'${entry}' is not an address, a CIDR range, loopback, linklocal or uniquelocal`)
+    }
+  }
+  return entries
 }

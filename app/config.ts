@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { ALGORITHMS, isHostEntry, isOrigin, secretFault, type Algorithm } from '../plugins/index.js'
-import { ConfigError, list, rawEnvironment, readVariableFile, serverUrl } from './config-env.js'
+import { ConfigError, list, rawEnvironment, readVariableFile, serverUrl, trustProxy } from './config-env.js'
 import { REDIS_VARIABLES, redisSettings, type RedisSettings } from './redis.js'
 
 export { ConfigError }
@@ -41,6 +41,7 @@ const Env = Type.Object({
   ALLOWED_HOSTS: Type.String({ default: '' }),
   TRUST_PROXY: Type.String({ default: '' }),
   API_KEY_SECRET: Type.Optional(Type.String()),
+  DPOP_NONCE_SECRET: Type.Optional(Type.String()),
   API_KEYS: Type.String({ default: '' }),
   RATE_LIMIT: { ...Rate, default: '100/minute' },
   LOGIN_RATE_LIMIT: { ...Rate, default: '5/minute' },
@@ -96,6 +97,8 @@ export interface Config {
   allowedHosts: string[]
   trustProxy: boolean | number | string[]
   apiKeySecret: string
+  /** Set: DPoP proofs must carry a nonce of this server (RFC 9449 §8), made under this secret that every instance shares. */
+  dpopNonceSecret?: string
   apiKeys: Array<{ key: string, scopes: string[] }>
   rateLimit: RateLimit
   loginRateLimit: RateLimit
@@ -154,19 +157,6 @@ function developmentSecret (name: string, dataDir: string | undefined, notices: 
     notices.push(`${name} is not set: generated an ephemeral development secret (lost on restart)`)
   }
   return secret
-}
-
-function trustProxy (value: string): Config['trustProxy'] {
-  if (value === '' || value === 'false') return false
-  if (value === 'true') return true
-  if (/^\d+$/.test(value)) return Number(value)
-  const entries = list(value)
-  for (const entry of entries) {
-    if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(entry) && !['loopback', 'linklocal', 'uniquelocal'].includes(entry)) {
-      throw new ConfigError('TRUST_PROXY', `'${entry}' is not an address, a CIDR range, loopback, linklocal or uniquelocal`)
-    }
-  }
-  return entries
 }
 
 /**
@@ -258,6 +248,15 @@ function apiKeyConfig (e: EnvValues, secret: (name: string) => string, productio
   return { apiKeySecret, apiKeys }
 }
 
+/** DPoP server nonces: on with a secret of at least 32 bytes, off without one. */
+function dpopConfig (e: EnvValues): Pick<Config, 'dpopNonceSecret'> {
+  const secret = e.DPOP_NONCE_SECRET
+  if (secret === undefined || secret === '') return {}
+  const fault = secretFault(secret)
+  if (fault !== undefined) throw new ConfigError('DPOP_NONCE_SECRET', fault + ' (openssl rand -base64 32)')
+  return { dpopNonceSecret: secret }
+}
+
 /** Read and check the whole configuration; throws a ConfigError naming the first bad variable. */
 export function loadConfig (env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
   const e = validate(rawEnvironment(env, cwd))
@@ -286,6 +285,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, cwd = process.
     ...webConfig(e, production, notices),
     trustProxy: trustProxy(e.TRUST_PROXY),
     ...apiKeyConfig(e, secret, production),
+    ...dpopConfig(e),
     rateLimit: rate(e.RATE_LIMIT),
     loginRateLimit: loginRate(e.LOGIN_RATE_LIMIT),
     admin: { username: e.ADMIN_USERNAME, ...(e.ADMIN_PASSWORD === undefined ? {} : { password: e.ADMIN_PASSWORD }) },

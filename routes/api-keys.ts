@@ -12,6 +12,12 @@ export interface ApiKeyRoutesOptions {
 }
 
 const MAX_LIFETIME_MS = 366 * 86_400_000
+/**
+ * Seconds since the user's login (not the token's last refresh) within which a key may be made:
+ * a key outlives the token by up to a year, so a token stolen or left in a browser must not mint one.
+ * The app has no second factor, so step-up asks for a recent password login (RFC 9470 max_age), no acr.
+ */
+const STEP_UP_MAX_AGE = 300
 
 const view = (key: StoredApiKey) => ({
   id: key.id,
@@ -31,8 +37,11 @@ const apiKeyRoutes: FastifyPluginAsyncTypebox<ApiKeyRoutesOptions> = async (app,
     {
       schema: {
         security,
+        'x-step-up': { max_age: STEP_UP_MAX_AGE },
         tags: ['api-keys'],
         summary: 'Create an API key for the caller; the key is shown once',
+        description: `Needs a login of the last ${STEP_UP_MAX_AGE / 60} minutes (RFC 9470 \`max_age\`; refreshing the token does not count): ` +
+          'an older one is refused 401 with `error="insufficient_user_authentication"` and `max_age` in `WWW-Authenticate`. Log in again.',
         body: ApiKeyCreate,
         response: { 201: ApiKeyCreated, 400: problemResponse('Invalid input, naming the fields') }
       }

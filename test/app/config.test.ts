@@ -214,6 +214,19 @@ t.test('LOGIN_RATE_LIMIT: one bound, the token endpoint\'s; the largest accepted
   t.match(loadConfig({ API_KEY_SECRET: SECRET, RATE_LIMIT: '9999999/minute' }, dir()).rateLimit, { max: 9_999_999 }, 'RATE_LIMIT keeps its own, larger bound')
 })
 
+t.test('DPOP_NONCE_SECRET turns DPoP nonces on: a secret of at least 32 bytes, from the variable or a file; unset or empty, off', async (t) => {
+  const cwd = dir()
+  writeFileSync(join(cwd, 'nonce'), 'n'.repeat(32) + '\n')
+  const base = { JWT_SECRET_KEY: SECRET, API_KEY_SECRET: SECRET }
+  t.equal(loadConfig({ ...base, DPOP_NONCE_SECRET: 'n'.repeat(40) }, dir()).dpopNonceSecret, 'n'.repeat(40))
+  t.equal(loadConfig({ ...base, DPOP_NONCE_SECRET_FILE: 'nonce' }, cwd).dpopNonceSecret, 'n'.repeat(32), 'a Docker or Kubernetes secret')
+  t.equal(loadConfig(base, dir()).dpopNonceSecret, undefined)
+  t.equal(loadConfig({ ...base, DPOP_NONCE_SECRET: '' }, dir()).dpopNonceSecret, undefined)
+  const short = failure({ ...base, DPOP_NONCE_SECRET: 'short' })
+  t.equal(short?.variable, 'DPOP_NONCE_SECRET')
+  t.match(short?.message, /^DPOP_NONCE_SECRET: .*32 bytes.*\(openssl rand -base64 32\)$/)
+})
+
 t.test('.env.example works as a .env, and every variable is in it and in the README', async (t) => {
   const { VARIABLES } = await import('../../app/config.js')
   const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8')

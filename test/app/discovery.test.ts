@@ -1,5 +1,5 @@
 import t from 'tap'
-import { referenceApp } from '../helpers/reference-app.js'
+import { DPOP_ALGS, referenceApp } from '../helpers/reference-app.js'
 import { closeSharedDatabase } from '../helpers/services.js'
 
 t.teardown(closeSharedDatabase)
@@ -8,7 +8,9 @@ t.test('a client can discover how to get a token: 401 challenge → RFC 9728 →
   const { app } = await referenceApp(t, { env: { JWT_ISSUER: 'https://id.example.com', JWT_AUDIENCE: 'https://api.example.com', PUBLIC_URL: 'https://api.example.com' } })
   const denied = await app.inject({ url: '/api-keys' })
   t.equal(denied.statusCode, 401)
-  t.equal(denied.headers['www-authenticate'], 'Bearer realm="fastify-warden", resource_metadata="https://api.example.com/.well-known/oauth-protected-resource"')
+  // One challenge for each way a token may come (DPoP is allowed), each pointing at the metadata.
+  const metadata = 'resource_metadata="https://api.example.com/.well-known/oauth-protected-resource"'
+  t.equal(denied.headers['www-authenticate'], `Bearer realm="fastify-warden", ${metadata}, DPoP realm="fastify-warden", ${metadata}, algs="${DPOP_ALGS}"`)
   const resource = await app.inject({ url: '/.well-known/oauth-protected-resource' })
   t.equal(resource.statusCode, 200)
   t.equal(resource.headers['cache-control'], 'public, max-age=3600')
@@ -16,7 +18,8 @@ t.test('a client can discover how to get a token: 401 challenge → RFC 9728 →
     resource: 'https://api.example.com',
     authorization_servers: ['https://id.example.com'],
     scopes_supported: ['users:read', 'users:write', 'admin'],
-    bearer_methods_supported: ['header']
+    bearer_methods_supported: ['header'],
+    dpop_signing_alg_values_supported: DPOP_ALGS.split(' ')
   })
   const server = await app.inject({ url: '/.well-known/oauth-authorization-server' })
   t.equal(server.statusCode, 200)
@@ -25,7 +28,8 @@ t.test('a client can discover how to get a token: 401 challenge → RFC 9728 →
     token_endpoint: 'https://id.example.com/auth/token',
     revocation_endpoint: 'https://id.example.com/auth/revoke',
     grant_types_supported: ['password', 'refresh_token'],
-    scopes_supported: ['users:read', 'users:write', 'admin']
+    scopes_supported: ['users:read', 'users:write', 'admin'],
+    dpop_signing_alg_values_supported: DPOP_ALGS.split(' ')
   })
   t.notOk('jwks_uri' in server.json(), 'HS256: no public keys to point at')
 })

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
-import { referenceApp, form, ADMIN_PASSWORD, testConfig } from '../helpers/reference-app.js'
+import { referenceApp, form, ADMIN_PASSWORD, testConfig, DPOP_ALGS, METADATA } from '../helpers/reference-app.js'
 import { closeSharedDatabase, postgresSkip, redisSkip, testDatabase, POSTGRES_URL, REDIS_URL } from '../helpers/services.js'
 import { openStores } from '../../app/stores.js'
 import { openPostgres } from '../../stores/sql/postgres.js'
@@ -32,7 +32,7 @@ t.test('refresh: rotation on every use; a replayed token revokes the whole sessi
   const me = await app.inject({ url: '/users/me', headers: bearer(pair.access_token) })
   t.equal(me.statusCode, 401, 'and so are the access tokens of the session')
   t.same(me.headers['www-authenticate'], [
-    'Bearer realm="fastify-warden", resource_metadata="http://127.0.0.1:8000/.well-known/oauth-protected-resource", error="invalid_token"',
+    `Bearer realm="fastify-warden", ${METADATA}, error="invalid_token", DPoP realm="fastify-warden", ${METADATA}, algs="${DPOP_ALGS}", error="invalid_token"`,
     'ApiKey realm="fastify-warden", header="X-API-Key"',
     'Basic realm="fastify-warden", charset="UTF-8"'
   ])

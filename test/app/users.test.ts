@@ -1,5 +1,5 @@
 import t from 'tap'
-import { referenceApp } from '../helpers/reference-app.js'
+import { DPOP_ALGS, METADATA, referenceApp } from '../helpers/reference-app.js'
 import { closeSharedDatabase } from '../helpers/services.js'
 
 t.teardown(closeSharedDatabase)
@@ -45,7 +45,9 @@ t.test('roles: a user reaches /users/me only, a moderator reads, an admin writes
   t.equal(write.statusCode, 403)
   t.equal(
     write.headers['www-authenticate'],
-    'Bearer realm="fastify-warden", resource_metadata="http://127.0.0.1:8000/.well-known/oauth-protected-resource", error="insufficient_scope", scope="users:write"'
+    `Bearer realm="fastify-warden", ${METADATA}, error="insufficient_scope", scope="users:write", ` +
+      `DPoP realm="fastify-warden", ${METADATA}, algs="${DPOP_ALGS}", error="insufficient_scope", scope="users:write"`,
+    'the scope on each way a token may come'
   )
   const basic = 'Basic ' + Buffer.from('mod:mod password 123').toString('base64')
   t.equal((await app.inject({ url: '/users', headers: { authorization: basic } })).statusCode, 200, 'Basic carries the role scopes')

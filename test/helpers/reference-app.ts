@@ -10,6 +10,7 @@ import { openStores, type Stores } from '../../app/stores.js'
 import { createPasswordHasher } from '../../plugins/index.js'
 import type { Database } from '../../stores/sql/database.js'
 import { testDatabase } from './services.js'
+import type { ProofKey } from './dpop.js'
 
 /** Cheap argon2 parameters and a long queue: the production ones and load shedding are checked in test/passwords. */
 export const fastPasswords = createPasswordHasher({ memoryCost: 1024, timeCost: 1, queue: 1000 })
@@ -34,12 +35,29 @@ export function testConfig (env: Record<string, string> = {}): Config {
   )
 }
 
+/** The proof algorithms the app's DPoP challenges and metadata list (the library's default). */
+export const DPOP_ALGS = 'ES256 ES384 ES512 EdDSA PS256 PS384 PS512 RS256 RS384 RS512'
+/** The `resource_metadata` of the app's challenges under the test configuration (PUBLIC_URL unset). */
+export const METADATA = 'resource_metadata="http://127.0.0.1:8000/.well-known/oauth-protected-resource"'
+
+/** What a DPoP proof names for a path of the injected app: its `htu` (RFC 9449 §4.2). */
+export const htu = (path: string): string => `http://localhost${path.replace(/\?.*$/, '')}`
+
+/** The claims of a JWT, unverified (what a test issued itself). */
+export const claimsOf = (jwt: string): Record<string, unknown> => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString())
+
+type TokenPair = { access_token: string; refresh_token: string; scope: string; expires_in: number; token_type: string }
+
 export interface ReferenceApp {
   app: FastifyInstance
   stores: Stores
   config: Config
   /** Password grant; returns the token response body (and fails the test on a non-200). */
-  login(username?: string, password?: string, scope?: string): Promise<{ access_token: string; refresh_token: string; scope: string; expires_in: number }>
+  login(username?: string, password?: string, scope?: string): Promise<TokenPair>
+  /** The password grant with a DPoP proof of `key` (made at `iat`, seconds): tokens bound to it (and fails the test on a non-200). */
+  dpopLogin(key: ProofKey, options?: { username?: string; password?: string; iat?: number }): Promise<TokenPair>
+  /** Headers that present a bound token for one request: `DPoP <token>` and a fresh proof of `key` (with `iat` in seconds, `nonce`). */
+  dpop(token: string, key: ProofKey, method: string, path: string, extra?: { iat?: number; nonce?: string }): Promise<{ authorization: string; dpop: string }>
   /** A user created straight in the store. */
   createUser(username: string, role: 'user' | 'moderator' | 'admin', password?: string): Promise<{ id: string }>
   bearer(token: string): { authorization: string }
@@ -72,6 +90,16 @@ export async function referenceApp (t: Test, options: Partial<AppOptions> & { en
       })
       if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`)
       return res.json()
+    },
+    async dpopLogin (key, { username = 'admin', password = ADMIN_PASSWORD, iat } = {}) {
+      const proof = await key.proof({ htm: 'POST', htu: htu('/auth/token'), ...(iat === undefined ? {} : { iat }) })
+      const request = form({ grant_type: 'password', username, password })
+      const res = await app.inject({ method: 'POST', url: '/auth/token', payload: request.payload, headers: { ...request.headers, dpop: proof } })
+      if (res.statusCode !== 200) throw new Error(`DPoP login failed: ${res.statusCode} ${res.body}`)
+      return res.json()
+    },
+    async dpop (token, key, method, path, extra = {}) {
+      return { authorization: `DPoP ${token}`, dpop: await key.proof({ htm: method, htu: htu(path), token, ...extra }) }
     },
     async createUser (username, role, password = `${username} password 123`) {
       return await stores.users.create({ username, email: `${username}@example.com`, passwordHash: await fastPasswords.hash(password), role })

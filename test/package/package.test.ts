@@ -61,6 +61,14 @@ const form = (fields: Record<string, string>): RequestInit => ({
   body: new URLSearchParams(fields).toString()
 })
 
+const DPOP_ALGS = 'ES256 ES384 ES512 EdDSA PS256 PS384 PS512 RS256 RS384 RS512'
+
+/** Run a README program that reports what it saw as its last line of output (JSON), and read that. */
+async function report (cwd: string, file: string): Promise<unknown> {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', file], { cwd, env: { ...env, ...secrets, PORT: '0' } })
+  return JSON.parse(stdout.trim().split('\n').pop()!)
+}
+
 /** What each README program must do when it runs: the behaviour a reader of the README expects. */
 const scenarios: Record<string, (t: Test, cwd: string) => Promise<void>> = {
   async 'notes-app.ts' (t, cwd) {
@@ -208,6 +216,33 @@ const scenarios: Record<string, (t: Test, cwd: string) => Promise<void>> = {
     const anonymous = await post({ title: 'x', tags: [] }, {})
     t.equal(anonymous.status, 401)
     t.match(anonymous.headers.get('www-authenticate'), /^Bearer realm="api"/)
+  },
+
+  async 'dpop-app.ts' (t, cwd) {
+    // Server and client in one program: it prints what each request got, then closes.
+    t.same(await report(cwd, 'dpop-app.ts'), {
+      tokenType: 'DPoP',
+      notes: 200,
+      replayed: 401,
+      vault: 200,
+      stolen: [401, `Bearer realm="api", error="invalid_token", DPoP realm="api", algs="${DPOP_ALGS}", error="invalid_token"`],
+      refreshWithoutKey: 400,
+      refreshWithKey: 200,
+      bearerTokenType: 'Bearer',
+      bearerNotes: 200,
+      bearerVault: 401
+    }, 'a bound token works only with proofs of its key, a bearer client as before')
+  },
+
+  async 'step-up-app.ts' (t, cwd) {
+    const stepUp = 'error="insufficient_user_authentication", error_description="A login with a stronger authentication method is required.", ' +
+      'acr_values="urn:example:mfa", max_age="600"'
+    t.same(await report(cwd, 'step-up-app.ts'), {
+      balance: 200,
+      passwordOnly: [401, `Bearer realm="api", ${stepUp}`],
+      wrongCode: 401,
+      withCode: 201
+    }, 'a password-only token is told to step up; the second factor\'s tokens pay')
   },
 
   async 'contract.test.ts' (t, cwd) {

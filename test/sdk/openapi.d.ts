@@ -1639,7 +1639,10 @@ export interface paths {
             };
         };
         put?: never;
-        /** Create an API key for the caller; the key is shown once */
+        /**
+         * Create an API key for the caller; the key is shown once
+         * @description Needs a login of the last 5 minutes (RFC 9470 `max_age`; refreshing the token does not count): an older one is refused 401 with `error="insufficient_user_authentication"` and `max_age` in `WWW-Authenticate`. Log in again.
+         */
         post: {
             parameters: {
                 query?: never;
