@@ -179,7 +179,8 @@ t.test('refresh: rotation signs the scopes asked in the same session; a retry is
   t.match(claimsOf(rotated!.access_token), { sub: 'u-ada', client_id: 'web', sid: 'fam-1' })
   const [rotate] = store.calls
   t.equal(rotate.method, 'rotate')
-  t.equal(rotate.args.length, 2, "a compare-and-swap of the digest for its successor's")
+  t.equal(rotate.args.length, 3, "a compare-and-swap of the digest for its successor's")
+  t.equal(rotate.args[2], undefined, 'no key to bind the family to')
   t.not(rotate.args[0], REFRESH, 'digests only: the store never sees a token')
   t.same(req.events, [{ level: 'info', event: 'auth.token.refreshed', ip: '192.0.2.1', subject: 'u-ada', session: 'fam-1' }])
 
@@ -248,6 +249,30 @@ t.test('refresh: reuse revokes the session for as long as its access tokens live
   t.equal(await sessionsOn(once).sessions.refresh(REFRESH, { ...FAMILY, rotatedAt: NOW }, scopes, req), undefined)
   t.same(once.revocations.list, [], 'a family another reuse revoked first: reported by that one only')
   t.equal(req.events.length, 3)
+})
+
+t.test('refresh with a DPoP key: a public client\'s binds the family in the swap; a rotation already made is judged on the family as it is now', async (t) => {
+  const req = request()
+  const store = scriptedStore({ rotated: { ...FAMILY, jkt: 'key-a' } })
+  const bound = await sessionsOn(store).sessions.refresh(REFRESH, FAMILY, scopes, req, { jkt: 'key-a', bindRefresh: true })
+  t.equal(store.calls[0].args[2], 'key-a', 'the key goes to the compare-and-swap, one atomic step')
+  t.match([bound?.token_type, claimsOf(bound!.access_token).cnf], ['DPoP', { jkt: 'key-a' }])
+  const confidential = scriptedStore()
+  const own = await sessionsOn(confidential).sessions.refresh(REFRESH, FAMILY, scopes, req, { jkt: 'key-a', bindRefresh: false })
+  t.same([confidential.calls[0].args[2], own?.token_type], [undefined, 'DPoP'], 'a confidential client\'s: the access token only')
+
+  const raced = scriptedStore({ rotated: null, find: () => ({ ...FAMILY, rotatedAt: NOW, jkt: 'key-a' }) })
+  t.equal(await sessionsOn(raced, 30).sessions.refresh(REFRESH, FAMILY, scopes, req), undefined)
+  t.same(raced.calls.map((c) => c.method), ['rotate', 'find'], 'bound meanwhile, presented without its key: refused, the family not revoked')
+
+  const rotated = { ...FAMILY, rotatedAt: NOW - 1000 }
+  const unbound = scriptedStore({ find: () => FAMILY })
+  t.equal(await sessionsOn(unbound, 30).sessions.refresh(REFRESH, rotated, scopes, req, { jkt: 'key-a', bindRefresh: true }), undefined)
+  t.same(unbound.calls.map((c) => c.method), ['find'], 'a retry asking for a binding its rotation did not make: refused, nothing changed')
+  const retried = scriptedStore({ find: () => ({ ...FAMILY, jkt: 'key-a' }) })
+  const again = await sessionsOn(retried, 30).sessions.refresh(REFRESH, { ...rotated, jkt: 'key-a' }, scopes, req, { jkt: 'key-a', bindRefresh: true })
+  t.match([again?.token_type, claimsOf(again!.access_token).cnf], ['DPoP', { jkt: 'key-a' }], 'a retry with the key it was bound to: answered')
+  t.same(req.events.map((e) => e.event), ['auth.token.refreshed', 'auth.token.refreshed', 'auth.token.refreshed'])
 })
 
 t.test('refresh: a session revoked by its sid, on a store that leaves its family alone, refreshes no more and the family is revoked', async (t) => {
