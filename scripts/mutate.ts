@@ -49,7 +49,8 @@ const TARGETS: Record<string, string[]> = {
     'test/app/sessions.test.ts',
     'test/app/refresh-retries.test.ts',
     'test/app/credential-change.test.ts',
-    'test/oauth2-server/user-app.test.ts'
+    'test/oauth2-server/user-app.test.ts',
+    'test/oauth2-server/revocation.test.ts'
   ],
   'plugins/oauth2-server/rotation.ts': [
     'test/oauth2-server/refresh-rotation.test.ts',

@@ -5,7 +5,7 @@ import type { CallingClient } from './clients.js'
 import { checkUserGrant, type Login, type UserGrant } from './login.js'
 import { oauthError, parameters, requestedScopes, required, NO_STORE } from './protocol.js'
 import { OAuthFailure } from '../errors.js'
-import type { ProofBinding, Sessions, TokenResponse } from './sessions.js'
+import type { ProofBinding, Sessions, TokenOwner, TokenResponse } from './sessions.js'
 import type { ServerSettings } from './options.js'
 
 /**
@@ -194,14 +194,37 @@ export function tokenHandler (ctx: GrantContext): (request: FastifyRequest, repl
   }
 }
 
-/** RFC 7009 revocation: 200 for every well-formed request, known token or not. */
+/**
+ * RFC 7009 §2.1: a token is revoked only for the client it was issued to, and a session bound to
+ * a DPoP key only with a proof of that key (as it refreshes, RFC 9449 §5): else 400
+ * `unauthorized_client`, nothing revoked. The client authenticated (or is public, which has no
+ * credentials to get wrong): it is not `invalid_client`, it may not revoke this token.
+ */
+async function mayRevoke (request: FastifyRequest, client: CallingClient, proof: RequestProof | undefined, owner: TokenOwner): Promise<void> {
+  const another = owner.clientId !== client.id
+  if (!another && (owner.jkt === null || proof?.jkt === owner.jkt)) {
+    if (owner.jkt !== null) await proof?.use()
+    return
+  }
+  const reason = another
+    ? 'a token of another client'
+    : proof === undefined ? 'a bound refresh token without a DPoP proof' : 'a refresh token bound to another DPoP key'
+  const session = owner.session === undefined ? {} : { session: owner.session }
+  securityEvent(request, 'auth.failed', { scheme: 'oauth2Server', reason, subject: owner.subject, ...session })
+  const description = another ? 'The token was not issued to this client.' : 'The token is bound to a DPoP key: revoke it with a proof of that key.'
+  throw new OAuthFailure('unauthorized_client', description)
+}
+
+/** RFC 7009 revocation: 200 for every well-formed request, known token or not, unless the token is not the caller's to revoke. */
 export function revokeHandler (ctx: GrantContext): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply> {
   return async function revoke (request, reply) {
     reply.headers(NO_STORE)
     try {
       const params = parameters(request)
-      ctx.authenticateClient(request, params)
-      await ctx.sessions.revoke(required(params, 'token'), params.token_type_hint, request)
+      const client = ctx.authenticateClient(request, params)
+      const token = required(params, 'token')
+      const proof = ctx.proofOf(request)
+      await ctx.sessions.revoke(token, params.token_type_hint, request, async (owner) => await mayRevoke(request, client, proof, owner))
       return await reply.code(200).send()
     } catch (err) {
       return await oauthError(request, reply, err)

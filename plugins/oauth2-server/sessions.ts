@@ -56,6 +56,17 @@ export interface SessionGrant extends TokenContext, ProofBinding {
 
 export type { ProofBinding } from './rotation.js'
 
+/** Whom a token was issued to, as a revocation checks it (RFC 7009 §2.1). */
+export interface TokenOwner {
+  /** The client it was issued to: a refresh family's, an access token's `client_id`. */
+  clientId: unknown
+  subject: unknown
+  /** A refresh token's session. */
+  session?: string
+  /** The DPoP key a refresh family is bound to; null for an unbound one and for an access token. */
+  jkt: string | null
+}
+
 export interface Sessions {
   /** Sign an access token and, with a store, start a refresh-token family; undefined when the credential changed meanwhile. */
   start(grant: SessionGrant, refresh: boolean): Promise<TokenResponse | undefined>
@@ -80,8 +91,11 @@ export interface Sessions {
    * left (rotated, revoked), instead of all racing for its row lock.
    */
   serially<T>(refreshToken: string, task: () => Promise<T>): Promise<T>
-  /** RFC 7009: end what a token stands for, whatever kind it is; unknown tokens are ignored. */
-  revoke(token: string, hint: string | undefined, request: FastifyRequest): Promise<void>
+  /**
+   * RFC 7009: end what a token stands for, whatever kind it is, once `allowed` (given whom it was
+   * issued to) returns; what it throws refuses the revocation. Unknown tokens are ignored.
+   */
+  revoke(token: string, hint: string | undefined, request: FastifyRequest, allowed: (owner: TokenOwner) => Promise<void>): Promise<void>
   /** End every session of a subject; their access tokens are refused from now on. */
   endAll(subject: string, reason: string, change?: { credential: number | null }): Promise<number>
   /** Whether a credential version is still the subject's current one (true without a store). */
@@ -172,11 +186,24 @@ async function rotate (
   return answer(ctx.tokens, rotation.subject, scopes, rotation.clientId, { sid: rotation.familyId }, { authTime, acr, jkt: key.jkt }, next)
 }
 
-/** RFC 7009: end what a token stands for, a session or one access token; the hint only decides the order (§2.1). */
-async function revoke (ctx: SessionContext, token: string, hint: string | undefined, request: FastifyRequest): Promise<void> {
+/**
+ * RFC 7009: end what a token stands for, a session or one access token, once `allowed` lets it
+ * (§2.1: it was issued to the caller); the hint only decides the order. A refresh token whose
+ * family is no longer live is unknown: its session ended already.
+ */
+async function revoke (
+  ctx: SessionContext,
+  token: string,
+  hint: string | undefined,
+  request: FastifyRequest,
+  allowed: (owner: TokenOwner) => Promise<void>
+): Promise<void> {
   const { store, tokens } = ctx
   const asRefresh = async (): Promise<boolean> => {
     if (!isRefreshToken(token)) return false
+    const live = await store.refreshTokens.find(digest(token))
+    if (live === null) return false
+    await allowed({ clientId: live.clientId, subject: live.subject, session: live.familyId, jkt: live.jkt })
     const family = await store.refreshTokens.revokeByToken(digest(token))
     if (family === null) return false
     await store.revocations.revoke([ctx.sessionRevocation(family.familyId)])
@@ -186,6 +213,7 @@ async function revoke (ctx: SessionContext, token: string, hint: string | undefi
   const asAccess = async (): Promise<boolean> => {
     const claims = await tokens.verify(token).catch(() => undefined)
     if (claims === undefined) return false
+    await allowed({ clientId: claims.client_id, subject: claims.sub, jkt: null })
     await store.revocations.revoke([{ kind: 'jti', id: claims.jti as string, expiresAt: (claims.exp as number) + CLOCK_TOLERANCE }])
     securityEvent(request, 'auth.token.revoked', { subject: claims.sub, token_type: 'access_token' })
     // Stryker disable next-line BooleanLiteral: equivalent, what is tried after an access token is the refresh format, which it never has
@@ -240,8 +268,8 @@ export function createSessions (
     refresh: async (refreshToken, presented, scopesFor, request, key = {}) =>
       ctx === undefined ? undefined : await rotate(ctx, refreshToken, presented, scopesFor, request, key),
     serially: async (refreshToken, task) => await oneAtATime(digest(refreshToken), task),
-    async revoke (token, hint, request) {
-      if (ctx !== undefined) await revoke(ctx, token, hint, request)
+    async revoke (token, hint, request, allowed) {
+      if (ctx !== undefined) await revoke(ctx, token, hint, request, allowed)
     },
     async endAll (subject, reason, change) {
       if (store === undefined) return 0

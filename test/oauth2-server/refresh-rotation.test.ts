@@ -297,35 +297,50 @@ t.test('refresh: a subject gone or disabled ends the session and its successor',
 })
 
 t.test('RFC 7009 revocation: the hint orders the tries, both kinds are found whatever it says, unknown tokens change nothing', async (t) => {
-  const access = 'at.' + JSON.stringify({ sub: 'u-ada', jti: 'jti-9', exp: NOW / 1000 + 600 })
+  const access = 'at.' + JSON.stringify({ sub: 'u-ada', client_id: 'web', jti: 'jti-9', exp: NOW / 1000 + 600 })
   for (const hint of [undefined, 'refresh_token', 'access_token', 'something else']) {
     const store = scriptedStore()
     const { sessions, tokens } = sessionsOn(store)
     const req = request()
-    await sessions.revoke(REFRESH, hint, req)
+    const owners: unknown[] = []
+    const allowed = async (owner: unknown) => { owners.push(owner) }
+    await sessions.revoke(REFRESH, hint, req, allowed)
     t.same(store.revocations.list, [{ kind: 'sid', id: 'fam-1', expiresAt: NOW / 1000 + EXPIRES_IN + 60 }], `a refresh token, hint ${hint}: its session`)
     t.same(req.events, [{ level: 'info', event: 'auth.token.revoked', ip: '192.0.2.1', subject: 'u-ada', session: 'fam-1', token_type: 'refresh_token' }])
     t.same(tokens.verified, hint === 'access_token' ? [REFRESH] : [], 'tried as an access token only when the hint says so first')
 
-    await sessions.revoke(access, hint, req)
+    await sessions.revoke(access, hint, req, allowed)
     t.same(
       store.revocations.list.slice(1),
       [{ kind: 'jti', id: 'jti-9', expiresAt: NOW / 1000 + 600 + 60 }],
       `an access token, hint ${hint}: its id, until it can no longer be valid`
     )
     t.same(req.events[1], { level: 'info', event: 'auth.token.revoked', ip: '192.0.2.1', subject: 'u-ada', token_type: 'access_token' })
-    t.same(store.calls.length, 1, 'an access token is never looked up as a refresh token (wrong shape)')
+    t.same(store.calls.map((c) => c.method), ['find', 'revokeByToken'], 'an access token is never looked up as a refresh token (wrong shape)')
+    t.same(owners, [
+      { clientId: 'web', subject: 'u-ada', session: 'fam-1', jkt: null },
+      { clientId: 'web', subject: 'u-ada', jkt: null }
+    ], 'whom each was issued to, asked before anything is revoked')
   }
 
-  const unknown = scriptedStore({ family: null })
+  const unknown = scriptedStore({ find: () => null })
   const { sessions, tokens } = sessionsOn(unknown)
   const req = request()
-  await sessions.revoke('wdr_' + 'z'.repeat(43), undefined, req)
-  t.same(unknown.revocations.list, [], 'an unknown token of the refresh format revokes nothing')
-  t.same(req.events, [])
+  const nobody = async () => { throw new Error('no owner to ask about') }
+  await sessions.revoke('wdr_' + 'z'.repeat(43), undefined, req, nobody)
+  t.same(unknown.calls.map((c) => c.method), ['find'], 'an unknown (or no longer live) token of the refresh format revokes nothing')
+  t.same([unknown.revocations.list, req.events], [[], []])
   t.equal(tokens.verified.length, 1, 'and is then tried as an access token')
-  await sessionsOn(undefined).sessions.revoke(access, undefined, req)
+  await sessionsOn(undefined).sessions.revoke(access, undefined, req, nobody)
   t.same(req.events, [], 'without a store nothing is revoked')
+
+  const refused = scriptedStore()
+  const refusing = sessionsOn(refused).sessions
+  for (const token of [REFRESH, access]) {
+    await t.rejects(refusing.revoke(token, undefined, req, async () => { throw new Error('not yours') }), /not yours/)
+  }
+  t.same(refused.calls.map((c) => c.method), ['find'], 'refused: the session is not revoked')
+  t.same([refused.revocations.list, req.events], [[], []], 'nor the access token')
 })
 
 t.test('endAll: every family of the subject, the credential change passed on, each session revoked', async (t) => {
