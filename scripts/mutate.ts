@@ -49,7 +49,14 @@ const TARGETS: Record<string, string[]> = {
     'test/app/sessions.test.ts',
     'test/app/refresh-retries.test.ts',
     'test/app/credential-change.test.ts',
-    'test/oauth2-server/user-app.test.ts'
+    'test/oauth2-server/user-app.test.ts',
+    'test/oauth2-server/revocation.test.ts'
+  ],
+  'plugins/oauth2-server/rotation.ts': [
+    'test/oauth2-server/refresh-rotation.test.ts',
+    'test/stores/sessions-memory.test.ts',
+    'test/oauth2-server/dpop-binding.test.ts',
+    'test/app/refresh-retries.test.ts'
   ],
   'stores/sql/refresh-tokens.ts': ['test/stores/sessions.test.ts', 'test/app/refresh-retries.test.ts', 'test/app/credential-change.test.ts'],
   'plugins/core/events.ts': ['test/core/events.test.ts'],

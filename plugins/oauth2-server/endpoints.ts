@@ -51,12 +51,18 @@ function revokeRoute (app: FastifyInstance, ctx: GrantContext): void {
         summary: 'Revoke an access or refresh token (RFC 7009)',
         description:
           'Answers 200 for every well-formed request, known token or not. ' +
-          'Revoking a refresh token ends its session, including the access tokens issued from it.',
+          'Revoking a refresh token ends its session, including the access tokens issued from it. ' +
+          'A token is revoked only for the client it was issued to, and a session bound to a DPoP key only with a `DPoP` proof of that key.',
         consumes: [FORM],
         body: revokeRequestSchema,
         response: {
           200: { type: 'null', description: 'Revoked, or nothing to revoke' },
-          400: { description: 'invalid_request', $ref: 'OAuthError#' },
+          400: {
+            description:
+              'invalid_request; unauthorized_client: the token was issued to another client, or is bound to a DPoP key the request ' +
+              'has no proof of, and nothing was revoked (RFC 7009 §2.1); invalid_dpop_proof, or use_dpop_nonce with a DPoP-Nonce header (RFC 9449)',
+            $ref: 'OAuthError#'
+          },
           401: oauthErrors[401]
         }
       },

@@ -5,14 +5,23 @@ import type { CallingClient } from './clients.js'
 import { checkUserGrant, type Login, type UserGrant } from './login.js'
 import { oauthError, parameters, requestedScopes, required, NO_STORE } from './protocol.js'
 import { OAuthFailure } from '../errors.js'
-import type { SessionGrant, Sessions, TokenResponse } from './sessions.js'
+import type { ProofBinding, Sessions, TokenOwner, TokenResponse } from './sessions.js'
 import type { ServerSettings } from './options.js'
 
 /**
- * The JWK SHA-256 thumbprint of the key of a request's DPoP proof (RFC 9449 §4.3), verified;
- * undefined when the request carries none. Throws an `OAuthFailure` for a proof it refuses.
+ * A request's DPoP proof, verified for it (RFC 9449 §4.3) and not yet used: the JWK SHA-256
+ * thumbprint of its key, and `use`, called once the request is granted, right before tokens are
+ * issued or anything is rotated or revoked. So a refused request takes no room in the replay
+ * cache, and of requests with one proof, at most one is granted: `use` throws an `OAuthFailure`
+ * (`invalid_dpop_proof`) for a proof used before.
  */
-export type ProofKey = (request: FastifyRequest) => Promise<string | undefined>
+export interface RequestProof {
+  readonly jkt: string
+  use (): Promise<void>
+}
+
+/** The request's DPoP proof, undefined when it carries none; throws an `OAuthFailure` for a proof it refuses. */
+export type ProofOf = (request: FastifyRequest) => RequestProof | undefined
 
 /** What the grants share: the settings, the scheme's signer, sessions, login, client authentication and DPoP proofs. */
 export interface GrantContext {
@@ -21,25 +30,25 @@ export interface GrantContext {
   readonly sessions: Sessions
   readonly login: Login
   readonly authenticateClient: (request: FastifyRequest, params: Record<string, string>) => CallingClient
-  readonly proofKey: ProofKey
+  readonly proofOf: ProofOf
 }
 
 type Wanted = readonly string[] | undefined
 
-/** A token request, read: its parameters, the client, the scopes asked for and the key of its DPoP proof. */
+/** A token request, read: its parameters, the client, the scopes asked for and its DPoP proof. */
 interface TokenRequest {
   params: Record<string, string>
   client: CallingClient
   wanted: Wanted
-  jkt: string | undefined
+  proof: RequestProof | undefined
 }
 
 /**
  * A proof's key binds the access token (RFC 9449 §6), and a public client's refresh tokens too
  * (§5): a confidential client proves itself at each refresh, so its refresh tokens are not bound.
  */
-const binding = ({ client, jkt }: TokenRequest): Pick<SessionGrant, 'jkt' | 'bindRefresh'> =>
-  jkt === undefined ? {} : { jkt, bindRefresh: !client.confidential }
+const binding = ({ client, proof }: TokenRequest): ProofBinding =>
+  proof === undefined ? {} : { jkt: proof.jkt, bindRefresh: !client.confidential }
 
 /** What a grant may carry: the requested scopes it allows (all of them when none were asked for), only the scheme's. */
 function grantable (ctx: Pick<GrantContext, 'tokens'>, allowed: readonly string[], wanted: Wanted): string[] {
@@ -58,7 +67,7 @@ export async function issueTokens (
   grant: UserGrant,
   clientId: string,
   wanted: Wanted,
-  key: Pick<SessionGrant, 'jkt' | 'bindRefresh'> = {}
+  key: ProofBinding = {}
 ): Promise<TokenResponse | undefined> {
   const scopes = grantable(ctx, grant.scopes, wanted)
   const session = await ctx.sessions.start(
@@ -89,6 +98,7 @@ async function passwordGrant (ctx: GrantContext, request: FastifyRequest, reply:
   // One answer for an unknown user, a wrong password, a disabled account and a password changed meanwhile.
   const refused = new OAuthFailure('invalid_grant', 'Invalid username or password.')
   if (grant === null) throw refused
+  await token.proof?.use()
   const session = await issueTokens(ctx, request, grant, client.id, wanted, binding(token))
   if (session === undefined) throw refused
   return await reply.send(session)
@@ -104,8 +114,10 @@ async function refreshSerially (
   request: FastifyRequest,
   reply: FastifyReply,
   refreshToken: string,
-  { client, wanted, jkt }: TokenRequest
+  token: TokenRequest
 ): Promise<FastifyReply> {
+  const { client, wanted, proof } = token
+  const jkt = proof?.jkt
   const { findSubject } = ctx.settings
   const invalid = new OAuthFailure('invalid_grant', 'The refresh token is invalid, expired or revoked.')
   const presented = await ctx.sessions.find(refreshToken)
@@ -113,8 +125,8 @@ async function refreshSerially (
   if (presented === null || presented.clientId !== client.id) throw invalid
   // RFC 9449 §5: a bound refresh token needs a proof of its key, checked before anything is
   // rotated or revoked: without the key, a stolen token neither refreshes nor ends the session.
-  // A family started without a key stays unbound, a proof at a refresh binding only the access
-  // token: RFC 9449 §5 allows it, and a family's key is set once, when the store creates it.
+  // An unbound public family is bound at its first refresh with a proof, in the store's rotation
+  // (§5: a refresh token issued to a public client that presents a valid proof MUST be bound).
   if (presented.jkt !== null && presented.jkt !== jkt) {
     const reason = jkt === undefined ? 'a bound refresh token without a DPoP proof' : 'a refresh token bound to another DPoP key'
     securityEvent(request, 'auth.failed', { scheme: 'oauth2Server', reason, subject: presented.subject, session: presented.familyId })
@@ -126,6 +138,7 @@ async function refreshSerially (
   if (presented.rotatedAt === null && wanted !== undefined && wanted.some((s) => !presented.scope.split(' ').includes(s))) {
     throw new OAuthFailure('invalid_scope', 'The scope is wider than the one granted.')
   }
+  await proof?.use()
   const answer = await ctx.sessions.refresh(
     refreshToken,
     presented,
@@ -143,7 +156,7 @@ async function refreshSerially (
       )
     },
     request,
-    jkt
+    binding(token)
   )
   if (answer === undefined) throw invalid
   return await reply.send(answer)
@@ -153,6 +166,7 @@ async function clientCredentialsGrant (ctx: GrantContext, request: FastifyReques
   const { client, wanted } = token
   if (!client.confidential) throw new OAuthFailure('invalid_client', 'Client authentication failed.', 401)
   if (client.scopes === undefined) throw new OAuthFailure('unauthorized_client', 'This client may not use client_credentials.')
+  await token.proof?.use()
   const scopes = grantable(ctx, client.scopes, wanted)
   securityEvent(request, 'auth.login.succeeded', { subject: client.id, scope: scopes.join(' '), client_id: client.id, grant_type: 'client_credentials' })
   // No user authenticated, so no auth_time or acr; no refresh token, so only the access token is bound.
@@ -169,8 +183,8 @@ export function tokenHandler (ctx: GrantContext): (request: FastifyRequest, repl
       if (!ctx.settings.grants.includes(grant)) throw new OAuthFailure('unsupported_grant_type', `Grant type ${grant} is not supported.`)
       const client = ctx.authenticateClient(request, params)
       const wanted = requestedScopes(params, ctx.tokens.scopes)
-      // The proof after the cheap checks, and before any password is checked or token rotated.
-      const token: TokenRequest = { params, client, wanted, jkt: await ctx.proofKey(request) }
+      // The proof checked after the cheap checks and before any password is checked; used once the grant holds.
+      const token: TokenRequest = { params, client, wanted, proof: ctx.proofOf(request) }
       if (grant === 'password') return await passwordGrant(ctx, request, reply, token)
       if (grant === 'refresh_token') return await refreshGrant(ctx, request, reply, token)
       return await clientCredentialsGrant(ctx, request, reply, token)
@@ -180,14 +194,37 @@ export function tokenHandler (ctx: GrantContext): (request: FastifyRequest, repl
   }
 }
 
-/** RFC 7009 revocation: 200 for every well-formed request, known token or not. */
+/**
+ * RFC 7009 §2.1: a token is revoked only for the client it was issued to, and a session bound to
+ * a DPoP key only with a proof of that key (as it refreshes, RFC 9449 §5): else 400
+ * `unauthorized_client`, nothing revoked. The client authenticated (or is public, which has no
+ * credentials to get wrong): it is not `invalid_client`, it may not revoke this token.
+ */
+async function mayRevoke (request: FastifyRequest, client: CallingClient, proof: RequestProof | undefined, owner: TokenOwner): Promise<void> {
+  const another = owner.clientId !== client.id
+  if (!another && (owner.jkt === null || proof?.jkt === owner.jkt)) {
+    if (owner.jkt !== null) await proof?.use()
+    return
+  }
+  const reason = another
+    ? 'a token of another client'
+    : proof === undefined ? 'a bound refresh token without a DPoP proof' : 'a refresh token bound to another DPoP key'
+  const session = owner.session === undefined ? {} : { session: owner.session }
+  securityEvent(request, 'auth.failed', { scheme: 'oauth2Server', reason, subject: owner.subject, ...session })
+  const description = another ? 'The token was not issued to this client.' : 'The token is bound to a DPoP key: revoke it with a proof of that key.'
+  throw new OAuthFailure('unauthorized_client', description)
+}
+
+/** RFC 7009 revocation: 200 for every well-formed request, known token or not, unless the token is not the caller's to revoke. */
 export function revokeHandler (ctx: GrantContext): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply> {
   return async function revoke (request, reply) {
     reply.headers(NO_STORE)
     try {
       const params = parameters(request)
-      ctx.authenticateClient(request, params)
-      await ctx.sessions.revoke(required(params, 'token'), params.token_type_hint, request)
+      const client = ctx.authenticateClient(request, params)
+      const token = required(params, 'token')
+      const proof = ctx.proofOf(request)
+      await ctx.sessions.revoke(token, params.token_type_hint, request, async (owner) => await mayRevoke(request, client, proof, owner))
       return await reply.code(200).send()
     } catch (err) {
       return await oauthError(request, reply, err)

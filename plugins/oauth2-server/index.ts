@@ -4,7 +4,7 @@ import { clientAuthenticator } from './clients.js'
 import { createLogin, isAcr, type UserGrant } from './login.js'
 import { createSessions } from './sessions.js'
 import { registerEndpoints } from './endpoints.js'
-import { issueTokens, type ProofKey } from './grants.js'
+import { issueTokens, type ProofOf } from './grants.js'
 import { requestedScopes } from './protocol.js'
 import { InvalidDpopProof, OAuthFailure, errors } from '../errors.js'
 import type { AccessTokens } from '../oauth2-bearer/options.js'
@@ -23,7 +23,7 @@ export type { IssueTokensOptions, OAuth2Server, OAuth2ServerOptions } from './op
 const serverPlugin: FastifyPluginAsync<OAuth2ServerOptions> = async (fastify, opts) => {
   const settings = serverSettings(fastify, opts)
   const tokens = fastify.accessTokens
-  const proofKey = proofKeyOf(tokens)
+  const proofOf = proofsOf(tokens)
   const sessions = createSessions(tokens, settings.sessions, settings)
   const verifyUser = settings.verifyUser ?? (() => null)
   const login = createLogin(verifyUser, tokens.scopes, settings.login, sessions.isCurrent, settings.roles)
@@ -46,7 +46,7 @@ const serverPlugin: FastifyPluginAsync<OAuth2ServerOptions> = async (fastify, op
   // (Fastify joins a prefix ending in '/' and a path without doubling the slash; so does this.)
   fastify.warden.addTokenEndpoint(tokens.scheme, { url: fastify.prefix.replace(/\/$/, '') + settings.tokenPath, grants: settings.grants })
   const authenticateClient = clientAuthenticator(settings.clients, tokens.scopes, settings.realm, settings.publicClientId)
-  await registerEndpoints(fastify, { settings, tokens, sessions, login, authenticateClient, proofKey })
+  await registerEndpoints(fastify, { settings, tokens, sessions, login, authenticateClient, proofOf })
 }
 
 /** What `issueTokens` is given is the app's code, not a client's input: a wrong shape is a programming error. */
@@ -69,23 +69,37 @@ function checkIssue (grant: UserGrant, options: IssueTokensOptions): void {
 }
 
 /**
- * The key of a token request's DPoP proof, checked as the bearer scheme checks proofs (its
- * algorithms, lifetime, replay cache and nonces); a proof at fault is RFC 9449 §5's 400
- * `invalid_dpop_proof`, or `use_dpop_nonce` with the nonce to sign. No proofs without `dpop`.
+ * A token request's DPoP proof, checked as the bearer scheme checks proofs (its algorithms,
+ * lifetime and nonces) and used once the request is granted (its replay cache): a proof at
+ * fault, or replayed, is RFC 9449 §5's 400 `invalid_dpop_proof`, or `use_dpop_nonce` with the
+ * nonce to sign. No proofs without `dpop`.
  */
-function proofKeyOf (tokens: AccessTokens): ProofKey {
+function proofsOf (tokens: AccessTokens): ProofOf {
   const dpop = tokens.dpop
-  if (dpop === undefined) return async () => undefined
-  return async (request) => {
+  if (dpop === undefined) return () => undefined
+  const refused = (err: unknown): never => {
+    if (!(err instanceof InvalidDpopProof)) throw err
+    const nonce = err.error === 'use_dpop_nonce' ? dpop.nonce() : undefined
+    const description = nonce === undefined ? 'The DPoP proof is invalid.' : 'Sign the DPoP proof with the nonce given.'
+    throw new OAuthFailure(err.error, description, 400, undefined, nonce === undefined ? undefined : { 'dpop-nonce': nonce })
+  }
+  return (request) => {
     try {
       const proof = dpop.check(request)
-      await proof?.use()
-      return proof?.jkt
+      if (proof === undefined) return undefined
+      return {
+        jkt: proof.jkt,
+        // What the cache cannot tell (it is down, full) is thrown as is: a 503.
+        use: async () => {
+          try {
+            await proof.use()
+          } catch (err) {
+            refused(err)
+          }
+        }
+      }
     } catch (err) {
-      if (!(err instanceof InvalidDpopProof)) throw err
-      const nonce = err.error === 'use_dpop_nonce' ? dpop.nonce() : undefined
-      const description = nonce === undefined ? 'The DPoP proof is invalid.' : 'Sign the DPoP proof with the nonce given.'
-      throw new OAuthFailure(err.error, description, 400, undefined, nonce === undefined ? undefined : { 'dpop-nonce': nonce })
+      return refused(err)
     }
   }
 }

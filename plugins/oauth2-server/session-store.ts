@@ -21,7 +21,8 @@ export interface RefreshFamily {
   acr: string | null
   /**
    * The JWK SHA-256 thumbprint of the DPoP key the family's refresh tokens are bound to (a public
-   * client's, RFC 9449 §5): a refresh must come with a proof of that key. Null: unbound.
+   * client's, RFC 9449 §5, from its login or its first refresh with a proof): a refresh must come
+   * with a proof of that key. Null: unbound.
    */
   jkt: string | null
 }
@@ -77,11 +78,13 @@ export interface RefreshTokenStore {
   find (digest: string): Promise<PresentedToken | null>
   /**
    * Compare and swap: while `digest` is its live family's current token, mark it rotated (now)
-   * and add `nextDigest` as the current one, in one atomic step, and return the family. Null,
-   * and nothing changed, when it is not: rotated already (by a concurrent call too), unknown,
-   * or its family is not live. Of any number of concurrent calls for one token, one succeeds.
+   * and add `nextDigest` as the current one, and with `bind` (the key of a public client's DPoP
+   * proof, RFC 9449 §5) set it as the family's `jkt` if the family has none (a bound family keeps
+   * its key), in one atomic step, and return the family as it is then. Null, and nothing
+   * changed, when it is not: rotated already (by a concurrent call too), unknown, or its family
+   * is not live. Of any number of concurrent calls for one token, one succeeds.
    */
-  rotate (digest: string, nextDigest: string): Promise<RefreshFamily | null>
+  rotate (digest: string, nextDigest: string, bind?: string): Promise<RefreshFamily | null>
   /** Revoke a family, giving the reason; true when this call revoked it, false when it was already (or is unknown). */
   revokeFamily (familyId: string, reason: string): Promise<boolean>
   /** Revoke the family of a token (RFC 7009); null for an unknown token. */

@@ -3,7 +3,8 @@ import type { FastifyRequest } from 'fastify'
 import type { AccessTokens } from '../oauth2-bearer/index.js'
 import { securityEvent } from '../core/events.js'
 import { serialised } from './serialised.js'
-import type { PresentedToken, RefreshFamily, RefreshTokenStore, Revocation, Rotation, SessionStore } from './session-store.js'
+import { decideRotation, type ProofBinding } from './rotation.js'
+import type { PresentedToken, RefreshFamily, Revocation, SessionStore } from './session-store.js'
 
 /** What the token endpoint answers on success (RFC 6749 §5.1); `DPoP` for an access token bound to a key (RFC 9449 §5). */
 export interface TokenResponse {
@@ -45,14 +46,25 @@ export interface TokenContext {
 }
 
 /** The grant a session starts with. */
-export interface SessionGrant extends TokenContext {
+export interface SessionGrant extends TokenContext, ProofBinding {
   subject: string
   scopes: readonly string[]
   clientId: string
   claims?: Record<string, unknown>
   credential?: number
-  /** Whether the session's refresh tokens are bound to `jkt` too (a public client's, RFC 9449 §5). */
-  bindRefresh?: boolean
+}
+
+export type { ProofBinding } from './rotation.js'
+
+/** Whom a token was issued to, as a revocation checks it (RFC 7009 §2.1). */
+export interface TokenOwner {
+  /** The client it was issued to: a refresh family's, an access token's `client_id`. */
+  clientId: unknown
+  subject: unknown
+  /** A refresh token's session. */
+  session?: string
+  /** The DPoP key a refresh family is bound to; null for an unbound one and for an access token. */
+  jkt: string | null
 }
 
 export interface Sessions {
@@ -62,14 +74,16 @@ export interface Sessions {
   find(refreshToken: string): Promise<PresentedToken | null>
   /**
    * Rotate a presented refresh token and sign `scopes`, with the login's `auth_time` and `acr`,
-   * bound to `jkt` when given (the key of the request's DPoP proof); undefined when the token is refused.
+   * bound to `key.jkt` when given (the key of the request's DPoP proof), the family too with
+   * `key.bindRefresh` when it is not yet (in the same step as the rotation); undefined when the
+   * token is refused.
    */
   refresh(
     refreshToken: string,
     presented: PresentedToken,
     scopes: (family: RefreshFamily) => Promise<readonly string[] | undefined>,
     request: FastifyRequest,
-    jkt?: string
+    key?: ProofBinding
   ): Promise<TokenResponse | undefined>
   /**
    * Run `task` for one refresh token at a time on this instance: concurrent presentations of a
@@ -77,8 +91,11 @@ export interface Sessions {
    * left (rotated, revoked), instead of all racing for its row lock.
    */
   serially<T>(refreshToken: string, task: () => Promise<T>): Promise<T>
-  /** RFC 7009: end what a token stands for, whatever kind it is; unknown tokens are ignored. */
-  revoke(token: string, hint: string | undefined, request: FastifyRequest): Promise<void>
+  /**
+   * RFC 7009: end what a token stands for, whatever kind it is, once `allowed` (given whom it was
+   * issued to) returns; what it throws refuses the revocation. Unknown tokens are ignored.
+   */
+  revoke(token: string, hint: string | undefined, request: FastifyRequest, allowed: (owner: TokenOwner) => Promise<void>): Promise<void>
   /** End every session of a subject; their access tokens are refused from now on. */
   endAll(subject: string, reason: string, change?: { credential: number | null }): Promise<number>
   /** Whether a credential version is still the subject's current one (true without a store). */
@@ -123,46 +140,6 @@ function answer (
   }
 }
 
-const familyOf = ({ familyId, subject, scope, clientId, credential, authTime, acr, jkt }: RefreshFamily): RefreshFamily =>
-  ({ familyId, subject, scope, clientId, credential, authTime, acr, jkt })
-
-/**
- * Refresh-token reuse detection (RFC 9700 §4.14.2), the one rule every store gets: a token is
- * used once, swapped for its successor by the store's compare-and-swap, so of any number of
- * presentations at once (on any number of instances) one rotates it. Presented again, it was
- * stolen or replayed and its whole family is revoked, unless within `reuseInterval` ms of its
- * rotation its successor (derived from it, so the same for every retry) is still current: a
- * client that never heard the answer retries, and gets that successor again.
- */
-async function decideRotation (
-  store: RefreshTokenStore,
-  presented: PresentedToken,
-  current: string,
-  successor: string,
-  reuseInterval: number
-): Promise<Rotation> {
-  let token = presented
-  let rotatedAt = presented.rotatedAt
-  if (rotatedAt === null) {
-    const swapped = await store.rotate(current, successor)
-    if (swapped !== null) return { outcome: 'rotated', ...familyOf(swapped) }
-    // Rotated or revoked since it was read (another instance): judged on what that left.
-    const found = await store.find(current)
-    if (found === null || found.rotatedAt === null) return { outcome: 'invalid' }
-    token = found
-    rotatedAt = found.rotatedAt
-  }
-  const now = store.now?.() ?? Date.now()
-  if (reuseInterval > 0 && now - rotatedAt <= reuseInterval) {
-    const next = await store.find(successor)
-    const unrotated = next !== null && next.familyId === token.familyId && next.rotatedAt === null
-    if (unrotated) return { outcome: 'retried', ...familyOf(token) }
-  }
-  // Revoked once: of concurrent reuses of one family, one reports it.
-  if (!(await store.revokeFamily(token.familyId, 'reuse'))) return { outcome: 'invalid' }
-  return { outcome: 'reused', familyId: token.familyId, subject: token.subject }
-}
-
 /** A presented refresh token, turned into a successor (a retry: the same one again), or refused. */
 async function rotate (
   ctx: SessionContext,
@@ -170,7 +147,7 @@ async function rotate (
   presented: PresentedToken,
   scopesFor: (family: RefreshFamily) => Promise<readonly string[] | undefined>,
   request: FastifyRequest,
-  jkt: string | undefined
+  key: ProofBinding
 ): Promise<TokenResponse | undefined> {
   const { store } = ctx
   const current = digest(refreshToken)
@@ -180,7 +157,7 @@ async function rotate (
     return undefined
   }
   const next = successorOf(refreshToken, presented.successorKey)
-  const rotation = await decideRotation(store.refreshTokens, presented, current, digest(next), ctx.reuseInterval * 1000)
+  const rotation = await decideRotation(store.refreshTokens, presented, [current, digest(next)], ctx.reuseInterval * 1000, key)
   if (rotation.outcome === 'reused') {
     await store.revocations.revoke([ctx.sessionRevocation(rotation.familyId)])
     securityEvent(
@@ -206,14 +183,27 @@ async function rotate (
   })
   // A refresh is no new authentication: the login's auth_time and acr go on (RFC 9470 §4).
   const { authTime, acr } = rotation
-  return answer(ctx.tokens, rotation.subject, scopes, rotation.clientId, { sid: rotation.familyId }, { authTime, acr, jkt }, next)
+  return answer(ctx.tokens, rotation.subject, scopes, rotation.clientId, { sid: rotation.familyId }, { authTime, acr, jkt: key.jkt }, next)
 }
 
-/** RFC 7009: end what a token stands for, a session or one access token; the hint only decides the order (§2.1). */
-async function revoke (ctx: SessionContext, token: string, hint: string | undefined, request: FastifyRequest): Promise<void> {
+/**
+ * RFC 7009: end what a token stands for, a session or one access token, once `allowed` lets it
+ * (§2.1: it was issued to the caller); the hint only decides the order. A refresh token whose
+ * family is no longer live is unknown: its session ended already.
+ */
+async function revoke (
+  ctx: SessionContext,
+  token: string,
+  hint: string | undefined,
+  request: FastifyRequest,
+  allowed: (owner: TokenOwner) => Promise<void>
+): Promise<void> {
   const { store, tokens } = ctx
   const asRefresh = async (): Promise<boolean> => {
     if (!isRefreshToken(token)) return false
+    const live = await store.refreshTokens.find(digest(token))
+    if (live === null) return false
+    await allowed({ clientId: live.clientId, subject: live.subject, session: live.familyId, jkt: live.jkt })
     const family = await store.refreshTokens.revokeByToken(digest(token))
     if (family === null) return false
     await store.revocations.revoke([ctx.sessionRevocation(family.familyId)])
@@ -223,6 +213,7 @@ async function revoke (ctx: SessionContext, token: string, hint: string | undefi
   const asAccess = async (): Promise<boolean> => {
     const claims = await tokens.verify(token).catch(() => undefined)
     if (claims === undefined) return false
+    await allowed({ clientId: claims.client_id, subject: claims.sub, jkt: null })
     await store.revocations.revoke([{ kind: 'jti', id: claims.jti as string, expiresAt: (claims.exp as number) + CLOCK_TOLERANCE }])
     securityEvent(request, 'auth.token.revoked', { subject: claims.sub, token_type: 'access_token' })
     // Stryker disable next-line BooleanLiteral: equivalent, what is tried after an access token is the refresh format, which it never has
@@ -274,11 +265,11 @@ export function createSessions (
       if (store === undefined || !isRefreshToken(refreshToken)) return null
       return await store.refreshTokens.find(digest(refreshToken))
     },
-    refresh: async (refreshToken, presented, scopesFor, request, jkt) =>
-      ctx === undefined ? undefined : await rotate(ctx, refreshToken, presented, scopesFor, request, jkt),
+    refresh: async (refreshToken, presented, scopesFor, request, key = {}) =>
+      ctx === undefined ? undefined : await rotate(ctx, refreshToken, presented, scopesFor, request, key),
     serially: async (refreshToken, task) => await oneAtATime(digest(refreshToken), task),
-    async revoke (token, hint, request) {
-      if (ctx !== undefined) await revoke(ctx, token, hint, request)
+    async revoke (token, hint, request, allowed) {
+      if (ctx !== undefined) await revoke(ctx, token, hint, request, allowed)
     },
     async endAll (subject, reason, change) {
       if (store === undefined) return 0

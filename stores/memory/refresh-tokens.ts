@@ -197,7 +197,7 @@ RefreshTokenStore & { now (): number, purge (): Promise<number>, readonly size: 
       const [token, f] = found
       return { ...family(f), rotatedAt: token.rotatedAt, successorKey: f.successorKey }
     },
-    async rotate (digest, nextDigest) {
+    async rotate (digest, nextDigest, bind) {
       const found = state.familyOf(digest)
       if (found === undefined || !state.live(found[1]) || found[0].rotatedAt !== null) return null
       if (state.tokens.has(nextDigest)) throw new Error('refresh token digest already stored')
@@ -206,6 +206,7 @@ RefreshTokenStore & { now (): number, purge (): Promise<number>, readonly size: 
       if (!state.makeRoom(1, f)) return null
       token.rotatedAt = now()
       state.extend(f, nextDigest)
+      f.jkt ??= bind ?? null
       return family(f)
     },
     async revokeFamily (familyId, reason) {

@@ -65,6 +65,25 @@ async function revokeSubject (
 }
 
 /**
+ * `rotate`'s compare-and-swap in a transaction, its rows locked: of concurrent swaps of one
+ * token, the second waits for the first and then reads the token rotated; a revocation of the
+ * family waits too. With `bind`, a family without a key is bound to it in the same transaction.
+ */
+async function rotate (
+  db: Database, at: () => Date, live: (row: Presented | undefined) => row is Presented, [digest, nextDigest]: [string, string], bind?: string
+): Promise<RefreshFamily | null> {
+  return await db.transaction(async (tx) => {
+    const [token] = await tx.query<Presented>(PRESENTED + ' FOR UPDATE OF t, f', [digest])
+    if (!live(token) || token.rotated_at !== null) return null
+    await tx.query('UPDATE warden_refresh_tokens SET rotated_at = $2 WHERE digest = $1', [digest, at()])
+    await tx.query('INSERT INTO warden_refresh_tokens (digest, family_id) VALUES ($1, $2)', [nextDigest, token.family_id])
+    if (bind === undefined || token.jkt !== null) return family(token)
+    await tx.query('UPDATE warden_refresh_families SET jkt = $2 WHERE id = $1', [token.family_id, bind])
+    return family({ ...token, jkt: bind })
+  })
+}
+
+/**
  * Refresh-token families in SQL (PGlite or PostgreSQL), for `oauth2Server`'s `sessions.refreshTokens`.
  * Every time it keeps or compares (rotation, revocation, expiry, purge) is on its clock, `now`.
  */
@@ -101,18 +120,7 @@ export function sqlRefreshTokenStore (db: Database, now: () => number = Date.now
       const rotatedAt = row.rotated_at === null ? null : new Date(row.rotated_at).getTime()
       return { ...family(row), rotatedAt, successorKey: row.successor_key }
     },
-    async rotate (digest, nextDigest) {
-      // A transaction, its rows locked: of concurrent swaps of one token, the second waits for
-      // the first and then reads the token rotated; a revocation of the family waits too.
-      return await db.transaction(async (tx) => {
-        const [token] = await tx.query<Presented>(PRESENTED + ' FOR UPDATE OF t, f', [digest])
-        if (!live(token) || token.rotated_at !== null) return null
-        await tx.query('UPDATE warden_refresh_tokens SET rotated_at = $2 WHERE digest = $1', [digest, at()])
-        await tx.query('INSERT INTO warden_refresh_tokens (digest, family_id) VALUES ($1, $2)',
-          [nextDigest, token.family_id])
-        return family(token)
-      })
-    },
+    rotate: async (digest, nextDigest, bind) => await rotate(db, at, live, [digest, nextDigest], bind),
     async revokeFamily (familyId, reason) {
       const revoked = await db.query(
         `UPDATE warden_refresh_families SET revoked_at = $3, revoked_reason = $2

@@ -44,7 +44,9 @@ t.test('secrets planted in every request never reach the log; the security event
     url: '/users/me',
     headers: { referer: `https://app.example/cb?access_token=${session.access_token}`, 'x-auth-token': refreshed.refresh_token }
   })
-  await app.inject({ method: 'POST', url: '/auth/revoke', ...form({ token: refreshed.refresh_token }) })
+  // A live session's: the password change ended the others, and an ended session's token is one RFC 7009 has nothing to revoke for.
+  const again = await login('admin', 'planted new password 42')
+  await app.inject({ method: 'POST', url: '/auth/revoke', ...form({ token: again.refresh_token }) })
 
   const secrets = [
     ADMIN_PASSWORD,
@@ -52,6 +54,7 @@ t.test('secrets planted in every request never reach the log; the security event
     session.refresh_token,
     refreshed.access_token,
     refreshed.refresh_token,
+    again.refresh_token,
     key,
     key.slice(13),
     'planted-cookie-value-123',

@@ -179,7 +179,8 @@ t.test('refresh: rotation signs the scopes asked in the same session; a retry is
   t.match(claimsOf(rotated!.access_token), { sub: 'u-ada', client_id: 'web', sid: 'fam-1' })
   const [rotate] = store.calls
   t.equal(rotate.method, 'rotate')
-  t.equal(rotate.args.length, 2, "a compare-and-swap of the digest for its successor's")
+  t.equal(rotate.args.length, 3, "a compare-and-swap of the digest for its successor's")
+  t.equal(rotate.args[2], undefined, 'no key to bind the family to')
   t.not(rotate.args[0], REFRESH, 'digests only: the store never sees a token')
   t.same(req.events, [{ level: 'info', event: 'auth.token.refreshed', ip: '192.0.2.1', subject: 'u-ada', session: 'fam-1' }])
 
@@ -250,6 +251,30 @@ t.test('refresh: reuse revokes the session for as long as its access tokens live
   t.equal(req.events.length, 3)
 })
 
+t.test('refresh with a DPoP key: a public client\'s binds the family in the swap; a rotation already made is judged on the family as it is now', async (t) => {
+  const req = request()
+  const store = scriptedStore({ rotated: { ...FAMILY, jkt: 'key-a' } })
+  const bound = await sessionsOn(store).sessions.refresh(REFRESH, FAMILY, scopes, req, { jkt: 'key-a', bindRefresh: true })
+  t.equal(store.calls[0].args[2], 'key-a', 'the key goes to the compare-and-swap, one atomic step')
+  t.match([bound?.token_type, claimsOf(bound!.access_token).cnf], ['DPoP', { jkt: 'key-a' }])
+  const confidential = scriptedStore()
+  const own = await sessionsOn(confidential).sessions.refresh(REFRESH, FAMILY, scopes, req, { jkt: 'key-a', bindRefresh: false })
+  t.same([confidential.calls[0].args[2], own?.token_type], [undefined, 'DPoP'], 'a confidential client\'s: the access token only')
+
+  const raced = scriptedStore({ rotated: null, find: () => ({ ...FAMILY, rotatedAt: NOW, jkt: 'key-a' }) })
+  t.equal(await sessionsOn(raced, 30).sessions.refresh(REFRESH, FAMILY, scopes, req), undefined)
+  t.same(raced.calls.map((c) => c.method), ['rotate', 'find'], 'bound meanwhile, presented without its key: refused, the family not revoked')
+
+  const rotated = { ...FAMILY, rotatedAt: NOW - 1000 }
+  const unbound = scriptedStore({ find: () => FAMILY })
+  t.equal(await sessionsOn(unbound, 30).sessions.refresh(REFRESH, rotated, scopes, req, { jkt: 'key-a', bindRefresh: true }), undefined)
+  t.same(unbound.calls.map((c) => c.method), ['find'], 'a retry asking for a binding its rotation did not make: refused, nothing changed')
+  const retried = scriptedStore({ find: () => ({ ...FAMILY, jkt: 'key-a' }) })
+  const again = await sessionsOn(retried, 30).sessions.refresh(REFRESH, { ...rotated, jkt: 'key-a' }, scopes, req, { jkt: 'key-a', bindRefresh: true })
+  t.match([again?.token_type, claimsOf(again!.access_token).cnf], ['DPoP', { jkt: 'key-a' }], 'a retry with the key it was bound to: answered')
+  t.same(req.events.map((e) => e.event), ['auth.token.refreshed', 'auth.token.refreshed', 'auth.token.refreshed'])
+})
+
 t.test('refresh: a session revoked by its sid, on a store that leaves its family alone, refreshes no more and the family is revoked', async (t) => {
   const store = scriptedStore({ revoked: true })
   t.equal(await sessionsOn(store).sessions.refresh(REFRESH, FAMILY, scopes, request()), undefined)
@@ -272,35 +297,50 @@ t.test('refresh: a subject gone or disabled ends the session and its successor',
 })
 
 t.test('RFC 7009 revocation: the hint orders the tries, both kinds are found whatever it says, unknown tokens change nothing', async (t) => {
-  const access = 'at.' + JSON.stringify({ sub: 'u-ada', jti: 'jti-9', exp: NOW / 1000 + 600 })
+  const access = 'at.' + JSON.stringify({ sub: 'u-ada', client_id: 'web', jti: 'jti-9', exp: NOW / 1000 + 600 })
   for (const hint of [undefined, 'refresh_token', 'access_token', 'something else']) {
     const store = scriptedStore()
     const { sessions, tokens } = sessionsOn(store)
     const req = request()
-    await sessions.revoke(REFRESH, hint, req)
+    const owners: unknown[] = []
+    const allowed = async (owner: unknown) => { owners.push(owner) }
+    await sessions.revoke(REFRESH, hint, req, allowed)
     t.same(store.revocations.list, [{ kind: 'sid', id: 'fam-1', expiresAt: NOW / 1000 + EXPIRES_IN + 60 }], `a refresh token, hint ${hint}: its session`)
     t.same(req.events, [{ level: 'info', event: 'auth.token.revoked', ip: '192.0.2.1', subject: 'u-ada', session: 'fam-1', token_type: 'refresh_token' }])
     t.same(tokens.verified, hint === 'access_token' ? [REFRESH] : [], 'tried as an access token only when the hint says so first')
 
-    await sessions.revoke(access, hint, req)
+    await sessions.revoke(access, hint, req, allowed)
     t.same(
       store.revocations.list.slice(1),
       [{ kind: 'jti', id: 'jti-9', expiresAt: NOW / 1000 + 600 + 60 }],
       `an access token, hint ${hint}: its id, until it can no longer be valid`
     )
     t.same(req.events[1], { level: 'info', event: 'auth.token.revoked', ip: '192.0.2.1', subject: 'u-ada', token_type: 'access_token' })
-    t.same(store.calls.length, 1, 'an access token is never looked up as a refresh token (wrong shape)')
+    t.same(store.calls.map((c) => c.method), ['find', 'revokeByToken'], 'an access token is never looked up as a refresh token (wrong shape)')
+    t.same(owners, [
+      { clientId: 'web', subject: 'u-ada', session: 'fam-1', jkt: null },
+      { clientId: 'web', subject: 'u-ada', jkt: null }
+    ], 'whom each was issued to, asked before anything is revoked')
   }
 
-  const unknown = scriptedStore({ family: null })
+  const unknown = scriptedStore({ find: () => null })
   const { sessions, tokens } = sessionsOn(unknown)
   const req = request()
-  await sessions.revoke('wdr_' + 'z'.repeat(43), undefined, req)
-  t.same(unknown.revocations.list, [], 'an unknown token of the refresh format revokes nothing')
-  t.same(req.events, [])
+  const nobody = async () => { throw new Error('no owner to ask about') }
+  await sessions.revoke('wdr_' + 'z'.repeat(43), undefined, req, nobody)
+  t.same(unknown.calls.map((c) => c.method), ['find'], 'an unknown (or no longer live) token of the refresh format revokes nothing')
+  t.same([unknown.revocations.list, req.events], [[], []])
   t.equal(tokens.verified.length, 1, 'and is then tried as an access token')
-  await sessionsOn(undefined).sessions.revoke(access, undefined, req)
+  await sessionsOn(undefined).sessions.revoke(access, undefined, req, nobody)
   t.same(req.events, [], 'without a store nothing is revoked')
+
+  const refused = scriptedStore()
+  const refusing = sessionsOn(refused).sessions
+  for (const token of [REFRESH, access]) {
+    await t.rejects(refusing.revoke(token, undefined, req, async () => { throw new Error('not yours') }), /not yours/)
+  }
+  t.same(refused.calls.map((c) => c.method), ['find'], 'refused: the session is not revoked')
+  t.same([refused.revocations.list, req.events], [[], []], 'nor the access token')
 })
 
 t.test('endAll: every family of the subject, the credential change passed on, each session revoked', async (t) => {

@@ -217,7 +217,7 @@ export interface paths {
         put?: never;
         /**
          * Revoke an access or refresh token (RFC 7009)
-         * @description Answers 200 for every well-formed request, known token or not. Revoking a refresh token ends its session, including the access tokens issued from it.
+         * @description Answers 200 for every well-formed request, known token or not. Revoking a refresh token ends its session, including the access tokens issued from it. A token is revoked only for the client it was issued to, and a session bound to a DPoP key only with a `DPoP` proof of that key.
          */
         post: {
             parameters: {
@@ -256,7 +256,7 @@ export interface paths {
                     };
                     content?: never;
                 };
-                /** @description invalid_request */
+                /** @description invalid_request; unauthorized_client: the token was issued to another client, or is bound to a DPoP key the request has no proof of, and nothing was revoked (RFC 7009 §2.1); invalid_dpop_proof, or use_dpop_nonce with a DPoP-Nonce header (RFC 9449) */
                 400: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */

@@ -1,7 +1,7 @@
 import type { Test } from 'tap'
 import { createHash } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
-import { createSessions, type Sessions } from '../../../plugins/oauth2-server/sessions.js'
+import { createSessions, type ProofBinding, type Sessions } from '../../../plugins/oauth2-server/sessions.js'
 import type { RefreshTokenStore, Revocation, SessionStore } from '../../../plugins/oauth2-server/session-store.js'
 import type { AccessTokens } from '../../../plugins/oauth2-bearer/index.js'
 
@@ -46,12 +46,12 @@ function instances (refreshTokens: RefreshTokenStore, now: () => number, reuseIn
   return { all, events: [], revoked }
 }
 
-/** Every instance presents `token` at once, as the token endpoint does: find, then refresh. */
-async function presentAtOnce ({ all, events }: Instances, token: string): Promise<Array<string | undefined>> {
+/** Every instance presents `token` at once, as the token endpoint does: find, then refresh (with the key of a DPoP proof). */
+async function presentAtOnce ({ all, events }: Instances, token: string, key?: ProofBinding): Promise<Array<string | undefined>> {
   return await Promise.all(all.map(async (sessions) => {
     const presented = await sessions.find(token)
     if (presented === null) return undefined
-    const answer = await sessions.refresh(token, presented, async () => ['notes:read'], request(events))
+    const answer = await sessions.refresh(token, presented, async () => ['notes:read'], request(events), key)
     return answer?.refresh_token
   }))
 }
@@ -59,6 +59,8 @@ async function presentAtOnce ({ all, events }: Instances, token: string): Promis
 /** The digest the library stores for a token (SHA-256, base64url). */
 const digestOf = (token: string): string => createHash('sha256').update(token).digest('base64url')
 const count = <T>(items: readonly T[], keep: (item: T) => boolean): number => items.filter(keep).length
+/** A DPoP key's RFC 7638 thumbprint, as a family's `jkt`. */
+const KEY = 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs'
 
 /**
  * The contract of `RefreshTokenStore`, run against every implementation: its primitives, and the
@@ -136,7 +138,7 @@ export function refreshTokenStoreContract (t: Test, open: RefreshTokenStoreFacto
 
   t.test('the login\'s auth time, acr and key binding: as created, through find, rotations and a retry', async (t) => {
     const store = await open(t, now)
-    const login = { authTime: 1_799_999_000, acr: 'urn:example:mfa', jkt: 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs' }
+    const login = { authTime: 1_799_999_000, acr: 'urn:example:mfa', jkt: KEY }
     const familyId = await store.createFamily({ ...family('s', 'l1'), ...login })
     const expected = { familyId, subject: 's', scope: 'notes:read', clientId: 'app', credential: null, ...login }
     t.same(await store.find('l1'), { ...expected, rotatedAt: null, successorKey: 'k' })
@@ -154,7 +156,7 @@ export function refreshTokenStoreContract (t: Test, open: RefreshTokenStoreFacto
     const started = await sessions.start({ ...grant, bindRefresh: true }, true)
     const events: string[] = []
     const refresh = async (token: string) =>
-      await sessions.refresh(token, (await sessions.find(token))!, async () => ['notes:read'], request(events), login.jkt)
+      await sessions.refresh(token, (await sessions.find(token))!, async () => ['notes:read'], request(events), { jkt: login.jkt, bindRefresh: true })
     const first = await refresh(started!.refresh_token!)
     clock += 1000
     const retried = await refresh(started!.refresh_token!)
@@ -170,6 +172,38 @@ export function refreshTokenStoreContract (t: Test, open: RefreshTokenStoreFacto
     const plain = await store.createFamily(family('s', 'p1'))
     const none = { credential: null, authTime: null, acr: null, jkt: null }
     t.same(await store.rotate('p1', 'p2'), { familyId: plain, subject: 's', scope: 'notes:read', clientId: 'app', ...none }, 'none given: null')
+  })
+
+  t.test('rotate with a key binds an unbound family in the same step; a bound family keeps its key', async (t) => {
+    const store = await open(t, now)
+    const familyId = await store.createFamily(family('s', 'b1'))
+    t.match(await store.rotate('b1', 'b2', KEY), { familyId, jkt: KEY }, 'the family the swap returns is bound')
+    t.match(await store.find('b1'), { jkt: KEY, rotatedAt: clock }, 'the family, so each of its tokens, the rotated one too')
+    t.match(await store.find('b2'), { jkt: KEY, rotatedAt: null })
+    t.match(await store.rotate('b2', 'b3', 'another key'), { jkt: KEY }, 'bound already: its key stays')
+    t.match(await store.rotate('b3', 'b4'), { jkt: KEY }, 'and without a key too')
+    t.equal(await store.rotate('b1', 'x', 'another key'), null, 'a swap that fails binds nothing')
+    t.match(await store.find('b4'), { jkt: KEY })
+
+    const raced = await store.createFamily(family('s', 'u1'))
+    const swaps = await Promise.all(Array.from({ length: IN_FLIGHT }, async (_, i) => await store.rotate('u1', `u2-${i}`, `key-${i}`)))
+    const winner = swaps.findIndex((swap) => swap !== null)
+    t.equal(count(swaps, (swap) => swap !== null), 1)
+    t.match(await store.find(`u2-${winner}`), { familyId: raced, jkt: `key-${winner}` }, 'of concurrent swaps with different keys, the one that swapped binds')
+  })
+
+  t.test(`the rule, ${IN_FLIGHT} instances retrying a public client's unbound token with its key: one rotation binds, retries answered alike`, async (t) => {
+    const store = await open(t, now)
+    const racing = instances(store, now, 10)
+    const start = await racing.all[0].start({ subject: 's', scopes: ['notes:read'], clientId: 'app' }, true)
+    const answers = await presentAtOnce(racing, start!.refresh_token!, { jkt: KEY, bindRefresh: true })
+    t.equal(new Set(answers).size, 1, 'every retry gets the same successor')
+    t.match(await store.find(digestOf(answers[0]!)), { jkt: KEY, rotatedAt: null }, 'bound to the key')
+    t.same(racing.revoked, [], 'nothing revoked')
+    t.same(await presentAtOnce(racing, start!.refresh_token!), Array(IN_FLIGHT).fill(undefined), 'a retry without the key: refused')
+    t.same(await presentAtOnce(racing, start!.refresh_token!, { jkt: 'another key', bindRefresh: true }), Array(IN_FLIGHT).fill(undefined), 'or with another')
+    t.same([racing.revoked, count(racing.events, (e) => e === 'auth.token.refreshed')], [[], IN_FLIGHT], 'neither revokes the session')
+    t.match(await store.find(digestOf(answers[0]!)), { rotatedAt: null }, 'whose successor is current still')
   })
 
   t.test('expiry follows the store\'s clock', async (t) => {
