@@ -25,7 +25,7 @@ export {
   type IssuedAccessToken,
   type SignableClaims
 } from './oauth2-bearer/index.js'
-export { InvalidToken, InvalidDpopProof } from './errors.js'
+export { InvalidToken, InvalidDpopProof, OAuthFailure } from './errors.js'
 export { memoryDpopReplay, type DpopReplayCache, type MemoryDpopReplayOptions } from './oauth2-bearer/dpop-replay.js'
 export type { DpopNonceOptions } from './oauth2-bearer/dpop-nonce.js'
 export { ALGORITHMS, type Algorithm, type Jwk } from './oauth2-bearer/keys.js'

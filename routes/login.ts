@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from '@sinclair/typebox'
-import { invalidFields, problem, securityEvent, sendProblem, type RouteRateLimit } from '../plugins/index.js'
+import { OAuthFailure, invalidFields, problem, securityEvent, sendProblem, type RouteRateLimit } from '../plugins/index.js'
 import { problemResponse } from '../app/schemas/common.js'
 import { LoginRequest, TokenPair } from '../app/schemas/login.js'
 import { SCOPES } from '../app/schemas/scopes.js'
@@ -26,6 +26,11 @@ function askedScopes (scope: string | undefined): { scopes?: string[], unknown: 
  */
 async function unavailable (request: FastifyRequest, reply: FastifyReply, err: unknown): Promise<FastifyReply> {
   if ((err as { code?: unknown } | null)?.code === 'WARDEN_ERR_THROTTLED') throw err
+  if (err instanceof OAuthFailure) {
+    // The request's DPoP proof, refused: `error` says which (use_dpop_nonce comes with a DPoP-Nonce header).
+    if (err.headers !== undefined) reply.headers(err.headers)
+    return await sendProblem(reply, 400, { ...problem(400, err.description), error: err.error })
+  }
   if ((err as { code?: unknown } | null)?.code === 'WARDEN_ERR_BUSY') {
     securityEvent(request, 'auth.login.shed', { reason: 'password hashing at capacity' })
     reply.header('retry-after', 1)
@@ -55,7 +60,7 @@ const loginRoute: FastifyPluginAsyncTypebox<LoginRouteOptions> = async (app, opt
       body: LoginRequest,
       response: {
         200: Type.Ref('TokenPair', { description: 'Tokens (RFC 6749 §5.1)' }),
-        400: problemResponse('Invalid input, or a scope this API does not have'),
+        400: problemResponse('Invalid input, a scope this API does not have, or a DPoP proof refused (`error`: invalid_dpop_proof, use_dpop_nonce)'),
         401: problemResponse('Invalid username or password'),
         429: problemResponse('Too many failed logins for this account or address: see Retry-After'),
         503: problemResponse('Logins cannot be checked right now: see Retry-After')

@@ -17,7 +17,9 @@ export type LoginRequest = Static<typeof LoginRequest>
 /** What the token endpoint answers (RFC 6749 §5.1), here in reply to the JSON login. */
 export const TokenPair = Type.Object({
   access_token: Type.String({ maxLength: 8192, description: 'A JWT (RFC 9068)' }),
-  token_type: Type.Literal('Bearer'),
+  token_type: Type.Union([Type.Literal('Bearer'), Type.Literal('DPoP')], {
+    description: 'DPoP when the request carried a DPoP proof: the tokens are bound to its key'
+  }),
   expires_in: Type.Integer({ format: 'int32', minimum: 1, maximum: 86_400, description: 'Seconds' }),
   refresh_token: Type.String({ maxLength: 256, description: 'For the refresh_token grant; rotated on every use' }),
   scope: Type.String({ maxLength: 1024, description: 'The scopes granted, space-separated' })

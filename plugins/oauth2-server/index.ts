@@ -38,7 +38,11 @@ const serverPlugin: FastifyPluginAsync<OAuth2ServerOptions> = async (fastify, op
         ? undefined
         : requestedScopes({ scope: options.scopes.join(' ') }, tokens.scopes)
       const clientId = options.clientId ?? settings.publicClientId
-      return await issueTokens({ tokens, sessions, settings }, request, grant, clientId, wanted)
+      // The app checked the login before calling: the proof is used now, its key binds the session.
+      const proof = options.dpop === false ? undefined : proofOf(request)
+      await proof?.use()
+      const key = proof === undefined ? {} : { jkt: proof.jkt, bindRefresh: true }
+      return await issueTokens({ tokens, sessions, settings }, request, grant, clientId, wanted, key)
     }
   } satisfies OAuth2Server)
   // The bearer scheme's document shows this endpoint's flows: the core composes them.
@@ -63,6 +67,7 @@ function checkIssue (grant: UserGrant, options: IssueTokensOptions): void {
   if (wanted !== undefined && (!Array.isArray(wanted) || !wanted.every((s) => typeof s === 'string'))) {
     throw new errors.WARDEN_ERR_OPTION('scopes', 'must be an array of scope names')
   }
+  if (options.dpop !== undefined && typeof options.dpop !== 'boolean') throw new errors.WARDEN_ERR_OPTION('dpop', 'must be a boolean')
   if (options.clientId !== undefined && (typeof options.clientId !== 'string' || options.clientId === '')) {
     throw new errors.WARDEN_ERR_OPTION('clientId', 'must be a non-empty string')
   }

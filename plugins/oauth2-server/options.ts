@@ -108,6 +108,14 @@ export interface IssueTokensOptions {
   scopes?: readonly string[]
   /** The client the tokens are issued to: a refresh must come from it. Default: the `publicClientId`. */
   clientId?: string
+  /**
+   * Bind the tokens to the key of the request's DPoP proof (RFC 9449 §5), as the token endpoint
+   * does, refresh token included: an app's own login route takes DPoP clients too. A request
+   * without a proof gets bearer tokens; a proof at fault throws `OAuthFailure`
+   * (`invalid_dpop_proof`, or `use_dpop_nonce` with the nonce in `headers`). Default `true` when
+   * the bearer scheme has `dpop`.
+   */
+  dpop?: boolean
 }
 
 declare module 'fastify' {

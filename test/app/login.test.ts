@@ -2,6 +2,7 @@ import t from 'tap'
 import { referenceApp, fastPasswords, ADMIN_PASSWORD } from '../helpers/reference-app.js'
 import type { PasswordHasher } from '../../plugins/index.js'
 import { closeSharedDatabase } from '../helpers/services.js'
+import { proofKey } from '../helpers/dpop.js'
 
 t.teardown(closeSharedDatabase)
 const decode = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString())
@@ -117,4 +118,26 @@ t.test('invalid input is a 400 before any password is checked, and nothing is st
   }
   t.equal(checked(), 0, 'no password was checked')
   t.equal(await sessionCount(stores.db), 0, 'no session was stored')
+})
+
+t.test('POST /login binds the tokens to the key of a DPoP proof, as the token endpoint does; a bad proof is a 400 that says so', async (t) => {
+  const { app } = await referenceApp(t)
+  const key = await proofKey()
+  const proof = await key.proof({ htm: 'POST', htu: 'http://localhost:80/login' })
+  const res = await app.inject({ ...json({ username: 'admin', password: ADMIN_PASSWORD }), headers: { dpop: proof } })
+  t.equal(res.statusCode, 200)
+  t.equal(res.json().token_type, 'DPoP')
+  t.match(decode(res.json().access_token), { cnf: { jkt: key.jkt } })
+  const token = res.json().access_token as string
+  const call = await app.inject({
+    url: '/users/me',
+    headers: { authorization: `DPoP ${token}`, dpop: await key.proof({ htm: 'GET', htu: 'http://localhost:80/users/me', token }) }
+  })
+  t.equal(call.statusCode, 200, 'the bound token works with a proof of its key')
+  t.equal((await app.inject({ url: '/users/me', headers: { authorization: `Bearer ${token}` } })).statusCode, 401, 'and not as a bearer token')
+
+  const replayed = await app.inject({ ...json({ username: 'admin', password: ADMIN_PASSWORD }), headers: { dpop: proof } })
+  t.equal(replayed.statusCode, 400)
+  t.match(replayed.json(), { status: 400, error: 'invalid_dpop_proof' })
+  t.match(replayed.headers['content-type'], /^application\/problem\+json/)
 })

@@ -1966,7 +1966,7 @@ export interface paths {
                         "application/json": components["schemas"]["TokenPair"];
                     };
                 };
-                /** @description Invalid input, or a scope this API does not have */
+                /** @description Invalid input, a scope this API does not have, or a DPoP proof refused (`error`: invalid_dpop_proof, use_dpop_nonce) */
                 400: {
                     headers: {
                         /** @description Sent when the request's Origin is one of these, exactly (CORS) */
@@ -2133,8 +2133,8 @@ export interface components {
         TokenPair: {
             /** @description A JWT (RFC 9068) */
             access_token: string;
-            /** @enum {string} */
-            token_type: "Bearer";
+            /** @description DPoP when the request carried a DPoP proof: the tokens are bound to its key */
+            token_type: "Bearer" | "DPoP";
             /**
              * Format: int32
              * @description Seconds

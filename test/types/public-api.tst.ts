@@ -134,6 +134,10 @@ bearerOptions.dpop = { replay: memoryReplay }
 const badMode: W.DpopOptions = { mode: 'sometimes' }
 const refusedProof = new W.InvalidDpopProof('nonce missing', 'use_dpop_nonce')
 const proofError: 'invalid_dpop_proof' | 'use_dpop_nonce' = refusedProof.error
+// What issueTokens throws for a request's DPoP proof at fault, for an app's own login route.
+try { await app.oauth2Server.issueTokens({ subject: 'u', scopes: [] }, request, { dpop: true }) } catch (err) {
+  if (err instanceof W.OAuthFailure) request.log.info({ error: err.error, headers: err.headers, status: err.status })
+}
 
 // apiKey and basicAuth.
 const generated: { key: string, prefix: string } = W.generateApiKey()

@@ -28,6 +28,7 @@ const PLUGIN_VALUES = [
   'INVALID_CREDENTIALS',
   'InvalidDpopProof',
   'InvalidToken',
+  'OAuthFailure',
   'REDACT_PATHS',
   'apiKey',
   'basicAuth',
