@@ -1,7 +1,8 @@
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifySchema } from 'fastify'
 import fastifyJwt from '@fastify/jwt'
 import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto'
-import { warden, oauth2Bearer, apiKey, generateApiKey, trustedHosts } from '../plugins/index.js'
+import { warden, oauth2Bearer, apiKey, generateApiKey, trustedHosts, type RouteDemands } from '../plugins/index.js'
+import { dpopKey, type DpopClient } from './dpop-proofs.js'
 
 /** The configurations measured against each other, all serving the same route. */
 export const CONFIGS = [
@@ -12,8 +13,13 @@ export const CONFIGS = [
   'bearer',
   'bearer-cache',
   'bearer-cache-otel',
+  'bearer-cache-step-up',
   'bearer-es256',
   'bearer-eddsa',
+  'dpop',
+  'dpop-cache',
+  'dpop-es256',
+  'dpop-es256-cache',
   'api-key',
   'api-key-cache',
   'api-key-owner',
@@ -29,12 +35,33 @@ export const LABELS: Record<Config, string> = {
   bearer: 'oauth2Bearer, HS256, cache off',
   'bearer-cache': 'oauth2Bearer, HS256, cache on',
   'bearer-cache-otel': 'oauth2Bearer, HS256, cache on, OpenTelemetry SDK recording (metrics and spans)',
+  'bearer-cache-step-up': "oauth2Bearer, HS256, cache on, step-up route ('x-step-up': { max_age })",
   'bearer-es256': 'oauth2Bearer, ES256, cache off',
   'bearer-eddsa': 'oauth2Bearer, EdDSA (Ed25519), cache off',
+  dpop: 'oauth2Bearer + DPoP, ES256 proof, HS256 token, cache off',
+  'dpop-cache': 'oauth2Bearer + DPoP, ES256 proof, HS256 token, cache on',
+  'dpop-es256': 'oauth2Bearer + DPoP, ES256 proof, ES256 token, cache off',
+  'dpop-es256-cache': 'oauth2Bearer + DPoP, ES256 proof, ES256 token, cache on',
   'api-key': 'apiKey, HMAC-SHA256, cache off',
   'api-key-cache': 'apiKey, cache on',
   'api-key-owner': 'apiKey, cache on, resolveUser on every request',
   'fastify-jwt': '@fastify/jwt request.jwtVerify() (peer)'
+}
+
+/** The verified-token cache on. */
+const CACHED: ReadonlySet<Config> = new Set(['bearer-cache', 'bearer-cache-otel', 'bearer-cache-step-up', 'dpop-cache', 'dpop-es256-cache'])
+const STEP_UP_MAX_AGE = 86_400
+
+/**
+ * What a configuration's route asks beyond its scopes: the DPoP rows a proof with every request
+ * ('x-dpop': 'required', with tokens bound to the client's key), the step-up row a recent login.
+ */
+export const DEMANDS: Partial<Record<Config, RouteDemands>> = {
+  'bearer-cache-step-up': { stepUp: { maxAge: STEP_UP_MAX_AGE } },
+  dpop: { dpop: 'required' },
+  'dpop-cache': { dpop: 'required' },
+  'dpop-es256': { dpop: 'required' },
+  'dpop-es256-cache': { dpop: 'required' }
 }
 
 const ISSUER = 'https://bench.invalid'
@@ -57,33 +84,61 @@ async function recordTelemetry (): Promise<void> {
   trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(nowhere)] }))
 }
 
+/** The access token scheme of a configuration: its signing key, cache and DPoP; the token sent, and the client key it is bound to. */
+async function tokenScheme (app: FastifyInstance, config: Config, secret: Buffer): Promise<{ authorization: string; token: string; client?: DpopClient }> {
+  const es256 = config === 'bearer-es256' || config === 'dpop-es256' || config === 'dpop-es256-cache'
+  const keys = es256
+    ? { signingKey: { kid: 'es256', privateKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey } }
+    : config === 'bearer-eddsa'
+      ? { signingKey: { kid: 'eddsa', privateKey: generateKeyPairSync('ed25519').privateKey } }
+      : { secret }
+  // DPoP with its defaults (proofs accepted 60 s after their iat, the replay cache in memory).
+  const dpop = DEMANDS[config]?.dpop !== undefined
+  await app.register(oauth2Bearer, {
+    ...keys,
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    expiresIn: 3600,
+    cache: CACHED.has(config) ? { max: 10_000 } : false,
+    jwksPath: false,
+    ...(dpop ? { dpop: true } : {})
+  })
+  const claims = { sub: 'user-1', scope: ['users:read'] }
+  if (dpop) {
+    const key = dpopKey()
+    const { token } = app.accessTokens.sign({ ...claims, cnf: { jkt: key.jkt } })
+    return { authorization: `DPoP ${token}`, token, client: { ...key, token } }
+  }
+  const loggedIn = DEMANDS[config]?.stepUp !== undefined ? { auth_time: Math.floor(Date.now() / 1000) } : {}
+  const { token } = app.accessTokens.sign({ ...claims, ...loggedIn })
+  return { authorization: `Bearer ${token}`, token }
+}
+
+/** The route's schema: its security requirement and what it demands beyond it (`x-dpop`, `x-step-up`). */
+function routeSchema (config: Config): FastifySchema {
+  const scheme = config.startsWith('api-key') ? 'apiKey' : 'oauth2'
+  const { dpop, stepUp } = DEMANDS[config] ?? {}
+  return {
+    security: [{ [scheme]: ['users:read'] }],
+    ...(dpop === undefined ? {} : { 'x-dpop': dpop }),
+    ...(stepUp?.maxAge === undefined ? {} : { 'x-step-up': { max_age: stepUp.maxAge } })
+  }
+}
+
 /**
  * One app per configuration, each with its own per-run secret. Every configuration gets the
- * same request (both credentials), so the client does the same work whatever it measures.
+ * same request (both credentials), so the client does the same work whatever it measures; the
+ * DPoP rows send their token as `DPoP`, and a proof of `client`'s key with each request.
  */
-export async function benchApp (config: Config): Promise<{ app: FastifyInstance; headers: Record<string, string> }> {
+export async function benchApp (config: Config): Promise<{ app: FastifyInstance; headers: Record<string, string>; client?: DpopClient }> {
   // Before the app, as a user's app registers it: the SDK recording every metric and span.
   if (config === 'bearer-cache-otel') await recordTelemetry()
   const app = Fastify({ logger: false })
   const secret = randomBytes(32)
   await app.register(fastifyJwt, { secret, verify: { allowedIss: ISSUER, allowedAud: AUDIENCE } })
   await app.register(warden, { scopes: { 'users:read': 'Read users' } })
-  const keys =
-    config === 'bearer-es256'
-      ? { signingKey: { kid: 'es256', privateKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey } }
-      : config === 'bearer-eddsa'
-        ? { signingKey: { kid: 'eddsa', privateKey: generateKeyPairSync('ed25519').privateKey } }
-        : { secret }
-  await app.register(oauth2Bearer, {
-    ...keys,
-    issuer: ISSUER,
-    audience: AUDIENCE,
-    expiresIn: 3600,
-    cache: config.startsWith('bearer-cache') ? { max: 10_000 } : false,
-    jwksPath: false
-  })
+  const { authorization, token, client } = await tokenScheme(app, config, secret)
   const key = generateApiKey().key
-  const { token } = app.accessTokens.sign({ sub: 'user-1', scope: ['users:read'] })
   const owner = { name: 'svc' }
   await app.register(apiKey, {
     secret,
@@ -140,9 +195,8 @@ export async function benchApp (config: Config): Promise<{ app: FastifyInstance;
       handler
     )
   } else {
-    const scheme = config.startsWith('api-key') ? 'apiKey' : 'oauth2'
-    app.get('/hello', { schema: { security: [{ [scheme]: ['users:read'] }] } }, handler)
+    app.get('/hello', { schema: routeSchema(config) }, handler)
   }
   await app.ready()
-  return { app, headers: { authorization: `Bearer ${token}`, 'x-api-key': key } }
+  return { app, headers: { authorization, 'x-api-key': key }, ...(client === undefined ? {} : { client }) }
 }

@@ -7,6 +7,14 @@ declare module 'autocannon' {
     connections?: number
     duration?: number
     overallRate?: number
+    /** Called with each connection's client as it is made. */
+    setupClient?: (client: Client) => void
+  }
+  /** Mutates a request before it is built; called before each send. */
+  type SetupRequest = (request: { headers: Record<string, string> }) => { headers: Record<string, string> }
+  interface Client {
+    /** The requests this connection sends in turn, each rebuilt by its `setupRequest` before each send. */
+    setRequests(requests: Array<{ setupRequest?: SetupRequest }>): void
   }
   interface Result {
     requests: { average: number; total: number }

@@ -1,8 +1,9 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import autocannon from 'autocannon'
+import autocannon, { type Result } from 'autocannon'
 import { CONFIGS, LABELS, type Config } from './apps.js'
+import { proofClients, proofMaker, type DpopClient } from './dpop-proofs.js'
 import { pinLoadGenerator, startServer } from './measure.js'
 
 /**
@@ -28,29 +29,49 @@ interface Profile {
   timeDeltas: number[]
 }
 
-/** µs of self time per request, by function. */
-async function profile (which: Config): Promise<Map<string, number>> {
-  const dir = mkdtempSync(join(tmpdir(), 'warden-profile-'))
+/** A load whose every request was answered 2xx: a profile of refusals would be another thing's. */
+function admitted (which: Config, result: Result): Result {
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${which}: ${result.non2xx} non-2xx answers and ${result.errors} errors`)
+  return result
+}
+
+/**
+ * A server under the profiler, loaded at RATE for 2 s (warm-up) then DURATION s: its profile,
+ * and the requests it answered. A DPoP row's requests each carry a proof of their own, made
+ * before each load, as many as the rate can take.
+ */
+async function profiled (which: Config, dir: string): Promise<{ data: Profile; requests: number }> {
+  const { child, info } = await startServer<{ port: number; headers: Record<string, string>; client?: DpopClient }>('./server.js', [which], {
+    pinned,
+    nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`]
+  })
   try {
-    const {
-      child,
-      info: { port, headers }
-    } = await startServer<{ port: number; headers: Record<string, string> }>('./server.js', [which], {
-      pinned,
-      nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`]
-    })
-    const url = `http://127.0.0.1:${port}/hello`
-    const warm = await autocannon({ url, headers, connections: 50, duration: 2 })
-    const result = await autocannon({ url, headers, connections: 50, duration: DURATION, overallRate: RATE })
+    const { headers, client } = info
+    const url = `http://127.0.0.1:${info.port}/hello`
+    const proofs = client === undefined ? undefined : proofMaker(client, 'GET', url)
+    const run = async (duration: number): Promise<number> => {
+      const setupClient = proofs === undefined ? undefined : proofClients(proofs(RATE * duration + 100)).setupClient
+      return admitted(which, await autocannon({ url, headers, connections: 50, duration, overallRate: RATE, setupClient })).requests.total
+    }
+    const requests = (await run(2)) + (await run(DURATION))
     const exited = new Promise((resolve) => child.once('exit', resolve))
     child.kill('SIGINT')
     await exited
     const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))!
-    const data = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Profile
+    return { data: JSON.parse(readFileSync(join(dir, file), 'utf8')) as Profile, requests }
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill()
+  }
+}
+
+/** µs of self time per request, by function. */
+async function profile (which: Config): Promise<Map<string, number>> {
+  const dir = mkdtempSync(join(tmpdir(), 'warden-profile-'))
+  try {
+    const { data, requests } = await profiled(which, dir)
     const nodes = new Map(data.nodes.map((n) => [n.id, n]))
     const self = new Map<string, number>()
     // The warm-up is in the profile too (and start-up, alike for both): spread over every request.
-    const requests = warm.requests.total + result.requests.total
     data.samples.forEach((id, i) => {
       const { functionName, url: source } = nodes.get(id)!.callFrame
       const where = source
