@@ -51,6 +51,7 @@ t.test('HIJACK (revocation): the victim cannot revoke the session a thief bound 
     payload: new URLSearchParams({ token: login.refresh_token }).toString(),
     headers: { 'content-type': 'application/x-www-form-urlencoded' }
   })
+  t.comment(res.statusCode, res.body)
   t.equal(res.statusCode, 200, 'the legitimate holder of the session\'s original token must be able to end it')
   t.equal(await store.refreshTokens.find(digestOf(thief.refresh_token)), null, "the thief's session must be ended")
 })
