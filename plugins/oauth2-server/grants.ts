@@ -48,7 +48,7 @@ interface TokenRequest {
  * (§5): a confidential client proves itself at each refresh, so its refresh tokens are not bound.
  */
 const binding = ({ client, proof }: TokenRequest): ProofBinding =>
-  proof === undefined ? {} : { jkt: proof.jkt, bindRefresh: !client.confidential }
+  proof === undefined ? {} : { jkt: proof.jkt, bindRefresh: !client.confidential, use: proof.use }
 
 /** What a grant may carry: the requested scopes it allows (all of them when none were asked for), only the scheme's. */
 function grantable (ctx: Pick<GrantContext, 'tokens'>, allowed: readonly string[], wanted: Wanted): string[] {
@@ -123,11 +123,13 @@ async function refreshSerially (
   const presented = await ctx.sessions.find(refreshToken)
   // RFC 6749 §6: a refresh token is bound to the client it was issued to.
   if (presented === null || presented.clientId !== client.id) throw invalid
-  // RFC 9449 §5: a bound refresh token needs a proof of its key, checked before anything is
-  // rotated or revoked: without the key, a stolen token neither refreshes nor ends the session.
+  // RFC 9449 §5: a family's current refresh token, once bound, needs a proof of its key, checked
+  // before anything is rotated: without the key, a stolen token does not refresh. A token rotated
+  // already (perhaps before the family was bound, by whoever bound it) goes on to reuse detection,
+  // which answers a retry only with the key and revokes the family for a reuse, key or not.
   // An unbound public family is bound at its first refresh with a proof, in the store's rotation
   // (§5: a refresh token issued to a public client that presents a valid proof MUST be bound).
-  if (presented.jkt !== null && presented.jkt !== jkt) {
+  if (presented.rotatedAt === null && presented.jkt !== null && presented.jkt !== jkt) {
     const reason = jkt === undefined ? 'a bound refresh token without a DPoP proof' : 'a refresh token bound to another DPoP key'
     securityEvent(request, 'auth.failed', { scheme: 'oauth2Server', reason, subject: presented.subject, session: presented.familyId })
     throw invalid
@@ -138,7 +140,6 @@ async function refreshSerially (
   if (presented.rotatedAt === null && wanted !== undefined && wanted.some((s) => !presented.scope.split(' ').includes(s))) {
     throw new OAuthFailure('invalid_scope', 'The scope is wider than the one granted.')
   }
-  await proof?.use()
   const answer = await ctx.sessions.refresh(
     refreshToken,
     presented,

@@ -4,6 +4,8 @@ import type { PresentedToken, RefreshFamily, RefreshTokenStore, Rotation } from 
 export interface ProofBinding {
   jkt?: string
   bindRefresh?: boolean
+  /** Record the proof as used: at a refresh, once the token is to be swapped or its retry answered, not for a refusal. */
+  use?: () => void | Promise<void>
 }
 
 const familyOf = ({ familyId, subject, scope, clientId, credential, authTime, acr, jkt }: RefreshFamily): RefreshFamily =>
@@ -27,12 +29,13 @@ export async function decideRotation (
   presented: PresentedToken,
   [current, successor]: [string, string],
   reuseInterval: number,
-  { jkt, bindRefresh = false }: ProofBinding
+  { jkt, bindRefresh = false, use }: ProofBinding
 ): Promise<Rotation> {
   const bind = bindRefresh ? jkt : undefined
   let token = presented
   let rotatedAt = presented.rotatedAt
   if (rotatedAt === null) {
+    await use?.()
     const swapped = await store.rotate(current, successor, bind)
     if (swapped !== null) return { outcome: 'rotated', ...familyOf(swapped) }
     // Rotated or revoked since it was read (another instance): judged on what that left.
@@ -41,13 +44,21 @@ export async function decideRotation (
     token = found
     rotatedAt = found.rotatedAt
   }
-  if (token.jkt !== null && token.jkt !== jkt) return { outcome: 'invalid' }
   const now = store.now?.() ?? Date.now()
   if (reuseInterval > 0 && now - rotatedAt <= reuseInterval) {
+    // A retry gets the successor only with the family's key; without it, it is neither a retry nor a reuse.
+    if (token.jkt !== null && token.jkt !== jkt) return { outcome: 'invalid' }
     const next = await store.find(successor)
     const unrotated = next !== null && next.familyId === token.familyId && next.rotatedAt === null
-    if (unrotated) return bind !== undefined && token.jkt === null ? { outcome: 'invalid' } : { outcome: 'retried', ...familyOf(token) }
+    if (unrotated) {
+      if (bind !== undefined && token.jkt === null) return { outcome: 'invalid' }
+      await use?.()
+      return { outcome: 'retried', ...familyOf(token) }
+    }
   }
+  // A reuse, key or not: the token was spent (perhaps before the family was bound, by whoever bound
+  // it). The proof first, so a request replayed whole is refused as a replay and revokes nothing.
+  await use?.()
   // Revoked once: of concurrent reuses of one family, one reports it.
   if (!(await store.revokeFamily(token.familyId, 'reuse'))) return { outcome: 'invalid' }
   return { outcome: 'reused', familyId: token.familyId, subject: token.subject }

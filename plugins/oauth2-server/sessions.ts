@@ -63,7 +63,7 @@ export interface TokenOwner {
   subject: unknown
   /** A refresh token's session. */
   session?: string
-  /** The DPoP key a refresh family is bound to; null for an unbound one and for an access token. */
+  /** The DPoP key that guards the token: its family's for a current refresh token, its `cnf.jkt` for an access token; null for none. */
   jkt: string | null
 }
 
@@ -203,7 +203,9 @@ async function revoke (
     if (!isRefreshToken(token)) return false
     const live = await store.refreshTokens.find(digest(token))
     if (live === null) return false
-    await allowed({ clientId: live.clientId, subject: live.subject, session: live.familyId, jkt: live.jkt })
+    // The key guards the family's current token; one rotated already was spent, perhaps before the
+    // binding, and may end its session as reuse detection would.
+    await allowed({ clientId: live.clientId, subject: live.subject, session: live.familyId, jkt: live.rotatedAt === null ? live.jkt : null })
     const family = await store.refreshTokens.revokeByToken(digest(token))
     if (family === null) return false
     await store.revocations.revoke([ctx.sessionRevocation(family.familyId)])
@@ -213,7 +215,8 @@ async function revoke (
   const asAccess = async (): Promise<boolean> => {
     const claims = await tokens.verify(token).catch(() => undefined)
     if (claims === undefined) return false
-    await allowed({ clientId: claims.client_id, subject: claims.sub, jkt: null })
+    const cnf = claims.cnf as { jkt?: unknown } | undefined
+    await allowed({ clientId: claims.client_id, subject: claims.sub, jkt: typeof cnf?.jkt === 'string' ? cnf.jkt : null })
     await store.revocations.revoke([{ kind: 'jti', id: claims.jti as string, expiresAt: (claims.exp as number) + CLOCK_TOLERANCE }])
     securityEvent(request, 'auth.token.revoked', { subject: claims.sub, token_type: 'access_token' })
     // Stryker disable next-line BooleanLiteral: equivalent, what is tried after an access token is the refresh format, which it never has

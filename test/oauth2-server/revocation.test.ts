@@ -65,7 +65,9 @@ t.test('a token is revoked only for the client it was issued to: another client 
 t.test('the client it was issued to revokes it: an access token alone, or a refresh token and its whole session', async (t) => {
   const { app, store } = await tokenApp(t)
   const mobile = (await app.inject(await tokenRequest({ ...ADA, ...MOBILE }, KEY_A))).json()
-  t.equal((await app.inject(await revoke(mobile.access_token, MOBILE))).statusCode, 200, 'a bound access token: no proof needed, it ends no session')
+  t.equal((await app.inject(await revoke(mobile.access_token, MOBILE))).statusCode, 400, 'a bound access token: only with a proof of its key')
+  t.equal(store.isRevoked({ jti: claimsOf(mobile.access_token).jti }), false)
+  t.equal((await app.inject(await revoke(mobile.access_token, MOBILE, KEY_A))).statusCode, 200, 'with one, it is revoked; it ends no session')
   t.same([store.isRevoked({ jti: claimsOf(mobile.access_token).jti }), store.isRevoked({ sid: claimsOf(mobile.access_token).sid })], [true, false])
   const own = await app.inject(await revoke(mobile.refresh_token, MOBILE))
   t.equal(own.statusCode, 200, 'a confidential client\'s session is not bound: its secret is the proof')

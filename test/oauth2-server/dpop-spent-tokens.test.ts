@@ -1,6 +1,6 @@
 import t from 'tap'
 import { memoryDpopReplay, type DpopReplayCache } from '../../plugins/index.js'
-import { ADA, KEY_A, KEY_B, claimsOf, digestOf, refreshOf, tokenApp, tokenRequest } from '../oauth2-server/token-app.js'
+import { ADA, KEY_A, KEY_B, claimsOf, digestOf, refreshOf, tokenApp, tokenRequest } from './token-app.js'
 
 // Attacks on the token endpoint's DPoP handling and revocation (RFC 9449 §5, RFC 7009, RFC 9700 §4.14.2).
 
@@ -71,7 +71,7 @@ t.test('CACHE: a refused refresh (retry asking for a binding the rotation did no
   t.equal(replay.writes - before, 0, 'a refused request must take no room in the replay cache (claim)')
 })
 
-t.test('CACHE: a refresh refused as reuse (token rotated long ago) wrote its proof first', async (t) => {
+t.test('a refresh refused as reuse records its proof (so the same request replayed revokes nothing), once per family: the family is revoked', async (t) => {
   const replay = countedReplay()
   const { app, clock } = await tokenApp(t, { bearer: { dpop: { replay } } })
   const login = (await app.inject(await tokenRequest(ADA))).json()
@@ -80,5 +80,8 @@ t.test('CACHE: a refresh refused as reuse (token rotated long ago) wrote its pro
   const before = replay.writes
   const res = await app.inject(await tokenRequest(refreshOf(login.refresh_token), KEY_A))
   t.equal(res.statusCode, 400)
-  t.equal(replay.writes - before, 0, 'refused: the proof must not be recorded')
+  t.equal(replay.writes - before, 1, 'one write, for a reuse that ended the family')
+  const again = await app.inject(await tokenRequest(refreshOf(login.refresh_token), KEY_A))
+  t.equal(again.statusCode, 400)
+  t.equal(replay.writes - before, 1, 'and none for a token whose family is gone')
 })
