@@ -144,9 +144,13 @@ t.test("the reference app in resource-server mode (OIDC_ISSUER, JWT_AUDIENCE): t
     'Basic for local users still works'
   )
   const doc = (await app.inject({ url: '/docs/json' })).json()
+  const algs = ['ES256', 'ES384', 'ES512', 'EdDSA', 'PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512']
   t.same(doc.components.securitySchemes.oauth2, {
     type: 'openIdConnect',
     openIdConnectUrl: `${issuer}/.well-known/openid-configuration`,
-    description: 'Tokens of the OpenID provider; send the access token as `Authorization: Bearer <token>`.'
-  })
+    description:
+      'Tokens of the OpenID provider; send the access token as `Authorization: Bearer <token>`. DPoP-bound tokens (RFC 9449) are accepted: ' +
+      `send \`Authorization: DPoP <token>\` with a \`DPoP\` proof signed with ${algs.join(', ')}.`,
+    'x-dpop': { mode: 'allowed', algs }
+  }, 'the provider\'s tokens, and DPoP as the reference app takes it')
 })
