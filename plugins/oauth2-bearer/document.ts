@@ -9,7 +9,8 @@ import type { DpopSettings } from './dpop.js'
 export function resourceMetadata (
   opts: NonNullable<OAuth2BearerOptions['resourceMetadata']>,
   scopes: string[],
-  dpop: DpopSettings | undefined
+  dpop: DpopSettings | undefined,
+  issuers: readonly string[]
 ): { url: string; path: string; document: Record<string, unknown> } {
   let resource: URL
   try {
@@ -21,7 +22,12 @@ export function resourceMetadata (
     throw new errors.WARDEN_ERR_OPTION('resourceMetadata.resource', 'must have no query or fragment (RFC 9728 §1.2)')
   }
   const path = '/.well-known/oauth-protected-resource' + (resource.pathname === '/' ? '' : resource.pathname)
-  const authorizationServers = (opts.authorizationServers ?? []).map((s, i) => urlOption(`resourceMetadata.authorizationServers[${i}]`, s))
+  // By default the issuers the scheme accepts: where a client discovers how to get a token (RFC
+  // 9728 §2), so that it does not take this API for its authorization server.
+  const authorizationServers =
+    opts.authorizationServers === undefined
+      ? issuers.filter((issuer) => /^https?:\/\//.test(issuer))
+      : opts.authorizationServers.map((s, i) => urlOption(`resourceMetadata.authorizationServers[${i}]`, s))
   return {
     url: resource.origin + path,
     path,

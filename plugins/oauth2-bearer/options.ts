@@ -99,7 +99,7 @@ export interface OAuth2BearerOptions {
    * absolute URL) and advertise it in every `Bearer` challenge (`resource_metadata=`), so a
    * client can discover where to get a token.
    */
-  resourceMetadata?: { resource: string, authorizationServers?: string[], documentation?: string }
+  resourceMetadata?: { resource: string, /** Default: the `issuer`s that are URLs. */ authorizationServers?: string[], documentation?: string }
   /**
    * DPoP (RFC 9449): tokens bound to a key the client proves it holds with every request, so a
    * stolen token is useless without it. `true` for the defaults. With it, the token endpoint

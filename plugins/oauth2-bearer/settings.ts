@@ -100,7 +100,7 @@ export function bearerSettings (opts: OAuth2BearerOptions, core: { realm: string
     resolveUser: functionOption<NonNullable<OAuth2BearerOptions['resolveUser']>>('resolveUser', opts.resolveUser),
     claimScopes: functionOption<NonNullable<OAuth2BearerOptions['claimScopes']>>('claimScopes', opts.claimScopes),
     cacheMax: opts.cache === undefined || opts.cache === false ? undefined : integerOption('cache.max', opts.cache.max, 10_000, 1, 10_000_000),
-    metadata: opts.resourceMetadata === undefined ? undefined : resourceMetadata(opts.resourceMetadata, Object.keys(described), dpop),
+    metadata: opts.resourceMetadata === undefined ? undefined : resourceMetadata(opts.resourceMetadata, Object.keys(described), dpop, issuers),
     jwksPath: keys.publicKeys.length === 0 ? undefined : jwksPath,
     dpop
   }

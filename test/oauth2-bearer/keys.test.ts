@@ -191,3 +191,20 @@ t.test('resourceMetadata: RFC 9728 document at the well-known path of the resour
     )
   }
 })
+
+t.test('RFC 9728 metadata names the accepted issuers as authorization servers unless told otherwise, so a client finds where to get a token', async (t) => {
+  const app = Fastify()
+  await app.register(warden, { scopes: { read: 'Read' } })
+  await app.register(oauth2Bearer, {
+    issuer: ['https://id.example.com', 'https://login.example.org/tenant', 'not-a-url'],
+    audience: AUDIENCE,
+    secret: SECRET,
+    resourceMetadata: { resource: 'https://api.example.com' }
+  })
+  const doc = (await app.inject({ url: '/.well-known/oauth-protected-resource' })).json()
+  t.same(doc.authorization_servers, ['https://id.example.com', 'https://login.example.org/tenant'], 'the issuers that are URLs, in order')
+  const own = Fastify()
+  await own.register(warden)
+  await own.register(oauth2Bearer, { issuer: ISSUER, audience: AUDIENCE, secret: SECRET, resourceMetadata: { resource: 'https://api.example.com', authorizationServers: [] } })
+  t.notOk('authorization_servers' in (await own.inject({ url: '/.well-known/oauth-protected-resource' })).json(), 'an empty list given: none named')
+})
