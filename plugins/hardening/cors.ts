@@ -42,9 +42,14 @@ export const DEVELOPMENT_ORIGINS = [
   'http://127.0.0.1:5173',
   'http://127.0.0.1:8080'
 ]
-// DPoP (RFC 9449): the proof a browser client sends, and the nonce it must read back.
-const ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'X-API-Key', 'X-Request-ID', 'DPoP']
-const EXPOSED_HEADERS = ['X-Request-ID', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'Retry-After', 'WWW-Authenticate', 'DPoP-Nonce']
+// DPoP (RFC 9449): the proof a browser client sends, and the nonce it must read back. The Model
+// Context Protocol's Streamable HTTP: the session and protocol version a browser client sends and
+// reads back, and the event id it resumes a stream from.
+const MCP_HEADERS = ['Mcp-Session-Id', 'Mcp-Protocol-Version']
+const ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'X-API-Key', 'X-Request-ID', 'DPoP', ...MCP_HEADERS, 'Last-Event-ID']
+const EXPOSED_HEADERS = [
+  'X-Request-ID', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'Retry-After', 'WWW-Authenticate', 'DPoP-Nonce', ...MCP_HEADERS
+]
 
 /** Whether `value` is an http(s) origin, exactly as browsers send it (`https://app.example.com`). */
 export function isOrigin (value: unknown): value is string {

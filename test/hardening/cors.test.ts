@@ -21,6 +21,7 @@ t.test('an allowed origin gets its own origin back, with credentials and Vary: O
   t.equal(res.headers['access-control-allow-credentials'], 'true')
   t.match(res.headers.vary, /Origin/)
   t.match(res.headers['access-control-expose-headers'], /X-Request-ID/)
+  t.match(res.headers['access-control-expose-headers'], /DPoP-Nonce, Mcp-Session-Id, Mcp-Protocol-Version$/, 'a browser reads the DPoP nonce and the MCP session')
   const denied = await app.inject({ url: '/data', headers: { origin: 'https://app.example.com' } })
   t.equal(denied.statusCode, 401)
   t.equal(denied.headers['access-control-allow-origin'], 'https://app.example.com', 'a 401 is readable by the allowed front end')
@@ -42,7 +43,11 @@ t.test('preflight: allowed methods and headers, cached for max_age, never blocke
   const res = await app.inject({ method: 'OPTIONS', url: '/data', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,x-api-key' } })
   t.equal(res.statusCode, 204)
   t.equal(res.headers['access-control-allow-origin'], 'https://app.example.com')
-  t.equal(res.headers['access-control-allow-headers'], 'Authorization, Content-Type, X-API-Key, X-Request-ID, DPoP')
+  t.equal(
+    res.headers['access-control-allow-headers'],
+    'Authorization, Content-Type, X-API-Key, X-Request-ID, DPoP, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID',
+    'DPoP proofs and the MCP Streamable HTTP headers too'
+  )
   t.match(res.headers['access-control-allow-methods'], /POST/)
   t.equal(res.headers['access-control-max-age'], '900')
 })
