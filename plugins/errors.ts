@@ -148,6 +148,11 @@ export class InvalidDpopProof extends errors.WARDEN_ERR_INVALID_DPOP_PROOF {
     super(reason)
     this.name = 'InvalidDpopProof'
   }
+
+  /** What the client is told (`error_description`, the problem's `detail`): what to do, nothing of the proof. */
+  get description (): string {
+    return this.error === 'use_dpop_nonce' ? 'Sign the DPoP proof with the nonce given.' : 'The DPoP proof is invalid.'
+  }
 }
 
 /** The error codes of RFC 6749 §5.2 (and RFC 7009 §2.2.1). */

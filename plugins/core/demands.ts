@@ -24,7 +24,8 @@ export function takesTokens (route: string, schemes: readonly SecurityScheme[]):
 }
 
 const ACR = /^[\x21\x23-\x5b\x5d-\x7e]{1,255}$/
-const DPOP_MODES: readonly unknown[] = ['required', 'allowed', 'off']
+/** The DPoP modes a route or a scheme can take. */
+export const DPOP_MODES: readonly unknown[] = ['required', 'allowed', 'off']
 
 /**
  * A route's demands beyond scopes, from its schema: `'x-dpop'` and `'x-step-up'`

@@ -51,8 +51,8 @@ function binding (
     if (!(err instanceof InvalidDpopProof)) throw err
     // A nonce to use is the protocol's second step (RFC 9449 §9), not a refusal worth an event.
     if (err.error !== 'use_dpop_nonce') refused(request, 'dpop', err.reason, claims)
-    const description = err.error === 'use_dpop_nonce' ? 'Sign the DPoP proof with the nonce given.' : 'The DPoP proof is invalid.'
-    return new CredentialRefusal(challenges.refusal([['error', err.error], ['error_description', description]]), description, nonceHeader(dpop!, err))
+    const { error, description } = err
+    return new CredentialRefusal(challenges.refusal([['error', error], ['error_description', description]]), description, nonceHeader(dpop!, err))
   }
 
   return (request, token, principal, proved) => {

@@ -155,6 +155,9 @@ function withoutQuery (uri: string): string | undefined {
   return url.href
 }
 
+/** The path (and query) of an absolute URI: what follows its authority. */
+export const pathOf = (uri: string): string => uri.slice(uri.indexOf('/', uri.indexOf('//') + 2))
+
 /**
  * The request's URI as `htu` is compared with it, or undefined when its path is not in normal
  * form: Fastify routes the path as sent, so one whose dot segments, `%2e` or backslashes URL
@@ -163,7 +166,7 @@ function withoutQuery (uri: string): string | undefined {
 function requestTarget (uri: string): string | undefined {
   const normal = withoutQuery(uri)
   if (normal === undefined) return undefined
-  const path = /^[^?#]*/.exec(uri.slice(uri.indexOf('/', uri.indexOf('//') + 2)))![0]
+  const path = /^[^?#]*/.exec(pathOf(uri))![0]
   return new URL(normal).pathname === path ? normal : undefined
 }
 

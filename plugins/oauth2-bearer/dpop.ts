@@ -2,8 +2,9 @@ import type { FastifyRequest } from 'fastify'
 import { errors, InvalidDpopProof } from '../errors.js'
 import type { DpopMode } from '../core/types.js'
 import { integerOption } from '../core/option-checks.js'
+import { DPOP_MODES } from '../core/demands.js'
 import { ASYMMETRIC, type Algorithm } from './keys.js'
-import { dpopProofHeader, requestUri, verifyProof, type ProofRules, type VerifiedProof } from './dpop-proof.js'
+import { dpopProofHeader, pathOf, requestUri, verifyProof, type ProofRules, type VerifiedProof } from './dpop-proof.js'
 import { dpopNonces, type DpopNonces } from './dpop-nonce.js'
 import { memoryDpopReplay, refuseReplay, type DpopReplayCache } from './dpop-replay.js'
 import type { DpopProofs, OAuth2BearerOptions } from './options.js'
@@ -21,7 +22,6 @@ export interface DpopSettings {
   readonly origin: string | undefined
 }
 
-const MODES: readonly unknown[] = ['required', 'allowed', 'off']
 const DEFAULT_ALGORITHMS: readonly Algorithm[] = ['ES256', 'ES384', 'ES512', 'EdDSA', 'PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512']
 
 export function dpopSettings (opts: OAuth2BearerOptions['dpop'], now: () => number, clockTolerance: number): DpopSettings | undefined {
@@ -30,7 +30,7 @@ export function dpopSettings (opts: OAuth2BearerOptions['dpop'], now: () => numb
   if (dpop === null || typeof dpop !== 'object') {
     throw new errors.WARDEN_ERR_OPTION('dpop', 'must be true or an object { mode, algorithms, proofLifetime, replay, nonce }')
   }
-  if (dpop.mode !== undefined && !MODES.includes(dpop.mode)) throw new errors.WARDEN_ERR_OPTION('dpop.mode', "must be 'required', 'allowed' or 'off'")
+  if (dpop.mode !== undefined && !DPOP_MODES.includes(dpop.mode)) throw new errors.WARDEN_ERR_OPTION('dpop.mode', "must be 'required', 'allowed' or 'off'")
   const algorithms = dpop.algorithms ?? DEFAULT_ALGORITHMS
   if (!Array.isArray(algorithms) || algorithms.length === 0 || !algorithms.every((a) => ASYMMETRIC.includes(a))) {
     throw new errors.WARDEN_ERR_OPTION(
@@ -61,7 +61,7 @@ function verifiedProof (dpop: DpopSettings, request: FastifyRequest, accessToken
   if (proof === undefined) throw new InvalidDpopProof('no DPoP proof')
   const uri = requestUri(request)
   // With a configured origin, the URI a proof must name is this API's, whatever Host the request says.
-  const target = dpop.origin === undefined ? uri : dpop.origin + uri.slice(uri.indexOf('/', uri.indexOf('//') + 2))
+  const target = dpop.origin === undefined ? uri : dpop.origin + pathOf(uri)
   const nonce = dpop.nonces === undefined ? {} : { nonce: dpop.nonces.check }
   return verifyProof(proof, { method: request.method, uri: target, ...(accessToken === undefined ? {} : { accessToken }), ...nonce }, dpop.rules)
 }

@@ -85,8 +85,7 @@ function proofsOf (tokens: AccessTokens): ProofOf {
   const refused = (err: unknown): never => {
     if (!(err instanceof InvalidDpopProof)) throw err
     const nonce = err.error === 'use_dpop_nonce' ? dpop.nonce() : undefined
-    const description = nonce === undefined ? 'The DPoP proof is invalid.' : 'Sign the DPoP proof with the nonce given.'
-    throw new OAuthFailure(err.error, description, 400, undefined, nonce === undefined ? undefined : { 'dpop-nonce': nonce })
+    throw new OAuthFailure(err.error, err.description, 400, undefined, nonce === undefined ? undefined : { 'dpop-nonce': nonce })
   }
   return (request) => {
     try {
