@@ -1,5 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import { errors } from '../errors.js'
+import { Denial, INVALID_BODY, MISSING_BODY, SCOPE_BODY } from './denial.js'
+import { SCOPE } from './challenge.js'
 import { frozenProblem } from './problem.js'
 import {
   CredentialRefusal,
@@ -13,20 +15,7 @@ import {
 import { afterCallback } from './callback-results.js'
 import { forRoute, takesTokens } from './demands.js'
 import { DependencyUnavailable } from '../errors.js'
-
-/** A refusal, built once per route at start-up and sent as is. */
-export class Denial {
-  constructor (
-    readonly status: 401 | 403,
-    readonly challenges: string[],
-    readonly body: string,
-    /** For metrics and spans: the scheme at fault ('none' when nothing was presented) and why. */
-    readonly scheme: string,
-    readonly outcome: 'missing' | 'invalid' | 'insufficient_scope',
-    /** Headers of the reply beside the challenges (a scheme's `CredentialRefusal`). */
-    readonly headers?: Readonly<Record<string, string>>
-  ) {}
-}
+import { compileScopeDemands, type ScopeDemand } from './scope-demands.js'
 
 /** What evaluating a route's requirement gives: a principal, `null` (anonymous allowed) or a refusal. */
 export type Decision = AuthPrincipal | null | Denial
@@ -38,13 +27,7 @@ interface Term {
   readonly scopes: readonly string[]
 }
 
-const MISSING_BODY = frozenProblem(401, 'Authentication is required to access this resource.')
-const INVALID_BODY = frozenProblem(401, 'The credentials presented are invalid or have expired.')
-const SCOPE_BODY = frozenProblem(403, 'The credentials presented do not grant access to this resource.')
-
 const SCHEME_NAME = /^[A-Za-z0-9._-]{1,64}$/
-/** RFC 6749 §3.3 scope-token, bounded. */
-export const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/
 
 /**
  * Check that `security` is an OpenAPI Security Requirement list and copy it.
@@ -289,18 +272,13 @@ function anyOf ({ schemes, alternatives, optional }: Resolved, { missing, invali
   }
 }
 
-/**
- * Resolve a route's requirement against the registered schemes and compile it into one
- * function. Throws, naming the route, when a scheme or scope is unknown.
- */
-export function compileRequirement (
-  route: string,
-  requirement: readonly SecurityRequirement[],
-  registry: ReadonlyMap<string, SecurityScheme>,
-  demands?: RouteDemands
-): Evaluator {
-  const resolved = resolve(route, requirement, registry, demands)
-  const replies = denials(resolved)
+/** A route's requirement compiled: the guard's evaluator, and `request.demandScopes()` when it declares `'x-scope-demands'`. */
+export interface CompiledRoute {
+  readonly evaluate: Evaluator
+  readonly demand?: ScopeDemand
+}
+
+function evaluator (resolved: Resolved, replies: Denials): Evaluator {
   const { schemes, alternatives, optional } = resolved
   // Two shortcuts of anyOf, which decides these cases the same, only slower (a promise per request):
   // Stryker disable next-line ConditionalExpression: equivalent, anyOf answers null for no alternative
@@ -308,4 +286,22 @@ export function compileRequirement (
   // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator: equivalent, anyOf decides one scheme alike
   if (!optional && alternatives.length === 1 && alternatives[0].length === 1) return oneScheme(schemes[0], alternatives[0][0].scopes, replies)
   return anyOf(resolved, replies)
+}
+
+/**
+ * Resolve a route's requirement against the registered schemes and compile it into one
+ * function (and its scope demands). Throws, naming the route, when a scheme or scope is unknown.
+ */
+export function compileRequirement (
+  route: string,
+  requirement: readonly SecurityRequirement[],
+  registry: ReadonlyMap<string, SecurityScheme>,
+  demands?: RouteDemands,
+  scopeDemands?: ReadonlyMap<string, readonly string[]>
+): CompiledRoute {
+  const resolved = resolve(route, requirement, registry, demands)
+  const replies = denials(resolved)
+  const evaluate = evaluator(resolved, replies)
+  if (scopeDemands === undefined) return { evaluate }
+  return { evaluate, demand: compileScopeDemands(route, scopeDemands, resolved.schemes, replies.missing) }
 }
