@@ -1,8 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import { errors } from '../errors.js'
-import { Denial, INVALID_BODY, MISSING_BODY, SCOPE_BODY } from './denial.js'
+import { denials, refusedBy, type Denial, type Denials } from './denial.js'
 import { SCOPE } from './challenge.js'
-import { frozenProblem } from './problem.js'
 import {
   CredentialRefusal,
   INVALID_CREDENTIALS,
@@ -153,65 +152,6 @@ function resolve (
   }
   if (demands?.dpop !== undefined) takesTokens(route, schemes)
   return { schemes, alternatives, optional }
-}
-
-/** The replies of a refused request, built once per route. */
-interface Denials {
-  missing: Denial
-  invalid: Denial[]
-  insufficient: Denial[]
-}
-
-/**
- * The scopes a 401 names for each scheme (RFC 6750 §3 `scope`; the Model Context Protocol's
- * clients ask for these, not for every scope the metadata lists): those of the first alternative
- * that names the scheme, the route's first way in for it; none when that one asks for none.
- */
-function routeScopes ({ schemes, alternatives }: Resolved): Array<string | undefined> {
-  return schemes.map((_, i) => {
-    const term = alternatives.flat().find((t) => t.scheme === i)
-    return term === undefined || term.scopes.length === 0 ? undefined : term.scopes.join(' ')
-  })
-}
-
-function denials (resolved: Resolved): Denials {
-  const { schemes, alternatives } = resolved
-  const scopes = routeScopes(resolved)
-  return {
-    missing: new Denial(401, schemes.map((s, j) => s.challenge('missing', scopes[j])), MISSING_BODY, 'none', 'missing'),
-    invalid: schemes.map(
-      (scheme, i) =>
-        new Denial(
-          401,
-          schemes.map((s, j) => s.challenge(i === j ? 'invalid' : 'missing', scopes[j])),
-          INVALID_BODY,
-          scheme.name,
-          'invalid'
-        )
-    ),
-    insufficient: alternatives.map(
-      (alt) =>
-        new Denial(
-          403,
-          alt.filter((t) => t.scopes.length > 0).map((t) => schemes[t.scheme].challenge('insufficient_scope', t.scopes.join(' '))),
-          SCOPE_BODY,
-          alt.map((t) => schemes[t.scheme].name).join('+'),
-          'insufficient_scope'
-        )
-    )
-  }
-}
-
-/** The reply to a scheme's own refusal: its challenge for this request, the other schemes' usual ones. */
-function refusedBy (missing: Denial, schemes: readonly SecurityScheme[], i: number, refusal: CredentialRefusal): Denial {
-  return new Denial(
-    401,
-    missing.challenges.map((challenge, j) => (i === j ? refusal.challenge : challenge)),
-    frozenProblem(401, refusal.detail),
-    schemes[i].name,
-    'invalid',
-    refusal.headers
-  )
 }
 
 /** The common case, one scheme without alternatives: no per-request allocation. */
