@@ -243,5 +243,5 @@ export function compileRequirement (
   const replies = denials(resolved)
   const evaluate = evaluator(resolved, replies)
   if (scopeDemands === undefined) return { evaluate }
-  return { evaluate, demand: compileScopeDemands(route, scopeDemands, resolved.schemes, replies.missing) }
+  return { evaluate, demand: compileScopeDemands(route, scopeDemands, resolved, replies.missing) }
 }

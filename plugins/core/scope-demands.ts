@@ -2,8 +2,8 @@ import type { FastifyRequest } from 'fastify'
 import { errors } from '../errors.js'
 import { CONTROL, SCOPE } from './challenge.js'
 import { securityEvent } from './events.js'
-import { Denial, SCOPE_BODY } from './denial.js'
-import type { AuthPrincipal, SecurityScheme } from './types.js'
+import { Denial, SCOPE_BODY, routeScopes, type RouteSchemes } from './denial.js'
+import type { AuthPrincipal } from './types.js'
 
 // Scopes a route demands once its body is read ('x-scope-demands'): which of its operations a
 // request asks for is in the body (a JSON-RPC method, an MCP tool's name), after the guard has run.
@@ -66,15 +66,15 @@ function hasAll (principal: AuthPrincipal, scopes: readonly string[]): boolean {
 
 /**
  * Compile a route's demands against its schemes (as the route uses them): each scope must be one
- * a scheme of the route declares, or `ready()` fails naming it. An anonymous caller (an optional
- * route) is answered with the route's 401 unless the label demands nothing.
+ * a scheme of the route declares, or `ready()` fails naming it. A refusal names every scope the
+ * operation needs of the caller's scheme, the route's and the label's (RFC 6750 §3.1): a client
+ * that asks for exactly those (the MCP SDK replaces its scopes with the challenge's) then holds all
+ * it needs. An anonymous caller (an optional route) is answered with the route's 401 unless the
+ * label demands nothing.
  */
-export function compileScopeDemands (
-  route: string,
-  demands: ReadonlyMap<string, readonly string[]>,
-  schemes: readonly SecurityScheme[],
-  missing: Denial
-): ScopeDemand {
+export function compileScopeDemands (route: string, demands: ReadonlyMap<string, readonly string[]>, resolved: RouteSchemes, missing: Denial): ScopeDemand {
+  const { schemes } = resolved
+  const routeScope = routeScopes(resolved)
   const refusals = new Map<string, { scopes: readonly string[]; by: ReadonlyMap<string, Denial> }>()
   for (const [label, scopes] of demands) {
     for (const scope of scopes) {
@@ -83,10 +83,10 @@ export function compileScopeDemands (
       }
     }
     const by = new Map(
-      schemes.map((scheme) => [
-        scheme.name,
-        new Denial(403, [scheme.challenge('insufficient_scope', scopes.join(' '))], SCOPE_BODY, scheme.name, 'insufficient_scope')
-      ])
+      schemes.map((scheme, i) => {
+        const needed = [...new Set([...(routeScope[i]?.split(' ') ?? []), ...scopes])].join(' ')
+        return [scheme.name, new Denial(403, [scheme.challenge('insufficient_scope', needed)], SCOPE_BODY, scheme.name, 'insufficient_scope')]
+      })
     )
     refusals.set(label, { scopes, by })
   }
