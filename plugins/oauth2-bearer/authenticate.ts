@@ -82,7 +82,9 @@ export function bearerAuthenticator (
   settings: BearerSettings,
   verifyToken: (token: string) => WardenClaims | Promise<WardenClaims>
 ): (mode: DpopMode, challenges: BearerChallenges) => (request: FastifyRequest) => Outcome {
-  const { name, scopes, claimScopes, clockTolerance, now, dpop } = settings
+  const { name, scopes, clockTolerance, now, dpop } = settings
+  // With several issuers, each maps its own tokens' scopes: the verified `iss` picks the mapping.
+  const mappings = settings.several === undefined ? undefined : new Map(settings.several.map((p) => [p.issuer, p.claimScopes]))
   const cache = settings.cacheMax === undefined ? undefined : new ExpiringCache<AuthPrincipal>(settings.cacheMax)
 
   // The first refusal of each kind is a warning: a misconfigured issuer or audience shows at once.
@@ -98,6 +100,7 @@ export function bearerAuthenticator (
   const admit = admission(settings, refused)
 
   function principalOf (request: FastifyRequest, token: string, claims: WardenClaims): AuthPrincipal {
+    const claimScopes = mappings === undefined ? settings.claimScopes : mappings.get(claims.iss as string)
     const read =
       claimScopes === undefined
         ? undefined

@@ -4,6 +4,7 @@ import { stringOption, urlOption } from '../core/option-checks.js'
 import type { Keys } from './key-sources.js'
 import type { OAuth2BearerOptions } from './options.js'
 import type { DpopSettings } from './dpop.js'
+import type { IssuerPolicy } from './settings.js'
 
 /** RFC 9728 §3: the metadata document and where it lives for a resource identifier. */
 export function resourceMetadata (
@@ -114,4 +115,30 @@ export function withDpop (
     ...(ownDescription || sentence === '' ? {} : { description: `${document.description ?? ''} ${sentence}`.trim() }),
     'x-dpop': { mode: dpop.mode, algs: dpop.algorithms }
   } as unknown as OpenAPIV3_1.SecuritySchemeObject
+}
+
+/**
+ * How a scheme with several issuers is documented. An OAuth2 Security Scheme Object holds one
+ * flow of each type, so two providers' authorization-code flows cannot share one; and an
+ * extension (`x-issuers`) would be read by no generator and no Swagger UI. So each issuer is a
+ * security scheme of its own (`oauth2.<host>`, or its `name`), shown as its keys are found:
+ * `openIdConnect` by discovery, its `documentation`, else an HTTP bearer JWT; with `x-issuer`
+ * naming it. The core shows each route requirement naming the scheme as one alternative per
+ * issuer, so Swagger UI offers a login with each provider and a generated client a credential
+ * for each, while routes keep naming the one scheme they are enforced by.
+ */
+export function issuerDocuments (
+  policies: readonly IssuerPolicy[],
+  description: string | undefined,
+  own: { tokenUrl: string; refreshUrl: string | undefined; scopes: Record<string, string> }
+): Record<string, OpenAPIV3_1.SecuritySchemeObject> {
+  return Object.fromEntries(policies.map((policy) => {
+    const { issuer, keys, documentation } = policy
+    const document: OpenAPIV3_1.SecuritySchemeObject =
+      keys.remote === undefined && documentation === undefined
+        ? { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token (JWT) of the issuer, verified with keys this service holds.' }
+        : schemeDocument({ documentation } as OAuth2BearerOptions, keys, own)
+    const text = description ?? `${document.description ?? ''} Issuer: ${issuer}.`.trim()
+    return [policy.name, { ...document, description: text, 'x-issuer': issuer } as unknown as OpenAPIV3_1.SecuritySchemeObject]
+  }))
 }
