@@ -13,7 +13,9 @@ import { stepUpCheck } from './step-up.js'
 import { afterCallback } from '../core/callback-results.js'
 import type { RouteDemands, SecurityScheme } from '../core/types.js'
 
-export type { OAuth2BearerOptions, DpopOptions, AccessTokens, IssuedAccessToken, SignableClaims } from './options.js'
+export type {
+  OAuth2BearerOptions, OneIssuerOptions, SeveralIssuersOptions, IssuerOptions, DpopOptions, AccessTokens, IssuedAccessToken, SignableClaims
+} from './options.js'
 
 const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fastify, opts) => {
   const warden = fastify.warden

@@ -9,7 +9,6 @@ import { pathOption, stringOption, urlOption } from '../core/option-checks.js'
 import { routeTable } from '../core/route-table.js'
 import { errors } from '../errors.js'
 import { documentedSecurity } from '../core/documentation.js'
-import type { SecurityScheme } from '../core/types.js'
 
 export interface OpenApiOptions {
   /** The document's `info`. Default: title and version from package.json. */
@@ -45,21 +44,6 @@ function withResponseHeaders (document: OpenAPIV3_1.Document, headers: Readonly<
     }
   }
   return document
-}
-
-/** The document with each security requirement as `documentedSecurity` shows it (schemes documented as several expanded). */
-function withSecurityShown<D extends { security?: unknown, paths?: unknown }> (document: D, schemes: ReadonlyMap<string, SecurityScheme>): D {
-  if (![...schemes.values()].some((scheme) => scheme.documentedAs !== undefined)) return document
-  const shown = (security: unknown): OpenAPIV3_1.SecurityRequirementObject[] | undefined =>
-    Array.isArray(security) ? documentedSecurity(schemes, security) as OpenAPIV3_1.SecurityRequirementObject[] : undefined
-  for (const item of Object.values((document.paths ?? {}) as Record<string, Record<string, unknown>>)) {
-    for (const operation of Object.values(item ?? {})) {
-      const security = shown((operation as { security?: unknown } | null)?.security)
-      if (security !== undefined) (operation as OpenAPIV3_1.OperationObject).security = security
-    }
-  }
-  const top = shown(document.security)
-  return top === undefined ? document : { ...document, security: top }
 }
 
 /** An origin (scheme, host, port) for a CSP source list: nothing else may slip into the policy. */
@@ -107,10 +91,16 @@ const openapiPlugin: FastifyPluginAsync<OpenApiOptions> = async (fastify, opts) 
       components
     },
     // Headers every answer may carry (the cors plugin's), as plugins told the core: on each response.
-    // Requirements naming a scheme documented as several (one per issuer) shown as alternatives.
+    // A requirement naming a scheme documented as several (one per issuer) is shown as one
+    // alternative per name; before @fastify/swagger reads it, which looks each name up.
+    transform: ({ schema, url }) => {
+      const security = schema?.security
+      if (security === undefined || ![...warden.schemes.values()].some((s) => s.documentedAs !== undefined)) return { schema, url }
+      return { schema: { ...schema, security: documentedSecurity(warden.schemes, security) }, url }
+    },
     transformObject: (documents) => {
       const headers = warden.responseHeaders
-      const document = withSecurityShown('openapiObject' in documents ? documents.openapiObject : documents.swaggerObject, warden.schemes)
+      const document = 'openapiObject' in documents ? documents.openapiObject : documents.swaggerObject
       if (Object.keys(headers).length === 0) return document
       return withResponseHeaders(document as OpenAPIV3_1.Document, headers) as typeof document
     },
