@@ -4,7 +4,6 @@ import { stringOption, urlOption } from '../core/option-checks.js'
 import type { Keys } from './key-sources.js'
 import type { OAuth2BearerOptions } from './options.js'
 import type { DpopSettings } from './dpop.js'
-import type { IssuerPolicy } from './settings.js'
 
 /** RFC 9728 §3: the metadata document and where it lives for a resource identifier. */
 export function resourceMetadata (
@@ -128,7 +127,7 @@ export function withDpop (
  * for each, while routes keep naming the one scheme they are enforced by.
  */
 export function issuerDocuments (
-  policies: readonly IssuerPolicy[],
+  policies: ReadonlyArray<{ issuer: string; name: string; keys: Keys; documentation: OAuth2BearerOptions['documentation'] }>,
   description: string | undefined,
   own: { tokenUrl: string; refreshUrl: string | undefined; scopes: Record<string, string> }
 ): Record<string, OpenAPIV3_1.SecuritySchemeObject> {
