@@ -52,14 +52,16 @@ export function resourceMetadata (
 export function schemeDocument (
   opts: OAuth2BearerOptions,
   keys: Keys,
-  own: { tokenUrl: string; refreshUrl: string | undefined; scopes: Record<string, string> }
+  own: { tokenUrl: string; refreshUrl: string | undefined; scopes: Record<string, string> },
+  /** Before the option's name in an error: `issuers[1].` for an issuer of several. */
+  prefix = ''
 ): OpenAPIV3_1.SecuritySchemeObject {
   const described = (text: string): { description: string } => ({ description: opts.description ?? text })
   const documentation = opts.documentation
   if (documentation !== undefined && 'openIdConnectUrl' in documentation) {
     return {
       type: 'openIdConnect',
-      openIdConnectUrl: urlOption('documentation.openIdConnectUrl', documentation.openIdConnectUrl),
+      openIdConnectUrl: urlOption(`${prefix}documentation.openIdConnectUrl`, documentation.openIdConnectUrl),
       ...described('Tokens of the OpenID provider; send the access token as `Authorization: Bearer <token>`.')
     }
   }
@@ -131,12 +133,12 @@ export function issuerDocuments (
   description: string | undefined,
   own: { tokenUrl: string; refreshUrl: string | undefined; scopes: Record<string, string> }
 ): Record<string, OpenAPIV3_1.SecuritySchemeObject> {
-  return Object.fromEntries(policies.map((policy) => {
+  return Object.fromEntries(policies.map((policy, i) => {
     const { issuer, keys, documentation } = policy
     const document: OpenAPIV3_1.SecuritySchemeObject =
       keys.remote === undefined && documentation === undefined
         ? { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token (JWT) of the issuer, verified with keys this service holds.' }
-        : schemeDocument({ documentation } as OAuth2BearerOptions, keys, own)
+        : schemeDocument({ documentation } as OAuth2BearerOptions, keys, own, `issuers[${i}].`)
     const text = description ?? `${document.description ?? ''} Issuer: ${issuer}.`.trim()
     return [policy.name, { ...document, description: text, 'x-issuer': issuer } as unknown as OpenAPIV3_1.SecuritySchemeObject]
   }))

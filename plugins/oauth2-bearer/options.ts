@@ -208,7 +208,7 @@ export interface IssuedAccessToken {
 export interface AccessTokens {
   /** Lifetime of issued tokens, seconds. */
   readonly expiresIn: number
-  /** The `iss` of issued tokens. */
+  /** The `iss` of issued tokens (with `issuers`, which signs none: the first issuer). */
   readonly issuer: string
   /** Name of the scheme that verifies these tokens. */
   readonly scheme: string

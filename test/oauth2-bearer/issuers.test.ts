@@ -124,6 +124,7 @@ t.test('options: issuers is an allow-list of valid issuers, exclusive with the s
     [{ issuers: [{ ...good, claimScopes: 'roles' }] }, 'WARDEN_ERR_OPTION', /option 'issuers\[0\]\.claimScopes'/],
     [{ issuers: [{ ...good, tokenTypes: [1] }] }, 'WARDEN_ERR_OPTION', /option 'issuers\[0\]\.tokenTypes\[0\]'/],
     [{ issuers: [{ ...good, name: 'has space' }] }, 'WARDEN_ERR_OPTION', /option 'issuers\[0\]\.name' must be letters/],
+    [{ issuers: [good, { ...good, issuer: B, documentation: { openIdConnectUrl: 'not a url' } }] }, 'WARDEN_ERR_OPTION', /option 'issuers\[1\]\.documentation\.openIdConnectUrl'/],
     [{ issuers: [{ ...good, name: 'x' }, { issuer: B, keys: [keyC.publicKey], audience: 'api', name: 'x' }] }, 'WARDEN_ERR_OPTION', /option 'issuers\[1\]\.name' 'x' names another issuer/],
     [{ issuers: [{ issuer: C, audience: 'api', keys: [] }] }, 'WARDEN_ERR_OPTION', /option 'issuers\[0\]\.keys' must be a non-empty list/],
     [{ issuers: [{ issuer: C, audience: 'api', keys: [createSecretKey(randomBytes(32))] }] }, 'WARDEN_ERR_KEY', /key 'issuers\[0\]\.keys\[0\]'/],
