@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifySchema } from 'fastify'
 import fastifyJwt from '@fastify/jwt'
-import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto'
+import { createHmac, generateKeyPairSync, randomBytes, randomUUID, sign, type KeyObject } from 'node:crypto'
 import { warden, oauth2Bearer, apiKey, generateApiKey, trustedHosts, type RouteDemands } from '../plugins/index.js'
 import { dpopKey, type DpopClient } from './dpop-proofs.js'
 
@@ -16,6 +16,8 @@ export const CONFIGS = [
   'bearer-cache-step-up',
   'bearer-es256',
   'bearer-eddsa',
+  'bearer-issuers-1',
+  'bearer-issuers-3',
   'dpop',
   'dpop-cache',
   'dpop-es256',
@@ -38,6 +40,8 @@ export const LABELS: Record<Config, string> = {
   'bearer-cache-step-up': "oauth2Bearer, HS256, cache on, step-up route ('x-step-up': { max_age })",
   'bearer-es256': 'oauth2Bearer, ES256, cache off',
   'bearer-eddsa': 'oauth2Bearer, EdDSA (Ed25519), cache off',
+  'bearer-issuers-1': 'oauth2Bearer, issuers: one (ES256, keys held), cache off',
+  'bearer-issuers-3': 'oauth2Bearer, issuers: three (the same ES256 one after RS256 and EdDSA decoys), cache off',
   dpop: 'oauth2Bearer + DPoP, ES256 proof, HS256 token, cache off',
   'dpop-cache': 'oauth2Bearer + DPoP, ES256 proof, HS256 token, cache on',
   'dpop-es256': 'oauth2Bearer + DPoP, ES256 proof, ES256 token, cache off',
@@ -84,8 +88,34 @@ async function recordTelemetry (): Promise<void> {
   trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(nowhere)] }))
 }
 
+/** An ES256 access token of `ISSUER` signed by hand: a scheme of several issuers signs none. */
+function es256Token (privateKey: KeyObject, kid: string): string {
+  const part = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url')
+  const iat = Math.floor(Date.now() / 1000)
+  const payload = { iss: ISSUER, aud: AUDIENCE, sub: 'user-1', scope: 'users:read', iat, exp: iat + 3600, jti: randomUUID() }
+  const input = `${part({ alg: 'ES256', typ: 'at+jwt', kid })}.${part(payload)}`
+  return `${input}.${sign('sha256', Buffer.from(input), { key: privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`
+}
+
+/**
+ * The rows of several issuers: the token's issuer alone, or after two decoys of other key types
+ * (what routing by `iss` adds over one issuer: one payload decode and one map lookup).
+ */
+async function issuersScheme (app: FastifyInstance, config: Config): Promise<{ authorization: string; token: string }> {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const own = { issuer: ISSUER, audience: AUDIENCE, keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'es256', alg: 'ES256' }] }
+  const decoys = [
+    { issuer: 'https://workforce.example', audience: AUDIENCE, keys: [generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey] },
+    { issuer: 'https://partners.example', audience: AUDIENCE, keys: [generateKeyPairSync('ed25519').publicKey] }
+  ]
+  await app.register(oauth2Bearer, { issuers: config === 'bearer-issuers-3' ? [...decoys, own] : [own], cache: false })
+  const token = es256Token(privateKey, 'es256')
+  return { authorization: `Bearer ${token}`, token }
+}
+
 /** The access token scheme of a configuration: its signing key, cache and DPoP; the token sent, and the client key it is bound to. */
 async function tokenScheme (app: FastifyInstance, config: Config, secret: Buffer): Promise<{ authorization: string; token: string; client?: DpopClient }> {
+  if (config === 'bearer-issuers-1' || config === 'bearer-issuers-3') return await issuersScheme(app, config)
   const es256 = config === 'bearer-es256' || config === 'dpop-es256' || config === 'dpop-es256-cache'
   const keys = es256
     ? { signingKey: { kid: 'es256', privateKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey } }

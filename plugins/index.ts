@@ -21,6 +21,9 @@ export {
 export {
   oauth2Bearer,
   type OAuth2BearerOptions,
+  type OneIssuerOptions,
+  type SeveralIssuersOptions,
+  type IssuerOptions,
   type DpopOptions,
   type IssuedAccessToken,
   type SignableClaims

@@ -45,13 +45,41 @@ export function schemeDocuments (
   endpoints: ReadonlyMap<string, TokenEndpoint>,
   catalog: Readonly<Record<string, string>>
 ): Record<string, OpenAPIV3_1.SecuritySchemeObject> {
-  return Object.fromEntries([...schemes.values()].map((scheme) => {
+  const documents: Record<string, OpenAPIV3_1.SecuritySchemeObject> = {}
+  const add = (name: string, document: OpenAPIV3_1.SecuritySchemeObject): void => {
+    // A name shown twice (a scheme's and another's documented one) would hide one of them.
+    if (name in documents) throw new errors.WARDEN_ERR_DUPLICATE_SCHEME(name)
+    documents[name] = document
+  }
+  for (const scheme of schemes.values()) {
+    if (scheme.documentedAs !== undefined) {
+      for (const [name, document] of Object.entries(scheme.documentedAs)) add(name, document)
+      continue
+    }
     const endpoint = endpoints.get(scheme.name)
     const own = scheme.openapi
-    if (endpoint === undefined || !('flows' in own) || own.flows === undefined) return [scheme.name, own]
-    const scopes = scopeDescriptions(catalog, scheme.scopes)
-    return [scheme.name, { ...own, flows: endpointFlows(own.flows, endpoint, scopes) }]
-  }))
+    if (endpoint === undefined || !('flows' in own) || own.flows === undefined) add(scheme.name, own)
+    else add(scheme.name, { ...own, flows: endpointFlows(own.flows, endpoint, scopeDescriptions(catalog, scheme.scopes)) })
+  }
+  return documents
+}
+
+type Requirement = Readonly<Record<string, readonly string[]>>
+
+/**
+ * A Security Requirement list as the document shows it: each alternative that names a scheme
+ * documented as several (`documentedAs`) becomes one alternative per name, the scopes and the
+ * other schemes of the alternative kept (AND stays AND, OR gains members).
+ */
+export function documentedSecurity (schemes: ReadonlyMap<string, SecurityScheme>, requirements: readonly Requirement[]): Requirement[] {
+  return requirements.flatMap((alternative) => {
+    let expanded: Array<Record<string, readonly string[]>> = [{}]
+    for (const [name, scopes] of Object.entries(alternative)) {
+      const names = Object.keys(schemes.get(name)?.documentedAs ?? { [name]: null })
+      expanded = expanded.flatMap((partial) => names.map((shown) => ({ ...partial, [shown]: scopes })))
+    }
+    return expanded
+  })
 }
 
 /** A token endpoint for `scheme`: its URL must be one the document can show, and one per scheme. */

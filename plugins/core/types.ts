@@ -96,6 +96,13 @@ export interface SecurityScheme {
   readonly name: string
   /** The OpenAPI Security Scheme Object for the document. */
   readonly openapi: OpenAPIV3_1.SecuritySchemeObject
+  /**
+   * When one Security Scheme Object cannot show the scheme (an OAuth2 object holds one flow of
+   * each type: two providers' authorization-code flows need two objects): name → object, each in
+   * `components.securitySchemes` in place of `openapi`, and each requirement naming this scheme
+   * shown as one alternative per name. What is enforced is unchanged.
+   */
+  readonly documentedAs?: Readonly<Record<string, OpenAPIV3_1.SecuritySchemeObject>>
   /** Scopes this scheme can grant; a route asking for another one fails at start-up. */
   readonly scopes: ReadonlySet<string>
   /**

@@ -34,6 +34,27 @@ function boundKey (claims: Readonly<WardenClaims> | undefined): string | null | 
   return typeof cnf === 'object' && typeof jkt === 'string' && Object.keys(cnf as object).length === 1 ? jkt : null
 }
 
+/**
+ * The scopes of a verified token: read by the scheme's `claimScopes`, or with several issuers by
+ * the mapping of the issuer that verified it (`iss`), else from `scope`/`scp`. A mapping that
+ * does not answer a list is the app's fault, logged, and grants nothing.
+ */
+function scopeReader (settings: Pick<BearerSettings, 'scopes' | 'claimScopes' | 'several'>): (request: FastifyRequest, claims: WardenClaims) => string[] {
+  const mappings = settings.several === undefined ? undefined : new Map(settings.several.map((p) => [p.issuer, p.claimScopes]))
+  return (request, claims) => {
+    const claimScopes = mappings === undefined ? settings.claimScopes : mappings.get(claims.iss as string)
+    const read =
+      claimScopes === undefined
+        ? undefined
+        : (c: WardenClaims): unknown => {
+            const found = claimScopes(c)
+            if (!Array.isArray(found)) callbackFault(request, 'claimScopes', '(result)', 'must be an array of scope names')
+            return found
+          }
+    return tokenScopes(claims, settings.scopes, read)
+  }
+}
+
 type Refused = (request: FastifyRequest, kind: RefusalKind, detail: string, claims?: WardenClaims) => AuthOutcome
 
 /**
@@ -82,7 +103,7 @@ export function bearerAuthenticator (
   settings: BearerSettings,
   verifyToken: (token: string) => WardenClaims | Promise<WardenClaims>
 ): (mode: DpopMode, challenges: BearerChallenges) => (request: FastifyRequest) => Outcome {
-  const { name, scopes, claimScopes, clockTolerance, now, dpop } = settings
+  const { name, clockTolerance, now, dpop } = settings
   const cache = settings.cacheMax === undefined ? undefined : new ExpiringCache<AuthPrincipal>(settings.cacheMax)
 
   // The first refusal of each kind is a warning: a misconfigured issuer or audience shows at once.
@@ -97,19 +118,13 @@ export function bearerAuthenticator (
   }
   const admit = admission(settings, refused)
 
+  const scopesOf = scopeReader(settings)
+
   function principalOf (request: FastifyRequest, token: string, claims: WardenClaims): AuthPrincipal {
-    const read =
-      claimScopes === undefined
-        ? undefined
-        : (c: WardenClaims): unknown => {
-            const found = claimScopes(c)
-            if (!Array.isArray(found)) callbackFault(request, 'claimScopes', '(result)', 'must be an array of scope names')
-            return found
-          }
     const principal: AuthPrincipal = Object.freeze({
       scheme: name,
       subject: claims.sub as string,
-      scopes: Object.freeze(tokenScopes(claims, scopes, read)),
+      scopes: Object.freeze(scopesOf(request, claims)),
       claims: Object.freeze(claims)
     })
     cache?.set(token, principal, (claims.exp as number) + clockTolerance)

@@ -52,14 +52,16 @@ export function resourceMetadata (
 export function schemeDocument (
   opts: OAuth2BearerOptions,
   keys: Keys,
-  own: { tokenUrl: string; refreshUrl: string | undefined; scopes: Record<string, string> }
+  own: { tokenUrl: string; refreshUrl: string | undefined; scopes: Record<string, string> },
+  /** Before the option's name in an error: `issuers[1].` for an issuer of several. */
+  prefix = ''
 ): OpenAPIV3_1.SecuritySchemeObject {
   const described = (text: string): { description: string } => ({ description: opts.description ?? text })
   const documentation = opts.documentation
   if (documentation !== undefined && 'openIdConnectUrl' in documentation) {
     return {
       type: 'openIdConnect',
-      openIdConnectUrl: urlOption('documentation.openIdConnectUrl', documentation.openIdConnectUrl),
+      openIdConnectUrl: urlOption(`${prefix}documentation.openIdConnectUrl`, documentation.openIdConnectUrl),
       ...described('Tokens of the OpenID provider; send the access token as `Authorization: Bearer <token>`.')
     }
   }
@@ -114,4 +116,30 @@ export function withDpop (
     ...(ownDescription || sentence === '' ? {} : { description: `${document.description ?? ''} ${sentence}`.trim() }),
     'x-dpop': { mode: dpop.mode, algs: dpop.algorithms }
   } as unknown as OpenAPIV3_1.SecuritySchemeObject
+}
+
+/**
+ * How a scheme with several issuers is documented. An OAuth2 Security Scheme Object holds one
+ * flow of each type, so two providers' authorization-code flows cannot share one; and an
+ * extension (`x-issuers`) would be read by no generator and no Swagger UI. So each issuer is a
+ * security scheme of its own (`oauth2.<host>`, or its `name`), shown as its keys are found:
+ * `openIdConnect` by discovery, its `documentation`, else an HTTP bearer JWT; with `x-issuer`
+ * naming it. The core shows each route requirement naming the scheme as one alternative per
+ * issuer, so Swagger UI offers a login with each provider and a generated client a credential
+ * for each, while routes keep naming the one scheme they are enforced by.
+ */
+export function issuerDocuments (
+  policies: ReadonlyArray<{ issuer: string; name: string; keys: Keys; documentation: OAuth2BearerOptions['documentation'] }>,
+  description: string | undefined,
+  own: { tokenUrl: string; refreshUrl: string | undefined; scopes: Record<string, string> }
+): Record<string, OpenAPIV3_1.SecuritySchemeObject> {
+  return Object.fromEntries(policies.map((policy, i) => {
+    const { issuer, keys, documentation } = policy
+    const document: OpenAPIV3_1.SecuritySchemeObject =
+      keys.remote === undefined && documentation === undefined
+        ? { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token (JWT) of the issuer, verified with keys this service holds.' }
+        : schemeDocument({ documentation } as OAuth2BearerOptions, keys, own, `issuers[${i}].`)
+    const text = description ?? `${document.description ?? ''} Issuer: ${issuer}.`.trim()
+    return [policy.name, { ...document, description: text, 'x-issuer': issuer } as unknown as OpenAPIV3_1.SecuritySchemeObject]
+  }))
 }

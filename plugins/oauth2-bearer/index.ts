@@ -1,10 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { bearerSettings } from './settings.js'
-import { schemeDocument, withDpop } from './document.js'
+import { issuerDocuments, schemeDocument, withDpop } from './document.js'
 import { bearerChallenges } from './challenges.js'
 import { errors } from '../errors.js'
-import { tokenVerifier } from './verify.js'
+import { issuerRouter, tokenVerifier } from './verify.js'
 import { bearerAuthenticator } from './authenticate.js'
 import { accessTokens } from './signer.js'
 import { publishKeys, publishResourceMetadata } from './well-known.js'
@@ -13,28 +13,38 @@ import { stepUpCheck } from './step-up.js'
 import { afterCallback } from '../core/callback-results.js'
 import type { RouteDemands, SecurityScheme } from '../core/types.js'
 
-export type { OAuth2BearerOptions, DpopOptions, AccessTokens, IssuedAccessToken, SignableClaims } from './options.js'
+export type {
+  OAuth2BearerOptions, OneIssuerOptions, SeveralIssuersOptions, IssuerOptions, DpopOptions, AccessTokens, IssuedAccessToken, SignableClaims
+} from './options.js'
 
 const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fastify, opts) => {
   const warden = fastify.warden
   const settings = bearerSettings(opts, warden)
   const { name, keys, metadata } = settings
-  const verifyToken = tokenVerifier(settings.rules, settings.allowed, keys.resolve, settings.ownClaims)
+  const several = settings.several
+  const verifyToken =
+    several === undefined
+      ? tokenVerifier(settings.rules, settings.allowed, keys.resolve, settings.ownClaims)
+      : issuerRouter(new Map(several.map((p) => [p.issuer, { rules: p.rules, allowed: p.allowed, resolve: p.keys.resolve }])), settings.ownClaims)
   const tokens = accessTokens(settings, verifyToken)
   fastify.decorate('accessTokens', tokens)
 
   if (settings.jwksPath !== undefined) publishKeys(fastify, settings.jwksPath, tokens)
   if (metadata !== undefined) publishResourceMetadata(fastify, metadata)
 
-  if (keys.remote !== undefined && opts.prefetch !== false) {
-    const { keySet } = keys.remote
-    // The provider's keys before the first request; a provider that is down at start-up is only
-    // logged unless the keys are 'required' (requests then get a 503 until it answers).
+  const remotes = (several ?? [{ keys, issuer: undefined }]).flatMap(({ keys, issuer }) =>
+    keys.remote === undefined ? [] : [{ issuer, keySet: keys.remote.keySet }])
+  if (remotes.length > 0 && opts.prefetch !== false) {
+    // The providers' keys before the first request, each on its own: a provider that is down at
+    // start-up is only logged unless the keys are 'required' (its tokens then get a 503 until it
+    // answers; the other issuers' are not held up).
     fastify.addHook('onReady', async function () {
-      await keySet.load().catch((err: unknown) => {
-        if (opts.prefetch === 'required') throw err
-        fastify.log.warn({ err, scheme: name }, 'the provider\'s keys could not be fetched at start-up')
-      })
+      await Promise.all(remotes.map(async ({ issuer, keySet }) => {
+        await keySet.load().catch((err: unknown) => {
+          if (opts.prefetch === 'required') throw err
+          fastify.log.warn({ err, scheme: name, ...(issuer === undefined ? {} : { issuer }) }, 'the provider\'s keys could not be fetched at start-up')
+        })
+      }))
     })
   }
 
@@ -56,16 +66,32 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
       name,
       scopes: settings.scopes,
       openapi,
+      ...(documentedAs === undefined ? {} : { documentedAs }),
       challenge: challenges.challenge,
       authenticate: check === undefined ? authenticate : (request) => afterCallback(authenticate(request), (outcome) => check(request, outcome)),
       forRoute: routeScheme
     }
   }
+  const own = { tokenUrl: settings.tokenUrl, refreshUrl: settings.refreshUrl, scopes: settings.scopeDescriptions }
   const openapi = withDpop(
-    schemeDocument(opts, keys, { tokenUrl: settings.tokenUrl, refreshUrl: settings.refreshUrl, scopes: settings.scopeDescriptions }),
+    several === undefined
+      ? schemeDocument(opts, keys, own)
+      : {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: opts.description ?? `An access token (JWT) of one of the issuers: ${settings.issuers.join(', ')}.`
+        },
     settings.dpop,
     opts.description !== undefined
   )
+  // Several issuers: one security scheme each in the document (see issuerDocuments).
+  const documentedAs =
+    several === undefined
+      ? undefined
+      : Object.fromEntries(
+        Object.entries(issuerDocuments(several, opts.description, own)).map(([n, d]) => [n, withDpop(d, settings.dpop, opts.description !== undefined)])
+      )
   const scheme = routeScheme({})
   warden.addScheme(scheme)
 }

@@ -2,12 +2,14 @@ import type { FastifyRequest } from 'fastify'
 import type { OpenAPIV3_1 } from 'openapi-types'
 import type { TObject } from '@sinclair/typebox'
 import type { WardenClaims, WardenUser } from '../core/types.js'
+import type { KeyObject } from 'node:crypto'
 import type { Algorithm, Jwk, KeyInput } from './keys.js'
 import type { DpopMode } from '../core/types.js'
 import type { DpopReplayCache } from './dpop-replay.js'
 import type { DpopNonceOptions } from './dpop-nonce.js'
 
-export interface OAuth2BearerOptions {
+/** What every `oauth2Bearer` scheme takes, with one issuer or several. */
+interface BearerOptions {
   /** Scheme name (key in `components.securitySchemes` and in route requirements). Default `'oauth2'`. */
   name?: string
   /** Realm of the `Bearer` challenge. Default: the core's realm. */
@@ -19,10 +21,6 @@ export interface OAuth2BearerOptions {
   refreshUrl?: string
   /** Scopes this scheme grants; a subset of the core's catalog, all of it by default. */
   scopes?: string[]
-  /** Expected `iss`; tokens are signed with the first one. A list accepts several issuers. */
-  issuer: string | string[]
-  /** Expected `aud` (the resource server's identifier, a URL or a client id such as `account`); a list accepts any of them, tokens are signed for the first. */
-  audience: string | string[]
   /** HS256 secret, at least 32 bytes. Exclusive with `signingKey` and `jwksUrl`. */
   secret?: string | Buffer
   /** Asymmetric signing key (Ed25519, P-256/384/521 or RSA ≥ 2048 bits) with its `kid`. */
@@ -110,6 +108,51 @@ export interface OAuth2BearerOptions {
   now?: () => number
 }
 
+/** One issuer and its keys, all verifying with the same policy (the single-issuer form). */
+export interface OneIssuerOptions extends BearerOptions {
+  /** Expected `iss`; tokens are signed with the first one. A list accepts several issuers sharing these keys. */
+  issuer: string | string[]
+  /** Expected `aud` (the resource server's identifier, a URL or a client id such as `account`); a list accepts any of them, tokens are signed for the first. */
+  audience: string | string[]
+}
+
+/** The options each issuer of `issuers` takes instead of the scheme: where its keys are, and its policy. */
+export type PerIssuerOption =
+  | 'issuer' | 'audience' | 'secret' | 'signingKey' | 'algorithm' | 'algorithms' | 'verificationKeys' | 'jwksUrl' | 'discovery'
+  | 'keySet' | 'tokenTypes' | 'requireJti' | 'claimScopes' | 'documentation'
+
+/**
+ * One issuer of a scheme that accepts several: its keys (exactly one of `discovery`, `jwksUrl`
+ * or `keys`) and its own policy, each option as the single-issuer form takes it, applied only to
+ * the tokens whose `iss` is this issuer.
+ */
+export interface IssuerOptions
+  extends Pick<BearerOptions, 'algorithms' | 'tokenTypes' | 'requireJti' | 'claimScopes' | 'discovery' | 'jwksUrl' | 'keySet' | 'documentation'> {
+  /** Its `iss`, exactly as its tokens carry it. */
+  issuer: string
+  /** Expected `aud` of its tokens; a list accepts any of them. */
+  audience: string | string[]
+  /**
+   * Public keys that verify its tokens, for an issuer whose keys you hold: JWKs (their `kid` and
+   * `alg` are kept) or `KeyObject`s (no `kid`: one such key verifies the tokens that name none).
+   */
+  keys?: Array<Jwk | KeyObject>
+  /** Its own security scheme's name in the OpenAPI document. Default: the scheme's name, a dot, the issuer's host and path. */
+  name?: string
+}
+
+/**
+ * Several issuers (a workforce and a customer provider, two tenants): each token is verified by
+ * the issuer its `iss` names, among these only, with that issuer's keys and policy. A resource
+ * server: such a scheme signs no token.
+ */
+export type SeveralIssuersOptions = BearerOptions & {
+  /** The issuers whose tokens are accepted (an allow-list); a token naming any other is `invalid_token`, at no cost of a request. */
+  issuers: IssuerOptions[]
+}
+
+export type OAuth2BearerOptions = OneIssuerOptions | SeveralIssuersOptions
+
 export interface DpopOptions {
   /**
    * How routes take DPoP unless one says otherwise in its schema (`'x-dpop'`): `'allowed'` (bearer
@@ -165,7 +208,7 @@ export interface IssuedAccessToken {
 export interface AccessTokens {
   /** Lifetime of issued tokens, seconds. */
   readonly expiresIn: number
-  /** The `iss` of issued tokens. */
+  /** The `iss` of issued tokens (with `issuers`, which signs none: the first issuer). */
   readonly issuer: string
   /** Name of the scheme that verifies these tokens. */
   readonly scheme: string

@@ -52,7 +52,13 @@ export function accessTokens (settings: BearerSettings, verifyToken: (token: str
     revocable: settings.isRevoked !== undefined,
     jwksPath: settings.jwksPath,
     sign (claims, options) {
-      if (sign === undefined) throw new errors.WARDEN_ERR_SIGN('the scheme verifies tokens of an external provider (jwksUrl) and holds no signing key')
+      if (sign === undefined) {
+        throw new errors.WARDEN_ERR_SIGN(
+          settings.several === undefined
+            ? 'the scheme verifies tokens of an external provider (jwksUrl) and holds no signing key'
+            : 'the scheme verifies tokens of several issuers (issuers) and holds no signing key'
+        )
+      }
       if (typeof claims?.sub !== 'string' || claims.sub.length === 0) throw new errors.WARDEN_ERR_SIGN("'sub' must be a non-empty string")
       for (const claim of RESERVED_CLAIMS) {
         if (claim in claims) throw new errors.WARDEN_ERR_SIGN(`'${claim}' is set by the signer`)

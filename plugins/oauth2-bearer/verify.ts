@@ -126,8 +126,9 @@ export function checkSignature (key: VerificationKey, alg: Algorithm, input: str
 }
 
 /** Decode the payload and check the registered claims of an RFC 9068 access token. */
-export function checkClaims (segment: string, rules: ClaimRules): WardenClaims {
-  const claims = decodeJson(segment, 'payload') as WardenClaims
+export function checkClaims (segment: string | Record<string, unknown>, rules: ClaimRules): WardenClaims {
+  // A payload already decoded (to route it by its `iss`) is not decoded twice.
+  const claims = (typeof segment === 'string' ? decodeJson(segment, 'payload') : segment) as WardenClaims
   const refuse = (claim: string, reason = claim): InvalidToken => new InvalidToken(reason, reason === 'expired' ? 'expired' : 'claims', claims, claim)
   const now = rules.now() / 1000
   const tolerance = rules.clockTolerance
@@ -153,17 +154,20 @@ export interface ClaimsCheck {
   Check(value: unknown): boolean
 }
 
+/** A verifier of split tokens: the payload given when it was already decoded (to route the token by its `iss`). */
+type PartsVerifier = (parts: TokenParts, payload?: Record<string, unknown>) => WardenClaims | Promise<WardenClaims>
+
 /**
- * The scheme's one verifier: signature, header and claims, with the key the header names. Sync
- * for local keys, a promise for a provider's key set; throws `InvalidToken` for what the token
- * is, anything else (a key set that cannot be fetched) for what the service is.
+ * One issuer's verifier: signature, header and claims, with the key the header names. Sync for
+ * local keys, a promise for a provider's key set; throws `InvalidToken` for what the token is,
+ * anything else (a key set that cannot be fetched) for what the service is.
  */
-export function tokenVerifier (
+function partsVerifier (
   rules: ClaimRules,
   allowed: ReadonlySet<Algorithm>,
   resolveKey: (header: TokenHeader) => VerificationKey | undefined | Promise<VerificationKey | undefined>,
   ownClaims: ClaimsCheck | undefined
-): (token: string) => WardenClaims | Promise<WardenClaims> {
+): PartsVerifier {
   // Header segments repeat on every request (one per key); parse each once. Bounded, so
   // made-up headers cannot grow it.
   const headers = new Map<string, TokenHeader>()
@@ -176,18 +180,60 @@ export function tokenVerifier (
     return header
   }
 
-  function verifyWith (key: VerificationKey | undefined, header: TokenHeader, parts: TokenParts): WardenClaims {
+  function verifyWith (key: VerificationKey | undefined, header: TokenHeader, parts: TokenParts, payload: Record<string, unknown> | undefined): WardenClaims {
     if (key === undefined) throw new InvalidToken('unknown key', 'unknown_key')
     checkSignature(key, header.alg, parts.input, parts.signature)
-    const claims = checkClaims(parts.payload, rules)
+    const claims = checkClaims(payload ?? parts.payload, rules)
     if (ownClaims !== undefined && !ownClaims.Check(claims)) throw new InvalidToken('claims do not fit the claims schema', 'claims', claims)
     return claims
   }
 
-  return (token) => {
-    const parts = splitToken(token)
+  return (parts, payload) => {
     const header = headerOf(parts.header)
     const key = resolveKey(header)
-    return key instanceof Promise ? key.then((k) => verifyWith(k, header, parts)) : verifyWith(key, header, parts)
+    return key instanceof Promise ? key.then((k) => verifyWith(k, header, parts, payload)) : verifyWith(key, header, parts, payload)
+  }
+}
+
+/** The scheme's one verifier, for a scheme of one issuer (or several sharing keys and policy). */
+export function tokenVerifier (
+  rules: ClaimRules,
+  allowed: ReadonlySet<Algorithm>,
+  resolveKey: (header: TokenHeader) => VerificationKey | undefined | Promise<VerificationKey | undefined>,
+  ownClaims: ClaimsCheck | undefined
+): (token: string) => WardenClaims | Promise<WardenClaims> {
+  const verify = partsVerifier(rules, allowed, resolveKey, ownClaims)
+  return (token) => verify(splitToken(token))
+}
+
+/** What verifies the tokens of one issuer of several: its own rules, algorithms and keys. */
+export interface IssuerVerification {
+  readonly rules: ClaimRules
+  readonly allowed: ReadonlySet<Algorithm>
+  readonly resolve: (header: TokenHeader) => VerificationKey | undefined | Promise<VerificationKey | undefined>
+}
+
+/**
+ * The verifier of a scheme with several issuers: a token goes to the issuer its `iss` names, and
+ * only to one of those allowed. The payload is read before the signature to find the issuer (it
+ * is bounded with the token, and decoded once); an `iss` that is missing or not allowed is
+ * `invalid_token` before any key is looked for, so it costs no request to any provider. The
+ * chosen issuer then checks everything, the signature with its own keys only (a token naming A
+ * signed with B's key finds no key, or a key that does not verify it), `iss` included.
+ */
+export function issuerRouter (
+  issuers: ReadonlyMap<string, IssuerVerification>,
+  ownClaims: ClaimsCheck | undefined
+): (token: string) => WardenClaims | Promise<WardenClaims> {
+  const verifiers = new Map<string, PartsVerifier>()
+  for (const [issuer, { rules, allowed, resolve }] of issuers) verifiers.set(issuer, partsVerifier(rules, allowed, resolve, ownClaims))
+  return (token) => {
+    const parts = splitToken(token)
+    const payload = decodeJson(parts.payload, 'payload')
+    const iss = payload.iss
+    const verify = typeof iss === 'string' ? verifiers.get(iss) : undefined
+    // Unverified claims are not passed on: nothing an attacker wrote reaches the logs as a subject.
+    if (verify === undefined) throw new InvalidToken('iss', 'claims', undefined, 'iss')
+    return verify(parts, payload)
   }
 }

@@ -8,6 +8,7 @@ import type { OpenAPIV3_1 } from 'openapi-types'
 import { pathOption, stringOption, urlOption } from '../core/option-checks.js'
 import { routeTable } from '../core/route-table.js'
 import { errors } from '../errors.js'
+import { documentedSecurity } from '../core/documentation.js'
 
 export interface OpenApiOptions {
   /** The document's `info`. Default: title and version from package.json. */
@@ -90,6 +91,13 @@ const openapiPlugin: FastifyPluginAsync<OpenApiOptions> = async (fastify, opts) 
       components
     },
     // Headers every answer may carry (the cors plugin's), as plugins told the core: on each response.
+    // A requirement naming a scheme documented as several (one per issuer) is shown as one
+    // alternative per name; before @fastify/swagger reads it, which looks each name up.
+    transform: ({ schema, url }) => {
+      const security = schema?.security
+      if (security === undefined || ![...warden.schemes.values()].some((s) => s.documentedAs !== undefined)) return { schema, url }
+      return { schema: { ...schema, security: documentedSecurity(warden.schemes, security) }, url }
+    },
     transformObject: (documents) => {
       const headers = warden.responseHeaders
       const document = 'openapiObject' in documents ? documents.openapiObject : documents.swaggerObject

@@ -1,6 +1,6 @@
 import { generateKeyPairSync, randomBytes, type JsonWebKey, type KeyObject } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import Provider, { type ClientMetadata, type Configuration, type InteractionResults } from 'oidc-provider'
+import Provider, { type AsymmetricSigningAlgorithm, type ClientMetadata, type Configuration, type InteractionResults } from 'oidc-provider'
 
 /** The resource (audience) the provider issues RFC 9068 JWT access tokens for. */
 export const RESOURCE = 'urn:warden:api'
@@ -28,6 +28,10 @@ export interface ProviderOptions {
   extraTokenClaims?: Configuration['extraTokenClaims']
   /** Require a server nonce in every DPoP proof (RFC 9449 §8). */
   dpopNonce?: boolean
+  /** The algorithm of its JWT access tokens (a key of `keys` must fit it). Default ES256. */
+  accessTokenAlg?: AsymmetricSigningAlgorithm
+  /** Rewrite the payload of each JWT access token before it is signed (oidc-provider's `formats.customizers.jwt`), e.g. scopes in `scp`. */
+  accessTokenPayload?: (payload: Record<string, unknown>) => void
 }
 
 /**
@@ -46,6 +50,9 @@ export async function startProvider (port: number, options: ProviderOptions): Pr
     ...(options.signIn === undefined ? {} : { interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` } }),
     ...(options.acrValues === undefined ? {} : { acrValues: options.acrValues }),
     ...(options.extraTokenClaims === undefined ? {} : { extraTokenClaims: options.extraTokenClaims }),
+    ...(options.accessTokenPayload === undefined
+      ? {}
+      : { formats: { customizers: { jwt: (_ctx, _token, jwt) => { options.accessTokenPayload?.(jwt.payload as Record<string, unknown>) } } } }),
     features: {
       devInteractions: { enabled: options.interactive === true },
       clientCredentials: { enabled: true },
@@ -54,7 +61,7 @@ export async function startProvider (port: number, options: ProviderOptions): Pr
         enabled: true,
         defaultResource: () => RESOURCE,
         useGrantedResource: () => true,
-        getResourceServerInfo: () => ({ scope, audience: RESOURCE, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } })
+        getResourceServerInfo: () => ({ scope, audience: RESOURCE, accessTokenFormat: 'jwt', jwt: { sign: { alg: options.accessTokenAlg ?? 'ES256' } } })
       }
     }
   })

@@ -1,6 +1,8 @@
 import t from 'tap'
-import { generateKeyPairSync } from 'node:crypto'
-import { jwtVerify, type JWTVerifyOptions } from 'jose'
+import { generateKeyPairSync, type KeyObject } from 'node:crypto'
+import Fastify from 'fastify'
+import { createLocalJWKSet, decodeJwt, jwtVerify, type JWK, type JWTVerifyOptions } from 'jose'
+import { warden, oauth2Bearer, type Algorithm } from '../../plugins/index.js'
 import { schemesApp, NOW } from '../helpers/schemes.js'
 import { SECRET, ISSUER, AUDIENCE } from '../helpers/keys.js'
 import { forge, claims } from '../helpers/jwt.js'
@@ -98,4 +100,72 @@ t.test('differential against jose: every token the scheme accepts, jose accepts 
   t.ok(tokens.length > 350, `${tokens.length} tokens compared`)
   t.ok(agreedRefusals > 150, `${agreedRefusals} refused by both; ${stricter} refused by the scheme alone`)
   t.equal((await app.inject({ url: '/r', headers: { authorization: `Bearer ${tokens[0][1]}` } })).statusCode, 200, 'the control token is accepted')
+})
+
+/**
+ * Several issuers: each token is checked by jose with the key set and rules of the issuer its
+ * `iss` names (none for an issuer not allowed), and the scheme must decide the same, whichever
+ * issuer's key signed it and whichever issuer's audience, algorithm and typ it carries.
+ */
+t.test('differential against jose, several issuers: the same decision as jose with the matching issuer\'s key set and rules', async (t) => {
+  const ec = () => generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const [a1, a2, forged] = [ec(), ec(), ec()]
+  const b1 = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  const c1 = generateKeyPairSync('ed25519')
+  const jwk = (pair: { publicKey: KeyObject }, kid: string, alg?: string): JWK =>
+    ({ ...pair.publicKey.export({ format: 'jwk' }), kid, ...(alg === undefined ? {} : { alg }) })
+  const issuers = [
+    { issuer: 'https://a.example', keys: [jwk(a1, 'a1', 'ES256'), jwk(a2, 'a2', 'ES256')], audience: 'https://api.example' },
+    {
+      issuer: 'https://b.example', keys: [jwk(b1, 'b1')], audience: ['api-b'], algorithms: ['PS256', 'RS256'] as Algorithm[], tokenTypes: ['jwt'], requireJti: false
+    },
+    { issuer: 'urn:example:c', keys: [jwk(c1, 'c1', 'EdDSA')], audience: ['https://api.example', 'partner-api'] }
+  ]
+  const oracle = new Map(issuers.map((i) => [i.issuer, {
+    keys: createLocalJWKSet({ keys: i.keys }),
+    rules: {
+      algorithms: i.algorithms ?? [i.keys[0].alg as string],
+      typ: i.tokenTypes?.[0] ?? 'at+jwt',
+      issuer: i.issuer,
+      audience: i.audience,
+      requiredClaims: ['sub', 'exp', ...(i.requireJti === false ? [] : ['jti'])],
+      clockTolerance: 30,
+      currentDate: new Date(NOW)
+    } satisfies JWTVerifyOptions
+  }]))
+  const app = Fastify()
+  await app.register(warden, { scopes: {} })
+  await app.register(oauth2Bearer, { issuers, now: () => NOW })
+  app.get('/r', { schema: { security: [{ oauth2: [] }] } }, async () => 'ok')
+  await app.ready()
+  t.teardown(() => app.close())
+
+  const signers: Array<[string, string, KeyObject]> = [
+    ['a1', 'ES256', a1.privateKey], ['a2', 'ES256', a2.privateKey], ['a1', 'ES256', forged.privateKey],
+    ['b1', 'PS256', b1.privateKey], ['b1', 'RS256', b1.privateKey], ['b1', 'RS384', b1.privateKey], ['c1', 'EdDSA', c1.privateKey]
+  ]
+  const tokens: Array<[string, string]> = []
+  for (const [kid, alg, key] of signers) {
+    for (const iss of [...oracle.keys(), 'https://evil.example', undefined]) {
+      for (const aud of ['https://api.example', 'api-b', ['partner-api', 'x'], 'other']) {
+        for (const typ of ['at+jwt', 'JWT']) {
+          for (const jti of ['j1', undefined]) {
+            const payload = { ...claims(NOW), iss, aud, jti }
+            tokens.push([`${kid}/${alg} iss=${iss} aud=${JSON.stringify(aud)} typ=${typ} jti=${jti}`, forge({ alg, typ, kid }, payload, key)])
+          }
+        }
+      }
+    }
+  }
+  let accepted = 0
+  for (const [what, token] of tokens) {
+    const ours = (await app.inject({ url: '/r', headers: { authorization: `Bearer ${token}` } })).statusCode
+    const named = oracle.get(decodeJwt(token).iss ?? '')
+    const theirs = named !== undefined && await jwtVerify(token, named.keys, named.rules).then(() => true, () => false)
+    t.equal(ours, theirs ? 200 : 401, `${what}: ${theirs ? 'accepted' : 'refused'} by jose with the named issuer's keys`)
+    if (theirs) accepted++
+  }
+  t.equal(tokens.length, 560, 'every signer, iss, aud, typ and jti combined')
+  // A: a1, a2 for its audience; B: PS256 and RS256, jti or not; C: each of its audiences. None crossing issuers.
+  t.equal(accepted, 8, 'accepted by both: each issuer\'s own tokens only')
 })

@@ -105,6 +105,12 @@ const claims: W.WardenClaims = { sub: 'u' }
 const bearerOptions: W.OAuth2BearerOptions = {
   secret: 'x'.repeat(32), issuer: 'i', audience: 'a', algorithms: ['HS256'], verificationKeys: []
 }
+// Several issuers: each its own keys and policy; the single-issuer form stays its own type.
+const partner: W.IssuerOptions = { issuer: 'urn:partner', keys: [{ kty: 'OKP', crv: 'Ed25519', x: 'x' }], audience: ['a'], claimScopes: () => ['a:read'] }
+const severalIssuers: W.SeveralIssuersOptions = { issuers: [partner, { issuer: 'https://id', discovery: true, audience: 'a', tokenTypes: [null] }] }
+const oneIssuer: W.OneIssuerOptions = { jwksUrl: 'https://id/jwks', issuer: 'https://id', audience: 'a' }
+const eitherForm: W.OAuth2BearerOptions[] = [severalIssuers, oneIssuer]
+eitherForm.push(bearerOptions)
 const algorithm: W.Algorithm = W.ALGORITHMS[0]
 // @ts-expect-error `none` is never an algorithm
 const noAlgorithm: W.Algorithm = 'none'
