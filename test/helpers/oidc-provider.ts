@@ -1,6 +1,6 @@
 import { generateKeyPairSync, randomBytes, type JsonWebKey, type KeyObject } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import Provider, { type ClientMetadata, type Configuration, type InteractionResults } from 'oidc-provider'
+import Provider, { errors, type ClientMetadata, type Configuration, type InteractionResults } from 'oidc-provider'
 
 /** The resource (audience) the provider issues RFC 9068 JWT access tokens for. */
 export const RESOURCE = 'urn:warden:api'
@@ -28,6 +28,19 @@ export interface ProviderOptions {
   extraTokenClaims?: Configuration['extraTokenClaims']
   /** Require a server nonce in every DPoP proof (RFC 9449 §8). */
   dpopNonce?: boolean
+  /**
+   * Dynamic client registration (RFC 7591) at `/reg`, open to anyone (no initial access token).
+   * A registration's `scope` is not kept: oidc-provider would refuse resource scopes in it, and
+   * would limit the client to it, so a client that registered asking for one scope could never
+   * step up to another.
+   */
+  registration?: boolean
+  /**
+   * Resource servers by their indicator (RFC 8707) with the scopes each grants: tokens for one are
+   * JWTs whose `aud` is that indicator, and a request naming no resource gets the first. Instead
+   * of RESOURCE with `scopes`, which then lists only the provider's own (OpenID) scopes.
+   */
+  resources?: Record<string, string[]>
 }
 
 /**
@@ -36,7 +49,7 @@ export interface ProviderOptions {
  * Returns a function that stops it.
  */
 export async function startProvider (port: number, options: ProviderOptions): Promise<() => Promise<void>> {
-  const scope = options.scopes.join(' ')
+  const servers = options.resources
   const provider = new Provider(`http://127.0.0.1:${port}`, {
     jwks: { keys: options.keys as never },
     clients: options.clients.map((client) => ({ id_token_signed_response_alg: 'ES256', ...client })),
@@ -46,15 +59,28 @@ export async function startProvider (port: number, options: ProviderOptions): Pr
     ...(options.signIn === undefined ? {} : { interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` } }),
     ...(options.acrValues === undefined ? {} : { acrValues: options.acrValues }),
     ...(options.extraTokenClaims === undefined ? {} : { extraTokenClaims: options.extraTokenClaims }),
+    // Registered clients sign ID tokens with the provider's only key type.
+    ...(options.registration === true
+      ? {
+          clientDefaults: { id_token_signed_response_alg: 'ES256' },
+          extraClientMetadata: { properties: ['scope'], validator: (_ctx, _key, _value, metadata) => { delete metadata.scope } }
+        }
+      : {}),
     features: {
+      registration: { enabled: options.registration === true },
       devInteractions: { enabled: options.interactive === true },
       clientCredentials: { enabled: true },
       dPoP: { enabled: true, ...(options.dpopNonce === true ? { nonceSecret: randomBytes(32), requireNonce: () => true } : {}) },
       resourceIndicators: {
         enabled: true,
-        defaultResource: () => RESOURCE,
+        defaultResource: () => servers === undefined ? RESOURCE : Object.keys(servers)[0],
         useGrantedResource: () => true,
-        getResourceServerInfo: () => ({ scope, audience: RESOURCE, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } })
+        getResourceServerInfo: (_ctx, indicator) => {
+          const scope = servers === undefined ? options.scopes : servers[indicator]
+          if (scope === undefined) throw new errors.InvalidTarget()
+          const audience = servers === undefined ? RESOURCE : indicator
+          return { scope: scope.join(' '), audience, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } }
+        }
       }
     }
   })
