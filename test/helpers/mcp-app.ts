@@ -4,7 +4,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js'
 import { z } from 'zod'
-import { cors, oauth2Bearer, warden } from '../../plugins/index.js'
+import { cors, oauth2Bearer, requestId, requestIdOptions, warden } from '../../plugins/index.js'
 
 /** The scopes of the MCP server: one to use its tools at all, one per kind of file access. */
 export const MCP_SCOPES = { 'mcp:tools': "Use the MCP server's tools", 'files:read': 'Read files', 'files:write': 'Write files' }
@@ -66,7 +66,8 @@ function authInfo (request: FastifyRequest): AuthInfo {
 export async function mcpApp (options: McpAppOptions): Promise<{ app: FastifyInstance, files: Map<string, string> }> {
   const { issuer, resource } = options
   const files = new Map([['notes.txt', 'remember the milk']])
-  const app = Fastify()
+  const app = Fastify(requestIdOptions())
+  await app.register(requestId)
   if (options.origins !== undefined) await app.register(cors, { origins: options.origins })
   await app.register(warden, { scopes: MCP_SCOPES })
   await app.register(oauth2Bearer, { issuer, discovery: true, audience: resource, resourceMetadata: { resource } })

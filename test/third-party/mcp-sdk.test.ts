@@ -1,7 +1,7 @@
 import t from 'tap'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
-import { UnauthorizedError, type OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js'
+import { UnauthorizedError, extractWWWAuthenticateParams, type OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js'
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js'
 import { authorize, ecKey, startProvider } from '../helpers/oidc-provider.js'
 import { freePort } from '../helpers/services.js'
@@ -20,6 +20,7 @@ const resource = `${api}/mcp`
 const otherResource = `${api}/other`
 /** The agent's redirect URI: the authorization response is read off the redirect, nothing listens there. */
 const redirectUri = 'http://127.0.0.1:7/callback'
+const metadataUrl = `${api}/.well-known/oauth-protected-resource/mcp`
 const browser = 'https://agent.example'
 const SERVICE = { id: 'batch-service', secret: 'a-client-secret-long-enough-for-the-provider' }
 
@@ -36,8 +37,14 @@ const { app, files } = await mcpApp({ issuer, resource, origins: [browser] })
 await app.listen({ port: apiPort, host: '127.0.0.1' })
 t.teardown(() => app.close())
 
+/** A `WWW-Authenticate` challenge as the SDK client reads it, with its own parser. */
+function challengeOf (res: Response): { error?: string, scope?: string, resource_metadata?: string } {
+  const { error, scope, resourceMetadataUrl } = extractWWWAuthenticateParams(res)
+  return { error, scope, resource_metadata: resourceMetadataUrl?.href }
+}
+
 /** One HTTP exchange the SDK client made. */
-interface Exchange { method: string, url: URL, body: string, status: number, authenticate: string | null }
+interface Exchange { method: string, url: URL, body: string, status: number, challenge: ReturnType<typeof challengeOf> }
 
 /**
  * An MCP agent as the SDK expects an application to be: it keeps what the SDK gives it in memory,
@@ -76,7 +83,7 @@ class Agent implements OAuthClientProvider {
   readonly fetch: typeof fetch = async (input, init) => {
     const res = await fetch(input, init)
     const url = new URL(input instanceof Request ? input.url : String(input))
-    this.exchanges.push({ method: init?.method ?? 'GET', url, body: String(init?.body ?? ''), status: res.status, authenticate: res.headers.get('www-authenticate') })
+    this.exchanges.push({ method: init?.method ?? 'GET', url, body: String(init?.body ?? ''), status: res.status, challenge: challengeOf(res) })
     return res
   }
 
@@ -155,8 +162,8 @@ t.test('given only the URL, the SDK client discovers, registers, authorizes with
     'POST /mcp 200', // initialize, with the token
     'POST /mcp 202' // notifications/initialized
   ], 'the requests the SDK made, in order')
-  t.match(challenged.authenticate, `Bearer realm="api", resource_metadata="${api}/.well-known/oauth-protected-resource/mcp"`)
-  t.equal(metadata.url.href, `${api}/.well-known/oauth-protected-resource/mcp`, 'the metadata named by the challenge')
+  t.same(challenged.challenge, { error: undefined, scope: 'mcp:tools', resource_metadata: metadataUrl }, 'the challenge: where the metadata is, the scope the endpoint needs')
+  t.equal(metadata.url.href, metadataUrl, 'the metadata named by the challenge')
   t.equal(asMetadata.url.origin, issuer, "the authorization server named by the metadata's authorization_servers")
   t.match(JSON.parse(registration.body), { redirect_uris: [redirectUri], token_endpoint_auth_method: 'none' }, 'registered as a public client')
   const clientId = agent.information?.client_id
@@ -177,4 +184,87 @@ t.test('given only the URL, the SDK client discovers, registers, authorizes with
     message: 'hello',
     auth: { clientId, scopes: ['mcp:tools'], expiresAt: claimsOf(token).exp, extra: { subject: 'ada' } }
   }, "the tool sees the caller as warden verified it (the SDK's extra.authInfo)")
+})
+
+/** A refusal as the SDK client reads it (its own parser of `WWW-Authenticate`), and its body. */
+async function refusal (res: Response) {
+  return {
+    status: res.status,
+    challenge: challengeOf(res),
+    header: res.headers.get('www-authenticate'),
+    type: res.headers.get('content-type'),
+    body: await res.json() as unknown
+  }
+}
+
+t.test("a good token of the same provider minted for another resource is refused: the audience is this server's", async (t) => {
+  const mine = await serviceToken(resource, 'mcp:tools')
+  t.equal((await call(mine, 'echo', { message: 'hi' })).status, 200, 'the same client, scope and key, for this resource: served')
+  const theirs = await serviceToken(otherResource, 'mcp:tools')
+  const refused = await refusal(await call(theirs, 'echo', { message: 'hi' }))
+  t.match(refused, { status: 401, header: /^Bearer realm="api", /, type: /^application\/problem\+json/, body: { status: 401 } })
+  t.same(refused.challenge, { error: 'invalid_token', scope: 'mcp:tools', resource_metadata: metadataUrl }, 'as the SDK reads it')
+})
+
+t.test("each tool's scope, demanded once the body says which tool: 403 insufficient_scope naming it", async (t) => {
+  const token = await serviceToken(resource, 'mcp:tools files:read')
+  t.equal((await call(token, 'read_file', { name: 'notes.txt' })).status, 200, 'files:read: read_file is served')
+  const refused = await refusal(await call(token, 'write_file', { name: 'notes.txt', content: 'overwritten' }))
+  t.match(refused, { status: 403, header: /^Bearer realm="api", /, type: /^application\/problem\+json/, body: { status: 403 } })
+  t.same(refused.challenge, { error: 'insufficient_scope', scope: 'files:write', resource_metadata: metadataUrl }, 'as the SDK reads it')
+  t.equal(files.get('notes.txt'), 'remember the milk', 'the tool never ran')
+
+  const withoutTools = await refusal(await call(await serviceToken(resource, 'files:read files:write'), 'read_file', { name: 'notes.txt' }))
+  t.match(withoutTools, { status: 403, challenge: { error: 'insufficient_scope', scope: 'mcp:tools' } }, "the route's own scope comes first")
+})
+
+t.test('the SDK client steps up when a tool needs a scope its token lacks, and the call then succeeds', async (t) => {
+  const agent = new Agent()
+  const { client, transport } = await connect(agent)
+  const before = agent.exchanges.length
+  const err = await rejection(client.callTool({ name: 'write_file', arguments: { name: 'todo.txt', content: 'step up' } }))
+  t.ok(err instanceof UnauthorizedError, 'the SDK sent the user to authorize again')
+  t.same(agent.trace(before), [
+    'POST /mcp 403',
+    'GET /.well-known/oauth-protected-resource/mcp 200',
+    'GET as:/.well-known/oauth-authorization-server 200'
+  ], 'no new registration: the client it registered asks again')
+  t.equal(agent.authorizations.length, 2)
+  const asked = Object.fromEntries(agent.authorizations[1].searchParams)
+  t.match(asked, { client_id: agent.information?.client_id, code_challenge_method: 'S256', resource })
+  t.comment(`the step-up asked for scope=${asked.scope}`)
+
+  await transport.finishAuth(agent.codes[1])
+  t.match(claimsOf(agent.tokenSet!.access_token), { aud: resource, scope: /files:write/ })
+  t.equal(textOf(await client.callTool({ name: 'write_file', arguments: { name: 'todo.txt', content: 'step up' } })), 'wrote todo.txt')
+  t.equal(files.get('todo.txt'), 'step up')
+})
+
+t.test('a browser agent: CORS headers (and the request id) on the answers the SDK transport writes itself', async (t) => {
+  const token = await serviceToken(resource, 'mcp:tools')
+  const preflight = await fetch(resource, {
+    method: 'OPTIONS',
+    headers: { origin: browser, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type, mcp-protocol-version' }
+  })
+  t.equal(preflight.status, 204)
+  t.match(preflight.headers.get('access-control-allow-headers'), /Mcp-Protocol-Version/)
+
+  const res = await call(token, 'echo', { message: 'from a page' }, { origin: browser, 'x-request-id': 'page-1' })
+  t.equal(res.status, 200)
+  t.equal(res.headers.get('x-request-id'), 'page-1')
+  t.equal(res.headers.get('access-control-allow-origin'), browser)
+  t.match(res.headers.get('access-control-expose-headers'), /(^|, ?)Mcp-Session-Id(,|$)/)
+  t.match(await res.json(), { result: { content: [{ text: /from a page/ }] } })
+
+  const other = await call(token, 'echo', { message: 'from elsewhere' }, { origin: 'https://evil.example' })
+  t.equal(other.status, 200)
+  t.equal(other.headers.get('access-control-allow-origin'), null, 'no CORS headers for an origin not allowed')
+})
+
+t.test('GET and DELETE: authorized like POST, then 405 (a stateless server has no stream and no session)', async (t) => {
+  const token = await serviceToken(resource, 'mcp:tools')
+  for (const method of ['GET', 'DELETE']) {
+    t.equal((await fetch(resource, { method })).status, 401, `${method} without a token`)
+    t.equal((await fetch(resource, { method, headers: { authorization: `Bearer ${token}` } })).status, 405, `${method} with one`)
+  }
 })
