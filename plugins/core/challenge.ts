@@ -24,8 +24,9 @@ function quote (value: string): string {
 /**
  * Build the challenge function of a scheme. `params` are the scheme's own auth-params
  * (realm first). With `errorCodes` the RFC 6750 `error` parameter is added for invalid and
- * insufficient-scope replies (Bearer; also used by the API-key scheme); without it (Basic,
- * RFC 7617) every reply carries the same challenge. Strings are built once, here.
+ * insufficient-scope replies, and `scope` (RFC 6750 §3: the scopes the route needs) to every
+ * reply of a route that asks for some (Bearer; also used by the API-key scheme); without it
+ * (Basic, RFC 7617) every reply carries the same challenge. Called when a route is compiled.
  */
 export function challengeBuilder (
   authScheme: string,
@@ -34,12 +35,8 @@ export function challengeBuilder (
 ): (kind: ChallengeKind, scope?: string) => string {
   const base = authScheme + ' ' + params.map(([k, v]) => `${k}=${quote(v)}`).join(', ')
   if (!errorCodes) return () => base
-  const invalid = base + ', error="invalid_token"'
-  return (kind, scope) => {
-    if (kind === 'missing') return base
-    if (kind === 'invalid') return invalid
-    return base + ', error="insufficient_scope"' + (scope ? ', scope=' + quote(scope) : '')
-  }
+  const errorOf = { missing: '', invalid: ', error="invalid_token"', insufficient_scope: ', error="insufficient_scope"' }
+  return (kind, scope) => base + errorOf[kind] + (scope ? ', scope=' + quote(scope) : '')
 }
 
 /**

@@ -179,14 +179,28 @@ interface Denials {
   insufficient: Denial[]
 }
 
-function denials ({ schemes, alternatives }: Resolved): Denials {
+/**
+ * The scopes a 401 names for each scheme (RFC 6750 §3 `scope`; the Model Context Protocol's
+ * clients ask for these, not for every scope the metadata lists): those of the first alternative
+ * that names the scheme, the route's first way in for it; none when that one asks for none.
+ */
+function routeScopes ({ schemes, alternatives }: Resolved): Array<string | undefined> {
+  return schemes.map((_, i) => {
+    const term = alternatives.flat().find((t) => t.scheme === i)
+    return term === undefined || term.scopes.length === 0 ? undefined : term.scopes.join(' ')
+  })
+}
+
+function denials (resolved: Resolved): Denials {
+  const { schemes, alternatives } = resolved
+  const scopes = routeScopes(resolved)
   return {
-    missing: new Denial(401, schemes.map((s) => s.challenge('missing')), MISSING_BODY, 'none', 'missing'),
+    missing: new Denial(401, schemes.map((s, j) => s.challenge('missing', scopes[j])), MISSING_BODY, 'none', 'missing'),
     invalid: schemes.map(
       (scheme, i) =>
         new Denial(
           401,
-          schemes.map((s, j) => s.challenge(i === j ? 'invalid' : 'missing')),
+          schemes.map((s, j) => s.challenge(i === j ? 'invalid' : 'missing', scopes[j])),
           INVALID_BODY,
           scheme.name,
           'invalid'
@@ -206,10 +220,10 @@ function denials ({ schemes, alternatives }: Resolved): Denials {
 }
 
 /** The reply to a scheme's own refusal: its challenge for this request, the other schemes' usual ones. */
-function refusedBy (schemes: readonly SecurityScheme[], i: number, refusal: CredentialRefusal): Denial {
+function refusedBy (missing: Denial, schemes: readonly SecurityScheme[], i: number, refusal: CredentialRefusal): Denial {
   return new Denial(
     401,
-    schemes.map((s, j) => (i === j ? refusal.challenge : s.challenge('missing'))),
+    missing.challenges.map((challenge, j) => (i === j ? refusal.challenge : challenge)),
     frozenProblem(401, refusal.detail),
     schemes[i].name,
     'invalid',
@@ -222,7 +236,7 @@ function oneScheme (scheme: SecurityScheme, scopes: readonly string[], { missing
   const decide = (outcome: AuthOutcome): Decision => {
     if (outcome === null) return missing
     if (outcome === INVALID_CREDENTIALS) return invalid[0]
-    if (outcome instanceof CredentialRefusal) return refusedBy([scheme], 0, outcome)
+    if (outcome instanceof CredentialRefusal) return refusedBy(missing, [scheme], 0, outcome)
     return hasScopes(outcome, scopes) ? outcome : insufficient[0]
   }
   return (request) => {
@@ -264,7 +278,7 @@ function anyOf ({ schemes, alternatives, optional }: Resolved, { missing, invali
     const bad = outcomes.findIndex((o) => o === INVALID_CREDENTIALS || o instanceof CredentialRefusal)
     if (bad !== -1) {
       const outcome = outcomes[bad]
-      return outcome instanceof CredentialRefusal ? refusedBy(schemes, bad, outcome) : invalid[bad]
+      return outcome instanceof CredentialRefusal ? refusedBy(missing, schemes, bad, outcome) : invalid[bad]
     }
     if (optional) {
       const presented = outcomes.find((o) => o !== null) as AuthPrincipal | undefined

@@ -98,7 +98,11 @@ export interface SecurityScheme {
   readonly openapi: OpenAPIV3_1.SecuritySchemeObject
   /** Scopes this scheme can grant; a route asking for another one fails at start-up. */
   readonly scopes: ReadonlySet<string>
-  /** The `WWW-Authenticate` challenge for a reply of this kind (`scope` for insufficient_scope). */
+  /**
+   * The `WWW-Authenticate` challenge for a reply of this kind; `scope`: the scopes the route asks
+   * of this scheme (space-separated, RFC 6750 §3), or those it lacked for insufficient_scope.
+   * Called when a route is compiled, never per request.
+   */
   challenge(kind: ChallengeKind, scope?: string): string
   /** Turn a request into a principal, or say why not. Must not throw for a bad credential. */
   authenticate(request: FastifyRequest): AuthOutcome | PromiseLike<AuthOutcome>

@@ -3,7 +3,7 @@ import type { ChallengeKind, DpopMode } from '../core/types.js'
 
 /** The challenges of a token scheme as one route uses it: `Bearer`, `DPoP` (RFC 9449 §7.1), or both. */
 export interface BearerChallenges {
-  /** The challenge for the core's replies (missing, invalid_token, insufficient_scope). */
+  /** The challenge for the core's replies (missing, invalid_token, insufficient_scope), with the route's `scope` when it asks for some. */
   challenge(kind: ChallengeKind, scope?: string): string
   /** The challenge of a reply of the scheme's own (step-up, a DPoP proof at fault): `error` and the rest on each scheme offered. */
   refusal(params: ReadonlyArray<readonly [string, string]>): string
@@ -12,7 +12,7 @@ export interface BearerChallenges {
 /**
  * One challenge per scheme the route takes, comma-separated in one header (RFC 9110 §11.6.1): the
  * scheme's parameters (realm, resource_metadata), `algs` on `DPoP`, then the reply's own; an
- * error goes on each, so a client reads it whichever token it sent. Built once per mode.
+ * error goes on each, so a client reads it whichever token it sent. Built once per route.
  */
 export function bearerChallenges (
   build: typeof challengeBuilder,
@@ -24,14 +24,13 @@ export function bearerChallenges (
   const algs: ReadonlyArray<readonly [string, string]> = [['algs', algorithms.join(' ')]]
   const refusal = (extra: ReadonlyArray<readonly [string, string]>): string =>
     offered.map((scheme) => build(scheme, [...params, ...(scheme === 'DPoP' ? algs : []), ...extra], false)('missing')).join(', ')
-  const missing = refusal([])
-  const invalid = refusal([['error', 'invalid_token']])
+  const error: Record<ChallengeKind, ReadonlyArray<readonly [string, string]>> = {
+    missing: [],
+    invalid: [['error', 'invalid_token']],
+    insufficient_scope: [['error', 'insufficient_scope']]
+  }
   return {
-    challenge: (kind, scope) => {
-      if (kind === 'missing') return missing
-      if (kind === 'invalid') return invalid
-      return refusal([['error', 'insufficient_scope'], ...(scope ? [['scope', scope] as const] : [])])
-    },
+    challenge: (kind, scope) => refusal([...error[kind], ...(scope ? [['scope', scope] as const] : [])]),
     refusal
   }
 }

@@ -80,7 +80,7 @@ t.test('stored keys: looked up by prefix, compared by HMAC digest, never by the 
   t.equal(apiKeyPrefix(wrongSecret), issued.prefix)
   const bad = await app.inject({ url: '/r', headers: { 'x-api-key': wrongSecret } })
   t.equal(bad.statusCode, 401)
-  t.equal(bad.headers['www-authenticate'], 'ApiKey realm="api", header="X-API-Key", error="invalid_token"')
+  t.equal(bad.headers['www-authenticate'], 'ApiKey realm="api", header="X-API-Key", error="invalid_token", scope="users:read"')
 
   lookups.length = 0
   const typo = await app.inject({ url: '/r', headers: { 'x-api-key': issued.key.slice(0, -1) + (issued.key.endsWith('0') ? '1' : '0') } })
@@ -122,7 +122,7 @@ t.test('keys are read from the header only, never from the query string', async 
   const app = await keyApp({ keys: [{ id: 'svc', key, subject: 's', scopes: ['users:read'] }] })
   const res = await app.inject({ url: `/r?api_key=${key}&x-api-key=${key}` })
   t.equal(res.statusCode, 401)
-  t.equal(res.headers['www-authenticate'], 'ApiKey realm="api", header="X-API-Key"')
+  t.equal(res.headers['www-authenticate'], 'ApiKey realm="api", header="X-API-Key", scope="users:read"')
   t.equal((await app.inject({ url: '/r', headers: { 'x-api-key': [key, key] } })).statusCode, 401, 'a repeated header is not a key')
 })
 

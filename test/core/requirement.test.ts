@@ -27,7 +27,23 @@ t.test('keys of one requirement are AND: every scheme must admit the caller', as
   t.equal(both.json().auth.scheme, 'oauth2', 'the principal is the first scheme of the requirement')
   const one = await app.inject({ url: '/both', headers: { authorization: `Bearer ${token()}` } })
   t.equal(one.statusCode, 401)
-  t.same(one.headers['www-authenticate'], ['Bearer realm="api"', 'ApiKey realm="api", header="X-API-Key"'])
+  t.same(one.headers['www-authenticate'], ['Bearer realm="api"', 'ApiKey realm="api", header="X-API-Key", scope="users:read"'])
+})
+
+t.test('a 401 names the scopes the route asks of each scheme (RFC 6750 §3), so a client asks for those and no more', async (t) => {
+  const { app, token } = await schemesApp()
+  app.get('/tools', { schema: { security: [{ oauth2: ['users:read', 'users:write'] }, { apiKey: [] }, { oauth2: ['admin'] }, { basic: [] }] } }, echo)
+  app.get('/any', { schema: { security: [{ oauth2: [] }, { oauth2: ['admin'] }] } }, echo)
+  await app.ready()
+  const expected = ['Bearer realm="api", scope="users:read users:write"', 'ApiKey realm="api", header="X-API-Key"', 'Basic realm="api", charset="UTF-8"']
+  const none = await app.inject({ url: '/tools' })
+  t.same(none.headers['www-authenticate'], expected, 'the first alternative naming a scheme gives its scopes; none asked, none named')
+  const bad = await app.inject({ url: '/tools', headers: { authorization: 'Bearer x.y.z' } })
+  t.same(bad.headers['www-authenticate'], ['Bearer realm="api", error="invalid_token", scope="users:read users:write"', ...expected.slice(1)])
+  const weak = await app.inject({ url: '/tools', headers: { authorization: `Bearer ${token(['users:read'])}` } })
+  t.equal(weak.statusCode, 403)
+  t.equal(weak.headers['www-authenticate'], 'Bearer realm="api", error="insufficient_scope", scope="users:read users:write"')
+  t.equal((await app.inject({ url: '/any' })).headers['www-authenticate'], 'Bearer realm="api"', 'a route a token without scopes can pass names none')
 })
 
 t.test('security: [] is public and request.auth stays null', async (t) => {
@@ -50,7 +66,7 @@ t.test('{} makes authentication optional, but a credential that is sent must be 
   t.equal(known.json().auth.subject, 'user-1')
   const bad = await app.inject({ url: '/maybe', headers: { authorization: 'Bearer x.y.z' } })
   t.equal(bad.statusCode, 401)
-  t.equal(bad.headers['www-authenticate'], 'Bearer realm="api", error="invalid_token"')
+  t.equal(bad.headers['www-authenticate'], 'Bearer realm="api", error="invalid_token", scope="users:read"')
   const unscoped = await app.inject({ url: '/maybe', headers: { authorization: `Bearer ${token([])}` } })
   t.equal(unscoped.statusCode, 200, 'a valid credential without the scope is still admitted as itself')
   t.same(unscoped.json().auth.scopes, [])
@@ -106,16 +122,16 @@ t.test('the reply is about the credential actually presented', async (t) => {
   const badToken = await app.inject({ url: '/r', headers: { authorization: 'Bearer abc.def.ghi' } })
   t.equal(badToken.statusCode, 401)
   t.same(badToken.headers['www-authenticate'], [
-    'Bearer realm="api", error="invalid_token"',
-    'ApiKey realm="api", header="X-API-Key"',
+    'Bearer realm="api", error="invalid_token", scope="users:read"',
+    'ApiKey realm="api", header="X-API-Key", scope="admin"',
     'Basic realm="api", charset="UTF-8"'
   ])
   t.equal(badToken.json().detail, 'The credentials presented are invalid or have expired.')
 
   const badKey = await app.inject({ url: '/r', headers: { 'x-api-key': readKey.slice(0, -1) + (readKey.endsWith('A') ? 'B' : 'A') } })
   t.same(badKey.headers['www-authenticate'], [
-    'Bearer realm="api"',
-    'ApiKey realm="api", header="X-API-Key", error="invalid_token"',
+    'Bearer realm="api", scope="users:read"',
+    'ApiKey realm="api", header="X-API-Key", error="invalid_token", scope="admin"',
     'Basic realm="api", charset="UTF-8"'
   ])
 
@@ -254,7 +270,11 @@ t.test(
     t.equal(twice.statusCode, 200)
     t.equal(calls, 1, 'a scheme named by two alternatives runs once')
     const none = await app.inject({ url: '/twice' })
-    t.same(none.headers['www-authenticate'], ['ApiKey realm="api", header="X-API-Key"', 'Bearer realm="api"'], 'and is challenged once')
+    t.same(
+      none.headers['www-authenticate'],
+      ['ApiKey realm="api", header="X-API-Key", scope="users:write"', 'Bearer realm="api", scope="admin"'],
+      'and is challenged once, with the scopes of the first alternative naming it'
+    )
 
     const short = await app.inject({ url: '/and', headers: { authorization: `Bearer ${token()}`, 'x-api-key': readKey } })
     t.equal(short.statusCode, 403)
@@ -268,7 +288,7 @@ t.test(
     t.equal(badKey.statusCode, 401)
     t.same(
       badKey.headers['www-authenticate'],
-      ['Bearer realm="api"', 'ApiKey realm="api", header="X-API-Key", error="invalid_token"'],
+      ['Bearer realm="api"', 'ApiKey realm="api", header="X-API-Key", error="invalid_token", scope="users:write"'],
       'the bearer term fails first (no token), yet the answer is about the key that was sent: every scheme is consulted'
     )
   }

@@ -225,7 +225,10 @@ const scenarios: Record<string, (t: Test, cwd: string) => Promise<void>> = {
       notes: 200,
       replayed: 401,
       vault: 200,
-      stolen: [401, `Bearer realm="api", error="invalid_token", DPoP realm="api", algs="${DPOP_ALGS}", error="invalid_token"`],
+      stolen: [
+        401,
+        `Bearer realm="api", error="invalid_token", scope="notes:read", DPoP realm="api", algs="${DPOP_ALGS}", error="invalid_token", scope="notes:read"`
+      ],
       refreshWithoutKey: 400,
       refreshWithKey: 200,
       bearerTokenType: 'Bearer',
@@ -338,7 +341,7 @@ t.test(
     const result = await run(process.execPath, ['--import', 'tsx', 'app.ts'], { cwd: scratch, env })
     t.same(JSON.parse(result.stdout.trim().split('\n').pop()!), {
       status: 401,
-      challenge: ['Bearer realm="api"', 'ApiKey realm="api", header="X-API-Key"'],
+      challenge: ['Bearer realm="api", scope="orders:read"', 'ApiKey realm="api", header="X-API-Key", scope="orders:read"'],
       findings: []
     })
     for (const [file, scenario] of Object.entries(scenarios)) {
