@@ -164,8 +164,9 @@ t.test('given only the URL, the SDK client discovers, registers, authorizes with
   ], 'the requests the SDK made, in order')
   t.same(challenged.challenge, { error: undefined, scope: 'mcp:tools', resource_metadata: metadataUrl }, 'the challenge: where the metadata is, the scope the endpoint needs')
   t.equal(metadata.url.href, metadataUrl, 'the metadata named by the challenge')
+  t.match(await (await fetch(metadataUrl)).json(), { resource, authorization_servers: [issuer], scopes_supported: Object.keys(MCP_SCOPES) }, 'which says')
   t.equal(asMetadata.url.origin, issuer, "the authorization server named by the metadata's authorization_servers")
-  t.match(JSON.parse(registration.body), { redirect_uris: [redirectUri], token_endpoint_auth_method: 'none' }, 'registered as a public client')
+  t.match(JSON.parse(registration.body), { redirect_uris: [redirectUri], token_endpoint_auth_method: 'none', scope: 'mcp:tools' }, 'registered as a public client')
   const clientId = agent.information?.client_id
   t.ok(clientId, 'with the client id the provider gave it')
 
