@@ -75,6 +75,11 @@ export const errors = {
    */
   WARDEN_ERR_OAUTH: createError<'WARDEN_ERR_OAUTH', 400 | 401>('WARDEN_ERR_OAUTH', 'token request refused (%s): %s', 400),
   /**
+   * `request.demandScopes(label)` refused the caller (`ScopeDemandRefused`): answered as the route's
+   * own guard answers, 403 `insufficient_scope` naming the scopes (401 for an anonymous caller).
+   */
+  WARDEN_ERR_SCOPE_DEMAND: createError<'WARDEN_ERR_SCOPE_DEMAND', 401 | 403>('WARDEN_ERR_SCOPE_DEMAND', '%s', 403),
+  /**
    * `safePath()` refused a requested path (`UnsafePathError`): `status` is the answer to give,
    * 400 for a path that tries to leave its folder, 404 for nothing there or a folder.
    */

@@ -26,6 +26,8 @@ export {
   type SignableClaims
 } from './oauth2-bearer/index.js'
 export { InvalidToken, InvalidDpopProof, OAuthFailure } from './errors.js'
+export { ScopeDemandRefused } from './core/scope-demands.js'
+export { mcpAuthInfo, type McpAuthInfo } from './core/auth-info.js'
 export { memoryDpopReplay, type DpopReplayCache, type MemoryDpopReplayOptions } from './oauth2-bearer/dpop-replay.js'
 export type { DpopNonceOptions } from './oauth2-bearer/dpop-nonce.js'
 export { ALGORITHMS, type Algorithm, type Jwk } from './oauth2-bearer/keys.js'
@@ -79,6 +81,7 @@ export { rateLimit, type RateLimitOptions, type RouteRateLimit } from './hardeni
 export { trustedHosts, isHostEntry, type TrustedHostsOptions } from './hardening/trusted-hosts.js'
 export { requestId, requestIdOptions } from './hardening/request-id.js'
 export { secureServerOptions } from './hardening/server-options.js'
+export { hijackWithHeaders } from './hardening/hijack.js'
 export { secretFault } from './core/option-checks.js'
 
 // Replies, logs and errors.

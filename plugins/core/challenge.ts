@@ -8,6 +8,9 @@ import { errors } from '../errors.js'
 // eslint-disable-next-line no-control-regex -- control characters are what it finds
 export const CONTROL = /[\u0000-\u001f\u007f]/
 
+/** RFC 6749 §3.3 scope-token, bounded: what a requirement names and a challenge's `scope` carries. */
+export const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/
+
 /** Check that `value` can stand in a quoted challenge parameter; throws naming `option` if not. */
 export function assertHeaderSafe (option: string, value: string): void {
   // A header value is Latin-1 (Node refuses any other character when the reply is written, which

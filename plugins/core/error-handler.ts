@@ -1,6 +1,8 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { problem, sendProblem, type Problem } from './problem.js'
 import { isThrottled } from '../errors.js'
+import { sendDenial } from './denial.js'
+import { ScopeDemandRefused } from './scope-demands.js'
 
 export interface FieldError {
   /** Where the field is: `body`, `querystring`, `params` or `headers`. */
@@ -34,6 +36,7 @@ const UNAVAILABLE_RETRY_AFTER = 5
 
 /**
  * Error replies as problem details (RFC 9457): validation errors are a 400 naming each field,
+ * a refusal of `request.demandScopes()` the route guard's 403 (or 401),
  * a throttled login (`WARDEN_ERR_THROTTLED`) a 429 with `Retry-After`, a dependency that did not
  * answer (`WARDEN_ERR_UNAVAILABLE`) a 503 with `Retry-After`, other client errors keep their
  * status and Fastify's message, and server errors say nothing of their cause (it is logged
@@ -42,6 +45,11 @@ const UNAVAILABLE_RETRY_AFTER = 5
 export function problemErrorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (error.validation !== undefined) {
     return sendProblem(reply, 400, invalidFields(fieldErrors(error)))
+  }
+  if (error instanceof ScopeDemandRefused) {
+    // request.demandScopes() refused the caller: answered as the route's guard answers.
+    sendDenial(reply, error.denial)
+    return reply
   }
   if (isThrottled(error)) {
     // A password check refused before it ran (a lock, an address out of failed logins), from a handler of yours.

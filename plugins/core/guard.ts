@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify'
-import { Denial, type Decision, type Evaluator } from './requirement.js'
+import { Denial, sendDenial } from './denial.js'
+import type { Decision, Evaluator } from './requirement.js'
 import { securityEvent } from './events.js'
 import { PROBLEM_CONTENT_TYPE, frozenProblem, sendProblem } from './problem.js'
 import { isThrottled } from '../errors.js'
@@ -72,12 +73,7 @@ function settle (
     if (decision.outcome === 'invalid' && outages.size > 0) recovered(request, outages, decision.scheme)
     reportAuthentication(span, decision.scheme, decision.outcome)
     if (decision.status === 403) securityEvent(request, 'auth.scope.denied', { route: request.routeOptions.url, challenge: decision.challenges[0] })
-    if (decision.headers !== undefined) reply.headers(decision.headers)
-    reply
-      .code(decision.status)
-      .header('www-authenticate', decision.challenges.length === 1 ? decision.challenges[0] : decision.challenges)
-      .type(PROBLEM_CONTENT_TYPE)
-      .send(decision.body)
+    sendDenial(reply, decision)
     return
   }
   if (decision !== null) {

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import { errors } from '../errors.js'
-import { frozenProblem } from './problem.js'
+import { denials, refusedBy, type Denial, type Denials } from './denial.js'
+import { SCOPE } from './challenge.js'
 import {
   CredentialRefusal,
   INVALID_CREDENTIALS,
@@ -13,20 +14,7 @@ import {
 import { afterCallback } from './callback-results.js'
 import { forRoute, takesTokens } from './demands.js'
 import { DependencyUnavailable } from '../errors.js'
-
-/** A refusal, built once per route at start-up and sent as is. */
-export class Denial {
-  constructor (
-    readonly status: 401 | 403,
-    readonly challenges: string[],
-    readonly body: string,
-    /** For metrics and spans: the scheme at fault ('none' when nothing was presented) and why. */
-    readonly scheme: string,
-    readonly outcome: 'missing' | 'invalid' | 'insufficient_scope',
-    /** Headers of the reply beside the challenges (a scheme's `CredentialRefusal`). */
-    readonly headers?: Readonly<Record<string, string>>
-  ) {}
-}
+import { compileScopeDemands, type ScopeDemand } from './scope-demands.js'
 
 /** What evaluating a route's requirement gives: a principal, `null` (anonymous allowed) or a refusal. */
 export type Decision = AuthPrincipal | null | Denial
@@ -38,13 +26,7 @@ interface Term {
   readonly scopes: readonly string[]
 }
 
-const MISSING_BODY = frozenProblem(401, 'Authentication is required to access this resource.')
-const INVALID_BODY = frozenProblem(401, 'The credentials presented are invalid or have expired.')
-const SCOPE_BODY = frozenProblem(403, 'The credentials presented do not grant access to this resource.')
-
 const SCHEME_NAME = /^[A-Za-z0-9._-]{1,64}$/
-/** RFC 6749 §3.3 scope-token, bounded. */
-export const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/
 
 /**
  * Check that `security` is an OpenAPI Security Requirement list and copy it.
@@ -172,65 +154,6 @@ function resolve (
   return { schemes, alternatives, optional }
 }
 
-/** The replies of a refused request, built once per route. */
-interface Denials {
-  missing: Denial
-  invalid: Denial[]
-  insufficient: Denial[]
-}
-
-/**
- * The scopes a 401 names for each scheme (RFC 6750 §3 `scope`; the Model Context Protocol's
- * clients ask for these, not for every scope the metadata lists): those of the first alternative
- * that names the scheme, the route's first way in for it; none when that one asks for none.
- */
-function routeScopes ({ schemes, alternatives }: Resolved): Array<string | undefined> {
-  return schemes.map((_, i) => {
-    const term = alternatives.flat().find((t) => t.scheme === i)
-    return term === undefined || term.scopes.length === 0 ? undefined : term.scopes.join(' ')
-  })
-}
-
-function denials (resolved: Resolved): Denials {
-  const { schemes, alternatives } = resolved
-  const scopes = routeScopes(resolved)
-  return {
-    missing: new Denial(401, schemes.map((s, j) => s.challenge('missing', scopes[j])), MISSING_BODY, 'none', 'missing'),
-    invalid: schemes.map(
-      (scheme, i) =>
-        new Denial(
-          401,
-          schemes.map((s, j) => s.challenge(i === j ? 'invalid' : 'missing', scopes[j])),
-          INVALID_BODY,
-          scheme.name,
-          'invalid'
-        )
-    ),
-    insufficient: alternatives.map(
-      (alt) =>
-        new Denial(
-          403,
-          alt.filter((t) => t.scopes.length > 0).map((t) => schemes[t.scheme].challenge('insufficient_scope', t.scopes.join(' '))),
-          SCOPE_BODY,
-          alt.map((t) => schemes[t.scheme].name).join('+'),
-          'insufficient_scope'
-        )
-    )
-  }
-}
-
-/** The reply to a scheme's own refusal: its challenge for this request, the other schemes' usual ones. */
-function refusedBy (missing: Denial, schemes: readonly SecurityScheme[], i: number, refusal: CredentialRefusal): Denial {
-  return new Denial(
-    401,
-    missing.challenges.map((challenge, j) => (i === j ? refusal.challenge : challenge)),
-    frozenProblem(401, refusal.detail),
-    schemes[i].name,
-    'invalid',
-    refusal.headers
-  )
-}
-
 /** The common case, one scheme without alternatives: no per-request allocation. */
 function oneScheme (scheme: SecurityScheme, scopes: readonly string[], { missing, invalid, insufficient }: Denials): Evaluator {
   const decide = (outcome: AuthOutcome): Decision => {
@@ -289,18 +212,13 @@ function anyOf ({ schemes, alternatives, optional }: Resolved, { missing, invali
   }
 }
 
-/**
- * Resolve a route's requirement against the registered schemes and compile it into one
- * function. Throws, naming the route, when a scheme or scope is unknown.
- */
-export function compileRequirement (
-  route: string,
-  requirement: readonly SecurityRequirement[],
-  registry: ReadonlyMap<string, SecurityScheme>,
-  demands?: RouteDemands
-): Evaluator {
-  const resolved = resolve(route, requirement, registry, demands)
-  const replies = denials(resolved)
+/** A route's requirement compiled: the guard's evaluator, and `request.demandScopes()` when it declares `'x-scope-demands'`. */
+export interface CompiledRoute {
+  readonly evaluate: Evaluator
+  readonly demand?: ScopeDemand
+}
+
+function evaluator (resolved: Resolved, replies: Denials): Evaluator {
   const { schemes, alternatives, optional } = resolved
   // Two shortcuts of anyOf, which decides these cases the same, only slower (a promise per request):
   // Stryker disable next-line ConditionalExpression: equivalent, anyOf answers null for no alternative
@@ -308,4 +226,22 @@ export function compileRequirement (
   // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator: equivalent, anyOf decides one scheme alike
   if (!optional && alternatives.length === 1 && alternatives[0].length === 1) return oneScheme(schemes[0], alternatives[0][0].scopes, replies)
   return anyOf(resolved, replies)
+}
+
+/**
+ * Resolve a route's requirement against the registered schemes and compile it into one
+ * function (and its scope demands). Throws, naming the route, when a scheme or scope is unknown.
+ */
+export function compileRequirement (
+  route: string,
+  requirement: readonly SecurityRequirement[],
+  registry: ReadonlyMap<string, SecurityScheme>,
+  demands?: RouteDemands,
+  scopeDemands?: ReadonlyMap<string, readonly string[]>
+): CompiledRoute {
+  const resolved = resolve(route, requirement, registry, demands)
+  const replies = denials(resolved)
+  const evaluate = evaluator(resolved, replies)
+  if (scopeDemands === undefined) return { evaluate }
+  return { evaluate, demand: compileScopeDemands(route, scopeDemands, resolved, replies.missing) }
 }

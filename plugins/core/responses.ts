@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifySchema } from 'fastify'
 import { PROBLEM_CONTENT_TYPE, PROBLEM_SCHEMA_ID, problemSchema } from './problem.js'
 import { requiresScopes } from './requirement.js'
+import { demandsScopes } from './scope-demands.js'
 import type { SecurityRequirement } from './types.js'
 
 export const problemContent = { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: `${PROBLEM_SCHEMA_ID}#` } } }
@@ -47,7 +48,7 @@ export function withAuthResponses (
   // Input that fails its schema is a 400 problem naming the fields.
   if (validated) response[400] ??= RESPONSE_400
   if (!isPublic) response[401] ??= RESPONSE_401
-  if (!isPublic && requirement !== undefined && requiresScopes(requirement)) response[403] ??= RESPONSE_403
+  if (!isPublic && ((requirement !== undefined && requiresScopes(requirement)) || demandsScopes(route))) response[403] ??= RESPONSE_403
   schema.response = response
   return schema
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance, RouteOptions, onRequestHookHandler } from 'fastify'
 import { errors } from '../errors.js'
-import { compileRequirement, parseRequirement, type Evaluator } from './requirement.js'
+import { compileRequirement, parseRequirement, type CompiledRoute } from './requirement.js'
+import { kScopeDemands, parseScopeDemands, type ScopeDemandsHolder } from './scope-demands.js'
 import { parseDemands } from './demands.js'
 import { isPublicRequirement, withAuthResponses } from './responses.js'
 import { routeGuard, type Outages } from './guard.js'
@@ -59,7 +60,7 @@ export interface Pending {
   requirement: SecurityRequirement[] | undefined
   route: RouteOptions
   hook: onRequestHookHandler
-  bind: (e: Evaluator) => void
+  bind: (compiled: CompiledRoute) => void
 }
 
 /** A route as the core read it: its `schema.security` then, as JSON. */
@@ -82,17 +83,30 @@ export function guardRoutes (fastify: FastifyInstance, pending: Pending[], read:
     // undefined: "every registered scheme", known only once all plugins have loaded.
     const requirement = declared !== undefined ? parseRequirement(name, declared) : this[kDefaultSecurity]
     const isPublic = requirement !== undefined && isPublicRequirement(requirement)
-    route.config = { ...route.config, [kGuarded]: true } as typeof route.config
+    const holder: ScopeDemandsHolder = {}
+    route.config = { ...route.config, [kGuarded]: true, [kScopeDemands]: holder } as typeof route.config
     route.schema = withAuthResponses(route.schema, requirement, isPublic)
     read.push({ name, route, security: JSON.stringify(route.schema.security) })
     if (isPublic) {
-      if (parseDemands(name, route.schema) !== undefined) {
-        throw new errors.WARDEN_ERR_REQUIREMENT(name, "is public (security: []) but asks for 'x-dpop' or 'x-step-up', which only a token can meet")
+      if (parseDemands(name, route.schema) !== undefined || parseScopeDemands(name, route.schema) !== undefined) {
+        throw new errors.WARDEN_ERR_REQUIREMENT(
+          name,
+          "is public (security: []) but asks for 'x-dpop', 'x-step-up' or 'x-scope-demands', which only a credential can meet"
+        )
       }
       return
     }
     const guard = routeGuard(outages)
-    pending.push({ name, requirement, route, hook: guard.hook, bind: guard.bind })
+    pending.push({
+      name,
+      requirement,
+      route,
+      hook: guard.hook,
+      bind: ({ evaluate, demand }) => {
+        guard.bind(evaluate)
+        holder.demand = demand
+      }
+    })
     const own = route.onRequest
     route.onRequest = own === undefined ? [guard.hook] : [guard.hook, ...((Array.isArray(own) ? own : [own]) as onRequestHookHandler[])]
   })
@@ -148,7 +162,8 @@ export function compileRoutes (
         "lost fastify-warden's guard: an onRoute hook added after it replaced the route's onRequest hooks (add to them instead)"
       )
     }
-    entry.bind(compileRequirement(entry.name, requirement, schemes, parseDemands(entry.name, entry.route.schema)))
+    const { schema } = entry.route
+    entry.bind(compileRequirement(entry.name, requirement, schemes, parseDemands(entry.name, schema), parseScopeDemands(entry.name, schema)))
   }
   pending.length = 0
   const table = routeTable(fastify)

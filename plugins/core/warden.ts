@@ -2,8 +2,8 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import type { OpenAPIV3_1 } from 'openapi-types'
 import { errors } from '../errors.js'
-import { challengeBuilder, assertHeaderSafe } from './challenge.js'
-import { SCOPE, parseRequirement } from './requirement.js'
+import { challengeBuilder, assertHeaderSafe, SCOPE } from './challenge.js'
+import { parseRequirement } from './requirement.js'
 import { problemErrorHandler } from './error-handler.js'
 import { problem, sendProblem } from './problem.js'
 import { addProblemSchema } from './responses.js'
@@ -14,6 +14,7 @@ import { compileRoutes, guardRoutes, kDefaultSecurity, type Pending, type Read, 
 export type { WardenRoute }
 import type { AuthPrincipal, DpopMode, SecurityRequirement, SecurityScheme } from './types.js'
 import { loadTelemetry } from './telemetry.js'
+import { demandScopes } from './scope-demands.js'
 import { addHeaders, checkTokenEndpoint, schemeDocuments, type ResponseHeader, type TokenEndpoint } from './documentation.js'
 
 export interface WardenOptions {
@@ -87,6 +88,14 @@ declare module 'fastify' {
      * non-null (see `AuthOf`).
      */
     auth: AuthOf<SchemaCompiler>
+    /**
+     * Demand the scopes the route's `'x-scope-demands'` lists under `label`, once the body says
+     * which operation the request is (a JSON-RPC method, an MCP tool): returns when `request.auth`
+     * holds them, else throws `ScopeDemandRefused`, answered as the route's guard answers (403
+     * `insufficient_scope` naming them; 401 for an anonymous caller). A label the route does not
+     * declare is a bug of the handler: `WARDEN_ERR_REQUIREMENT`, a 500.
+     */
+    demandScopes(label: string): void
   }
   interface FastifySchema {
     security?: ReadonlyArray<{ [securityLabel: string]: readonly string[] }>
@@ -94,6 +103,8 @@ declare module 'fastify' {
     'x-dpop'?: DpopMode
     /** RFC 9470 step-up: the token's login must be of one of `acr_values` and/or at most `max_age` seconds old. */
     'x-step-up'?: { acr_values?: readonly string[]; max_age?: number }
+    /** Scopes demanded once the body is read, by label (`request.demandScopes(label)`); shown in the document as is. */
+    'x-scope-demands'?: { readonly [label: string]: readonly string[] }
   }
 }
 
@@ -166,6 +177,7 @@ function decorate (
     return this
   })
   fastify.decorateRequest('auth', null)
+  fastify.decorateRequest('demandScopes', demandScopes)
 }
 
 const wardenPlugin: FastifyPluginAsync<WardenOptions> = async (fastify, opts) => {

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { warden, oauth2Bearer, apiKey, basicAuth, generateApiKey, type OAuth2BearerOptions, type WardenOptions } from '../../plugins/index.js'
 import { SECRET, ISSUER, AUDIENCE } from './keys.js'
 
@@ -15,8 +15,10 @@ export interface Fixture {
 }
 
 /** An app with the core and the three schemes, before any route is added. */
-export async function schemesApp (opts: { warden?: WardenOptions, bearer?: Partial<OAuth2BearerOptions>, clock?: () => number } = {}): Promise<Fixture> {
-  const app = Fastify()
+export async function schemesApp (
+  opts: { warden?: WardenOptions, bearer?: Partial<OAuth2BearerOptions>, clock?: () => number, fastify?: FastifyServerOptions } = {}
+): Promise<Fixture> {
+  const app = Fastify(opts.fastify)
   const now = opts.clock ?? (() => NOW)
   const readKey = generateApiKey().key
   await app.register(warden, { scopes: SCOPES, ...opts.warden })

@@ -248,6 +248,22 @@ const scenarios: Record<string, (t: Test, cwd: string) => Promise<void>> = {
     }, 'a password-only token is told to step up; the second factor\'s tokens pay')
   },
 
+  async 'mcp-app.ts' (t, cwd) {
+    // An MCP server and the official SDK's client in one program.
+    t.same(await report(cwd, 'mcp-app.ts'), {
+      tools: ['whoami', 'read_note', 'write_note'],
+      whoami: { client: 'agent-1', scopes: ['mcp', 'notes:read'] },
+      read: 'note n-1',
+      write: 403,
+      written: 'saved',
+      anonymous: [
+        401,
+        'Bearer realm="api", resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp", scope="mcp"',
+        'https://agent.example.com'
+      ]
+    }, 'tools run with the caller\'s AuthInfo; a tool whose scope the token lacks is a 403; a 401 names the scope and the metadata')
+  },
+
   async 'contract.test.ts' (t, cwd) {
     const { stdout } = await run(process.execPath, ['--import', 'tsx', '--test-reporter=tap', 'contract.test.ts'], { cwd, env: { ...env, ...secrets } })
     t.match(stdout, /# pass 1\n/, 'the README contract test passes')

@@ -139,6 +139,27 @@ try { await app.oauth2Server.issueTokens({ subject: 'u', scopes: [] }, request, 
   if (err instanceof W.OAuthFailure) request.log.info({ error: err.error, headers: err.headers, status: err.status })
 }
 
+// An MCP endpoint: per-tool scopes demanded once the body is read, the reply handed to the SDK's
+// transport with the hooks' headers, request.auth as the SDK's AuthInfo.
+app.post<{ Body: { method: string, params?: { name?: string } } }>(
+  '/mcp',
+  { schema: { security: [{ oauth2: [] }], 'x-scope-demands': { write_file: ['users:read'] } } },
+  async (request, reply) => {
+    try {
+      request.demandScopes(request.body.params?.name ?? '')
+    } catch (err) {
+      if (err instanceof W.ScopeDemandRefused) request.log.info({ status: err.statusCode, challenge: err.headers['www-authenticate'] })
+      throw err
+    }
+    const info: W.McpAuthInfo | undefined = W.mcpAuthInfo(request)
+    const expiresAt: number | undefined = info?.expiresAt
+    const same: FastifyReply = W.hijackWithHeaders(reply)
+    same.raw.end(JSON.stringify({ expiresAt, clientId: info?.clientId }))
+  }
+)
+// @ts-expect-error a demand names its scopes in a list
+app.get('/bad-demands', { schema: { 'x-scope-demands': { write: 'users:read' } } }, async () => 'x')
+
 // apiKey and basicAuth.
 const generated: { key: string, prefix: string } = W.generateApiKey()
 // The key's format, for the schemas of an app's own routes.

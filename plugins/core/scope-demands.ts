@@ -1,0 +1,122 @@
+import type { FastifyRequest } from 'fastify'
+import { errors } from '../errors.js'
+import { CONTROL, SCOPE } from './challenge.js'
+import { securityEvent } from './events.js'
+import { Denial, SCOPE_BODY, routeScopes, type RouteSchemes } from './denial.js'
+import type { AuthPrincipal } from './types.js'
+
+// Scopes a route demands once its body is read ('x-scope-demands'): which of its operations a
+// request asks for is in the body (a JSON-RPC method, an MCP tool's name), after the guard has run.
+// The route declares them by label, so the document shows them; the handler calls
+// `request.demandScopes(label)`, answered as the guard answers.
+
+/** Labels name an operation within the route (`tools/call write_file`): printable, bounded. */
+const LABEL_MAX = 128
+
+/** A route's `'x-scope-demands'` (label → scopes), undefined when it declares none; throws, naming the route, when malformed. */
+export function parseScopeDemands (route: string, schema: object | undefined): ReadonlyMap<string, readonly string[]> | undefined {
+  const declared = (schema as Readonly<Record<string, unknown>> | undefined)?.['x-scope-demands']
+  if (declared === undefined) return undefined
+  const fault = (what: string): Error => new errors.WARDEN_ERR_REQUIREMENT(route, `'x-scope-demands' ${what}`)
+  if (declared === null || typeof declared !== 'object' || Array.isArray(declared)) throw fault('must be an object of label to scopes')
+  const demands = new Map<string, readonly string[]>()
+  for (const [label, scopes] of Object.entries(declared)) {
+    if (label.length === 0 || label.length > LABEL_MAX || CONTROL.test(label)) {
+      throw fault(`has a label that is empty, longer than ${LABEL_MAX} characters or holds control characters`)
+    }
+    if (!Array.isArray(scopes) || !scopes.every((s) => typeof s === 'string' && SCOPE.test(s))) throw fault(`'${label}' must be an array of scope names`)
+    demands.set(label, [...new Set(scopes as string[])])
+  }
+  if (demands.size === 0) throw fault('must name at least one label')
+  return demands
+}
+
+/** Whether any label demands a scope (the route can answer 403). */
+export function demandsScopes (schema: object | undefined): boolean {
+  const declared = (schema as Readonly<Record<string, unknown>> | undefined)?.['x-scope-demands']
+  return declared !== null && typeof declared === 'object' && Object.values(declared).some((scopes) => Array.isArray(scopes) && scopes.length > 0)
+}
+
+/**
+ * Thrown by `request.demandScopes()` when the caller lacks a demanded scope: `WARDEN_ERR_SCOPE_DEMAND`
+ * with the status and `WWW-Authenticate` header the route's guard would answer with. The core's
+ * error handler sends it exactly as the guard does (problem+json); Fastify's own sends its status
+ * and headers too.
+ */
+export class ScopeDemandRefused extends errors.WARDEN_ERR_SCOPE_DEMAND {
+  override readonly statusCode: 401 | 403
+  readonly headers: Readonly<Record<string, string | string[]>>
+  constructor (
+    /** The reply, as the route's guard sends it (`sendDenial`). */
+    readonly denial: Denial
+  ) {
+    super(denial.status === 403 ? 'The credentials presented do not grant access to this resource.' : 'Authentication is required to access this resource.')
+    this.name = 'ScopeDemandRefused'
+    this.statusCode = denial.status
+    this.headers = { 'www-authenticate': denial.challenges.length === 1 ? denial.challenges[0] : denial.challenges }
+  }
+}
+
+/** A route's demands, checked against `request.auth`. */
+export type ScopeDemand = (request: FastifyRequest, label: string) => void
+
+function hasAll (principal: AuthPrincipal, scopes: readonly string[]): boolean {
+  return scopes.every((scope) => principal.scopes.includes(scope))
+}
+
+/**
+ * Compile a route's demands against its schemes (as the route uses them): each scope must be one
+ * a scheme of the route declares, or `ready()` fails naming it. A refusal names every scope the
+ * operation needs of the caller's scheme, the route's and the label's (RFC 6750 §3.1): a client
+ * that asks for exactly those (the MCP SDK replaces its scopes with the challenge's) then holds all
+ * it needs. An anonymous caller (an optional route) is answered with the route's 401 unless the
+ * label demands nothing.
+ */
+export function compileScopeDemands (route: string, demands: ReadonlyMap<string, readonly string[]>, resolved: RouteSchemes, missing: Denial): ScopeDemand {
+  const { schemes } = resolved
+  const routeScope = routeScopes(resolved)
+  const refusals = new Map<string, { scopes: readonly string[]; by: ReadonlyMap<string, Denial> }>()
+  for (const [label, scopes] of demands) {
+    for (const scope of scopes) {
+      if (!schemes.some((scheme) => scheme.scopes.has(scope))) {
+        throw new errors.WARDEN_ERR_REQUIREMENT(route, `'x-scope-demands' '${label}' asks for scope '${scope}', which none of the route's schemes declares`)
+      }
+    }
+    const by = new Map(
+      schemes.map((scheme, i) => {
+        const needed = [...new Set([...(routeScope[i]?.split(' ') ?? []), ...scopes])].join(' ')
+        return [scheme.name, new Denial(403, [scheme.challenge('insufficient_scope', needed)], SCOPE_BODY, scheme.name, 'insufficient_scope')]
+      })
+    )
+    refusals.set(label, { scopes, by })
+  }
+  return (request, label) => {
+    const demand = refusals.get(label)
+    if (demand === undefined) throw new errors.WARDEN_ERR_REQUIREMENT(route, `has no 'x-scope-demands' label '${String(label).slice(0, LABEL_MAX)}'`)
+    if (demand.scopes.length === 0) return
+    const principal = request.auth
+    if (principal === null) throw new ScopeDemandRefused(missing)
+    if (hasAll(principal, demand.scopes)) return
+    const denial = demand.by.get(principal.scheme)!
+    securityEvent(request, 'auth.scope.denied', { route: request.routeOptions.url, challenge: denial.challenges[0], demand: label })
+    throw new ScopeDemandRefused(denial)
+  }
+}
+
+/** Where a guarded route's config holds its compiled demands (Fastify copies the config into the route's context). */
+export const kScopeDemands = Symbol('fastify-warden.scope-demands')
+export interface ScopeDemandsHolder {
+  demand?: ScopeDemand
+}
+
+/**
+ * `request.demandScopes(label)`: the route's demand of that label, met or thrown. A route without
+ * `'x-scope-demands'` (or a public one) has none, and saying otherwise is the handler's bug, a 500.
+ */
+export function demandScopes (this: FastifyRequest, label: string): void {
+  const holder = (this.routeOptions.config as unknown as Record<symbol, ScopeDemandsHolder | undefined>)[kScopeDemands]
+  if (holder?.demand === undefined) {
+    throw new errors.WARDEN_ERR_REQUIREMENT(`${this.method} ${this.routeOptions.url ?? ''}`, "declares no 'x-scope-demands' for request.demandScopes()")
+  }
+  holder.demand(this, label)
+}
