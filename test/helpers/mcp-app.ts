@@ -1,10 +1,8 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
-import type { IncomingMessage } from 'node:http'
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
-import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js'
 import { z } from 'zod'
-import { cors, oauth2Bearer, requestId, requestIdOptions, warden } from '../../plugins/index.js'
+import { cors, hijackWithHeaders, mcpAuthInfo, oauth2Bearer, requestId, requestIdOptions, warden } from '../../plugins/index.js'
 
 /** The scopes of the MCP server: one to use its tools at all, one per kind of file access. */
 export const MCP_SCOPES = { 'mcp:tools': "Use the MCP server's tools", 'files:read': 'Read files', 'files:write': 'Write files' }
@@ -25,10 +23,8 @@ export interface McpAppOptions {
 function mcpServer (files: Map<string, string>): McpServer {
   const server = new McpServer({ name: 'warden-files', version: '1.0.0' })
   const text = (value: unknown) => ({ content: [{ type: 'text' as const, text: typeof value === 'string' ? value : JSON.stringify(value) }] })
-  server.registerTool('echo', { description: 'Says it back, with who asked', inputSchema: { message: z.string() } }, async ({ message }, extra) => {
-    const { token: _token, ...auth } = extra.authInfo ?? {}
-    return text({ message, auth })
-  })
+  server.registerTool('echo', { description: 'Says it back, with who asked', inputSchema: { message: z.string() } }, async ({ message }, extra) =>
+    text({ message, auth: extra.authInfo }))
   server.registerTool('read_file', { description: 'Reads a file', inputSchema: { name: z.string() } }, async ({ name }) => text(files.get(name) ?? ''))
   server.registerTool('write_file', { description: 'Writes a file', inputSchema: { name: z.string(), content: z.string() } }, async ({ name, content }) => {
     files.set(name, content)
@@ -44,18 +40,6 @@ function toolCalls (body: unknown): string[] {
     const { method, params } = (message ?? {}) as { method?: unknown, params?: { name?: unknown } }
     return method === 'tools/call' && typeof params?.name === 'string' ? [params.name] : []
   })
-}
-
-/** `request.auth` as the SDK's tools see it (`extra.authInfo`). */
-function authInfo (request: FastifyRequest): AuthInfo {
-  const claims = request.auth.claims ?? {}
-  return {
-    token: String(request.headers.authorization).slice('Bearer '.length),
-    clientId: String(claims.client_id),
-    scopes: [...request.auth.scopes],
-    expiresAt: Number(claims.exp),
-    extra: { subject: request.auth.subject }
-  }
 }
 
 /**
@@ -74,23 +58,18 @@ export async function mcpApp (options: McpAppOptions): Promise<{ app: FastifyIns
   const url = new URL(resource).pathname
   const security = [{ oauth2: ['mcp:tools'] }]
 
-  app.post(url, { schema: { security } }, async (request, reply) => {
-    for (const tool of toolCalls(request.body)) {
-      const needed = TOOL_SCOPES[tool] ?? []
-      if (!needed.every((scope) => request.auth.scopes.includes(scope))) {
-        return await reply.code(403).send({ needed })
-      }
-    }
-    reply.hijack()
+  app.post(url, { schema: { security, 'x-scope-demands': TOOL_SCOPES } }, async (request, reply) => {
+    // A tool the table does not know is the SDK's to refuse (an unknown tool), not a demand.
+    for (const tool of toolCalls(request.body)) if (Object.hasOwn(TOOL_SCOPES, tool)) request.demandScopes(tool)
     const server = mcpServer(files)
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true })
+    hijackWithHeaders(reply)
     reply.raw.on('close', () => {
       void transport.close()
       void server.close()
     })
     await server.connect(transport)
-    const raw: IncomingMessage & { auth?: AuthInfo } = Object.assign(request.raw, { auth: authInfo(request) })
-    await transport.handleRequest(raw, reply.raw, request.body)
+    await transport.handleRequest(Object.assign(request.raw, { auth: mcpAuthInfo(request) }), reply.raw, request.body)
   })
   // Stateless: no stream to open (GET), no session to end (DELETE); the SDK client takes 405 as that.
   const notAllowed = async (_request: FastifyRequest, reply: import('fastify').FastifyReply) =>

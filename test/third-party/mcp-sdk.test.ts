@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { UnauthorizedError, extractWWWAuthenticateParams, type OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js'
@@ -62,7 +62,13 @@ class Agent implements OAuthClientProvider {
 
   get redirectUrl (): string { return redirectUri }
   get clientMetadata (): OAuthClientMetadata {
-    return { client_name: 'warden test agent', redirect_uris: [redirectUri], grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'none' }
+    return {
+      client_name: 'warden test agent',
+      redirect_uris: [redirectUri],
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none'
+    }
   }
 
   clientInformation (): OAuthClientInformationMixed | undefined { return this.information }
@@ -123,7 +129,7 @@ const form = (body: string): Record<string, string> => Object.fromEntries(new UR
 const textOf = (result: Awaited<ReturnType<Client['callTool']>>): string => (result.content as Array<{ text: string }>)[0].text
 
 /** A token of the confidential client (client credentials) for `audience` with `scope`. */
-async function serviceToken (audience: string, scope: string): Promise<string> {
+async function serviceToken (t: Test, audience: string, scope: string): Promise<string> {
   const res = await fetch(`${issuer}/token`, {
     method: 'POST',
     headers: { authorization: `Basic ${Buffer.from(`${SERVICE.id}:${SERVICE.secret}`).toString('base64')}` },
@@ -162,11 +168,13 @@ t.test('given only the URL, the SDK client discovers, registers, authorizes with
     'POST /mcp 200', // initialize, with the token
     'POST /mcp 202' // notifications/initialized
   ], 'the requests the SDK made, in order')
-  t.same(challenged.challenge, { error: undefined, scope: 'mcp:tools', resource_metadata: metadataUrl }, 'the challenge: where the metadata is, the scope the endpoint needs')
+  const firstChallenge = { error: undefined, scope: 'mcp:tools', resource_metadata: metadataUrl }
+  t.same(challenged.challenge, firstChallenge, 'the challenge: where the metadata is, the scope the endpoint needs')
   t.equal(metadata.url.href, metadataUrl, 'the metadata named by the challenge')
   t.match(await (await fetch(metadataUrl)).json(), { resource, authorization_servers: [issuer], scopes_supported: Object.keys(MCP_SCOPES) }, 'which says')
   t.equal(asMetadata.url.origin, issuer, "the authorization server named by the metadata's authorization_servers")
-  t.match(JSON.parse(registration.body), { redirect_uris: [redirectUri], token_endpoint_auth_method: 'none', scope: 'mcp:tools' }, 'registered as a public client')
+  const registered = { redirect_uris: [redirectUri], token_endpoint_auth_method: 'none', scope: 'mcp:tools' }
+  t.match(JSON.parse(registration.body), registered, 'registered as a public client')
   const clientId = agent.information?.client_id
   t.ok(clientId, 'with the client id the provider gave it')
 
@@ -181,9 +189,10 @@ t.test('given only the URL, the SDK client discovers, registers, authorizes with
   t.match(claimsOf(token), { iss: issuer, aud: resource, sub: 'ada', client_id: clientId, scope: 'mcp:tools' }, 'a token for this MCP server only')
 
   const echoed = JSON.parse(textOf(await client.callTool({ name: 'echo', arguments: { message: 'hello' } })))
-  t.same(echoed, {
+  const { exp, jti } = claimsOf(token)
+  t.match(echoed, {
     message: 'hello',
-    auth: { clientId, scopes: ['mcp:tools'], expiresAt: claimsOf(token).exp, extra: { subject: 'ada' } }
+    auth: { token, clientId, scopes: ['mcp:tools'], expiresAt: exp, resource, extra: { scheme: 'oauth2', subject: 'ada', claims: { jti } } }
   }, "the tool sees the caller as warden verified it (the SDK's extra.authInfo)")
 })
 
@@ -199,23 +208,28 @@ async function refusal (res: Response) {
 }
 
 t.test("a good token of the same provider minted for another resource is refused: the audience is this server's", async (t) => {
-  const mine = await serviceToken(resource, 'mcp:tools')
+  const mine = await serviceToken(t, resource, 'mcp:tools')
   t.equal((await call(mine, 'echo', { message: 'hi' })).status, 200, 'the same client, scope and key, for this resource: served')
-  const theirs = await serviceToken(otherResource, 'mcp:tools')
+  const theirs = await serviceToken(t, otherResource, 'mcp:tools')
   const refused = await refusal(await call(theirs, 'echo', { message: 'hi' }))
   t.match(refused, { status: 401, header: /^Bearer realm="api", /, type: /^application\/problem\+json/, body: { status: 401 } })
   t.same(refused.challenge, { error: 'invalid_token', scope: 'mcp:tools', resource_metadata: metadataUrl }, 'as the SDK reads it')
 })
 
 t.test("each tool's scope, demanded once the body says which tool: 403 insufficient_scope naming it", async (t) => {
-  const token = await serviceToken(resource, 'mcp:tools files:read')
+  const token = await serviceToken(t, resource, 'mcp:tools files:read')
   t.equal((await call(token, 'read_file', { name: 'notes.txt' })).status, 200, 'files:read: read_file is served')
   const refused = await refusal(await call(token, 'write_file', { name: 'notes.txt', content: 'overwritten' }))
   t.match(refused, { status: 403, header: /^Bearer realm="api", /, type: /^application\/problem\+json/, body: { status: 403 } })
-  t.same(refused.challenge, { error: 'insufficient_scope', scope: 'files:write', resource_metadata: metadataUrl }, 'as the SDK reads it')
+  // Every scope the call needs, the route's and the tool's (RFC 6750 §3.1): the SDK asks for exactly these.
+  t.same(refused.challenge, { error: 'insufficient_scope', scope: 'mcp:tools files:write', resource_metadata: metadataUrl }, 'as the SDK reads it')
   t.equal(files.get('notes.txt'), 'remember the milk', 'the tool never ran')
 
-  const withoutTools = await refusal(await call(await serviceToken(resource, 'files:read files:write'), 'read_file', { name: 'notes.txt' }))
+  const unknown = await call(token, 'format_disk', {})
+  t.equal(unknown.status, 200, 'a tool the table does not know: no demand, the SDK answers it')
+  t.match(await unknown.json(), { result: { isError: true, content: [{ text: /format_disk/ }] } })
+
+  const withoutTools = await refusal(await call(await serviceToken(t, resource, 'files:read files:write'), 'read_file', { name: 'notes.txt' }))
   t.match(withoutTools, { status: 403, challenge: { error: 'insufficient_scope', scope: 'mcp:tools' } }, "the route's own scope comes first")
 })
 
@@ -233,16 +247,23 @@ t.test('the SDK client steps up when a tool needs a scope its token lacks, and t
   t.equal(agent.authorizations.length, 2)
   const asked = Object.fromEntries(agent.authorizations[1].searchParams)
   t.match(asked, { client_id: agent.information?.client_id, code_challenge_method: 'S256', resource })
-  t.comment(`the step-up asked for scope=${asked.scope}`)
+  t.equal(asked.scope, 'mcp:tools files:write', "what the 403 named: the SDK replaces the scope it asks for with the challenge's")
 
+  const stepped = agent.exchanges.length
   await transport.finishAuth(agent.codes[1])
-  t.match(claimsOf(agent.tokenSet!.access_token), { aud: resource, scope: /files:write/ })
+  t.match(claimsOf(agent.tokenSet!.access_token), { aud: resource, scope: 'mcp:tools files:write' })
   t.equal(textOf(await client.callTool({ name: 'write_file', arguments: { name: 'todo.txt', content: 'step up' } })), 'wrote todo.txt')
   t.equal(files.get('todo.txt'), 'step up')
+  t.same(agent.trace(stepped), [
+    'GET /.well-known/oauth-protected-resource/mcp 200',
+    'GET as:/.well-known/oauth-authorization-server 200',
+    'POST as:/token 200',
+    'POST /mcp 200'
+  ], 'the code for tokens, then the same call again: served')
 })
 
 t.test('a browser agent: CORS headers (and the request id) on the answers the SDK transport writes itself', async (t) => {
-  const token = await serviceToken(resource, 'mcp:tools')
+  const token = await serviceToken(t, resource, 'mcp:tools')
   const preflight = await fetch(resource, {
     method: 'OPTIONS',
     headers: { origin: browser, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type, mcp-protocol-version' }
@@ -255,6 +276,7 @@ t.test('a browser agent: CORS headers (and the request id) on the answers the SD
   t.equal(res.headers.get('x-request-id'), 'page-1')
   t.equal(res.headers.get('access-control-allow-origin'), browser)
   t.match(res.headers.get('access-control-expose-headers'), /(^|, ?)Mcp-Session-Id(,|$)/)
+  t.equal(res.headers.get('cache-control'), 'no-store', 'an authenticated answer is not cached')
   t.match(await res.json(), { result: { content: [{ text: /from a page/ }] } })
 
   const other = await call(token, 'echo', { message: 'from elsewhere' }, { origin: 'https://evil.example' })
@@ -263,7 +285,7 @@ t.test('a browser agent: CORS headers (and the request id) on the answers the SD
 })
 
 t.test('GET and DELETE: authorized like POST, then 405 (a stateless server has no stream and no session)', async (t) => {
-  const token = await serviceToken(resource, 'mcp:tools')
+  const token = await serviceToken(t, resource, 'mcp:tools')
   for (const method of ['GET', 'DELETE']) {
     t.equal((await fetch(resource, { method })).status, 401, `${method} without a token`)
     t.equal((await fetch(resource, { method, headers: { authorization: `Bearer ${token}` } })).status, 405, `${method} with one`)
