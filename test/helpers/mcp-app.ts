@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import { z } from 'zod'
@@ -72,7 +72,7 @@ export async function mcpApp (options: McpAppOptions): Promise<{ app: FastifyIns
     await transport.handleRequest(Object.assign(request.raw, { auth: mcpAuthInfo(request) }), reply.raw, request.body)
   })
   // Stateless: no stream to open (GET), no session to end (DELETE); the SDK client takes 405 as that.
-  const notAllowed = async (_request: FastifyRequest, reply: import('fastify').FastifyReply) =>
+  const notAllowed = async (_request: FastifyRequest, reply: FastifyReply) =>
     await reply.code(405).header('allow', 'POST').send({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed.' }, id: null })
   app.get(url, { schema: { security } }, notAllowed)
   app.delete(url, { schema: { security } }, notAllowed)
