@@ -1,6 +1,6 @@
 import { generateKeyPairSync, randomBytes, type JsonWebKey, type KeyObject } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import Provider, { type AsymmetricSigningAlgorithm, type ClientMetadata, type Configuration, type InteractionResults } from 'oidc-provider'
+import Provider, { errors, type AsymmetricSigningAlgorithm, type ClientMetadata, type Configuration, type InteractionResults } from 'oidc-provider'
 
 /** The resource (audience) the provider issues RFC 9068 JWT access tokens for. */
 export const RESOURCE = 'urn:warden:api'
@@ -32,6 +32,19 @@ export interface ProviderOptions {
   accessTokenAlg?: AsymmetricSigningAlgorithm
   /** Rewrite the payload of each JWT access token before it is signed (oidc-provider's `formats.customizers.jwt`), e.g. scopes in `scp`. */
   accessTokenPayload?: (payload: Record<string, unknown>) => void
+  /**
+   * Dynamic client registration (RFC 7591) at `/reg`, open to anyone (no initial access token).
+   * A registration's `scope` is not kept: oidc-provider would refuse resource scopes in it, and
+   * would limit the client to it, so a client that registered asking for one scope could never
+   * step up to another.
+   */
+  registration?: boolean
+  /**
+   * Resource servers by their indicator (RFC 8707) with the scopes each grants: tokens for one are
+   * JWTs whose `aud` is that indicator, and a request naming no resource gets the first. Instead
+   * of RESOURCE with `scopes`, which then lists only the provider's own (OpenID) scopes.
+   */
+  resources?: Record<string, string[]>
 }
 
 /**
@@ -40,7 +53,7 @@ export interface ProviderOptions {
  * Returns a function that stops it.
  */
 export async function startProvider (port: number, options: ProviderOptions): Promise<() => Promise<void>> {
-  const scope = options.scopes.join(' ')
+  const servers = options.resources
   const provider = new Provider(`http://127.0.0.1:${port}`, {
     jwks: { keys: options.keys as never },
     clients: options.clients.map((client) => ({ id_token_signed_response_alg: 'ES256', ...client })),
@@ -53,15 +66,28 @@ export async function startProvider (port: number, options: ProviderOptions): Pr
     ...(options.accessTokenPayload === undefined
       ? {}
       : { formats: { customizers: { jwt: (_ctx, _token, jwt) => { options.accessTokenPayload?.(jwt.payload as Record<string, unknown>) } } } }),
+    // Registered clients sign ID tokens with the provider's only key type.
+    ...(options.registration === true
+      ? {
+          clientDefaults: { id_token_signed_response_alg: 'ES256' },
+          extraClientMetadata: { properties: ['scope'], validator: (_ctx, _key, _value, metadata) => { delete metadata.scope } }
+        }
+      : {}),
     features: {
+      registration: { enabled: options.registration === true },
       devInteractions: { enabled: options.interactive === true },
       clientCredentials: { enabled: true },
       dPoP: { enabled: true, ...(options.dpopNonce === true ? { nonceSecret: randomBytes(32), requireNonce: () => true } : {}) },
       resourceIndicators: {
         enabled: true,
-        defaultResource: () => RESOURCE,
+        defaultResource: () => servers === undefined ? RESOURCE : Object.keys(servers)[0],
         useGrantedResource: () => true,
-        getResourceServerInfo: () => ({ scope, audience: RESOURCE, accessTokenFormat: 'jwt', jwt: { sign: { alg: options.accessTokenAlg ?? 'ES256' } } })
+        getResourceServerInfo: (_ctx, indicator) => {
+          const scope = servers === undefined ? options.scopes : servers[indicator]
+          if (scope === undefined) throw new errors.InvalidTarget()
+          const audience = servers === undefined ? RESOURCE : indicator
+          return { scope: scope.join(' '), audience, accessTokenFormat: 'jwt', jwt: { sign: { alg: options.accessTokenAlg ?? 'ES256' } } }
+        }
       }
     }
   })
