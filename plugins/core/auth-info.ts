@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import { authorizationCredentials } from './authorization.js'
+import type { WardenClaims } from './types.js'
 
 /**
  * What the Model Context Protocol's TypeScript SDK calls `AuthInfo` (structurally the same, so no
@@ -7,47 +7,65 @@ import { authorizationCredentials } from './authorization.js'
  * every tool as `extra.authInfo`.
  */
 export interface McpAuthInfo {
-  /** The access token (empty for a caller that did not present one: an API key, Basic). */
+  /** The access token `oauth2Bearer` verified for this caller; empty for any other credential (an API key, Basic). */
   token: string
   /** `client_id` (RFC 9068), else `azp`, else the API key's id, else the subject. */
   clientId: string
   scopes: string[]
   /** Seconds since the epoch (`exp`). */
   expiresAt?: number
-  /** The RFC 8707 resource the token is for: its first audience that is an http(s) URL. */
+  /** The RFC 8707 resource the token is for (see `mcpAuthInfo`). */
   resource?: URL
   /** `scheme`, `subject`, the token's `claims` and the `user` of `request.auth`. */
   extra?: Record<string, unknown>
 }
 
-function resourceOf (aud: unknown): URL | undefined {
-  for (const value of Array.isArray(aud) ? aud : [aud]) {
-    if (typeof value !== 'string' || !URL.canParse(value)) continue
-    const url = new URL(value)
-    if (url.protocol === 'https:' || url.protocol === 'http:') return url
-  }
-  return undefined
+/**
+ * The token each set of verified claims came from, noted by the scheme that verified it (the
+ * claims object, frozen, is shared by the principals made of it: cached, with their user): never
+ * read back from the request, where another header could stand beside the credential that let it in.
+ */
+const verifiedTokens = new WeakMap<Readonly<WardenClaims>, string>()
+
+/** Note the token verified claims came from (for `mcpAuthInfo`). */
+export function noteToken (claims: Readonly<WardenClaims>, token: string): void {
+  verifiedTokens.set(claims, token)
+}
+
+function isHttpUrl (value: unknown): value is string {
+  return typeof value === 'string' && URL.canParse(value) && /^https?:$/.test(new URL(value).protocol)
+}
+
+/**
+ * The resource of a token: `resource` when its audiences include it; without it, its audience
+ * when exactly one is an http(s) URL (with several, which one this server is cannot be told).
+ */
+function resourceOf (aud: unknown, resource: string | undefined): URL | undefined {
+  const audiences = Array.isArray(aud) ? aud : [aud]
+  if (resource !== undefined) return audiences.includes(resource) ? new URL(resource) : undefined
+  const urls = audiences.filter(isHttpUrl)
+  return urls.length === 1 ? new URL(urls[0]) : undefined
 }
 
 /**
  * `request.auth` as the MCP SDK's `AuthInfo`, for `request.raw.auth` before the SDK's transport
- * handles the request; `undefined` for an anonymous caller (a route with `{}` among its alternatives).
+ * handles the request; `undefined` for an anonymous caller (a route with `{}` among its
+ * alternatives). `resource`: this server's RFC 8707 identifier (its `resourceMetadata.resource`),
+ * set as the info's `resource` when the token is for it.
  */
-export function mcpAuthInfo (request: FastifyRequest): McpAuthInfo | undefined {
+export function mcpAuthInfo (request: FastifyRequest, options: { resource?: string } = {}): McpAuthInfo | undefined {
   const principal = request.auth
   if (principal === null) return undefined
   const claims = principal.claims
-  const header = request.headers.authorization
-  const token = claims === undefined ? '' : (authorizationCredentials(header, 'bearer') ?? authorizationCredentials(header, 'dpop') ?? '')
   const clientId = [claims?.client_id, claims?.azp, principal.apiKeyId, principal.subject].find((v): v is string => typeof v === 'string' && v !== '')!
   const info: McpAuthInfo = {
-    token,
+    token: (claims === undefined ? undefined : verifiedTokens.get(claims)) ?? '',
     clientId,
     scopes: [...principal.scopes],
     extra: { scheme: principal.scheme, subject: principal.subject, claims, user: principal.user }
   }
   if (typeof claims?.exp === 'number') info.expiresAt = claims.exp
-  const resource = resourceOf(claims?.aud)
+  const resource = resourceOf(claims?.aud, options.resource)
   if (resource !== undefined) info.resource = resource
   return info
 }

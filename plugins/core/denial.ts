@@ -48,7 +48,7 @@ export interface Denials {
  * clients ask for these, not for every scope the metadata lists): those of the first alternative
  * that names the scheme, the route's first way in for it; none when that one asks for none.
  */
-export function routeScopes ({ schemes, alternatives }: RouteSchemes): Array<string | undefined> {
+function routeScopes ({ schemes, alternatives }: RouteSchemes): Array<string | undefined> {
   return schemes.map((_, i) => {
     const term = alternatives.flat().find((t) => t.scheme === i)
     return term === undefined || term.scopes.length === 0 ? undefined : term.scopes.join(' ')

@@ -125,7 +125,10 @@ function resolve (
     }
     let scheme = bound.get(registered)
     if (scheme === undefined) {
-      scheme = demands === undefined ? registered : forRoute(route, registered, demands)
+      // The scopes of the first alternative naming it, for the scheme's own refusals (as routeScopes).
+      const scopes = requirement.find((alt) => Object.hasOwn(alt, name))![name]
+      const own = scopes.length === 0 ? demands : { ...demands, scope: scopes.join(' ') }
+      scheme = own === undefined ? registered : forRoute(route, registered, own)
       bound.set(registered, scheme)
     }
     let i = schemes.indexOf(scheme)
@@ -168,8 +171,11 @@ function oneScheme (scheme: SecurityScheme, scopes: readonly string[], { missing
   }
 }
 
+/** Which alternative let a request's caller in (for its scope demands): its index in the route's alternatives. */
+type Admitted = (request: FastifyRequest, alternative: number) => void
+
 /** Alternatives and combinations: the first alternative all of whose schemes accept the caller with their scopes. */
-function anyOf ({ schemes, alternatives, optional }: Resolved, { missing, invalid, insufficient }: Denials): Evaluator {
+function anyOf ({ schemes, alternatives, optional }: Resolved, { missing, invalid, insufficient }: Denials, admitted?: Admitted): Evaluator {
   return async (request) => {
     // Each scheme runs at most once per request, and only when an alternative needs it.
     const outcomes: Array<AuthOutcome | undefined> = []
@@ -182,7 +188,8 @@ function anyOf ({ schemes, alternatives, optional }: Resolved, { missing, invali
       return outcome
     }
 
-    for (const alt of alternatives) {
+    for (let a = 0; a < alternatives.length; a++) {
+      const alt = alternatives[a]
       let principal: AuthPrincipal | undefined
       let satisfied = true
       for (const term of alt) {
@@ -193,7 +200,10 @@ function anyOf ({ schemes, alternatives, optional }: Resolved, { missing, invali
         }
         principal ??= outcome
       }
-      if (satisfied) return principal as AuthPrincipal
+      if (satisfied) {
+        admitted?.(request, a)
+        return principal as AuthPrincipal
+      }
     }
 
     // Refused: answer about what the caller actually presented, so every scheme is consulted.
@@ -204,8 +214,11 @@ function anyOf ({ schemes, alternatives, optional }: Resolved, { missing, invali
       return outcome instanceof CredentialRefusal ? refusedBy(missing, schemes, bad, outcome) : invalid[bad]
     }
     if (optional) {
-      const presented = outcomes.find((o) => o !== null) as AuthPrincipal | undefined
-      return presented ?? null
+      // A valid credential without the scopes is still admitted as itself, by its scheme's first alternative.
+      const i = outcomes.findIndex((o) => o !== null)
+      if (i === -1) return null
+      admitted?.(request, alternatives.findIndex((alt) => alt.some((t) => t.scheme === i)))
+      return outcomes[i] as AuthPrincipal
     }
     const short = alternatives.findIndex((alt) => alt.every((t) => outcomes[t.scheme] !== null))
     return short === -1 ? missing : insufficient[short]
@@ -218,14 +231,14 @@ export interface CompiledRoute {
   readonly demand?: ScopeDemand
 }
 
-function evaluator (resolved: Resolved, replies: Denials): Evaluator {
+function evaluator (resolved: Resolved, replies: Denials, admitted?: Admitted): Evaluator {
   const { schemes, alternatives, optional } = resolved
   // Two shortcuts of anyOf, which decides these cases the same, only slower (a promise per request):
   // Stryker disable next-line ConditionalExpression: equivalent, anyOf answers null for no alternative
   if (alternatives.length === 0) return () => null
   // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator: equivalent, anyOf decides one scheme alike
   if (!optional && alternatives.length === 1 && alternatives[0].length === 1) return oneScheme(schemes[0], alternatives[0][0].scopes, replies)
-  return anyOf(resolved, replies)
+  return anyOf(resolved, replies, admitted)
 }
 
 /**
@@ -241,7 +254,9 @@ export function compileRequirement (
 ): CompiledRoute {
   const resolved = resolve(route, requirement, registry, demands)
   const replies = denials(resolved)
-  const evaluate = evaluator(resolved, replies)
-  if (scopeDemands === undefined) return { evaluate }
-  return { evaluate, demand: compileScopeDemands(route, scopeDemands, resolved, replies.missing) }
+  if (scopeDemands === undefined) return { evaluate: evaluator(resolved, replies) }
+  // Only routes with demands note which alternative let each caller in (the only one, without a note).
+  const admittedBy = new WeakMap<FastifyRequest, number>()
+  const evaluate = evaluator(resolved, replies, (request, alternative) => admittedBy.set(request, alternative))
+  return { evaluate, demand: compileScopeDemands(route, scopeDemands, resolved, (request) => admittedBy.get(request) ?? 0) }
 }

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import { errors } from '../errors.js'
 import { CONTROL, SCOPE } from './challenge.js'
 import { securityEvent } from './events.js'
-import { Denial, SCOPE_BODY, routeScopes, type RouteSchemes } from './denial.js'
+import { Denial, MISSING_BODY, SCOPE_BODY, type RouteSchemes } from './denial.js'
 import type { AuthPrincipal } from './types.js'
 
 // Scopes a route demands once its body is read ('x-scope-demands'): which of its operations a
@@ -64,40 +64,56 @@ function hasAll (principal: AuthPrincipal, scopes: readonly string[]): boolean {
   return scopes.every((scope) => principal.scopes.includes(scope))
 }
 
+/** The scopes of both lists, each once, space-separated. */
+const union = (a: readonly string[], b: readonly string[]): string => [...new Set([...a, ...b])].join(' ')
+
 /**
  * Compile a route's demands against its schemes (as the route uses them): each scope must be one
- * a scheme of the route declares, or `ready()` fails naming it. A refusal names every scope the
- * operation needs of the caller's scheme, the route's and the label's (RFC 6750 §3.1): a client
- * that asks for exactly those (the MCP SDK replaces its scopes with the challenge's) then holds all
- * it needs. An anonymous caller (an optional route) is answered with the route's 401 unless the
- * label demands nothing.
+ * a scheme of the route declares, and each alternative of the route must name one scheme (in an
+ * AND, which principal must hold a demanded scope?), or `ready()` fails naming it. A 403 names
+ * every scope the operation needs of the caller, those of the alternative that let it in and the
+ * label's (RFC 6750 §3.1): a client that asks for exactly those (the MCP SDK replaces its scopes
+ * with the challenge's) then holds all it needs. An anonymous caller (an optional route) gets the
+ * route's 401 with the label's scopes added, unless the label demands nothing.
  */
-export function compileScopeDemands (route: string, demands: ReadonlyMap<string, readonly string[]>, resolved: RouteSchemes, missing: Denial): ScopeDemand {
-  const { schemes } = resolved
-  const routeScope = routeScopes(resolved)
-  const refusals = new Map<string, { scopes: readonly string[]; by: ReadonlyMap<string, Denial> }>()
+export function compileScopeDemands (
+  route: string,
+  demands: ReadonlyMap<string, readonly string[]>,
+  { schemes, alternatives }: RouteSchemes,
+  admittedBy: (request: FastifyRequest) => number
+): ScopeDemand {
+  if (alternatives.some((alt) => alt.length > 1)) {
+    throw new errors.WARDEN_ERR_REQUIREMENT(
+      route,
+      "asks for 'x-scope-demands' but an alternative of its security names several schemes: name one per alternative"
+    )
+  }
+  const refusals = new Map<string, { scopes: readonly string[]; anonymous: Denial; by: readonly Denial[] }>()
   for (const [label, scopes] of demands) {
     for (const scope of scopes) {
       if (!schemes.some((scheme) => scheme.scopes.has(scope))) {
         throw new errors.WARDEN_ERR_REQUIREMENT(route, `'x-scope-demands' '${label}' asks for scope '${scope}', which none of the route's schemes declares`)
       }
     }
-    const by = new Map(
-      schemes.map((scheme, i) => {
-        const needed = [...new Set([...(routeScope[i]?.split(' ') ?? []), ...scopes])].join(' ')
-        return [scheme.name, new Denial(403, [scheme.challenge('insufficient_scope', needed)], SCOPE_BODY, scheme.name, 'insufficient_scope')]
-      })
+    const by = alternatives.map(([{ scheme, scopes: own }]) =>
+      new Denial(403, [schemes[scheme].challenge('insufficient_scope', union(own, scopes))], SCOPE_BODY, schemes[scheme].name, 'insufficient_scope'))
+    const anonymous = new Denial(
+      401,
+      schemes.map((scheme, i) => scheme.challenge('missing', union(alternatives.find(([term]) => term.scheme === i)![0].scopes, scopes))),
+      MISSING_BODY,
+      'none',
+      'missing'
     )
-    refusals.set(label, { scopes, by })
+    refusals.set(label, { scopes, anonymous, by })
   }
   return (request, label) => {
     const demand = refusals.get(label)
     if (demand === undefined) throw new errors.WARDEN_ERR_REQUIREMENT(route, `has no 'x-scope-demands' label '${String(label).slice(0, LABEL_MAX)}'`)
     if (demand.scopes.length === 0) return
     const principal = request.auth
-    if (principal === null) throw new ScopeDemandRefused(missing)
+    if (principal === null) throw new ScopeDemandRefused(demand.anonymous)
     if (hasAll(principal, demand.scopes)) return
-    const denial = demand.by.get(principal.scheme)!
+    const denial = demand.by[admittedBy(request)]
     securityEvent(request, 'auth.scope.denied', { route: request.routeOptions.url, challenge: denial.challenges[0], demand: label })
     throw new ScopeDemandRefused(denial)
   }

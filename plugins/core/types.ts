@@ -79,6 +79,11 @@ export type DpopMode = 'required' | 'allowed' | 'off'
 export interface RouteDemands {
   readonly dpop?: DpopMode
   readonly stepUp?: { readonly acrValues?: readonly string[]; readonly maxAge?: number }
+  /**
+   * The scopes the route asks of this scheme (space-separated; the first alternative naming it),
+   * for the `scope` of the scheme's own refusals' challenges (RFC 6750 §3).
+   */
+  readonly scope?: string
 }
 
 /** One object of an OpenAPI Security Requirement list: scheme name → scopes (keys are AND). */

@@ -1,15 +1,41 @@
+import type { ServerResponse } from 'node:http'
 import type { FastifyReply } from 'fastify'
 
 /** The body's own framing, which whoever writes the body sets. */
 const FRAMING = new Set(['content-length', 'transfer-encoding'])
+
+/** `no-store` added to a Cache-Control value that lacks it (`no-cache, no-transform` of an event stream). */
+function withNoStore (value: unknown): string {
+  const text = Array.isArray(value) ? value.join(', ') : String(value)
+  return /(^|,)\s*no-store\s*(,|$)/i.test(text) ? text : `${text}, no-store`
+}
+
+/**
+ * An authenticated answer stays out of caches whatever its writer sets: `no-store` is added to
+ * the writer's own Cache-Control when its headers are written (`writeHead`, headers as an object).
+ */
+function keepNoStore (raw: ServerResponse): void {
+  const writeHead = raw.writeHead
+  raw.writeHead = function (this: ServerResponse, ...args: Parameters<ServerResponse['writeHead']>) {
+    const last = args[args.length - 1]
+    if (last !== null && typeof last === 'object' && !Array.isArray(last)) {
+      for (const name of Object.keys(last)) {
+        if (name.toLowerCase() === 'cache-control') (last as Record<string, unknown>)[name] = withNoStore((last as Record<string, unknown>)[name])
+      }
+    }
+    this.setHeader('cache-control', withNoStore(this.getHeader('cache-control') ?? 'no-store'))
+    return writeHead.apply(this, args)
+  } as ServerResponse['writeHead']
+}
 
 /**
  * `reply.hijack()` that keeps what the app's hooks put on the reply. A hijacked reply is written
  * by someone else (the MCP SDK's transport, an SSE library) on the raw response, and Fastify sends
  * none of the headers its hooks set on the reply: CORS (a browser then cannot read the answer),
  * the request id, rate-limit headers. They are copied to the raw response first (what the writer
- * sets itself still wins); an authenticated answer is `Cache-Control: no-store` unless a hook
- * said otherwise, as `securityHeaders` makes the replies Fastify sends.
+ * sets itself still wins, but for the body's framing, never copied); an authenticated answer is
+ * `no-store`, added to whatever Cache-Control the writer sets, as `securityHeaders` makes the
+ * replies Fastify sends.
  */
 export function hijackWithHeaders (reply: FastifyReply): FastifyReply {
   const raw = reply.raw
@@ -17,7 +43,7 @@ export function hijackWithHeaders (reply: FastifyReply): FastifyReply {
     for (const [name, value] of Object.entries(reply.getHeaders())) {
       if (value !== undefined && !FRAMING.has(name.toLowerCase())) raw.setHeader(name, value)
     }
-    if (reply.request.auth != null && !raw.hasHeader('cache-control')) raw.setHeader('cache-control', 'no-store')
+    if (reply.request.auth != null) keepNoStore(raw)
   }
   reply.hijack()
   return reply

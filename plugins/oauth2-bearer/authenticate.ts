@@ -3,6 +3,7 @@ import { authorizationCredentials } from '../core/authorization.js'
 import { callbackFault } from '../core/callback-results.js'
 import { credentialRefused } from '../core/events.js'
 import { ExpiringCache } from '../core/expiring-cache.js'
+import { noteToken } from '../core/auth-info.js'
 import { CredentialRefusal, type AuthOutcome, type AuthPrincipal, type DpopMode, type WardenClaims } from '../core/types.js'
 import { admission } from './admission.js'
 import { InvalidDpopProof, InvalidToken, type RefusalKind } from '../errors.js'
@@ -127,6 +128,7 @@ export function bearerAuthenticator (
       scopes: Object.freeze(scopesOf(request, claims)),
       claims: Object.freeze(claims)
     })
+    noteToken(principal.claims!, token)
     cache?.set(token, principal, (claims.exp as number) + clockTolerance)
     return principal
   }

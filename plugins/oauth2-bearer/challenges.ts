@@ -12,25 +12,31 @@ export interface BearerChallenges {
 /**
  * One challenge per scheme the route takes, comma-separated in one header (RFC 9110 §11.6.1): the
  * scheme's parameters (realm, resource_metadata), `algs` on `DPoP`, then the reply's own; an
- * error goes on each, so a client reads it whichever token it sent. Built once per route.
+ * error goes on each, so a client reads it whichever token it sent, and `scope` (the route's, on
+ * the scheme's own refusals). Built once per route.
  */
 export function bearerChallenges (
   build: typeof challengeBuilder,
   params: ReadonlyArray<readonly [string, string]>,
   mode: DpopMode,
-  algorithms: readonly string[]
+  algorithms: readonly string[],
+  routeScope?: string
 ): BearerChallenges {
   const offered = mode === 'required' ? ['DPoP'] : mode === 'allowed' ? ['Bearer', 'DPoP'] : ['Bearer']
   const algs: ReadonlyArray<readonly [string, string]> = [['algs', algorithms.join(' ')]]
-  const refusal = (extra: ReadonlyArray<readonly [string, string]>): string =>
-    offered.map((scheme) => build(scheme, [...params, ...(scheme === 'DPoP' ? algs : []), ...extra], false)('missing')).join(', ')
+  const challenges = (extra: ReadonlyArray<readonly [string, string]>, scope: string | undefined): string => {
+    const own = scope ? [...extra, ['scope', scope] as const] : extra
+    return offered.map((scheme) => build(scheme, [...params, ...(scheme === 'DPoP' ? algs : []), ...own], false)('missing')).join(', ')
+  }
   const error: Record<ChallengeKind, ReadonlyArray<readonly [string, string]>> = {
     missing: [],
     invalid: [['error', 'invalid_token']],
     insufficient_scope: [['error', 'insufficient_scope']]
   }
   return {
-    challenge: (kind, scope) => refusal([...error[kind], ...(scope ? [['scope', scope] as const] : [])]),
-    refusal
+    challenge: (kind, scope) => challenges(error[kind], scope),
+    // The scheme's own 401s (step-up, a proof at fault) name the route's scopes too: a client that
+    // logs in again asks for those.
+    refusal: (extra) => challenges(extra, routeScope)
   }
 }

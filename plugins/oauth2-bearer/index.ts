@@ -52,14 +52,15 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
   if (metadata !== undefined) challengeParams.push(['resource_metadata', metadata.url])
   const algorithms = settings.dpop?.algorithms ?? []
   const authenticators = bearerAuthenticator(settings, verifyToken)
-  // The scheme as a route uses it: its DPoP mode (the route's 'x-dpop', else the scheme's) and
-  // its step-up demand (RFC 9470), each checked after the token holds; built once per route.
-  function routeScheme ({ dpop, stepUp }: RouteDemands): SecurityScheme {
+  // The scheme as a route uses it: its DPoP mode (the route's 'x-dpop', else the scheme's), its
+  // step-up demand (RFC 9470), each checked after the token holds, and the scopes its own refusals
+  // name; built once per route.
+  function routeScheme ({ dpop, stepUp, scope }: RouteDemands): SecurityScheme {
     const mode = dpop ?? settings.dpop?.mode ?? 'off'
     if (mode !== 'off' && settings.dpop === undefined) {
       throw new errors.WARDEN_ERR_OPTION('dpop', `must be set on scheme '${name}' for a route to take DPoP ('x-dpop': '${mode}')`)
     }
-    const challenges = bearerChallenges(warden.challenge, challengeParams, mode, algorithms)
+    const challenges = bearerChallenges(warden.challenge, challengeParams, mode, algorithms, scope)
     const authenticate = authenticators(mode, challenges)
     const check = stepUp === undefined ? undefined : stepUpCheck(stepUp, name, challenges, settings.now)
     return {

@@ -216,6 +216,8 @@ export interface AccessTokens {
   readonly scopes: ReadonlySet<string>
   /** Whether the scheme checks revocation (`isRevoked`), so that revoking a token means something. */
   readonly revocable: boolean
+  /** Whether the scheme holds a signing key: `false` in resource-server mode (`jwksUrl`, `discovery`, `issuers`), where `sign()` throws. */
+  readonly signs: boolean
   /** Where this server publishes the public keys (`jwksPath`); `undefined` when it publishes none. */
   readonly jwksPath: string | undefined
   /**

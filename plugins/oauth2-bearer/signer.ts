@@ -51,6 +51,7 @@ export function accessTokens (settings: BearerSettings, verifyToken: (token: str
     scopes: settings.scopes,
     revocable: settings.isRevoked !== undefined,
     jwksPath: settings.jwksPath,
+    signs: sign !== undefined,
     sign (claims, options) {
       if (sign === undefined) {
         throw new errors.WARDEN_ERR_SIGN(

@@ -23,6 +23,12 @@ export type { IssueTokensOptions, OAuth2Server, OAuth2ServerOptions } from './op
 const serverPlugin: FastifyPluginAsync<OAuth2ServerOptions> = async (fastify, opts) => {
   const settings = serverSettings(fastify, opts)
   const tokens = fastify.accessTokens
+  // At registration, not at the first login: a token endpoint whose scheme cannot sign issues nothing.
+  if (!tokens.signs) {
+    throw new errors.WARDEN_ERR_SIGN(
+      `the token endpoint needs a scheme that signs, and '${tokens.scheme}' verifies another issuer's tokens (no secret or signingKey)`
+    )
+  }
   const proofOf = proofsOf(tokens)
   const sessions = createSessions(tokens, settings.sessions, settings)
   const verifyUser = settings.verifyUser ?? (() => null)

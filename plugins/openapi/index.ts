@@ -90,7 +90,6 @@ const openapiPlugin: FastifyPluginAsync<OpenApiOptions> = async (fastify, opts) 
       ...(opts.tags === undefined ? {} : { tags: opts.tags }),
       components
     },
-    // Headers every answer may carry (the cors plugin's), as plugins told the core: on each response.
     // A requirement naming a scheme documented as several (one per issuer) is shown as one
     // alternative per name; before @fastify/swagger reads it, which looks each name up.
     transform: ({ schema, url }) => {
@@ -98,6 +97,7 @@ const openapiPlugin: FastifyPluginAsync<OpenApiOptions> = async (fastify, opts) 
       if (security === undefined || ![...warden.schemes.values()].some((s) => s.documentedAs !== undefined)) return { schema, url }
       return { schema: { ...schema, security: documentedSecurity(warden.schemes, security) }, url }
     },
+    // Headers every answer may carry (the cors plugin's), as plugins told the core: on each response.
     transformObject: (documents) => {
       const headers = warden.responseHeaders
       const document = 'openapiObject' in documents ? documents.openapiObject : documents.swaggerObject

@@ -104,7 +104,9 @@ const weak = {
   error: 'insufficient_user_authentication',
   error_description: 'A login with a stronger authentication method is required.',
   acr_values: MFA,
-  max_age: '300'
+  max_age: '300',
+  // The route's scopes, so a client that logs in again asks for those (RFC 6750 §3).
+  scope: 'users:read'
 }
 const old = { ...weak, error_description: 'A more recent login is required.' }
 

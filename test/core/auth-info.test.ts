@@ -3,6 +3,8 @@ import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js'
 import { schemesApp, NOW } from '../helpers/schemes.js'
 import { mcpAuthInfo } from '../../plugins/index.js'
 import { proofKey } from '../helpers/dpop.js'
+import { claims, forge } from '../helpers/jwt.js'
+import { SECRET } from '../helpers/keys.js'
 
 // request.auth as the MCP SDK's AuthInfo (req.auth for its server transport, extra.authInfo in tools).
 
@@ -57,4 +59,37 @@ t.test('a DPoP-bound token is the token of the DPoP header, and its claims reach
   t.equal(seen?.token, bound)
   t.equal(seen?.resource, undefined, 'an audience that is no URL is no RFC 8707 resource')
   t.match(seen?.extra, { claims: { sub: 'user-2', cnf: { jkt: key.jkt } } })
+})
+
+t.test('the token is the one oauth2Bearer verified, never another header of the request; the resource is the one this server is', async (t) => {
+  const { app, token } = await schemesApp()
+  // A scheme of the app's own that sets claims (a session cookie), tried before the bearer scheme.
+  app.warden.addScheme({
+    name: 'session',
+    scopes: new Set(),
+    openapi: { type: 'apiKey', in: 'cookie', name: 'sid' },
+    challenge: app.warden.challenge('Session', [['realm', 'api']], true),
+    authenticate: (request) => request.headers.cookie === 'sid=1' ? { scheme: 'session', subject: 's-1', scopes: [], claims: { sub: 's-1', aud: 'https://api.test' } } : null
+  })
+  let seen: Array<AuthInfo | undefined> = []
+  app.get('/info', { schema: { security: [{ session: [] }, { oauth2: [] }] } }, async (request) => {
+    seen = [mcpAuthInfo(request), mcpAuthInfo(request, { resource: 'https://api.test' })]
+    return 'ok'
+  })
+  await app.ready()
+  await app.inject({ url: '/info', headers: { cookie: 'sid=1', authorization: 'Bearer chosen-by-the-caller' } })
+  t.equal(seen[0]?.token, '', 'the session let the caller in: no token of the Authorization header is passed on')
+
+  const one = token()
+  await app.inject({ url: '/info', headers: { authorization: `Bearer ${one}` } })
+  t.equal(seen[0]?.token, one)
+  t.equal(seen[0]?.resource?.href, 'https://api.test/', 'one URL audience: that one')
+
+  // A token for this server and another: which one this server is, only the app can say.
+  const both = forge({ alg: 'HS256', typ: 'at+jwt' }, claims(NOW, { aud: ['https://other.test/', 'https://api.test'] }), SECRET)
+  await app.inject({ url: '/info', headers: { authorization: `Bearer ${both}` } })
+  t.equal(seen[0]?.token, both)
+  t.equal(seen[0]?.resource, undefined, 'two URL audiences, none given: none guessed')
+  t.equal(seen[1]?.resource?.href, 'https://api.test/', 'the resource given, the token being for it')
+  t.equal(seen[0]?.clientId, 'user-1')
 })

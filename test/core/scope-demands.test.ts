@@ -1,7 +1,7 @@
 import t from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { schemesApp } from '../helpers/schemes.js'
-import { openapi, warden, oauth2Bearer, ScopeDemandRefused } from '../../plugins/index.js'
+import { openapi, warden, oauth2Bearer, ScopeDemandRefused, INVALID_CREDENTIALS } from '../../plugins/index.js'
 import { SECRET, ISSUER, AUDIENCE } from '../helpers/keys.js'
 
 // Scopes a route demands once the body says which operation a request is: declared by label in
@@ -61,10 +61,44 @@ t.test('the challenge is that of the scheme that admitted the caller; an anonymo
 
   const anonymous = await app.inject({ method: 'POST', url: '/maybe', payload: { op: 'write' } })
   t.equal(anonymous.statusCode, 401)
-  t.equal(anonymous.headers['www-authenticate'], 'Bearer realm="api"')
+  t.equal(anonymous.headers['www-authenticate'], 'Bearer realm="api", scope="users:write"', 'the scopes the operation needs, for a client to ask for')
   t.equal(anonymous.json().detail, 'Authentication is required to access this resource.')
   const free = await app.inject({ method: 'POST', url: '/maybe', payload: { op: 'list' } })
   t.same(free.json(), { ran: 'list', by: null }, 'a label that demands nothing lets an anonymous caller through')
+})
+
+t.test('a token with exactly the scopes a 403 names gets through, whichever alternative let its caller in', async (t) => {
+  const { app, token } = await schemesApp()
+  // The token's first way in asks for admin; this caller uses the second, users:read.
+  rpcRoute(app, '/rpc', [{ oauth2: ['admin'] }, { apiKey: [] }, { oauth2: ['users:read'] }])
+  await app.ready()
+  const call = async (scopes: string[]) =>
+    await app.inject({ method: 'POST', url: '/rpc', headers: { authorization: `Bearer ${token(scopes)}` }, payload: { op: 'write' } })
+  const first = await call(['users:read'])
+  t.equal(first.headers['www-authenticate'], 'Bearer realm="api", error="insufficient_scope", scope="users:read users:write"')
+  const asked = /scope="([^"]*)"/.exec(first.headers['www-authenticate'] as string)![1].split(' ')
+  t.equal((await call(asked)).statusCode, 200, 'what the MCP SDK does on a 403: ask for exactly those scopes, and call again')
+  const admin = await call(['admin'])
+  t.equal(admin.headers['www-authenticate'], 'Bearer realm="api", error="insufficient_scope", scope="admin users:write"', 'and by the first')
+})
+
+t.test('a principal whose scheme field names another scheme (a wrapping scheme of the app\'s own) is refused 403 like the guard does', async (t) => {
+  const { app } = await schemesApp()
+  app.warden.addScheme({
+    name: 'session',
+    scopes: new Set(['users:read', 'users:write', 'admin']),
+    openapi: { type: 'apiKey', in: 'cookie', name: 'sid' },
+    challenge: app.warden.challenge('Session', [['realm', 'api']], true),
+    authenticate: (request) => {
+      if (request.headers.cookie === undefined) return null
+      return request.headers.cookie === 'sid=1' ? { scheme: 'cookie-session', subject: 's-1', scopes: ['users:read'] } : INVALID_CREDENTIALS
+    }
+  })
+  rpcRoute(app, '/rpc', [{ session: [] }])
+  await app.ready()
+  const res = await app.inject({ method: 'POST', url: '/rpc', headers: { cookie: 'sid=1' }, payload: { op: 'write' } })
+  t.equal(res.statusCode, 403)
+  t.equal(res.headers['www-authenticate'], 'Session realm="api", error="insufficient_scope", scope="users:write"')
 })
 
 t.test('a label the route does not declare, or a route without demands, is the handler\'s bug: a 500 that says nothing', async (t) => {
@@ -91,12 +125,17 @@ t.test('declared demands are checked at ready(), naming the route', async (t) =>
     ['a bad scope name', { 'x-scope-demands': { write: ['users write'] } }, /'write' must be an array of scope names/],
     ['a label with a control character', { 'x-scope-demands': { 'a\nb': [] } }, /control characters/],
     ['a label too long', { 'x-scope-demands': { ['a'.repeat(129)]: [] } }, /longer than 128/],
+    [
+      'an AND alternative (which principal would have to hold the scope?)',
+      { security: [{ oauth2: [], apiKey: [] }], 'x-scope-demands': { write: ['users:write'] } },
+      / but an alternative of its security names several schemes/
+    ],
     ['a scope no scheme of the route declares', { 'x-scope-demands': { write: ['reports:export'] } }, /'write' asks for scope 'reports:export', which none/]
   ]
   for (const [what, extra, message] of cases) {
     const { app } = await schemesApp()
     app.post('/rpc', { schema: { security: [{ oauth2: [] }], ...extra } }, async () => 'ok')
-    const expected = { code: 'WARDEN_ERR_REQUIREMENT', message: new RegExp("route 'POST /rpc': 'x-scope-demands' .*" + message.source) }
+    const expected = { code: 'WARDEN_ERR_REQUIREMENT', message: new RegExp("route 'POST /rpc': .*'x-scope-demands'.*" + message.source) }
     await t.rejects(async () => { await app.ready() }, expected, what)
   }
   const { app } = await schemesApp()

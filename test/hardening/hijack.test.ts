@@ -52,6 +52,9 @@ t.test('the headers hooks set reach the raw response: CORS, request id, security
   t.equal(stream.headers['access-control-allow-origin'], ORIGIN)
   t.equal(stream.headers['cache-control'], 'no-cache', 'what the writer sets wins; an anonymous answer gets no no-store of ours')
 
+  const authenticatedStream = await app.inject({ method: 'POST', url: '/kept', headers: { 'x-api-key': key, accept: 'text/event-stream' } })
+  t.equal(authenticatedStream.headers['cache-control'], 'no-cache, no-store', 'an authenticated stream: no-store added to the writer\'s own')
+
   const bare = await app.inject({ method: 'POST', url: '/bare', headers: { origin: ORIGIN, 'x-api-key': key } })
   t.equal(bare.headers['access-control-allow-origin'], undefined, 'reply.hijack() alone loses them: what this helper is for')
 })

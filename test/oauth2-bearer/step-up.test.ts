@@ -51,7 +51,7 @@ t.test('max_age counts from auth_time on the clock; a token without auth_time is
   t.equal(old.statusCode, 401, '301 s after it: too old')
   t.equal(
     old.headers['www-authenticate'],
-    'Bearer realm="api", error="insufficient_user_authentication", error_description="A more recent login is required.", max_age="300"'
+    'Bearer realm="api", error="insufficient_user_authentication", error_description="A more recent login is required.", max_age="300", scope="users:write"'
   )
   now = NOW
   t.equal((await call(token(['users:write']))).statusCode, 401, 'no auth_time')
@@ -115,4 +115,20 @@ t.test('the document shows the demand on the operation', async (t) => {
   const operation = (app.swagger() as unknown as { paths: Record<string, Record<string, Record<string, unknown>>> }).paths['/recent'].get
   t.same(operation['x-step-up'], { acr_values: ['urn:example:mfa'], max_age: 300 })
   t.ok((operation.responses as Record<string, unknown>)['401'], 'and its 401')
+})
+
+t.test('the scheme\'s own 401s (a login too old, a DPoP proof at fault) name the route\'s scopes, so a client logging in again asks for those', async (t) => {
+  const { app, token } = await schemesApp({ clock: Date.now, bearer: { dpop: true } })
+  app.get('/fresh', { schema: { security: [{ oauth2: ['users:read'] }], 'x-step-up': { max_age: 60 } } }, async () => 'ok')
+  app.get('/bound', { schema: { security: [{ oauth2: ['users:read'] }], 'x-dpop': 'required' } }, async () => 'ok')
+  app.get('/plain', { schema: { security: [{ oauth2: ['users:read'] }] } }, async () => 'ok')
+  await app.ready()
+  const stale = await app.inject({ url: '/fresh', headers: { authorization: `Bearer ${token(['users:read'])}` } })
+  t.equal(stale.statusCode, 401)
+  t.match(stale.headers['www-authenticate'], /^Bearer realm="api", error="insufficient_user_authentication", error_description="[^"]+", max_age="60", scope="users:read", DPoP /)
+  for (const url of ['/bound', '/plain']) {
+    const badProof = await app.inject({ url, headers: { authorization: `DPoP ${token(['users:read'])}`, dpop: 'not.a.proof' } })
+    t.equal(badProof.statusCode, 401, url)
+    t.match(badProof.headers['www-authenticate'], /error="invalid_token", scope="users:read"/, `${url}: on a route with demands or without`)
+  }
 })

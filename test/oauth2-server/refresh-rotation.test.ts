@@ -38,6 +38,7 @@ function accessTokens (): AccessTokens & { verified: string[] } {
     scopes: new Set(['notes:read', 'notes:write']),
     revocable: true,
     jwksPath: undefined,
+    signs: true,
     sign: (claims) => ({
       token: 'at.' + JSON.stringify({ ...claims, jti: 'jti-1', exp: NOW / 1000 + EXPIRES_IN }),
       jti: 'jti-1',

@@ -302,6 +302,18 @@ t.test('options are checked at registration, naming the option', async (t) => {
     /fastify-warden\/oauth2-bearer/,
     'needs the bearer scheme that signs'
   )
+  const resourceServer = Fastify()
+  await resourceServer.register(warden)
+  await resourceServer.register(oauth2Bearer, { issuer: 'https://id.example', jwksUrl: 'https://id.example/jwks', audience: 'https://notes.example', prefetch: false })
+  await t.rejects(
+    async () => {
+      await resourceServer.register(oauth2Server, { verifyUser })
+      await resourceServer.ready()
+    },
+    { code: 'WARDEN_ERR_SIGN', message: /the token endpoint needs a scheme that signs, and 'oauth2' verifies another issuer's tokens/ },
+    'at registration, not at the first login'
+  )
+  await resourceServer.close()
 })
 
 t.test('regression: under a prefix, the documented token URL is the prefixed one; metadata there is refused by name', async (t) => {

@@ -239,7 +239,7 @@ const scenarios: Record<string, (t: Test, cwd: string) => Promise<void>> = {
 
   async 'step-up-app.ts' (t, cwd) {
     const stepUp = 'error="insufficient_user_authentication", error_description="A login with a stronger authentication method is required.", ' +
-      'acr_values="urn:example:mfa", max_age="600"'
+      'acr_values="urn:example:mfa", max_age="600", scope="payments:write"'
     t.same(await report(cwd, 'step-up-app.ts'), {
       balance: 200,
       passwordOnly: [401, `Bearer realm="api", ${stepUp}`],

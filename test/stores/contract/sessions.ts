@@ -21,6 +21,7 @@ const accessTokens: AccessTokens = {
   scopes: new Set(['notes:read']),
   revocable: true,
   jwksPath: undefined,
+  signs: true,
   sign: () => ({ token: 'at', jti: 'j', expiresIn: 900, expiresAt: 0 }),
   verify: async () => { throw new Error('not an access token') },
   jwks: () => ({ keys: [] })
