@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifySchema } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifySchema } from 'fastify'
 import fastifyJwt from '@fastify/jwt'
 import { createHmac, generateKeyPairSync, randomBytes, randomUUID, sign, type KeyObject } from 'node:crypto'
 import { warden, oauth2Bearer, apiKey, generateApiKey, trustedHosts, type RouteDemands } from '../plugins/index.js'
@@ -14,6 +14,7 @@ export const CONFIGS = [
   'bearer-cache',
   'bearer-cache-otel',
   'bearer-cache-step-up',
+  'bearer-cache-demand',
   'bearer-es256',
   'bearer-eddsa',
   'bearer-issuers-1',
@@ -38,6 +39,7 @@ export const LABELS: Record<Config, string> = {
   'bearer-cache': 'oauth2Bearer, HS256, cache on',
   'bearer-cache-otel': 'oauth2Bearer, HS256, cache on, OpenTelemetry SDK recording (metrics and spans)',
   'bearer-cache-step-up': "oauth2Bearer, HS256, cache on, step-up route ('x-step-up': { max_age })",
+  'bearer-cache-demand': "oauth2Bearer, HS256, cache on, a scope demanded by the handler ('x-scope-demands', request.demandScopes())",
   'bearer-es256': 'oauth2Bearer, ES256, cache off',
   'bearer-eddsa': 'oauth2Bearer, EdDSA (Ed25519), cache off',
   'bearer-issuers-1': 'oauth2Bearer, issuers: one (ES256, keys held), cache off',
@@ -53,7 +55,9 @@ export const LABELS: Record<Config, string> = {
 }
 
 /** The verified-token cache on. */
-const CACHED: ReadonlySet<Config> = new Set(['bearer-cache', 'bearer-cache-otel', 'bearer-cache-step-up', 'dpop-cache', 'dpop-es256-cache'])
+const CACHED: ReadonlySet<Config> = new Set([
+  'bearer-cache', 'bearer-cache-otel', 'bearer-cache-step-up', 'bearer-cache-demand', 'dpop-cache', 'dpop-es256-cache'
+])
 const STEP_UP_MAX_AGE = 86_400
 
 /**
@@ -71,6 +75,10 @@ export const DEMANDS: Partial<Record<Config, RouteDemands>> = {
 const ISSUER = 'https://bench.invalid'
 const AUDIENCE = 'https://bench.invalid/api'
 const handler = async () => ({ hello: 'world' })
+const demanding = async (request: FastifyRequest) => {
+  request.demandScopes('read')
+  return { hello: 'world' }
+}
 
 /** The OpenTelemetry SDK with every span sampled and batched, exported nowhere, and a metric reader. */
 async function recordTelemetry (): Promise<void> {
@@ -151,7 +159,8 @@ function routeSchema (config: Config): FastifySchema {
   return {
     security: [{ [scheme]: ['users:read'] }],
     ...(dpop === undefined ? {} : { 'x-dpop': dpop }),
-    ...(stepUp?.maxAge === undefined ? {} : { 'x-step-up': { max_age: stepUp.maxAge } })
+    ...(stepUp?.maxAge === undefined ? {} : { 'x-step-up': { max_age: stepUp.maxAge } }),
+    ...(config === 'bearer-cache-demand' ? { 'x-scope-demands': { read: ['users:read'] } } : {})
   }
 }
 
@@ -225,7 +234,8 @@ export async function benchApp (config: Config): Promise<{ app: FastifyInstance;
       handler
     )
   } else {
-    app.get('/hello', { schema: routeSchema(config) }, handler)
+    // The demand row's handler demands its scope once the body would be read, as an MCP tool's would.
+    app.get('/hello', { schema: routeSchema(config) }, config === 'bearer-cache-demand' ? demanding : handler)
   }
   await app.ready()
   return { app, headers: { authorization, 'x-api-key': key }, ...(client === undefined ? {} : { client }) }

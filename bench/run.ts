@@ -126,7 +126,9 @@ try {
 // The scheme alone, without HTTP: what one authenticate() call costs, in this process (as the
 // route uses it: its DPoP mode, its step-up). Each DPoP call has a proof of its own, made before.
 const IN_PROCESS: readonly Config[] = MEASURED.filter(
-  (c) => c !== 'bare' && c !== 'trusted-hosts' && c !== 'hs256-floor' && c !== 'hmac-floor' && c !== 'fastify-jwt' && c !== 'bearer-cache-otel'
+  (c) => c !== 'bare' && c !== 'trusted-hosts' && c !== 'hs256-floor' && c !== 'hmac-floor' && c !== 'fastify-jwt' && c !== 'bearer-cache-otel' &&
+    // The demand is the handler's, after the scheme: alone, the scheme is bearer-cache's.
+    c !== 'bearer-cache-demand'
 )
 
 /** A principal, answered at once: a refusal's time, or a promise's, would not be what a check costs. */

@@ -69,7 +69,7 @@ export async function mcpApp (options: McpAppOptions): Promise<{ app: FastifyIns
       void server.close()
     })
     await server.connect(transport)
-    await transport.handleRequest(Object.assign(request.raw, { auth: mcpAuthInfo(request) }), reply.raw, request.body)
+    await transport.handleRequest(Object.assign(request.raw, { auth: mcpAuthInfo(request, { resource }) }), reply.raw, request.body)
   })
   // Stateless: no stream to open (GET), no session to end (DELETE); the SDK client takes 405 as that.
   const notAllowed = async (_request: FastifyRequest, reply: FastifyReply) =>
