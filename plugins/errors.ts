@@ -118,6 +118,20 @@ export class DependencyUnavailable extends errors.WARDEN_ERR_DEPENDENCY {
   }
 }
 
+/**
+ * The keys of one issuer of a scheme with several could not be had (`WARDEN_ERR_JWKS`, its provider
+ * down): the outage is that issuer's, answered 503 for its tokens, logged once for it.
+ */
+export class IssuerUnavailable extends errors.WARDEN_ERR_JWKS {
+  constructor (
+    readonly issuer: string,
+    cause: unknown
+  ) {
+    super(issuer, 'the keys of this issuer could not be had', { cause })
+    this.name = 'IssuerUnavailable'
+  }
+}
+
 /** The class of a refusal, as security events report it. */
 export type RefusalKind = 'malformed' | 'algorithm' | 'signature' | 'unknown_key' | 'expired' | 'claims' | 'revoked' | 'user' | 'dpop'
 

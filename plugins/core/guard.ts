@@ -14,17 +14,30 @@ const UNAVAILABLE_BODY = frozenProblem(503, 'The service cannot check credential
 const CLOSING_BODY = frozenProblem(503, 'The server is shutting down; try again.')
 
 /**
- * The schemes of one app whose dependency is failing now, and since when (ms): an outage is one
- * error line with its cause when it starts and one info line when the scheme answers again; the
- * requests refused in between are logged at debug, without the stack.
+ * The schemes of one app whose dependency is failing now (or one issuer of a scheme with several:
+ * its keys), and since when (ms): an outage is one error line with its cause when it starts and one
+ * info line when it answers again; the requests refused in between are logged at debug, without
+ * the stack. Another issuer's tokens, served meanwhile, say nothing of this one.
  */
-export type Outages = Map<string, number>
+export type Outages = Map<string, { readonly since: number, readonly scheme: string, readonly issuer?: string }>
 
-function recovered (request: FastifyRequest, outages: Outages, scheme: string): void {
-  const since = outages.get(scheme)
-  if (since === undefined) return
-  outages.delete(scheme)
-  request.log.info({ event: 'auth.available', scheme, down_ms: Date.now() - since }, `security scheme '${scheme}' checks credentials again`)
+/** The issuer whose keys a scheme could not get (its error says so), for the outage to be that issuer's. */
+function issuerOf (err: DependencyUnavailable): string | undefined {
+  const issuer = (err.cause as { issuer?: unknown } | undefined)?.issuer
+  return typeof issuer === 'string' ? issuer : undefined
+}
+
+const outageKey = (scheme: string, issuer: string | undefined): string => issuer === undefined ? scheme : `${scheme} ${issuer}`
+
+function recovered (request: FastifyRequest, outages: Outages, key: string): void {
+  const outage = outages.get(key)
+  if (outage === undefined) return
+  outages.delete(key)
+  const { since, scheme, issuer } = outage
+  request.log.info(
+    { event: 'auth.available', scheme, ...(issuer === undefined ? {} : { issuer }), down_ms: Date.now() - since },
+    `security scheme '${scheme}' checks credentials again${issuer === undefined ? '' : ` (issuer ${issuer})`}`
+  )
 }
 
 /** A scheme's dependency failed: 503 with Retry-After, never a 401 that blames the credential, never a 200. A throttled login: 429. */
@@ -49,14 +62,17 @@ function unavailable (
     sendProblem(reply, 429, `Too many failed logins; retry in ${err.cause.retryAfter} seconds.`)
     return
   }
-  if (outages.has(err.scheme)) {
+  const issuer = issuerOf(err)
+  const key = outageKey(err.scheme, issuer)
+  const names = { scheme: err.scheme, ...(issuer === undefined ? {} : { issuer }) }
+  if (outages.has(key)) {
     request.log.debug(
-      { event: 'auth.unavailable', scheme: err.scheme, reason: (err.cause as Error | undefined)?.message },
+      { event: 'auth.unavailable', ...names, reason: (err.cause as Error | undefined)?.message },
       `security scheme '${err.scheme}' could not check the credential`
     )
   } else {
-    outages.set(err.scheme, Date.now())
-    securityEvent(request, 'auth.unavailable', { scheme: err.scheme, err: err.cause }, `security scheme '${err.scheme}' could not check the credential`)
+    outages.set(key, { since: Date.now(), ...names })
+    securityEvent(request, 'auth.unavailable', { ...names, err: err.cause }, `security scheme '${err.scheme}' could not check the credential`)
   }
   reply.code(503).header('retry-after', RETRY_AFTER).type(PROBLEM_CONTENT_TYPE).send(UNAVAILABLE_BODY)
 }
@@ -77,7 +93,11 @@ function settle (
     return
   }
   if (decision !== null) {
-    if (outages.size > 0) recovered(request, outages, decision.scheme)
+    if (outages.size > 0) {
+      recovered(request, outages, decision.scheme)
+      const iss = decision.claims?.iss
+      if (typeof iss === 'string') recovered(request, outages, outageKey(decision.scheme, iss))
+    }
     reportAuthentication(span, decision.scheme, 'success')
   } else {
     endAuthenticationSpan(span, 'none', 'missing')

@@ -17,6 +17,12 @@ export function integerOption (name: string, value: unknown, fallback: number, m
   return value
 }
 
+export function booleanOption (name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') throw new errors.WARDEN_ERR_OPTION(name, 'must be a boolean')
+  return value
+}
+
 export function functionOption<F extends (...args: never[]) => unknown> (name: string, value: unknown): F | undefined {
   if (value === undefined) return undefined
   if (typeof value !== 'function') throw new errors.WARDEN_ERR_OPTION(name, 'must be a function')

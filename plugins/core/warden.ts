@@ -142,6 +142,9 @@ function checkOptions (opts: WardenOptions): Required<Omit<WardenOptions, 'defau
   return { realm, scopes: Object.freeze({ ...scopes }), defaultSecurity, errorHandler: opts.errorHandler ?? true }
 }
 
+/** A scheme's name and those the document shows it by. */
+const namesOf = (scheme: SecurityScheme): string[] => [scheme.name, ...Object.keys(scheme.documentedAs ?? {})]
+
 function decorate (
   fastify: FastifyInstance,
   options: ReturnType<typeof checkOptions>,
@@ -157,7 +160,10 @@ function decorate (
     schemes,
     challenge: challengeBuilder,
     addScheme (scheme: SecurityScheme) {
-      if (schemes.has(scheme.name)) throw new errors.WARDEN_ERR_DUPLICATE_SCHEME(scheme.name)
+      // Its name, and the names the document shows it by (one per issuer), are each one scheme's.
+      const taken = new Set([...schemes.values()].flatMap(namesOf))
+      const clash = namesOf(scheme).find((name) => taken.has(name))
+      if (clash !== undefined) throw new errors.WARDEN_ERR_DUPLICATE_SCHEME(clash)
       schemes.set(scheme.name, scheme)
     },
     addTokenEndpoint (scheme: string, endpoint: TokenEndpoint) {

@@ -174,10 +174,15 @@ async function counters (
 }
 
 const byAddress = (request: FastifyRequest): string => 'ip:' + addressGroup(request.ip)
-// Authenticated callers are counted as themselves (a user, or one API key), wherever they come from.
+// Authenticated callers are counted as themselves (a user, or one API key), wherever they come from;
+// a token's user within its issuer (`sub` is unique only there: one scheme may take several issuers).
 // An anonymous caller is counted by address, apart from the address limit's own count.
-const byPrincipal = (request: FastifyRequest): string =>
-  request.auth === null ? 'anonymous:' + byAddress(request) : `principal:${request.auth.scheme}:${request.auth.apiKeyId ?? request.auth.subject}`
+function byPrincipal (request: FastifyRequest): string {
+  const auth = request.auth
+  if (auth === null) return 'anonymous:' + byAddress(request)
+  const iss = auth.claims?.iss
+  return `principal:${auth.scheme}:${typeof iss === 'string' ? encodeURIComponent(iss) + ':' : ''}${auth.apiKeyId ?? auth.subject}`
+}
 
 /**
  * Rate limits on @fastify/rate-limit's counters (memory, or Redis for several instances):

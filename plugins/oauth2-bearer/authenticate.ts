@@ -109,8 +109,11 @@ export function bearerAuthenticator (
 
   // The first refusal of each kind is a warning: a misconfigured issuer or audience shows at once.
   const seenKinds = new Set<RefusalKind>()
+  // With several issuers a `sub` is one issuer's: the (verified) issuer names whose it is.
+  const several = settings.several !== undefined
   function refused (request: FastifyRequest, kind: RefusalKind, detail: string, claims?: WardenClaims): AuthOutcome {
-    const outcome: AuthOutcome = credentialRefused(request, name, kind, claims === undefined ? {} : { jti: claims.jti, sub: claims.sub })
+    const names = claims === undefined ? {} : several ? { jti: claims.jti, sub: claims.sub, iss: claims.iss } : { jti: claims.jti, sub: claims.sub }
+    const outcome: AuthOutcome = credentialRefused(request, name, kind, names)
     if (!seenKinds.has(kind)) {
       seenKinds.add(kind)
       request.log.warn({ scheme: name, reason: kind, detail }, 'first access token refused for this reason')

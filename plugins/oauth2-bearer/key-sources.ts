@@ -95,6 +95,11 @@ export function issuerKeys (prefix: string, opts: IssuerOptions, now: () => numb
     const option = `${prefix}keys[${i}]`
     if (input instanceof KeyObject) return keyFor(option, undefined, input.type === 'private' ? createPublicKey(input) : input)
     if (input === null || typeof input !== 'object') throw new errors.WARDEN_ERR_KEY(option, 'must be a JWK or a KeyObject')
+    // As a provider's JWKS is read (parseJwks): a key for encryption, or not for verifying, verifies nothing.
+    const ops = (input as { key_ops?: unknown }).key_ops
+    if ((input.use !== undefined && input.use !== 'sig') || (ops !== undefined && !(Array.isArray(ops) && ops.includes('verify')))) {
+      throw new errors.WARDEN_ERR_KEY(option, "is not a signature key: its 'use' must be 'sig' and its 'key_ops', if any, must include 'verify'")
+    }
     const key = publicKey(option, input.kid ?? 'none', input)
     return keyFor(option, typeof input.kid === 'string' ? input.kid : undefined, key.key, typeof input.alg === 'string' ? input.alg : undefined)
   })

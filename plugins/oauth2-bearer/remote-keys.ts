@@ -63,8 +63,12 @@ export function remoteKeySet (jwksUrl: string | (() => Promise<string>), options
     const get = async (): Promise<Response> =>
       await fetch(url, { signal: AbortSignal.timeout(timeout), headers: { accept: 'application/json' }, redirect: 'error' })
     // Once more on a network error: a pooled connection the provider closed (a restart) is common.
+    // Not after a timeout: the provider had its time, and a second wait would double it.
     try {
-      const res = await get().catch(get)
+      const res = await get().catch(async (err: unknown) => {
+        if ((err as Error | undefined)?.name === 'TimeoutError') throw err
+        return await get()
+      })
       if (!res.ok) throw new errors.WARDEN_ERR_JWKS(url, `answered ${res.status}`)
       keys = parseJwks(url, await res.json())
     } catch (err) {

@@ -1,7 +1,7 @@
 import type { TObject } from '@sinclair/typebox'
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import { errors } from '../errors.js'
-import { functionOption, integerOption, pathOption, schemeOptions, scopeDescriptions, stringOption, urlOption } from '../core/option-checks.js'
+import { booleanOption, functionOption, integerOption, pathOption, schemeOptions, scopeDescriptions, stringOption, urlOption } from '../core/option-checks.js'
 import { ALGORITHMS, ASYMMETRIC, type Algorithm } from './keys.js'
 import { issuerKeys, loadKeys, type Keys } from './key-sources.js'
 import { resourceMetadata } from './document.js'
@@ -59,6 +59,11 @@ const PER_ISSUER: readonly PerIssuerOption[] = [
   'keySet', 'tokenTypes', 'requireJti', 'claimScopes', 'documentation'
 ]
 
+/** What an entry of `issuers` takes; anything else (a callback of the scheme's, a misspelling) is refused, never ignored. */
+const ISSUER_OPTIONS: ReadonlySet<string> = new Set([
+  'issuer', 'audience', 'discovery', 'jwksUrl', 'keys', 'algorithms', 'tokenTypes', 'claimScopes', 'requireJti', 'keySet', 'documentation', 'name'
+])
+
 /** A scheme that verifies, signs nothing and publishes no keys: the scheme-wide `keys` of `issuers`. */
 const NO_KEYS: Keys = { signing: undefined, local: [], publicKeys: [], resolve: () => undefined }
 
@@ -110,6 +115,13 @@ function severalIssuers (
   for (const [i, entry] of entries.entries()) {
     const prefix = `issuers[${i}].`
     if (entry === null || typeof entry !== 'object') throw new errors.WARDEN_ERR_OPTION(`issuers[${i}]`, 'must be an object')
+    const other = Object.keys(entry).find((key) => !ISSUER_OPTIONS.has(key))
+    if (other !== undefined) {
+      throw new errors.WARDEN_ERR_OPTION(
+        `${prefix}${other}`,
+        `is not an option of an issuer (${[...ISSUER_OPTIONS].join(', ')}); the scheme's own go beside 'issuers'`
+      )
+    }
     const issuer = stringOption(`${prefix}issuer`, entry.issuer)
     if (policies.some((p) => p.issuer === issuer)) throw new errors.WARDEN_ERR_OPTION(`${prefix}issuer`, `'${issuer}' is given twice`)
     const name = entry.name === undefined ? issuerName(scheme, issuer) : stringOption(`${prefix}name`, entry.name)
@@ -126,7 +138,7 @@ function severalIssuers (
         issuers: [issuer],
         audiences,
         tokenTypes: tokenTypesOption(`${prefix}tokenTypes`, entry.tokenTypes),
-        requireJti: entry.requireJti ?? true,
+        requireJti: booleanOption(`${prefix}requireJti`, entry.requireJti, true),
         ...shared
       },
       claimScopes: functionOption<NonNullable<OAuth2BearerOptions['claimScopes']>>(`${prefix}claimScopes`, entry.claimScopes),
@@ -172,7 +184,7 @@ export function bearerSettings (opts: OAuth2BearerOptions, core: { realm: string
     now,
     keys,
     allowed: several === undefined ? algorithmsOption('algorithms', opts.algorithms, keys) : new Set(),
-    rules: { issuers, audiences, tokenTypes, requireJti: opts.requireJti ?? true, clockTolerance, now },
+    rules: { issuers, audiences, tokenTypes, requireJti: booleanOption('requireJti', opts.requireJti, true), clockTolerance, now },
     ownClaims,
     isRevoked: functionOption<NonNullable<OAuth2BearerOptions['isRevoked']>>('isRevoked', opts.isRevoked),
     resolveUser: functionOption<NonNullable<OAuth2BearerOptions['resolveUser']>>('resolveUser', opts.resolveUser),

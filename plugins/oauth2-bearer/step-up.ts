@@ -40,7 +40,12 @@ export function stepUpCheck (
       if (typeof authTime !== 'number' || !Number.isFinite(authTime) || now() / 1000 - authTime > maxAge) refused = old
     }
     if (refused === undefined) return outcome
-    securityEvent(request, 'auth.step_up.required', { scheme, subject: outcome.subject, reason: refused === weak ? 'acr' : 'max_age' })
+    securityEvent(request, 'auth.step_up.required', {
+      scheme,
+      subject: outcome.subject,
+      ...(typeof outcome.claims?.iss === 'string' ? { iss: outcome.claims.iss } : {}),
+      reason: refused === weak ? 'acr' : 'max_age'
+    })
     return refused
   }
 }

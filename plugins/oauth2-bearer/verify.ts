@@ -1,6 +1,6 @@
 import { constants, createHmac, verify as verifySignature } from 'node:crypto'
 import { safeEqual } from '../core/compare.js'
-import { InvalidToken } from '../errors.js'
+import { InvalidToken, IssuerUnavailable } from '../errors.js'
 import type { WardenClaims } from '../core/types.js'
 import type { Algorithm, VerificationKey } from './keys.js'
 
@@ -213,6 +213,21 @@ export interface IssuerVerification {
   readonly resolve: (header: TokenHeader) => VerificationKey | undefined | Promise<VerificationKey | undefined>
 }
 
+/** An issuer's key lookup whose failures (its provider down) name the issuer, so the outage is its own. */
+function issuerOutages (issuer: string, resolve: IssuerVerification['resolve']): IssuerVerification['resolve'] {
+  const down = (err: unknown): never => {
+    throw err instanceof InvalidToken ? err : new IssuerUnavailable(issuer, err)
+  }
+  return (header) => {
+    try {
+      const key = resolve(header)
+      return key instanceof Promise ? key.catch(down) : key
+    } catch (err) {
+      return down(err)
+    }
+  }
+}
+
 /**
  * The verifier of a scheme with several issuers: a token goes to the issuer its `iss` names, and
  * only to one of those allowed. The payload is read before the signature to find the issuer (it
@@ -226,7 +241,7 @@ export function issuerRouter (
   ownClaims: ClaimsCheck | undefined
 ): (token: string) => WardenClaims | Promise<WardenClaims> {
   const verifiers = new Map<string, PartsVerifier>()
-  for (const [issuer, { rules, allowed, resolve }] of issuers) verifiers.set(issuer, partsVerifier(rules, allowed, resolve, ownClaims))
+  for (const [issuer, { rules, allowed, resolve }] of issuers) verifiers.set(issuer, partsVerifier(rules, allowed, issuerOutages(issuer, resolve), ownClaims))
   return (token) => {
     const parts = splitToken(token)
     const payload = decodeJson(parts.payload, 'payload')
