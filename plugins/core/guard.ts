@@ -86,7 +86,6 @@ function settle (
   outages: Outages
 ): void {
   if (decision instanceof Denial) {
-    if (decision.outcome === 'invalid' && outages.size > 0) recovered(request, outages, decision.scheme)
     reportAuthentication(span, decision.scheme, decision.outcome)
     if (decision.status === 403) securityEvent(request, 'auth.scope.denied', { route: request.routeOptions.url, challenge: decision.challenges[0] })
     sendDenial(reply, decision)

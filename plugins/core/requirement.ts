@@ -125,9 +125,11 @@ function resolve (
     }
     let scheme = bound.get(registered)
     if (scheme === undefined) {
-      // The scopes of the first alternative naming it, for the scheme's own refusals (as routeScopes).
-      const scopes = requirement.find((alt) => Object.hasOwn(alt, name))![name]
-      const own = scopes.length === 0 ? demands : { ...demands, scope: scopes.join(' ') }
+      // The scopes every alternative naming it asks of it, for the scheme's own refusals (a step-up,
+      // a proof at fault): not knowing yet which way in the token takes, name none rather than another's.
+      const asked = requirement.filter((alt) => Object.hasOwn(alt, name)).map((alt) => [...alt[name]].sort().join(' '))
+      const scope = asked.every((scopes) => scopes === asked[0]) ? asked[0] : ''
+      const own = scope === '' ? demands : { ...demands, scope }
       scheme = own === undefined ? registered : forRoute(route, registered, own)
       bound.set(registered, scheme)
     }

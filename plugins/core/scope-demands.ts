@@ -57,8 +57,8 @@ export class ScopeDemandRefused extends errors.WARDEN_ERR_SCOPE_DEMAND {
   }
 }
 
-/** A route's demands, checked against `request.auth`. */
-export type ScopeDemand = (request: FastifyRequest, label: string) => void
+/** A route's demands, checked against `request.auth`: one label, or several (a JSON-RPC batch). */
+export type ScopeDemand = (request: FastifyRequest, labels: string | readonly string[]) => void
 
 function hasAll (principal: AuthPrincipal, scopes: readonly string[]): boolean {
   return scopes.every((scope) => principal.scopes.includes(scope))
@@ -71,10 +71,10 @@ const union = (a: readonly string[], b: readonly string[]): string => [...new Se
  * Compile a route's demands against its schemes (as the route uses them): each scope must be one
  * a scheme of the route declares, and each alternative of the route must name one scheme (in an
  * AND, which principal must hold a demanded scope?), or `ready()` fails naming it. A 403 names
- * every scope the operation needs of the caller, those of the alternative that let it in and the
+ * every scope the request needs of the caller, those of the alternative that let it in and every
  * label's (RFC 6750 §3.1): a client that asks for exactly those (the MCP SDK replaces its scopes
- * with the challenge's) then holds all it needs. An anonymous caller (an optional route) gets the
- * route's 401 with the label's scopes added, unless the label demands nothing.
+ * with the challenge's) then holds all it needs, a batch's tools all at once. An anonymous caller
+ * (an optional route) gets the route's 401 with the labels' scopes added, unless they demand nothing.
  */
 export function compileScopeDemands (
   route: string,
@@ -88,33 +88,41 @@ export function compileScopeDemands (
       "asks for 'x-scope-demands' but an alternative of its security names several schemes: name one per alternative"
     )
   }
-  const refusals = new Map<string, { scopes: readonly string[]; anonymous: Denial; by: readonly Denial[] }>()
   for (const [label, scopes] of demands) {
     for (const scope of scopes) {
       if (!schemes.some((scheme) => scheme.scopes.has(scope))) {
         throw new errors.WARDEN_ERR_REQUIREMENT(route, `'x-scope-demands' '${label}' asks for scope '${scope}', which none of the route's schemes declares`)
       }
     }
-    const by = alternatives.map(([{ scheme, scopes: own }]) =>
-      new Denial(403, [schemes[scheme].challenge('insufficient_scope', union(own, scopes))], SCOPE_BODY, schemes[scheme].name, 'insufficient_scope'))
-    const anonymous = new Denial(
-      401,
-      schemes.map((scheme, i) => scheme.challenge('missing', union(alternatives.find(([term]) => term.scheme === i)![0].scopes, scopes))),
-      MISSING_BODY,
-      'none',
-      'missing'
-    )
-    refusals.set(label, { scopes, anonymous, by })
   }
-  return (request, label) => {
-    const demand = refusals.get(label)
-    if (demand === undefined) throw new errors.WARDEN_ERR_REQUIREMENT(route, `has no 'x-scope-demands' label '${String(label).slice(0, LABEL_MAX)}'`)
-    if (demand.scopes.length === 0) return
+  // The scopes of the first alternative naming each scheme: the way in an anonymous caller is told of.
+  const firstScopes = schemes.map((_, i) => alternatives.find(([term]) => term.scheme === i)![0].scopes)
+  // Refusals are built when they happen (rare, and a batch's labels are any combination).
+  const refused = (alternative: number, wanted: readonly string[]): Denial => {
+    const [{ scheme, scopes }] = alternatives[alternative]
+    const challenge = schemes[scheme].challenge('insufficient_scope', union(scopes, wanted))
+    return new Denial(403, [challenge], SCOPE_BODY, schemes[scheme].name, 'insufficient_scope')
+  }
+  const anonymous = (wanted: readonly string[]): Denial =>
+    new Denial(401, schemes.map((scheme, i) => scheme.challenge('missing', union(firstScopes[i], wanted))), MISSING_BODY, 'none', 'missing')
+
+  return (request, labels) => {
+    const list: readonly unknown[] = typeof labels === 'string' ? [labels] : Array.isArray(labels) ? labels : [labels]
+    const wanted: string[] = []
+    for (const label of list) {
+      const scopes = typeof label === 'string' ? demands.get(label) : undefined
+      if (scopes === undefined) throw new errors.WARDEN_ERR_REQUIREMENT(route, `has no 'x-scope-demands' label '${String(label).slice(0, LABEL_MAX)}'`)
+      wanted.push(...scopes)
+    }
+    if (wanted.length === 0) return
     const principal = request.auth
-    if (principal === null) throw new ScopeDemandRefused(demand.anonymous)
-    if (hasAll(principal, demand.scopes)) return
-    const denial = demand.by[admittedBy(request)]
-    securityEvent(request, 'auth.scope.denied', { route: request.routeOptions.url, challenge: denial.challenges[0], demand: label })
+    if (principal === null) throw new ScopeDemandRefused(anonymous(wanted))
+    // With the scopes of the way in: a caller an optional route admitted as itself has not got them.
+    const alternative = admittedBy(request)
+    if (hasAll(principal, wanted) && hasAll(principal, alternatives[alternative][0].scopes)) return
+    const denial = refused(alternative, wanted)
+    const demand = typeof labels === 'string' ? labels : list
+    securityEvent(request, 'auth.scope.denied', { route: request.routeOptions.url, challenge: denial.challenges[0], demand })
     throw new ScopeDemandRefused(denial)
   }
 }
@@ -129,10 +137,10 @@ export interface ScopeDemandsHolder {
  * `request.demandScopes(label)`: the route's demand of that label, met or thrown. A route without
  * `'x-scope-demands'` (or a public one) has none, and saying otherwise is the handler's bug, a 500.
  */
-export function demandScopes (this: FastifyRequest, label: string): void {
+export function demandScopes (this: FastifyRequest, labels: string | readonly string[]): void {
   const holder = (this.routeOptions.config as unknown as Record<symbol, ScopeDemandsHolder | undefined>)[kScopeDemands]
   if (holder?.demand === undefined) {
     throw new errors.WARDEN_ERR_REQUIREMENT(`${this.method} ${this.routeOptions.url ?? ''}`, "declares no 'x-scope-demands' for request.demandScopes()")
   }
-  holder.demand(this, label)
+  holder.demand(this, labels)
 }

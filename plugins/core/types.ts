@@ -80,8 +80,8 @@ export interface RouteDemands {
   readonly dpop?: DpopMode
   readonly stepUp?: { readonly acrValues?: readonly string[]; readonly maxAge?: number }
   /**
-   * The scopes the route asks of this scheme (space-separated; the first alternative naming it),
-   * for the `scope` of the scheme's own refusals' challenges (RFC 6750 §3).
+   * The scopes the route asks of this scheme (space-separated; when every alternative naming it
+   * asks the same), for the `scope` of the scheme's own refusals' challenges (RFC 6750 §3).
    */
   readonly scope?: string
 }
@@ -113,15 +113,16 @@ export interface SecurityScheme {
   /**
    * The `WWW-Authenticate` challenge for a reply of this kind; `scope`: the scopes the route asks
    * of this scheme (space-separated, RFC 6750 §3), or those it lacked for insufficient_scope.
-   * Called when a route is compiled, never per request.
+   * Called when a route is compiled, and for the refusal of a scope demand (`request.demandScopes`).
    */
   challenge(kind: ChallengeKind, scope?: string): string
   /** Turn a request into a principal, or say why not. Must not throw for a bad credential. */
   authenticate(request: FastifyRequest): AuthOutcome | PromiseLike<AuthOutcome>
   /**
-   * The scheme as a route with demands uses it (token schemes: per-route DPoP, step-up). Called
-   * once per such route at `ready()`; a scheme without it cannot serve a route that asks for
-   * step-up, and is left as is by `x-dpop`.
+   * The scheme as a route with demands uses it (token schemes: per-route DPoP, step-up, the scopes
+   * its own refusals name). Called once at `ready()` per route with demands or with scopes asked
+   * of the scheme; a scheme without it cannot serve a route that asks for step-up, and is left as
+   * is by `x-dpop` and `scope`.
    */
   forRoute?(demands: RouteDemands): SecurityScheme
 }

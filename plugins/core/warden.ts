@@ -89,13 +89,14 @@ declare module 'fastify' {
      */
     auth: AuthOf<SchemaCompiler>
     /**
-     * Demand the scopes the route's `'x-scope-demands'` lists under `label`, once the body says
-     * which operation the request is (a JSON-RPC method, an MCP tool): returns when `request.auth`
-     * holds them, else throws `ScopeDemandRefused`, answered as the route's guard answers (403
-     * `insufficient_scope` naming them; 401 for an anonymous caller). A label the route does not
-     * declare is a bug of the handler: `WARDEN_ERR_REQUIREMENT`, a 500.
+     * Demand the scopes the route's `'x-scope-demands'` lists under `labels` (one, or all those of
+     * a batch at once), once the body says which operations the request is (JSON-RPC methods, MCP
+     * tools): returns when `request.auth` holds them, else throws `ScopeDemandRefused`, answered
+     * as the route's guard answers (403 `insufficient_scope` naming every scope the request needs;
+     * 401 for an anonymous caller). A label the route does not declare is a bug of the handler:
+     * `WARDEN_ERR_REQUIREMENT`, a 500.
      */
-    demandScopes(label: string): void
+    demandScopes(labels: string | readonly string[]): void
   }
   interface FastifySchema {
     security?: ReadonlyArray<{ [securityLabel: string]: readonly string[] }>

@@ -10,21 +10,24 @@ function withNoStore (value: unknown): string {
   return /(^|,)\s*no-store\s*(,|$)/i.test(text) ? text : `${text}, no-store`
 }
 
+/** The writer's headers (an object, or Node's flat list of names and values) with `no-store` in Cache-Control: a copy, its own left as is. */
+function headersWithNoStore (headers: unknown): unknown {
+  const cacheControl = (name: unknown): boolean => typeof name === 'string' && name.toLowerCase() === 'cache-control'
+  if (Array.isArray(headers)) return headers.map((value, i) => (i % 2 === 1 && cacheControl(headers[i - 1]) ? withNoStore(value) : value))
+  if (headers === null || typeof headers !== 'object') return headers
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, cacheControl(name) ? withNoStore(value) : value]))
+}
+
 /**
  * An authenticated answer stays out of caches whatever its writer sets: `no-store` is added to
- * the writer's own Cache-Control when its headers are written (`writeHead`, headers as an object).
+ * the writer's own Cache-Control when its headers are written (`writeHead`, in any of its forms).
  */
 function keepNoStore (raw: ServerResponse): void {
   const writeHead = raw.writeHead
-  raw.writeHead = function (this: ServerResponse, ...args: Parameters<ServerResponse['writeHead']>) {
-    const last = args[args.length - 1]
-    if (last !== null && typeof last === 'object' && !Array.isArray(last)) {
-      for (const name of Object.keys(last)) {
-        if (name.toLowerCase() === 'cache-control') (last as Record<string, unknown>)[name] = withNoStore((last as Record<string, unknown>)[name])
-      }
-    }
+  raw.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+    if (args.length > 1) args[args.length - 1] = headersWithNoStore(args[args.length - 1])
     this.setHeader('cache-control', withNoStore(this.getHeader('cache-control') ?? 'no-store'))
-    return writeHead.apply(this, args)
+    return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args)
   } as ServerResponse['writeHead']
 }
 

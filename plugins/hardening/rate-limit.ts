@@ -27,8 +27,9 @@ export interface RateLimitOptions extends Limit {
   /**
    * Share the counters between instances: an ioredis `Redis` or `Cluster` the app made, with
    * `enableOfflineQueue: false` (so a request never waits for a Redis that is down). Keys are
-   * `{nameSpace}ip:{address}`, `{nameSpace}principal:{scheme}:{id}`, `{nameSpace}route:{METHOD
-   * /path}:…`, one key per call (any Cluster slot).
+   * `{nameSpace}ip:{address}`, `{nameSpace}principal:{scheme}:{id}` (a token's
+   * `principal:{scheme}:{issuer, URI-encoded}:{sub}`), `{nameSpace}route:{METHOD /path}:…`, one
+   * key per call (any Cluster slot).
    */
   redis?: CounterRedis
   /** Prefix of the Redis keys. Default `fastify-warden-rl:`. */

@@ -82,6 +82,35 @@ t.test('a token with exactly the scopes a 403 names gets through, whichever alte
   t.equal(admin.headers['www-authenticate'], 'Bearer realm="api", error="insufficient_scope", scope="admin users:write"', 'and by the first')
 })
 
+t.test('a batch: its labels demanded at once, the 403 naming every scope the request needs, so one step-up serves it', async (t) => {
+  const { app, token } = await schemesApp()
+  app.post<{ Body: { ops: string[] } }>('/batch', { schema: { security: [{ oauth2: ['users:read'] }], 'x-scope-demands': DEMANDS } }, async (request) => {
+    request.demandScopes(request.body.ops)
+    return { ran: request.body.ops }
+  })
+  await app.ready()
+  const call = async (scopes: string[], ops: string[]) =>
+    await app.inject({ method: 'POST', url: '/batch', headers: { authorization: `Bearer ${token(scopes)}` }, payload: { ops } })
+  const first = await call(['users:read'], ['list', 'write', 'purge'])
+  t.equal(first.headers['www-authenticate'], 'Bearer realm="api", error="insufficient_scope", scope="users:read users:write admin"')
+  const asked = /scope="([^"]*)"/.exec(first.headers['www-authenticate'] as string)![1].split(' ')
+  t.equal((await call(asked, ['list', 'write', 'purge'])).statusCode, 200, 'the scopes it named serve the whole batch')
+  t.equal((await call(['users:read'], [])).statusCode, 200, 'no label, nothing demanded')
+  t.equal((await call(['users:read'], ['write', 'nope'])).statusCode, 500, 'a label not declared, among others: the handler\'s bug')
+})
+
+t.test('an optional route: a caller admitted as itself, without the route\'s scope, does not pass a demand by the label\'s alone', async (t) => {
+  const { app, token } = await schemesApp()
+  rpcRoute(app, '/maybe', [{}, { oauth2: ['users:read'] }])
+  await app.ready()
+  const call = async (scopes: string[]) =>
+    await app.inject({ method: 'POST', url: '/maybe', headers: { authorization: `Bearer ${token(scopes)}` }, payload: { op: 'write' } })
+  const writerOnly = await call(['users:write'])
+  t.equal(writerOnly.statusCode, 403)
+  t.equal(writerOnly.headers['www-authenticate'], 'Bearer realm="api", error="insufficient_scope", scope="users:read users:write"')
+  t.equal((await call(['users:read', 'users:write'])).statusCode, 200)
+})
+
 t.test('a principal whose scheme field names another scheme (a wrapping scheme of the app\'s own) is refused 403 like the guard does', async (t) => {
   const { app } = await schemesApp()
   app.warden.addScheme({

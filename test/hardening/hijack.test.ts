@@ -66,3 +66,27 @@ t.test('a lookalike origin still gets nothing', async (t) => {
   t.equal(res.headers['access-control-allow-origin'], undefined)
   t.equal(res.headers['access-control-allow-credentials'], undefined)
 })
+
+t.test('no-store whatever form the writer gives its headers in, and the writer\'s own headers object left as it was', async (t) => {
+  const { key } = await hijackApp()
+  const shared = Object.freeze({ 'content-type': 'text/event-stream', 'Cache-Control': 'public, max-age=600' })
+  const app = Fastify()
+  await app.register(warden)
+  await app.register(apiKey, { secret: SECRET, keys: [{ id: 'k', key, subject: 's', scopes: [] }] })
+  app.get('/:form', { schema: { security: [{ apiKey: [] }] } }, async (request, reply) => {
+    hijackWithHeaders(reply)
+    const form = (request.params as { form: string }).form
+    if (form === 'list') reply.raw.writeHead(200, ['content-type', 'text/plain', 'Cache-Control', 'public, max-age=600'])
+    else if (form === 'object') reply.raw.writeHead(200, shared)
+    else if (form === 'message') reply.raw.writeHead(200, 'OK', shared)
+    else reply.raw.setHeader('cache-control', 'public')
+    reply.raw.end('x')
+  })
+  await app.ready()
+  for (const form of ['list', 'object', 'message', 'implicit']) {
+    const res = await app.inject({ url: `/${form}`, headers: { 'x-api-key': key } })
+    t.equal(res.statusCode, 200, form)
+    t.match(res.headers['cache-control'], /no-store/, `${form}: ${String(res.headers['cache-control'])}`)
+  }
+  t.equal(shared['Cache-Control'], 'public, max-age=600', 'a frozen, shared headers object is neither changed nor a reason to hang')
+})

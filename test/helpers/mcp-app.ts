@@ -60,7 +60,7 @@ export async function mcpApp (options: McpAppOptions): Promise<{ app: FastifyIns
 
   app.post(url, { schema: { security, 'x-scope-demands': TOOL_SCOPES } }, async (request, reply) => {
     // A tool the table does not know is the SDK's to refuse (an unknown tool), not a demand.
-    for (const tool of toolCalls(request.body)) if (Object.hasOwn(TOOL_SCOPES, tool)) request.demandScopes(tool)
+    request.demandScopes(toolCalls(request.body).filter((tool) => Object.hasOwn(TOOL_SCOPES, tool)))
     const server = mcpServer(files)
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true })
     hijackWithHeaders(reply)

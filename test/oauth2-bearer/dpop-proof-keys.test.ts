@@ -36,21 +36,24 @@ t.test('an unauthenticated token request whose proof key has a huge RSA exponent
   t.comment('a well-signed proof of it:', JSON.stringify(signed.json()))
   t.equal(signed.json().error, 'invalid_dpop_proof', `a key with a ${HUGE.eBits}-bit public exponent is not an acceptable proof key`)
 
-  // The cost: the same (cached) header, a garbage signature, many times.
-  async function meanMs (key: BigExponentKey): Promise<number> {
-    const proof = rsaProof(key, { htm: 'POST', htu: 'http://localhost:80/token', iat }, false)
-    for (let i = 0; i < 5; i++) await app.inject(request(proof))
-    const n = 40
+  // The cost: the same (cached) header, a garbage signature, many times; the two kinds of proof in
+  // alternate rounds, and the median round of each, so a busy moment of a shared machine weighs on neither.
+  const proofs = new Map([NORMAL, HUGE].map((key) => [key, rsaProof(key, { htm: 'POST', htu: 'http://localhost:80/token', iat }, false)]))
+  async function roundMs (key: BigExponentKey, n: number): Promise<number> {
     const t0 = performance.now()
     for (let i = 0; i < n; i++) {
-      const res = await app.inject(request(proof))
+      const res = await app.inject(request(proofs.get(key)!))
       if (res.statusCode !== 400) throw new Error(`unexpected ${res.statusCode}`)
     }
     return (performance.now() - t0) / n
   }
   clock.now = START
-  const normal = await meanMs(NORMAL)
-  const huge = await meanMs(HUGE)
-  t.comment(`mean per request: e=65537 ${normal.toFixed(2)} ms, e of ${HUGE.eBits} bits ${huge.toFixed(2)} ms (x${(huge / normal).toFixed(1)})`)
+  for (const key of proofs.keys()) await roundMs(key, 5)
+  const rounds: Array<[number, number]> = []
+  for (let r = 0; r < 7; r++) rounds.push([await roundMs(NORMAL, 8), await roundMs(HUGE, 8)])
+  const median = (xs: number[]): number => xs.sort((a, b) => a - b)[3]
+  const normal = median(rounds.map(([n]) => n))
+  const huge = median(rounds.map(([, h]) => h))
+  t.comment(`median round, per request: e=65537 ${normal.toFixed(2)} ms, e of ${HUGE.eBits} bits ${huge.toFixed(2)} ms (x${(huge / normal).toFixed(1)})`)
   t.ok(huge < normal * 3 + 1, `a request with the huge-exponent proof costs no more than an ordinary one (${huge.toFixed(2)} ms vs ${normal.toFixed(2)} ms)`)
 })

@@ -132,3 +132,16 @@ t.test('the scheme\'s own 401s (a login too old, a DPoP proof at fault) name the
     t.match(badProof.headers['www-authenticate'], /error="invalid_token", scope="users:read"/, `${url}: on a route with demands or without`)
   }
 })
+
+t.test('alternatives asking the scheme for different scopes: its own 401 names none rather than a way in the token may not take', async (t) => {
+  const { app, token } = await schemesApp({ clock: Date.now })
+  app.get('/either', { schema: { security: [{ oauth2: ['admin'] }, { oauth2: ['users:read'] }], 'x-step-up': { max_age: 60 } } }, async () => 'ok')
+  await app.ready()
+  const stale = await app.inject({ url: '/either', headers: { authorization: `Bearer ${token(['users:read'])}` } })
+  t.equal(stale.statusCode, 401)
+  t.equal(
+    stale.headers['www-authenticate'],
+    'Bearer realm="api", error="insufficient_user_authentication", error_description="A more recent login is required.", max_age="60"'
+  )
+  t.equal((await app.inject({ url: '/either' })).headers['www-authenticate'], 'Bearer realm="api", scope="admin"', 'no token: the first way in')
+})

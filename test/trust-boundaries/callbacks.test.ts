@@ -380,3 +380,15 @@ t.test('a store down for many requests is one error line with its cause, then on
     'one line when it answers again'
   )
 })
+
+t.test('a refused credential that never reached the store (a malformed key) says nothing of it: the outage goes on, one line', async (t) => {
+  const { app: server, logs } = await app(async (s) => {
+    await s.register(apiKey, { secret: SECRET, lookup: async () => { throw new Error('pool timeout') } })
+  })
+  for (let i = 0; i < 3; i++) {
+    t.equal((await server.inject({ url: '/invoices', headers: { 'x-api-key': issued.key } })).statusCode, 503)
+    t.equal((await server.inject({ url: '/invoices', headers: { 'x-api-key': 'garbage' } })).statusCode, 401)
+  }
+  t.equal(logs.filter((l) => l.event === 'auth.available').length, 0, 'no recovery announced while the store is down')
+  t.equal(logs.filter((l) => l.event === 'auth.unavailable' && l.level === 50).length, 1, 'one error line for the outage')
+})
