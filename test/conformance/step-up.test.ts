@@ -2,7 +2,7 @@ import t from 'tap'
 import Fastify from 'fastify'
 import * as oauth from 'oauth4webapi'
 import type { KoaContextWithOIDC } from 'oidc-provider'
-import { RESOURCE, authorize, ecKey, startProvider } from '../helpers/oidc-provider.js'
+import { RESOURCE, authorize, ecKey, serviceClient, startProvider } from '../helpers/oidc-provider.js'
 import { plugins } from '../helpers/subject.js'
 import { freePort } from '../helpers/services.js'
 import { challengeOf, claimsOf, insecure } from './oauth4webapi-client.js'
@@ -50,14 +50,7 @@ t.teardown(
       redirect_uris: [redirectUri],
       require_auth_time: true,
       scope: 'openid users:read'
-    }, {
-      client_id: 'reports',
-      client_secret: SECRET,
-      grant_types: ['client_credentials'],
-      redirect_uris: [],
-      response_types: [],
-      scope: 'users:read'
-    }]
+    }, serviceClient('reports', SECRET, 'users:read')]
   })
 )
 

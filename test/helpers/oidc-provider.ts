@@ -11,6 +11,18 @@ export function ecKey (kid: string): { kid: string; privateKey: KeyObject; jwk: 
   return { kid, privateKey: pair.privateKey, jwk: { ...pair.privateKey.export({ format: 'jwk' }), kid, alg: 'ES256', use: 'sig' } }
 }
 
+/** A confidential client of the client credentials grant (a service calling the API), allowed `scope` (space-separated). */
+export function serviceClient (clientId: string, secret: string, scope?: string): ClientMetadata {
+  return {
+    client_id: clientId,
+    client_secret: secret,
+    grant_types: ['client_credentials'],
+    redirect_uris: [],
+    response_types: [],
+    ...(scope === undefined ? {} : { scope })
+  }
+}
+
 /** How a user signs in, chosen by the test from the authorization request's parameters (`acr_values`, `max_age`). */
 export type SignIn = (params: Record<string, unknown>) => NonNullable<InteractionResults['login']>
 

@@ -3,7 +3,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { UnauthorizedError, extractWWWAuthenticateParams, type OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js'
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js'
-import { authorize, ecKey, startProvider } from '../helpers/oidc-provider.js'
+import { authorize, ecKey, serviceClient, startProvider } from '../helpers/oidc-provider.js'
 import { freePort } from '../helpers/services.js'
 import { MCP_SCOPES, mcpApp } from '../helpers/mcp-app.js'
 import { claimsOf, rejection } from '../conformance/oauth4webapi-client.js'
@@ -31,7 +31,7 @@ t.teardown(await startProvider(providerPort, {
   resources: { [resource]: Object.keys(MCP_SCOPES), [otherResource]: Object.keys(MCP_SCOPES) },
   signIn: () => ({ accountId: 'ada' }),
   // A confidential client with tokens of any scope, for either API, to try the server with.
-  clients: [{ client_id: SERVICE.id, client_secret: SERVICE.secret, grant_types: ['client_credentials'], redirect_uris: [], response_types: [] }]
+  clients: [serviceClient(SERVICE.id, SERVICE.secret)]
 }))
 const { app, files } = await mcpApp({ issuer, resource, origins: [browser] })
 await app.listen({ port: apiPort, host: '127.0.0.1' })

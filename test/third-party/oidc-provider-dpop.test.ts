@@ -1,7 +1,7 @@
 import t from 'tap'
 import Fastify from 'fastify'
 import * as oauth from 'oauth4webapi'
-import { RESOURCE, ecKey, startProvider } from '../helpers/oidc-provider.js'
+import { RESOURCE, ecKey, serviceClient, startProvider } from '../helpers/oidc-provider.js'
 import { plugins } from '../helpers/subject.js'
 import { freePort } from '../helpers/services.js'
 import { challengeOf, claimsOf, insecure, recording, remapEd25519, sendingProof } from '../conformance/oauth4webapi-client.js'
@@ -22,7 +22,7 @@ t.teardown(
     keys: [ecKey('k1').jwk],
     scopes: ['users:read'],
     dpopNonce: true,
-    clients: [{ client_id: 'reports', client_secret: SECRET, grant_types: ['client_credentials'], redirect_uris: [], response_types: [], scope: 'users:read' }]
+    clients: [serviceClient('reports', SECRET, 'users:read')]
   })
 )
 

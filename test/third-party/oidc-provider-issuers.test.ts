@@ -2,7 +2,7 @@ import t from 'tap'
 import Fastify from 'fastify'
 import { generateKeyPairSync, type JsonWebKey } from 'node:crypto'
 import { decodeJwt, decodeProtectedHeader } from 'jose'
-import { RESOURCE as AUDIENCE, ecKey, startProvider, type ProviderOptions } from '../helpers/oidc-provider.js'
+import { RESOURCE as AUDIENCE, ecKey, serviceClient, startProvider, type ProviderOptions } from '../helpers/oidc-provider.js'
 import { forge } from '../helpers/jwt.js'
 import { plugins } from '../helpers/subject.js'
 import { freePort } from '../helpers/services.js'
@@ -17,14 +17,7 @@ const SCOPES = { 'users:read': 'Read users', 'users:write': 'Write users' }
 const SECRET = 'a-client-secret-long-enough-for-the-provider'
 const ROLES: Record<string, string[]> = { reader: ['users:read'], editor: ['users:read', 'users:write'] }
 
-const client = {
-  client_id: 'reports',
-  client_secret: SECRET,
-  grant_types: ['client_credentials'],
-  redirect_uris: [],
-  response_types: [],
-  scope: 'users:read users:write'
-}
+const client = serviceClient('reports', SECRET, 'users:read users:write')
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 })
 const ed = generateKeyPairSync('ed25519')
 const privateJwk = (key: typeof rsa.privateKey, kid: string, alg: string): JsonWebKey => ({ ...key.export({ format: 'jwk' }), kid, alg, use: 'sig' })

@@ -1,7 +1,7 @@
 import t from 'tap'
 import Fastify from 'fastify'
 import { generateKeyPairSync, type JsonWebKey } from 'node:crypto'
-import { RESOURCE as AUDIENCE, ecKey, startProvider as start } from '../helpers/oidc-provider.js'
+import { RESOURCE as AUDIENCE, ecKey, serviceClient, startProvider as start } from '../helpers/oidc-provider.js'
 import { forge } from '../helpers/jwt.js'
 import { plugins } from '../helpers/subject.js'
 import { freePort } from '../helpers/services.js'
@@ -18,14 +18,7 @@ const startProvider = async (port: number, keys: JsonWebKey[]): Promise<() => Pr
     keys,
     scopes: ['users:read', 'users:write'],
     clients: [
-      {
-        client_id: 'reports',
-        client_secret: SECRET,
-        grant_types: ['client_credentials'],
-        redirect_uris: [],
-        response_types: [],
-        scope: 'users:read users:write'
-      }
+      serviceClient('reports', SECRET, 'users:read users:write')
     ]
   })
 
