@@ -123,12 +123,33 @@ export class DependencyUnavailable extends errors.WARDEN_ERR_DEPENDENCY {
  * down): the outage is that issuer's, answered 503 for its tokens, logged once for it.
  */
 export class IssuerUnavailable extends errors.WARDEN_ERR_JWKS {
+  /** What the outage is logged as, apart from the scheme's other issuers. */
+  readonly dependency: string
   constructor (
     readonly issuer: string,
     cause: unknown
   ) {
     super(issuer, 'the keys of this issuer could not be had', { cause })
     this.name = 'IssuerUnavailable'
+    this.dependency = issuerDependency(issuer)
+  }
+}
+
+/** The dependency one issuer's keys are, for the core's outage log. */
+export const issuerDependency = (issuer: string): string => `keys of ${issuer}`
+
+/**
+ * A dependency of a scheme beside the credential's own check did not answer (the DPoP replay
+ * cache, `WARDEN_ERR_UNAVAILABLE`): answered 503, its outage logged apart from the scheme's, over
+ * once a request that needed it is served.
+ */
+export class DependencyDown extends errors.WARDEN_ERR_UNAVAILABLE {
+  constructor (
+    readonly dependency: string,
+    cause: unknown
+  ) {
+    super(dependency, cause instanceof Error ? cause.message : String(cause), { cause })
+    this.name = 'DependencyDown'
   }
 }
 

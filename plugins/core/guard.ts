@@ -3,8 +3,7 @@ import { Denial, sendDenial } from './denial.js'
 import type { Decision, Evaluator } from './requirement.js'
 import { securityEvent } from './events.js'
 import { PROBLEM_CONTENT_TYPE, frozenProblem, sendProblem } from './problem.js'
-import { isThrottled } from '../errors.js'
-import { DependencyUnavailable } from '../errors.js'
+import { DependencyUnavailable, isThrottled, issuerDependency } from '../errors.js'
 import { endAuthenticationSpan, reportAuthentication, startAuthenticationSpan } from './telemetry.js'
 import type { Span } from '@opentelemetry/api'
 
@@ -14,30 +13,51 @@ const UNAVAILABLE_BODY = frozenProblem(503, 'The service cannot check credential
 const CLOSING_BODY = frozenProblem(503, 'The server is shutting down; try again.')
 
 /**
- * The schemes of one app whose dependency is failing now (or one issuer of a scheme with several:
- * its keys), and since when (ms): an outage is one error line with its cause when it starts and one
- * info line when it answers again; the requests refused in between are logged at debug, without
- * the stack. Another issuer's tokens, served meanwhile, say nothing of this one.
+ * The schemes of one app whose dependency is failing now (or one dependency of a scheme: one
+ * issuer's keys, the DPoP replay cache), and since when (ms): an outage is one error line with its
+ * cause when it starts and one info line when that dependency answers again (a request it served);
+ * the requests refused in between are logged at debug, without the stack. A request that never
+ * needed it (another issuer's token, a plain bearer token) says nothing of it.
  */
-export type Outages = Map<string, { readonly since: number, readonly scheme: string, readonly issuer?: string }>
+export type Outages = Map<string, { readonly since: number, readonly scheme: string, readonly dependency?: string, readonly issuer?: string }>
 
-/** The issuer whose keys a scheme could not get (its error says so), for the outage to be that issuer's. */
-function issuerOf (err: DependencyUnavailable): string | undefined {
-  const issuer = (err.cause as { issuer?: unknown } | undefined)?.issuer
-  return typeof issuer === 'string' ? issuer : undefined
+/** Which of a scheme's dependencies failed, when its error says (`dependency`, and `issuer` for one issuer's keys). */
+function faultOf (err: DependencyUnavailable): { dependency?: string, issuer?: string } {
+  const { dependency, issuer } = (err.cause ?? {}) as { dependency?: unknown, issuer?: unknown }
+  return {
+    ...(typeof dependency === 'string' ? { dependency } : {}),
+    ...(typeof issuer === 'string' ? { issuer } : {})
+  }
 }
 
-const outageKey = (scheme: string, issuer: string | undefined): string => issuer === undefined ? scheme : `${scheme} ${issuer}`
+const outageKey = (scheme: string, dependency: string | undefined): string => dependency === undefined ? scheme : `${scheme} ${dependency}`
+
+/** The dependencies each request's scheme used and that answered (beside its issuer's keys, known by the token's `iss`). */
+const answeredBy = new WeakMap<FastifyRequest, string[]>()
+
+/** Note that a dependency of the scheme checking this request answered (`dependency` as its errors name it). */
+export function dependencyAnswered (request: FastifyRequest, dependency: string): void {
+  const noted = answeredBy.get(request)
+  if (noted === undefined) answeredBy.set(request, [dependency])
+  else noted.push(dependency)
+}
 
 function recovered (request: FastifyRequest, outages: Outages, key: string): void {
   const outage = outages.get(key)
   if (outage === undefined) return
   outages.delete(key)
-  const { since, scheme, issuer } = outage
+  const { since, ...names } = outage
   request.log.info(
-    { event: 'auth.available', scheme, ...(issuer === undefined ? {} : { issuer }), down_ms: Date.now() - since },
-    `security scheme '${scheme}' checks credentials again${issuer === undefined ? '' : ` (issuer ${issuer})`}`
+    { event: 'auth.available', ...names, down_ms: Date.now() - since },
+    `security scheme '${names.scheme}' checks credentials again${names.dependency === undefined ? '' : ` (${names.dependency})`}`
   )
+}
+
+/** A request the scheme admitted: the scheme answered, and so did its issuer's keys and what it noted. */
+function admitted (request: FastifyRequest, outages: Outages, scheme: string, iss: unknown): void {
+  recovered(request, outages, scheme)
+  if (typeof iss === 'string') recovered(request, outages, outageKey(scheme, issuerDependency(iss)))
+  for (const dependency of answeredBy.get(request) ?? []) recovered(request, outages, outageKey(scheme, dependency))
 }
 
 /** A scheme's dependency failed: 503 with Retry-After, never a 401 that blames the credential, never a 200. A throttled login: 429. */
@@ -62,9 +82,9 @@ function unavailable (
     sendProblem(reply, 429, `Too many failed logins; retry in ${err.cause.retryAfter} seconds.`)
     return
   }
-  const issuer = issuerOf(err)
-  const key = outageKey(err.scheme, issuer)
-  const names = { scheme: err.scheme, ...(issuer === undefined ? {} : { issuer }) }
+  const fault = faultOf(err)
+  const key = outageKey(err.scheme, fault.dependency)
+  const names = { scheme: err.scheme, ...fault }
   if (outages.has(key)) {
     request.log.debug(
       { event: 'auth.unavailable', ...names, reason: (err.cause as Error | undefined)?.message },
@@ -92,11 +112,7 @@ function settle (
     return
   }
   if (decision !== null) {
-    if (outages.size > 0) {
-      recovered(request, outages, decision.scheme)
-      const iss = decision.claims?.iss
-      if (typeof iss === 'string') recovered(request, outages, outageKey(decision.scheme, iss))
-    }
+    if (outages.size > 0) admitted(request, outages, decision.scheme, decision.claims?.iss)
     reportAuthentication(span, decision.scheme, 'success')
   } else {
     endAuthenticationSpan(span, 'none', 'missing')

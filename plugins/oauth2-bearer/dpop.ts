@@ -1,8 +1,9 @@
 import type { FastifyRequest } from 'fastify'
-import { errors, InvalidDpopProof } from '../errors.js'
+import { DependencyDown, errors, InvalidDpopProof } from '../errors.js'
 import type { DpopMode } from '../core/types.js'
 import { integerOption } from '../core/option-checks.js'
 import { DPOP_MODES } from '../core/demands.js'
+import { dependencyAnswered } from '../core/guard.js'
 import { ASYMMETRIC, type Algorithm } from './keys.js'
 import { dpopProofHeader, pathOf, requestUri, verifyProof, type ProofRules, type VerifiedProof } from './dpop-proof.js'
 import { dpopNonces, type DpopNonces } from './dpop-nonce.js'
@@ -87,8 +88,21 @@ function originOption (value: unknown): string {
 export function checkProof (dpop: DpopSettings, request: FastifyRequest, accessToken: string, jkt: string): void | Promise<void> {
   const proof = verifiedProof(dpop, request, accessToken)
   if (proof.jkt !== jkt) throw new InvalidDpopProof('the proof is not signed with the token\'s key')
-  return refuseReplay(dpop.replay, proof)
+  // The replay cache's outage is its own (a plain bearer token, served meanwhile, says nothing of it).
+  const down = (err: unknown): never => {
+    throw err instanceof InvalidDpopProof ? err : new DependencyDown(REPLAY_CACHE, err)
+  }
+  let used: void | Promise<void>
+  try {
+    used = refuseReplay(dpop.replay, proof)
+  } catch (err) {
+    return down(err)
+  }
+  if (used instanceof Promise) return used.then(() => dependencyAnswered(request, REPLAY_CACHE), down)
+  dependencyAnswered(request, REPLAY_CACHE)
 }
+
+const REPLAY_CACHE = 'DPoP replay cache'
 
 /** `accessTokens.dpop`: the proofs of token requests, checked like those of API requests, used once the request is granted. */
 export function dpopProofs (dpop: DpopSettings): DpopProofs {

@@ -7,7 +7,7 @@ import { redisSkip, REDIS_URL } from '../helpers/services.js'
 import { startRedisServer, redisServerSkip } from '../helpers/redis-servers.js'
 import { redisDpopReplay } from '../../stores/index.js'
 import Fastify from 'fastify'
-import { warden, oauth2Bearer, type OAuth2BearerOptions } from '../../plugins/index.js'
+import { warden, oauth2Bearer, memoryDpopReplay, type OAuth2BearerOptions } from '../../plugins/index.js'
 import { SECRET, ISSUER, AUDIENCE } from '../helpers/keys.js'
 
 // RFC 9449 at the resource server: a bound token is accepted only with a fresh proof of its key,
@@ -246,6 +246,34 @@ t.test('Redis down: DPoP requests fail closed with 503, bearer requests go on', 
   t.equal(down.statusCode, 503)
   t.ok(down.headers['retry-after'])
   t.equal((await app.inject({ url: '/r', headers: { authorization: `Bearer ${token()}` } })).statusCode, 200, 'bearer tokens need no replay cache')
+})
+
+t.test('the replay cache\'s outage is its own: one error line, no recovery announced by bearer requests, one when a proof is checked again', async (t) => {
+  const lines: Array<Record<string, unknown>> = []
+  let down = true
+  const memory = memoryDpopReplay()
+  const replay = { firstUse: async (key: string, at: number) => { if (down) throw new Error('redis down'); return await memory.firstUse(key, at) } }
+  const { app, token } = await schemesApp({
+    clock: Date.now,
+    bearer: { dpop: { replay } },
+    fastify: { logger: { level: 'info', stream: { write: (line: string) => { lines.push(JSON.parse(line)) } } } }
+  })
+  app.get('/r', { schema: { security: [{ oauth2: [] }] } }, async () => 'ok')
+  await app.ready()
+  const key = await proofKey()
+  const bound = token([], { cnf: { jkt: key.jkt } })
+  const call = async (authorization: string, dpop?: string) =>
+    (await app.inject({ url: '/r', headers: { authorization, ...(dpop === undefined ? {} : { dpop }) } })).statusCode
+  for (let i = 0; i < 3; i++) {
+    t.equal(await call(`DPoP ${bound}`, await key.proof({ htm: 'GET', htu: `${HTU}/r`, token: bound })), 503)
+    t.equal(await call(`Bearer ${token()}`), 200)
+  }
+  const events = (event: string) => lines.filter((l) => l.event === event)
+  t.match(events('auth.unavailable'), [{ level: 50, scheme: 'oauth2', dependency: 'DPoP replay cache', err: { message: 'redis down' } }], 'one error line')
+  t.same(events('auth.available'), [], 'bearer requests never touched it')
+  down = false
+  t.equal(await call(`DPoP ${bound}`, await key.proof({ htm: 'GET', htu: `${HTU}/r`, token: bound })), 200)
+  t.match(events('auth.available'), [{ scheme: 'oauth2', dependency: 'DPoP replay cache', down_ms: Number }], 'back once a proof was checked')
 })
 
 t.test('refusals are logged as auth.failed with why; a nonce to use is not a refusal', async (t) => {
