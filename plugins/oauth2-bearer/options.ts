@@ -139,6 +139,12 @@ export interface IssuerOptions
   keys?: Array<Jwk | KeyObject>
   /** Its own security scheme's name in the OpenAPI document. Default: the scheme's name, a dot, the issuer's host and path. */
   name?: string
+  /**
+   * Whether its logins count on `'x-step-up'` routes (their `acr`, `auth_time`). Default `true`;
+   * `false` for an issuer whose logins you do not vouch for (a partner's): its tokens are refused
+   * there, whatever `acr` they claim.
+   */
+  stepUp?: boolean
 }
 
 /**

@@ -51,6 +51,8 @@ export interface IssuerPolicy {
   readonly rules: ClaimRules
   readonly claimScopes: OAuth2BearerOptions['claimScopes']
   readonly documentation: IssuerOptions['documentation']
+  /** Whether its logins count for step-up. */
+  readonly stepUp: boolean
 }
 
 /** The top-level options that each issuer of `issuers` takes instead. */
@@ -61,7 +63,7 @@ const PER_ISSUER: readonly PerIssuerOption[] = [
 
 /** What an entry of `issuers` takes; anything else (a callback of the scheme's, a misspelling) is refused, never ignored. */
 const ISSUER_OPTIONS: ReadonlySet<string> = new Set([
-  'issuer', 'audience', 'discovery', 'jwksUrl', 'keys', 'algorithms', 'tokenTypes', 'claimScopes', 'requireJti', 'keySet', 'documentation', 'name'
+  'issuer', 'audience', 'discovery', 'jwksUrl', 'keys', 'algorithms', 'tokenTypes', 'claimScopes', 'requireJti', 'keySet', 'documentation', 'name', 'stepUp'
 ])
 
 /** A scheme that verifies, signs nothing and publishes no keys: the scheme-wide `keys` of `issuers`. */
@@ -142,7 +144,8 @@ function severalIssuers (
         ...shared
       },
       claimScopes: functionOption<NonNullable<OAuth2BearerOptions['claimScopes']>>(`${prefix}claimScopes`, entry.claimScopes),
-      documentation: entry.documentation
+      documentation: entry.documentation,
+      stepUp: booleanOption(`${prefix}stepUp`, entry.stepUp, true)
     })
   }
   return policies

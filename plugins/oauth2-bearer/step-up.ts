@@ -9,13 +9,15 @@ type StepUp = NonNullable<RouteDemands['stepUp']>
  * RFC 9470 for one route: a token whose login is not of one of `acrValues`, or older than
  * `maxAge` seconds (`auth_time`), is refused with a challenge that says what would do, built
  * once here: `error="insufficient_user_authentication"` with the route's `acr_values` and
- * `max_age`, so the client can send its user to log in again and come back.
+ * `max_age`, so the client can send its user to log in again and come back. The tokens of an
+ * issuer whose logins do not count (`stepUp: false` of `issuers`) are refused likewise.
  */
 export function stepUpCheck (
   stepUp: StepUp,
   scheme: string,
   challenges: BearerChallenges,
-  now: () => number
+  now: () => number,
+  untrusted: ReadonlySet<string>
 ): (request: FastifyRequest, outcome: AuthOutcome) => AuthOutcome {
   const { acrValues, maxAge } = stepUp
   const demanded: Array<[string, string]> = [
@@ -29,12 +31,16 @@ export function stepUpCheck (
     )
   const weak = refusal('A login with a stronger authentication method is required.')
   const old = refusal('A more recent login is required.')
+  const elsewhere = refusal('A login at another identity provider is required.')
+  const reasons = new Map([[weak, 'acr'], [old, 'max_age'], [elsewhere, 'issuer']])
 
   return (request, outcome) => {
     if (outcome === null || typeof outcome !== 'object' || outcome instanceof CredentialRefusal) return outcome
     const claims = outcome.claims
     let refused: CredentialRefusal | undefined
-    if (acrValues !== undefined && !(typeof claims?.acr === 'string' && acrValues.includes(claims.acr))) refused = weak
+    // An issuer whose logins the app does not vouch for meets no step-up, whatever it claims.
+    if (typeof claims?.iss === 'string' && untrusted.has(claims.iss)) refused = elsewhere
+    else if (acrValues !== undefined && !(typeof claims?.acr === 'string' && acrValues.includes(claims.acr))) refused = weak
     else if (maxAge !== undefined) {
       const authTime = claims?.auth_time
       if (typeof authTime !== 'number' || !Number.isFinite(authTime) || now() / 1000 - authTime > maxAge) refused = old
@@ -44,7 +50,7 @@ export function stepUpCheck (
       scheme,
       subject: outcome.subject,
       ...(typeof outcome.claims?.iss === 'string' ? { iss: outcome.claims.iss } : {}),
-      reason: refused === weak ? 'acr' : 'max_age'
+      reason: reasons.get(refused)
     })
     return refused
   }

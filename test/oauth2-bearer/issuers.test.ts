@@ -300,6 +300,24 @@ t.test('the cache, DPoP binding, step-up, isRevoked, resolveUser and accessToken
   await t.rejects(app.accessTokens.verify(token(now(), 'https://evil.example')), new InvalidToken('iss', 'claims', undefined, 'iss'))
 })
 
+t.test('step-up per issuer: a partner\'s logins (stepUp: false) meet no step-up, whatever acr they claim; the others\' do', async (t) => {
+  const local: IssuerOptions[] = [
+    { issuer: A, keys: [jwk(keyA.publicKey, 'a1', 'ES256')], audience: 'https://api.example' },
+    { issuer: C, keys: [jwk(keyC.publicKey, 'c1', 'EdDSA')], audience: 'https://api.example', stepUp: false }
+  ]
+  const { call, now, lines } = await multiApp(t, { issuers: local })
+  t.equal((await call(token(now(), A, { acr: 'mfa' }), '/mfa')).statusCode, 200)
+  const partner = await call(token(now(), C, { acr: 'mfa' }), '/mfa')
+  t.equal(partner.statusCode, 401)
+  t.match(partner.headers['www-authenticate'], /error="insufficient_user_authentication", error_description="A login at another identity provider is required\."/)
+  t.match(lines.filter((l) => l.event === 'auth.step_up.required'), [{ scheme: 'oauth2', iss: C, reason: 'issuer' }])
+  t.equal((await call(token(now(), C, { acr: 'mfa' }))).statusCode, 200, 'its tokens serve the routes that ask for no step-up')
+  await t.rejects(
+    multiApp(t, { issuers: [{ ...local[1], stepUp: 'no' as never }] }),
+    { code: 'WARDEN_ERR_OPTION', message: "option 'issuers[0].stepUp' must be a boolean" }
+  )
+})
+
 t.test('OpenAPI: one security scheme per issuer, each route requirement shown as one alternative per issuer; RFC 9728 names the URL issuers', async (t) => {
   const flows = (origin: string) => ({ authorizationCode: { authorizationUrl: `${origin}/authorize`, tokenUrl: `${origin}/token`, scopes: {} } })
   const app = Fastify()
