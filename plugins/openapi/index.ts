@@ -1,6 +1,6 @@
 // The published types carry @fastify/swagger's, so an app's `app.swagger()` is typed.
 /// <reference types="@fastify/swagger" preserve="true" />
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyPluginAsync, FastifySchema } from 'fastify'
 import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
@@ -74,8 +74,27 @@ const openapiPlugin: FastifyPluginAsync<OpenApiOptions> = async (fastify, opts) 
 
   // @fastify/swagger hears only of routes added after it; one added before would be missing from
   // the document without a word, so the app does not start instead.
+  // A requirement naming a scheme documented as several (one per issuer) is shown as one
+  // alternative per name; before @fastify/swagger reads it, which looks each name up.
+  type Transform = (args: { schema: FastifySchema, url: string }) => { schema: FastifySchema, url: string }
+  type RouteTransform = (args: { schema: FastifySchema, url: string }) => { schema?: FastifySchema, url?: string } | undefined
+  const expand: Transform = ({ schema, url }) => {
+    const security = schema?.security
+    if (security === undefined || ![...warden.schemes.values()].some((s) => s.documentedAs !== undefined)) return { schema, url }
+    return { schema: { ...schema, security: documentedSecurity(warden.schemes, security) }, url }
+  }
   fastify.addHook('onRoute', (route) => {
-    route.config = { ...route.config, [kDocumented]: true } as typeof route.config
+    // A route's own swaggerTransform takes the place of the plugin's: the expansion follows it.
+    const own = (route.config as { swaggerTransform?: RouteTransform | false } | undefined)?.swaggerTransform
+    const swaggerTransform: Transform | undefined = own === undefined
+      ? undefined
+      : own === false
+        ? expand
+        : (args) => {
+            const result = own(args) ?? {}
+            return expand({ schema: result.schema ?? args.schema, url: result.url ?? args.url })
+          }
+    route.config = { ...route.config, [kDocumented]: true, ...(swaggerTransform === undefined ? {} : { swaggerTransform }) } as typeof route.config
   })
   fastify.addHook('onReady', async function () {
     const missing = routeTable(fastify).find((r) => r.config[kDocumented] !== true && r.method !== 'HEAD' && r.schema?.hide !== true)
@@ -90,13 +109,7 @@ const openapiPlugin: FastifyPluginAsync<OpenApiOptions> = async (fastify, opts) 
       ...(opts.tags === undefined ? {} : { tags: opts.tags }),
       components
     },
-    // A requirement naming a scheme documented as several (one per issuer) is shown as one
-    // alternative per name; before @fastify/swagger reads it, which looks each name up.
-    transform: ({ schema, url }) => {
-      const security = schema?.security
-      if (security === undefined || ![...warden.schemes.values()].some((s) => s.documentedAs !== undefined)) return { schema, url }
-      return { schema: { ...schema, security: documentedSecurity(warden.schemes, security) }, url }
-    },
+    transform: expand,
     // Headers every answer may carry (the cors plugin's), as plugins told the core: on each response.
     transformObject: (documents) => {
       const headers = warden.responseHeaders

@@ -334,6 +334,10 @@ t.test('OpenAPI: one security scheme per issuer, each route requirement shown as
   })
   app.get('/read', { schema: { security: [{ oauth2: ['users:read'] }] } }, async () => 'ok')
   app.get('/maybe', { schema: { security: [{ oauth2: [] }, {}] } }, async () => 'ok')
+  // A route's own swaggerTransform (or none, false) takes the plugin's place: the expansion follows it.
+  const renamed = { swaggerTransform: ({ schema, url }: { schema: object, url: string }) => ({ schema: { ...schema, summary: 'renamed' }, url }) }
+  app.get('/own', { schema: { security: [{ oauth2: ['users:read'] }] }, config: renamed }, async () => 'ok')
+  app.get('/untransformed', { schema: { security: [{ oauth2: [] }] }, config: { swaggerTransform: false } }, async () => 'ok')
   await app.ready()
   t.teardown(() => app.close())
   const doc = app.swagger() as OpenAPIV3_1.Document
@@ -347,6 +351,8 @@ t.test('OpenAPI: one security scheme per issuer, each route requirement shown as
     { 'oauth2.a.example': ['users:read'] }, { workforce: ['users:read'] }, { 'oauth2.urn_example_partner': ['users:read'] }
   ])
   t.same(doc.paths?.['/maybe']?.get?.security, [{ 'oauth2.a.example': [] }, { workforce: [] }, { 'oauth2.urn_example_partner': [] }, {}])
+  t.match(doc.paths?.['/own']?.get, { summary: 'renamed', security: doc.paths?.['/read']?.get?.security })
+  t.equal(doc.paths?.['/untransformed']?.get?.security?.length, 3)
   const metadata = (await app.inject({ url: '/.well-known/oauth-protected-resource' })).json()
   t.same(metadata.authorization_servers, [A, B], 'every allowed issuer that is a URL')
 })
