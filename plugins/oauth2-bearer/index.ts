@@ -52,8 +52,6 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
   if (metadata !== undefined) challengeParams.push(['resource_metadata', metadata.url])
   const algorithms = settings.dpop?.algorithms ?? []
   const authenticators = bearerAuthenticator(settings, verifyToken)
-  // The issuers whose logins do not count for step-up (`stepUp: false`).
-  const untrusted: ReadonlySet<string> = new Set(settings.several?.filter((policy) => !policy.stepUp).map((policy) => policy.issuer))
   // The scheme as a route uses it: its DPoP mode (the route's 'x-dpop', else the scheme's), its
   // step-up demand (RFC 9470), each checked after the token holds, and the scopes its own refusals
   // name; built once per route.
@@ -64,7 +62,7 @@ const oauth2BearerPlugin: FastifyPluginAsync<OAuth2BearerOptions> = async (fasti
     }
     const challenges = bearerChallenges(warden.challenge, challengeParams, mode, algorithms, scope)
     const authenticate = authenticators(mode, challenges)
-    const check = stepUp === undefined ? undefined : stepUpCheck(stepUp, name, challenges, settings.now, untrusted)
+    const check = stepUp === undefined ? undefined : stepUpCheck(stepUp, name, challenges, settings.now, settings.several)
     return {
       name,
       scopes: settings.scopes,

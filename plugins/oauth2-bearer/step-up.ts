@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import { securityEvent } from '../core/events.js'
 import { CredentialRefusal, type AuthOutcome, type RouteDemands } from '../core/types.js'
 import type { BearerChallenges } from './challenges.js'
+import type { IssuerPolicy } from './settings.js'
 
 type StepUp = NonNullable<RouteDemands['stepUp']>
 
@@ -17,9 +18,11 @@ export function stepUpCheck (
   scheme: string,
   challenges: BearerChallenges,
   now: () => number,
-  untrusted: ReadonlySet<string>
+  issuers: readonly IssuerPolicy[] | undefined
 ): (request: FastifyRequest, outcome: AuthOutcome) => AuthOutcome {
   const { acrValues, maxAge } = stepUp
+  // The issuers whose logins do not count for step-up (`stepUp: false`).
+  const untrusted: ReadonlySet<string> = new Set(issuers?.filter((policy) => !policy.stepUp).map((policy) => policy.issuer))
   const demanded: Array<[string, string]> = [
     ...(acrValues === undefined ? [] : [['acr_values', acrValues.join(' ')] as [string, string]]),
     ...(maxAge === undefined ? [] : [['max_age', String(maxAge)] as [string, string]])

@@ -1,6 +1,6 @@
 // The published types carry @fastify/swagger's, so an app's `app.swagger()` is typed.
 /// <reference types="@fastify/swagger" preserve="true" />
-import type { FastifyPluginAsync, FastifySchema } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync, FastifySchema } from 'fastify'
 import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
@@ -57,6 +57,33 @@ function originOption (name: string, value: unknown): string {
 /** Marks the config of every route @fastify/swagger was told of. */
 const kDocumented = Symbol('fastify-warden.documented')
 
+type Transform = (args: { schema: FastifySchema, url: string }) => { schema: FastifySchema, url: string }
+type RouteTransform = (args: { schema: FastifySchema, url: string }) => { schema?: FastifySchema, url?: string } | undefined
+
+/**
+ * A requirement naming a scheme documented as several (one per issuer) is shown as one
+ * alternative per name, before @fastify/swagger reads it (it looks each name up): the plugin's
+ * transform, and after a route's own (`config.swaggerTransform`, which takes the plugin's place).
+ */
+function issuerExpansion (
+  warden: FastifyInstance['warden']
+): { expand: Transform, routeTransform: (own: RouteTransform | false | undefined) => Transform | undefined } {
+  const expand: Transform = ({ schema, url }) => {
+    const security = schema?.security
+    if (security === undefined || ![...warden.schemes.values()].some((s) => s.documentedAs !== undefined)) return { schema, url }
+    return { schema: { ...schema, security: documentedSecurity(warden.schemes, security) }, url }
+  }
+  const routeTransform = (own: RouteTransform | false | undefined): Transform | undefined => {
+    if (own === undefined) return undefined
+    if (own === false) return expand
+    return (args) => {
+      const result = own(args) ?? {}
+      return expand({ schema: result.schema ?? args.schema, url: result.url ?? args.url })
+    }
+  }
+  return { expand, routeTransform }
+}
+
 const openapiPlugin: FastifyPluginAsync<OpenApiOptions> = async (fastify, opts) => {
   const warden = fastify.warden
   const routePrefix = opts.routePrefix === false ? false : pathOption('routePrefix', opts.routePrefix, '/docs')
@@ -74,27 +101,10 @@ const openapiPlugin: FastifyPluginAsync<OpenApiOptions> = async (fastify, opts) 
 
   // @fastify/swagger hears only of routes added after it; one added before would be missing from
   // the document without a word, so the app does not start instead.
-  // A requirement naming a scheme documented as several (one per issuer) is shown as one
-  // alternative per name; before @fastify/swagger reads it, which looks each name up.
-  type Transform = (args: { schema: FastifySchema, url: string }) => { schema: FastifySchema, url: string }
-  type RouteTransform = (args: { schema: FastifySchema, url: string }) => { schema?: FastifySchema, url?: string } | undefined
-  const expand: Transform = ({ schema, url }) => {
-    const security = schema?.security
-    if (security === undefined || ![...warden.schemes.values()].some((s) => s.documentedAs !== undefined)) return { schema, url }
-    return { schema: { ...schema, security: documentedSecurity(warden.schemes, security) }, url }
-  }
+  const { expand, routeTransform } = issuerExpansion(warden)
   fastify.addHook('onRoute', (route) => {
-    // A route's own swaggerTransform takes the place of the plugin's: the expansion follows it.
-    const own = (route.config as { swaggerTransform?: RouteTransform | false } | undefined)?.swaggerTransform
-    const swaggerTransform: Transform | undefined = own === undefined
-      ? undefined
-      : own === false
-        ? expand
-        : (args) => {
-            const result = own(args) ?? {}
-            return expand({ schema: result.schema ?? args.schema, url: result.url ?? args.url })
-          }
-    route.config = { ...route.config, [kDocumented]: true, ...(swaggerTransform === undefined ? {} : { swaggerTransform }) } as typeof route.config
+    const own = routeTransform((route.config as { swaggerTransform?: RouteTransform | false } | undefined)?.swaggerTransform)
+    route.config = { ...route.config, [kDocumented]: true, ...(own === undefined ? {} : { swaggerTransform: own }) } as typeof route.config
   })
   fastify.addHook('onReady', async function () {
     const missing = routeTable(fastify).find((r) => r.config[kDocumented] !== true && r.method !== 'HEAD' && r.schema?.hide !== true)
