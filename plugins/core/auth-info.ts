@@ -32,8 +32,10 @@ export function noteToken (claims: Readonly<WardenClaims>, token: string): void 
   verifiedTokens.set(claims, token)
 }
 
-function isHttpUrl (value: unknown): value is string {
-  return typeof value === 'string' && URL.canParse(value) && /^https?:$/.test(new URL(value).protocol)
+/** An http(s) URL, parsed once; undefined for anything else. */
+function httpUrl (value: unknown): URL | undefined {
+  const url = typeof value === 'string' && URL.canParse(value) ? new URL(value) : undefined
+  return url !== undefined && /^https?:$/.test(url.protocol) ? url : undefined
 }
 
 /**
@@ -43,8 +45,8 @@ function isHttpUrl (value: unknown): value is string {
 function resourceOf (aud: unknown, resource: string | undefined): URL | undefined {
   const audiences = Array.isArray(aud) ? aud : [aud]
   if (resource !== undefined) return audiences.includes(resource) ? new URL(resource) : undefined
-  const urls = audiences.filter(isHttpUrl)
-  return urls.length === 1 ? new URL(urls[0]) : undefined
+  const urls = audiences.map(httpUrl).filter((url) => url !== undefined)
+  return urls.length === 1 ? urls[0] : undefined
 }
 
 /**

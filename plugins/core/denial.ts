@@ -46,20 +46,26 @@ export interface Denials {
 /**
  * The scopes a 401 names for each scheme (RFC 6750 §3 `scope`; the Model Context Protocol's
  * clients ask for these, not for every scope the metadata lists): those of the first alternative
- * that names the scheme, the route's first way in for it; none when that one asks for none.
+ * that names the scheme, the route's first way in for it.
  */
-function routeScopes ({ schemes, alternatives }: RouteSchemes): Array<string | undefined> {
-  return schemes.map((_, i) => {
-    const term = alternatives.flat().find((t) => t.scheme === i)
-    return term === undefined || term.scopes.length === 0 ? undefined : term.scopes.join(' ')
-  })
+function firstWays ({ schemes, alternatives }: RouteSchemes): Array<readonly string[]> {
+  return schemes.map((_, i) => alternatives.flat().find((t) => t.scheme === i)?.scopes ?? [])
+}
+
+/** A challenge's `scope`: the scopes, each once, space-separated; none for none. */
+export const scopeParam = (scopes: readonly string[]): string | undefined => (scopes.length === 0 ? undefined : [...new Set(scopes)].join(' '))
+
+/** The 401 of a caller who presented nothing: each scheme's challenge with its first way in's scopes, and `extra` (a scope demand's). */
+export function missingDenial (resolved: RouteSchemes, extra: readonly string[] = []): Denial {
+  const ways = firstWays(resolved)
+  return new Denial(401, resolved.schemes.map((s, i) => s.challenge('missing', scopeParam([...ways[i], ...extra]))), MISSING_BODY, 'none', 'missing')
 }
 
 export function denials (resolved: RouteSchemes): Denials {
   const { schemes, alternatives } = resolved
-  const scopes = routeScopes(resolved)
+  const scopes = firstWays(resolved).map(scopeParam)
   return {
-    missing: new Denial(401, schemes.map((s, j) => s.challenge('missing', scopes[j])), MISSING_BODY, 'none', 'missing'),
+    missing: missingDenial(resolved),
     invalid: schemes.map(
       (scheme, i) =>
         new Denial(

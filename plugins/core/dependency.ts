@@ -37,3 +37,17 @@ export function dependency (name: string, log?: AvailabilityLogger, settle = 100
     }
   }
 }
+
+/**
+ * `run()`'s answer, at once when it answers at once or once it settles, with whatever it throws
+ * or rejects with passed through `fault` (which throws): a dependency's failure named for what it is.
+ */
+export function faultsAs<T> (run: () => T | Promise<T>, fault: (err: unknown) => never): T | Promise<T> {
+  let answer: T | Promise<T>
+  try {
+    answer = run()
+  } catch (err) {
+    return fault(err)
+  }
+  return answer instanceof Promise ? answer.catch(fault) : answer
+}

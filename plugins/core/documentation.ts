@@ -45,23 +45,14 @@ export function schemeDocuments (
   endpoints: ReadonlyMap<string, TokenEndpoint>,
   catalog: Readonly<Record<string, string>>
 ): Record<string, OpenAPIV3_1.SecuritySchemeObject> {
-  const documents: Record<string, OpenAPIV3_1.SecuritySchemeObject> = {}
-  const add = (name: string, document: OpenAPIV3_1.SecuritySchemeObject): void => {
-    // A name shown twice (a scheme's and another's documented one) would hide one of them.
-    if (name in documents) throw new errors.WARDEN_ERR_DUPLICATE_SCHEME(name)
-    documents[name] = document
-  }
-  for (const scheme of schemes.values()) {
-    if (scheme.documentedAs !== undefined) {
-      for (const [name, document] of Object.entries(scheme.documentedAs)) add(name, document)
-      continue
-    }
+  // Each name is one scheme's: addScheme() refused any clash, documented names included.
+  return Object.fromEntries([...schemes.values()].flatMap((scheme): Array<[string, OpenAPIV3_1.SecuritySchemeObject]> => {
+    if (scheme.documentedAs !== undefined) return Object.entries(scheme.documentedAs)
     const endpoint = endpoints.get(scheme.name)
     const own = scheme.openapi
-    if (endpoint === undefined || !('flows' in own) || own.flows === undefined) add(scheme.name, own)
-    else add(scheme.name, { ...own, flows: endpointFlows(own.flows, endpoint, scopeDescriptions(catalog, scheme.scopes)) })
-  }
-  return documents
+    if (endpoint === undefined || !('flows' in own) || own.flows === undefined) return [[scheme.name, own]]
+    return [[scheme.name, { ...own, flows: endpointFlows(own.flows, endpoint, scopeDescriptions(catalog, scheme.scopes)) }]]
+  }))
 }
 
 type Requirement = Readonly<Record<string, readonly string[]>>

@@ -3,7 +3,7 @@ import { Denial, sendDenial } from './denial.js'
 import type { Decision, Evaluator } from './requirement.js'
 import { securityEvent } from './events.js'
 import { PROBLEM_CONTENT_TYPE, frozenProblem, sendProblem } from './problem.js'
-import { DependencyUnavailable, isThrottled, issuerDependency } from '../errors.js'
+import { DependencyUnavailable, isThrottled } from '../errors.js'
 import { endAuthenticationSpan, reportAuthentication, startAuthenticationSpan } from './telemetry.js'
 import type { Span } from '@opentelemetry/api'
 
@@ -32,7 +32,7 @@ function faultOf (err: DependencyUnavailable): { dependency?: string, issuer?: s
 
 const outageKey = (scheme: string, dependency: string | undefined): string => dependency === undefined ? scheme : `${scheme} ${dependency}`
 
-/** The dependencies each request's scheme used and that answered (beside its issuer's keys, known by the token's `iss`). */
+/** The dependencies each request's scheme used and that answered (one issuer's keys, the DPoP replay cache). */
 const answeredBy = new WeakMap<FastifyRequest, string[]>()
 
 /** Note that a dependency of the scheme checking this request answered (`dependency` as its errors name it). */
@@ -53,10 +53,9 @@ function recovered (request: FastifyRequest, outages: Outages, key: string): voi
   )
 }
 
-/** A request the scheme admitted: the scheme answered, and so did its issuer's keys and what it noted. */
-function admitted (request: FastifyRequest, outages: Outages, scheme: string, iss: unknown): void {
+/** A request the scheme admitted: the scheme answered, and so did the dependencies it noted. */
+function admitted (request: FastifyRequest, outages: Outages, scheme: string): void {
   recovered(request, outages, scheme)
-  if (typeof iss === 'string') recovered(request, outages, outageKey(scheme, issuerDependency(iss)))
   for (const dependency of answeredBy.get(request) ?? []) recovered(request, outages, outageKey(scheme, dependency))
 }
 
@@ -112,7 +111,7 @@ function settle (
     return
   }
   if (decision !== null) {
-    if (outages.size > 0) admitted(request, outages, decision.scheme, decision.claims?.iss)
+    if (outages.size > 0) admitted(request, outages, decision.scheme)
     reportAuthentication(span, decision.scheme, 'success')
   } else {
     endAuthenticationSpan(span, 'none', 'missing')

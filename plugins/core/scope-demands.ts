@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import { errors } from '../errors.js'
 import { CONTROL, SCOPE } from './challenge.js'
 import { securityEvent } from './events.js'
-import { Denial, MISSING_BODY, SCOPE_BODY, type RouteSchemes } from './denial.js'
+import { Denial, SCOPE_BODY, missingDenial, scopeParam, type RouteSchemes } from './denial.js'
 import type { AuthPrincipal } from './types.js'
 
 // Scopes a route demands once its body is read ('x-scope-demands'): which of its operations a
@@ -64,9 +64,6 @@ function hasAll (principal: AuthPrincipal, scopes: readonly string[]): boolean {
   return scopes.every((scope) => principal.scopes.includes(scope))
 }
 
-/** The scopes of both lists, each once, space-separated. */
-const union = (a: readonly string[], b: readonly string[]): string => [...new Set([...a, ...b])].join(' ')
-
 /**
  * Compile a route's demands against its schemes (as the route uses them): each scope must be one
  * a scheme of the route declares, and each alternative of the route must name one scheme (in an
@@ -79,9 +76,10 @@ const union = (a: readonly string[], b: readonly string[]): string => [...new Se
 export function compileScopeDemands (
   route: string,
   demands: ReadonlyMap<string, readonly string[]>,
-  { schemes, alternatives }: RouteSchemes,
+  resolved: RouteSchemes,
   admittedBy: (request: FastifyRequest) => number
 ): ScopeDemand {
+  const { schemes, alternatives } = resolved
   if (alternatives.some((alt) => alt.length > 1)) {
     throw new errors.WARDEN_ERR_REQUIREMENT(
       route,
@@ -95,16 +93,12 @@ export function compileScopeDemands (
       }
     }
   }
-  // The scopes of the first alternative naming each scheme: the way in an anonymous caller is told of.
-  const firstScopes = schemes.map((_, i) => alternatives.find(([term]) => term.scheme === i)![0].scopes)
   // Refusals are built when they happen (rare, and a batch's labels are any combination).
   const refused = (alternative: number, wanted: readonly string[]): Denial => {
     const [{ scheme, scopes }] = alternatives[alternative]
-    const challenge = schemes[scheme].challenge('insufficient_scope', union(scopes, wanted))
+    const challenge = schemes[scheme].challenge('insufficient_scope', scopeParam([...scopes, ...wanted]))
     return new Denial(403, [challenge], SCOPE_BODY, schemes[scheme].name, 'insufficient_scope')
   }
-  const anonymous = (wanted: readonly string[]): Denial =>
-    new Denial(401, schemes.map((scheme, i) => scheme.challenge('missing', union(firstScopes[i], wanted))), MISSING_BODY, 'none', 'missing')
 
   return (request, labels) => {
     const list: readonly unknown[] = typeof labels === 'string' ? [labels] : Array.isArray(labels) ? labels : [labels]
@@ -116,7 +110,7 @@ export function compileScopeDemands (
     }
     if (wanted.length === 0) return
     const principal = request.auth
-    if (principal === null) throw new ScopeDemandRefused(anonymous(wanted))
+    if (principal === null) throw new ScopeDemandRefused(missingDenial(resolved, wanted))
     // With the scopes of the way in: a caller an optional route admitted as itself has not got them.
     const alternative = admittedBy(request)
     if (hasAll(principal, wanted) && hasAll(principal, alternatives[alternative][0].scopes)) return

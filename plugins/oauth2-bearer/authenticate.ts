@@ -4,9 +4,10 @@ import { callbackFault } from '../core/callback-results.js'
 import { credentialRefused } from '../core/events.js'
 import { ExpiringCache } from '../core/expiring-cache.js'
 import { noteToken } from '../core/auth-info.js'
+import { dependencyAnswered } from '../core/guard.js'
 import { CredentialRefusal, type AuthOutcome, type AuthPrincipal, type DpopMode, type WardenClaims } from '../core/types.js'
 import { admission } from './admission.js'
-import { InvalidDpopProof, InvalidToken, type RefusalKind } from '../errors.js'
+import { InvalidDpopProof, InvalidToken, issuerDependency, type RefusalKind } from '../errors.js'
 import { checkProof, nonceHeader, type DpopSettings } from './dpop.js'
 import type { BearerChallenges } from './challenges.js'
 import type { BearerSettings } from './settings.js'
@@ -132,6 +133,8 @@ export function bearerAuthenticator (
       claims: Object.freeze(claims)
     })
     noteToken(principal.claims!, token)
+    // Verified now (not from the cache): its issuer's keys answered, for the core's outage log.
+    if (several) dependencyAnswered(request, issuerDependency(claims.iss as string))
     cache?.set(token, principal, (claims.exp as number) + clockTolerance)
     return principal
   }

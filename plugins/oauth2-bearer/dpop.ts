@@ -4,6 +4,7 @@ import type { DpopMode } from '../core/types.js'
 import { integerOption } from '../core/option-checks.js'
 import { DPOP_MODES } from '../core/demands.js'
 import { dependencyAnswered } from '../core/guard.js'
+import { faultsAs } from '../core/dependency.js'
 import { ASYMMETRIC, type Algorithm } from './keys.js'
 import { dpopProofHeader, pathOf, requestUri, verifyProof, type ProofRules, type VerifiedProof } from './dpop-proof.js'
 import { dpopNonces, type DpopNonces } from './dpop-nonce.js'
@@ -83,7 +84,7 @@ function originOption (value: unknown): string {
  * that key, then used once. Refused with `InvalidDpopProof` (no proof, a bad one, another key's,
  * a replay, a nonce to use), the key compared before the replay cache is written, so proofs of
  * keys that are not the token's take no room in it; what the cache cannot tell (it is down,
- * full) is thrown as is, for a 503.
+ * full) is thrown as `DependencyDown`, for a 503 logged as the cache's outage.
  */
 export function checkProof (dpop: DpopSettings, request: FastifyRequest, accessToken: string, jkt: string): void | Promise<void> {
   const proof = verifiedProof(dpop, request, accessToken)
@@ -92,13 +93,8 @@ export function checkProof (dpop: DpopSettings, request: FastifyRequest, accessT
   const down = (err: unknown): never => {
     throw err instanceof InvalidDpopProof ? err : new DependencyDown(REPLAY_CACHE, err)
   }
-  let used: void | Promise<void>
-  try {
-    used = refuseReplay(dpop.replay, proof)
-  } catch (err) {
-    return down(err)
-  }
-  if (used instanceof Promise) return used.then(() => dependencyAnswered(request, REPLAY_CACHE), down)
+  const used = faultsAs(() => refuseReplay(dpop.replay, proof), down)
+  if (used instanceof Promise) return used.then(() => dependencyAnswered(request, REPLAY_CACHE))
   dependencyAnswered(request, REPLAY_CACHE)
 }
 

@@ -91,24 +91,28 @@ export function issuerKeys (prefix: string, opts: IssuerOptions, now: () => numb
   if (!Array.isArray(opts.keys) || opts.keys.length === 0) {
     throw new errors.WARDEN_ERR_OPTION(`${prefix}keys`, 'must be a non-empty list of public keys (JWK or KeyObject)')
   }
-  const local = opts.keys.map((input, i) => {
-    const option = `${prefix}keys[${i}]`
-    if (input instanceof KeyObject) return keyFor(option, undefined, input.type === 'private' ? createPublicKey(input) : input)
-    if (input === null || typeof input !== 'object') throw new errors.WARDEN_ERR_KEY(option, 'must be a JWK or a KeyObject')
-    // As a provider's JWKS is read (parseJwks): a key for encryption, or not for verifying, verifies nothing.
-    const ops = (input as { key_ops?: unknown }).key_ops
-    if ((input.use !== undefined && input.use !== 'sig') || (ops !== undefined && !(Array.isArray(ops) && ops.includes('verify')))) {
-      throw new errors.WARDEN_ERR_KEY(option, "is not a signature key: its 'use' must be 'sig' and its 'key_ops', if any, must include 'verify'")
-    }
-    const key = publicKey(option, input.kid ?? 'none', input)
-    return keyFor(option, typeof input.kid === 'string' ? input.kid : undefined, key.key, typeof input.alg === 'string' ? input.alg : undefined)
-  })
-  for (const [i, key] of local.entries()) {
-    if (local.findIndex((other) => other.kid === key.kid) !== i) {
-      throw new errors.WARDEN_ERR_KEY(`${prefix}keys[${i}]`, `kid '${key.kid ?? '(none)'}' is used twice`)
-    }
-  }
+  const local: VerificationKey[] = []
+  for (const [i, input] of opts.keys.entries()) addKey(local, `${prefix}keys[${i}]`, heldKey(`${prefix}keys[${i}]`, input))
   return { signing: undefined, local, publicKeys: [], resolve: (header) => findKey(local, header) }
+}
+
+/** A public key held for an issuer: a KeyObject (a private one reduced to its public half), or a JWK for verifying signatures. */
+function heldKey (option: string, input: NonNullable<IssuerOptions['keys']>[number]): VerificationKey {
+  if (input instanceof KeyObject) return keyFor(option, undefined, input.type === 'private' ? createPublicKey(input) : input)
+  if (input === null || typeof input !== 'object') throw new errors.WARDEN_ERR_KEY(option, 'must be a JWK or a KeyObject')
+  // As a provider's JWKS is read (parseJwks): a key for encryption, or not for verifying, verifies nothing.
+  const ops = (input as { key_ops?: unknown }).key_ops
+  if ((input.use !== undefined && input.use !== 'sig') || (ops !== undefined && !(Array.isArray(ops) && ops.includes('verify')))) {
+    throw new errors.WARDEN_ERR_KEY(option, "is not a signature key: its 'use' must be 'sig' and its 'key_ops', if any, must include 'verify'")
+  }
+  const key = publicKey(option, input.kid ?? 'none', input)
+  return keyFor(option, typeof input.kid === 'string' ? input.kid : undefined, key.key, typeof input.alg === 'string' ? input.alg : undefined)
+}
+
+/** Add a verification key to a scheme's (or an issuer's) list: a `kid` names one key only. */
+function addKey (local: VerificationKey[], option: string, key: VerificationKey): void {
+  if (local.some((other) => other.kid === key.kid)) throw new errors.WARDEN_ERR_KEY(option, `kid '${key.kid ?? '(none)'}' is used twice`)
+  local.push(key)
 }
 
 export function loadKeys (opts: OAuth2BearerOptions, now: () => number): Keys {
@@ -131,9 +135,7 @@ export function loadKeys (opts: OAuth2BearerOptions, now: () => number): Keys {
   const signing = privateKey('signingKey.privateKey', opts.signingKey?.kid, opts.signingKey!.privateKey, opts.algorithm)
   const local: VerificationKey[] = [{ kid: signing.kid, alg: signing.alg, algs: new Set([signing.alg]), key: signing.publicKey }]
   for (const [i, k] of (opts.verificationKeys ?? []).entries()) {
-    const key = publicKey(`verificationKeys[${i}]`, k?.kid, k?.publicKey)
-    if (local.some((other) => other.kid === key.kid)) throw new errors.WARDEN_ERR_KEY(`verificationKeys[${i}]`, `kid '${key.kid}' is used twice`)
-    local.push(key)
+    addKey(local, `verificationKeys[${i}]`, publicKey(`verificationKeys[${i}]`, k?.kid, k?.publicKey))
   }
   return {
     signing: { kid: signing.kid, alg: signing.alg, key: signing.key },

@@ -1,6 +1,7 @@
 import { constants, createHmac, verify as verifySignature } from 'node:crypto'
 import { safeEqual } from '../core/compare.js'
 import { InvalidToken, IssuerUnavailable } from '../errors.js'
+import { faultsAs } from '../core/dependency.js'
 import type { WardenClaims } from '../core/types.js'
 import type { Algorithm, VerificationKey } from './keys.js'
 
@@ -218,14 +219,7 @@ function issuerOutages (issuer: string, resolve: IssuerVerification['resolve']):
   const down = (err: unknown): never => {
     throw err instanceof InvalidToken ? err : new IssuerUnavailable(issuer, err)
   }
-  return (header) => {
-    try {
-      const key = resolve(header)
-      return key instanceof Promise ? key.catch(down) : key
-    } catch (err) {
-      return down(err)
-    }
-  }
+  return (header) => faultsAs(() => resolve(header), down)
 }
 
 /**

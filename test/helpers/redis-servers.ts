@@ -7,6 +7,7 @@ import { createServer } from 'node:net'
 import { promisify } from 'node:util'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
+import { once } from 'node:events'
 
 const run = promisify(execFile)
 
@@ -158,6 +159,19 @@ export async function startRedisCluster (t: Test, masters = 3): Promise<RedisClu
 }
 
 /** A master, its replica and one Sentinel watching them (quorum 1). */
+/**
+ * A client of a test's own server, as an app holds one to share counters or proofs: no offline
+ * queue, no retries, `commandTimeout` ms per command; its errors (the test stops the server) are
+ * the test's to see in answers, not as unhandled events; disconnected at the end; ready.
+ */
+export async function serverClient (t: Test, server: RedisServer, commandTimeout: number): Promise<Redis> {
+  const redis = new Redis(server.url, { maxRetriesPerRequest: 0, enableOfflineQueue: false, commandTimeout })
+  redis.on('error', () => {})
+  t.teardown(() => redis.disconnect())
+  await once(redis, 'ready')
+  return redis
+}
+
 export async function startRedisSentinel (t: Test, name = 'warden'): Promise<RedisSentinel> {
   const master = await startRedisServer(t)
   const replica = await startRedisServer(t, { args: ['--replicaof', '127.0.0.1', String(master.port)] })

@@ -1,10 +1,9 @@
 import t from 'tap'
-import { once } from 'node:events'
 import { Redis } from 'ioredis'
 import { schemesApp } from '../helpers/schemes.js'
 import { proofKey } from '../helpers/dpop.js'
 import { redisSkip, REDIS_URL } from '../helpers/services.js'
-import { startRedisServer, redisServerSkip } from '../helpers/redis-servers.js'
+import { serverClient, startRedisServer, redisServerSkip } from '../helpers/redis-servers.js'
 import { redisDpopReplay } from '../../stores/index.js'
 import Fastify from 'fastify'
 import { warden, oauth2Bearer, memoryDpopReplay, type OAuth2BearerOptions } from '../../plugins/index.js'
@@ -234,10 +233,7 @@ t.test('replays across instances through Redis: one proof, two instances, one su
 
 t.test('Redis down: DPoP requests fail closed with 503, bearer requests go on', { skip: await redisServerSkip() }, async (t) => {
   const server = await startRedisServer(t)
-  const redis = new Redis(server.url, { maxRetriesPerRequest: 0, enableOfflineQueue: false, commandTimeout: 500 })
-  redis.on('error', () => {})
-  t.teardown(() => redis.disconnect())
-  await once(redis, 'ready')
+  const redis = await serverClient(t, server, 500)
   const { app, key, bound, token } = await dpopApp({ replay: redisDpopReplay(redis) })
   const proof = async () => await key.proof({ htm: 'GET', htu: `${HTU}/r`, token: bound })
   t.equal((await app.inject({ url: '/r', headers: { authorization: `DPoP ${bound}`, dpop: await proof() } })).statusCode, 200)

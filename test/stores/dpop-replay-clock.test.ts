@@ -1,9 +1,7 @@
 import t from 'tap'
-import { once } from 'node:events'
-import { Redis } from 'ioredis'
 import { schemesApp } from '../helpers/schemes.js'
 import { proofKey } from '../helpers/dpop.js'
-import { startRedisServer, redisServerSkip } from '../helpers/redis-servers.js'
+import { serverClient, startRedisServer, redisServerSkip } from '../helpers/redis-servers.js'
 import { redisDpopReplay } from '../../stores/index.js'
 
 // RFC 9449 §11.1: a proof must not be accepted twice while it is acceptable. redisDpopReplay
@@ -19,11 +17,7 @@ const LIFETIME = 60
 const TOLERANCE = 30
 
 t.test('a proof near the end of its window replays on an instance whose clock is behind Redis\'s', { skip: await redisServerSkip() }, async (t) => {
-  const server = await startRedisServer(t)
-  const redis = new Redis(server.url, { maxRetriesPerRequest: 0, enableOfflineQueue: false, commandTimeout: 1000 })
-  redis.on('error', () => {})
-  t.teardown(() => redis.disconnect())
-  await once(redis, 'ready')
+  const redis = await serverClient(t, await startRedisServer(t), 1000)
 
   const appNow = (): number => Date.now() - SKEW
   const fixture = await schemesApp({
